@@ -1,0 +1,90 @@
+// swift-tools-version:6.0
+// The DMD-accelerated surrogate pipeline: PDE → dataset → neural network → report.
+// One library target per concern; each executable is a thin command-line shell over them.
+import PackageDescription
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let numerics: Target.Dependency = .product(name: "Numerics", package: "swift-numerics")
+
+let package = Package(
+    name: "DMDSurrogate",
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages; pipeline.sh installs them).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
+        .systemLibrary(name: "CUMFPACK", path: "Sources/CUMFPACK", providers: [.apt(["libsuitesparse-dev"])]),
+
+        // Array files (.npy), atomic writes, manifests, hashing.
+        .target(name: "ArrayFiles"),
+        // TOML configuration decoded into typed, validated sections.
+        .target(name: "Configuration", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // Shared command-line plumbing: stage options, progress/ETA, stage runner.
+        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Configuration", argumentParser]),
+        // Dense linear algebra on OpenBLAS / LAPACKE.
+        .target(name: "DenseLinearAlgebra", dependencies: ["CBLAS", "CLAPACKE", numerics]),
+        // Sparse matrices (CSC) and the UMFPACK direct solver.
+        .target(name: "SparseLinearAlgebra", dependencies: ["CUMFPACK"]),
+        // Latin hypercube sampling and the seeded random generator.
+        .target(name: "Sampling"),
+        // Generalized Blasius boundary layer by shooting.
+        .target(name: "Blasius"),
+        // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
+        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
+        // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
+        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra"]),
+        // The surrogate MLP, its gradients and Adam.
+        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS"]),
+        // Dynamic mode decomposition and Algorithm 1.
+        .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", numerics]),
+        // Metrics, SVG figures and the report.
+        .target(name: "Reporting"),
+
+        // Executables: thin shells.
+        .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
+
+        // Tests, one target per library.
+        .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "StageSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra"]),
+        .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
+        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
+        .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
+        .testTarget(name: "DMDTests", dependencies: ["DMD"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
+
+// A stage or library joins the build as soon as its folder holds Swift sources: until then its
+// target (and the products and tests that need it) are left out, so the spine builds at every step.
+import Foundation
+func hasSources(_ folder: String) -> Bool {
+    let path = Context.packageDirectory + "/" + folder
+    guard let files = FileManager.default.enumerator(atPath: path) else { return false }
+    return files.contains { ($0 as? String)?.hasSuffix(".swift") == true }
+}
+let presentTargets = Set(package.targets.filter { target in
+    switch target.type {
+    case .system: return true
+    case .test: return hasSources("Tests/" + target.name)
+    default: return hasSources("Sources/" + target.name)
+    }
+}.map(\.name))
+func dependenciesPresent(_ target: Target) -> Bool {
+    target.dependencies.allSatisfy { dependency in
+        if case .byNameItem(let name, _) = dependency { return presentTargets.contains(name) }
+        return true
+    }
+}
+package.targets = package.targets.filter { presentTargets.contains($0.name) && dependenciesPresent($0) }

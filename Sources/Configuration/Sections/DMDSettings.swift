@@ -1,0 +1,43 @@
+/// `[dmd]`: Algorithm 1 and formulation.md §5 (F9)-(F13), plus the safeguards beyond the paper.
+public struct DMDSettings: Sendable, Equatable {
+    public enum SVDMethod: String, CaseIterable, Sendable { case qr, gram }
+    public enum Modes: String, CaseIterable, Sendable { case exact, projected }
+    public enum Moments: String, CaseIterable, Sendable { case keep, reset }
+    public enum SnapshotTiming: String, CaseIterable, Sendable { case epoch, step }
+    public enum Annealing: String, CaseIterable, Sendable { case none, linear, cosine }
+
+    public var m: Int
+    public var s: Int
+    public var tol: Double
+    public var svd: SVDMethod
+    public var modes: Modes
+    /// Indices of the layers that DMD extrapolates (0-based); empty = all layers.
+    public var layers: [Int]
+    public var moments: Moments
+    public var snapshot: SnapshotTiming
+    /// Safeguard (a): eigenvalues with |λ| > 1 scaled back to the unit circle.
+    public var clampEigenvalues: Bool
+    /// Safeguard (b): w ← w_m + ω (w_dmd − w_m).
+    public var relaxation: Double
+    /// Safeguard (c): try these multiples of s and keep the best, or none.
+    public var guarded: Bool
+    public var guardFactors: [Double]
+    /// Safeguard (d): s decreases over the training.
+    public var annealing: Annealing
+
+    public init(_ r: SectionReader) throws {
+        m = try r.int("m", default: 14, in: 2...10_000)
+        s = try r.int("s", default: 55, in: 0...1_000_000)
+        tol = try r.double("tol", default: 1e-10, in: 0...1)
+        svd = try r.choice("svd", default: SVDMethod.qr)
+        modes = try r.choice("modes", default: Modes.exact)
+        layers = try r.ints("layers", default: [], each: 0...1000)
+        moments = try r.choice("adam_moments", default: Moments.keep)
+        snapshot = try r.choice("snapshot", default: SnapshotTiming.epoch)
+        clampEigenvalues = try r.bool("clamp_eigenvalues", default: false)
+        relaxation = try r.double("relaxation", default: 1, in: 0...10)
+        guarded = try r.bool("guarded", default: false)
+        guardFactors = try r.doubles("guard_factors", default: [0.25, 0.5, 1, 2], each: 0...100)
+        annealing = try r.choice("annealing", default: Annealing.none)
+    }
+}
