@@ -42,13 +42,15 @@ let package = Package(
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", numerics]),
         // Metrics, SVG figures and the report.
-        .target(name: "Reporting"),
+        .target(name: "Reporting", dependencies: ["ArrayFiles"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
+        .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
 
         // Tests, one target per library.
@@ -57,11 +59,12 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra"]),
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
+        .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
 )
