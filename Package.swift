@@ -22,7 +22,7 @@ let package = Package(
         // Array files (.npy), atomic writes, manifests, hashing.
         .target(name: "ArrayFiles"),
         // TOML configuration decoded into typed, validated sections.
-        .target(name: "Configuration", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Shared command-line plumbing: stage options, progress/ETA, stage runner.
         .target(name: "StageSupport", dependencies: ["ArrayFiles", "Configuration", argumentParser]),
         // Dense linear algebra on OpenBLAS / LAPACKE.
