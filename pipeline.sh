@@ -184,7 +184,7 @@ smoke_test() {
         python3 -c "import json;json.load(open('$DATA/report/metrics.json'))" || die "metrics.json is not valid JSON"
     fi
     # A rerun with nothing changed must do no work.
-    RAN=(); TIMINGS=()
+    RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
     run_pipeline
     [ ${#RAN[@]} -eq 0 ] || die "rerun with nothing changed ran: ${RAN[*]}"
     say "pipeline.sh test: smoke pipeline ok in $DATA; not built yet: ${SKIPPED_NOT_BUILT[*]:-none}"
