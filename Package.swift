@@ -77,17 +77,22 @@ func hasSources(_ folder: String) -> Bool {
     guard let files = FileManager.default.enumerator(atPath: path) else { return false }
     return files.contains { ($0 as? String)?.hasSuffix(".swift") == true }
 }
-let presentTargets = Set(package.targets.filter { target in
+var presentTargets = Set(package.targets.filter { target in
     switch target.type {
     case .system: return true
     case .test: return hasSources("Tests/" + target.name)
     default: return hasSources("Sources/" + target.name)
     }
 }.map(\.name))
-func dependenciesPresent(_ target: Target) -> Bool {
-    target.dependencies.allSatisfy { dependency in
-        if case .byNameItem(let name, _) = dependency { return presentTargets.contains(name) }
-        return true
+// Drop targets whose dependencies are absent, until nothing changes (dependencies chain).
+while true {
+    let kept = presentTargets.filter { name in
+        package.targets.first { $0.name == name }!.dependencies.allSatisfy { dependency in
+            if case .byNameItem(let dep, _) = dependency { return presentTargets.contains(dep) }
+            return true
+        }
     }
+    if kept == presentTargets { break }
+    presentTargets = kept
 }
-package.targets = package.targets.filter { presentTargets.contains($0.name) && dependenciesPresent($0) }
+package.targets = package.targets.filter { presentTargets.contains($0.name) }
