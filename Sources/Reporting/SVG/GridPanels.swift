@@ -153,13 +153,23 @@ extension Figure {
         switch field.geometry {
         case .grid(let xs, _):
             let nx = xs.count
-            let xPixels = xEdges.map { x.pixel($0)! }, yPixels = yEdges.map { y.pixel($0)! }
-            w.element("g", [("class", "cells"), ("shape-rendering", "crispEdges")], close: false)
+            // Edges rounded once, sizes taken from the rounded edges; each cell overlaps its right and
+            // upper neighbour by a fraction of a pixel so anti-aliasing leaves no seams (the clip
+            // path trims the overlap at the border).
+            func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+            let xPixels = xEdges.map { rounded(x.pixel($0) ?? 0) }, yPixels = yEdges.map { rounded(y.pixel($0) ?? 0) }
+            let overlap = 0.4
+            let clipID = box.id + "-clip"
+            w.element("clipPath", [("id", clipID)], close: false)
+            w.element("rect", [("x", px(area.left)), ("y", px(area.top)), ("width", px(area.width)), ("height", px(area.height))])
+            w.end("clipPath")
+            w.element("g", [("class", "cells"), ("clip-path", "url(#\(clipID))")], close: false)
             for (k, v) in field.values.enumerated() {
                 guard let color = colors.color(v) else { continue }
                 let ix = k % nx, iy = k / nx
-                w.element("rect", [("x", px(xPixels[ix])), ("y", px(yPixels[iy + 1])), ("width", px(xPixels[ix + 1] - xPixels[ix])),
-                                   ("height", px(yPixels[iy] - yPixels[iy + 1])), ("fill", color.hexString)])
+                w.element("rect", [("x", px(xPixels[ix])), ("y", px(yPixels[iy + 1] - overlap)),
+                                   ("width", px(xPixels[ix + 1] - xPixels[ix] + overlap)),
+                                   ("height", px(yPixels[iy] - yPixels[iy + 1] + overlap)), ("fill", color.hexString)])
                 drawn += 1
             }
             w.end("g")

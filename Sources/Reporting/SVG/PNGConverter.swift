@@ -25,8 +25,9 @@ public enum PNGConverter {
     /// beside the target and renamed over it, so it appears whole or not at all. Returns
     /// `.converterMissing` (and does nothing) without `rsvg-convert`; throws when it fails.
     @discardableResult
-    public static func convert(svg: URL, to png: URL, zoom: Double = 2) throws -> Outcome {
-        guard let tool = converterPath() else { return .converterMissing }
+    public static func convert(svg: URL, to png: URL, zoom: Double = 2,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Outcome {
+        guard let tool = converterPath(environment: environment) else { return .converterMissing }
         guard zoom.isFinite, zoom > 0 else { throw ReportingError("PNG zoom \(zoom) must be > 0") }
         let folder = png.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

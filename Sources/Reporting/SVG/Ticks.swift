@@ -88,41 +88,39 @@ enum Ticks {
         }
     }
 
-    /// Log axis ticks: labelled powers of ten (every `k`-th decade when the range spans too many for
-    /// `maxLabels`), unlabelled minor ticks at 2…9 × 10^k when decades are few. A range within one
-    /// decade gets labelled 1-2-5 ticks instead (plain numbers), so an axis is never without labels.
+    /// Log axis ticks. With three or more powers of ten inside the range: labelled powers of ten
+    /// (every k-th decade when there are more than `maxLabels`) and, when decades are few enough,
+    /// unlabelled minor ticks at 2…9 × 10^k. With fewer: labelled 1, 2, 5 × 10^k as plain numbers
+    /// and minor ticks at the other integers × 10^k, so a short log axis still has several labels.
     static func log(_ range: ClosedRange<Double>, maxLabels: Int) -> [Tick] {
         let lo = range.lowerBound, hi = range.upperBound
         guard lo > 0, hi > lo else { return [] }
+        func inside(_ v: Double) -> Bool { v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12) }
         let a = Int((log10(lo) - 1e-9).rounded(.up)), b = Int((log10(hi) + 1e-9).rounded(.down))
+        let lower = Int(log10(lo).rounded(.down)), upper = Int(log10(hi).rounded(.up))
         var ticks: [Tick] = []
-        if b - a + 1 >= 2 {
+        if b - a + 1 >= 3 {
             let decades = b - a
             let every = max(1, Int((Double(decades + 1) / Double(max(2, maxLabels))).rounded(.up)))
             for k in a...b where (k - a) % every == 0 {
                 ticks.append(Tick(value: pow(10, Double(k)), label: .power(mantissa: nil, exponent: k)))
             }
             if every == 1 && decades <= 8 {
-                let lower = Int(log10(lo).rounded(.down)), upper = Int(log10(hi).rounded(.up))
                 for k in lower...upper {
-                    for m in 2...9 {
-                        let v = Double(m) * pow(10, Double(k))
-                        if v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12) { ticks.append(Tick(value: v, label: nil)) }
+                    for m in 2...9 where inside(Double(m) * pow(10, Double(k))) {
+                        ticks.append(Tick(value: Double(m) * pow(10, Double(k)), label: nil))
                     }
                 }
             }
         } else {
-            // Within about one decade: 1, 2, 5 multiples labelled as numbers.
-            let lower = Int(log10(lo).rounded(.down)), upper = Int(log10(hi).rounded(.up))
             for k in lower...upper {
-                for m in [1.0, 2, 5] {
-                    let v = m * pow(10, Double(k))
-                    if v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12) {
-                        ticks.append(Tick(value: v, label: label(v, step: pow(10, Double(k)))))
-                    }
+                let unit = pow(10, Double(k))
+                for m in 1...9 where inside(Double(m) * unit) {
+                    let v = Double(m) * unit
+                    ticks.append(Tick(value: v, label: [1, 2, 5].contains(m) ? label(v, step: unit) : nil))
                 }
             }
-            if ticks.count < 2 {
+            if ticks.filter({ $0.label != nil }).count < 2 {
                 ticks = [Tick(value: lo, label: label(lo, step: lo / 10)), Tick(value: hi, label: label(hi, step: hi / 10))]
             }
         }
