@@ -121,8 +121,9 @@ public struct TrainingHistory: Sendable {
         }
         // Lines with their 1-based numbers; blank lines are skipped (a trailing newline is normal).
         var lines: [(number: Int, text: Substring)] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        // "\r\n" is one Character in Swift, so split on it explicitly (CRLF files are common).
+        let rawLines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        for (index, line) in rawLines.enumerated() {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             lines.append((index + 1, line))
         }
