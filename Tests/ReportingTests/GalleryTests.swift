@@ -57,14 +57,31 @@ final class GalleryTests: XCTestCase {
         document.append(.figure(ReportFigure(FigureCatalogue.timePerEpoch([("plain", try TimeBreakdown(history: plain)),
                                                                            ("DMD m=14", try TimeBreakdown(history: dmd))]),
                                              caption: "Time per epoch")))
+        // Edge cases of the axis machinery, in one figure to look at.
+        let tiny = XYPlot(xAxis: Axis("x"), yAxis: Axis("tiny values"), series: [
+            .line(LineSeries("3e-5 sin", x: (0...50).map { Double($0) / 5 }, y: (0...50).map { 3e-5 * sin(Double($0) / 5) }, dash: .dashed)),
+            .scatter(ScatterSeries("markers", x: [1, 3, 5, 7], y: [1e-5, -2e-5, 2.5e-5, 0], marker: .diamond, size: 8)),
+        ], referenceLines: [ReferenceLine(.vertical, at: 6, label: "x = 6")], legend: .outside)
+        let shortLog = XYPlot(xAxis: Axis("epoch", scale: .log10), yAxis: Axis("MSE", scale: .log10),
+                              series: [.line(LineSeries("loss", x: (1...300).map(Double.init), y: (1...300).map { 0.02 + 0.05 / Double($0) }))])
+        let annotated = Heatmap(rowLabels: ["2", "4", "6"], columnLabels: ["5", "10", "15", "20"],
+                                values: [[0.9, 0.5, 0.4, 0.7], [0.6, 0.3, 0.2, 0.5], [0.5, 0.25, 0.12, 0.4]],
+                                rowAxisLabel: "m", columnAxisLabel: "s", colorBarLabel: "ratio", annotate: true, highlighted: [(2, 2)])
+        let scattered = FieldMap(geometry: .scattered(x: Synthetic.gridX.map { $0 * 2 }, y: Synthetic.gridX.map { sin($0 * 6) }, markerSize: 7),
+                                 values: Synthetic.gridX.map { $0 * $0 }, colorScale: ColorScale(scale: .log10), colorBarLabel: "x² (log)",
+                                 equalAspect: false)
+        document.append(.figure(ReportFigure(Figure(name: "edge_cases", title: "Axis edge cases",
+                                                    panels: [Panel("power labels, outside legend", .xy(tiny)), Panel("log–log, short range", .xy(shortLog)),
+                                                             Panel("annotated heatmap", .heatmap(annotated)), Panel("scattered field, log colours", .field(scattered))],
+                                                    columns: 2), caption: "Edge cases")))
         let output = try ReportWriter.write(document, to: folder)
-        XCTAssertEqual(output.svgFiles.count, 6)
+        XCTAssertEqual(output.svgFiles.count, 7)
         for url in output.svgFiles {
             let elements = try parseXML(String(contentsOf: url, encoding: .utf8))
             XCTAssertEqual(elements.first?.name, "svg", url.lastPathComponent)
         }
         XCTAssertEqual(output.pngConverterRan, PNGConverter.converterPath() != nil)
-        XCTAssertEqual(output.pngFiles.count, output.pngConverterRan ? 6 : 0)
+        XCTAssertEqual(output.pngFiles.count, output.pngConverterRan ? 7 : 0)
         for url in output.pngFiles {
             let data = try Data(contentsOf: url)
             XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature of \(url.lastPathComponent)")
@@ -73,6 +90,6 @@ final class GalleryTests: XCTestCase {
         XCTAssertEqual(try parseXML(String(contentsOf: output.html, encoding: .utf8)
                                     .replacingOccurrences(of: "<!DOCTYPE html>\n", with: "")
                                     .replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>")
-                                    .replacingOccurrences(of: "initial-scale=1\">", with: "initial-scale=1\"/>")).named("svg").count, 6)
+                                    .replacingOccurrences(of: "initial-scale=1\">", with: "initial-scale=1\"/>")).named("svg").count, 7)
     }
 }
