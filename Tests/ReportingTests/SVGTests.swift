@@ -185,6 +185,14 @@ final class SVGTests: XCTestCase {
         // Value 5 of 0…10 is the middle of viridis.
         XCTAssertEqual(cells[4].attributes["fill"], ColorMap.viridis.color(at: 0.5).hexString)
         XCTAssertEqual(elements.withClass("colorbar-label").first?.text, "c₃")
+        // Equal neighbours in a row share one rectangle spanning their cells.
+        let flat = FieldMap(geometry: .grid(x: [0, 0.2, 1], y: [0, 1]), values: [7, 7, 7, 1, 7, 7], colorScale: ColorScale(range: 0...10))
+        let flatElements = try parseXML(try Figure(name: "flat", panels: [Panel(nil, .field(flat))]).svg())
+        let flatFrame = try frame(flatElements)
+        let merged = flatElements.inside(classToken: "cells").named("rect")
+        XCTAssertEqual(merged.count, 3)
+        XCTAssertEqual(merged[0].number("width")!, flatFrame.right - flatFrame.left + overlap, accuracy: 2 * pixelTolerance)
+        XCTAssertEqual(merged[2].number("x")!, flatFrame.left + 0.1 * width, accuracy: pixelTolerance)
         let barTicks = elements.named("line").withClass("colorbar-tick").compactMap { $0.number("data-value") }
         XCTAssertEqual(barTicks, [0, 2, 4, 6, 8, 10])
     }

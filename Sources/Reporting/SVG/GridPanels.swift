@@ -164,13 +164,21 @@ extension Figure {
             w.element("rect", [("x", px(area.left)), ("y", px(area.top)), ("width", px(area.width)), ("height", px(area.height))])
             w.end("clipPath")
             w.element("g", [("class", "cells"), ("clip-path", "url(#\(clipID))")], close: false)
-            for (k, v) in field.values.enumerated() {
-                guard let color = colors.color(v) else { continue }
-                let ix = k % nx, iy = k / nx
-                w.element("rect", [("x", px(xPixels[ix])), ("y", px(yPixels[iy + 1] - overlap)),
-                                   ("width", px(xPixels[ix + 1] - xPixels[ix] + overlap)),
-                                   ("height", px(yPixels[iy] - yPixels[iy + 1] + overlap)), ("fill", color.hexString)])
-                drawn += 1
+            // Neighbouring cells of one row with the same colour are written as one rectangle
+            // (large flat regions, e.g. c3 ≈ 0 far from the source, cost one element).
+            let ny = field.values.count / nx
+            for iy in 0..<ny {
+                var ix = 0
+                while ix < nx {
+                    guard let color = colors.color(field.values[iy * nx + ix])?.hexString else { ix += 1; continue }
+                    var end = ix + 1
+                    while end < nx, colors.color(field.values[iy * nx + end])?.hexString == color { end += 1 }
+                    w.element("rect", [("x", px(xPixels[ix])), ("y", px(yPixels[iy + 1] - overlap)),
+                                       ("width", px(xPixels[end] - xPixels[ix] + overlap)),
+                                       ("height", px(yPixels[iy] - yPixels[iy + 1] + overlap)), ("fill", color)])
+                    drawn += end - ix
+                    ix = end
+                }
             }
             w.end("g")
         case .scattered(let xs, let ys, let size):
