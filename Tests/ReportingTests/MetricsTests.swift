@@ -79,6 +79,23 @@ final class MetricsTests: XCTestCase {
         }
     }
 
+    func testModelAccuracyCombinesTheMetrics() throws {
+        // Train: the 2 × 2 pair above (MSE 3.25, scaled with σ = (2, 0.5): 4.5625).
+        // Test: prediction (2, 0), truth (1, 0) → MSE (1 + 0)/2 = 0.5; scaled (1/2)²/2 = 0.125; relative L2 1.
+        let testPredicted = NDArray<Double>(shape: [1, 2], values: [2, 0])
+        let testTruth = NDArray<Double>(shape: [1, 2], values: [1, 0])
+        let accuracy = try ModelAccuracy(trainPredicted: predicted, trainTruth: truth, testPredicted: testPredicted,
+                                         testTruth: testTruth, outputScale: [2, 0.5])
+        XCTAssertEqual(accuracy.trainMSE, 3.25, accuracy: 3.25 * tolerance)
+        XCTAssertEqual(accuracy.trainScaledMSE, 4.5625, accuracy: 4.5625 * tolerance)
+        XCTAssertEqual(accuracy.testMSE, 0.5, accuracy: tolerance)
+        XCTAssertEqual(accuracy.testScaledMSE, 0.125, accuracy: tolerance)
+        XCTAssertEqual(accuracy.testRelativeL2.median!, 1, accuracy: tolerance)
+        XCTAssertEqual(accuracy.json["test_mse_scaled"], 0.125)
+        let roundTrip = try JSONValue.parse(Data(accuracy.json.jsonText().utf8))
+        XCTAssertEqual(roundTrip, accuracy.json)
+    }
+
     func testBadInputGivesClearErrors() {
         XCTAssertThrowsError(try Metrics.percentile([], 50)) { XCTAssertTrue("\($0)".contains("no values")) }
         XCTAssertThrowsError(try Metrics.percentile([1, .nan], 50)) { XCTAssertTrue("\($0)".contains("value 1 is nan")) }

@@ -34,6 +34,12 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(md.contains("![Figure 1. Loss \\& curves](figures/loss.svg)"))
         XCTAssertTrue(md.contains("![Figure 2. Second](figures/sub/other.svg)"))
         XCTAssertTrue(md.contains("```sh\n./pipeline.sh configs/paper.toml\n```\n"))
+        // Text that would start a list is escaped.
+        let listy = try ReportDocument(title: "t", blocks: [.paragraph("- not a list"), .paragraph("1. not a list either"),
+                                                            .bulletList(["2) item"])]).markdown()
+        XCTAssertTrue(listy.contains("\n\\- not a list\n"))
+        XCTAssertTrue(listy.contains("\n1\\. not a list either\n"))
+        XCTAssertTrue(listy.contains("\n- 2\\) item\n"))
         // A code block containing a fence gets a longer fence.
         let fenced = try ReportDocument(title: "t", blocks: [.code("```\nx\n```")]).markdown()
         XCTAssertTrue(fenced.contains("````\n```\nx\n```\n````\n"))

@@ -170,3 +170,32 @@ public struct RelativeErrorSummary: Sendable, Equatable {
         ]
     }
 }
+
+/// The accuracy of one trained model for `metrics.json`: MSE on the training and test sets in
+/// physical and in scaled units, and the relative L2 error of each test sample.
+public struct ModelAccuracy: Sendable, Equatable {
+    public let trainMSE: Double
+    public let testMSE: Double
+    public let trainScaledMSE: Double
+    public let testScaledMSE: Double
+    public let testRelativeL2: RelativeErrorSummary
+
+    /// - Parameters: predictions and FEM truth in physical units (`[samples, outputs]`), and σⱼ of
+    ///   the output standardisation (the scaled MSE is the loss the network reports).
+    public init(trainPredicted: NDArray<Double>, trainTruth: NDArray<Double>,
+                testPredicted: NDArray<Double>, testTruth: NDArray<Double>, outputScale: [Double]) throws {
+        trainMSE = try Metrics.meanSquaredError(predicted: trainPredicted, truth: trainTruth)
+        testMSE = try Metrics.meanSquaredError(predicted: testPredicted, truth: testTruth)
+        trainScaledMSE = try Metrics.scaledMeanSquaredError(predicted: trainPredicted, truth: trainTruth, outputScale: outputScale)
+        testScaledMSE = try Metrics.scaledMeanSquaredError(predicted: testPredicted, truth: testTruth, outputScale: outputScale)
+        testRelativeL2 = try RelativeErrorSummary(predicted: testPredicted, truth: testTruth)
+    }
+
+    public var json: JSONValue {
+        [
+            "train_mse_physical": JSONValue(trainMSE), "test_mse_physical": JSONValue(testMSE),
+            "train_mse_scaled": JSONValue(trainScaledMSE), "test_mse_scaled": JSONValue(testScaledMSE),
+            "test_relative_l2": testRelativeL2.json,
+        ]
+    }
+}

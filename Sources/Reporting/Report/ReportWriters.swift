@@ -64,7 +64,20 @@ func markdownURL(_ url: String) -> String {
     url.replacingOccurrences(of: " ", with: "%20").replacingOccurrences(of: "(", with: "%28").replacingOccurrences(of: ")", with: "%29")
 }
 
+/// Inline text; a leading "-", "+", "=" or "1." / "1)" would start a list or underline a heading,
+/// so it is escaped too.
 func markdownInline(_ text: RichText) -> String {
+    var rendered = markdownInlineParts(text)
+    if let first = rendered.first, "-+=".contains(first) {
+        rendered = "\\" + rendered
+    } else if let end = rendered.firstIndex(where: { !$0.isASCII || !$0.isNumber }), end != rendered.startIndex,
+              rendered[end] == "." || rendered[end] == ")" {
+        rendered.insert("\\", at: end)
+    }
+    return rendered
+}
+
+func markdownInlineParts(_ text: RichText) -> String {
     text.parts.map { part -> String in
         switch part {
         case .text(let s): return markdownEscape(s)
