@@ -13,6 +13,11 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 APT_PACKAGES=(libopenblas-dev liblapacke-dev libsuitesparse-dev)
+# Optional: rsvg-convert turns the report's SVG figures into PNG; without it only SVG is written.
+OPTIONAL_APT_PACKAGES=(librsvg2-bin)
+# The package's target list depends on which folders hold sources: keep SwiftPM's manifest cache
+# inside this checkout's .build so that another checkout's cached manifest is never reused.
+SWIFTPM_FLAGS="--manifest-cache local"
 STAGES=(lhs wind fem train evaluate)
 
 say() { printf '%s\n' "$*" >&2; }
@@ -29,6 +34,7 @@ ensure_system_packages() {
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >&2
         apt-get install -y -qq "${missing[@]}" >&2
+        apt-get install -y -qq "${OPTIONAL_APT_PACKAGES[@]}" >&2 || say "pipeline.sh: optional ${OPTIONAL_APT_PACKAGES[*]} not installed: figures will be SVG only"
     else
         say "pipeline.sh: missing system packages. Run, as root:"
         say "  apt-get update && apt-get install -y ${APT_PACKAGES[*]}"
@@ -47,8 +53,8 @@ BIN=""
 build_release() {
     say "pipeline.sh: building (release)…"
     local t0=$SECONDS
-    swift build -c release >&2 || die "release build failed"
-    BIN=$(swift build -c release --show-bin-path)
+    swift build -c release $SWIFTPM_FLAGS >&2 || die "release build failed"
+    BIN=$(swift build -c release $SWIFTPM_FLAGS --show-bin-path)
     say "pipeline.sh: release build took $((SECONDS - t0)) s"
 }
 
@@ -146,7 +152,7 @@ PY
 smoke_test() {
     local t0=$SECONDS
     say "pipeline.sh test: unit tests (swift test)…"
-    swift test 2>&1 | tee /tmp/pipeline-swift-test.log | grep -E "error:|failed|Executed .* tests" >&2 || true
+    swift test $SWIFTPM_FLAGS 2>&1 | tee /tmp/pipeline-swift-test.log | grep -E "error:|failed|Executed .* tests" >&2 || true
     if grep -qE "error:|with [1-9][0-9]* failures|failed \(" /tmp/pipeline-swift-test.log \
        || ! grep -q "Executed" /tmp/pipeline-swift-test.log; then
         tail -50 /tmp/pipeline-swift-test.log >&2
