@@ -152,6 +152,9 @@ public enum DMD {
 
     // MARK: Common small-space steps
 
+    /// Relative singular-value cutoff of the amplitude least-squares problem (F12).
+    public static let amplitudeFitCutoff = 1e-12
+
     /// Eigen-decomposition of Ã (F11), the modes' coordinates (F12) and the least-squares amplitudes
     /// min ‖M (G b − t)‖ (M = identity on the QR path, the Gram square root otherwise).
     static func finish(_ buffer: SnapshotBuffer, _ options: DMDOptions, singularValues σ: [Double], rank: Int,
@@ -182,7 +185,10 @@ public enum DMD {
             fitTarget = try lapack { try metric.multiplied(by: t) }.map { Complex($0) }
         }
         guard fitMatrix.isFinite else { throw DMDError.nonFiniteResult("the DMD modes overflowed") }
-        let fit = try lapack { try Lapack.leastSquares(fitMatrix, fitTarget) }
+        // Minimum-norm solution; singular values of the fit matrix below 1e-12 σ_max count as zero,
+        // i.e. modes that are linearly dependent to working precision share their amplitude instead
+        // of receiving two huge opposite ones.
+        let fit = try lapack { try Lapack.leastSquares(fitMatrix, fitTarget, relativeCutoff: amplitudeFitCutoff) }
         guard fit.solution.allSatisfy({ $0.real.isFinite && $0.imaginary.isFinite }) else {
             throw DMDError.nonFiniteResult("the amplitudes b overflowed")
         }
