@@ -64,21 +64,14 @@ public enum DMD {
 
     // MARK: QR path (default)
 
-    /// Householder QR [w_1 … w_m] = Q R (2 n m² flops, in place). Then X = Q R[:, 0..<p] and
-    /// X' = Q R[:, 1..<m], so the thin SVD of X is Q times the SVD of the small R₁ = R[:, 0..<p]
-    /// (F10), Ã = U₁ᵀ R₂ V Σ⁻¹ (F11) and w_m = Q R[:, m−1] — all in the k = min(n, m) coordinates of Q.
+    /// Householder QR [w_1 … w_m] = Q R (2 n m² flops, in place, by cache-sized row blocks in
+    /// parallel: `TallSkinnyQR`). Then X = Q R[:, 0..<p] and X' = Q R[:, 1..<m], so the thin SVD of X
+    /// is Q times the SVD of the small R₁ = R[:, 0..<p] (F10), Ã = U₁ᵀ R₂ V Σ⁻¹ (F11) and
+    /// w_m = Q R[:, m−1] — all in the k = min(n, m) coordinates of Q.
     static func decomposeByHouseholderQR(_ buffer: SnapshotBuffer, _ options: DMDOptions) throws -> DMDModel {
         let n = buffer.dimension, m = buffer.count, p = m - 1, k = min(n, m)
-        var tau = [Double](repeating: 0, count: k)
-        try lapack {
-            try tau.withUnsafeMutableBufferPointer { tb in
-                try Lapack.householderQRInPlace(rows: n, columns: m, matrix: buffer.storage, leadingDimension: n, tau: tb.baseAddress!)
-            }
-        }
-        var r = ColumnMajorMatrix(rows: k, columns: m)
-        for j in 0..<m {
-            for i in 0..<min(j + 1, k) { r[i, j] = buffer.storage[i + j * n] }
-        }
+        let qr = try lapack { try TallSkinnyQR(factoringInPlace: buffer.storage, rows: n, columns: m, leadingDimension: n) }
+        let r = qr.r
         let r1 = r.submatrix(rows: 0..<k, columns: 0..<p)
         let r2 = r.submatrix(rows: 0..<k, columns: 1..<m)
         let lastSnapshot = r.column(m - 1)
@@ -86,7 +79,7 @@ public enum DMD {
         let σ = svd.singularValues
         let rank = truncationRank(singularValues: σ, tolerance: options.tolerance, maximumRank: options.maximumRank)
         if rank == 0 {
-            return identityModel(buffer, options, singularValues: σ, basis: .householder(tau: tau), coordinateCount: k, lastSnapshot: lastSnapshot)
+            return identityModel(buffer, options, singularValues: σ, basis: .householder(qr), coordinateCount: k, lastSnapshot: lastSnapshot)
         }
         let ur = svd.u.submatrix(rows: 0..<k, columns: 0..<rank)
         let vr = svd.vt.submatrix(rows: 0..<rank, columns: 0..<p).transposed
@@ -95,7 +88,7 @@ public enum DMD {
         for j in 0..<rank { for i in 0..<k { t[i, j] /= σ[j] } }
         let reduced = try lapack { try ur.multiplied(by: t, transposingSelf: true) }  // (F11) Ã = U_rᵀ X' V_r Σ_r⁻¹
         return try finish(buffer, options, singularValues: σ, rank: rank, reducedOperator: reduced,
-                          basis: .householder(tau: tau), projectedBasis: ur, exactBasis: t,
+                          basis: .householder(qr), projectedBasis: ur, exactBasis: t,
                           fitMetric: nil, lastSnapshot: lastSnapshot)
     }
 

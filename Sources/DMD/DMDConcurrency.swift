@@ -1,3 +1,4 @@
+import DenseLinearAlgebra
 import Dispatch
 
 extension DMD {
@@ -15,10 +16,13 @@ extension DMD {
         let results = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
-        // Each iteration writes only its own slot, so the slots need no lock.
-        DispatchQueue.concurrentPerform(iterations: count) { position in
-            let layer = order[position]
-            results[layer] = Result { try body(layer) }
+        // Each iteration writes only its own slot, so the slots need no lock. OpenBLAS runs one
+        // thread per call meanwhile: the layers are the parallelism (see Lapack.withSingleThreadedBLAS).
+        Lapack.withSingleThreadedBLAS {
+            DispatchQueue.concurrentPerform(iterations: count) { position in
+                let layer = order[position]
+                results[layer] = Result { try body(layer) }
+            }
         }
         return results.map { $0! }
     }

@@ -41,8 +41,8 @@ public final class DMDModel: @unchecked Sendable {
     public let amplitudeFitRank: Int
 
     enum Basis {
-        /// Q = H_1 ⋯ H_k, stored as reflectors in the buffer (QR path).
-        case householder(tau: [Double])
+        /// Q of the blocked Householder QR, its reflectors stored in the buffer (QR path).
+        case householder(TallSkinnyQR)
         /// The snapshot columns [w_1 … w_m] in the buffer (method-of-snapshots path).
         case snapshotColumns
     }
@@ -178,17 +178,9 @@ public final class DMDModel: @unchecked Sendable {
         guard buffer.generation == generation else { throw DMDError.snapshotsCleared }
         let n = dimension
         switch basis {
-        case .householder(let tau):
-            // Q [z; 0] with Q applied from its reflectors (dormqr): O(n k), Q never formed.
-            output.update(repeating: 0, count: n)
-            for i in 0..<z.count { output[i] = z[i] }
-            try lapack {
-                try tau.withUnsafeBufferPointer { tb in
-                    try Lapack.applyHouseholderQ(transposed: false, reflectorRows: n, reflectorCount: tau.count,
-                                                 reflectors: buffer.storage, leadingDimension: n, tau: tb.baseAddress!,
-                                                 to: output, cColumns: 1, cLeadingDimension: n)
-                }
-            }
+        case .householder(let qr):
+            // Q [z; 0] applied from the reflectors, block by block: O(n k), Q never formed.
+            try lapack { try qr.applyQ(to: z, factors: buffer.storage, into: output) }
         case .snapshotColumns:
             // [w_1 … w_m] z (one dgemv over the buffer).
             z.withUnsafeBufferPointer { zb in
