@@ -41,11 +41,11 @@ public struct DMDOptions: Sendable, Equatable {
         self.relaxation = relaxation
     }
 
-    /// Rejects values that have no meaning: a negative, non-finite or ≥ 1 tolerance (1 would keep
-    /// nothing), a rank bound below 1, a non-finite relaxation factor.
+    /// Rejects values that have no meaning: a tolerance outside [0, 1] or NaN (tolerance 1 keeps no
+    /// mode: every jump is the identity), a rank bound below 1, a non-finite relaxation factor.
     public func validate() throws {
-        guard tolerance.isFinite, tolerance >= 0, tolerance < 1 else {
-            throw DMDError.invalidOption("tolerance must be a finite number in [0, 1), got \(tolerance)")
+        guard tolerance.isFinite, tolerance >= 0, tolerance <= 1 else {
+            throw DMDError.invalidOption("tolerance must be a number in [0, 1], got \(tolerance)")
         }
         if let maximumRank, maximumRank < 1 {
             throw DMDError.invalidOption("maximum rank must be at least 1 (or unset), got \(maximumRank)")

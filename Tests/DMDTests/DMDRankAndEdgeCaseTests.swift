@@ -136,12 +136,16 @@ final class DMDRankAndEdgeCaseTests: XCTestCase {
         }
         XCTAssertThrowsError(try DMD.decompose(ColumnMajorMatrix(rows: 0, columns: 3)))
         let snapshots = try ColumnMajorMatrix(columns: [[1, 2], [2, 3], [3, 5]])
-        for options in [DMDOptions(tolerance: -1e-3), DMDOptions(tolerance: 1), DMDOptions(tolerance: .nan),
+        for options in [DMDOptions(tolerance: -1e-3), DMDOptions(tolerance: 1.5), DMDOptions(tolerance: .nan),
                         DMDOptions(maximumRank: 0), DMDOptions(relaxation: .infinity)] {
             XCTAssertThrowsError(try DMD.decompose(snapshots, options: options)) { error in
                 guard case .invalidOption = error as? DMDError else { return XCTFail("\(error)") }
             }
         }
+        // Tolerance 1 keeps no mode: the identity, a valid way to switch jumps off.
+        let keepNothing = try DMD.decompose(snapshots, options: DMDOptions(tolerance: 1))
+        XCTAssertEqual(keepNothing.rank, 0)
+        XCTAssertLessThan(relativeError(try keepNothing.extrapolated(steps: 3), [3, 5]), 1e-15, "w_m, the last column (Q R e_m: rounding only)")
         let model = try DMD.decompose(snapshots)
         for steps in [-1.0, .nan, .infinity] {
             XCTAssertThrowsError(try model.extrapolated(steps: steps)) { error in
