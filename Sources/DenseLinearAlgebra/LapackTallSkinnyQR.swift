@@ -72,7 +72,7 @@ public struct TallSkinnyQR: Sendable {
         let failures = UnsafeMutablePointer<LapackError?>.allocate(capacity: blockCount)
         failures.initialize(repeating: nil, count: blockCount)
         defer { failures.deinitialize(count: blockCount); failures.deallocate() }
-        let chunks = concurrent ? min(blockCount, 4 * max(1, ProcessInfoShim.activeProcessorCount)) : 1
+        let chunks = concurrent ? min(blockCount, 4 * max(1, Self.processorCount)) : 1
         let factorChunk = { (chunk: Int) in
             for b in stride(from: chunk, to: blockCount, by: chunks) {
                 let top = starts[b], blockHeight = starts[b + 1] - starts[b], k = min(blockHeight, columns)
@@ -130,6 +130,12 @@ public struct TallSkinnyQR: Sendable {
     }
 
     public var blockCount: Int { blockStarts.count - 1 }
+
+    /// The number of online cores (sysconf; this module does not import Foundation).
+    static let processorCount: Int = {
+        let count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return count > 0 ? count : 1
+    }()
 
     /// output (rows values) = Q [z; 0] for z of min(rows, columns) values; `factors` is the storage
     /// this value was computed from. Cost O(rows · columns), blocks in parallel when `concurrent`.
@@ -210,7 +216,7 @@ public struct TallSkinnyQR: Sendable {
 
     /// Runs `body` for every block, concurrently in a few chunks when asked; the first error is rethrown.
     private func forEachBlock(concurrent: Bool, _ body: (Int) throws -> Void) throws {
-        let chunks = concurrent ? min(blockCount, 4 * max(1, ProcessInfoShim.activeProcessorCount)) : 1
+        let chunks = concurrent ? min(blockCount, 4 * max(1, Self.processorCount)) : 1
         if chunks <= 1 {
             try Lapack.withSingleThreadedBLAS { for b in 0..<blockCount { try body(b) } }
             return
@@ -231,10 +237,3 @@ public struct TallSkinnyQR: Sendable {
     }
 }
 
-/// The number of cores, without importing Foundation into this module.
-enum ProcessInfoShim {
-    static let activeProcessorCount: Int = {
-        let count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return count > 0 ? count : 1
-    }()
-}

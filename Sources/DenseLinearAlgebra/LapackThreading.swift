@@ -15,15 +15,15 @@ extension Lapack {
     /// thread per call. The thread count is process-wide: a BLAS call made by another thread while a
     /// region is active runs single-threaded too (correct, only slower).
     public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        BLASThreadLimit.shared.enter()
-        defer { BLASThreadLimit.shared.leave() }
+        LapackBLASThreadLimit.shared.enter()
+        defer { LapackBLASThreadLimit.shared.leave() }
         return try body()
     }
 }
 
 /// The reference-counted OpenBLAS thread limit behind `Lapack.withSingleThreadedBLAS`.
-final class BLASThreadLimit: @unchecked Sendable {
-    static let shared = BLASThreadLimit()
+final class LapackBLASThreadLimit: @unchecked Sendable {
+    static let shared = LapackBLASThreadLimit()
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var depth = 0
     private var savedThreads: Int32 = 1
