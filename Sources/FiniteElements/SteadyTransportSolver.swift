@@ -11,12 +11,17 @@ public struct NewtonOptions: Sendable, Equatable {
     public var maxBacktracks: Int = 30
     /// Armijo constant: accept c + αδ when ‖F‖ falls to at most (1 − sufficientDecrease · α) ‖F(c)‖.
     public var sufficientDecrease: Double = 1e-4
+    /// UMFPACK iterative-refinement steps per linear solve. Newton measures the true residual after
+    /// every step and corrects whatever error the solve left, so refinement would only add cost.
+    public var linearRefinementSteps: Int = 0
 
-    public init(relativeTolerance: Double = 1e-10, maxIterations: Int = 30, maxBacktracks: Int = 30, sufficientDecrease: Double = 1e-4) {
+    public init(relativeTolerance: Double = 1e-10, maxIterations: Int = 30, maxBacktracks: Int = 30, sufficientDecrease: Double = 1e-4,
+                linearRefinementSteps: Int = 0) {
         self.relativeTolerance = relativeTolerance
         self.maxIterations = maxIterations
         self.maxBacktracks = maxBacktracks
         self.sufficientDecrease = sufficientDecrease
+        self.linearRefinementSteps = linearRefinementSteps
     }
 }
 
@@ -416,6 +421,7 @@ public final class SteadyTransportSolver {
             return evaluateResidual(c, into: &output)
         }
 
+        factorization.iterativeRefinementSteps = options.linearRefinementSteps
         let reference = norm(load)  // ‖F(0)‖
         if reference == 0 {
             // F(0) = 0: the zero state solves the problem exactly.
