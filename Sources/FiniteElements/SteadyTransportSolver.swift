@@ -27,6 +27,7 @@ public struct NewtonOptions: Sendable, Equatable {
 
 /// What one nonlinear solve did, and where its time went.
 public struct NewtonReport: Sendable, Equatable {
+    public init() {}
     /// Newton steps taken after the initial linear (product rates = 0) solve.
     public var iterations = 0
     /// ‖F(c)‖ / ‖F(0)‖: entry 0 at the product-free solution, then one after every Newton step.

@@ -274,25 +274,3 @@ public enum BLASThreads {
         return Int(unsafeBitCast(symbol, to: GetThreads.self)())
     }
 }
-
-/// glibc allocator settings for repeated factorizations. Every numeric factorization allocates its
-/// factors (tens to hundreds of MB) and frees them at the next one; by default glibc serves such
-/// blocks with fresh mmap'ed pages, so each factorization pays for zero-filling them again (the
-/// benchmark measured 15–30 % of the factorization time in page faults). Opting in keeps freed
-/// blocks in the heap for reuse. It changes process-wide malloc behaviour (memory freed by
-/// UMFPACK is not returned to the system until exit), so only batch programs should call it, once,
-/// before starting their worker threads.
-public enum AllocatorTuning {
-    @discardableResult
-    public static func retainFreedMemory() -> Bool {
-        // mallopt is in malloc.h, which the Glibc module does not export: look it up at run time.
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let trimThreshold: Int32 = -1, topPad: Int32 = -2, mmapThreshold: Int32 = -3  // M_* of malloc.h
-        // 32 MiB is glibc's largest mmap threshold on 64-bit (half of HEAP_MAX_SIZE): blocks up to it
-        // come from the heap; larger ones are still mapped afresh.
-        let ok = [mallopt(mmapThreshold, 32 << 20), mallopt(trimThreshold, Int32.max), mallopt(topPad, 64 << 20)]
-        return ok.allSatisfy { $0 == 1 }
-    }
-}

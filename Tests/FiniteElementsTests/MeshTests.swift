@@ -41,6 +41,14 @@ final class MeshTests: XCTestCase {
     func testSourceGradingPutsTheFinestCellsAtTheSource() throws {
         let x = try GradedSpacing.coordinates(cells: 40, length: 1, focus: 0.1, ratio: 4)
         let widths = zip(x, x.dropFirst()).map { $1 - $0 }
+        XCTAssertTrue(widths.allSatisfy { $0 > 0 })
+        // Strong gradings with the focus anywhere stay monotone and hit both ends.
+        for focus in [0.0, 0.03, 0.5, 0.97, 1.0] {
+            let strong = try GradedSpacing.coordinates(cells: 120, length: 1, focus: focus, ratio: 1000)
+            XCTAssertTrue(zip(strong, strong.dropFirst()).allSatisfy { $0 < $1 }, "focus \(focus)")
+            XCTAssertEqual(strong.first, 0)
+            XCTAssertEqual(strong.last, 1)
+        }
         let finest = widths.indices.min { widths[$0] < widths[$1] }!
         XCTAssertLessThanOrEqual(abs(0.5 * (x[finest] + x[finest + 1]) - 0.1), widths[finest])
         // The far end (x = 1, farther from the focus) reaches the full ratio within one cell's growth.

@@ -158,4 +158,12 @@ final class UMFPACKTests: XCTestCase {
         let other = try convectionDiffusionMatrix(m: 2, convection: 0, reaction: 0)
         XCTAssertThrowsError(try lu.factorize(other)) { XCTAssertEqual($0 as? UMFPACKError, .differentPattern) }
     }
+
+    func testBLASThreadCountCanBeSet() throws {
+        guard let before = BLASThreads.current() else { throw XCTSkip("the loaded BLAS is not OpenBLAS") }
+        XCTAssertTrue(BLASThreads.set(1))
+        XCTAssertEqual(BLASThreads.current(), 1)
+        BLASThreads.set(before)
+        XCTAssertEqual(BLASThreads.current(), before)
+    }
 }
