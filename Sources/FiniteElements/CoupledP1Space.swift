@@ -33,7 +33,7 @@ public final class CoupledP1Space: Sendable {
     /// UMFPACK settings for these systems: the symmetric strategy (AMD on A + Aᵀ, diagonal pivots
     /// preferred) suits the structurally symmetric, diagonally strong FE matrices. UMFPACK's automatic
     /// choice picks the unsymmetric strategy here, which the benchmark measured at about twice the
-    /// fill and time (docs/fem.md).
+    /// fill and 1.3–2 times the factorization time (docs/fem.md).
     public static let defaultSolverOptions = UMFPACKOptions(strategy: .symmetric, ordering: .amd)
 
     public init(mesh: TriangleMesh, speciesCount: Int, solverOptions: UMFPACKOptions = CoupledP1Space.defaultSolverOptions) throws {

@@ -217,6 +217,20 @@ final class AssemblyTests: XCTestCase {
         }
     }
 
+    /// No wind, no diffusion, no reaction, no Dirichlet node: the operator is zero, and the solve
+    /// reports UMFPACK's singular-matrix error through `NewtonFailure`.
+    func testASingularOperatorIsReportedAsALinearSolverFailure() throws {
+        let mesh = try TriangleMesh.structured(StructuredMeshSpecification(nx: 3, ny: 3))
+        let space = try CoupledP1Space(mesh: mesh, speciesCount: 1)
+        let zero = [Double](repeating: 0, count: mesh.nodeCount)
+        let problem = TransportProblem(velocityX: zero, velocityY: zero, diffusion: [0], reactions: ReactionModel(speciesCount: 1),
+                                       source: .integrating([{ _, _ in 1 }], over: mesh), dirichletNodes: [Bool](repeating: false, count: mesh.nodeCount))
+        XCTAssertThrowsError(try SteadyTransportSolver(space: space).solve(problem)) { error in
+            XCTAssertEqual((error as? NewtonFailure)?.reason, .linearSolver(.singularMatrix))
+            XCTAssertTrue("\(error)".contains("singular"), "\(error)")
+        }
+    }
+
     func testZeroLoadGivesTheZeroSolutionWithoutFactorizing() throws {
         var (space, problem) = try makeCase()
         problem.source = .nodal([])
