@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra", numerics]),
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
-        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
+        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
