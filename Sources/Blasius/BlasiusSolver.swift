@@ -4,9 +4,10 @@ import Foundation
 public enum BlasiusBranch: String, Sendable {
     /// λ = 1: f = f_w + η exactly.
     case exact
-    /// λ > 0: the unique solution, with its layer at the wall.
+    /// λ ≥ 0 (λ ≠ 1): the unique solution, with its layer at the wall.
     case attached
-    /// λ > 0 under strong blowing: the layer is lifted off the wall to η ≈ −f_w/λ (found with an edge start).
+    /// λ > 0 under strong blowing: the layer is lifted off the wall towards η* = −f_w/λ, so far that
+    /// f''(0) is below 1e-16 of the layer's peak f'' (at the wall the profile is f_w + λη to double precision).
     case blownOff = "blown-off"
     /// λ ≤ 0: the upper of the two solutions for λ_c < λ < 0 (the branch connected to λ = 1).
     case upper
@@ -216,8 +217,17 @@ public struct BlasiusSolver: Sendable {
         }
         statistics.shots += 2
         let x = shooting.logWallCurvature(finalStart)
+        // Blown off: the wall shear is below 1e-16 of the layer's peak f'', i.e. at the wall the profile
+        // is the layer-free f = f_w + λη to double precision (every edge start is of this kind).
+        let peak = built.profile.fDoublePrime.reduce(0) { max($0, abs($1)) }
         let branch: BlasiusBranch
-        if case .edge = finalStart { branch = .blownOff } else { branch = lambda >= 0 ? .attached : .upper }
+        if lambda < 0 {
+            branch = .upper
+        } else if case .edge = finalStart {
+            branch = .blownOff
+        } else {
+            branch = lambda > 0 && peak > 0 && x < Foundation.log(peak) + Foundation.log(1e-16) ? .blownOff : .attached
+        }
         let solution = BlasiusSolution(
             lambda: lambda, fw: fw,
             wallCurvature: shooting.sigma * Foundation.exp(x), logWallCurvature: x,

@@ -101,8 +101,15 @@ extension BlasiusSolver {
         if lambda == 0 { return .value(Self.blowOffSuction) }
         var noSolutionSide: Double? = Self.blowOffSuction   // m > 0 at f_w* for every λ < 0
         var solutionSide: Double? = nil
-        var fw = Self.blowOffSuction + 0.5
-        var step = 0.5
+        // Start from the inverse of the rough λ_c(f_w) used in `criticalLambda`.
+        var fw: Double
+        if lambda >= -0.3541 {
+            fw = Self.blowOffSuction * (1 + lambda / 0.3541)
+        } else {
+            fw = (-0.55 + (0.3025 - 0.48 * (0.3541 + lambda)).squareRoot()) / 0.24
+        }
+        fw = max(fw, Self.blowOffSuction + 1e-3)
+        var step = 0.25 * (1 + abs(fw))
         var x = guessLogWallCurvature(lambda: lambda, fw: fw) - 1
         for _ in 0..<100 {
             let minimum: ResidualMinimum
@@ -112,13 +119,13 @@ extension BlasiusSolver {
             }
             x = minimum.logWallCurvature
             if abs(minimum.value) <= 1e-13 { return .value(fw) }
-            if minimum.value > 0 { noSolutionSide = fw } else { solutionSide = fw }
+            if minimum.value > 0 { noSolutionSide = max(noSolutionSide ?? fw, fw) } else { solutionSide = min(solutionSide ?? fw, fw) }
             var next = minimum.atLimit || minimum.dFw == 0 ? Double.nan : fw - minimum.value / minimum.dFw
             if let a = noSolutionSide, let b = solutionSide {
                 if abs(a - b) <= 1e-13 * max(1, abs(a)) { return .value(b) }
                 if !(next > min(a, b) && next < max(a, b)) { next = 0.5 * (a + b) }
             } else {
-                // Still no solution: more suction, growing steps.
+                // Still no solution: more suction, in growing steps.
                 step *= 2
                 if !(next > fw && next < fw + step) { next = fw + step }
             }

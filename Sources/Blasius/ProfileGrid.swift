@@ -14,9 +14,8 @@ extension BlasiusSolver {
         var etas: [Double] = [], density: [Double] = []
         let (eta0, _) = shooting.initialState(start)
         if eta0 > 0 { etas.append(0); density.append(0) }   // layer-free stretch before an edge start
-        let shot = shooting.shoot(start) { eta, y in
-            let fpp = sigma * Foundation.exp(y[2])
-            let d = higherDerivatives(f: y[0], fp: y[1], fpp: fpp)
+        let shot = shooting.shoot(start) { eta, f, fp, l in
+            let d = higherDerivatives(f: f, fp: fp, fpp: sigma * Foundation.exp(l))
             etas.append(eta)
             density.append(Foundation.pow(max(abs(d.f4), abs(d.f5), abs(d.f6)), 0.25))
         }

@@ -94,16 +94,16 @@ struct ShootingProblem {
     }
 
     /// η, (f, f', ln|f''|) and the variation with respect to the unknown where the shot starts.
-    func initialState(_ start: ShotStart) -> (eta: Double, state: SIMD8<Double>) {
+    func initialState(_ start: ShotStart) -> (eta: Double, state: [Double]) {
         switch start {
         case .wall(let x):
-            return (0, SIMD8(fw, lambda, x, 0, 0, 1, 0, 0))
+            return (0, [fw, lambda, x, 0, 0, 1])
         case .edge(let xi):
             // Moving the start from ξ to ξ + dξ while keeping ln|f''| = L_ref there changes the state at
             // ξ by −(f'', f''', L')dξ relative to the old trajectory, i.e. (0, −σe^L_ref, f(ξ)/2)dξ.
             let f = fw + lambda * xi
             let l = Self.referenceLogCurvature
-            return (xi, SIMD8(f, lambda, l, 0, -sigma * Foundation.exp(l), 0.5 * f, 0, 0))
+            return (xi, [f, lambda, l, 0, -sigma * Foundation.exp(l), 0.5 * f])
         }
     }
 
@@ -117,27 +117,29 @@ struct ShootingProblem {
         return bound <= 0.5 * fp ? bound : nil
     }
 
-    /// Integrates a system whose lanes 0–2 are (f, f', ln|f''|) until the tail bound is below the tail
-    /// tolerance, the trajectory runs away, or no layer has formed by the η limit.
-    func run<S: AutonomousSystem>(_ system: S, eta: Double, state: S.State,
-                                  recorder: ((Double, S.State) -> Void)? = nil) -> (end: ShotEnd, eta: Double, state: S.State, steps: Int) {
-        var rk = DormandPrince(system: system, eta: eta, state: state, relativeTolerance: integrationTolerance,
-                               absoluteTolerance: integrationTolerance, controlledComponents: 3)
+    /// Integrates the shooting system (state and variations) until the tail bound is below the tail
+    /// tolerance, the trajectory runs away, or no layer has formed by the η limit. `recorder` sees
+    /// (η, f, f', ln|f''|) at the start and after every accepted step.
+    func run(directions: Int, eta: Double, state: [Double],
+             recorder: ((Double, Double, Double, Double) -> Void)? = nil) -> (end: ShotEnd, eta: Double, state: [Double], steps: Int) {
+        var rk = DormandPrince(system: BlasiusShootingSystem(sigma: sigma, directions: directions), eta: eta, state: state,
+                               relativeTolerance: integrationTolerance, absoluteTolerance: integrationTolerance,
+                               controlledComponents: 3)
         // The layer of a sensible shot lies within ~1e9 of where the shot starts (the widest layers in the
         // box are ~1/sqrt(λ) wide); beyond that f'' is negligible and the unknown too small.
         let etaLimit = eta + 1e9
-        recorder?(rk.eta, rk.state)
+        recorder?(rk.eta, rk[0], rk[1], rk[2])
         while true {
             if rk.advance() != .accepted { return (.runaway, rk.eta, rk.state, rk.acceptedSteps) }
-            let y = rk.state
-            recorder?(rk.eta, y)
-            guard y[2] <= Self.runawayLogCurvature, y[0].isFinite, y[1].isFinite else {
-                return (.runaway, rk.eta, y, rk.acceptedSteps)
+            let f = rk[0], fp = rk[1], l = rk[2]
+            recorder?(rk.eta, f, fp, l)
+            guard l <= Self.runawayLogCurvature, f.isFinite, fp.isFinite else {
+                return (.runaway, rk.eta, rk.state, rk.acceptedSteps)
             }
-            if let bound = Self.tailBound(f: y[0], fp: y[1], logCurvature: y[2]), bound <= tailTolerance {
-                return (.complete, rk.eta, y, rk.acceptedSteps)
+            if let bound = Self.tailBound(f: f, fp: fp, logCurvature: l), bound <= tailTolerance {
+                return (.complete, rk.eta, rk.state, rk.acceptedSteps)
             }
-            if rk.eta > etaLimit || rk.acceptedSteps >= maxSteps { return (.noLayer, rk.eta, y, rk.acceptedSteps) }
+            if rk.eta > etaLimit || rk.acceptedSteps >= maxSteps { return (.noLayer, rk.eta, rk.state, rk.acceptedSteps) }
         }
     }
 
@@ -156,9 +158,9 @@ struct ShootingProblem {
     }
 
     /// One shot with the sensitivity to its unknown.
-    func shoot(_ start: ShotStart, recorder: ((Double, SIMD8<Double>) -> Void)? = nil) -> Shot {
+    func shoot(_ start: ShotStart, recorder: ((Double, Double, Double, Double) -> Void)? = nil) -> Shot {
         let (eta0, state0) = initialState(start)
-        let run = self.run(BlasiusShootingSystem(sigma: sigma), eta: eta0, state: state0, recorder: recorder)
+        let run = self.run(directions: 1, eta: eta0, state: state0, recorder: recorder)
         let y = run.state
         return Shot(end: run.end,
                     residual: residual(f: y[0], fp: y[1], logCurvature: y[2]),
@@ -170,8 +172,8 @@ struct ShootingProblem {
     func shootWithParameterSensitivities(logCurvature x: Double)
         -> (end: ShotEnd, residual: Double, dx: Double, dLambda: Double, dFw: Double, steps: Int) {
         // Initial variations: ∂(f, f', L)(0) = (0, 0, 1) for x, (0, 1, 0) for λ, (1, 0, 0) for f_w.
-        let state0 = SIMD16<Double>(fw, lambda, x, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0)
-        let run = self.run(BlasiusSensitivitySystem(sigma: sigma), eta: 0, state: state0)
+        let state0: [Double] = [fw, lambda, x, 0, 0, 1, 0, 1, 0, 1, 0, 0]
+        let run = self.run(directions: 3, eta: 0, state: state0)
         let y = run.state
         let f = y[0], l = y[2]
         return (run.end, residual(f: f, fp: y[1], logCurvature: l),
@@ -189,7 +191,7 @@ struct ShootingProblem {
         let x = logWallCurvature(start)
         var out: [SIMD3<Double>] = []
         out.reserveCapacity(nodes.count)
-        var rk = DormandPrince(system: BlasiusShootingSystem(sigma: sigma), eta: eta0, state: state0,
+        var rk = DormandPrince(system: BlasiusShootingSystem(sigma: sigma, directions: 1), eta: eta0, state: state0,
                                relativeTolerance: integrationTolerance, absoluteTolerance: integrationTolerance,
                                controlledComponents: 3)
         for node in nodes {
@@ -199,9 +201,8 @@ struct ShootingProblem {
                 continue
             }
             if node > rk.eta, rk.advance(to: node) != .accepted { return nil }
-            let y = rk.state
-            guard y[0].isFinite, y[1].isFinite, y[2].isFinite || y[2] == -.infinity else { return nil }
-            out.append(SIMD3(y[0], y[1], y[2]))
+            guard rk[0].isFinite, rk[1].isFinite, rk[2].isFinite || rk[2] == -.infinity else { return nil }
+            out.append(SIMD3(rk[0], rk[1], rk[2]))
         }
         return out
     }

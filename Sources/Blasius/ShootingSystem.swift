@@ -13,35 +13,32 @@ import Foundation
 // obeys the linearised system
 //     a_f' = a_p,   a_p' = σ e^L a_L,   a_L' = −a_f/2.
 
-/// The state (f, p = f', L = ln|f''|) and one variation, in lanes 0–2 and 3–5 of a SIMD8.
+/// The state (f, p = f', L = ln|f''|) followed by `directions` variations (3 components each).
 struct BlasiusShootingSystem: AutonomousSystem {
-    typealias State = SIMD8<Double>
     /// sign f'' = sign(1 − λ).
     let sigma: Double
+    let directions: Int
+    var dimension: Int { 3 + 3 * directions }
 
-    @inline(__always)
-    func derivative(_ y: State) -> State {
-        let curvature = sigma * Foundation.exp(y[2])
-        return State(y[1], curvature, -0.5 * y[0],
-                     y[4], curvature * y[5], -0.5 * y[3],
-                     0, 0)
+    init(sigma: Double, directions: Int = 1) {
+        self.sigma = sigma
+        self.directions = directions
     }
-}
-
-/// The state and three variations (lanes 3–5, 6–8, 9–11) in a SIMD16: used where the sensitivities
-/// to the shooting unknown, to λ and to f_w are all needed (the existence boundary).
-struct BlasiusSensitivitySystem: AutonomousSystem {
-    typealias State = SIMD16<Double>
-    let sigma: Double
 
     @inline(__always)
-    func derivative(_ y: State) -> State {
+    func derivative(_ y: UnsafePointer<Double>, into slope: UnsafeMutablePointer<Double>) {
         let curvature = sigma * Foundation.exp(y[2])
-        return State(y[1], curvature, -0.5 * y[0],
-                     y[4], curvature * y[5], -0.5 * y[3],
-                     y[7], curvature * y[8], -0.5 * y[6],
-                     y[10], curvature * y[11], -0.5 * y[9],
-                     0, 0, 0, 0)
+        slope[0] = y[1]
+        slope[1] = curvature
+        slope[2] = -0.5 * y[0]
+        var j = 3
+        let n = 3 + 3 * directions
+        while j < n {
+            slope[j] = y[j + 1]
+            slope[j + 1] = curvature * y[j + 2]
+            slope[j + 2] = -0.5 * y[j]
+            j += 3
+        }
     }
 }
 
