@@ -39,6 +39,8 @@ public struct BlasiusSolution: Sendable {
     /// η_max of the final shot, and of each round of the continuation in η_max.
     public var etaMax: Double
     public var etaMaxHistory: [Double]
+    /// How the converged trajectory is shot (nil for λ = 1), to re-integrate it in tests.
+    var start: ShotStart?
 }
 
 /// The answer for one (λ, f_w): a solution, a proof that none exists, or a failure with its reason.
@@ -232,7 +234,8 @@ public struct BlasiusSolver: Sendable {
             lambda: lambda, fw: fw,
             wallCurvature: shooting.sigma * Foundation.exp(x), logWallCurvature: x,
             displacement: built.profile.beta, branch: branch, profile: built.profile,
-            residual: abs(built.residual), etaMax: built.profile.eta.last ?? 0, etaMaxHistory: etaMaxHistory)
+            residual: abs(built.residual), etaMax: built.profile.eta.last ?? 0, etaMaxHistory: etaMaxHistory,
+            start: finalStart)
         return .solved(solution)
     }
 
@@ -244,7 +247,7 @@ public struct BlasiusSolver: Sendable {
         let profile = BlasiusProfile(uncheckedEta: eta, f: eta.map { fw + $0 }, fPrime: [Double](repeating: 1, count: k),
                                      fDoublePrime: [Double](repeating: 0, count: k), beta: -fw, lambda: 1, fw: fw)
         return BlasiusSolution(lambda: 1, fw: fw, wallCurvature: 0, logWallCurvature: -.infinity, displacement: -fw,
-                               branch: .exact, profile: profile, residual: 0, etaMax: top, etaMaxHistory: [top])
+                               branch: .exact, profile: profile, residual: 0, etaMax: top, etaMaxHistory: [top], start: nil)
     }
 
     /// A start on the high side of the root (Newton then comes down monotonically on a convex residual):

@@ -12,7 +12,7 @@ enum ShotEnd: Equatable {
 
 /// Where a shot starts: at the wall with the unknown ln|f''(0)|, or — for a layer blown far off the
 /// wall — at a point ξ ahead of the layer (see `ShootingProblem`).
-enum ShotStart: Equatable {
+enum ShotStart: Equatable, Sendable {
     case wall(logCurvature: Double)
     case edge(xi: Double)
 }
