@@ -167,12 +167,17 @@ public enum WindBatch {
                                             effective: SimilarityParameters(lambda: 0, fw: 0), solution: nil,
                                             criticalLambda: nil, reason: "not run", shots: 0, seconds: 0)
         var outcomes = [WindSampleOutcome](repeating: placeholder, count: n)
+        // Under `error`, samples after the first failing one found so far are not solved: they cannot
+        // change which sample is reported (the lowest failing index), and the run stops sooner.
+        let firstFailure = FirstIndex(n)
         outcomes.withUnsafeMutableBufferPointer { buffer in
             // Each iteration writes only its own slot (n > 0, so the buffer has storage).
             guard let slots = buffer.baseAddress else { return }
             DispatchQueue.concurrentPerform(iterations: n) { i in
+                if policy == .error, i > firstFailure.value { return }
                 let outcome = solveSample(parameters[i], solver: solver, policy: policy)
                 slots[i] = outcome
+                if !outcome.status.hasProfile { firstFailure.lower(to: i) }
                 progress?(outcome)
             }
         }
@@ -182,4 +187,13 @@ public enum WindBatch {
         }
         return outcomes
     }
+}
+
+/// The smallest index reported so far, shared by the workers.
+private final class FirstIndex: @unchecked Sendable {
+    private var current: Int
+    private let lock = NSLock()
+    init(_ initial: Int) { current = initial }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return current }
+    func lower(to index: Int) { lock.lock(); current = min(current, index); lock.unlock() }
 }

@@ -13,7 +13,7 @@ struct BlasiusSolve: ParsableCommand {
         commandName: "blasius-solve",
         abstract: "Generalized Blasius wind profiles 2f''' + f f'' = 0 by shooting (formulation.md §2).",
         discussion: """
-        Without a subcommand, solves every sample of DATA/samples/params.npy (the batch stage).
+        Without a subcommand, solves every sample of DATA/samples/params.npy (the batch stage). \
         See docs/blasius.md for the method, the output files and the status codes.
         """,
         subcommands: [Batch.self, Profile.self, Boundary.self],
@@ -27,15 +27,18 @@ struct Batch: ParsableCommand {
         commandName: "batch",
         abstract: "Solve the wind profile of every sample (the pipeline's `wind` stage; the default).",
         discussion: """
-        Reads DATA/samples/params.npy (N x 6: K12, K3, D, U0, u_h, u_v), maps each sample to
-        λ = u_h/U0 and f_w = −2 u_v/sqrt(ν U0) (ν = wind.nu), solves on all cores and writes to DATA/wind/:
-          profiles.npy          N x K x 4 float64: η, f, f', f'' on K = wind.profile_points nodes per sample
-          summary.npy           N x 4 float64: λ, f_w, f''(0), β (β = lim η − f)
-          status.npy            N int32: 0 solved, 1 clamped, 2 no solution (λ < λ_c), 3 no solution
-                                (blow-off), 4 not converged
-          log_fpp0.npy          N float64: ln|f''(0)| (f''(0) underflows under strong blowing)
-          effective_params.npy  N x 6 float64: the parameters used (u_v changed where clamped)
-          manifest.json         per-sample shots, times and reasons; counts per status
+        Reads DATA/samples/params.npy (N x 6: K12, K3, D, U0, u_h, u_v), maps each sample to \
+        λ = u_h/U0 and f_w = −2 u_v/sqrt(ν U0) (ν = wind.nu), solves all samples on all cores and \
+        writes to DATA/wind/:
+
+        profiles.npy: N x K x 4 float64, (η, f, f', f'') on K = wind.profile_points nodes per sample
+        summary.npy: N x 4 float64, (λ, f_w, f''(0), β) with β = lim (η − f)
+        status.npy: N int32, 0 solved, 1 clamped, 2 no solution (λ < λ_c), 3 no solution \
+        (blow-off), 4 not converged
+        log_fpp0.npy: N float64, ln|f''(0)| (f''(0) underflows under strong blowing)
+        effective_params.npy: N x 6 float64, the parameters used (u_v changed where clamped)
+        manifest.json: per-sample shots, times and reasons; counts per status
+
         Rows of samples without a profile are zeros. wind.no_solution chooses skip, clamp or error.
         """)
 
@@ -145,9 +148,13 @@ struct Profile: ParsableCommand {
         commandName: "profile",
         abstract: "Solve one case and print f''(0), β, the branch and the profile.",
         discussion: """
-        Give either the similarity parameters (--lambda, --fw) or the physical ones (--U0, --uh, --uv,
-        optionally --nu), which (F3) maps to λ = u_h/U0, f_w = −2 u_v/sqrt(ν U0).
-        The profile (η, f, f', f'') goes to --out (.csv or .npy) or, without --out, to standard output as CSV.
+        Give either the similarity parameters (--lambda, --fw) or the physical ones (--U0, --uh, --uv, \
+        optionally --nu), which (F3) maps to λ = u_h/U0, f_w = −2 u_v/sqrt(ν U0). Negative values may \
+        be written --lambda -0.2 or --lambda=-0.2.
+
+        The summary lines start with '#'. The profile (η, f, f', f'') goes to --out (.csv or .npy) or, \
+        without --out, to standard output as CSV.
+
         Exit status: 0 solved, 2 no solution, 3 not converged.
         """)
 
@@ -167,8 +174,8 @@ struct Profile: ParsableCommand {
         if similarity == physical { throw ValidationError("give either --lambda and --fw, or --U0, --uh and --uv") }
         if similarity, lambda == nil || fw == nil { throw ValidationError("--lambda and --fw go together") }
         if physical, u0 == nil || uh == nil || uv == nil { throw ValidationError("--U0, --uh and --uv go together") }
-        guard points >= 2 else { throw ValidationError("--points must be at least 2") }
-        guard tolerance.isFinite, tolerance > 0, tolerance < 1e-2 else { throw ValidationError("--tolerance must be in (0, 0.01)") }
+        guard points >= 16, points <= 100_000 else { throw ValidationError("--points must be between 16 and 100000 (as wind.profile_points)") }
+        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
         if let out, !(out.hasSuffix(".csv") || out.hasSuffix(".npy")) { throw ValidationError("--out must end in .csv or .npy") }
     }
 
@@ -230,9 +237,9 @@ struct Boundary: ParsableCommand {
         commandName: "boundary",
         abstract: "Tabulate the existence boundary λ_c(f_w) (turning point of the reverse-wall branch).",
         discussion: """
-        For each of --count values of f_w from --fw-from to --fw-to, prints λ_c(f_w) (solutions exist for
-        λ ≥ λ_c) and f''(0) of the solution at the turning point. For f_w ≤ f_w* ≈ −1.23849 (blow-off)
-        there is no solution for any λ ≤ 0, and the table says so.
+        For each of --count values of f_w from --fw-from to --fw-to, prints λ_c(f_w) (solutions exist \
+        for λ ≥ λ_c) and f''(0) of the solution at the turning point, as CSV. For f_w ≤ f_w* ≈ −1.23849 \
+        (blow-off) there is no solution for any λ ≤ 0, and the table says so.
         """)
 
     @Option(name: .customLong("fw-from"), parsing: .unconditional, help: "First f_w.") var fwFrom: Double
@@ -243,7 +250,7 @@ struct Boundary: ParsableCommand {
     func validate() throws {
         guard fwFrom.isFinite, fwTo.isFinite else { throw ValidationError("--fw-from and --fw-to must be finite") }
         guard count >= 1, count <= 100_000 else { throw ValidationError("--count must be between 1 and 100000") }
-        guard tolerance.isFinite, tolerance > 0, tolerance < 1e-2 else { throw ValidationError("--tolerance must be in (0, 0.01)") }
+        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
     }
 
     func run() throws {
