@@ -1,0 +1,63 @@
+/// One epoch of training as recorded in `history.csv`.
+public struct HistoryRow: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// MSE of the parameters at the end of the epoch on the whole training set (scaled units).
+    public var trainMSE: Double
+    /// The same on the test set; nil without test samples.
+    public var testMSE: Double?
+    public var trainMSEPhysical: Double
+    public var testMSEPhysical: Double?
+    /// Wall-clock seconds since training began, summed over resumed sessions.
+    public var wallSeconds: Double
+    /// Mean of the mini-batch losses during the epoch, weighted by batch size (what Keras prints
+    /// as "loss"; the parameters change during the epoch, so it differs from `trainMSE`).
+    public var minibatchMSE: Double
+    /// Values of the hook's columns (`TrainingHook.historyColumns`).
+    public var extra: [String: Double]
+
+    public init(epoch: Int, trainMSE: Double, testMSE: Double?, trainMSEPhysical: Double, testMSEPhysical: Double?,
+                wallSeconds: Double, minibatchMSE: Double, extra: [String: Double] = [:]) {
+        self.epoch = epoch; self.trainMSE = trainMSE; self.testMSE = testMSE
+        self.trainMSEPhysical = trainMSEPhysical; self.testMSEPhysical = testMSEPhysical
+        self.wallSeconds = wallSeconds; self.minibatchMSE = minibatchMSE; self.extra = extra
+    }
+
+    /// Equal in everything that training determines (all but the wall time).
+    public func sameResults(as other: HistoryRow) -> Bool {
+        var a = self, b = other
+        a.wallSeconds = 0; b.wallSeconds = 0
+        return a == b
+    }
+}
+
+/// The per-epoch record of a training run and its CSV form.
+public struct TrainingHistory: Codable, Equatable, Sendable {
+    /// The trainer's own columns, in file order.
+    public static let standardColumns = ["epoch", "train_mse", "test_mse", "train_mse_physical", "test_mse_physical",
+                                         "wall_seconds", "minibatch_mse"]
+    /// Columns added by a hook, after the standard ones.
+    public var extraColumns: [String]
+    public var rows: [HistoryRow]
+
+    public init(extraColumns: [String] = [], rows: [HistoryRow] = []) {
+        self.extraColumns = extraColumns
+        self.rows = rows
+    }
+
+    public var columns: [String] { Self.standardColumns + extraColumns }
+
+    /// CSV with a header line; numbers in Swift's shortest round-trip form (reading them back gives
+    /// the same doubles); a missing value (no test set, or a hook column not reported) is empty.
+    public func csv() -> String {
+        func cell(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : ($0.isNaN ? "nan" : ($0 > 0 ? "inf" : "-inf")) } ?? "" }
+        var lines = [columns.joined(separator: ",")]
+        lines.reserveCapacity(rows.count + 1)
+        for r in rows {
+            var cells = ["\(r.epoch)", cell(r.trainMSE), cell(r.testMSE), cell(r.trainMSEPhysical), cell(r.testMSEPhysical),
+                         cell(r.wallSeconds), cell(r.minibatchMSE)]
+            cells += extraColumns.map { cell(r.extra[$0]) }
+            lines.append(cells.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
