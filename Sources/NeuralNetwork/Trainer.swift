@@ -211,6 +211,10 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let trainLoss = trainingLoss()
         let testLoss = testLoss()
         if profiling { _ = lap(t, &profile.evaluation) }
+        guard trainLoss.scaled.isFinite else {
+            throw NetworkError("training diverged in epoch \(epoch): the training MSE is \(trainLoss.scaled) "
+                               + "(try a smaller training.learning_rate)")
+        }
         let previousWall = history.rows.last?.wallSeconds ?? wallSecondsBefore
         let row = HistoryRow(epoch: epoch, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
                              trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
