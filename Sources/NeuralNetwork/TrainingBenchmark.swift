@@ -39,6 +39,8 @@ public struct TrainingBenchmark {
         public var trainingBoundSeconds: Double
         /// GEMM lower bound of the evaluation part.
         public var evaluationBoundSeconds: Double
+        /// One Adam step over all parameters, alone (best of several), in seconds.
+        public var adamStepSeconds: Double
         public var epochSeconds: Double { trainingSeconds + evaluationSeconds }
         public var trainingRatio: Double { trainingSeconds / trainingBoundSeconds }
     }
@@ -47,6 +49,8 @@ public struct TrainingBenchmark {
         public var options: Options
         /// Large-size GEMM rate (flop/s) per thread count.
         public var gemmRate: [Int: Double]
+        /// Memory bandwidth (bytes/s) of a streaming update a ← a + s·b over 4×the L3 size, per thread count.
+        public var streamBandwidth: [Int: Double]
         public var cases: [Case]
         public var parameterCount: Int
         public var trainingFlopsPerEpoch: Double
@@ -70,11 +74,13 @@ public struct TrainingBenchmark {
         let data = problem.samples(train: options.trainSamples, test: options.testSamples, seed: 2, as: S.self)
         let trainingFlops = layout.trainingGEMMFlopsPerSample * Double(options.trainSamples)
         let evaluationFlops = layout.forwardFlopsPerSample * Double(options.trainSamples + options.testSamples)
-        var rates: [Int: Double] = [:]
+        var rates: [Int: Double] = [:], bandwidths: [Int: Double] = [:]
         var cases: [Case] = []
         for threads in options.threadCounts {
             let rate = Self.gemmRate(S.self, order: options.gemmOrder, threads: threads)
             rates[threads] = rate
+            bandwidths[threads] = Self.streamBandwidth(threads: threads)
+            log(String(format: "streaming update, %d thread(s): %.1f GB/s", threads, bandwidths[threads]! / 1e9))
             log(String(format: "%@gemm %d×%d×%d, %d thread(s): %.1f GFLOP/s", S.precision == .float32 ? "s" : "d",
                        options.gemmOrder, options.gemmOrder, options.gemmOrder, threads, rate / 1e9))
             for batch in options.batchSizes {
@@ -88,19 +94,56 @@ public struct TrainingBenchmark {
                 let p = trainer.profile, e = Double(options.epochs)
                 let gemmOnly = Self.gemmOnlyEpochSeconds(S.self, layout: layout, samples: options.trainSamples, batch: batch,
                                                          threads: threads, repeats: options.epochs)
+                let adam = Self.adamStepSeconds(trainer)
                 let c = Case(batchSize: batch, threads: threads,
                              trainingSeconds: (p.gather + p.forward + p.backward + p.optimizer) / e,
                              evaluationSeconds: p.evaluation / e, forwardSeconds: p.forward / e, backwardSeconds: p.backward / e,
                              optimizerSeconds: p.optimizer / e, gatherSeconds: p.gather / e, gemmOnlySeconds: gemmOnly,
-                             trainingBoundSeconds: trainingFlops / rate, evaluationBoundSeconds: evaluationFlops / rate)
+                             trainingBoundSeconds: trainingFlops / rate, evaluationBoundSeconds: evaluationFlops / rate,
+                             adamStepSeconds: adam)
                 log(String(format: "batch %4d, %d thread(s): %.3f s/epoch training (bound %.3f, ratio %.2f) + %.3f s evaluation",
                            batch, threads, c.trainingSeconds, c.trainingBoundSeconds, c.trainingRatio, c.evaluationSeconds))
                 cases.append(c)
             }
         }
-        return Result(options: options, gemmRate: rates, cases: cases, parameterCount: layout.parameterCount,
+        return Result(options: options, gemmRate: rates, streamBandwidth: bandwidths, cases: cases, parameterCount: layout.parameterCount,
                       trainingFlopsPerEpoch: trainingFlops, evaluationFlopsPerEpoch: evaluationFlops,
                       blasConfiguration: BLASThreads.configuration)
+    }
+
+    /// Best time of one Adam step of the trainer's optimizer (on a copy of its parameters).
+    static func adamStepSeconds<S: NetworkScalar>(_ trainer: Trainer<S>) -> Double {
+        let n = trainer.layout.parameterCount
+        let w = UnsafeMutableBufferPointer<S>.allocate(capacity: n)
+        defer { w.deallocate() }
+        _ = w.initialize(fromContentsOf: trainer.network.parameters)
+        let adam = AdamOptimizer<S>(layout: trainer.layout, settings: trainer.options.adam)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t = monotonicTime()
+            adam.step(parameters: w.baseAddress!, gradient: trainer.gradient.baseAddress!, threads: trainer.options.threads)
+            best = min(best, monotonicTime() - t)
+        }
+        return best
+    }
+
+    /// Bytes per second of y ← y + s·x over two 32 M-element float arrays (256 MB, far beyond the
+    /// caches), split over `threads` like the trainer's element-wise loops: 12 bytes per element.
+    static func streamBandwidth(threads: Int) -> Double {
+        let n = 32 << 20
+        let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: n), y = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        defer { x.deallocate(); y.deallocate() }
+        x.initialize(repeating: 1); y.initialize(repeating: 2)
+        let xp = x.baseAddress!, yp = y.baseAddress!
+        var best = Double.infinity
+        for _ in 0..<4 {
+            let t = monotonicTime()
+            Parallel.forEachRange(count: n, threads: threads, grain: Parallel.elementGrain) { range in
+                for i in range { yp[i] += 0.5 * xp[i] }
+            }
+            best = min(best, monotonicTime() - t)
+        }
+        return 12 * Double(n) / best
     }
 
     /// Best-of-three rate of an n×n×n product (2n³ flops).

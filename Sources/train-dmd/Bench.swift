@@ -50,13 +50,16 @@ struct Bench: ParsableCommand {
               + "\(o.trainSamples) training + \(o.testSamples) test samples")
         print(String(format: "GEMM flops per epoch: training %.2f GFLOP, evaluation (train+test MSE) %.2f GFLOP",
                      result.trainingFlopsPerEpoch / 1e9, result.evaluationFlopsPerEpoch / 1e9))
-        for t in o.threadCounts { print(String(format: "large-size gemm (%d×%d×%d), %d thread(s): %.1f GFLOP/s", o.gemmOrder, o.gemmOrder, o.gemmOrder, t, result.gemmRate[t]! / 1e9)) }
+        for t in o.threadCounts {
+            print(String(format: "%d thread(s): large-size gemm (%d×%d×%d) %.1f GFLOP/s; streaming update %.1f GB/s", t,
+                         o.gemmOrder, o.gemmOrder, o.gemmOrder, result.gemmRate[t]! / 1e9, result.streamBandwidth[t]! / 1e9))
+        }
         print("")
-        print("batch threads | train s/epoch  bound   ratio | gemm-only  forward backward   adam gather | eval s  bound | \(runEpochs) epochs")
+        print("batch threads | train s/epoch  bound   ratio | gemm-only  forward backward   adam gather | adam/step | eval s  bound | \(runEpochs) epochs")
         for c in result.cases {
-            print(String(format: "%5d %7d | %10.4f %8.4f %6.2f | %9.4f %8.4f %8.4f %6.4f %6.4f | %6.4f %6.4f | %@",
+            print(String(format: "%5d %7d | %10.4f %8.4f %6.2f | %9.4f %8.4f %8.4f %6.4f %6.4f | %9.5f | %6.4f %6.4f | %@",
                          c.batchSize, c.threads, c.trainingSeconds, c.trainingBoundSeconds, c.trainingRatio,
-                         c.gemmOnlySeconds, c.forwardSeconds, c.backwardSeconds, c.optimizerSeconds, c.gatherSeconds,
+                         c.gemmOnlySeconds, c.forwardSeconds, c.backwardSeconds, c.optimizerSeconds, c.gatherSeconds, c.adamStepSeconds,
                          c.evaluationSeconds, c.evaluationBoundSeconds, formatDuration(Double(runEpochs) * c.epochSeconds)))
         }
     }
