@@ -165,6 +165,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     /// One epoch: shuffled mini-batches, an Adam step each, then the hook, then the full-set losses.
     @discardableResult
     public func trainEpoch() throws -> HistoryRow {
+        if completedEpochs == 0 && history.rows.isEmpty { try recordInitialState() }
         let epochStart = monotonicTime()
         if let hook, !hookStarted {
             try hook.trainingWillStart(self)
@@ -176,6 +177,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         BLASThreads.set(threads)
         shuffle(forEpoch: epoch)
         var sumOfSquares = 0.0
+        var stepHookSeconds = 0.0
         var begin = 0
         let x = UnsafePointer(trainInputs.baseAddress!), y = UnsafePointer(trainTargets.baseAddress!)
         let sampleOrder = UnsafePointer(order.baseAddress!)
@@ -199,17 +201,22 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             parameterVersion += 1
             if profiling { t = lap(t, &profile.optimizer) }
             if let hook, hook.wantsStepCallbacks {
+                let hookStart = monotonicTime()
                 try hook.afterStep(self)
+                stepHookSeconds += monotonicTime() - hookStart
                 if profiling { t = lap(t, &profile.hook) }
             }
             begin += rows
         }
+        let backpropSeconds = monotonicTime() - epochStart - stepHookSeconds
         completedEpochs = epoch
         var t = profiling ? monotonicTime() : 0
         let extra = try hook?.afterEpoch(self) ?? [:]
         if profiling { t = lap(t, &profile.hook) }
+        let evaluationStart = monotonicTime()
         let trainLoss = trainingLoss()
         let testLoss = testLoss()
+        let evaluationSeconds = monotonicTime() - evaluationStart
         if profiling { _ = lap(t, &profile.evaluation) }
         guard trainLoss.scaled.isFinite else {
             throw NetworkError("training diverged in epoch \(epoch): the training MSE is \(trainLoss.scaled) "
@@ -219,9 +226,23 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let row = HistoryRow(epoch: epoch, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
                              trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
                              wallSeconds: previousWall + (monotonicTime() - epochStart),
-                             minibatchMSE: sumOfSquares / (Double(trainCount) * Double(p)), extra: extra)
+                             minibatchMSE: sumOfSquares / (Double(trainCount) * Double(p)),
+                             backpropSeconds: backpropSeconds, evaluationSeconds: evaluationSeconds, extra: extra)
         history.rows.append(row)
         return row
+    }
+
+    /// History row 0: the losses of the initial parameters (its wall time is that measurement's).
+    private func recordInitialState() throws {
+        let start = monotonicTime()
+        let trainLoss = trainingLoss(), testLoss = testLoss()
+        guard trainLoss.scaled.isFinite else {
+            throw NetworkError("the initial training MSE is \(trainLoss.scaled): the data or the initial parameters are not finite")
+        }
+        let seconds = monotonicTime() - start
+        history.rows.append(HistoryRow(epoch: 0, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
+                                       trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
+                                       wallSeconds: seconds, minibatchMSE: nil, backpropSeconds: 0, evaluationSeconds: seconds))
     }
 
     @inline(__always) private func lap(_ start: Double, _ into: inout Double) -> Double {

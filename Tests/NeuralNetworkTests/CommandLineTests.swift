@@ -61,7 +61,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: plain.appendingPathComponent(name).path), name)
         }
         let history = try String(contentsOf: plain.appendingPathComponent("history.csv"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(history.count, 5)
+        XCTAssertEqual(history.count, 6, "header, epoch 0 and 4 epochs")
         XCTAssertTrue(history[0].hasPrefix("epoch,train_mse,test_mse,train_mse_physical,test_mse_physical,wall_seconds"))
         let manifest = try Manifest.read(from: plain.appendingPathComponent("manifest.json"))
         XCTAssertEqual(manifest.stage, "train-dmd")

@@ -23,8 +23,9 @@ final class TrainerTests: XCTestCase {
         try trainer.train(untilEpoch: 60)
         let final = trainer.history.rows.last!
         XCTAssertLessThan(final.trainMSE, initial / 100, "train MSE \(initial) → \(final.trainMSE)")
+        XCTAssertEqual(trainer.history.rows.first!.trainMSE, initial)
         XCTAssertLessThan(final.testMSE!, trainer.history.rows.first!.testMSE! / 30)
-        XCTAssertEqual(trainer.history.rows.count, 60)
+        XCTAssertEqual(trainer.history.rows.count, 61, "epoch 0 (initial state) and 60 epochs")
         XCTAssertEqual(trainer.optimizerSteps, 60 * 8)
         XCTAssertEqual(final.trainMSEPhysical, final.trainMSE, "unit variances: physical = scaled")
     }
@@ -64,7 +65,7 @@ final class TrainerTests: XCTestCase {
         let row = try trainer.trainEpoch()
         XCTAssertEqual(trainer.optimizerSteps, 3)
         // Same squared errors summed in another order: equal to round-off.
-        XCTAssertEqual(row.minibatchMSE, row.trainMSE, accuracy: 1e-14 * row.trainMSE)
+        XCTAssertEqual(row.minibatchMSE!, row.trainMSE, accuracy: 1e-14 * row.trainMSE)
     }
 
     /// Physical MSE = mean over samples and outputs of s_j² · (scaled error)².
@@ -122,12 +123,13 @@ final class TrainerTests: XCTestCase {
         let targets = SyntheticRegression(inputWidth: 2, outputWidth: 3, seed: 4).samples(train: 64, test: 64, seed: 8, as: Double.self).train.targets
         let meanSquare = targets.map { $0 * $0 }.reduce(0, +) / Double(targets.count)
         XCTAssertEqual(hook.lossAfter, meanSquare, accuracy: 1e-14)
-        let row2 = trainer.history.rows[1]
+        let row2 = trainer.history.rows[2]
+        XCTAssertEqual(row2.epoch, 2)
         XCTAssertEqual(row2.trainMSE, hook.lossAfter, "history records the loss after the hook")
         XCTAssertEqual(row2.extra["relative_error"]!, hook.lossAfter / hook.lossBefore)
         XCTAssertEqual(trainer.optimizer.stepCounts, [6, 2, 6], "layer 1 restarted after epoch 2")
         let csv = trainer.history.csv().split(separator: "\n")
-        XCTAssertEqual(csv[0], "epoch,train_mse,test_mse,train_mse_physical,test_mse_physical,wall_seconds,minibatch_mse,relative_error,unused")
+        XCTAssertEqual(csv[0], "epoch,train_mse,test_mse,train_mse_physical,test_mse_physical,wall_seconds,minibatch_mse,backprop_seconds,evaluation_seconds,relative_error,unused")
         XCTAssertTrue(csv[1].hasSuffix(",,"), "unreported hook columns are empty: \(csv[1])")
     }
 

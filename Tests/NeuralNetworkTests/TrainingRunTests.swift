@@ -12,9 +12,14 @@ final class TrainingRunTests: XCTestCase {
     }
 
     private func history(_ folder: URL) throws -> [[String]] {
-        // All columns but wall_seconds (index 5), which measures time, not results.
-        try String(contentsOf: folder.appendingPathComponent(TrainingRun.historyFile), encoding: .utf8)
-            .split(separator: "\n").map { line in line.split(separator: ",", omittingEmptySubsequences: false).enumerated().filter { $0.offset != 5 }.map { String($0.element) } }
+        // Every column but the timings, which measure time, not results.
+        let lines = try String(contentsOf: folder.appendingPathComponent(TrainingRun.historyFile), encoding: .utf8).split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        let kept = header.indices.filter { !TrainingHistory.timingColumns.contains(header[$0]) }
+        return lines.map { line in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return kept.map { cells[$0] }
+        }
     }
 
     /// Stopping after epoch 3 (checkpoints every 2 epochs: the stop writes its own) and resuming
@@ -42,12 +47,12 @@ final class TrainingRunTests: XCTestCase {
             XCTAssertEqual(try files(folderURL), try files(whole), "resumed after epoch \(stop)")
             XCTAssertEqual(try history(folderURL), try history(whole))
         }
-        XCTAssertEqual(try history(whole).count, 8, "header + 7 epochs")
+        XCTAssertEqual(try history(whole).count, 9, "header, epoch 0 (initial state) and 7 epochs")
 
         // A finished run can be extended: resuming with more epochs continues where it ended.
         let extended = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 9), modelDirectory: whole, resume: true)
         XCTAssertEqual(extended.startEpoch, 7)
-        XCTAssertEqual(try history(whole).count, 10)
+        XCTAssertEqual(try history(whole).count, 11)
     }
 
     /// A checkpoint is only resumed by the setup that wrote it: another architecture, batch size,
