@@ -35,6 +35,7 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
     public let secondMoments: UnsafeMutableBufferPointer<Scalar>
     /// Steps taken per layer since the start or since that layer's last reset.
     public internal(set) var stepCounts: [Int]
+    private let offsets: [Int]
 
     public init(layout: NetworkLayout, settings: AdamSettings) {
         self.layout = layout
@@ -44,6 +45,7 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
         secondMoments = .allocate(capacity: layout.parameterCount)
         secondMoments.initialize(repeating: 0)
         stepCounts = Array(repeating: 0, count: layout.layerCount)
+        offsets = (0..<layout.layerCount).map { layout.parameterOffset(ofLayer: $0) }
     }
 
     deinit {
@@ -60,30 +62,53 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
     /// One Adam step of every layer: `parameters` ← update with `gradient` (both in the layout of
     /// `Network.parameters`). Element-wise, split over `threads` cores.
     public func step(parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>, threads: Int = 1) {
-        let oneMinusBeta1 = Scalar(1 - settings.beta1), oneMinusBeta2 = Scalar(1 - settings.beta2)
-        let epsilon = Scalar(settings.epsilon)
-        let m = firstMoments.baseAddress!, v = secondMoments.baseAddress!
         for layer in 0..<layout.layerCount {
-            let alpha = Scalar(stepSize(ofLayer: layer))
-            let offset = layout.parameterOffset(ofLayer: layer)
-            let w = parameters + offset, g = gradient + offset, mm = m + offset, vv = v + offset
+            let offset = offsets[layer]
+            let w = parameters + offset, g = gradient + offset
+            let coefficients = coefficients(ofLayer: layer)
             Parallel.forEachRange(count: layout.parameterCount(ofLayer: layer), threads: threads, grain: Parallel.elementGrain) { range in
-                for i in range {
-                    let gi = g[i]
-                    let mi = mm[i] + (gi - mm[i]) * oneMinusBeta1
-                    let vi = vv[i] + (gi * gi - vv[i]) * oneMinusBeta2
-                    mm[i] = mi
-                    vv[i] = vi
-                    w[i] -= alpha * mi / (vi.squareRoot() + epsilon)
-                }
+                update(coefficients, layer: layer, range: range, parameters: w, gradient: g + range.lowerBound)
             }
-            stepCounts[layer] += 1
+            finishStep(ofLayer: layer)
         }
     }
 
+    /// The per-step constants of one layer's update (α_t for its next step, 1 − β1, 1 − β2, ε).
+    struct Coefficients {
+        var alpha: Scalar, oneMinusBeta1: Scalar, oneMinusBeta2: Scalar, epsilon: Scalar
+    }
+
+    func coefficients(ofLayer layer: Int) -> Coefficients {
+        Coefficients(alpha: Scalar(stepSize(ofLayer: layer)), oneMinusBeta1: Scalar(1 - settings.beta1),
+                     oneMinusBeta2: Scalar(1 - settings.beta2), epsilon: Scalar(settings.epsilon))
+    }
+
+    /// The Adam update of elements `range` of layer `layer` (indices within the layer's slice):
+    /// `parameters` is the layer's first parameter, `gradient` the gradient of element
+    /// `range.lowerBound`. Does not advance the step count (`finishStep` does, once per step), so
+    /// that a step can be applied in pieces, e.g. block by block while each gradient block is in cache.
+    @inline(__always)
+    func update(_ c: Coefficients, layer: Int, range: Range<Int>, parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>) {
+        let offset = offsets[layer] + range.lowerBound
+        let w = parameters + range.lowerBound
+        let m = firstMoments.baseAddress! + offset, v = secondMoments.baseAddress! + offset
+        let (alpha, b1, b2, epsilon) = (c.alpha, c.oneMinusBeta1, c.oneMinusBeta2, c.epsilon)
+        for i in 0..<range.count {
+            let gi = gradient[i]
+            let mi = m[i] + (gi - m[i]) * b1
+            let vi = v[i] + (gi * gi - v[i]) * b2
+            m[i] = mi
+            v[i] = vi
+            w[i] -= alpha * mi / (vi.squareRoot() + epsilon)
+        }
+    }
+
+    /// Counts a finished step of `layer` (its next step uses t + 1 in the bias correction).
+    func finishStep(ofLayer layer: Int) { stepCounts[layer] += 1 }
+
     /// Zeroes one layer's moments and restarts its step count, as if training began now.
     public func resetMoments(ofLayer layer: Int) {
-        let offset = layout.parameterOffset(ofLayer: layer), count = layout.parameterCount(ofLayer: layer)
+        let offset = offsets[layer], count = layout.parameterCount(ofLayer: layer)
         (firstMoments.baseAddress! + offset).update(repeating: 0, count: count)
         (secondMoments.baseAddress! + offset).update(repeating: 0, count: count)
         stepCounts[layer] = 0

@@ -18,6 +18,20 @@ enum Parallel {
         }
     }
 
+    /// Like `forEachRange`, also passing the index of the chunk (0 ..< threads), e.g. to pick a
+    /// per-thread scratch buffer.
+    @inline(__always)
+    static func forEachChunk(count: Int, threads: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = min(max(threads, 1), count / max(grain, 1))
+        if chunks <= 1 {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            body(c, (count * c / chunks)..<(count * (c + 1) / chunks))
+        }
+    }
+
     /// Element-wise work below about this many elements runs on one thread: a hand-off costs a few
     /// microseconds, which is what ~30k simple element operations cost.
     static let elementGrain = 32_768

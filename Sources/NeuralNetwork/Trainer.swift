@@ -62,6 +62,10 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     /// Wall seconds of earlier sessions (restored from a checkpoint).
     var wallSecondsBefore = 0.0
     public var profiling = false
+    /// Whether a step runs the backward pass fused with Adam (`Network.backwardAndUpdate`, the
+    /// default) or as two passes over a full gradient (`backward`, then `AdamOptimizer.step`).
+    /// The same mathematics; kept switchable for the benchmark and the equivalence test.
+    public var fusedUpdate = true
     public private(set) var profile = TrainerProfile()
 
     let trainInputs: UnsafeMutableBufferPointer<Scalar>
@@ -123,7 +127,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         order = buffer(Array(0..<train.count))
         let batch = min(options.batchSize, train.count)
         workspace = NetworkWorkspace(layout: layout, rows: max(batch, min(max(options.evaluationRows, 1), max(train.count, test.count))),
-                                     deltaRows: batch)
+                                     deltaRows: batch, threads: options.threads)
     }
 
     deinit {
@@ -194,12 +198,17 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             sumOfSquares += network.setMeanSquaredErrorDelta(rows: rows, workspace: workspace, threads: threads) { r in
                 y + sampleOrder[base + r] * p
             }
-            network.backward(workspace.input, rows: rows, workspace: workspace, gradient: gradient.baseAddress!, threads: threads)
-            if profiling { t = lap(t, &profile.backward) }
-            optimizer.step(parameters: network.parameters.baseAddress!, gradient: gradient.baseAddress!, threads: threads)
+            if fusedUpdate {
+                network.backwardAndUpdate(workspace.input, rows: rows, workspace: workspace, optimizer: optimizer, threads: threads)
+                if profiling { t = lap(t, &profile.backward) }
+            } else {
+                network.backward(workspace.input, rows: rows, workspace: workspace, gradient: gradient.baseAddress!, threads: threads)
+                if profiling { t = lap(t, &profile.backward) }
+                optimizer.step(parameters: network.parameters.baseAddress!, gradient: gradient.baseAddress!, threads: threads)
+                if profiling { t = lap(t, &profile.optimizer) }
+            }
             optimizerSteps += 1
             parameterVersion += 1
-            if profiling { t = lap(t, &profile.optimizer) }
             if let hook, hook.wantsStepCallbacks {
                 let hookStart = monotonicTime()
                 try hook.afterStep(self)

@@ -19,6 +19,8 @@ public struct TrainingBenchmark {
         public var epochs = 3
         public var gemmOrder = 2048
         public var precision: NetworkPrecision = .float32
+        /// Time the fused backward-and-Adam step (the trainer's default) or the two separate passes.
+        public var fusedUpdate = true
         public init() {}
     }
 
@@ -87,6 +89,7 @@ public struct TrainingBenchmark {
                 let trainer = try Trainer(network: Network<S>(layout: layout, seed: 1),
                                           options: TrainerOptions(batchSize: batch, shuffleSeed: 3, threads: threads),
                                           train: data.train, test: data.test, outputVariances: Array(repeating: 1, count: layout.outputWidth))
+                trainer.fusedUpdate = options.fusedUpdate
                 try trainer.trainEpoch()   // warm-up: page in the buffers, start OpenBLAS's threads
                 trainer.profiling = true
                 trainer.resetProfile()

@@ -23,6 +23,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Order of the square GEMM that measures the large-size rate.") var gemmOrder: Int = 2048
     @Option(help: "float32 or float64.") var precision: String = "float32"
     @Option(help: "Epochs of a full training run, for the extrapolated time.") var runEpochs: Int = 3000
+    @Flag(help: "Time the backward pass and Adam as two passes over a full gradient instead of the fused step.") var unfused = false
 
     func run() throws {
         #if DEBUG
@@ -43,9 +44,11 @@ struct Bench: ParsableCommand {
         o.gemmOrder = gemmOrder
         guard let p = NetworkPrecision(rawValue: precision) else { throw ValidationError("--precision must be float32 or float64") }
         o.precision = p
+        o.fusedUpdate = !unfused
         let result = try TrainingBenchmark(options: o).run(log: { note("bench: " + $0) })
 
         print("OpenBLAS: \(result.blasConfiguration)")
+        print("step: " + (unfused ? "backward pass, then Adam over the full gradient" : "backward pass fused with Adam (gradient blocks in cache)"))
         print("network \(o.widths.map(String.init).joined(separator: "→")), \(result.parameterCount) parameters, \(p.rawValue); "
               + "\(o.trainSamples) training + \(o.testSamples) test samples")
         print(String(format: "GEMM flops per epoch: training %.2f GFLOP, evaluation (train+test MSE) %.2f GFLOP",

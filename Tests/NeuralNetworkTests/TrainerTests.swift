@@ -48,6 +48,25 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(Array(a.network.parameters), Array(c.network.parameters))
     }
 
+    /// The fused backward-and-Adam pass (gradient blocks kept in cache, split over threads) is the
+    /// same computation as backward + Adam over the full gradient. Widths chosen so that layer 1
+    /// (100 → 2000) is cut into 7 blocks, enough for the two-thread split.
+    func testFusedUpdateEqualsSeparatePasses() throws {
+        for threads in [1, 2] {
+            let fused = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
+            let separate = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
+            separate.fusedUpdate = false
+            XCTAssertTrue(fused.fusedUpdate, "fused is the default")
+            try fused.train(untilEpoch: 2)
+            try separate.train(untilEpoch: 2)
+            XCTAssertEqual(fused.optimizer.stepCounts, separate.optimizer.stepCounts)
+            let worst = zip(fused.network.parameters, separate.network.parameters).map { abs($0 - $1) }.max()!
+            // The same sums, in another order inside the BLAS (measured: 3e-17 apart): round-off only.
+            XCTAssertLessThan(worst, 1e-13, "threads \(threads)")
+            XCTAssertEqual(Array(fused.optimizer.secondMoments), Array(separate.optimizer.secondMoments).map { $0 }, accuracy: 1e-16)
+        }
+    }
+
     /// The epoch order is the project's seeded permutation of stream `epoch`, redrawn each epoch.
     func testShuffleIsTheSeededPermutation() throws {
         let trainer = try makeTrainer(Double.self, train: 50)
@@ -161,4 +180,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try make(empty, good)) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
         XCTAssertThrowsError(try make(nan, good)) { XCTAssertTrue("\($0)".contains("sample 0"), "\($0)") }
     }
+}
+
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    XCTAssertLessThanOrEqual(worst, accuracy, "largest difference \(worst)", file: file, line: line)
 }
