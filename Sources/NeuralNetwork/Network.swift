@@ -206,14 +206,7 @@ public final class Network<Scalar: NetworkScalar> {
         let rowSums = workspace.rowSums
         Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / width)) { range in
             for r in range {
-                let a = output + r * width, y = target(r), d = delta + r * width
-                var sum = 0.0
-                for j in 0..<width {
-                    let e = a[j] - y[j]
-                    d[j] = scale * e
-                    sum += Double(e * e)
-                }
-                rowSums[r] = sum
+                rowSums[r] = Kernels.squaredErrorDelta(a: output + r * width, y: target(r), d: delta + r * width, count: width, scale: scale)
             }
         }
         var total = 0.0
@@ -238,9 +231,7 @@ final class NetworkWorkspace<Scalar: NetworkScalar> {
     /// One cache-sized weight-gradient block per thread, and a bias gradient (`backwardAndUpdate`).
     let gradientBlocks: [UnsafeMutablePointer<Scalar>]
     let biasGradient: UnsafeMutablePointer<Scalar>
-    /// Elements of a gradient block: 32 k values (128 kB in float32), which fit in a core's L2 cache
-    /// together with the parameter and moment lines streaming through it.
-    static var gradientBlockElements: Int { 32_768 }
+    static var gradientBlockElements: Int { GradientBlocks.elements }
     private let allocations: [(UnsafeMutableRawPointer)]
 
     init(layout: NetworkLayout, rows: Int, deltaRows: Int, threads: Int = 1) {
@@ -269,4 +260,12 @@ final class NetworkWorkspace<Scalar: NetworkScalar> {
     deinit { for p in allocations { p.deallocate() } }
 
     var output: UnsafeMutablePointer<Scalar> { activations[activations.count - 1] }
+}
+
+/// Size of the weight-gradient blocks of `Network.backwardAndUpdate`.
+enum GradientBlocks {
+    /// 32 k values (128 kB in float32): they fit in a core's L2 cache together with the parameter and
+    /// moment lines streaming through it. Settable for tests, which use small blocks to exercise the
+    /// block split on small networks.
+    nonisolated(unsafe) static var elements = 32_768
 }

@@ -6,7 +6,7 @@ import DenseLinearAlgebra
 /// the network") or `Double` (gradient checks, and by option). Matrix products go to `sgemm` or
 /// `dgemm` through `BLASScalar`; the element-wise loops are generic and specialised by the compiler
 /// for both types (every entry point that trains or predicts picks the type inside this module).
-public protocol NetworkScalar: BLASScalar, NpyElement {
+public protocol NetworkScalar: BLASScalar, NpyElement, SIMDScalar, Codable {
     static var precision: NetworkPrecision { get }
     static func hyperbolicTangent(_ x: Self) -> Self
     /// Wraps a buffer of this type for the type-independent `TrainerAccess` interface.

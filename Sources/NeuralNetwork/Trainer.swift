@@ -294,15 +294,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             let y = targets + start * p
             Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / p)) { range in
                 for r in range {
-                    let a = out + r * p, t = y + r * p
-                    var s = 0.0, w = 0.0
-                    for j in 0..<p {
-                        let e = Double(a[j] - t[j])
-                        s += e * e
-                        w += weights[j] * e * e
-                    }
-                    rowSums[r] = s
-                    weighted[r] = w
+                    (rowSums[r], weighted[r]) = Kernels.squaredErrors(a: out + r * p, y: y + r * p, weights: weights, count: p)
                 }
             }
             for r in 0..<rows { sum += rowSums[r]; weightedSum += weighted[r] }

@@ -49,12 +49,15 @@ final class TrainerTests: XCTestCase {
     }
 
     /// The fused backward-and-Adam pass (gradient blocks kept in cache, split over threads) is the
-    /// same computation as backward + Adam over the full gradient. Widths chosen so that layer 1
-    /// (100 → 2000) is cut into 7 blocks, enough for the two-thread split.
+    /// same computation as backward + Adam over the full gradient. Blocks of 256 elements cut layer 1
+    /// (30 → 60) into 8 blocks of 8 rows and layer 2 into 2 blocks, enough for the two-thread split.
     func testFusedUpdateEqualsSeparatePasses() throws {
+        let saved = GradientBlocks.elements
+        GradientBlocks.elements = 256
+        defer { GradientBlocks.elements = saved }
         for threads in [1, 2] {
-            let fused = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
-            let separate = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
+            let fused = try makeTrainer(Double.self, widths: [3, 30, 60, 7], threads: threads, train: 64, test: 8)
+            let separate = try makeTrainer(Double.self, widths: [3, 30, 60, 7], threads: threads, train: 64, test: 8)
             separate.fusedUpdate = false
             XCTAssertTrue(fused.fusedUpdate, "fused is the default")
             try fused.train(untilEpoch: 2)
