@@ -92,8 +92,8 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
         let offset = offsets[layer] + range.lowerBound
         let w = parameters + range.lowerBound
         let m = firstMoments.baseAddress! + offset, v = secondMoments.baseAddress! + offset
-        Kernels.adam(w: w, g: gradient, m: m, v: v, count: range.count, alpha: c.alpha, oneMinusBeta1: c.oneMinusBeta1,
-                     oneMinusBeta2: c.oneMinusBeta2, epsilon: c.epsilon)
+        Scalar.adamUpdate(w: w, g: gradient, m: m, v: v, count: range.count, alpha: c.alpha, oneMinusBeta1: c.oneMinusBeta1,
+                          oneMinusBeta2: c.oneMinusBeta2, epsilon: c.epsilon)
     }
 
     /// Counts a finished step of `layer` (its next step uses t + 1 in the bias correction).

@@ -1,11 +1,10 @@
-/// The element-wise loops of training, written on SIMD vectors of 8 lanes.
+/// The element-wise loops of the passes, written on SIMD vectors of 8 lanes.
 ///
-/// Why by hand: the compiler does not vectorise these loops by itself. They read and write through
-/// several pointers that it cannot prove distinct (Adam touches four arrays), and with the scalar
-/// code a float32 Adam step of the paper network (2.9 M parameters, a square root and a division
-/// each) took ~3× longer than the memory traffic it needs. `SIMD8<Scalar>` lowers to vector
-/// instructions for the build's target (two 4-lane SSE operations on baseline x86-64).
-/// Each kernel ends with a scalar loop for the remainder.
+/// Why by hand: the compiler does not vectorise these loops by itself (they read and write through
+/// pointers it cannot prove distinct), and scalar code made the element-wise work a sizeable part of
+/// a small-batch step. `SIMD8<Scalar>` lowers to vector instructions for the build's target (two
+/// 4-lane SSE operations on baseline x86-64). Each kernel ends with a scalar loop for the remainder.
+/// Adam's update is in C (`NeuralKernels`): it needs a vector square root, which Swift cannot emit.
 enum Kernels {
     static let width = 8
 
@@ -17,33 +16,6 @@ enum Kernels {
     @inline(__always)
     static func store<T: NetworkScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<T>.self)
-    }
-
-    /// Adam (TensorFlow's form, see `AdamOptimizer`) on `count` elements.
-    @inline(__always)
-    static func adam<T: NetworkScalar>(w: UnsafeMutablePointer<T>, g: UnsafePointer<T>, m: UnsafeMutablePointer<T>,
-                                       v: UnsafeMutablePointer<T>, count: Int,
-                                       alpha: T, oneMinusBeta1 b1: T, oneMinusBeta2 b2: T, epsilon: T) {
-        var i = 0
-        while i + width <= count {
-            let gi = load(g, i)
-            var mi = load(UnsafePointer(m), i), vi = load(UnsafePointer(v), i)
-            mi += (gi - mi) * b1
-            vi += (gi * gi - vi) * b2
-            store(mi, m, i)
-            store(vi, v, i)
-            store(load(UnsafePointer(w), i) - alpha * mi / (vi.squareRoot() + epsilon), w, i)
-            i += width
-        }
-        while i < count {
-            let gi = g[i]
-            let mi = m[i] + (gi - m[i]) * b1
-            let vi = v[i] + (gi * gi - v[i]) * b2
-            m[i] = mi
-            v[i] = vi
-            w[i] -= alpha * mi / (vi.squareRoot() + epsilon)
-            i += 1
-        }
     }
 
     /// row[j] ← σ(row[j] + bias[j]) for one row, σ one of softsign, relu, linear (tanh stays scalar).

@@ -2,7 +2,7 @@ import XCTest
 import Sampling
 @testable import NeuralNetwork
 
-/// The 8-lane kernels against one-element-at-a-time references. Lane-wise +, −, ×, ÷ and sqrt are
+/// The 8-lane kernels and the C Adam kernel against one-element-at-a-time Swift references. Lane-wise +, −, ×, ÷ and sqrt are
 /// correctly rounded IEEE operations, so everything but the sums must agree *exactly*; lengths of
 /// 19 run two vector iterations and a scalar remainder of 3.
 final class KernelTests: XCTestCase {
@@ -58,7 +58,7 @@ final class KernelTests: XCTestCase {
         let m0 = values(n, seed: 6, as: T.self), v0 = values(n, seed: 7, as: T.self).map { $0 * $0 }
         var w = w0, m = m0, v = v0
         let (alpha, b1, b2, eps): (T, T, T, T) = (0.01, 0.1, 0.001, 1e-7)
-        Kernels.adam(w: &w, g: g, m: &m, v: &v, count: n, alpha: alpha, oneMinusBeta1: b1, oneMinusBeta2: b2, epsilon: eps)
+        T.adamUpdate(w: &w, g: g, m: &m, v: &v, count: n, alpha: alpha, oneMinusBeta1: b1, oneMinusBeta2: b2, epsilon: eps)
         for i in 0..<n {
             let mi = m0[i] + (g[i] - m0[i]) * b1
             let vi = v0[i] + (g[i] * g[i] - v0[i]) * b2
