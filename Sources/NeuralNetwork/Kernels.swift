@@ -81,23 +81,24 @@ enum Kernels {
         }
     }
 
-    /// d[j] ← scale·(a[j] − y[j]) for one row; returns Σ_j (a[j] − y[j])² summed in double precision
-    /// (per lane, then the lanes in order: a fixed order, so the value is reproducible).
+    /// d[j] ← scale·(a[j] − y[j]) for one row; returns Σ_j e_j² and Σ_j w_j e_j² (e = a − y), summed in
+    /// double precision (per lane, then the lanes in order: a fixed order, so the values are reproducible).
     @inline(__always)
     static func squaredErrorDelta<T: NetworkScalar>(a: UnsafePointer<T>, y: UnsafePointer<T>, d: UnsafeMutablePointer<T>,
-                                                    count: Int, scale: T) -> Double {
-        var sums = SIMD8<Double>(repeating: 0)
+                                                    weights: UnsafePointer<Double>, count: Int, scale: T) -> (plain: Double, weighted: Double) {
+        var sums = SIMD8<Double>(repeating: 0), weighted = SIMD8<Double>(repeating: 0)
         var j = 0
         while j + width <= count {
             let e = load(a, j) - load(y, j)
             store(scale * e, d, j)
-            let e2 = widen(e * e)
+            let e2 = widen(e) * widen(e)
             sums += e2
+            weighted += load(weights, j) * e2
             j += width
         }
-        var total = sums.sum()
-        while j < count { let e = a[j] - y[j]; d[j] = scale * e; total += Double(e * e); j += 1 }
-        return total
+        var s = sums.sum(), w = weighted.sum()
+        while j < count { let e = a[j] - y[j]; d[j] = scale * e; let e2 = Double(e) * Double(e); s += e2; w += weights[j] * e2; j += 1 }
+        return (s, w)
     }
 
     /// (Σ_j e_j², Σ_j w_j e_j²) with e = a − y for one row, in double precision (fixed order).
@@ -114,7 +115,7 @@ enum Kernels {
             j += width
         }
         var s = sums.sum(), w = weighted.sum()
-        while j < count { let e = Double(a[j] - y[j]); s += e * e; w += weights[j] * e * e; j += 1 }
+        while j < count { let e = Double(a[j] - y[j]); let e2 = e * e; s += e2; w += weights[j] * e2; j += 1 }
         return (s, w)
     }
 

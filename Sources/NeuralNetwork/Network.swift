@@ -194,24 +194,25 @@ public final class Network<Scalar: NetworkScalar> {
     }
 
     /// Sets δ_L = ∂L/∂a_L for the mean squared error L = (1/(rows·n_L)) Σ (a_L − y)² over a batch,
-    /// i.e. δ_L = 2 (a_L − y) / (rows·n_L), and returns Σ (a_L − y)² (summed in double precision,
-    /// per row then in row order, so the value does not depend on the thread count).
-    /// `target(r)` is the row of targets for batch row r.
-    func setMeanSquaredErrorDelta(rows: Int, workspace: NetworkWorkspace<Scalar>, threads: Int,
-                                  target: (Int) -> UnsafePointer<Scalar>) -> Double {
+    /// i.e. δ_L = 2 (a_L − y) / (rows·n_L), and returns Σ (a_L − y)² and Σ w_j (a_L − y)_j² (summed in
+    /// double precision, per row then in row order, so the values do not depend on the thread count).
+    /// `target(r)` is the row of targets for batch row r; `weights` the per-output w_j.
+    func setMeanSquaredErrorDelta(rows: Int, workspace: NetworkWorkspace<Scalar>, threads: Int, weights: UnsafePointer<Double>,
+                                  target: (Int) -> UnsafePointer<Scalar>) -> (plain: Double, weighted: Double) {
         let width = layout.outputWidth
         let output = UnsafePointer(workspace.activations[layout.layerCount - 1])
         let delta = workspace.deltas[layout.layerCount - 1]
         let scale = Scalar(2 / (Double(rows) * Double(width)))
-        let rowSums = workspace.rowSums
+        let rowSums = workspace.rowSums, weightedRowSums = workspace.weightedRowSums
         Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / width)) { range in
             for r in range {
-                rowSums[r] = Kernels.squaredErrorDelta(a: output + r * width, y: target(r), d: delta + r * width, count: width, scale: scale)
+                (rowSums[r], weightedRowSums[r]) = Kernels.squaredErrorDelta(a: output + r * width, y: target(r), d: delta + r * width,
+                                                                             weights: weights, count: width, scale: scale)
             }
         }
-        var total = 0.0
-        for r in 0..<rows { total += rowSums[r] }
-        return total
+        var total = 0.0, weightedTotal = 0.0
+        for r in 0..<rows { total += rowSums[r]; weightedTotal += weightedRowSums[r] }
+        return (total, weightedTotal)
     }
 }
 

@@ -14,12 +14,24 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     public var threads: Int
     /// Samples per forward pass when measuring the full-set losses.
     public var evaluationRows: Int
+    /// What the history's training MSE is (the test MSE is always a full pass).
+    public var trainLoss: TrainLossMeasure
 
     public init(batchSize: Int = 32, adam: AdamSettings = AdamSettings(), shuffleSeed: UInt64 = 2, threads: Int = 2,
-                evaluationRows: Int = 256) {
+                evaluationRows: Int = 256, trainLoss: TrainLossMeasure = .fullPass) {
         self.batchSize = batchSize; self.adam = adam; self.shuffleSeed = shuffleSeed
-        self.threads = threads; self.evaluationRows = evaluationRows
+        self.threads = threads; self.evaluationRows = evaluationRows; self.trainLoss = trainLoss
     }
+}
+
+/// How an epoch's training MSE is measured for the history.
+public enum TrainLossMeasure: String, Codable, Sendable, CaseIterable {
+    /// A forward pass over the whole training set with the parameters at the end of the epoch
+    /// (after the hook): exact, and comparable across runs; costs 4/3 of the test pass per test sample.
+    case fullPass = "full_pass"
+    /// The mean of the epoch's mini-batch losses, each taken before its step (what Keras reports as
+    /// "loss", and the paper's curves): free, but a mix of the parameters during the epoch.
+    case minibatchMean = "minibatch_mean"
 }
 
 /// Samples in the network's units: inputs scaled to [−1, 1], targets standardised; row-major.
@@ -180,7 +192,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let threads = options.threads
         BLASThreads.set(threads)
         shuffle(forEpoch: epoch)
-        var sumOfSquares = 0.0
+        var sumOfSquares = 0.0, weightedSumOfSquares = 0.0
         var stepHookSeconds = 0.0
         var begin = 0
         let x = UnsafePointer(trainInputs.baseAddress!), y = UnsafePointer(trainTargets.baseAddress!)
@@ -195,9 +207,12 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             network.forward(workspace.input, rows: rows, workspace: workspace, threads: threads)
             if profiling { t = lap(t, &profile.forward) }
             let base = begin
-            sumOfSquares += network.setMeanSquaredErrorDelta(rows: rows, workspace: workspace, threads: threads) { r in
+            let sums = network.setMeanSquaredErrorDelta(rows: rows, workspace: workspace, threads: threads,
+                                                        weights: outputVariances.baseAddress!) { r in
                 y + sampleOrder[base + r] * p
             }
+            sumOfSquares += sums.plain
+            weightedSumOfSquares += sums.weighted
             if fusedUpdate {
                 network.backwardAndUpdate(workspace.input, rows: rows, workspace: workspace, optimizer: optimizer, threads: threads)
                 if profiling { t = lap(t, &profile.backward) }
@@ -223,7 +238,9 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let extra = try hook?.afterEpoch(self) ?? [:]
         if profiling { t = lap(t, &profile.hook) }
         let evaluationStart = monotonicTime()
-        let trainLoss = trainingLoss()
+        let elements = Double(trainCount) * Double(p)
+        let minibatchLoss = LossValue(scaled: sumOfSquares / elements, physical: weightedSumOfSquares / elements)
+        let trainLoss = options.trainLoss == .fullPass ? trainingLoss() : minibatchLoss
         let testLoss = testLoss()
         let evaluationSeconds = monotonicTime() - evaluationStart
         if profiling { _ = lap(t, &profile.evaluation) }
@@ -235,7 +252,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let row = HistoryRow(epoch: epoch, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
                              trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
                              wallSeconds: previousWall + (monotonicTime() - epochStart),
-                             minibatchMSE: sumOfSquares / (Double(trainCount) * Double(p)),
+                             minibatchMSE: minibatchLoss.scaled,
                              backpropSeconds: backpropSeconds, evaluationSeconds: evaluationSeconds, extra: extra)
         history.rows.append(row)
         return row

@@ -78,19 +78,19 @@ final class KernelTests: XCTestCase {
         let a = values(n, seed: 8, as: T.self), y = values(n, seed: 9, as: T.self)
         let weights = values(n, seed: 10, as: Double.self).map { $0 * $0 }
         var d = [T](repeating: 0, count: n)
-        let sum = Kernels.squaredErrorDelta(a: a, y: y, d: &d, count: n, scale: T(0.25))
+        let withDelta = Kernels.squaredErrorDelta(a: a, y: y, d: &d, weights: weights, count: n, scale: T(0.25))
         XCTAssertEqual(d, zip(a, y).map { T(0.25) * ($0 - $1) })
-        var reference = 0.0
-        for i in 0..<n { let e = a[i] - y[i]; reference += Double(e * e) }
-        // Same terms summed in another order: a few ulps of the sum.
-        XCTAssertEqual(sum, reference, accuracy: 1e-13 * reference)
         let (plain, weighted) = Kernels.squaredErrors(a: a, y: y, weights: weights, count: n)
+        // The same products in the same lanes and order: identical sums.
+        XCTAssertEqual(withDelta.plain, plain)
+        XCTAssertEqual(withDelta.weighted, weighted)
         var exactPlain = 0.0, exactWeighted = 0.0
         for i in 0..<n {
             let e = Double(a[i] - y[i])
             exactPlain += e * e
             exactWeighted += weights[i] * e * e
         }
+        // Same terms summed in another order: a few ulps of the sum.
         XCTAssertEqual(plain, exactPlain, accuracy: 1e-13 * exactPlain)
         XCTAssertEqual(weighted, exactWeighted, accuracy: 1e-13 * exactWeighted)
     }
