@@ -22,7 +22,7 @@ let package = Package(
         // Array files (.npy), atomic writes, manifests, hashing.
         .target(name: "ArrayFiles"),
         // TOML configuration decoded into typed, validated sections.
-        .target(name: "Configuration", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Shared command-line plumbing: stage options, progress/ETA, stage runner.
         .target(name: "StageSupport", dependencies: ["ArrayFiles", "Configuration", argumentParser]),
         // Dense linear algebra on OpenBLAS / LAPACKE.
@@ -42,7 +42,7 @@ let package = Package(
         // The surrogate MLP, its gradients and Adam.
         .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
         // Dynamic mode decomposition and Algorithm 1.
-        .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", numerics]),
+        .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
 
@@ -50,8 +50,7 @@ let package = Package(
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        // "DMD" joins these dependencies with issue 7; listed before Sources/DMD exists, it would drop train-dmd from the build.
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
@@ -60,13 +59,13 @@ let package = Package(
         .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "StageSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra"]),
+        .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra", numerics]),
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
-        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
+        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "DMDTests", dependencies: ["DMD"]),
+        .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
@@ -80,17 +79,22 @@ func hasSources(_ folder: String) -> Bool {
     guard let files = FileManager.default.enumerator(atPath: path) else { return false }
     return files.contains { ($0 as? String).map { $0.hasSuffix(".swift") || $0.hasSuffix(".c") } == true }
 }
-let presentTargets = Set(package.targets.filter { target in
+var presentTargets = Set(package.targets.filter { target in
     switch target.type {
     case .system: return true
     case .test: return hasSources("Tests/" + target.name)
     default: return hasSources("Sources/" + target.name)
     }
 }.map(\.name))
-func dependenciesPresent(_ target: Target) -> Bool {
-    target.dependencies.allSatisfy { dependency in
-        if case .byNameItem(let name, _) = dependency { return presentTargets.contains(name) }
-        return true
+// Drop targets whose dependencies are absent, until nothing changes (dependencies chain).
+while true {
+    let kept = presentTargets.filter { name in
+        package.targets.first { $0.name == name }!.dependencies.allSatisfy { dependency in
+            if case .byNameItem(let dep, _) = dependency { return presentTargets.contains(dep) }
+            return true
+        }
     }
+    if kept == presentTargets { break }
+    presentTargets = kept
 }
-package.targets = package.targets.filter { presentTargets.contains($0.name) && dependenciesPresent($0) }
+package.targets = package.targets.filter { presentTargets.contains($0.name) }

@@ -48,8 +48,8 @@ public struct Manifest: Codable, Sendable {
 
     /// Records an input file with its SHA-256 and size.
     public mutating func addInput(_ url: URL) throws {
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        inputs.append(InputFile(path: url.path, sha256: try SHA256Digest.hex(ofFile: url), bytes: size ?? 0))
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int ?? 0
+        inputs.append(InputFile(path: url.path, sha256: try SHA256Digest.hex(ofFile: url), bytes: size))
     }
 
     /// Records an `.npy` output with its dtype and shape, read back from the file's header.

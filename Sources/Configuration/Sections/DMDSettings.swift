@@ -9,6 +9,8 @@ public struct DMDSettings: Sendable, Equatable {
     public var m: Int
     public var s: Int
     public var tol: Double
+    /// Upper bound on the DMD rank r on top of `tol` (0 = no bound).
+    public var maxRank: Int
     public var svd: SVDMethod
     public var modes: Modes
     /// Indices of the layers that DMD extrapolates (0-based); empty = all layers.
@@ -29,6 +31,7 @@ public struct DMDSettings: Sendable, Equatable {
         m = try r.int("m", default: 14, in: 2...10_000)
         s = try r.int("s", default: 55, in: 0...1_000_000)
         tol = try r.double("tol", default: 1e-10, in: 0...1)
+        maxRank = try r.int("max_rank", default: 0, in: 0...10_000)
         svd = try r.choice("svd", default: SVDMethod.qr)
         modes = try r.choice("modes", default: Modes.exact)
         layers = try r.ints("layers", default: [], each: 0...1000)

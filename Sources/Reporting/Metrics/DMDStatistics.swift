@@ -1,0 +1,181 @@
+import ArrayFiles
+
+/// Statistics of the DMD jumps of one run (formulation §5): the relative error of a jump is
+/// MSE after / MSE before, and the run's mean relative error is the plain mean over its jumps
+/// (the paper's Figure 3).
+public struct JumpStatistics: Sendable, Equatable {
+    /// Jumps with a defined ratio on this set.
+    public let count: Int
+    /// Plain mean of the finite ratios; `nil` when there are none.
+    public let meanRelativeError: Double?
+    /// Median of the finite ratios.
+    public let medianRelativeError: Double?
+    /// Share of the defined jumps with ratio < 1 (diverged jumps count as not helped); `nil` when count = 0.
+    public let shareHelped: Double?
+    /// Jumps whose MSE after the jump was NaN or infinite (ratio +∞), left out of the mean and median.
+    public let divergedCount: Int
+
+    public init(ratios: [Double]) throws {
+        count = ratios.count
+        let finite = ratios.filter { $0.isFinite }
+        divergedCount = ratios.count - finite.count
+        meanRelativeError = finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count)
+        medianRelativeError = finite.isEmpty ? nil : try Metrics.median(finite)
+        shareHelped = ratios.isEmpty ? nil : Double(ratios.filter { $0 < 1 }.count) / Double(ratios.count)
+    }
+
+    public var json: JSONValue {
+        func number(_ v: Double?) -> JSONValue { v.map { .number($0) } ?? .null }
+        return ["jumps": JSONValue(count), "mean_relative_error": number(meanRelativeError),
+                "median_relative_error": number(medianRelativeError), "share_helped": number(shareHelped),
+                "diverged_jumps": JSONValue(divergedCount)]
+    }
+}
+
+/// The DMD statistics of a run read from its history.
+public struct DMDStatistics: Sendable, Equatable {
+    /// Rows with `jump` = 1.
+    public let jumpCount: Int
+    /// On the training set (train_mse_after / train_mse_before).
+    public let training: JumpStatistics
+    /// On the test set, when the history records test_mse_before/after.
+    public let test: JumpStatistics?
+    /// Jumps recorded without a defined training ratio (MSE before = 0 or not finite).
+    public let undefinedTrainingJumps: Int
+
+    public init(history: TrainingHistory) throws {
+        let jumps = history.jumps
+        jumpCount = jumps.count
+        let trainRatios = jumps.compactMap(\.trainRatio)
+        undefinedTrainingJumps = jumps.count - trainRatios.count
+        training = try JumpStatistics(ratios: trainRatios)
+        test = history.numbers("test_mse_before") == nil ? nil : try JumpStatistics(ratios: jumps.compactMap(\.testRatio))
+    }
+
+    public var json: JSONValue {
+        [
+            "jumps": JSONValue(jumpCount),
+            "relative_error_definition": "MSE after the jump / MSE before it; mean = plain mean over jumps",
+            "training": training.json,
+            "test": test?.json ?? .null,
+            "undefined_training_jumps": JSONValue(undefinedTrainingJumps),
+        ]
+    }
+}
+
+/// A DMD run measured against the plain run it accelerates.
+public struct RunComparison: Sendable, Equatable {
+    /// When the DMD run first reaches the target test MSE.
+    public enum Reach: Sendable, Equatable {
+        case reached(epoch: Int, wallSeconds: Double)
+        case never
+    }
+
+    /// Mean wall time per epoch of the DMD run / of the plain run (each: final cumulative wall time
+    /// over final epoch count).
+    public let overheadPerEpoch: Double
+    /// The plain run's final test MSE (its last row).
+    public let targetTestMSE: Double
+    /// The plain run's wall time and epoch at its end.
+    public let plainFinalEpoch: Int
+    public let plainFinalWallSeconds: Double
+    /// First row of the DMD run whose test MSE ≤ target, with its cumulative wall time.
+    public let reach: Reach
+    /// plain final wall time / DMD wall time at reach (> 1: DMD got there sooner); nil if never.
+    public var speedup: Double? {
+        if case .reached(_, let seconds) = reach, seconds > 0 { return plainFinalWallSeconds / seconds }
+        return nil
+    }
+
+    public init(plain: TrainingHistory, dmd: TrainingHistory) throws {
+        guard let plainPerEpoch = plain.meanSecondsPerEpoch, plainPerEpoch > 0 else {
+            throw ReportingError("\(plain.source): no time per epoch (last epoch \(plain.epochs.last ?? 0), wall \(plain.wallSeconds.last ?? 0) s); cannot compute the DMD overhead")
+        }
+        guard let dmdPerEpoch = dmd.meanSecondsPerEpoch else {
+            throw ReportingError("\(dmd.source): no epoch completed; cannot compute the DMD overhead")
+        }
+        overheadPerEpoch = dmdPerEpoch / plainPerEpoch
+        guard let target = plain.testMSE.last, target.isFinite else {
+            throw ReportingError("\(plain.source): the final test MSE is \(plain.testMSE.last ?? .nan); the time-to-reach target needs a finite value")
+        }
+        targetTestMSE = target
+        plainFinalEpoch = plain.epochs.last!
+        plainFinalWallSeconds = plain.wallSeconds.last!
+        if let row = dmd.testMSE.firstIndex(where: { $0 <= target }) {
+            reach = .reached(epoch: dmd.epochs[row], wallSeconds: dmd.wallSeconds[row])
+        } else {
+            reach = .never
+        }
+    }
+
+    public var json: JSONValue {
+        var reachJSON: JSONValue = "never"
+        if case .reached(let epoch, let seconds) = reach {
+            reachJSON = ["epoch": JSONValue(epoch), "wall_seconds": JSONValue(seconds)]
+        }
+        return [
+            "overhead_per_epoch": JSONValue(overheadPerEpoch),
+            "overhead_definition": "mean wall seconds per epoch of the DMD run / of the plain run",
+            "target_test_mse": JSONValue(targetTestMSE),
+            "plain_final_epoch": JSONValue(plainFinalEpoch),
+            "plain_final_wall_seconds": JSONValue(plainFinalWallSeconds),
+            "time_to_reach_plain_final_test_mse": reachJSON,
+            "speedup": speedup.map { JSONValue($0) } ?? .null,
+        ]
+    }
+}
+
+/// Mean time per epoch split into its parts, from the timing columns of a history
+/// (an empty cell counts as 0 s: nothing of that kind happened in that epoch).
+public struct TimeBreakdown: Sendable, Equatable {
+    /// Mean seconds per epoch of each recorded part; `nil` when the column is absent.
+    public let backprop: Double?
+    public let snapshot: Double?
+    public let dmd: Double?
+    public let assignment: Double?
+    /// Mean wall seconds per epoch (final cumulative wall time / final epoch).
+    public let total: Double
+    /// total − the recorded parts (evaluation of the losses, bookkeeping); clamped at 0 — when the
+    /// parts exceed the wall time (timer granularity) `unaccounted` is 0 and `excess` says by how much.
+    public let unaccounted: Double
+    public let excess: Double
+
+    public init(history: TrainingHistory) throws {
+        guard let total = history.meanSecondsPerEpoch else {
+            throw ReportingError("\(history.source): no epoch completed; no time per epoch")
+        }
+        let lastEpoch = Double(history.epochs.last!)
+        func mean(_ name: String) -> Double? {
+            guard let values = history.numbers(name) else { return nil }
+            // Rows are epochs (an epoch-0 row records no training); sum over rows / epochs done.
+            return values.reduce(0) { $0 + ($1 ?? 0) } / lastEpoch
+        }
+        backprop = mean("backprop_seconds"); snapshot = mean("snapshot_seconds")
+        dmd = mean("dmd_seconds"); assignment = mean("assign_seconds")
+        self.total = total
+        let parts = [backprop, snapshot, dmd, assignment].compactMap { $0 }.reduce(0, +)
+        unaccounted = max(0, total - parts)
+        excess = max(0, parts - total)
+    }
+
+    /// The parts in display order with their names (absent parts left out, "other" last).
+    public var parts: [(name: String, seconds: Double)] {
+        var result: [(String, Double)] = []
+        if let backprop { result.append(("backprop", backprop)) }
+        if let snapshot { result.append(("snapshot", snapshot)) }
+        if let dmd { result.append(("DMD", dmd)) }
+        if let assignment { result.append(("assignment", assignment)) }
+        result.append(("other", unaccounted))
+        return result.map { (name: $0.0, seconds: $0.1) }
+    }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["total": JSONValue(total), "other": JSONValue(unaccounted)]
+        if let backprop { object["backprop"] = JSONValue(backprop) }
+        if let snapshot { object["snapshot"] = JSONValue(snapshot) }
+        if let dmd { object["dmd"] = JSONValue(dmd) }
+        if let assignment { object["assignment"] = JSONValue(assignment) }
+        if excess > 0 { object["parts_exceed_wall_by"] = JSONValue(excess) }
+        return .object(object)
+    }
+}

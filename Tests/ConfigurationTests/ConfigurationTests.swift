@@ -1,0 +1,86 @@
+import XCTest
+import Foundation
+@testable import Configuration
+@testable import StageSupport
+
+final class ConfigurationTests: XCTestCase {
+    func assertConfigError(_ text: String, overrides: [String] = [], contains fragments: [String],
+                           file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try PipelineConfig.parse(text, file: "test.toml", overrides: overrides)
+            XCTFail("expected a configuration error", file: file, line: line)
+        } catch {
+            let message = "\(error)"
+            for f in fragments { XCTAssertTrue(message.contains(f), "'\(message)' lacks '\(f)'", file: file, line: line) }
+        }
+    }
+
+    func testDefaultsAreTheFormulationsValues() throws {
+        let c = try PipelineConfig.parse("")
+        XCTAssertEqual(c.sampling.samples, 1000)
+        XCTAssertEqual(c.sampling.trainFraction, 0.8)
+        XCTAssertEqual(c.sampling.ranges, SamplingSettings.defaultRanges)
+        XCTAssertEqual(c.wind.nu, 1e-5); XCTAssertEqual(c.wind.x0, 0.1); XCTAssertEqual(c.wind.noSolution, .skip)
+        XCTAssertEqual(c.network.hidden, [40, 200, 1000]); XCTAssertEqual(c.network.activation, .softsign)
+        XCTAssertEqual(c.training.epochs, 3000); XCTAssertEqual(c.training.batchSize, 32)
+        XCTAssertEqual(c.training.learningRate, 1e-3); XCTAssertEqual(c.training.epsilon, 1e-7)
+        XCTAssertEqual(c.dmd.m, 14); XCTAssertEqual(c.dmd.s, 55); XCTAssertEqual(c.dmd.tol, 1e-10)
+        XCTAssertEqual(c.fem.observationCount, 2670)
+        XCTAssertEqual(c.fem.sources[1], FEMSettings.Source(x: 0.1, y: 0.3, radius2: 0.25, rate: 0.1))
+    }
+
+    func testCommittedConfigsLoad() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let paper = try PipelineConfig.load(root.appendingPathComponent("configs/paper.toml"))
+        XCTAssertEqual(paper.sampling.samples, 1000)
+        let smoke = try PipelineConfig.load(root.appendingPathComponent("configs/smoke.toml"))
+        XCTAssertLessThan(smoke.sampling.samples, 100)
+    }
+
+    func testErrorsNameFileKeyAndExpectation() {
+        assertConfigError("[fem]\nnxx = 3\n", contains: ["test.toml", "fem.nxx", "unknown key", "nx"])
+        assertConfigError("[femm]\nnx = 3\n", contains: ["test.toml", "femm.nx", "unknown key or section"])
+        assertConfigError("[fem]\nnx = \"many\"\n", contains: ["fem.nx", "expected an integer, found a string"])
+        assertConfigError("[wind]\nnu = nan\n", contains: ["wind.nu", "finite"])
+        assertConfigError("[wind]\nnu = -1e-5\n", contains: ["wind.nu", "out of range"])
+        assertConfigError("[sampling]\nn_samples = 0\n", contains: ["sampling.n_samples", "out of range", "1 ≤ value"])
+        assertConfigError("[sampling]\nK12 = [5.0, 1.0]\n", contains: ["sampling.K12", "low < high"])
+        assertConfigError("[sampling]\nK12 = [5.0]\n", contains: ["sampling.K12", "expected 2 numbers"])
+        assertConfigError("[wind]\nno_solution = \"ignore\"\n", contains: ["wind.no_solution", "\"skip\", \"clamp\", \"error\""])
+        assertConfigError("[dmd]\nguarded = 1\n", contains: ["dmd.guarded", "true or false"])
+        assertConfigError("[fem]\nterrain = [{center = 0.5, height = 0.1}]\n", contains: ["fem.terrain", "lacks field 'width'"])
+        assertConfigError("[fem\nnx = 3\n", contains: ["test.toml", "malformed TOML", "line 1"])
+        assertConfigError("[sampling]\nU0 = [0.0, 2.0]\n", contains: ["sampling.U0", "positive"])
+    }
+
+    func testOverridesApplyAndAreValidated() throws {
+        let c = try PipelineConfig.parse("[fem]\nnx = 10\n", overrides: ["fem.nx=40", "wind.no_solution=\"clamp\"", "sampling.K3=[1, 2]", "wind.no_solution=error"])
+        XCTAssertEqual(c.fem.nx, 40)
+        XCTAssertEqual(c.wind.noSolution, .error) // the bare word is a string; the last override wins
+        XCTAssertEqual(c.sampling.ranges[1], 1...2)
+        XCTAssertEqual(c.resolved["fem"]?["nx"], .number(40))
+        assertConfigError("", overrides: ["fem.nx=abc"], contains: ["fem.nx", "expected an integer"])
+        assertConfigError("", overrides: ["fem.bogus=1"], contains: ["fem.bogus", "unknown key"])
+        assertConfigError("", overrides: ["nx=1"], contains: ["expected section.key"])
+        assertConfigError("", overrides: ["fem.nx"], contains: ["section.key=value"])
+    }
+
+    func testMissingFileIsNamed() {
+        XCTAssertThrowsError(try PipelineConfig.load(URL(fileURLWithPath: "/nonexistent/x.toml"))) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/x.toml"))
+        }
+    }
+
+    func testResolvedConfigHoldsDefaults() throws {
+        let c = try PipelineConfig.parse("[training]\nepochs = 5\n")
+        XCTAssertEqual(c.resolved["training"]?["epochs"], .number(5))
+        XCTAssertEqual(c.resolved["training"]?["batch_size"], .number(32))
+    }
+
+    func testDurationFormatting() {
+        XCTAssertEqual(formatDuration(5.25), "5.2s")
+        XCTAssertEqual(formatDuration(125), "2m05s")
+        XCTAssertEqual(formatDuration(3725), "1h02m")
+        XCTAssertEqual(formatDuration(.infinity), "?")
+    }
+}

@@ -1,0 +1,106 @@
+import XCTest
+import DenseLinearAlgebra
+import Numerics
+@testable import DMD
+
+/// DMD on snapshots of exactly linear systems w_{k+1} = A w_k with known eigenvalues (issue 7's
+/// first "what must hold"): there DMD is exact in exact arithmetic, so every deviation is rounding.
+final class DMDAccuracyTests: XCTestCase {
+    /// Four conjugate pairs would be as good; this mix has pairs, a positive and a negative real
+    /// eigenvalue, moduli 0.85–0.99: q = 8 dimensions of dynamics.
+    let modes = [polar(0.99, 0.25), polar(0.96, 0.8), polar(0.92, 1.6), Complex(0.98), Complex(-0.85)]
+
+    /// n ≫ m, m − 1 = q: X has full rank 8 with σ_7/σ_0 ≈ 5e-3 (well conditioned). Measured:
+    /// QR path eigenvalue error 9e-15 and s = 50 extrapolation error 5e-13; method of snapshots
+    /// 5e-12 and 1e-10 (it squares the condition number, κ(X)² ε ≈ 1e-11). The issue's bounds
+    /// 1e-10 and 1e-8 hold for both paths and both mode kinds.
+    func testExactlyLinearSystemOnBothSVDPaths() throws {
+        let system = LinearSystem(dimension: 3000, modes: modes, seed: 1)
+        let m = 9
+        let snapshots = system.snapshots(m)
+        let expected = system.state(m - 1 + 50)  // w_{m+50}: 50 steps after the last snapshot
+        for method in DMDOptions.SVDMethod.allCases {
+            for kind in DMDOptions.ModeKind.allCases {
+                let model = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: method, modes: kind))
+                let label = "\(method) \(kind)"
+                XCTAssertEqual(model.rank, 8, label)
+                XCTAssertLessThan(eigenvalueError(model.eigenvalues, system.eigenvalues), 1e-10, label)
+                XCTAssertLessThan(relativeError(try model.extrapolated(steps: 50), expected), 1e-8, label)
+                // s = 0 reproduces the last snapshot (b is fitted to it, F12, and the data are exactly linear).
+                XCTAssertLessThan(relativeError(try model.extrapolated(steps: 0), system.state(m - 1)), 1e-10, label)
+                // Ã's eigenvalues are those of the reported reduced operator.
+                let check = try GeneralEigendecomposition(model.reducedOperator)
+                XCTAssertLessThan(eigenvalueError(check.eigenvalues, model.eigenvalues), 1e-13, label)
+            }
+        }
+    }
+
+    /// The paper's m = 14 on the same 8-dimensional dynamics: X has rank 8 and σ_8 … σ_12 are
+    /// rounding noise (≈ 1e-16 σ_0 on the QR path). tol = 1e-10 cuts them, so the QR path finds
+    /// exactly the 8 eigenvalues; the method of snapshots sees the noise at ≈ √ε σ_0 ≈ 1e-8 σ_0,
+    /// above tol, and keeps spurious modes (the reason QR is the default).
+    func testRankDeficientSnapshotsTruncateExactlyOnTheQRPath() throws {
+        let system = LinearSystem(dimension: 3000, modes: modes, seed: 1)
+        let m = 14
+        let snapshots = system.snapshots(m)
+        let qr = try DMD.decompose(snapshots)
+        XCTAssertEqual(qr.rank, 8)
+        XCTAssertLessThan(qr.singularValues[8] / qr.singularValues[0], 1e-14)
+        XCTAssertLessThan(eigenvalueError(qr.eigenvalues, system.eigenvalues), 1e-10)
+        XCTAssertLessThan(relativeError(try qr.extrapolated(steps: 50), system.state(m - 1 + 50)), 1e-8)
+        let gram = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: .methodOfSnapshots))
+        XCTAssertGreaterThan(gram.rank, 8, "method of snapshots: noise singular values ≈ 1e-8 σ_0 survive tol = 1e-10")
+        XCTAssertGreaterThan(gram.singularValues[8] / gram.singularValues[0], 1e-10)
+    }
+
+    /// Singular values of X spanning ≈ 1e-9 (mode amplitudes graded from 1 to 1e-9): the QR path
+    /// keeps every mode accurate and extrapolates to 9e-13 (measured), while the method of snapshots,
+    /// whose σ² falls below ε σ_0², loses the weak modes: eigenvalues off by O(1) and an
+    /// extrapolation that is wrong by a factor ≈ 1e11 (measured).
+    func testQRPathStaysAccurateWhereTheMethodOfSnapshotsFails() throws {
+        let scales = (0..<5).map { pow(1e-9, Double($0) / 4) }
+        let system = LinearSystem(dimension: 3000, modes: modes, scales: scales, seed: 2)
+        let m = 9
+        let snapshots = system.snapshots(m)
+        let expected = system.state(m - 1 + 50)
+
+        let qr = try DMD.decompose(snapshots)
+        XCTAssertEqual(qr.rank, 8)
+        let spread = qr.singularValues.last! / qr.singularValues[0]
+        XCTAssertLessThan(spread, 2e-9)
+        XCTAssertGreaterThan(spread, 1e-10)  // still above tol: every mode is kept
+        // First-order perturbation bound for a mode seen at relative strength δ: |Δλ| ≈ ε/δ ≈ 5e-7
+        // for δ = σ_min/σ_0 ≈ 5e-10 (measured 6e-9); the pairs (strengths 1, 6e-3, 3e-5) to 1e-10 (measured 2e-13).
+        for lambda in system.eigenvalues {
+            let error = qr.eigenvalues.map { ($0 - lambda).length }.min()!
+            let weak = lambda.imaginary == 0  // the two real eigenvalues carry the 1e-6.75 and 1e-9 scales
+            XCTAssertLessThan(error, weak ? 5e-7 : 1e-10, "eigenvalue \(lambda)")
+        }
+        XCTAssertLessThan(relativeError(try qr.extrapolated(steps: 50), expected), 1e-8)
+
+        let gram = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: .methodOfSnapshots))
+        XCTAssertGreaterThan(eigenvalueError(gram.eigenvalues, system.eigenvalues), 1e-2)
+        XCTAssertGreaterThan(relativeError(try gram.extrapolated(steps: 50), expected), 1)
+    }
+
+    /// Exact and projected modes: U_r Y and X' V_r Σ_r⁻¹ Y formed explicitly satisfy their
+    /// definitions, and on exactly linear data they are eigenvectors of A: Φ_j at step k+1 is λ_j Φ_j.
+    /// Checked through the snapshots: Φ b = w_m and Φ Λ b = w_{m+1} (both to 1e-10, rounding of a
+    /// well-conditioned problem).
+    func testModesReproduceTheTrajectory() throws {
+        let system = LinearSystem(dimension: 500, modes: modes, seed: 3)
+        let m = 9
+        for method in DMDOptions.SVDMethod.allCases {
+            for kind in DMDOptions.ModeKind.allCases {
+                let model = try DMD.decompose(system.snapshots(m), options: DMDOptions(svdMethod: method, modes: kind))
+                let phi = try model.modes(kind)
+                XCTAssertEqual(phi.rows, 500); XCTAssertEqual(phi.columns, model.rank)
+                for (power, k) in [(0, m - 1), (1, m)] {
+                    let weighted = zip(model.eigenvalues, model.amplitudes).map { Complex.pow($0, power) * $1 }
+                    let w = try phi.multiplied(by: weighted).map(\.real)
+                    XCTAssertLessThan(relativeError(w, system.state(k)), 1e-10, "\(method) \(kind) step \(k)")
+                }
+            }
+        }
+    }
+}

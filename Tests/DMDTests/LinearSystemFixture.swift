@@ -1,0 +1,84 @@
+import Foundation
+import DenseLinearAlgebra
+import Numerics
+import Sampling
+@testable import DMD
+
+/// An exactly linear system w_{k+1} = A w_k in Rⁿ with known eigenvalues, without an n × n matrix:
+/// w_k = B D^k c, where B (n × q) has independent columns and D (q × q) is block diagonal with a
+/// 2 × 2 block [[a, −b], [b, a]] for each pair λ = a ± ib and a 1 × 1 block for each real λ.
+/// On span(B) the operator is A = B D B⁺, whose eigenvalues are exactly those of D.
+struct LinearSystem {
+    let dimension: Int
+    let basis: ColumnMajorMatrix
+    let dynamics: ColumnMajorMatrix
+    let initial: [Double]
+    /// Every eigenvalue (both members of each conjugate pair).
+    let eigenvalues: [Complex<Double>]
+
+    /// `modes`: one entry per real eigenvalue or per conjugate pair (give the member with Im > 0).
+    /// `scales`: optional factor per entry of `modes` multiplying that mode's basis columns, which
+    /// sets how strongly the mode shows in the snapshots (and so the spread of singular values).
+    init(dimension n: Int, modes: [Complex<Double>], scales: [Double]? = nil, seed: UInt64) {
+        var generator = SeededGenerator(seed: seed, stream: 7)
+        let q = modes.reduce(0) { $0 + ($1.imaginary == 0 ? 1 : 2) }
+        var d = ColumnMajorMatrix(rows: q, columns: q)
+        var b = ColumnMajorMatrix(rows: n, columns: q)
+        var all: [Complex<Double>] = []
+        var column = 0
+        for (index, lambda) in modes.enumerated() {
+            let width = lambda.imaginary == 0 ? 1 : 2
+            if width == 1 {
+                d[column, column] = lambda.real
+                all.append(lambda)
+            } else {
+                d[column, column] = lambda.real; d[column, column + 1] = -lambda.imaginary
+                d[column + 1, column] = lambda.imaginary; d[column + 1, column + 1] = lambda.real
+                all.append(lambda); all.append(lambda.conjugate)
+            }
+            let scale = scales?[index] ?? 1
+            for j in column..<(column + width) {
+                for i in 0..<n { b[i, j] = scale * generator.nextGaussian() / Double(n).squareRoot() }
+            }
+            column += width
+        }
+        dimension = n
+        basis = b
+        dynamics = d
+        initial = (0..<q).map { _ in 1 + 0.5 * generator.nextGaussian() }
+        eigenvalues = all
+    }
+
+    /// D^k c.
+    func coordinates(_ k: Int, dynamics override: ColumnMajorMatrix? = nil) -> [Double] {
+        var x = initial
+        for _ in 0..<k { x = try! (override ?? dynamics).multiplied(by: x) }
+        return x
+    }
+
+    /// w_k = B D^k c (k = 0 is the first snapshot).
+    func state(_ k: Int) -> [Double] { try! basis.multiplied(by: coordinates(k)) }
+
+    /// [w_0 … w_{m−1}], n × m.
+    func snapshots(_ m: Int) -> ColumnMajorMatrix {
+        try! ColumnMajorMatrix(columns: (0..<m).map { state($0) })
+    }
+}
+
+/// max over `expected` of the distance to the nearest computed eigenvalue, after checking the counts.
+func eigenvalueError(_ computed: [Complex<Double>], _ expected: [Complex<Double>]) -> Double {
+    guard computed.count == expected.count else { return .infinity }
+    let forward = expected.map { e in computed.map { ($0 - e).length }.min()! }.max() ?? 0
+    let backward = computed.map { c in expected.map { ($0 - c).length }.min()! }.max() ?? 0
+    return max(forward, backward)
+}
+
+/// ‖a − b‖ / ‖b‖.
+func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count)
+    let difference = zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+    let norm = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    return difference / norm
+}
+
+func polar(_ length: Double, _ phase: Double) -> Complex<Double> { Complex(length * cos(phase), length * sin(phase)) }

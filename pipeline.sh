@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Regenerates everything, from the sampled parameters to the report, incrementally.
+#
+#   ./pipeline.sh [--config FILE] [--data-dir DIR] [--force] [STAGE ...]
+#   ./pipeline.sh test
+#
+# STAGE is any of: lhs wind fem train evaluate (default: all, in that order). A stage whose outputs
+# exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
+# after an interruption resumes where it stopped. `test` runs the unit tests and then the whole
+# pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+APT_PACKAGES=(libopenblas-dev liblapacke-dev libsuitesparse-dev)
+# Optional: rsvg-convert turns the report's SVG figures into PNG; without it only SVG is written.
+OPTIONAL_APT_PACKAGES=(librsvg2-bin)
+# The package's target list depends on which folders hold sources: keep SwiftPM's manifest cache
+# inside this checkout's .build so that another checkout's cached manifest is never reused.
+SWIFTPM_FLAGS="--manifest-cache local"
+STAGES=(lhs wind fem train evaluate)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "pipeline.sh: $*"; exit 1; }
+
+ensure_system_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        say "pipeline.sh: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2
+        apt-get install -y -qq "${missing[@]}" >&2
+        apt-get install -y -qq "${OPTIONAL_APT_PACKAGES[@]}" >&2 || say "pipeline.sh: optional ${OPTIONAL_APT_PACKAGES[*]} not installed: figures will be SVG only"
+    else
+        say "pipeline.sh: missing system packages. Run, as root:"
+        say "  apt-get update && apt-get install -y ${APT_PACKAGES[*]}"
+        exit 1
+    fi
+}
+
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
+    fi
+    command -v swift >/dev/null 2>&1 || die "the Swift toolchain (6.x) is not on PATH; install it from swift.org"
+}
+
+BIN=""
+build_release() {
+    say "pipeline.sh: building (release)…"
+    local t0=$SECONDS
+    swift build -c release $SWIFTPM_FLAGS >&2 || die "release build failed"
+    BIN=$(swift build -c release $SWIFTPM_FLAGS --show-bin-path)
+    say "pipeline.sh: release build took $((SECONDS - t0)) s"
+}
+
+have_exe() { [ -x "$BIN/$1" ]; }
+
+# --- incremental bookkeeping -------------------------------------------------------------------
+config_fingerprint() { sha256sum "$CONFIG" | cut -d' ' -f1; }
+stamp_file() { echo "$DATA/.stamps/$1"; }
+
+# up_to_date STAGE "inputs…" "outputs…": outputs all exist, none older than any input, same config.
+up_to_date() {
+    local stage=$1 inputs=$2 outputs=$3 f
+    [ "$FORCE" = 1 ] && return 1
+    [ -f "$(stamp_file "$stage")" ] || return 1
+    [ "$(cat "$(stamp_file "$stage")")" = "$(config_fingerprint)" ] || return 1
+    for f in $outputs; do [ -e "$f" ] || return 1; done
+    for f in $outputs; do
+        for i in $inputs "$CONFIG"; do
+            [ -e "$i" ] || return 1
+            [ "$i" -nt "$f" ] && return 1
+        done
+    done
+    return 0
+}
+
+mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }
+
+run_stage() {
+    local stage=$1 exe inputs outputs
+    local S=$DATA/samples W=$DATA/wind F=$DATA/fem M=$DATA/models R=$DATA/report
+    case $stage in
+        lhs) exe=lhs-sample; inputs=""; outputs="$S/params.npy $S/split.npy $S/manifest.json" ;;
+        wind) exe=blasius-solve; inputs="$S/params.npy"; outputs="$W/profiles.npy $W/summary.npy $W/status.npy $W/manifest.json" ;;
+        fem) exe=pollutant-fem; inputs="$S/params.npy $W/profiles.npy $W/status.npy"
+             outputs="$F/c3.npy $F/status.npy $F/points.npy $F/manifest.json" ;;
+        train) exe=train-dmd; inputs="$S/params.npy $S/split.npy $F/c3.npy $F/status.npy"
+               outputs="$M/plain/manifest.json $M/dmd/manifest.json" ;;
+        evaluate) exe=evaluate; inputs="$M/plain/manifest.json $M/dmd/manifest.json"; outputs="$R/report.md $R/metrics.json" ;;
+        *) die "unknown stage '$stage' (expected one of: ${STAGES[*]})" ;;
+    esac
+    if ! have_exe "$exe"; then
+        say "pipeline.sh: [$stage] skipped: $exe is not built yet (its issue has not landed)"
+        SKIPPED_NOT_BUILT+=("$stage")
+        return 0
+    fi
+    if up_to_date "$stage" "$inputs" "$outputs"; then
+        say "pipeline.sh: [$stage] up to date"
+        return 0
+    fi
+    say "pipeline.sh: [$stage] running $exe"
+    local t0=$SECONDS
+    case $stage in
+        train)
+            "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" --no-dmd
+            "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" ;;
+        *) "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" ;;
+    esac
+    mark_done "$stage"
+    TIMINGS+=("$stage: $((SECONDS - t0)) s")
+    RAN+=("$stage")
+}
+
+run_pipeline() {
+    local selected=("$@")
+    [ ${#selected[@]} -eq 0 ] && selected=("${STAGES[@]}")
+    for s in "${selected[@]}"; do
+        [[ " ${STAGES[*]} " == *" $s "* ]] || die "unknown stage '$s' (expected one of: ${STAGES[*]})"
+    done
+    for s in "${STAGES[@]}"; do
+        [[ " ${selected[*]} " == *" $s "* ]] && run_stage "$s"
+    done
+    [ ${#TIMINGS[@]} -gt 0 ] && say "pipeline.sh: stage times: ${TIMINGS[*]}"
+    if [ -f "$DATA/report/report.md" ]; then say "pipeline.sh: report at $DATA/report/report.md (and report.html)"; fi
+}
+
+# --- the smoke test ------------------------------------------------------------------------------
+check_npy() { # FILE DTYPE SHAPE-REGEX
+    python3 - "$@" <<'PY' || exit 1
+import sys
+try:
+    import numpy as np
+except ImportError:
+    sys.exit(0)
+path, dtype, shape = sys.argv[1], sys.argv[2], sys.argv[3]
+a = np.load(path)
+import re
+ok = a.dtype == np.dtype(dtype) and re.fullmatch(shape, str(a.shape)) is not None
+if a.dtype.kind == 'f':
+    ok = ok and bool(np.isfinite(a).all())
+print(f"  {path}: {a.dtype} {a.shape} {'ok' if ok else 'WRONG (expected ' + dtype + ' ' + shape + ')'}")
+sys.exit(0 if ok else 1)
+PY
+}
+
+smoke_test() {
+    local t0=$SECONDS
+    say "pipeline.sh test: unit tests (swift test)…"
+    swift test $SWIFTPM_FLAGS 2>&1 | tee /tmp/pipeline-swift-test.log | grep -E "error:|failed|Executed .* tests" >&2 || true
+    if grep -qE "error:|with [1-9][0-9]* failures|failed \(" /tmp/pipeline-swift-test.log \
+       || ! grep -q "Executed" /tmp/pipeline-swift-test.log; then
+        tail -50 /tmp/pipeline-swift-test.log >&2
+        die "unit tests failed (log: /tmp/pipeline-swift-test.log)"
+    fi
+    grep -E "Executed [0-9]+ tests" /tmp/pipeline-swift-test.log | tail -1
+    build_release
+    DATA=$(mktemp -d /tmp/pipeline-smoke.XXXXXX)
+    CONFIG=configs/smoke.toml
+    say "pipeline.sh test: smoke pipeline into $DATA"
+    run_pipeline
+    say "pipeline.sh test: checking artifacts"
+    local n; n=$(python3 -c "import tomllib;print(tomllib.load(open('$CONFIG','rb'))['sampling']['n_samples'])" 2>/dev/null || echo '[0-9]+')
+    check_npy "$DATA/samples/params.npy" float64 "\\($n, 6\\)"
+    check_npy "$DATA/samples/split.npy" uint8 "\\($n,\\)"
+    [ -s "$DATA/samples/manifest.json" ] || die "missing samples/manifest.json"
+    if [[ " ${RAN[*]} " == *" wind "* ]]; then
+        check_npy "$DATA/wind/summary.npy" float64 "\\($n, 4\\)"
+        check_npy "$DATA/wind/status.npy" int32 "\\($n,\\)"
+        check_npy "$DATA/wind/profiles.npy" float64 "\\($n, [0-9]+, 4\\)"
+    fi
+    if [[ " ${RAN[*]} " == *" fem "* ]]; then
+        check_npy "$DATA/fem/c3.npy" float64 "\\($n, [0-9]+\\)"
+        check_npy "$DATA/fem/status.npy" int32 "\\($n,\\)"
+        check_npy "$DATA/fem/points.npy" float64 "\\([0-9]+, 2\\)"
+    fi
+    if [[ " ${RAN[*]} " == *" train "* ]]; then
+        for m in plain dmd; do
+            [ -s "$DATA/models/$m/history.csv" ] || die "missing models/$m/history.csv"
+            check_npy "$DATA/models/$m/predictions_test.npy" float64 "\\([0-9]+, [0-9]+\\)"
+        done
+    fi
+    if [[ " ${RAN[*]} " == *" evaluate "* ]]; then
+        for f in report.md report.html metrics.json; do [ -s "$DATA/report/$f" ] || die "missing report/$f"; done
+        python3 -c "import json;json.load(open('$DATA/report/metrics.json'))" || die "metrics.json is not valid JSON"
+    fi
+    # A rerun with nothing changed must do no work.
+    RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
+    run_pipeline
+    [ ${#RAN[@]} -eq 0 ] || die "rerun with nothing changed ran: ${RAN[*]}"
+    say "pipeline.sh test: smoke pipeline ok in $DATA; not built yet: ${SKIPPED_NOT_BUILT[*]:-none}"
+    say "pipeline.sh test: total $((SECONDS - t0)) s"
+}
+
+# --- arguments -----------------------------------------------------------------------------------
+CONFIG=configs/paper.toml
+DATA=data
+FORCE=0
+ARGS=()
+RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --config) CONFIG=$2; shift 2 ;;
+        --data-dir) DATA=$2; shift 2 ;;
+        --force) FORCE=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) ARGS+=("$1"); shift ;;
+    esac
+done
+
+ensure_system_packages
+ensure_swift
+if [ "${ARGS[0]:-}" = test ]; then
+    smoke_test
+    exit 0
+fi
+[ -f "$CONFIG" ] || die "configuration file '$CONFIG' not found"
+build_release
+run_pipeline "${ARGS[@]+"${ARGS[@]}"}"
