@@ -69,14 +69,16 @@ public final class Network<Scalar: NetworkScalar> {
         let chunk = max(1, min(rows, 512))
         let workspace = NetworkWorkspace<Scalar>(layout: layout, rows: chunk, deltaRows: 0)
         var out = [Scalar](repeating: 0, count: rows * layout.outputWidth)
-        inputs.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                var start = 0
-                while start < rows {
-                    let count = min(chunk, rows - start)
-                    forward(x.baseAddress! + start * layout.inputWidth, rows: count, workspace: workspace, threads: threads)
-                    (y.baseAddress! + start * layout.outputWidth).update(from: workspace.output, count: count * layout.outputWidth)
-                    start += count
+        withBLASThreads(max(threads, 1)) {
+            inputs.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    var start = 0
+                    while start < rows {
+                        let count = min(chunk, rows - start)
+                        forward(x.baseAddress! + start * layout.inputWidth, rows: count, workspace: workspace, threads: threads)
+                        (y.baseAddress! + start * layout.outputWidth).update(from: workspace.output, count: count * layout.outputWidth)
+                        start += count
+                    }
                 }
             }
         }
@@ -177,6 +179,7 @@ public final class Network<Scalar: NetworkScalar> {
             let blockCount = (nOut + blockRows - 1) / blockRows
             let blocks = workspace.gradientBlocks
             let parallel = threads > 1 && blockCount >= 2 * threads
+            let previousThreads = BLASThreads.current
             if parallel { BLASThreads.set(1) }
             Parallel.forEachChunk(count: blockCount, threads: parallel ? threads : 1, grain: 1) { chunk, range in
                 let scratch = blocks[chunk]
@@ -188,7 +191,7 @@ public final class Network<Scalar: NetworkScalar> {
                                      parameters: layerStart, gradient: scratch)
                 }
             }
-            if parallel { BLASThreads.set(threads) }
+            if parallel { BLASThreads.set(previousThreads) }
             optimizer.finishStep(ofLayer: layer)
         }
     }

@@ -182,6 +182,10 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     /// One epoch: shuffled mini-batches, an Adam step each, then the hook, then the full-set losses.
     @discardableResult
     public func trainEpoch() throws -> HistoryRow {
+        try withBLASThreads(options.threads) { try trainEpochWithBLASThreadsSet() }
+    }
+
+    private func trainEpochWithBLASThreadsSet() throws -> HistoryRow {
         if completedEpochs == 0 && history.rows.isEmpty { try recordInitialState() }
         let epochStart = monotonicTime()
         if let hook, !hookStarted {
@@ -191,7 +195,6 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let epoch = completedEpochs + 1
         let d = layout.inputWidth, p = layout.outputWidth
         let threads = options.threads
-        BLASThreads.set(threads)
         shuffle(forEpoch: epoch)
         var sumOfSquares = 0.0, weightedSumOfSquares = 0.0
         var stepHookSeconds = 0.0
@@ -299,9 +302,12 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     /// Forward passes over `count` samples in chunks; per-row sums in double precision, added in row
     /// order (independent of the chunking and of the thread count).
     func meanSquaredError(inputs: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int) -> LossValue {
+        withBLASThreads(options.threads) { meanSquaredErrorWithBLASThreadsSet(inputs: inputs, targets: targets, count: count) }
+    }
+
+    private func meanSquaredErrorWithBLASThreadsSet(inputs: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int) -> LossValue {
         let d = layout.inputWidth, p = layout.outputWidth
         let threads = options.threads
-        BLASThreads.set(threads)
         let weights = UnsafePointer(outputVariances.baseAddress!)
         var sum = 0.0, weightedSum = 0.0
         var start = 0
