@@ -3,8 +3,8 @@ import DenseLinearAlgebra
 
 /// Timing of training epochs against the GEMM lower bound (the `train-dmd bench` subcommand).
 ///
-/// For each thread count: the `?gemm` rate at a large size (the best of a few square products of
-/// order `gemmOrder`) defines the bound; for each batch size: a trainer on synthetic data of the
+/// For each thread count: the `?gemm` rate at a large size (the best of square products of order
+/// `gemmOrder`, measured before every timed epoch too) defines the bound; for each batch size: a trainer on synthetic data of the
 /// requested widths runs a warm-up epoch and then `epochs` timed epochs with per-phase timers; the
 /// fastest epoch is reported (the least disturbed by other processes on a shared machine).
 /// Bound of an epoch = its GEMM flops (`NetworkLayout.trainingGEMMFlopsPerSample` × samples) /
@@ -80,8 +80,7 @@ public struct TrainingBenchmark {
         var rates: [Int: Double] = [:], bandwidths: [Int: Double] = [:]
         var cases: [Case] = []
         for threads in options.threadCounts {
-            let rate = Self.gemmRate(S.self, order: options.gemmOrder, threads: threads)
-            rates[threads] = rate
+            var rate = Self.gemmRate(S.self, order: options.gemmOrder, threads: threads)
             bandwidths[threads] = Self.streamBandwidth(threads: threads)
             log(String(format: "streaming update, %d thread(s): %.1f GB/s", threads, bandwidths[threads]! / 1e9))
             log(String(format: "%@gemm %d×%d×%d, %d thread(s): %.1f GFLOP/s", S.precision == .float32 ? "s" : "d",
@@ -95,16 +94,23 @@ public struct TrainingBenchmark {
                 trainer.profiling = true
                 // The best of the timed epochs: on a shared machine the minimum is the estimate
                 // least disturbed by other processes.
+                // The large-size rate is measured again before every timed epoch and its best kept, so
+                // that the bound and the epoch come from the same stretch of time.
                 var best = TrainerProfile()
-                var bestSteps = Double.infinity
+                var bestSteps = Double.infinity, bestEvaluation = Double.infinity
                 for _ in 0..<options.epochs {
+                    rate = max(rate, Self.gemmRate(S.self, order: options.gemmOrder, threads: threads, repeats: 1))
                     trainer.resetProfile()
                     try trainer.trainEpoch()
                     let p = trainer.profile
                     let steps = p.gather + p.forward + p.backward + p.optimizer
                     if steps < bestSteps { bestSteps = steps; best = p }
+                    bestEvaluation = min(bestEvaluation, p.evaluation)
                 }
-                let p = best, e = 1.0
+                rates[threads] = max(rates[threads] ?? 0, rate)
+                var p = best
+                p.evaluation = bestEvaluation
+                let e = 1.0
                 let gemmOnly = Self.gemmOnlyEpochSeconds(S.self, layout: layout, samples: options.trainSamples, batch: batch,
                                                          threads: threads, repeats: options.epochs)
                 let adam = Self.adamStepSeconds(trainer)
@@ -159,13 +165,13 @@ public struct TrainingBenchmark {
         return 12 * Double(n) / best
     }
 
-    /// Best-of-three rate of an n×n×n product (2n³ flops).
-    static func gemmRate<S: NetworkScalar>(_ type: S.Type, order n: Int, threads: Int) -> Double {
+    /// Best rate of `repeats` n×n×n products (2n³ flops), after one warm-up product.
+    static func gemmRate<S: NetworkScalar>(_ type: S.Type, order n: Int, threads: Int, repeats: Int = 3) -> Double {
         BLASThreads.set(threads)
         let a = [S](repeating: 0.5, count: n * n), b = [S](repeating: 0.25, count: n * n)
         var c = [S](repeating: 0, count: n * n)
         var best = Double.infinity
-        for _ in 0..<4 {   // the first call also warms up (thread start, page faults)
+        for _ in 0...repeats {   // the first call warms up (thread start, page faults), and counts if fastest
             let t = monotonicTime()
             S.gemm(.none, .none, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n)
             best = min(best, monotonicTime() - t)
