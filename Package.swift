@@ -38,7 +38,7 @@ let package = Package(
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
         .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra"]),
         // The surrogate MLP, its gradients and Adam.
-        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS"]),
+        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles"]),
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Metrics, SVG figures and the report.
@@ -48,7 +48,8 @@ let package = Package(
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        // "DMD" joins these dependencies with issue 7; listed before Sources/DMD exists, it would drop train-dmd from the build.
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
@@ -62,7 +63,7 @@ let package = Package(
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
