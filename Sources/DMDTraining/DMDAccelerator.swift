@@ -126,11 +126,15 @@ public final class DMDAccelerator: TrainingHook {
 
         // The parameters now are w_m, the m-th snapshot: the "before" of the relative error.
         var t = monotonicNow()
-        if settings.recordJumpLosses || settings.guarded { jump.trainMSEBefore = trainer.trainingLoss().scaled }
-        if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
-        t = lap(t, &epochAccumulator.jumpLossSeconds)
-        if settings.guarded { for state in states { state.saveBackup(from: trainer, threads: copyThreads) } }
-        t = lap(t, &epochAccumulator.assignSeconds)
+        if settings.recordJumpLosses || settings.guarded {
+            jump.trainMSEBefore = trainer.trainingLoss().scaled
+            if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
+            t = lap(t, &epochAccumulator.jumpLossSeconds)
+        }
+        if settings.guarded {
+            for state in states { state.saveBackup(from: trainer, threads: copyThreads) }
+            t = lap(t, &epochAccumulator.assignSeconds)
+        }
 
         // (F9)–(F12) per layer, concurrently, in place; without the guard also (F13) at s.
         let extrapolateNow = !settings.guarded
