@@ -37,8 +37,10 @@ let package = Package(
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
         .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra"]),
+        // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
+        .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
-        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles"]),
+        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra", numerics]),
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
-        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"]),
+        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
@@ -78,7 +80,7 @@ import Foundation
 func hasSources(_ folder: String) -> Bool {
     let path = Context.packageDirectory + "/" + folder
     guard let files = FileManager.default.enumerator(atPath: path) else { return false }
-    return files.contains { ($0 as? String)?.hasSuffix(".swift") == true }
+    return files.contains { ($0 as? String).map { $0.hasSuffix(".swift") || $0.hasSuffix(".c") } == true }
 }
 var presentTargets = Set(package.targets.filter { target in
     switch target.type {

@@ -100,6 +100,15 @@ run_stage() {
         SKIPPED_NOT_BUILT+=("$stage")
         return 0
     fi
+    if [ ${#SKIPPED_NOT_BUILT[@]} -gt 0 ]; then
+        for f in $inputs; do
+            if [ ! -e "$f" ]; then
+                say "pipeline.sh: [$stage] skipped: its input $f comes from a stage not built yet (${SKIPPED_NOT_BUILT[*]})"
+                SKIPPED_NOT_BUILT+=("$stage")
+                return 0
+            fi
+        done
+    fi
     if up_to_date "$stage" "$inputs" "$outputs"; then
         say "pipeline.sh: [$stage] up to date"
         return 0

@@ -12,34 +12,13 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
     /// the activation in place: the epilogue of z = a_prev·Wᵀ + b.
     @inline(__always)
     func applyWithBias<T: NetworkScalar>(_ values: UnsafeMutablePointer<T>, rows: Range<Int>, width: Int, bias: UnsafePointer<T>) {
-        for r in rows {
-            let row = values + r * width
-            switch self {
-            case .softsign:
-                for j in 0..<width { let z = row[j] + bias[j]; row[j] = z / (1 + z.magnitude) }
-            case .tanh:
-                for j in 0..<width { row[j] = T.hyperbolicTangent(row[j] + bias[j]) }
-            case .relu:
-                for j in 0..<width { let z = row[j] + bias[j]; row[j] = z > 0 ? z : 0 }
-            case .linear:
-                for j in 0..<width { row[j] += bias[j] }
-            }
-        }
+        for r in rows { Kernels.biasAndActivation(values + r * width, bias: bias, count: width, activation: self) }
     }
 
     /// delta ← delta ⊙ σ'(z), with σ'(z) from the stored output a (see the type's comment).
     @inline(__always)
     func multiplyByDerivative<T: NetworkScalar>(_ delta: UnsafeMutablePointer<T>, output a: UnsafePointer<T>, range: Range<Int>) {
-        switch self {
-        case .softsign:
-            for i in range { let s = 1 - a[i].magnitude; delta[i] *= s * s }
-        case .tanh:
-            for i in range { delta[i] *= 1 - a[i] * a[i] }
-        case .relu:
-            for i in range { if !(a[i] > 0) { delta[i] = 0 } }
-        case .linear:
-            break
-        }
+        Kernels.multiplyByDerivative(delta, output: a, range: range, activation: self)
     }
 
     /// σ(z) for one value (reference implementation for tests and small inputs).

@@ -92,15 +92,8 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
         let offset = offsets[layer] + range.lowerBound
         let w = parameters + range.lowerBound
         let m = firstMoments.baseAddress! + offset, v = secondMoments.baseAddress! + offset
-        let (alpha, b1, b2, epsilon) = (c.alpha, c.oneMinusBeta1, c.oneMinusBeta2, c.epsilon)
-        for i in 0..<range.count {
-            let gi = gradient[i]
-            let mi = m[i] + (gi - m[i]) * b1
-            let vi = v[i] + (gi * gi - v[i]) * b2
-            m[i] = mi
-            v[i] = vi
-            w[i] -= alpha * mi / (vi.squareRoot() + epsilon)
-        }
+        Scalar.adamUpdate(w: w, g: gradient, m: m, v: v, count: range.count, alpha: c.alpha, oneMinusBeta1: c.oneMinusBeta1,
+                          oneMinusBeta2: c.oneMinusBeta2, epsilon: c.epsilon)
     }
 
     /// Counts a finished step of `layer` (its next step uses t + 1 in the bias correction).

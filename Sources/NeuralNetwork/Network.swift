@@ -69,14 +69,16 @@ public final class Network<Scalar: NetworkScalar> {
         let chunk = max(1, min(rows, 512))
         let workspace = NetworkWorkspace<Scalar>(layout: layout, rows: chunk, deltaRows: 0)
         var out = [Scalar](repeating: 0, count: rows * layout.outputWidth)
-        inputs.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                var start = 0
-                while start < rows {
-                    let count = min(chunk, rows - start)
-                    forward(x.baseAddress! + start * layout.inputWidth, rows: count, workspace: workspace, threads: threads)
-                    (y.baseAddress! + start * layout.outputWidth).update(from: workspace.output, count: count * layout.outputWidth)
-                    start += count
+        withBLASThreads(max(threads, 1)) {
+            inputs.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    var start = 0
+                    while start < rows {
+                        let count = min(chunk, rows - start)
+                        forward(x.baseAddress! + start * layout.inputWidth, rows: count, workspace: workspace, threads: threads)
+                        (y.baseAddress! + start * layout.outputWidth).update(from: workspace.output, count: count * layout.outputWidth)
+                        start += count
+                    }
                 }
             }
         }
@@ -177,6 +179,7 @@ public final class Network<Scalar: NetworkScalar> {
             let blockCount = (nOut + blockRows - 1) / blockRows
             let blocks = workspace.gradientBlocks
             let parallel = threads > 1 && blockCount >= 2 * threads
+            let previousThreads = BLASThreads.current
             if parallel { BLASThreads.set(1) }
             Parallel.forEachChunk(count: blockCount, threads: parallel ? threads : 1, grain: 1) { chunk, range in
                 let scratch = blocks[chunk]
@@ -188,37 +191,31 @@ public final class Network<Scalar: NetworkScalar> {
                                      parameters: layerStart, gradient: scratch)
                 }
             }
-            if parallel { BLASThreads.set(threads) }
+            if parallel { BLASThreads.set(previousThreads) }
             optimizer.finishStep(ofLayer: layer)
         }
     }
 
     /// Sets δ_L = ∂L/∂a_L for the mean squared error L = (1/(rows·n_L)) Σ (a_L − y)² over a batch,
-    /// i.e. δ_L = 2 (a_L − y) / (rows·n_L), and returns Σ (a_L − y)² (summed in double precision,
-    /// per row then in row order, so the value does not depend on the thread count).
-    /// `target(r)` is the row of targets for batch row r.
-    func setMeanSquaredErrorDelta(rows: Int, workspace: NetworkWorkspace<Scalar>, threads: Int,
-                                  target: (Int) -> UnsafePointer<Scalar>) -> Double {
+    /// i.e. δ_L = 2 (a_L − y) / (rows·n_L), and returns Σ (a_L − y)² and Σ w_j (a_L − y)_j² (summed in
+    /// double precision, per row then in row order, so the values do not depend on the thread count).
+    /// `target(r)` is the row of targets for batch row r; `weights` the per-output w_j.
+    func setMeanSquaredErrorDelta(rows: Int, workspace: NetworkWorkspace<Scalar>, threads: Int, weights: UnsafePointer<Double>,
+                                  target: (Int) -> UnsafePointer<Scalar>) -> (plain: Double, weighted: Double) {
         let width = layout.outputWidth
         let output = UnsafePointer(workspace.activations[layout.layerCount - 1])
         let delta = workspace.deltas[layout.layerCount - 1]
         let scale = Scalar(2 / (Double(rows) * Double(width)))
-        let rowSums = workspace.rowSums
+        let rowSums = workspace.rowSums, weightedRowSums = workspace.weightedRowSums
         Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / width)) { range in
             for r in range {
-                let a = output + r * width, y = target(r), d = delta + r * width
-                var sum = 0.0
-                for j in 0..<width {
-                    let e = a[j] - y[j]
-                    d[j] = scale * e
-                    sum += Double(e * e)
-                }
-                rowSums[r] = sum
+                (rowSums[r], weightedRowSums[r]) = Kernels.squaredErrorDelta(a: output + r * width, y: target(r), d: delta + r * width,
+                                                                             weights: weights, count: width, scale: scale)
             }
         }
-        var total = 0.0
-        for r in 0..<rows { total += rowSums[r] }
-        return total
+        var total = 0.0, weightedTotal = 0.0
+        for r in 0..<rows { total += rowSums[r]; weightedTotal += weightedRowSums[r] }
+        return (total, weightedTotal)
     }
 }
 
@@ -238,9 +235,7 @@ final class NetworkWorkspace<Scalar: NetworkScalar> {
     /// One cache-sized weight-gradient block per thread, and a bias gradient (`backwardAndUpdate`).
     let gradientBlocks: [UnsafeMutablePointer<Scalar>]
     let biasGradient: UnsafeMutablePointer<Scalar>
-    /// Elements of a gradient block: 32 k values (128 kB in float32), which fit in a core's L2 cache
-    /// together with the parameter and moment lines streaming through it.
-    static var gradientBlockElements: Int { 32_768 }
+    static var gradientBlockElements: Int { GradientBlocks.elements }
     private let allocations: [(UnsafeMutableRawPointer)]
 
     init(layout: NetworkLayout, rows: Int, deltaRows: Int, threads: Int = 1) {
@@ -269,4 +264,12 @@ final class NetworkWorkspace<Scalar: NetworkScalar> {
     deinit { for p in allocations { p.deallocate() } }
 
     var output: UnsafeMutablePointer<Scalar> { activations[activations.count - 1] }
+}
+
+/// Size of the weight-gradient blocks of `Network.backwardAndUpdate`.
+enum GradientBlocks {
+    /// 32 k values (128 kB in float32): they fit in a core's L2 cache together with the parameter and
+    /// moment lines streaming through it. Settable for tests, which use small blocks to exercise the
+    /// block split on small networks.
+    nonisolated(unsafe) static var elements = 32_768
 }

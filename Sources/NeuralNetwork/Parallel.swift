@@ -1,4 +1,5 @@
 import Dispatch
+import DenseLinearAlgebra
 
 /// Splits element-wise work over the cores. Only used for work whose result does not depend on
 /// how it is split (every element is computed independently), so results are bit-identical for
@@ -35,4 +36,14 @@ enum Parallel {
     /// Element-wise work below about this many elements runs on one thread: a hand-off costs a few
     /// microseconds, which is what ~30k simple element operations cost.
     static let elementGrain = 32_768
+}
+
+/// Runs `body` with OpenBLAS set to `threads` threads and puts the previous count back afterwards:
+/// the count is process-wide, and other libraries (DMD, tests) must find it as they left it.
+@inline(__always)
+func withBLASThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+    let previous = BLASThreads.current
+    if previous != threads { BLASThreads.set(threads) }
+    defer { if previous != threads { BLASThreads.set(previous) } }
+    return try body()
 }

@@ -5,7 +5,8 @@ import DenseLinearAlgebra
 ///
 /// For each thread count: the `?gemm` rate at a large size (the best of a few square products of
 /// order `gemmOrder`) defines the bound; for each batch size: a trainer on synthetic data of the
-/// requested widths runs a warm-up epoch and then `epochs` timed epochs with per-phase timers.
+/// requested widths runs a warm-up epoch and then `epochs` timed epochs with per-phase timers; the
+/// fastest epoch is reported (the least disturbed by other processes on a shared machine).
 /// Bound of an epoch = its GEMM flops (`NetworkLayout.trainingGEMMFlopsPerSample` × samples) /
 /// large-size rate. Two more figures explain the gap: the same epoch's GEMMs alone, at the batch's
 /// shapes (how much the small-batch shapes cost the BLAS), and the Adam update alone.
@@ -16,7 +17,7 @@ public struct TrainingBenchmark {
         public var testSamples = 200
         public var batchSizes = [32, 800]
         public var threadCounts = [1, 2]
-        public var epochs = 3
+        public var epochs = 5
         public var gemmOrder = 2048
         public var precision: NetworkPrecision = .float32
         /// Time the fused backward-and-Adam step (the trainer's default) or the two separate passes.
@@ -92,9 +93,18 @@ public struct TrainingBenchmark {
                 trainer.fusedUpdate = options.fusedUpdate
                 try trainer.trainEpoch()   // warm-up: page in the buffers, start OpenBLAS's threads
                 trainer.profiling = true
-                trainer.resetProfile()
-                for _ in 0..<options.epochs { try trainer.trainEpoch() }
-                let p = trainer.profile, e = Double(options.epochs)
+                // The best of the timed epochs: on a shared machine the minimum is the estimate
+                // least disturbed by other processes.
+                var best = TrainerProfile()
+                var bestSteps = Double.infinity
+                for _ in 0..<options.epochs {
+                    trainer.resetProfile()
+                    try trainer.trainEpoch()
+                    let p = trainer.profile
+                    let steps = p.gather + p.forward + p.backward + p.optimizer
+                    if steps < bestSteps { bestSteps = steps; best = p }
+                }
+                let p = best, e = 1.0
                 let gemmOnly = Self.gemmOnlyEpochSeconds(S.self, layout: layout, samples: options.trainSamples, batch: batch,
                                                          threads: threads, repeats: options.epochs)
                 let adam = Self.adamStepSeconds(trainer)
@@ -190,8 +200,12 @@ public struct TrainingBenchmark {
             }
         }
         epoch()
-        let t = monotonicTime()
-        for _ in 0..<repeats { epoch() }
-        return (monotonicTime() - t) / Double(repeats)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t = monotonicTime()
+            epoch()
+            best = min(best, monotonicTime() - t)
+        }
+        return best
     }
 }

@@ -11,16 +11,18 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
     public var adam: AdamSettings
     public var shuffleSeed: UInt64
     public var outputStandardDeviationFloor: Double
+    public var trainLoss: TrainLossMeasure
     /// SHA-256 of each input file, by file name.
     public var inputHashes: [String: String]
     /// The hook's `checkpointFingerprint` ("" without a hook).
     public var hook: String
 
     public init(layout: NetworkLayout, precision: NetworkPrecision, networkSeed: UInt64, batchSize: Int, adam: AdamSettings,
-                shuffleSeed: UInt64, outputStandardDeviationFloor: Double, inputHashes: [String: String], hook: String) {
+                shuffleSeed: UInt64, outputStandardDeviationFloor: Double, trainLoss: TrainLossMeasure = .fullPass,
+                inputHashes: [String: String], hook: String) {
         self.layout = layout; self.precision = precision; self.networkSeed = networkSeed; self.batchSize = batchSize
         self.adam = adam; self.shuffleSeed = shuffleSeed; self.outputStandardDeviationFloor = outputStandardDeviationFloor
-        self.inputHashes = inputHashes; self.hook = hook
+        self.trainLoss = trainLoss; self.inputHashes = inputHashes; self.hook = hook
     }
 
     /// The fields that differ, each as "name: checkpoint X, now Y".
@@ -39,6 +41,7 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
         compare("training.epsilon", adam.epsilon, other.adam.epsilon)
         compare("training.seed", shuffleSeed, other.shuffleSeed)
         compare("network.output_std_floor", outputStandardDeviationFloor, other.outputStandardDeviationFloor)
+        compare("training.train_mse", trainLoss, other.trainLoss) { $0.rawValue }
         for name in Set(inputHashes.keys).union(other.inputHashes.keys).sorted() where inputHashes[name] != other.inputHashes[name] {
             out.append("input \(name): content changed since the checkpoint (SHA-256 \(inputHashes[name]?.prefix(12) ?? "none") → \(other.inputHashes[name]?.prefix(12) ?? "none"))")
         }

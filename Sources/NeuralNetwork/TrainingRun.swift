@@ -82,7 +82,7 @@ public enum TrainingRun {
                                               batchSize: settings.trainer.batchSize, adam: settings.trainer.adam,
                                               shuffleSeed: settings.trainer.shuffleSeed,
                                               outputStandardDeviationFloor: settings.outputStandardDeviationFloor,
-                                              inputHashes: hashes, hook: hook?.checkpointFingerprint ?? "")
+                                              trainLoss: settings.trainer.trainLoss, inputHashes: hashes, hook: hook?.checkpointFingerprint ?? "")
         let context = Context(dataset: dataset, settings: settings, layout: layout, inputScaler: inputScaler, outputScaler: outputScaler,
                               fingerprint: fingerprint, modelDirectory: modelDirectory, resume: resume, hook: hook)
         // The precision is chosen here, inside the module, so that the compiler specialises the

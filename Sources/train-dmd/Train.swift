@@ -136,7 +136,8 @@ struct Train: ParsableCommand {
             hiddenWidths: config.network.hidden, activation: activation, precision: precision, networkSeed: config.network.seed,
             trainer: TrainerOptions(batchSize: t.batchSize,
                                     adam: AdamSettings(learningRate: t.learningRate, beta1: t.beta1, beta2: t.beta2, epsilon: t.epsilon),
-                                    shuffleSeed: t.seed, threads: t.threads),
+                                    shuffleSeed: t.seed, threads: t.threads,
+                                    trainLoss: t.trainMSE == .full_pass ? .fullPass : .minibatchMean),
             epochs: t.epochs, checkpointEvery: t.checkpointEvery, outputStandardDeviationFloor: config.network.outputStdFloor,
             inputRanges: config.sampling.ranges, inputNames: SamplingSettings.parameterNames,
             windViscosity: config.wind.nu, stopAfterEpoch: stopAfter)

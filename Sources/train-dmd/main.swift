@@ -1,8 +1,8 @@
 import ArgumentParser
 
 /// `train-dmd`: the surrogate network of formulation.md §4 — training (with DMD acceleration from
-/// issue 7), prediction, and the epoch benchmark. Every subcommand is a thin shell over the
-/// NeuralNetwork library; see docs/train.md.
+/// issue 7), prediction, the epoch benchmark, and the stand-alone DMD tool. Every subcommand is a
+/// thin shell over the NeuralNetwork and DMD libraries; see docs/train.md and docs/dmd.md.
 struct TrainDMD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-dmd",

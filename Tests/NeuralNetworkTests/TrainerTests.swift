@@ -49,12 +49,15 @@ final class TrainerTests: XCTestCase {
     }
 
     /// The fused backward-and-Adam pass (gradient blocks kept in cache, split over threads) is the
-    /// same computation as backward + Adam over the full gradient. Widths chosen so that layer 1
-    /// (100 → 2000) is cut into 7 blocks, enough for the two-thread split.
+    /// same computation as backward + Adam over the full gradient. Blocks of 256 elements cut layer 1
+    /// (30 → 60) into 8 blocks of 8 rows and layer 2 into 2 blocks, enough for the two-thread split.
     func testFusedUpdateEqualsSeparatePasses() throws {
+        let saved = GradientBlocks.elements
+        GradientBlocks.elements = 256
+        defer { GradientBlocks.elements = saved }
         for threads in [1, 2] {
-            let fused = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
-            let separate = try makeTrainer(Double.self, widths: [3, 100, 2000, 4], threads: threads, train: 64, test: 8)
+            let fused = try makeTrainer(Double.self, widths: [3, 30, 60, 7], threads: threads, train: 64, test: 8)
+            let separate = try makeTrainer(Double.self, widths: [3, 30, 60, 7], threads: threads, train: 64, test: 8)
             separate.fusedUpdate = false
             XCTAssertTrue(fused.fusedUpdate, "fused is the default")
             try fused.train(untilEpoch: 2)
@@ -85,6 +88,34 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(trainer.optimizerSteps, 3)
         // Same squared errors summed in another order: equal to round-off.
         XCTAssertEqual(row.minibatchMSE!, row.trainMSE, accuracy: 1e-14 * row.trainMSE)
+    }
+
+    /// With `trainLoss = .minibatchMean` the history's train MSE (scaled and physical) is the mean of
+    /// the epoch's mini-batch losses, the test MSE still a full pass; the parameters are unaffected.
+    func testMinibatchMeanAsTrainingLoss() throws {
+        let problem = SyntheticRegression(inputWidth: 2, outputWidth: 3, seed: 4)
+        let data = problem.samples(train: 70, test: 10, seed: 8, as: Double.self)
+        let layout = try NetworkLayout(widths: [2, 8, 3], activation: .softsign)
+        func trainer(_ measure: TrainLossMeasure) throws -> Trainer<Double> {
+            try Trainer(network: Network<Double>(layout: layout, seed: 1),
+                        options: TrainerOptions(batchSize: 16, threads: 1, trainLoss: measure),
+                        train: data.train, test: data.test, outputVariances: [1, 4, 0.25])
+        }
+        let full = try trainer(.fullPass), running = try trainer(.minibatchMean)
+        try full.train(untilEpoch: 3)
+        try running.train(untilEpoch: 3)
+        XCTAssertEqual(Array(full.network.parameters), Array(running.network.parameters))
+        for (f, r) in zip(full.history.rows.dropFirst(), running.history.rows.dropFirst()) {
+            XCTAssertEqual(r.trainMSE, r.minibatchMSE)
+            XCTAssertEqual(r.minibatchMSE, f.minibatchMSE)
+            XCTAssertNotEqual(r.trainMSE, f.trainMSE, "the full pass sees the end-of-epoch parameters")
+            XCTAssertEqual(r.testMSE, f.testMSE)
+            // Physical running mean: the variances weight the outputs; its ratio to the scaled one lies
+            // between the smallest and the largest variance.
+            XCTAssertGreaterThan(r.trainMSEPhysical / r.trainMSE, 0.25)
+            XCTAssertLessThan(r.trainMSEPhysical / r.trainMSE, 4)
+        }
+        XCTAssertTrue(running.history.rows[0].sameResults(as: full.history.rows[0]), "epoch 0 is a full pass in both")
     }
 
     /// Physical MSE = mean over samples and outputs of s_j² · (scaled error)².
