@@ -287,16 +287,33 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
 
     public func trainingLoss() -> LossValue {
         if let cached = cachedTrainLoss, cached.version == parameterVersion { return cached.value }
-        let value = meanSquaredError(inputs: trainInputs.baseAddress!, targets: trainTargets.baseAddress!, count: trainCount)
+        let value = specialized({ $0.fullSetLoss(test: false) }, { $0.fullSetLoss(test: false) }) ?? fullSetLoss(test: false)
         cachedTrainLoss = (parameterVersion, value)
         return value
     }
 
     public func testLoss() -> LossValue? {
         if let cached = cachedTestLoss, cached.version == parameterVersion { return cached.value }
-        let value = testCount > 0 ? meanSquaredError(inputs: testInputs.baseAddress!, targets: testTargets.baseAddress!, count: testCount) : nil
+        let value = testCount > 0 ? (specialized({ $0.fullSetLoss(test: true) }, { $0.fullSetLoss(test: true) }) ?? fullSetLoss(test: true)) : nil
         cachedTestLoss = (parameterVersion, value)
         return value
+    }
+
+    func fullSetLoss(test: Bool) -> LossValue {
+        test ? meanSquaredError(inputs: testInputs.baseAddress!, targets: testTargets.baseAddress!, count: testCount)
+             : meanSquaredError(inputs: trainInputs.baseAddress!, targets: trainTargets.baseAddress!, count: trainCount)
+    }
+
+    /// Runs `body` on this trainer as the concrete `Trainer<Float>` or `Trainer<Double>`. A hook
+    /// reaches the trainer through `TrainerAccess`, whose witnesses are this class's unspecialised
+    /// generic code: its element-wise loops then go through witness tables (measured: the paper
+    /// network's train + test MSE took 0.6 s that way instead of 0.09 s). A call on the concrete
+    /// type is compiled for that type. Inside the specialised trainer the test folds to one branch.
+    @inline(__always)
+    private func specialized<R>(_ float: (Trainer<Float>) -> R, _ double: (Trainer<Double>) -> R) -> R? {
+        if Scalar.self == Float.self { return float(unsafeDowncast(self, to: Trainer<Float>.self)) }
+        if Scalar.self == Double.self { return double(unsafeDowncast(self, to: Trainer<Double>.self)) }
+        return nil
     }
 
     /// Forward passes over `count` samples in chunks; per-row sums in double precision, added in row
@@ -358,7 +375,9 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     }
 
     public func resetOptimizerMoments(ofLayer layer: Int) {
-        optimizer.resetMoments(ofLayer: layer)
+        if specialized({ $0.optimizer.resetMoments(ofLayer: layer) }, { $0.optimizer.resetMoments(ofLayer: layer) }) == nil {
+            optimizer.resetMoments(ofLayer: layer)
+        }
     }
 
     // MARK: Checkpoint state

@@ -3,6 +3,7 @@ import ArgumentParser
 import ArrayFiles
 import Configuration
 import DenseLinearAlgebra
+import DMDTraining
 import NeuralNetwork
 import StageSupport
 
@@ -15,6 +16,8 @@ struct Train: ParsableCommand {
         Reads DATA/samples/params.npy (N x 6), DATA/samples/split.npy (N: 0 train, 1 test), DATA/fem/c3.npy (N x P) and DATA/fem/status.npy (N); only samples with status 0 are used.
 
         Writes DATA/models/NAME/: layer_<l>_weights.npy and layer_<l>_bias.npy per layer, the scalers (input_lower/upper.npy, output_mean/std.npy), model.json, history.csv (one row per epoch), predictions_test.npy (test samples x P, physical units) with test_indices.npy, checkpoint.bin (every training.checkpoint_every epochs) and manifest.json. See docs/train.md.
+
+        With DMD (the default; Algorithm 1 of the paper, settings in [dmd]) also jumps.csv (one line per DMD jump) and eigenvalues/jump_<J>_layer_<k>.npy (the eigenvalues of jump J, 1-based, of layer k, 0-based: r x 2 float64, Re and Im), and history.csv gains the DMD columns (jump, train/test_mse_before/after, rank_L<k>, max_abs_eig_L<k>, timings). See docs/dmd-training.md.
         """)
 
     @OptionGroup var options: StageOptions
@@ -45,14 +48,11 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        guard noDMD else {
-            throw StageError("DMD acceleration is not built yet; use --no-dmd")
-        }
         var extra: [String] = []
         if let epochs { extra.append("training.epochs=\(epochs)") }
         if let threads { extra.append("training.threads=\(threads)") }
         let config = try options.loadConfig(extraOverrides: extra)
-        let settings = try runSettings(config)
+        let settings = try Self.runSettings(config, stopAfter: stopAfter)
         let modelName = name ?? (noDMD ? "plain" : "dmd")
         let modelDirectory = options.dataURL.appendingPathComponent("models").appendingPathComponent(modelName, isDirectory: true)
         var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
@@ -66,16 +66,35 @@ struct Train: ParsableCommand {
                 + "(status " + dataset.excludedByStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" : ""))
         if dataset.testIndices.isEmpty { note("train-dmd: warning: no test samples; test MSE columns stay empty") }
 
+        var accelerator: DMDAccelerator? = nil
+        if !noDMD {
+            let layout = try NetworkLayout(widths: [dataset.parameterWidth] + settings.hiddenWidths + [dataset.observationWidth],
+                                           activation: settings.activation)
+            accelerator = try DMDAccelerator(settings: DMDTrainingSettings(config.dmd, plannedEpochs: settings.epochs), layout: layout,
+                                             eigenvalueDirectory: modelDirectory.appendingPathComponent("eigenvalues", isDirectory: true),
+                                             copyThreads: settings.trainer.threads, log: { note("train-dmd: " + $0) })
+        }
+
         let progress = EpochProgress()
         let report = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: modelDirectory, resume: resume,
-                                             hook: nil, progress: progress.update, notice: { note("train-dmd: " + $0) })
+                                             hook: accelerator, progress: progress.update, notice: { note("train-dmd: " + $0) })
         for url in report.outputs { record.output(url) }
+        if let accelerator {
+            let jumpsURL = modelDirectory.appendingPathComponent("jumps.csv")
+            try AtomicFile.write(DMDJump.csv(accelerator.jumps), to: jumpsURL)
+            record.output(jumpsURL)
+            record.detail("dmd_jumps", JSONValue(accelerator.jumps.count))
+            record.detail("dmd_jumps_rejected", JSONValue(accelerator.jumps.filter { !$0.accepted }.count))
+            record.detail("dmd_mean_relative_error_train", DMDJump.meanRelativeError(accelerator.jumps, test: false).map { JSONValue($0) } ?? .null)
+            record.detail("dmd_mean_relative_error_test", DMDJump.meanRelativeError(accelerator.jumps, test: true).map { JSONValue($0) } ?? .null)
+            record.detail("dmd_eigenvalue_folder", .string(accelerator.eigenvalueDirectory?.path ?? ""))
+        }
         record.detail("model", .string(modelName))
         record.detail("layout", .array(report.layout.widths.map { JSONValue($0) }))
         record.detail("activation", .string(report.layout.activation.rawValue))
         record.detail("precision", .string(settings.precision.rawValue))
         record.detail("parameters", JSONValue(report.layout.parameterCount))
-        record.detail("dmd", .bool(false))
+        record.detail("dmd", .bool(!noDMD))
         record.detail("train_count", JSONValue(report.trainCount))
         record.detail("test_count", JSONValue(report.testCount))
         record.detail("excluded_by_status", .object(Dictionary(uniqueKeysWithValues: dataset.excludedByStatus.map { ("\($0.key)", JSONValue($0.value)) })))
@@ -105,7 +124,7 @@ struct Train: ParsableCommand {
     }
 
     /// The library's settings from the configuration sections.
-    func runSettings(_ config: PipelineConfig) throws -> TrainingRunSettings {
+    static func runSettings(_ config: PipelineConfig, stopAfter: Int? = nil) throws -> TrainingRunSettings {
         guard let activation = Activation(rawValue: config.network.activation.rawValue) else {
             throw StageError("network.activation \(config.network.activation.rawValue) is not supported by the network")
         }

@@ -47,9 +47,13 @@ final class CommandLineTests: XCTestCase {
         """.write(to: config, atomically: true, encoding: .utf8)
         let common = ["--config", config.path, "--data-dir", folder.dataURL.path]
 
-        let refused = try run(common)
-        XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.stderr.contains("DMD acceleration is not built yet; use --no-dmd"), refused.stderr)
+        // Without --no-dmd the run is DMD-accelerated (Algorithm 1, docs/dmd-training.md): model "dmd".
+        let accelerated = try run(common + ["--set", "dmd.m=2", "--set", "dmd.s=2"])
+        XCTAssertEqual(accelerated.status, 0, accelerated.stderr)
+        let dmdModel = folder.dataURL.appendingPathComponent("models/dmd")
+        for name in ["history.csv", "jumps.csv", "eigenvalues/jump_1_layer_0.npy", "eigenvalues/jump_2_layer_1.npy"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dmdModel.appendingPathComponent(name).path), name)
+        }
 
         let trained = try run(common + ["--no-dmd"])
         XCTAssertEqual(trained.status, 0, trained.stderr)
