@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
+        // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
+        .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
@@ -55,7 +57,7 @@ let package = Package(
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
-        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
 
         // Tests, one target per library.
         .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
