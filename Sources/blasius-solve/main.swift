@@ -1,0 +1,277 @@
+import Foundation
+import Dispatch
+import ArgumentParser
+import ArrayFiles
+import Blasius
+import Configuration
+import StageSupport
+
+/// `blasius-solve`: the generalized Blasius wind profile (formulation.md §2, §2a) for every sample,
+/// one case, or the existence boundary λ_c(f_w).
+struct BlasiusSolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blasius-solve",
+        abstract: "Generalized Blasius wind profiles 2f''' + f f'' = 0 by shooting (formulation.md §2).",
+        discussion: """
+        Without a subcommand, solves every sample of DATA/samples/params.npy (the batch stage). \
+        See docs/blasius.md for the method, the output files and the status codes.
+        """,
+        subcommands: [Batch.self, Profile.self, Boundary.self],
+        defaultSubcommand: Batch.self)
+}
+
+// MARK: - batch
+
+struct Batch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Solve the wind profile of every sample (the pipeline's `wind` stage; the default).",
+        discussion: """
+        Reads DATA/samples/params.npy (N x 6: K12, K3, D, U0, u_h, u_v), maps each sample to \
+        λ = u_h/U0 and f_w = −2 u_v/sqrt(ν U0) (ν = wind.nu), solves all samples on all cores and \
+        writes to DATA/wind/:
+
+        profiles.npy: N x K x 4 float64, (η, f, f', f'') on K = wind.profile_points nodes per sample
+        summary.npy: N x 4 float64, (λ, f_w, f''(0), β) with β = lim (η − f)
+        status.npy: N int32, 0 solved, 1 clamped, 2 no solution (λ < λ_c), 3 no solution \
+        (blow-off), 4 not converged
+        log_fpp0.npy: N float64, ln|f''(0)| (f''(0) underflows under strong blowing)
+        effective_params.npy: N x 6 float64, the parameters used (u_v changed where clamped)
+        manifest.json: per-sample shots, times and reasons; counts per status
+
+        Rows of samples without a profile are zeros. wind.no_solution chooses skip, clamp or error.
+        """)
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws {
+        let config = try options.loadConfig()
+        let wind = config.wind
+        var record = StageRecord(stage: "blasius-solve", config: config, seed: nil)
+        let paramsURL = options.dataURL.appendingPathComponent("samples/params.npy")
+        let params = try Npy.read(Double.self, from: paramsURL)
+        try record.input(paramsURL)
+        let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
+                                                            box: config.sampling.ranges, nu: wind.nu, source: paramsURL.path)
+        let n = similarity.count
+        let policy: NoSolutionPolicy
+        switch wind.noSolution {
+        case .skip: policy = .skip
+        case .clamp: policy = .clamp(margin: wind.clampMargin)
+        case .error: policy = .error
+        }
+        let solver = BlasiusSolver(tolerance: wind.tolerance, profilePoints: wind.profilePoints)
+        _ = BlasiusSolver.blowOffSuction   // computed once, before the workers start
+
+        let progress = ProgressReporter("blasius-solve", total: n)
+        let started = monotonicSeconds()
+        let outcomes: [WindSampleOutcome]
+        do {
+            outcomes = try WindBatch.solveAll(similarity, solver: solver, policy: policy) { _ in progress.advance() }
+        } catch let error as WindBatchError {
+            throw StageError("blasius-solve: \(paramsURL.path): \(error.message)")
+        }
+        let solveSeconds = monotonicSeconds() - started
+
+        // Arrays, rows of zeros where there is no profile.
+        let k = wind.profilePoints
+        var profiles = [Double](repeating: 0, count: n * k * 4)
+        var summary = [Double](repeating: 0, count: n * 4)
+        var status = [Int32](repeating: 0, count: n)
+        var logCurvature = [Double](repeating: 0, count: n)
+        var effective = params.values
+        for (i, o) in outcomes.enumerated() {
+            status[i] = o.status.rawValue
+            guard o.status.hasProfile, let s = o.solution else { continue }
+            let rows = s.profile.rows
+            guard rows.count == k * 4 else { throw StageError("internal: sample \(i) has \(rows.count / 4) profile nodes, expected \(k)") }
+            profiles.replaceSubrange((i * k * 4)..<((i + 1) * k * 4), with: rows)
+            summary.replaceSubrange((i * 4)..<(i * 4 + 4), with: [s.lambda, s.fw, s.wallCurvature, s.displacement])
+            // ln|f''(0)| is −∞ only at λ = 1 (f'' ≡ 0); store the most negative double instead of −∞.
+            logCurvature[i] = s.logWallCurvature.isFinite ? s.logWallCurvature : -Double.greatestFiniteMagnitude
+            if o.status == .clamped {
+                effective[i * 6 + WindBatch.uvColumn] = SimilarityParameters.transpirationVelocity(
+                    fw: o.effective.fw, U0: params.values[i * 6 + WindBatch.u0Column], nu: wind.nu)
+            }
+        }
+
+        let folder = options.dataURL.appendingPathComponent("wind")
+        let files: [(String, () throws -> Void)] = [
+            ("profiles.npy", { try Npy.write(profiles, shape: [n, k, 4], to: folder.appendingPathComponent("profiles.npy")) }),
+            ("summary.npy", { try Npy.write(summary, shape: [n, 4], to: folder.appendingPathComponent("summary.npy")) }),
+            ("status.npy", { try Npy.write(status, shape: [n], to: folder.appendingPathComponent("status.npy")) }),
+            ("log_fpp0.npy", { try Npy.write(logCurvature, shape: [n], to: folder.appendingPathComponent("log_fpp0.npy")) }),
+            ("effective_params.npy", { try Npy.write(effective, shape: [n, 6], to: folder.appendingPathComponent("effective_params.npy")) }),
+        ]
+        for (name, write) in files {
+            try write()
+            record.output(folder.appendingPathComponent(name))
+        }
+
+        // Manifest: counts per status, per-sample shots/time, reasons, timing figures.
+        var counts: [String: JSONValue] = [:]
+        for s in WindStatus.allCases { counts[s.label] = JSONValue(outcomes.filter { $0.status == s }.count) }
+        let times = outcomes.map(\.seconds).sorted()
+        let median = times.isEmpty ? 0 : times[times.count / 2]
+        var unsolved: [JSONValue] = []
+        for (i, o) in outcomes.enumerated() where o.status != .solved {
+            var entry: [String: JSONValue] = ["sample": JSONValue(i), "status": JSONValue(Int(o.status.rawValue)),
+                                              "label": JSONValue(o.status.label), "lambda": JSONValue(o.requested.lambda),
+                                              "fw": JSONValue(o.requested.fw), "reason": JSONValue(o.reason ?? "")]
+            if let lc = o.criticalLambda { entry["critical_lambda"] = JSONValue(lc) }
+            if o.status == .clamped { entry["effective_fw"] = JSONValue(o.effective.fw) }
+            unsolved.append(.object(entry))
+        }
+        record.detail("status_codes", .object(Dictionary(uniqueKeysWithValues: WindStatus.allCases.map { ($0.label, JSONValue(Int($0.rawValue))) })))
+        record.detail("counts", .object(counts))
+        record.detail("no_solution_policy", JSONValue(wind.noSolution.rawValue))
+        record.detail("blow_off_fw", JSONValue(BlasiusSolver.blowOffSuction))
+        record.detail("shots", .array(outcomes.map { JSONValue($0.shots) }))
+        record.detail("seconds", .array(outcomes.map { JSONValue($0.seconds) }))
+        record.detail("branch", .array(outcomes.map { JSONValue($0.solution?.branch.rawValue ?? "none") }))
+        record.detail("samples_without_own_profile", .array(unsolved))
+        record.detail("solve_wall_seconds", JSONValue(solveSeconds))
+        record.detail("sample_seconds_median", JSONValue(median))
+        record.detail("sample_seconds_max", JSONValue(times.last ?? 0))
+        record.detail("profile_points", JSONValue(k))
+        try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+
+        let line = WindStatus.allCases.map { status in "\(status.label) \(outcomes.filter { $0.status == status }.count)" }.joined(separator: ", ")
+        note("blasius-solve: \(n) samples in \(String(format: "%.2f", solveSeconds)) s (median \(String(format: "%.2f", median * 1e3)) ms, worst \(String(format: "%.2f", (times.last ?? 0) * 1e3)) ms per sample): \(line) → \(folder.path)")
+    }
+}
+
+// MARK: - profile
+
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Solve one case and print f''(0), β, the branch and the profile.",
+        discussion: """
+        Give either the similarity parameters (--lambda, --fw) or the physical ones (--U0, --uh, --uv, \
+        optionally --nu), which (F3) maps to λ = u_h/U0, f_w = −2 u_v/sqrt(ν U0). Negative values may \
+        be written --lambda -0.2 or --lambda=-0.2.
+
+        The summary lines start with '#'. The profile (η, f, f', f'') goes to --out (.csv or .npy) or, \
+        without --out, to standard output as CSV.
+
+        Exit status: 0 solved, 2 no solution, 3 not converged.
+        """)
+
+    @Option(name: .customLong("lambda"), parsing: .unconditional, help: "λ = f'(0), the wall speed over the free-stream speed.") var lambda: Double?
+    @Option(name: .customLong("fw"), parsing: .unconditional, help: "f_w = f(0) (positive: suction, negative: blowing).") var fw: Double?
+    @Option(name: .customLong("U0"), help: "Free-stream wind speed U0 > 0.") var u0: Double?
+    @Option(name: .customLong("uh"), parsing: .unconditional, help: "Horizontal slip velocity u_h at the ground.") var uh: Double?
+    @Option(name: .customLong("uv"), parsing: .unconditional, help: "Vertical (transpiration) velocity u_v at the ground.") var uv: Double?
+    @Option(name: .customLong("nu"), help: "Kinematic viscosity ν > 0.") var nu: Double = 1e-5
+    @Option(help: "Number of profile nodes K.") var points: Int = 401
+    @Option(help: "Accuracy of f'(∞) = 1.") var tolerance: Double = 1e-10
+    @Option(help: "Write the profile to this .csv or .npy file instead of standard output.") var out: String?
+
+    func validate() throws {
+        let similarity = lambda != nil || fw != nil
+        let physical = u0 != nil || uh != nil || uv != nil
+        if similarity == physical { throw ValidationError("give either --lambda and --fw, or --U0, --uh and --uv") }
+        if similarity, lambda == nil || fw == nil { throw ValidationError("--lambda and --fw go together") }
+        if physical, u0 == nil || uh == nil || uv == nil { throw ValidationError("--U0, --uh and --uv go together") }
+        guard points >= 16, points <= 100_000 else { throw ValidationError("--points must be between 16 and 100000 (as wind.profile_points)") }
+        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
+        if let out, !(out.hasSuffix(".csv") || out.hasSuffix(".npy")) { throw ValidationError("--out must end in .csv or .npy") }
+    }
+
+    func run() throws {
+        let parameters: SimilarityParameters
+        if let lambda, let fw {
+            guard lambda.isFinite, fw.isFinite else { throw StageError("λ and f_w must be finite numbers") }
+            parameters = SimilarityParameters(lambda: lambda, fw: fw)
+        } else {
+            do { parameters = try SimilarityParameters(U0: u0!, uh: uh!, uv: uv!, nu: nu) } catch let e as WindParameterError {
+                throw StageError(e.message)
+            }
+        }
+        let solver = BlasiusSolver(tolerance: tolerance, profilePoints: points)
+        var statistics = SolveStatistics()
+        let result = solver.solve(lambda: parameters.lambda, fw: parameters.fw, statistics: &statistics)
+        print("# λ = \(parameters.lambda), f_w = \(parameters.fw)")
+        switch result {
+        case .solved(let s):
+            print("# branch: \(s.branch.rawValue)")
+            print("# f''(0) = \(s.wallCurvature)")
+            print("# ln|f''(0)| = \(s.logWallCurvature)")
+            print("# beta = \(s.displacement)")
+            print("# eta_max = \(s.etaMax) (continuation: \(s.etaMaxHistory.map { String(format: "%.6g", $0) }.joined(separator: " → ")))")
+            print("# residual |f'(inf) - 1| = \(s.residual), shots = \(statistics.shots)")
+            if let out {
+                let url = URL(fileURLWithPath: out)
+                if out.hasSuffix(".npy") {
+                    try Npy.write(s.profile.rows, shape: [s.profile.eta.count, 4], to: url)
+                } else {
+                    try AtomicFile.write(csv(s.profile), to: url)
+                }
+                print("# profile (\(s.profile.eta.count) nodes) → \(out)")
+            } else {
+                print(csv(s.profile), terminator: "")
+            }
+        case .noSolution(let lc, let reason):
+            print("# no solution: \(reason.rawValue); λ_c(f_w) = \(lc)\(reason == .blowOff ? " (not attained: solutions exist for λ > 0 only)" : ""); shots = \(statistics.shots)")
+            throw ExitCode(2)
+        case .notConverged(let reason):
+            print("# not converged: \(reason)")
+            throw ExitCode(3)
+        }
+    }
+
+    func csv(_ p: BlasiusProfile) -> String {
+        var text = "eta,f,fp,fpp\n"
+        for i in p.eta.indices {
+            text += "\(p.eta[i]),\(p.f[i]),\(p.fPrime[i]),\(p.fDoublePrime[i])\n"
+        }
+        return text
+    }
+}
+
+// MARK: - boundary
+
+struct Boundary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boundary",
+        abstract: "Tabulate the existence boundary λ_c(f_w) (turning point of the reverse-wall branch).",
+        discussion: """
+        For each of --count values of f_w from --fw-from to --fw-to, prints λ_c(f_w) (solutions exist \
+        for λ ≥ λ_c) and f''(0) of the solution at the turning point, as CSV. For f_w ≤ f_w* ≈ −1.23849 \
+        (blow-off) there is no solution for any λ ≤ 0, and the table says so.
+        """)
+
+    @Option(name: .customLong("fw-from"), parsing: .unconditional, help: "First f_w.") var fwFrom: Double
+    @Option(name: .customLong("fw-to"), parsing: .unconditional, help: "Last f_w.") var fwTo: Double
+    @Option(help: "Number of f_w values (≥ 1).") var count: Int = 11
+    @Option(help: "Accuracy of f'(∞) = 1 in the shots.") var tolerance: Double = 1e-10
+
+    func validate() throws {
+        guard fwFrom.isFinite, fwTo.isFinite else { throw ValidationError("--fw-from and --fw-to must be finite") }
+        guard count >= 1, count <= 100_000 else { throw ValidationError("--count must be between 1 and 100000") }
+        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
+    }
+
+    func run() throws {
+        let solver = BlasiusSolver(tolerance: tolerance)
+        let fws = (0..<count).map { count == 1 ? fwFrom : fwFrom + (fwTo - fwFrom) * Double($0) / Double(count - 1) }
+        var points = [CriticalPoint](repeating: .blowOff, count: count)
+        _ = BlasiusSolver.blowOffSuction
+        points.withUnsafeMutableBufferPointer { buffer in
+            guard let slots = buffer.baseAddress else { return }
+            DispatchQueue.concurrentPerform(iterations: count) { i in slots[i] = solver.criticalLambda(fw: fws[i]) }
+        }
+        print("# blow-off: f_w* = \(BlasiusSolver.blowOffSuction) (no solution for λ ≤ 0 when f_w ≤ f_w*)")
+        print("fw,lambda_c,fpp0_at_fold,note")
+        for (fw, point) in zip(fws, points) {
+            switch point {
+            case .fold(let lc, let x): print("\(fw),\(lc),\(Foundation.exp(x)),")
+            case .blowOff: print("\(fw),0,0,blow-off (solutions only for λ > 0)")
+            case .notConverged(let reason): print("\(fw),,,not converged: \(reason)")
+            }
+        }
+    }
+}
+
+BlasiusSolve.main()
