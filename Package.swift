@@ -36,7 +36,7 @@ let package = Package(
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra"]),
+        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
         // The surrogate MLP, its gradients and Adam.
         .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS"]),
         // Dynamic mode decomposition and Algorithm 1.
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel"]),
+        .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
