@@ -342,4 +342,5 @@ struct Convergence: ParsableCommand {
     }
 }
 
+MemoryTuning.retainFreedMemory()   // reuse UMFPACK's large blocks instead of page-faulting them afresh
 PollutantFEM.main()
