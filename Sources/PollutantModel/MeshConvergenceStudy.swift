@@ -9,7 +9,19 @@ public enum MeshConvergenceStudy {
     public struct Case: Sendable {
         public var name: String
         public var parameters: PollutantParameters
-        public init(name: String, parameters: PollutantParameters) { self.name = name; self.parameters = parameters }
+        /// The wind profile; nil: solved in-process with `[wind]`.
+        public var profile: BlasiusProfile?
+        public init(name: String, parameters: PollutantParameters, profile: BlasiusProfile? = nil) {
+            self.name = name; self.parameters = parameters; self.profile = profile
+        }
+    }
+
+    /// `count` samples of a batch's inputs, evenly spaced over those with a wind profile, named "sample-i".
+    public static func cases(from inputs: BatchInputs, count: Int) -> [Case] {
+        let usable = (0..<inputs.count).filter { inputs.profiles[$0] != nil }
+        guard count > 0, !usable.isEmpty else { return [] }
+        let picks = (0..<min(count, usable.count)).map { usable[$0 * usable.count / min(count, usable.count)] }
+        return picks.map { Case(name: "sample-\($0)", parameters: inputs.parameters[$0], profile: inputs.profiles[$0]) }
     }
 
     /// Representative samples: the centre of the box and the corners that stress the mesh most —
@@ -49,7 +61,7 @@ public enum MeshConvergenceStudy {
     /// of each case solved in-process under `wind`.
     public static func run(settings: FEMSettings, wind: WindSettings, meshes: [(nx: Int, ny: Int)], cases: [Case],
                            threads: Int, newton: NewtonOptions, log: (String) -> Void = { _ in }) throws -> [MeshResult] {
-        let profiles = try cases.map { try InProcessWind.profile(for: $0.parameters, settings: wind).profile }
+        let profiles = try cases.map { try $0.profile ?? InProcessWind.profile(for: $0.parameters, settings: wind).profile }
         var results: [MeshResult] = []
         for (nx, ny) in meshes {
             let started = DispatchTime.now().uptimeNanoseconds

@@ -282,8 +282,10 @@ struct Convergence: ParsableCommand {
 
     @OptionGroup var options: StageOptions
     @Option(help: "Meshes NXxNY, coarse to fine (default: fem.nx x fem.ny halved, as is, doubled).") var meshes: String?
-    @Option(help: "Comma-separated case names (default: all): \(MeshConvergenceStudy.representativeCases.map(\.name).joined(separator: ", ")).")
+    @Option(help: "Comma-separated case names (default: all; 'none' for only --samples): \(MeshConvergenceStudy.representativeCases.map(\.name).joined(separator: ", ")).")
     var cases: String?
+    @Option(help: "Also solve this many samples of DATA (evenly spaced over those with a wind profile, with their profiles from DATA/wind).")
+    var samples: Int = 0
     @Option(help: "Also write the table to this .csv file.") var csv: String?
 
     func run() throws {
@@ -301,7 +303,9 @@ struct Convergence: ParsableCommand {
             meshList = [(max(2, fem.nx / 2), max(2, fem.ny / 2)), (fem.nx, fem.ny), (2 * fem.nx, 2 * fem.ny)]
         }
         var selected = MeshConvergenceStudy.representativeCases
-        if let cases {
+        if let cases, cases == "none" {
+            selected = []
+        } else if let cases {
             let names = cases.split(separator: ",").map(String.init)
             selected = try names.map { name in
                 guard let c = MeshConvergenceStudy.representativeCases.first(where: { $0.name == name }) else {
@@ -313,6 +317,10 @@ struct Convergence: ParsableCommand {
         let newton = NewtonOptions(relativeTolerance: fem.newtonTolerance, maxIterations: fem.newtonMaxIterations)
         let results: [MeshConvergenceStudy.MeshResult]
         do {
+            if samples > 0 {
+                let inputs = try BatchInputs.load(dataDirectory: options.dataURL, nu: config.wind.nu)
+                selected += MeshConvergenceStudy.cases(from: inputs, count: samples)
+            }
             results = try MeshConvergenceStudy.run(settings: fem, wind: config.wind, meshes: meshList, cases: selected,
                                                    threads: fem.threads, newton: newton, log: { note("pollutant-fem convergence: \($0)") })
         } catch let e as PollutantInputError { throw StageError("pollutant-fem convergence: \(e.message)") }
@@ -324,6 +332,7 @@ struct Convergence: ParsableCommand {
         print(header)
         for (k, c) in selected.enumerated() {
             var line = c.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+            defer { print(line) }
             for (m, row) in changes.enumerated() {
                 let l2 = row[k].relativeL2.map { String(format: "%.3f%%", 100 * $0) } ?? "failed"
                 let mx = row[k].relativeMax.map { String(format: "%.3f%%", 100 * $0) } ?? "failed"
@@ -331,7 +340,13 @@ struct Convergence: ParsableCommand {
                 csvText += "\(c.name),\(results[m].nx)x\(results[m].ny),\(results[m + 1].nx)x\(results[m + 1].ny),\(row[k].relativeL2.map { "\($0)" } ?? ""),\(row[k].relativeMax.map { "\($0)" } ?? "")\n"
             }
             line += "  Newton its " + results.map { "\($0.newtonIterations[k])" }.joined(separator: "/")
-            print(line)
+        }
+        // Distribution over all cases of the change from each mesh to the next.
+        for (m, row) in changes.enumerated() {
+            let l2 = row.compactMap(\.relativeL2).sorted(), mx = row.compactMap(\.relativeMax).sorted()
+            guard !l2.isEmpty else { continue }
+            func q(_ v: [Double], _ f: Double) -> String { String(format: "%.3f%%", 100 * v[min(v.count - 1, Int(f * Double(v.count - 1)))]) }
+            print("# \(results[m].nx)x\(results[m].ny)→\(results[m + 1].nx)x\(results[m + 1].ny) over \(l2.count) cases: RMS change median \(q(l2, 0.5)), 90th percentile \(q(l2, 0.9)), max \(q(l2, 1)); max-norm change median \(q(mx, 0.5)), max \(q(mx, 1))")
         }
         for r in results {
             for (k, f) in r.failures.enumerated() { if let f { print("# \(r.nx)x\(r.ny) \(selected[k].name): \(f)") } }
