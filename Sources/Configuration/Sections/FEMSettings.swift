@@ -1,5 +1,9 @@
 /// `[fem]`: domain, mesh, sources, Newton and observation grid of formulation.md §3.
 public struct FEMSettings: Sendable, Equatable {
+    /// How inflow nodes (c = 0) are found from the wind: `flux`, the sign of each boundary node's share
+    /// ∫(u·n)φ_i of the boundary flux, or `nodal`, the sign of u·n at the node (docs/pollutant-fem.md).
+    public enum InflowDetection: String, CaseIterable, Sendable { case flux, nodal }
+
     public struct Bump: Sendable, Equatable { public var center: Double; public var height: Double; public var width: Double }
     public struct Source: Sendable, Equatable { public var x: Double; public var y: Double; public var radius2: Double; public var rate: Double }
 
@@ -22,6 +26,12 @@ public struct FEMSettings: Sendable, Equatable {
     public var observationGradingX: Double
     public var observationGradingY: Double
     public var threads: Int
+    public var inflowDetection: InflowDetection
+    /// Whether the batch also writes DATA/fem/fields/*.vtu, the one-at-a-time variations of the paper's Figure 2.
+    public var fields: Bool
+    /// The central parameter set (K12, K3, D, U0, u_h, u_v) of those variations; each parameter is moved
+    /// to the low and the high end of its `[sampling]` range in turn.
+    public var fieldsCenter: [Double]
 
     public init(_ r: SectionReader) throws {
         lx = try r.double("Lx", default: 1, in: 1e-6...1e6)
@@ -53,6 +63,14 @@ public struct FEMSettings: Sendable, Equatable {
         observationGradingX = try r.double("observation_grading_x", default: 1.5, in: 0.1...10)
         observationGradingY = try r.double("observation_grading_y", default: 1.5, in: 0.1...10)
         threads = try r.int("threads", default: 2, in: 1...256)
+        inflowDetection = try r.choice("inflow_detection", default: InflowDetection.flux)
+        fields = try r.bool("fields", default: true)
+        // u_h = 0.1, not the box's centre 0: with λ = 0 every u_v above ≈ 0.002 has no similarity solution
+        // (blow-off, formulation.md §2a), which would leave the u_v variation empty.
+        fieldsCenter = try r.doubles("fields_center", default: [10, 5, 0.25, 1, 0.1, 0], count: 6)
+        guard fieldsCenter[2] > 0, fieldsCenter[3] > 0, fieldsCenter[0] >= 0, fieldsCenter[1] >= 0 else {
+            throw r.error("fields_center", "expected K12 ≥ 0, K3 ≥ 0, D > 0 and U0 > 0, found \(fieldsCenter)")
+        }
     }
 
     /// Number of outputs of the surrogate: c3 at the observation points.

@@ -1,0 +1,81 @@
+import Foundation
+import ArrayFiles
+import Blasius
+import Configuration
+import FiniteElements
+
+extension PollutantSolution {
+    /// A `.vtu` writer with c1, c2, c3, the wind (vector) and the inflow mask (1 where c = 0 was imposed).
+    public func vtu(mesh: TriangleMesh) throws -> VTUWriter {
+        var writer = VTUWriter(mesh: mesh)
+        try writer.addScalar("c1", species(0))
+        try writer.addScalar("c2", species(1))
+        try writer.addScalar("c3", species(2))
+        try writer.addVector("wind", x: wind.x, y: wind.y)
+        try writer.addScalar("inflow", inflowNodes.map { $0 ? 1 : 0 })
+        return writer
+    }
+}
+
+/// The one-at-a-time parameter variations of the paper's Figure 2: a central parameter set and, for
+/// each of the six parameters in turn, that parameter at the low and at the high end of its sampling
+/// range (13 solves), written as DATA/fem/fields/NAME.vtu with an index fields.json.
+public enum FigureFields {
+    public struct Variation: Sendable {
+        /// "center", or e.g. "K12_low", "u_v_high".
+        public var name: String
+        public var parameters: PollutantParameters
+    }
+
+    public static func variations(center: [Double], ranges: [ClosedRange<Double>]) throws -> [Variation] {
+        guard center.count == 6, ranges.count == 6 else {
+            throw PollutantInputError("the field variations need 6 central values and 6 ranges, got \(center.count) and \(ranges.count)")
+        }
+        var out = [Variation(name: "center", parameters: try PollutantParameters(row: center))]
+        for (k, name) in PollutantParameters.names.enumerated() {
+            for (suffix, value) in [("low", ranges[k].lowerBound), ("high", ranges[k].upperBound)] {
+                var row = center
+                row[k] = value
+                out.append(Variation(name: "\(name)_\(suffix)", parameters: try PollutantParameters(row: row)))
+            }
+        }
+        return out
+    }
+
+    /// Solves every variation (Blasius in-process, `[wind]` policy) on `threads` workers and writes the
+    /// fields into `folder`. A variation without a wind profile or whose solve fails is listed in
+    /// fields.json with the reason and has no .vtu. Returns the files written.
+    public static func write(config: PipelineConfig, discretization: PollutantDiscretization, folder: URL,
+                             log: (String) -> Void = { _ in }) throws -> [URL] {
+        let variations = try variations(center: config.fem.fieldsCenter, ranges: config.sampling.ranges)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let newton = NewtonOptions(relativeTolerance: config.fem.newtonTolerance, maxIterations: config.fem.newtonMaxIterations)
+        let slots = ResultSlots<(entry: [String: JSONValue], url: URL?)>(count: variations.count)
+        WorkerPool.run(count: variations.count, threads: config.fem.threads, makeWorker: { _ in
+            PollutantSolver(discretization: discretization, newton: newton)
+        }) { solver, i in
+            let v = variations[i]
+            var entry: [String: JSONValue] = ["name": JSONValue(v.name),
+                                              "parameters": .object(Dictionary(uniqueKeysWithValues: zip(PollutantParameters.names, v.parameters.values.map { JSONValue($0) })))]
+            do {
+                let wind = try InProcessWind.profile(for: v.parameters, settings: config.wind)
+                if let note = wind.note { entry["wind_note"] = JSONValue(note) }
+                let solution = try solver.solve(v.parameters, profile: wind.profile, nu: config.wind.nu, x0: config.wind.x0)
+                let url = folder.appendingPathComponent(v.name + ".vtu")
+                try solution.vtu(mesh: discretization.mesh).write(to: url, encoding: .base64)
+                entry["file"] = JSONValue(url.lastPathComponent)
+                entry["newton_iterations"] = JSONValue(solution.report.iterations)
+                entry["max_c3"] = JSONValue(solution.maxima[2])
+                slots.set(i, (entry, url))
+            } catch {
+                entry["error"] = JSONValue("\(error)")
+                log("field \(v.name): \(error)")
+                slots.set(i, (entry, nil))
+            }
+        }
+        let results = slots.values.compactMap { $0 }
+        let index = folder.appendingPathComponent("fields.json")
+        try AtomicFile.write(JSONValue.array(results.map { .object($0.entry) }).jsonText(), to: index)
+        return results.compactMap(\.url) + [index]
+    }
+}
