@@ -105,7 +105,13 @@ public final class DMDAccelerator: TrainingHook {
 
     private func snapshotAndMaybeJump(_ trainer: TrainerAccess) throws {
         let start = monotonicNow()
-        for state in states { try state.appendSnapshot(from: trainer, threads: copyThreads) }
+        for state in states {
+            do { try state.appendSnapshot(from: trainer, threads: copyThreads) } catch let DMDError.nonFiniteSnapshot(_, entry, value) {
+                // The optimizer (or an earlier jump) has made the parameters non-finite: training diverged.
+                throw DMDDivergenceError("training diverged by epoch \(trainer.completedEpochs): layer \(state.layer)'s parameter \(entry) is \(value) "
+                                         + "when the DMD snapshot is taken (try a smaller training.learning_rate, or the DMD safeguards)")
+            }
+        }
         epochAccumulator.snapshotSeconds += monotonicNow() - start
         if states.first?.buffer.isFull == true {
             let jump = try performJump(trainer)
