@@ -105,7 +105,13 @@ public final class DMDAccelerator: TrainingHook {
 
     private func snapshotAndMaybeJump(_ trainer: TrainerAccess) throws {
         let start = monotonicNow()
-        for state in states { try state.appendSnapshot(from: trainer, threads: copyThreads) }
+        for state in states {
+            do { try state.appendSnapshot(from: trainer, threads: copyThreads) } catch let DMDError.nonFiniteSnapshot(_, entry, value) {
+                // The optimizer (or an earlier jump) has made the parameters non-finite: training diverged.
+                throw DMDDivergenceError("training diverged by epoch \(trainer.completedEpochs): layer \(state.layer)'s parameter \(entry) is \(value) "
+                                         + "when the DMD snapshot is taken (try a smaller training.learning_rate, or the DMD safeguards)")
+            }
+        }
         epochAccumulator.snapshotSeconds += monotonicNow() - start
         if states.first?.buffer.isFull == true {
             let jump = try performJump(trainer)
@@ -136,8 +142,11 @@ public final class DMDAccelerator: TrainingHook {
             t = lap(t, &epochAccumulator.assignSeconds)
         }
 
+        // s = 0 (as configured, or annealed down to 0) writes nothing: (F13) at s = 0 would be the
+        // rank-r fit Re(Φ b) of w_m, not w_m itself. The DMD is still made and its eigenvalues recorded.
+        let writes = plannedSteps > 0
         // (F9)–(F12) per layer, concurrently, in place; without the guard also (F13) at s.
-        let extrapolateNow = !settings.guarded
+        let extrapolateNow = !settings.guarded && writes
         let results = DMD.forEachLayerConcurrently(count: states.count, cost: { Double(self.states[$0].dimension) }) { i -> DMDModel in
             let model = try DMD.decompose(consuming: self.states[i].buffer, options: self.options)
             if extrapolateNow && !model.isIdentity { try model.extrapolate(steps: plannedSteps, into: self.states[i].scratch) }
@@ -160,7 +169,9 @@ public final class DMDAccelerator: TrainingHook {
         try writeEigenvalues(models, jump: number)
         t = lap(t, &epochAccumulator.dmdSeconds)
 
-        if settings.guarded {
+        if !writes {
+            jump.usedSteps = 0
+        } else if settings.guarded {
             try guardedAssignment(trainer, models: models, plannedSteps: plannedSteps, jump: &jump, clock: &t)
         } else {
             for (state, model) in zip(states, models) {
@@ -173,7 +184,7 @@ public final class DMDAccelerator: TrainingHook {
             }
             t = lap(t, &epochAccumulator.assignSeconds)
         }
-        if jump.accepted && settings.moments == .reset {
+        if jump.accepted && writes && settings.moments == .reset {
             for state in states { trainer.resetOptimizerMoments(ofLayer: state.layer) }
             t = lap(t, &epochAccumulator.assignSeconds)
         }

@@ -213,6 +213,11 @@ public final class DMDSweep: @unchecked Sendable {
         return Summary(results: results, skipped: skipped, ran: ran, outputs: outputs)
     }
 
+    /// The pairs of the grid without a finished record yet.
+    public func pendingPairs() throws -> [(m: Int, s: Int)] {
+        try setup.mValues.flatMap { m in try setup.sValues.compactMap { s in try loadPair(m: m, s: s) == nil ? (m, s) : nil } }
+    }
+
     func loadPair(m: Int, s: Int) throws -> SweepPairResult? {
         let url = pairURL(m: m, s: s)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }

@@ -58,17 +58,9 @@ struct Sweep: ParsableCommand {
         let pairs = mValues.count * sValues.count
         note("train-dmd sweep: \(mValues.count) values of m × \(sValues.count) values of s = \(pairs) runs of \(runSettings.epochs) epochs, "
              + "\(jobs) at a time, on \(dataset.trainIndices.count) training and \(dataset.testIndices.count) test samples → \(directory.path)")
-        var reporter: ProgressReporter? = nil
-        let reporterLock = NSLock()
+        let reporter = ProgressReporter("train-dmd sweep epochs", total: max(try sweep.pendingPairs().count, 1) * runSettings.epochs)
         let summary = try sweep.run(progress: { name, epochs in
-            reporterLock.lock()
-            if reporter == nil {
-                let remaining = (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("pairs").path).count) ?? 0
-                reporter = ProgressReporter("train-dmd sweep epochs", total: max(pairs - remaining, 1) * runSettings.epochs)
-            }
-            let r = reporter!
-            reporterLock.unlock()
-            r.advance(by: epochs, detail: "running \(name)")
+            reporter.advance(by: epochs, detail: "running \(name)")
         }, pairFinished: { r in
             let text = [r.meanRelativeErrorTrain, r.meanRelativeErrorTest].map { $0.map { String(format: "%.4g", $0) } ?? "n/a" }
             note("train-dmd sweep: m = \(r.m), s = \(r.s): \(r.status.rawValue), \(r.jumps) jumps, mean relative error train \(text[0]), test \(text[1])")

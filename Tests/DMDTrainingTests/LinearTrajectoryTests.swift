@@ -117,6 +117,19 @@ final class LinearTrajectoryTests: XCTestCase {
         }
     }
 
+    /// s annealed down to 0 (a jump at the planned last epoch) changes nothing: the parameters stay
+    /// w_m bit for bit (not the rank-r fit Re(Φ b) that (F13) gives at s = 0), the DMD is still recorded.
+    func testAnnealedToZeroWritesNothing() throws {
+        let hook = try DMDAccelerator(settings: DMDTrainingSettings(snapshotCount: m, steps: 50, annealing: .linear, annealingEpochs: m),
+                                      layout: layout)
+        let trainer = LinearTrajectoryTrainer(layout: layout)
+        let rows = try drive(hook, trainer, epochs: 1...m)
+        XCTAssertEqual(trainer.parameters, expected(Double(m)))
+        XCTAssertEqual(rows[m]?["s_used"], 0)
+        XCTAssertEqual(rows[m]?["rank_L0"], 7)
+        XCTAssertEqual(hook.jumps.first?.trainMSEAfter, hook.jumps.first?.trainMSEBefore)
+    }
+
     /// (c) the guarded jump picks the candidate s·f with the lowest training loss: with the loss
     /// ‖w − w_{m+2s}‖² the factor 2 wins and the parameters land on w_{m+2s}; with the loss
     /// ‖w − w_m‖² (already 0 at w_m) nothing beats the current loss, the jump is rejected and the

@@ -161,3 +161,24 @@ final class ResumeAndSweepTests: XCTestCase {
         assertThrowsMessage(try SweepRange.parse("2:8:0", name: "m", minimum: 2), contains: ["step must be at least 1"])
     }
 }
+
+extension ResumeAndSweepTests {
+    /// A pair whose run diverges is recorded as diverged with a mean relative error of +∞, and the
+    /// sweep goes on with the next pair. (A learning rate of 1e30 makes every run diverge in its
+    /// first epoch, whatever DMD does: a divergence that does not depend on m and s.)
+    func testSweepRecordsDivergedRuns() throws {
+        let root = try temporaryDirectory("sweep-diverged")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var run = SmallProblem.runSettings(epochs: 4, checkpointEvery: 10)
+        run.trainer.adam.learningRate = 1e30
+        var notes: [String] = []
+        let setup = DMDSweep.Setup(dataset: try SmallProblem.dataset(), run: run, dmd: DMDTrainingSettings(), mValues: [2], sValues: [1, 2],
+                                   directory: root, concurrentRuns: 1)
+        let summary = try DMDSweep(setup).run(log: { notes.append($0) })
+        XCTAssertEqual(summary.results.map(\.status), [.diverged, .diverged])
+        XCTAssertEqual(summary.results.map(\.meanRelativeErrorTrain), [.infinity, .infinity])
+        XCTAssertTrue(summary.results[0].message?.contains("diverged") == true, "\(summary.results[0])")
+        XCTAssertEqual(try Npy.read(Double.self, from: root.appendingPathComponent(DMDSweep.arrayFile)).values, Array(repeating: .infinity, count: 4))
+        XCTAssertTrue(notes.contains { $0.contains("m2_s2: diverged") }, "\(notes)")
+    }
+}
