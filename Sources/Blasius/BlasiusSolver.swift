@@ -156,7 +156,16 @@ public struct BlasiusSolver: Sendable {
         if lambda <= 0, fw < Self.blowOffSuction {
             return .noSolution(criticalLambda: 0, reason: .blowOff)
         }
-
+        // A layer lifted towards η* = −f_w/λ keeps an inner scale of order 1 (its fast side is a Gaussian
+        // of width ~2; for small λ it is a wall layer at the blow-off suction). Where doubles near η*
+        // are spaced more than 1e-4 of that, neither the shots nor a profile on double η nodes can
+        // resolve it (η* ≳ 5e11, i.e. λ ≲ 2e-9·|f_w|).
+        if lambda > 0, fw < 0 {
+            let etaStar = -fw / lambda
+            if !etaStar.isFinite || etaStar.ulp > 1e-4 * min(1, 1 / lambda.squareRoot()) {
+                return .notConverged(reason: "the layer is blown off to η ≈ −f_w/λ = \(etaStar), where doubles are spaced \(etaStar.ulp) apart: too coarse to resolve a layer of width ~1 (the wind below it is the layer-free f = f_w + λη)")
+            }
+        }
         // The residual f'(∞) − 1 is measured against the jump 1 − λ of f' across the layer.
         let residualTolerance = tolerance * min(1, max(abs(1 - lambda), 1e-3))
         var tail = tailTolerance

@@ -139,11 +139,16 @@ struct DormandPrince<System: AutonomousSystem> {
         let n = dimension
         let system = self.system
         let (count, atol, rtol) = (controlledComponents, absoluteTolerance, relativeTolerance)
+        // Steps below a few units in the last place of η cannot advance η meaningfully (far-off layers
+        // live at η ~ 1e15): try that size, and give up only if even it fails the error test.
+        let minimumStep = max(8 * abs(eta).ulp, 1e-300)
         while true {
             var h = step
             var lands = false
+            var atMinimum = false
+            if !(h > minimumStep) { h = minimumStep; atMinimum = true }
             if h >= maxStep { h = maxStep; lands = true }
-            if !(h > abs(eta) * 4 * Double.ulpOfOne) || !(h > 1e-300) || !h.isFinite { return .stepTooSmall }
+            if !h.isFinite || !(h > 0) { return .stepTooSmall }
 
             let error = work.withUnsafeMutableBufferPointer { w -> Double in
                 let y = w.baseAddress!
@@ -175,6 +180,7 @@ struct DormandPrince<System: AutonomousSystem> {
             guard error.isFinite else {
                 // A trial stage left the range of doubles (e.g. exp overflow in a runaway shot): shrink
                 // hard and retry; the caller's monitor sees a genuine runaway as it develops.
+                if atMinimum && !lands { return .stepTooSmall }
                 step = h * 0.1
                 rejectedSteps += 1
                 continue
@@ -193,6 +199,7 @@ struct DormandPrince<System: AutonomousSystem> {
                 step = lands ? max(proposed, step) : proposed
                 return .accepted
             }
+            if atMinimum && !lands { return .stepTooSmall }
             step = h * max(0.1, 0.9 * Foundation.pow(error, -0.2))
             rejectedSteps += 1
         }

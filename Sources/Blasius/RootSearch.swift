@@ -53,6 +53,7 @@ struct UpperRootSearch {
         var above = knownAbove
         var step = initialStep
         var widths: [Double] = []
+        var lastStep = Double.infinity, stepBeforeLast = Double.infinity
         var t = min(max(start, lowerLimit), upperLimit)
         while evaluations < maxEvaluations {
             let p = probe(t)
@@ -81,10 +82,12 @@ struct UpperRootSearch {
                         let best = [a, b].filter { $0.g.isFinite }.min { abs($0.g) < abs($1.g) }
                         return .failed("the residual f'(∞) − 1 = \(best.map { String($0.g) } ?? "?") cannot be reduced below \(tolerance) at the resolution of double precision in the shooting unknown")
                     }
+                    // Newton from the latest probe, unless it leaves the bracket or does not at least
+                    // halve the step before last (the rule of Numerical Recipes' rtsafe): then bisect.
                     next = .nan
                     if p.g.isFinite, p.dg > 0 { next = p.t - p.g / p.dg }
-                    let stalled = widths.count >= 3 && width > 0.5 * widths[widths.count - 3]
-                    if !(next > b.t && next < a.t) || stalled { next = 0.5 * (a.t + b.t) }
+                    let slow = abs(next - p.t) > 0.5 * stepBeforeLast
+                    if !(next > b.t && next < a.t) || slow { next = 0.5 * (a.t + b.t) }
                 } else {
                     // g > 0 at both ends: hunt the minimum of g between them.
                     if p.g.isFinite, p.g > 0, abs(p.dg) <= slopeTolerance || width <= resolution {
@@ -123,6 +126,8 @@ struct UpperRootSearch {
             } else {
                 return .failed("internal: probe neither above nor below")
             }
+            stepBeforeLast = lastStep
+            lastStep = abs(next - t)
             t = next
         }
         return .failed("no convergence within \(maxEvaluations) shots")

@@ -37,7 +37,7 @@ struct Batch: ParsableCommand {
         (blow-off), 4 not converged
         log_fpp0.npy: N float64, ln|f''(0)| (f''(0) underflows under strong blowing)
         effective_params.npy: N x 6 float64, the parameters used (u_v changed where clamped)
-        manifest.json: per-sample shots, times and reasons; counts per status
+        manifest.json: per-sample iterations (shots), times and reasons; counts per status
 
         Rows of samples without a profile are zeros. wind.no_solution chooses skip, clamp or error.
         """)
@@ -126,7 +126,8 @@ struct Batch: ParsableCommand {
         record.detail("counts", .object(counts))
         record.detail("no_solution_policy", JSONValue(wind.noSolution.rawValue))
         record.detail("blow_off_fw", JSONValue(BlasiusSolver.blowOffSuction))
-        record.detail("shots", .array(outcomes.map { JSONValue($0.shots) }))
+        record.detail("iterations", .array(outcomes.map { JSONValue($0.shots) }))
+        record.detail("iterations_meaning", "shots per sample: integrations of the shooting system (Newton and bracketing steps, η_max continuation, the two profile passes, existence checks, clamping)")
         record.detail("seconds", .array(outcomes.map { JSONValue($0.seconds) }))
         record.detail("branch", .array(outcomes.map { JSONValue($0.solution?.branch.rawValue ?? "none") }))
         record.detail("samples_without_own_profile", .array(unsolved))

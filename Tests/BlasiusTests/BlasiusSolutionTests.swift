@@ -15,8 +15,8 @@ final class BlasiusSolutionTests: XCTestCase {
     }
 
     /// Blasius (λ = 0, f_w = 0) in the normalisation 2f''' + f f'' = 0: f''(0) = 0.332057336215196…
-    /// and β = 1.720787657520503… (Boyd 1999, "The Blasius function: computations before computers,
-    /// the value of tricks, undergraduate projects, and open research problems", SIAM Review 50).
+    /// (Boyd 2008, "The Blasius function: computations before computers, the value of tricks,
+    /// undergraduate projects, and open research problems", SIAM Review 50) and β = 1.72078765752….
     /// The tolerances are the issue's (1e-10 and 1e-9); the solver's own is |f'(∞) − 1| ≤ 1e-10.
     func testClassicBlasius() throws {
         let s = try solved(0, 0)
@@ -93,8 +93,8 @@ final class BlasiusSolutionTests: XCTestCase {
         }
     }
 
-    /// Strong blowing (λ > 0) and λ up to 20: every point of this list converges (no point of the paper's
-    /// box returned "not converged", see docs/blasius.md, so none is listed as such).
+    /// Strong blowing (λ > 0) and λ up to 20: every point of this list converges (the only points that
+    /// do not are listed in `testLayersBeyondDoubleResolutionAreReportedNotConverged`).
     ///
     /// Checks of the blown-off layer against its asymptotics. Ahead of the layer f = f_w + λη; for small λ
     /// the lifted layer behaves like a wall at the blow-off suction, i.e. it sits where that line reaches
@@ -129,6 +129,21 @@ final class BlasiusSolutionTests: XCTestCase {
         // The small-λ limit at f_w < f_w* (the whole pattern of the paper's box): λ(β − η*) → f_w*.
         let tiny = try solved(1e-6, -2)
         XCTAssertEqual(1e-6 * (tiny.displacement - 2e6), fwStar, accuracy: 1e-5)
+        // Down to η* ≈ 4e11 (λ = 3e-9 with the box's strongest blowing) the layer is still resolved.
+        XCTAssertEqual(try solved(3e-9, -1265).branch, .blownOff)
+    }
+
+    /// The only points that return "not converged": a layer lifted so far (η* = −f_w/λ ≳ 5e11) that
+    /// doubles near η* are spaced more than 1e-4 of the layer's inner scale (~1). No profile on double
+    /// η nodes can represent such a layer, whatever the shooting formulation (in the paper's box this
+    /// needs |u_h| < ~1e-9 U0, probability ~1e-8 per sample).
+    func testLayersBeyondDoubleResolutionAreReportedNotConverged() {
+        for (lambda, fw) in [(1e-9, -1265.0), (1e-12, -1265), (1e-20, -2), (1e-300, -5), (5e-324, -2)] {
+            guard case .notConverged(let reason) = solver.solve(lambda: lambda, fw: fw) else {
+                return XCTFail("λ = \(lambda), f_w = \(fw) should be reported as not converged")
+            }
+            XCTAssertTrue(reason.contains("spaced"), reason)
+        }
     }
 
     /// Parameters that are not numbers give a typed failure, not a trap or a NaN.

@@ -41,7 +41,7 @@ final class ExistenceTests: XCTestCase {
     /// reports the same λ_c. 1e-6 is far above the accuracy of λ_c (Newton on the minimum residual to
     /// 1e-13) and far below the spacing of samples in the box.
     func testEitherSideOfTheTurningPoint() throws {
-        for fw in [-1.0, 0, 1, 5] {
+        for fw in [-1.0, 0, 1, 5, 15] {
             let (lc, xFold) = try criticalLambda(fw)
             guard case .solved(let s) = solver.solve(lambda: lc + 1e-6, fw: fw) else { return XCTFail("λ_c + 1e-6 at f_w = \(fw) must solve") }
             XCTAssertEqual(s.branch, .upper)
@@ -97,6 +97,25 @@ final class ExistenceTests: XCTestCase {
         guard case .solved(let s) = solver.solve(lambda: 0, fw: fwStar + 0.01) else { return XCTFail("just above blow-off") }
         XCTAssertLessThan(s.wallCurvature, 1e-3)   // f''(0) → 0 at blow-off
         XCTAssertLessThanOrEqual(s.residual, 1e-10)
+    }
+
+    /// Strong suction with reverse wall motion: the residual over x = ln f''(0) is not one smooth U any
+    /// more. Shots whose thin wall layer leaves f' < 0 coast until f = 0 and form a second, detached
+    /// layer with a large f'(∞); the residual jumps where the wall layer just brings f' to 0 (there
+    /// f'(∞) → 0, a residual of −1). The upper root lies on the piece right of the jump; the solver must
+    /// find it, and λ_c must not be taken from a local minimum of the other piece.
+    func testDiscontinuousResidualUnderStrongSuction() throws {
+        let lambda = -30.0, fw = 15.0
+        let shooting = solver.problem(lambda: lambda, fw: fw)
+        let left = solver.orientedProbe(shooting, .wall(logCurvature: 5.2))
+        let right = solver.orientedProbe(shooting, .wall(logCurvature: 5.225))
+        XCTAssertGreaterThan(left.g, 10)       // detached second layer: f'(∞) ≫ 1
+        XCTAssertLessThan(right.g, -0.5)       // wall layer leaves f' ≈ 0: f'(∞) ≈ 0
+        guard case .solved(let s) = solver.solve(lambda: lambda, fw: fw) else { return XCTFail("λ = −30, f_w = 15 must solve") }
+        XCTAssertGreaterThan(s.logWallCurvature, 5.225)
+        XCTAssertLessThanOrEqual(s.residual, 1e-10)
+        // The box's λ ≥ −20 is inside the existence region for f_w ≥ 10.2 (λ_c(10) ≈ −19.1).
+        XCTAssertEqual(try criticalLambda(10).lambda, -19.1046, accuracy: 1e-4)
     }
 
     /// f_w,c(λ) (the clamp policy's target) is the inverse of λ_c(f_w).
