@@ -76,31 +76,3 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
-
-// A stage or library joins the build as soon as its folder holds Swift sources: until then its
-// target (and the products and tests that need it) are left out, so the spine builds at every step.
-import Foundation
-func hasSources(_ folder: String) -> Bool {
-    let path = Context.packageDirectory + "/" + folder
-    guard let files = FileManager.default.enumerator(atPath: path) else { return false }
-    return files.contains { ($0 as? String).map { $0.hasSuffix(".swift") || $0.hasSuffix(".c") } == true }
-}
-var presentTargets = Set(package.targets.filter { target in
-    switch target.type {
-    case .system: return true
-    case .test: return hasSources("Tests/" + target.name)
-    default: return hasSources("Sources/" + target.name)
-    }
-}.map(\.name))
-// Drop targets whose dependencies are absent, until nothing changes (dependencies chain).
-while true {
-    let kept = presentTargets.filter { name in
-        package.targets.first { $0.name == name }!.dependencies.allSatisfy { dependency in
-            if case .byNameItem(let dep, _) = dependency { return presentTargets.contains(dep) }
-            return true
-        }
-    }
-    if kept == presentTargets { break }
-    presentTargets = kept
-}
-package.targets = package.targets.filter { presentTargets.contains($0.name) }

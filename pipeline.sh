@@ -15,8 +15,8 @@ ROOT=$(pwd)
 APT_PACKAGES=(libopenblas-dev liblapacke-dev libsuitesparse-dev)
 # Optional: rsvg-convert turns the report's SVG figures into PNG; without it only SVG is written.
 OPTIONAL_APT_PACKAGES=(librsvg2-bin)
-# The package's target list depends on which folders hold sources: keep SwiftPM's manifest cache
-# inside this checkout's .build so that another checkout's cached manifest is never reused.
+# Keep SwiftPM's manifest cache inside this checkout's .build, so that a manifest evaluated for
+# another checkout of the project on this machine is never reused.
 SWIFTPM_FLAGS="--manifest-cache local"
 STAGES=(lhs wind fem train evaluate)
 
