@@ -389,18 +389,9 @@ public final class DMDAccelerator: TrainingHook {
         var layers: [Layer]
     }
 
-    static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }
+    static func encoder() -> JSONEncoder { TrainingCheckpoint.encoder() }
 
-    static func decoder() -> JSONDecoder {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return d
-    }
+    static func decoder() -> JSONDecoder { TrainingCheckpoint.decoder() }
 
     /// Snapshots currently held (the same for every selected layer).
     public var snapshotsHeld: Int { states.first?.buffer.count ?? 0 }

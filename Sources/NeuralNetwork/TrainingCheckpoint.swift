@@ -87,14 +87,16 @@ public enum TrainingCheckpoint {
         public var threads: Int
     }
 
-    static func encoder() -> JSONEncoder {
+    /// JSON for checkpoint headers: sorted keys, non-finite numbers as "inf"/"-inf"/"nan" (a diverged
+    /// run's losses must survive a round trip). Shared with the DMD hook's own checkpoint state.
+    public static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }
 
-    static func decoder() -> JSONDecoder {
+    public static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return d
