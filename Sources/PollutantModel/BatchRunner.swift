@@ -86,7 +86,10 @@ public enum BatchRunner {
             throw PollutantInputError("sample range \(range) lies outside the \(inputs.count) samples")
         }
         // One BLAS thread per solver: no oversubscription, and results independent of the thread count.
+        // The setting is process-wide: put the caller's back afterwards (other libraries depend on it).
+        let callerBLASThreads = BLASThreads.current()
         BLASThreads.set(1)
+        defer { if let callerBLASThreads { BLASThreads.set(callerBLASThreads) } }
         let points = discretization.observation.count
         let chunkSize = max(1, settings.chunkSize)
         let chunkCount = (range.count + chunkSize - 1) / chunkSize
