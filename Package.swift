@@ -37,21 +37,27 @@ let package = Package(
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
         .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
+        // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
+        .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
-        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS"]),
+        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
+        // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
+        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
+        // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
+        .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
-        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Reporting", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
 
         // Tests, one target per library.
         .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
@@ -62,37 +68,11 @@ let package = Package(
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
+        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
 )
-
-// A stage or library joins the build as soon as its folder holds Swift sources: until then its
-// target (and the products and tests that need it) are left out, so the spine builds at every step.
-import Foundation
-func hasSources(_ folder: String) -> Bool {
-    let path = Context.packageDirectory + "/" + folder
-    guard let files = FileManager.default.enumerator(atPath: path) else { return false }
-    return files.contains { ($0 as? String)?.hasSuffix(".swift") == true }
-}
-var presentTargets = Set(package.targets.filter { target in
-    switch target.type {
-    case .system: return true
-    case .test: return hasSources("Tests/" + target.name)
-    default: return hasSources("Sources/" + target.name)
-    }
-}.map(\.name))
-// Drop targets whose dependencies are absent, until nothing changes (dependencies chain).
-while true {
-    let kept = presentTargets.filter { name in
-        package.targets.first { $0.name == name }!.dependencies.allSatisfy { dependency in
-            if case .byNameItem(let dep, _) = dependency { return presentTargets.contains(dep) }
-            return true
-        }
-    }
-    if kept == presentTargets { break }
-    presentTargets = kept
-}
-package.targets = package.targets.filter { presentTargets.contains($0.name) }

@@ -15,8 +15,8 @@ ROOT=$(pwd)
 APT_PACKAGES=(libopenblas-dev liblapacke-dev libsuitesparse-dev)
 # Optional: rsvg-convert turns the report's SVG figures into PNG; without it only SVG is written.
 OPTIONAL_APT_PACKAGES=(librsvg2-bin)
-# The package's target list depends on which folders hold sources: keep SwiftPM's manifest cache
-# inside this checkout's .build so that another checkout's cached manifest is never reused.
+# Keep SwiftPM's manifest cache inside this checkout's .build, so that a manifest evaluated for
+# another checkout of the project on this machine is never reused.
 SWIFTPM_FLAGS="--manifest-cache local"
 STAGES=(lhs wind fem train evaluate)
 
@@ -99,6 +99,15 @@ run_stage() {
         say "pipeline.sh: [$stage] skipped: $exe is not built yet (its issue has not landed)"
         SKIPPED_NOT_BUILT+=("$stage")
         return 0
+    fi
+    if [ ${#SKIPPED_NOT_BUILT[@]} -gt 0 ]; then
+        for f in $inputs; do
+            if [ ! -e "$f" ]; then
+                say "pipeline.sh: [$stage] skipped: its input $f comes from a stage not built yet (${SKIPPED_NOT_BUILT[*]})"
+                SKIPPED_NOT_BUILT+=("$stage")
+                return 0
+            fi
+        done
     fi
     if up_to_date "$stage" "$inputs" "$outputs"; then
         say "pipeline.sh: [$stage] up to date"

@@ -26,6 +26,9 @@ public struct DMDSettings: Sendable, Equatable {
     public var guardFactors: [Double]
     /// Safeguard (d): s decreases over the training.
     public var annealing: Annealing
+    /// Measure the train and test MSE just before every jump (extra forward passes; the relative
+    /// error of the paper's Figure 3). Off = no `*_mse_before`/`*_mse_after` history columns.
+    public var recordJumpLosses: Bool
 
     public init(_ r: SectionReader) throws {
         m = try r.int("m", default: 14, in: 2...10_000)
@@ -42,5 +45,6 @@ public struct DMDSettings: Sendable, Equatable {
         guarded = try r.bool("guarded", default: false)
         guardFactors = try r.doubles("guard_factors", default: [0.25, 0.5, 1, 2], each: 0...100)
         annealing = try r.choice("annealing", default: Annealing.none)
+        recordJumpLosses = try r.bool("record_jump_losses", default: true)
     }
 }

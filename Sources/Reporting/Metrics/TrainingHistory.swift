@@ -213,7 +213,9 @@ public struct TrainingHistory: Sendable {
             trainMSE.append(try required("train_mse")); testMSE.append(try required("test_mse"))
 
             if let jump {
-                guard let flag = jump[r], flag == 0 || flag == 1 else {
+                // An empty cell means no jump (the trainer's epoch-0 row records the initial state only).
+                let flag = jump[r] ?? 0
+                guard flag == 0 || flag == 1 else {
                     throw fail(line, "jump", "'\(cells[header.firstIndex(of: "jump")!][r])' must be 0 or 1")
                 }
                 if flag == 1 {

@@ -1,0 +1,229 @@
+import Foundation
+import ArrayFiles
+import Configuration
+import NeuralNetwork
+import Reporting
+
+/// The paper's reported figures, for the "paper vs this run" table (the paper in ../shared/seed/).
+public enum PaperFigures {
+    /// "outperforms … by approximately two decades in both the training and validation sets" (Fig. 4).
+    public static let mseRatioAt3000 = 100.0
+    public static let chosenM = 14
+    public static let chosenS = 55
+    /// Wall time with DMD / without: measured 1.41, predicted by operation counts 1.07.
+    public static let measuredOverhead = 1.41
+    public static let predictedOverhead = 1.07
+}
+
+/// Metrics of one trained model on the FEM data.
+public struct ModelEvaluation {
+    public var name: String
+    public var accuracy: ModelAccuracy
+    public var epochs: Int
+    public var wallSeconds: Double
+    public var finalTrainMSE: Double
+    public var finalTestMSE: Double
+    /// Test-set predictions in physical units, rows in `testIndices` order.
+    public var testPredictions: NDArray<Double>
+}
+
+/// Builds `metrics.json`, the figures and the report of the `evaluate` stage.
+public enum EvaluationReport {
+    public struct Output {
+        public var metrics: JSONValue
+        public var report: ReportOutput
+    }
+
+    public static func evaluate(_ model: EvaluationInputs.TrainedModel, inputs: EvaluationInputs, threads: Int) throws -> ModelEvaluation {
+        func rows(_ indices: [Int]) -> NDArray<Double> {
+            var v: [Double] = []; v.reserveCapacity(indices.count * inputs.c3.rowLength)
+            for i in indices { v.append(contentsOf: inputs.c3.row(i)) }
+            return NDArray(shape: [indices.count, inputs.c3.rowLength], values: v)
+        }
+        func predict(_ indices: [Int]) throws -> NDArray<Double> {
+            var p: [Double] = []; p.reserveCapacity(indices.count * 6)
+            for i in indices { p.append(contentsOf: inputs.params.row(i)) }
+            let values = try model.model.predict(parameters: p, rows: indices.count, threads: threads)
+            return NDArray(shape: [indices.count, model.model.layout.outputWidth], values: values)
+        }
+        let train = inputs.trainIndices, test = inputs.testIndices
+        guard !train.isEmpty, !test.isEmpty else {
+            throw StageFailure("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
+        }
+        let testPredictions = try predict(test)
+        let accuracy = try ModelAccuracy(trainPredicted: try predict(train), trainTruth: rows(train),
+                                         testPredicted: testPredictions, testTruth: rows(test),
+                                         outputScale: model.model.outputScaler.standardDeviation)
+        let h = model.history
+        return ModelEvaluation(name: model.name, accuracy: accuracy, epochs: h.epochs.last ?? 0, wallSeconds: h.wallSeconds.last ?? 0,
+                               finalTrainMSE: h.trainMSE.last ?? .nan, finalTestMSE: h.testMSE.last ?? .nan, testPredictions: testPredictions)
+    }
+
+    static func fmt(_ x: Double?, _ digits: Int = 3) -> String {
+        guard let x, x.isFinite else { return "—" }
+        if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e5) { return String(format: "%.\(digits - 1)e", x) }
+        return String(format: "%.\(digits)g", x)
+    }
+
+    /// Writes metrics.json, the figures, report.md and report.html into `folder`.
+    public static func write(inputs: EvaluationInputs, config: PipelineConfig, configPath: String, dataPath: String,
+                             to folder: URL, threads: Int = 2) throws -> Output {
+        guard !inputs.models.isEmpty else {
+            throw StageFailure("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
+        }
+        let evaluations = try inputs.models.map { try evaluate($0, inputs: inputs, threads: threads) }
+        let plain = inputs.models.first { $0.name == "plain" }, dmd = inputs.models.first { $0.name == "dmd" }
+
+        var metrics: [String: JSONValue] = [:]
+        var models: [String: JSONValue] = [:]
+        for e in evaluations {
+            var o = e.accuracy.json.object ?? [:]
+            o["epochs"] = JSONValue(e.epochs)
+            o["wall_seconds"] = JSONValue(e.wallSeconds)
+            o["final_history_train_mse_scaled"] = JSONValue(e.finalTrainMSE)
+            o["final_history_test_mse_scaled"] = JSONValue(e.finalTestMSE)
+            models[e.name] = .object(o)
+        }
+        metrics["models"] = .object(models)
+        let n = inputs.split.count
+        var dataset: [String: JSONValue] = [
+            "samples": JSONValue(n), "train_used": JSONValue(inputs.trainIndices.count), "test_used": JSONValue(inputs.testIndices.count),
+            "outputs": JSONValue(inputs.c3.rowLength),
+            "fem_failed_or_skipped": JSONValue(inputs.femStatus.filter { $0 != 0 }.count),
+        ]
+        if let w = inputs.windStatus { dataset["wind_without_solution"] = JSONValue(w.filter { $0 != 0 }.count) }
+        metrics["dataset"] = .object(dataset)
+
+        var dmdStats: DMDStatistics? = nil, comparison: RunComparison? = nil
+        if let dmd, dmd.history.hasJumpColumn { dmdStats = try DMDStatistics(history: dmd.history); metrics["dmd"] = dmdStats!.json }
+        if let plain, let dmd { comparison = try RunComparison(plain: plain.history, dmd: dmd.history); metrics["comparison"] = comparison!.json }
+        var breakdowns: [(label: String, breakdown: TimeBreakdown)] = []
+        for m in inputs.models { breakdowns.append((m.name, try TimeBreakdown(history: m.history))) }
+        metrics["time_per_epoch"] = .object(Dictionary(uniqueKeysWithValues: breakdowns.map { ($0.label, $0.breakdown.json) }))
+
+        // Figures.
+        var blocks: [ReportBlock] = []
+        let d = config.dmd
+        blocks.append(.heading(2, "Setup"))
+        blocks.append(.bulletList([
+            RichText("Configuration: \(configPath); data folder: \(dataPath)."),
+            RichText("Samples: \(n) Latin-hypercube parameter sets (K12, K3, D, U0, u_h, u_v); used for training \(inputs.trainIndices.count), for testing \(inputs.testIndices.count); without a usable FEM solution \(inputs.femStatus.filter { $0 != 0 }.count)"
+                     + (inputs.windStatus.map { ", of which without a Blasius similarity solution \($0.filter { $0 != 0 }.count)" } ?? "") + "."),
+            RichText("Network: " + (inputs.models.first.map { $0.model.layout.widths.map(String.init).joined(separator: " → ") } ?? "?")
+                     + ", \(config.network.activation.rawValue), \(config.network.precision.rawValue); Adam lr \(config.training.learningRate), batch \(config.training.batchSize), \(config.training.epochs) epochs."),
+            RichText("DMD (Algorithm 1): m = \(d.m), s = \(d.s), tol = \(d.tol), SVD by \(d.svd.rawValue), \(d.modes.rawValue) modes, Adam moments \(d.moments.rawValue); safeguards: clamp |λ| \(d.clampEigenvalues ? "on" : "off"), relaxation ω = \(d.relaxation), guarded jump \(d.guarded ? "on" : "off"), annealing \(d.annealing.rawValue)."),
+        ]))
+
+        blocks.append(.heading(2, "Accuracy"))
+        var rows: [[String]] = []
+        for e in evaluations {
+            let r = e.accuracy.testRelativeL2
+            rows.append([e.name, "\(e.epochs)", fmt(e.accuracy.trainScaledMSE), fmt(e.accuracy.testScaledMSE),
+                         fmt(e.accuracy.trainMSE), fmt(e.accuracy.testMSE), fmt(r.median), fmt(r.percentile95),
+                         fmt(e.wallSeconds, 4), fmt(e.epochs > 0 ? e.wallSeconds / Double(e.epochs) : nil)])
+        }
+        blocks.append(.table(ReportTable(header: ["model", "epochs", "train MSE (scaled)", "test MSE (scaled)", "train MSE (c3²)", "test MSE (c3²)",
+                                                  "test rel. L2, median", "test rel. L2, p95", "wall time (s)", "s / epoch"],
+                                         rows: rows, alignments: [.left] + Array(repeating: .right, count: 9),
+                                         caption: "Errors of the final parameters on the FEM data. Scaled units: outputs standardised with the training set's mean and standard deviation (the units of the paper's figures).")))
+
+        if let stats = dmdStats {
+            blocks.append(.heading(2, "DMD jumps"))
+            var items: [RichText] = [
+                RichText("Jumps: \(stats.jumpCount). Mean relative error (MSE after / before, the paper's Figure 3 metric): training \(fmt(stats.training.meanRelativeError)), test \(fmt(stats.test?.meanRelativeError)); share of jumps that lowered the training MSE: \(fmt(stats.training.shareHelped.map { 100 * $0 }))%."),
+            ]
+            if let c = comparison {
+                let reach: String
+                switch c.reach {
+                case .reached(let epoch, let seconds): reach = "reached at epoch \(epoch) after \(fmt(seconds, 4)) s (plain run: \(fmt(c.plainFinalWallSeconds, 4)) s; speed-up \(fmt(c.speedup))×)"
+                case .never: reach = "never reached"
+                }
+                items.append(RichText("Overhead per epoch (DMD run / plain run): \(fmt(c.overheadPerEpoch)). The plain run's final test MSE \(fmt(c.targetTestMSE)) was \(reach)."))
+            }
+            blocks.append(.bulletList(items))
+        }
+
+        // Paper vs this run.
+        if let pe = evaluations.first(where: { $0.name == "plain" }), let de = evaluations.first(where: { $0.name == "dmd" }) {
+            let ratio = pe.finalTestMSE / de.finalTestMSE, trainRatio = pe.finalTrainMSE / de.finalTrainMSE
+            blocks.append(.heading(2, "Paper vs this run"))
+            blocks.append(.table(ReportTable(header: ["quantity", "paper", "this run"], rows: [
+                ["MSE plain / MSE with DMD at the end, training", "≈ \(Int(PaperFigures.mseRatioAt3000)) (two decades, Fig. 4, 3000 epochs)", fmt(trainRatio) + " (\(pe.epochs) epochs)"],
+                ["MSE plain / MSE with DMD at the end, test", "≈ \(Int(PaperFigures.mseRatioAt3000))", fmt(ratio)],
+                ["chosen m, s", "\(PaperFigures.chosenM), \(PaperFigures.chosenS)", "\(d.m), \(d.s)"],
+                ["wall time per epoch, DMD / plain", "\(PaperFigures.measuredOverhead) measured, \(PaperFigures.predictedOverhead) predicted",
+                 fmt(comparison?.overheadPerEpoch)],
+            ], alignments: [.left, .right, .right])))
+            metrics["paper_vs_run"] = ["mse_ratio_train": JSONValue(trainRatio), "mse_ratio_test": JSONValue(ratio),
+                                       "paper_mse_ratio": JSONValue(PaperFigures.mseRatioAt3000),
+                                       "overhead": comparison.map { JSONValue($0.overheadPerEpoch) } ?? .null,
+                                       "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
+        }
+
+        blocks.append(.heading(2, "Figures"))
+        let runs = inputs.models.map { FigureCatalogue.Run($0.name, $0.history) }
+        blocks.append(.figure(ReportFigure(FigureCatalogue.lossCurves(runs), caption: "Training and test MSE (scaled units) per epoch, log scale (the paper's Figure 4). The dashed line is the plain run's final test MSE.")))
+        if let dmd, !dmd.history.jumps.isEmpty {
+            blocks.append(.figure(ReportFigure(FigureCatalogue.jumpRatios(dmd.history), caption: "Relative error of each DMD jump (MSE after / MSE before); below 1 the jump helped.")))
+        }
+        blocks.append(.figure(ReportFigure(FigureCatalogue.timePerEpoch(breakdowns), caption: "Mean wall time per epoch, split into backpropagation, snapshots, DMD and assignment of the new weights.")))
+        if let sweep = inputs.sweep {
+            blocks.append(.figure(ReportFigure(FigureCatalogue.stepStudy(mValues: sweep.mValues, sValues: sweep.sValues, training: sweep.training,
+                                                                        test: sweep.test, chosen: (d.m, d.s)),
+                                               caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined.")))
+            metrics["sweep"] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }), "s_values": .array(sweep.sValues.map { JSONValue($0) })]
+        }
+        blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
+                                                   nx: config.fem.observationNx, ny: config.fem.observationNy))
+        if let dmd, !dmd.eigenvalues.isEmpty, config.evaluation.eigenvalueJumps > 0 {
+            let jumps = dmd.eigenvalues.keys.sorted()
+            let k = min(config.evaluation.eigenvalueJumps, jumps.count)
+            let chosen = (0..<k).map { jumps[k == 1 ? jumps.count - 1 : $0 * (jumps.count - 1) / (k - 1)] }
+            let panels = chosen.map { j in
+                (title: "jump \(j)", layers: dmd.eigenvalues[j]!.map { FigureCatalogue.ComplexPoints("layer \($0.layer)", real: $0.real, imaginary: $0.imaginary) })
+            }
+            blocks.append(.figure(ReportFigure(FigureCatalogue.eigenvalues(panels), caption: "DMD eigenvalues of each layer in the complex plane, with the unit circle, for the first, middle and last jumps.")))
+        }
+        blocks.append(.heading(2, "Reproduce"))
+        blocks.append(.code("./pipeline.sh --config \(configPath) --data-dir \(dataPath)\n# or stage by stage:\n"
+                            + ["lhs-sample", "blasius-solve", "pollutant-fem", "train-dmd --no-dmd", "train-dmd", "evaluate"]
+                                .map { ".build/release/\($0) --config \(configPath) --data-dir \(dataPath)" }.joined(separator: "\n"), language: "sh"))
+
+        let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
+        let report = try ReportWriter.write(document, to: folder)
+        let metricsJSON = JSONValue.object(metrics)
+        try AtomicFile.write(metricsJSON.jsonText(), to: folder.appendingPathComponent("metrics.json"))
+        return Output(metrics: metricsJSON, report: report)
+    }
+
+    /// c3 of a few test samples: FEM truth, each model's prediction and error, at the test samples whose
+    /// error (of the first model) sits at evenly spaced quantiles, so the figures show typical and hard cases.
+    static func fieldFigures(inputs: EvaluationInputs, evaluations: [ModelEvaluation], count: Int, nx: Int, ny: Int) throws -> [ReportBlock] {
+        guard count > 0, let first = evaluations.first else { return [] }
+        let test = inputs.testIndices
+        let p = inputs.c3.rowLength
+        guard nx * ny == p else { return [.paragraph(RichText("Field figures skipped: the observation grid \(nx) × \(ny) does not match the \(p) outputs."))] }
+        let x = (0..<nx).map { inputs.points.values[2 * $0] }
+        let y = (0..<ny).map { inputs.points.values[2 * ($0 * nx) + 1] }
+        // Tensor grid only when every row shares x and every column shares y (flat ground).
+        var tensor = true
+        for j in 0..<ny { for i in 0..<nx where inputs.points.values[2 * (j * nx + i)] != x[i] || inputs.points.values[2 * (j * nx + i) + 1] != y[j] { tensor = false } }
+        guard tensor else { return [.paragraph(RichText("Field figures skipped: the observation points do not form a tensor grid (terrain)."))] }
+        let errors = first.accuracy.testRelativeL2.perSample
+        let ranked = errors.indices.filter { errors[$0] != nil }.sorted { errors[$0]! < errors[$1]! }
+        guard !ranked.isEmpty else { return [] }
+        let k = min(count, ranked.count)
+        let picks = (0..<k).map { ranked[k == 1 ? ranked.count / 2 : Int((Double($0) + 0.5) / Double(k) * Double(ranked.count))] }
+        var blocks: [ReportBlock] = []
+        for (n, t) in picks.enumerated() {
+            let sample = test[t]
+            let truth = Array(inputs.c3.row(sample))
+            let preds = evaluations.map { (label: $0.name, values: Array($0.testPredictions.row(t))) }
+            let pr = inputs.params.row(sample).map { String(format: "%.3g", $0) }
+            let label = "sample \(sample): K12 \(pr[0]), K3 \(pr[1]), D \(pr[2]), U0 \(pr[3]), u_h \(pr[4]), u_v \(pr[5])"
+            let fig = FigureCatalogue.fieldComparison(x: x, y: y, truth: truth, predictions: preds, sampleLabel: label, name: "field_\(n + 1)")
+            blocks.append(.figure(ReportFigure(fig, caption: "c3 at the observation points for test \(label): FEM truth, predictions and their errors (prediction − truth); relative L2 error of \(first.name): \(fmt(errors[t])).")))
+        }
+        return blocks
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import ArgumentParser
+import ArrayFiles
+import Configuration
+import Evaluation
+import StageSupport
+
+/// `evaluate`: metrics, figures and the report comparing the plain and the DMD-accelerated trainings.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Metrics, figures and a report comparing the trained surrogates (plain and DMD-accelerated).",
+        discussion: """
+        Reads DATA/samples, DATA/fem, DATA/models/{plain,dmd} (and DATA/sweep if `train-dmd sweep` ran) and writes
+        DATA/report/: metrics.json, report.md, report.html (figures inline), figures/*.svg (and .png when
+        rsvg-convert is installed), manifest.json.
+        """)
+
+    @OptionGroup var options: StageOptions
+
+    @Option(help: "Model folders under DATA/models to compare, comma-separated (the first is the reference).")
+    var models: String = "plain,dmd"
+
+    func run() throws {
+        let config = try options.loadConfig()
+        var record = StageRecord(stage: "evaluate", config: config, seed: nil)
+        let inputs = try EvaluationInputs.load(data: options.dataURL, modelNames: models.split(separator: ",").map(String.init))
+        for f in inputs.files { try record.input(f) }
+        let folder = options.dataURL.appendingPathComponent("report")
+        let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: options.config, dataPath: options.dataDir,
+                                             to: folder, threads: config.training.threads)
+        for f in [out.report.markdown, out.report.html, folder.appendingPathComponent("metrics.json")] + out.report.svgFiles + out.report.pngFiles {
+            record.output(f)
+        }
+        record.detail("png_written", .bool(out.report.pngConverterRan))
+        record.detail("models", .array(inputs.models.map { .string($0.name) }))
+        try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+        note("evaluate: report at \(out.report.markdown.path) and \(out.report.html.path)"
+             + (out.report.pngConverterRan ? "" : " (SVG figures only: rsvg-convert not installed)"))
+    }
+}
+
+Evaluate.main()

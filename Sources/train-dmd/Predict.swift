@@ -1,0 +1,110 @@
+import Foundation
+import ArgumentParser
+import ArrayFiles
+import NeuralNetwork
+import StageSupport
+
+/// `train-dmd predict`: the trained surrogate as a tool.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predict c3 at the observation points for given parameter sets with a trained model.",
+        discussion: """
+        --params is a .npy file (N x 6 float64) or a text file (.csv/.txt) with one parameter set per line: K12, K3, D, U0, u_h, u_v separated by commas or spaces ('#' starts a comment; a header line of names is skipped).
+
+        The result (N x P, physical units, float64) goes to --out: .npy, or .csv with one line per parameter set. Parameters outside the training ranges (extrapolation) are warned about, as are parameter sets for which the wind model has no solution (blow-off, formulation.md §2a): the network was never trained on those.
+        """)
+
+    @Option(help: "Model folder written by `train-dmd train` (e.g. data/models/plain).")
+    var model: String
+
+    @Option(help: "Parameter sets: .npy (N x 6) or .csv/.txt (one set per line).")
+    var params: String
+
+    @Option(help: "Output file: .npy (N x P float64) or .csv.")
+    var out: String = "predictions.npy"
+
+    @Option(help: "Cores for OpenBLAS.")
+    var threads: Int = 1
+
+    func run() throws {
+        let surrogate = try SurrogateModel.load(from: URL(fileURLWithPath: model, isDirectory: true))
+        let d = surrogate.layout.inputWidth, p = surrogate.layout.outputWidth
+        let paramsURL = URL(fileURLWithPath: params)
+        let values = try readParameterSets(paramsURL, width: d, names: surrogate.description.inputNames)
+        let rows = values.count / d
+        guard rows > 0 else { throw StageError("\(params): no parameter sets") }
+        warnAboutExtrapolation(surrogate, values)
+        let predictions = try surrogate.predict(parameters: values, rows: rows, threads: threads)
+        let outURL = URL(fileURLWithPath: out)
+        if outURL.pathExtension.lowercased() == "csv" {
+            var text = ""
+            for r in 0..<rows {
+                text += predictions[(r * p)..<((r + 1) * p)].map { "\($0)" }.joined(separator: ",") + "\n"
+            }
+            try AtomicFile.write(text, to: outURL)
+        } else {
+            try Npy.write(predictions, shape: [rows, p], to: outURL)
+        }
+        note("train-dmd predict: \(rows) parameter set(s) → \(outURL.path) (\(rows) x \(p), physical units)")
+    }
+
+    func readParameterSets(_ url: URL, width d: Int, names: [String]) throws -> [Double] {
+        if url.pathExtension.lowercased() == "npy" {
+            let header = try Npy.readHeader(from: url)
+            if header.shape.count == 1, header.shape[0] == d {   // a single set as a vector
+                return try Npy.read(Double.self, from: url, expectedShape: [d]).values
+            }
+            return try Npy.read(Double.self, from: url, expectedShape: [nil, d]).values
+        }
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ArrayFileError(path: url.path, "cannot be read (missing file?): expected parameter sets, one per line")
+        }
+        var values: [Double] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if fields.isEmpty { continue }
+            if values.isEmpty, fields.allSatisfy({ Double($0) == nil }) { continue }   // header line
+            guard fields.count == d else {
+                throw ArrayFileError(path: url.path, "line \(number + 1) has \(fields.count) values; expected \(d) (\(names.joined(separator: ", ")))")
+            }
+            for (j, field) in fields.enumerated() {
+                guard let x = Double(field), x.isFinite else {
+                    throw ArrayFileError(path: url.path, "line \(number + 1): \(names[j]) = \"\(field)\" is not a finite number")
+                }
+                values.append(x)
+            }
+        }
+        return values
+    }
+
+    func warnAboutExtrapolation(_ surrogate: SurrogateModel, _ values: [Double]) {
+        let names = surrogate.description.inputNames, scaler = surrogate.inputScaler
+        let outside = surrogate.outOfRange(parameters: values)
+        for (row, column) in outside.prefix(10) {
+            note("train-dmd predict: warning: parameter set \(row): \(names[column]) = \(values[row * names.count + column]) lies outside "
+                 + "the training range [\(scaler.lower[column]), \(scaler.upper[column])] (extrapolation)")
+        }
+        if outside.count > 10 { note("train-dmd predict: warning: \(outside.count - 10) more values outside the training ranges") }
+
+        // Blow-off (formulation.md §2a): with f_w = −2 u_v / sqrt(ν U0) ≤ f_w* ≈ −1.23849 and
+        // λ = u_h / U0 ≤ 0 the wind model has no solution, so such samples were never in the
+        // training set. (The reverse-wall limit λ < λ_c(f_w) is not checked here: it needs the
+        // Blasius solver.)
+        guard let nu = surrogate.description.windViscosity, let iU0 = names.firstIndex(of: "U0"),
+              let iUh = names.firstIndex(of: "u_h"), let iUv = names.firstIndex(of: "u_v") else { return }
+        let d = names.count
+        var blownOff: [Int] = []
+        for r in 0..<(values.count / d) {
+            let u0 = values[r * d + iU0], uh = values[r * d + iUh], uv = values[r * d + iUv]
+            guard u0 > 0 else { continue }
+            if -2 * uv / (nu * u0).squareRoot() <= -1.23849, uh <= 0 { blownOff.append(r) }
+        }
+        if !blownOff.isEmpty {
+            note("train-dmd predict: warning: \(blownOff.count) parameter set(s) (first: \(blownOff.prefix(5).map(String.init).joined(separator: ", "))) "
+                 + "have no wind solution (blow-off: u_v > 0.619·sqrt(ν U0) with u_h ≤ 0, formulation.md §2a); "
+                 + "the surrogate was not trained on such cases")
+        }
+    }
+}

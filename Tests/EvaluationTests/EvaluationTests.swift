@@ -1,0 +1,91 @@
+import XCTest
+import Foundation
+import ArrayFiles
+import Configuration
+import NeuralNetwork
+@testable import Evaluation
+
+final class EvaluationTests: XCTestCase {
+    /// A tiny dataset on disk (N samples, a 4 × 3 observation grid) with two short trainings, then the
+    /// whole evaluate stage: files exist, metrics agree with an independent computation from the
+    /// trainer's own test predictions, and the report holds its sections.
+    func testReportFromTinyDataset() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let config = try PipelineConfig.parse("""
+            [sampling]
+            n_samples = 30
+            [fem]
+            observation_nx = 4
+            observation_ny = 3
+            [network]
+            hidden = [8]
+            [training]
+            epochs = 4
+            batch_size = 8
+            [evaluate]
+            field_samples = 2
+            """)
+        let n = 30, nx = 4, ny = 3, p = nx * ny
+        let ranges = config.sampling.ranges
+        var params: [Double] = [], c3: [Double] = [], split: [UInt8] = [], status: [Int32] = []
+        for i in 0..<n {
+            let u = (0..<6).map { j in Double((i * (j + 3) + j) % n) / Double(n - 1) }
+            params += zip(u, ranges).map { $0.1.lowerBound + $0.0 * ($0.1.upperBound - $0.1.lowerBound) }
+            for k in 0..<p { c3.append(0.1 + 0.05 * sin(Double(k) * 0.3 + 2 * u[0]) * (1 + u[3])) }
+            split.append(i % 4 == 0 ? 1 : 0)
+            status.append(i == 5 ? 3 : 0)  // one failed FEM sample: excluded everywhere
+        }
+        var points: [Double] = []
+        for j in 0..<ny { for i in 0..<nx { points += [0.1 + 0.2 * Double(i), 0.05 + 0.3 * Double(j)] } }
+        try Npy.write(params, shape: [n, 6], to: data.appendingPathComponent("samples/params.npy"))
+        try Npy.write(split, shape: [n], to: data.appendingPathComponent("samples/split.npy"))
+        try Npy.write(c3, shape: [n, p], to: data.appendingPathComponent("fem/c3.npy"))
+        try Npy.write(status, shape: [n], to: data.appendingPathComponent("fem/status.npy"))
+        try Npy.write(points, shape: [p, 2], to: data.appendingPathComponent("fem/points.npy"))
+
+        let scaler = try InputScaler(ranges: ranges)
+        let dataset = try SurrogateDataset.load(dataDirectory: data, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        for (name, seed) in [("plain", UInt64(1)), ("dmd", UInt64(2))] {
+            let settings = TrainingRunSettings(hiddenWidths: [8], networkSeed: seed,
+                                               trainer: TrainerOptions(batchSize: 8, threads: 1), epochs: 4, checkpointEvery: 2,
+                                               inputRanges: ranges, inputNames: SamplingSettings.parameterNames)
+            _ = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: data.appendingPathComponent("models/\(name)"), resume: false)
+        }
+
+        let inputs = try EvaluationInputs.load(data: data, modelNames: ["plain", "dmd"])
+        XCTAssertEqual(inputs.models.map(\.name), ["plain", "dmd"])
+        XCTAssertFalse(inputs.trainIndices.contains(5)); XCTAssertFalse(inputs.testIndices.contains(5))
+        let folder = data.appendingPathComponent("report")
+        let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: "test.toml", dataPath: data.path, to: folder, threads: 1)
+
+        // Independent check: the test MSE from the trainer's own predictions_test.npy and test_indices.npy.
+        let predictions = try Npy.read(Double.self, from: data.appendingPathComponent("models/plain/predictions_test.npy"))
+        let indices = try Npy.read(Int64.self, from: data.appendingPathComponent("models/plain/test_indices.npy")).values.map { Int($0) }
+        XCTAssertEqual(indices, inputs.testIndices)
+        var sum = 0.0
+        for (r, i) in indices.enumerated() { for k in 0..<p { let d = predictions.values[r * p + k] - c3[i * p + k]; sum += d * d } }
+        let mse = sum / Double(indices.count * p)
+        let reported = try XCTUnwrap(out.metrics["models"]?["plain"]?["test_mse_physical"]?.number)
+        // float32 network: the two prediction paths agree to float rounding of c3 ≈ 0.1 (relative 1e-5 is ample).
+        XCTAssertEqual(reported, mse, accuracy: 1e-5 * mse + 1e-12)
+        XCTAssertEqual(out.metrics["dataset"]?["fem_failed_or_skipped"]?.number, 1)
+
+        for f in ["report.md", "report.html", "metrics.json", "figures/loss_curves.svg", "figures/time_per_epoch.svg",
+                  "figures/field_1.svg", "figures/field_2.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(f).path), "missing \(f)")
+        }
+        let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        for section in ["## Setup", "## Accuracy", "## Paper vs this run", "## Figures", "## Reproduce"] {
+            XCTAssertTrue(markdown.contains(section), "report.md lacks \(section)")
+        }
+        XCTAssertNotNil(try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("metrics.json")))["comparison"])
+    }
+
+    func testMissingDatasetFileIsNamed() {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-missing-\(UUID().uuidString)")
+        XCTAssertThrowsError(try EvaluationInputs.load(data: data, modelNames: ["plain"])) { error in
+            XCTAssertTrue("\(error)".contains("samples/params.npy"), "\(error)")
+        }
+    }
+}
