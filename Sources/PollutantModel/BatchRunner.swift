@@ -3,6 +3,7 @@ import ArrayFiles
 import Blasius
 import Configuration
 import FiniteElements
+import SparseLinearAlgebra
 
 /// Settings of the batch that do not change the results (threads, chunking) and those that do (Newton, ν, x0).
 public struct BatchSettings: Sendable {
@@ -84,6 +85,11 @@ public enum BatchRunner {
         guard range.lowerBound >= 0, range.upperBound <= inputs.count else {
             throw PollutantInputError("sample range \(range) lies outside the \(inputs.count) samples")
         }
+        // One BLAS thread per solver: no oversubscription, and results independent of the thread count.
+        // The setting is process-wide: put the caller's back afterwards (other libraries depend on it).
+        let callerBLASThreads = BLASThreads.current()
+        BLASThreads.set(1)
+        defer { if let callerBLASThreads { BLASThreads.set(callerBLASThreads) } }
         let points = discretization.observation.count
         let chunkSize = max(1, settings.chunkSize)
         let chunkCount = (range.count + chunkSize - 1) / chunkSize

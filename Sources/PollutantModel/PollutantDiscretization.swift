@@ -91,7 +91,9 @@ public final class PollutantDiscretization: Sendable {
         let grid = ObservationGrid(nx: fem.observationNx, ny: fem.observationNy, lx: fem.lx, ly: fem.ly,
                                    gradingX: fem.observationGradingX, gradingY: fem.observationGradingY,
                                    ground: { terrain.height(at: $0) })
-        try self.init(mesh: mesh, sources: sources, observation: grid,
+        var sides: Set<BoundaryTag> = [.upstream, .top, .downstream]
+        if fem.groundInflow { sides.insert(.ground) }
+        try self.init(mesh: mesh, sources: sources, observation: grid, inflowTags: sides,
                       inflowDetection: InflowDetection(rawValue: fem.inflowDetection.rawValue) ?? .flux)
     }
 

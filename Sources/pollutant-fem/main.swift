@@ -22,7 +22,7 @@ struct PollutantFEM: ParsableCommand {
         defaultSubcommand: Run.self)
 }
 
-/// Reads DATA/fem/manifest-style summaries into the stage record.
+/// Writes the manifest of a run: inputs with hashes, outputs (the fields too), the summary's details.
 func record(_ summary: StageSummary, config: PipelineConfig, extraOutputs: [URL] = [], manifest: URL) throws {
     var record = StageRecord(stage: "pollutant-fem", config: config, seed: nil)
     for url in summary.inputs { try record.input(url) }
@@ -32,8 +32,10 @@ func record(_ summary: StageSummary, config: PipelineConfig, extraOutputs: [URL]
 }
 
 /// Prints the outcome and decides the exit status: success iff enough of the samples with a wind
-/// profile converged (fem.min_success_fraction).
-func report(_ summary: StageSummary, config: PipelineConfig, seconds: Double, destination: String) throws {
+/// profile converged (fem.min_success_fraction). A shard always succeeds once it is complete: a block of
+/// samples may hold only skipped ones, and the merge applies the threshold to the whole dataset (a failing
+/// shard would otherwise hold back the merge job that depends on it).
+func report(_ summary: StageSummary, config: PipelineConfig, seconds: Double, destination: String, applyThreshold: Bool = true) throws {
     let n = summary.records.count
     let share = String(format: "%.1f%%", 100 * summary.successFraction)
     note("pollutant-fem: \(n) samples in \(formatDuration(seconds)): \(summary.converged) converged, \(summary.skipped) skipped " +
@@ -42,7 +44,7 @@ func report(_ summary: StageSummary, config: PipelineConfig, seconds: Double, de
     let failures = summary.failures
     for f in failures.prefix(20) { note("  sample \(f.sample): \(f.status.label) (\(f.status.rawValue)): \(f.reason ?? "")") }
     if failures.count > 20 { note("  … and \(failures.count - 20) more (see the manifest)") }
-    if summary.successFraction < config.fem.minSuccessFraction {
+    if applyThreshold && summary.successFraction < config.fem.minSuccessFraction {
         note("pollutant-fem: only \(share) converged, below fem.min_success_fraction = \(config.fem.minSuccessFraction)")
         throw ExitCode(1)
     }
@@ -69,7 +71,8 @@ struct Run: ParsableCommand {
         Results are checkpointed every fem.chunk_size samples in DATA/fem/checkpoints/: a killed run, \
         started again, continues where it stopped and ends with the same bytes. With --shard K/N only \
         the K-th of N contiguous blocks is solved, into DATA/fem/shards/; `pollutant-fem merge` assembles \
-        them. Exit status 0 iff at least fem.min_success_fraction of the samples with a wind profile converged.
+        them. Exit status 0 iff at least fem.min_success_fraction of the samples with a wind profile converged \
+        (a shard: once it is complete; merge applies the threshold to the whole dataset).
         """)
 
     @OptionGroup var options: StageOptions
@@ -104,7 +107,8 @@ struct Run: ParsableCommand {
         }
         let folder = shardSpec.map { PollutantStage.shardsFolder(options.dataURL).appendingPathComponent($0.folderName) } ?? fem
         try record(summary, config: config, extraOutputs: fieldFiles, manifest: folder.appendingPathComponent("manifest.json"))
-        try report(summary, config: config, seconds: monotonicSeconds() - started, destination: folder.path)
+        try report(summary, config: config, seconds: monotonicSeconds() - started, destination: folder.path,
+                   applyThreshold: shardSpec == nil)
     }
 }
 

@@ -8,19 +8,8 @@ import Configuration
 /// (array tasks with SLURM_JOB_ID and SLURM_ARRAY_TASK_ID set, then the dependent merge job), with the
 /// `pollutant-fem` executable of this build. Skipped when the executable has not been built.
 final class SlurmScriptTests: XCTestCase {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func executable() throws -> URL {
-        let candidates = [ProcessInfo.processInfo.environment["POLLUTANT_FEM"]].compactMap { $0 }
-            + [".build/debug/pollutant-fem", ".build/release/pollutant-fem"].map { Self.packageRoot.appendingPathComponent($0).path }
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("pollutant-fem is not built (swift build); the SLURM script test needs it")
-        }
-        return URL(fileURLWithPath: path)
-    }
-
     func testJobArrayAndMergeGiveTheBytesOfAnUnshardedRun() throws {
-        let exe = try executable()
+        let exe = try Fixture.executable()
         let work = try Fixture.temporaryDirectory("slurm")
         defer { try? FileManager.default.removeItem(at: work) }
         let data = try Fixture.makeDataDirectory("slurm-data")
@@ -69,7 +58,7 @@ final class SlurmScriptTests: XCTestCase {
         let log = work.appendingPathComponent("sbatch.log")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", Self.packageRoot.appendingPathComponent("scripts/slurm/pollutant-fem.sbatch").path,
+        process.arguments = ["bash", Fixture.packageRoot.appendingPathComponent("scripts/slurm/pollutant-fem.sbatch").path,
                              configURL.path, data.path, "3"]
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")

@@ -81,6 +81,51 @@ enum Fixture {
     }
 
     static func bytes(_ url: URL) throws -> Data { try Data(contentsOf: url) }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built `pollutant-fem` (POLLUTANT_FEM, else .build/debug or .build/release); skips the test if absent.
+    static func executable() throws -> URL {
+        let candidates = [ProcessInfo.processInfo.environment["POLLUTANT_FEM"]].compactMap { $0 }
+            + [".build/debug/pollutant-fem", ".build/release/pollutant-fem"].map { packageRoot.appendingPathComponent($0).path }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("pollutant-fem is not built (swift build); this test runs the executable")
+        }
+        return URL(fileURLWithPath: path)
+    }
+
+    /// Runs a program; returns its exit status and its standard output and error together.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The tiny configuration as a file (for the executable).
+    static func configFile(in folder: URL, extra: String = "") throws -> URL {
+        let url = folder.appendingPathComponent("tiny.toml")
+        try """
+        [wind]
+        profile_points = 64
+        [fem]
+        nx = 12
+        ny = 8
+        observation_nx = 6
+        observation_ny = 4
+        chunk_size = 3
+        fields = false
+        \(extra)
+        """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
 }
 
 extension XCTestCase {

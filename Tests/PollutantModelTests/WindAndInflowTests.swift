@@ -65,6 +65,16 @@ final class WindAndInflowTests: XCTestCase {
         // (The downstream top corner belongs to the outflow: its share of the outflow through the side is larger.)
         for i in 0..<12 { XCTAssertTrue(suction[8 * row + i], "top node \(i) under suction") }
         for i in 1..<12 { XCTAssertFalse(suction[i], "ground node \(i)") }
+        // Blowing: the ground stays zero-flux by default, and is an inflow with fem.ground_inflow = true.
+        let blowing = PollutantParameters(k12: 1, k3: 1, diffusion: 0.1, u0: 1, uh: 0.1, uv: 0.1)
+        let defaultMask = try inflow(blowing)
+        for i in 1..<12 { XCTAssertFalse(defaultMask[i], "ground node \(i), default") }
+        let grounded = try PollutantDiscretization(settings: Fixture.config("ground_inflow = true").fem)
+        XCTAssertTrue(grounded.inflowTags.contains(.ground))
+        XCTAssertFalse(try PollutantDiscretization(settings: Fixture.config().fem).inflowTags.contains(.ground))
+        let field = try WindField(profile: Fixture.profile(blowing), U0: 1, nu: 1e-5, x0: 0.1)
+        let groundMask = try PollutantSolver(discretization: grounded).problem(blowing, wind: NodalWind(field: field, mesh: grounded.mesh)).dirichletNodes
+        for i in 0...12 { XCTAssertTrue(groundMask[i], "ground node \(i) with ground_inflow") }
     }
 
     /// A reversed layer thinner than the first cell (u_h < 0 under strong suction: ~1e-4 thick) makes the

@@ -27,6 +27,9 @@ public struct FEMSettings: Sendable, Equatable {
     public var observationGradingY: Double
     public var threads: Int
     public var inflowDetection: InflowDetection
+    /// Whether a blowing ground (u·n < 0 there, u_v > 0) is an inflow with c = 0 like the other sides.
+    /// Off by default: formulation.md §3 prescribes zero (diffusive) flux on the ground.
+    public var groundInflow: Bool
     /// Whether the batch also writes DATA/fem/fields/*.vtu, the one-at-a-time variations of the paper's Figure 2.
     public var fields: Bool
     /// The central parameter set (K12, K3, D, U0, u_h, u_v) of those variations; each parameter is moved
@@ -64,6 +67,7 @@ public struct FEMSettings: Sendable, Equatable {
         observationGradingY = try r.double("observation_grading_y", default: 1.5, in: 0.1...10)
         threads = try r.int("threads", default: 2, in: 1...256)
         inflowDetection = try r.choice("inflow_detection", default: InflowDetection.flux)
+        groundInflow = try r.bool("ground_inflow", default: false)
         fields = try r.bool("fields", default: true)
         // u_h = 0.1, not the box's centre 0: with λ = 0 every u_v above ≈ 0.002 has no similarity solution
         // (blow-off, formulation.md §2a), which would leave the u_v variation empty.
