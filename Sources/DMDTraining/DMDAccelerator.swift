@@ -398,7 +398,7 @@ public final class DMDAccelerator: TrainingHook {
 }
 
 /// A DMD jump that made the parameters or the training MSE non-finite (training cannot go on).
-public struct DMDDivergenceError: Error, CustomStringConvertible {
+public struct DMDDivergenceError: DivergenceError {
     public let description: String
     public init(_ message: String) { description = message }
 }

@@ -112,7 +112,7 @@ public struct DMDOverheadBenchmark {
         func turn(_ i: Int, until epoch: Int, resume: Bool) throws {
             var lastCPU: Double? = nil
             _ = try TrainingRun.execute(dataset: data, settings: settings(stopAfter: epoch), modelDirectory: root.appendingPathComponent("run\(i)"),
-                                        resume: resume, hook: try hook(i), progress: { row, _ in
+                                        resume: ResumePolicy(resume), hook: try hook(i), progress: { row, _ in
                                             let now = processCPUSeconds()
                                             if let lastCPU { cpu[i] += now - lastCPU; cpuEpochs[i] += 1 }
                                             lastCPU = now

@@ -249,7 +249,7 @@ public final class DMDSweep: @unchecked Sendable {
         var status = SweepPairResult.Status.finished
         var message: String? = nil
         do {
-            let report = try TrainingRun.execute(dataset: setup.dataset, settings: setup.run, modelDirectory: folder, resume: resume, hook: hook,
+            let report = try TrainingRun.execute(dataset: setup.dataset, settings: setup.run, modelDirectory: folder, resume: ResumePolicy(resume), hook: hook,
                                                  progress: { row, _ in
                                                      lastRow = row
                                                      if row.epoch > reported { progress(name, row.epoch - reported); reported = row.epoch }
@@ -280,8 +280,7 @@ public final class DMDSweep: @unchecked Sendable {
     }
 
     static func isDivergence(_ error: Error) -> Bool {
-        if error is DMDDivergenceError { return true }
-        if let e = error as? NetworkError, e.description.hasPrefix("training diverged") { return true }
+        if error is any DivergenceError { return true }
         return false
     }
 

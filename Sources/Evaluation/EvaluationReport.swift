@@ -82,6 +82,9 @@ public enum EvaluationReport {
             o["wall_seconds"] = JSONValue(e.wallSeconds)
             o["final_history_train_mse_scaled"] = JSONValue(e.finalTrainMSE)
             o["final_history_test_mse_scaled"] = JSONValue(e.finalTestMSE)
+            if let dv = inputs.models.first(where: { $0.name == e.name })?.model.description.divergence {
+                o["diverged"] = .object(["epoch": JSONValue(dv.epoch), "message": .string(dv.message)])
+            }
             models[e.name] = .object(o)
         }
         metrics["models"] = .object(models)
@@ -126,6 +129,14 @@ public enum EvaluationReport {
                                                   "test rel. L2, median", "test rel. L2, p95", "wall time (s)", "s / epoch"],
                                          rows: rows, alignments: [.left] + Array(repeating: .right, count: 9),
                                          caption: "Errors of the final parameters on the FEM data. Scaled units: outputs standardised with the training set's mean and standard deviation (the units of the paper's figures).")))
+        let diverged = inputs.models.compactMap { m in m.model.description.divergence.map { (m.name, m.model.description, $0) } }
+        if !diverged.isEmpty {
+            blocks.append(.bulletList(diverged.map { name, description, dv in
+                RichText([.strong("\(name) diverged"),
+                          .text(" in epoch \(dv.epoch) of \(description.epochsPlanned) and stopped there: \(dv.message). "
+                                + "Its row above is the model after epoch \(description.epochsCompleted), the last one with finite losses.")])
+            }))
+        }
 
         if let stats = dmdStats {
             blocks.append(.heading(2, "DMD jumps"))

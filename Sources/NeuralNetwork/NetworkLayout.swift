@@ -57,3 +57,22 @@ public struct NetworkError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ message: String) { description = message }
 }
+
+/// An error that means the training diverged (non-finite or overflowing parameters or losses),
+/// as opposed to bad input: a run may stop on it and keep what it learnt before
+/// (`Trainer.train(untilEpoch:stopOnDivergence:)`). The DMD hook's errors of that kind conform too.
+public protocol DivergenceError: Error, CustomStringConvertible {}
+
+/// The trainer's own divergence: the training MSE became non-finite at the end of an epoch.
+public struct TrainingDivergedError: DivergenceError, Equatable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Where and why a training run diverged: `epoch` is the epoch that failed (the run's state is the
+/// one after `epoch − 1`), `message` the error's text.
+public struct Divergence: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var message: String
+    public init(epoch: Int, message: String) { self.epoch = epoch; self.message = message }
+}

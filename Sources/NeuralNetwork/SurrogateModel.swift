@@ -15,12 +15,15 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     public var testSamples: Int
     /// Kinematic viscosity of the wind model the data came from (for `predict`'s blow-off warning).
     public var windViscosity: Double?
+    /// Set when training stopped because it diverged: the model is the one after `epochsCompleted`.
+    public var divergence: Divergence?
 
     public init(layout: NetworkLayout, precision: NetworkPrecision, inputNames: [String], epochsCompleted: Int,
-                epochsPlanned: Int, trainSamples: Int, testSamples: Int, windViscosity: Double? = nil) {
+                epochsPlanned: Int, trainSamples: Int, testSamples: Int, windViscosity: Double? = nil, divergence: Divergence? = nil) {
         self.layout = layout; self.precision = precision; self.inputNames = inputNames
         self.epochsCompleted = epochsCompleted; self.epochsPlanned = epochsPlanned
         self.trainSamples = trainSamples; self.testSamples = testSamples; self.windViscosity = windViscosity
+        self.divergence = divergence
     }
 }
 

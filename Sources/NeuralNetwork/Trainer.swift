@@ -172,11 +172,38 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
 
     /// Trains epochs until `completedEpochs == epochs` (or `stop` returns true after an epoch).
     /// `afterEpoch` runs after each epoch's history row is recorded (progress, checkpoints).
-    public func train(untilEpoch epochs: Int, afterEpoch: (HistoryRow) throws -> Bool = { _ in false }) throws {
+    ///
+    /// With `stopOnDivergence`, an epoch that diverges (a `DivergenceError` from the trainer or from
+    /// its hook, e.g. a DMD jump that overflows) ends the training instead of failing it: the
+    /// parameters go back to those at the end of the last completed epoch (a copy refreshed after
+    /// every epoch: one copy of the parameters, ≈ 1 % of an epoch of the paper network), the history
+    /// and `completedEpochs` end there, and the divergence is returned. Adam's moments and the hook's
+    /// state stay those of the failed epoch, so the trainer must not be checkpointed afterwards.
+    /// Without it the error is thrown, as any other.
+    @discardableResult
+    public func train(untilEpoch epochs: Int, stopOnDivergence: Bool = false,
+                      afterEpoch: (HistoryRow) throws -> Bool = { _ in false }) throws -> Divergence? {
+        var lastGood: UnsafeMutableBufferPointer<Scalar>? = nil
+        if stopOnDivergence {
+            lastGood = .allocate(capacity: network.parameters.count)
+            _ = lastGood!.initialize(fromContentsOf: network.parameters)
+        }
+        defer { lastGood?.deallocate() }
         while completedEpochs < epochs {
-            let row = try trainEpoch()
+            let row: HistoryRow
+            do {
+                row = try trainEpoch()
+            } catch let error as any DivergenceError where stopOnDivergence {
+                let lastEpoch = history.rows.last?.epoch ?? 0
+                _ = network.parameters.update(fromContentsOf: lastGood!)
+                completedEpochs = lastEpoch
+                parameterVersion += 1
+                return Divergence(epoch: lastEpoch + 1, message: error.description)
+            }
+            if let lastGood { _ = lastGood.update(fromContentsOf: network.parameters) }
             if try afterEpoch(row) { break }
         }
+        return nil
     }
 
     /// One epoch: shuffled mini-batches, an Adam step each, then the hook, then the full-set losses.
@@ -249,7 +276,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let evaluationSeconds = monotonicTime() - evaluationStart
         if profiling { _ = lap(t, &profile.evaluation) }
         guard trainLoss.scaled.isFinite else {
-            throw NetworkError("training diverged in epoch \(epoch): the training MSE is \(trainLoss.scaled) "
+            throw TrainingDivergedError("training diverged in epoch \(epoch): the training MSE is \(trainLoss.scaled) "
                                + "(try a smaller training.learning_rate)")
         }
         let previousWall = history.rows.last?.wallSeconds ?? wallSecondsBefore

@@ -20,6 +20,10 @@ public struct TrainingRunSettings: Sendable {
     public var windViscosity: Double?
     /// Stop (with a checkpoint and the model as it is) after this epoch, to continue with --resume.
     public var stopAfterEpoch: Int?
+    /// A divergence (non-finite losses or parameters, e.g. after a DMD jump) ends the run with the
+    /// model of the last completed epoch, recorded in model.json and the report, instead of an error
+    /// that loses the run (`Trainer.train(untilEpoch:stopOnDivergence:)`). `train-dmd train` sets it.
+    public var stopOnDivergence = false
 
     public init(hiddenWidths: [Int], activation: Activation = .softsign, precision: NetworkPrecision = .float32, networkSeed: UInt64 = 1,
                 trainer: TrainerOptions = TrainerOptions(), epochs: Int = 3000, checkpointEvery: Int = 100,
@@ -44,7 +48,22 @@ public struct TrainingRunReport: Sendable {
     public var testCount: Int
     public var flooredOutputs: Int
     public var outputs: [URL]
-    public var finished: Bool { completedEpochs >= plannedEpochs }
+    /// Set when the run stopped because the training diverged (`stopOnDivergence`).
+    public var divergence: Divergence?
+    public var finished: Bool { divergence == nil && completedEpochs >= plannedEpochs }
+}
+
+/// What to do with a `checkpoint.bin` already in the model folder.
+public enum ResumePolicy: Sendable, Equatable {
+    /// Start afresh; an earlier checkpoint is removed.
+    case never
+    /// Continue from the checkpoint; an error if it is missing or was made by another setup.
+    case always
+    /// Continue when the checkpoint was made by the same setup (an interrupted run), otherwise start
+    /// afresh with a notice: what `pipeline.sh` uses, so that a rerun after an interruption resumes.
+    case ifCompatible
+
+    public init(_ resume: Bool) { self = resume ? .always : .never }
 }
 
 /// The `train-dmd train` stage as a library call: scale the data, build or restore the trainer,
@@ -60,7 +79,7 @@ public enum TrainingRun {
     public static let testIndicesFile = "test_indices.npy"
 
     /// Runs the stage. `progress` is called after every epoch, `notice` with one-line remarks for the user.
-    public static func execute(dataset: SurrogateDataset, settings: TrainingRunSettings, modelDirectory: URL, resume: Bool,
+    public static func execute(dataset: SurrogateDataset, settings: TrainingRunSettings, modelDirectory: URL, resume: ResumePolicy,
                                hook: TrainingHook? = nil, progress: (HistoryRow, Int) -> Void = { _, _ in },
                                notice: (String) -> Void = { _ in }) throws -> TrainingRunReport {
         guard settings.epochs >= 1, settings.checkpointEvery >= 1 else {
@@ -101,7 +120,7 @@ public enum TrainingRun {
         var outputScaler: OutputScaler
         var fingerprint: TrainingFingerprint
         var modelDirectory: URL
-        var resume: Bool
+        var resume: ResumePolicy
         var hook: TrainingHook?
     }
 
@@ -118,7 +137,24 @@ public enum TrainingRun {
                                   train: train, test: test, outputVariances: c.outputScaler.variances)
         trainer.hook = c.hook
         let checkpointURL = c.modelDirectory.appendingPathComponent(TrainingCheckpoint.fileName)
-        if c.resume {
+        var resume = c.resume == .always
+        if c.resume == .ifCompatible, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            // An interrupted run of the same setup continues; anything else starts afresh, and says why.
+            do {
+                let summary = try TrainingCheckpoint.summary(at: checkpointURL)
+                let differences = summary.fingerprint.differences(from: c.fingerprint)
+                if !differences.isEmpty {
+                    notice("the checkpoint in \(c.modelDirectory.path) was made by another setup (\(differences.joined(separator: "; ")))")
+                } else if summary.completedEpochs > c.settings.epochs {
+                    notice("the checkpoint in \(c.modelDirectory.path) is at epoch \(summary.completedEpochs), past training.epochs = \(c.settings.epochs)")
+                } else {
+                    resume = true
+                }
+            } catch {
+                notice("the checkpoint in \(c.modelDirectory.path) cannot be read (\(error))")
+            }
+        }
+        if resume {
             let summary = try TrainingCheckpoint.summary(at: checkpointURL)
             if summary.completedEpochs > c.settings.epochs {
                 throw NetworkError("the checkpoint \(checkpointURL.path) is at epoch \(summary.completedEpochs), past training.epochs = \(c.settings.epochs)")
@@ -137,7 +173,7 @@ public enum TrainingRun {
         let startEpoch = trainer.completedEpochs
         var lastCheckpoint = startEpoch
         let stopAt = min(c.settings.epochs, c.settings.stopAfterEpoch ?? Int.max)
-        try trainer.train(untilEpoch: stopAt) { row in
+        let divergence = try trainer.train(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
             progress(row, c.settings.epochs)
             if row.epoch % c.settings.checkpointEvery == 0 {
                 try TrainingCheckpoint.write(trainer, fingerprint: c.fingerprint, to: checkpointURL)
@@ -145,14 +181,20 @@ public enum TrainingRun {
             }
             return false
         }
-        if lastCheckpoint != trainer.completedEpochs || !FileManager.default.fileExists(atPath: checkpointURL.path) {
+        if let divergence {
+            // The last periodic checkpoint stays as it is: the trainer's optimizer and hook state are
+            // those of the failed epoch and must not be saved with the rolled-back parameters.
+            notice("training diverged in epoch \(divergence.epoch): \(divergence.message); "
+                   + "the model written is the one after epoch \(trainer.completedEpochs)")
+        } else if lastCheckpoint != trainer.completedEpochs || !FileManager.default.fileExists(atPath: checkpointURL.path) {
             try TrainingCheckpoint.write(trainer, fingerprint: c.fingerprint, to: checkpointURL)
         }
 
         // The model as it stands, its history and the test predictions in physical units.
         let description = ModelDescription(layout: c.layout, precision: S.precision, inputNames: c.settings.inputNames,
                                            epochsCompleted: trainer.completedEpochs, epochsPlanned: c.settings.epochs,
-                                           trainSamples: train.count, testSamples: test.count, windViscosity: c.settings.windViscosity)
+                                           trainSamples: train.count, testSamples: test.count, windViscosity: c.settings.windViscosity,
+                                           divergence: divergence)
         var outputs = try SurrogateModel.write(network: trainer.network, description: description, inputScaler: c.inputScaler,
                                                outputScaler: c.outputScaler, to: c.modelDirectory)
         let historyURL = c.modelDirectory.appendingPathComponent(historyFile)
@@ -164,9 +206,11 @@ public enum TrainingRun {
         try Npy.write(predictions, shape: [test.count, p], to: predictionsURL)
         let indicesURL = c.modelDirectory.appendingPathComponent(testIndicesFile)
         try Npy.write(data.testIndices.map { Int64($0) }, shape: [test.count], to: indicesURL)
-        outputs += [historyURL, predictionsURL, indicesURL, checkpointURL]
+        outputs += [historyURL, predictionsURL, indicesURL]
+        if FileManager.default.fileExists(atPath: checkpointURL.path) { outputs.append(checkpointURL) }
         return TrainingRunReport(layout: c.layout, startEpoch: startEpoch, completedEpochs: trainer.completedEpochs,
                                  plannedEpochs: c.settings.epochs, lastRow: trainer.history.rows.last, trainCount: train.count,
-                                 testCount: test.count, flooredOutputs: c.outputScaler.flooredCount, outputs: outputs)
+                                 testCount: test.count, flooredOutputs: c.outputScaler.flooredCount, outputs: outputs,
+                                 divergence: divergence)
     }
 }

@@ -18,6 +18,8 @@ struct Train: ParsableCommand {
         Writes DATA/models/NAME/: layer_<l>_weights.npy and layer_<l>_bias.npy per layer, the scalers (input_lower/upper.npy, output_mean/std.npy), model.json, history.csv (one row per epoch), predictions_test.npy (test samples x P, physical units) with test_indices.npy, checkpoint.bin (every training.checkpoint_every epochs) and manifest.json. See docs/train.md.
 
         With DMD (the default; Algorithm 1 of the paper, settings in [dmd]) also jumps.csv (one line per DMD jump) and eigenvalues/jump_<J>_layer_<k>.npy (the eigenvalues of jump J, 1-based, of layer k, 0-based: r x 2 float64, Re and Im), and history.csv gains the DMD columns (jump, train/test_mse_before/after, rank_L<k>, max_abs_eig_L<k>, timings). See docs/dmd-training.md.
+
+        If the training diverges (a non-finite MSE, or a DMD jump whose parameters overflow), the run stops there and still writes everything: the history up to the last good epoch, the model of that epoch, model.json and manifest.json with the cause ("status": "diverged"); the exit status is then 3.
         """)
 
     @OptionGroup var options: StageOptions
@@ -27,6 +29,9 @@ struct Train: ParsableCommand {
 
     @Flag(help: "Continue from DATA/models/NAME/checkpoint.bin; the result equals an uninterrupted run.")
     var resume = false
+
+    @Flag(help: "Continue from DATA/models/NAME/checkpoint.bin when it was made by the same setup, else start afresh (what pipeline.sh uses).")
+    var resumeIfCompatible = false
 
     @Option(help: "Model folder under DATA/models (default: \"plain\" with --no-dmd, \"dmd\" otherwise).")
     var name: String?
@@ -52,7 +57,8 @@ struct Train: ParsableCommand {
         if let epochs { extra.append("training.epochs=\(epochs)") }
         if let threads { extra.append("training.threads=\(threads)") }
         let config = try options.loadConfig(extraOverrides: extra)
-        let settings = try Self.runSettings(config, stopAfter: stopAfter)
+        var settings = try Self.runSettings(config, stopAfter: stopAfter)
+        settings.stopOnDivergence = true
         let modelName = name ?? (noDMD ? "plain" : "dmd")
         let modelDirectory = options.dataURL.appendingPathComponent("models").appendingPathComponent(modelName, isDirectory: true)
         var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
@@ -76,7 +82,8 @@ struct Train: ParsableCommand {
         }
 
         let progress = EpochProgress()
-        let report = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: modelDirectory, resume: resume,
+        let report = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: modelDirectory,
+                                             resume: resume ? .always : (resumeIfCompatible ? .ifCompatible : .never),
                                              hook: accelerator, progress: progress.update, notice: { note("train-dmd: " + $0) })
         for url in report.outputs { record.output(url) }
         if let accelerator {
@@ -101,6 +108,10 @@ struct Train: ParsableCommand {
         record.detail("outputs_with_floored_std", JSONValue(report.flooredOutputs))
         record.detail("epochs_completed", JSONValue(report.completedEpochs))
         record.detail("epochs_planned", JSONValue(report.plannedEpochs))
+        record.detail("status", .string(report.divergence != nil ? "diverged" : report.finished ? "finished" : "stopped"))
+        if let divergence = report.divergence {
+            record.detail("divergence", .object(["epoch": JSONValue(divergence.epoch), "message": .string(divergence.message)]))
+        }
         record.detail("resumed_from_epoch", report.startEpoch > 0 ? JSONValue(report.startEpoch) : .null)
         record.detail("threads", JSONValue(settings.trainer.threads))
         record.detail("openblas", .string(BLASThreads.configuration))
@@ -114,14 +125,24 @@ struct Train: ParsableCommand {
         }
         try record.finish(manifestAt: modelDirectory.appendingPathComponent("manifest.json"))
 
-        let state = report.finished ? "trained" : "stopped at epoch \(report.completedEpochs) of \(report.plannedEpochs) (continue with --resume)"
+        let state = report.divergence != nil ? "DIVERGED in epoch \(report.completedEpochs + 1) of \(report.plannedEpochs) (model of epoch \(report.completedEpochs) kept)"
+            : report.finished ? "trained" : "stopped at epoch \(report.completedEpochs) of \(report.plannedEpochs) (continue with --resume)"
         var summary = "train-dmd: \(report.layout) \(settings.precision.rawValue), \(state)"
         if let last = report.lastRow {
             summary += String(format: "; train MSE %.4g, test MSE %@ (scaled); %@ of training",
                               last.trainMSE, last.testMSE.map { String(format: "%.4g", $0) } ?? "n/a", formatDuration(last.wallSeconds))
         }
         note(summary + " → \(modelDirectory.path)")
+        if let divergence = report.divergence {
+            // Everything is written (the history up to the divergence, the model before it, the
+            // manifest with the cause); the distinct exit status tells scripts the run did not finish.
+            note("train-dmd: the training diverged in epoch \(divergence.epoch): \(divergence.message); exit status \(Self.divergedExitCode)")
+            throw ExitCode(Self.divergedExitCode)
+        }
     }
+
+    /// Exit status of a run that stopped because the training diverged (its outputs are written).
+    static let divergedExitCode: Int32 = 3
 
     /// The library's settings from the configuration sections.
     static func runSettings(_ config: PipelineConfig, stopAfter: Int? = nil) throws -> TrainingRunSettings {

@@ -40,7 +40,7 @@ final class ResumeAndSweepTests: XCTestCase {
         let settings = DMDTrainingSettings(snapshotCount: 3, steps: 4, guarded: true, guardFactors: [0.5, 1])
         let whole = root.appendingPathComponent("whole")
         let wholeHook = try hook(settings, whole)
-        _ = try TrainingRun.execute(dataset: data, settings: SmallProblem.runSettings(epochs: 8), modelDirectory: whole, resume: false, hook: wholeHook)
+        _ = try TrainingRun.execute(dataset: data, settings: SmallProblem.runSettings(epochs: 8), modelDirectory: whole, resume: .never, hook: wholeHook)
         XCTAssertEqual(wholeHook.jumps.count, 2)
         XCTAssertEqual(try history(whole).count, 10, "header, epoch 0 and 8 epochs")
 
@@ -48,11 +48,11 @@ final class ResumeAndSweepTests: XCTestCase {
             let folder = root.appendingPathComponent("split\(stop)")
             let first = try hook(settings, folder)
             _ = try TrainingRun.execute(dataset: data, settings: SmallProblem.runSettings(epochs: 8, stopAfter: stop), modelDirectory: folder,
-                                        resume: false, hook: first)
+                                        resume: .never, hook: first)
             XCTAssertEqual(first.snapshotsHeld, stop % 3)
             let second = try hook(settings, folder)
             let report = try TrainingRun.execute(dataset: data, settings: SmallProblem.runSettings(epochs: 8), modelDirectory: folder,
-                                                 resume: true, hook: second)
+                                                 resume: .always, hook: second)
             XCTAssertEqual(report.startEpoch, stop)
             XCTAssertEqual(try npyFiles(folder), try npyFiles(whole), "stopped after epoch \(stop)")
             XCTAssertEqual(try history(folder), try history(whole), "stopped after epoch \(stop)")
@@ -61,7 +61,7 @@ final class ResumeAndSweepTests: XCTestCase {
 
         let other = try hook(DMDTrainingSettings(snapshotCount: 4, steps: 4), root.appendingPathComponent("split4"))
         assertThrowsMessage(try TrainingRun.execute(dataset: data, settings: SmallProblem.runSettings(epochs: 9),
-                                                    modelDirectory: root.appendingPathComponent("split4"), resume: true, hook: other),
+                                                    modelDirectory: root.appendingPathComponent("split4"), resume: .always, hook: other),
                             contains: ["acceleration hook", "snapshotCount"])
     }
 
@@ -108,7 +108,7 @@ final class ResumeAndSweepTests: XCTestCase {
 
         // (m = 3, s = 4) as a separate run with the sweep's settings (one thread, jump losses recorded).
         let hook = try SmallProblem.accelerator(DMDTrainingSettings(snapshotCount: 3, steps: 4, annealingEpochs: 4))
-        _ = try TrainingRun.execute(dataset: data, settings: run, modelDirectory: root.appendingPathComponent("separate"), resume: false, hook: hook)
+        _ = try TrainingRun.execute(dataset: data, settings: run, modelDirectory: root.appendingPathComponent("separate"), resume: .never, hook: hook)
         XCTAssertEqual(sweep.values[(1 * 2 + 1) * 2], DMDJump.meanRelativeError(hook.jumps, test: false))
         XCTAssertEqual(sweep.values[(1 * 2 + 1) * 2 + 1], DMDJump.meanRelativeError(hook.jumps, test: true))
 
@@ -137,7 +137,7 @@ final class ResumeAndSweepTests: XCTestCase {
         var stopped = run
         stopped.stopAfterEpoch = 3
         _ = try TrainingRun.execute(dataset: data, settings: stopped, modelDirectory: root.appendingPathComponent("runs/m2_s4"),
-                                    resume: false, hook: partial)
+                                    resume: .never, hook: partial)
         var notes: [String] = []
         let fourth = try DMDSweep(setup).run(log: { notes.append($0) })
         XCTAssertEqual(fourth.ran, 1)

@@ -46,15 +46,25 @@ final class EvaluationTests: XCTestCase {
 
         let scaler = try InputScaler(ranges: ranges)
         let dataset = try SurrogateDataset.load(dataDirectory: data, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
-        for (name, seed) in [("plain", UInt64(1)), ("dmd", UInt64(2))] {
-            let settings = TrainingRunSettings(hiddenWidths: [8], networkSeed: seed,
+        // A third run diverges in epoch 3 (a hook reporting a divergence): the report must say so.
+        struct Blowup: DivergenceError { var description: String }
+        final class Wrecker: TrainingHook {
+            func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
+                if trainer.completedEpochs == 3 { throw Blowup(description: "test blow-up") }
+                return [:]
+            }
+        }
+        for (name, seed) in [("plain", UInt64(1)), ("dmd", UInt64(2)), ("blown", UInt64(3))] {
+            var settings = TrainingRunSettings(hiddenWidths: [8], networkSeed: seed,
                                                trainer: TrainerOptions(batchSize: 8, threads: 1), epochs: 4, checkpointEvery: 2,
                                                inputRanges: ranges, inputNames: SamplingSettings.parameterNames)
-            _ = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: data.appendingPathComponent("models/\(name)"), resume: false)
+            settings.stopOnDivergence = true
+            _ = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: data.appendingPathComponent("models/\(name)"),
+                                        resume: .never, hook: name == "blown" ? Wrecker() : nil)
         }
 
-        let inputs = try EvaluationInputs.load(data: data, modelNames: ["plain", "dmd"])
-        XCTAssertEqual(inputs.models.map(\.name), ["plain", "dmd"])
+        let inputs = try EvaluationInputs.load(data: data, modelNames: ["plain", "dmd", "blown"])
+        XCTAssertEqual(inputs.models.map(\.name), ["plain", "dmd", "blown"])
         XCTAssertFalse(inputs.trainIndices.contains(5)); XCTAssertFalse(inputs.testIndices.contains(5))
         let folder = data.appendingPathComponent("report")
         let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: "test.toml", dataPath: data.path, to: folder, threads: 1)
@@ -80,6 +90,10 @@ final class EvaluationTests: XCTestCase {
             XCTAssertTrue(markdown.contains(section), "report.md lacks \(section)")
         }
         XCTAssertNotNil(try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("metrics.json")))["comparison"])
+        XCTAssertEqual(out.metrics["models"]?["blown"]?["diverged"]?["epoch"]?.number, 3)
+        XCTAssertEqual(out.metrics["models"]?["blown"]?["epochs"]?.number, 2, "the model and history of the last good epoch")
+        XCTAssertNil(out.metrics["models"]?["plain"]?["diverged"])
+        XCTAssertTrue(markdown.contains("**blown diverged** in epoch 3 of 4 and stopped there: test blow-up."), markdown)
     }
 
     func testMissingDatasetFileIsNamed() {

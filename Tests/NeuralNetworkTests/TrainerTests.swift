@@ -183,6 +183,53 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(csv[1].hasSuffix(",,"), "unreported hook columns are empty: \(csv[1])")
     }
 
+    /// `stopOnDivergence`: a hook that wrecks the parameters (NaN) and reports a divergence in epoch 4
+    /// ends the training there; the parameters are back to those after epoch 3 — bit-identical to an
+    /// uninterrupted 3-epoch run — the history and `completedEpochs` end at 3, the losses are the
+    /// finite ones of epoch 3, and the divergence is returned. Without the flag the error is thrown.
+    /// The trainer's own divergence (a NaN training MSE, no hook involved) is caught the same way.
+    func testStopOnDivergenceKeepsTheLastGoodEpoch() throws {
+        struct Blowup: DivergenceError { var description: String }
+        final class Wrecker: TrainingHook {
+            let epoch: Int
+            let throwsDivergence: Bool
+            init(epoch: Int, throwsDivergence: Bool) { self.epoch = epoch; self.throwsDivergence = throwsDivergence }
+            func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
+                guard trainer.completedEpochs == epoch else { return [:] }
+                trainer.modifyParameters(ofLayer: 0) { buffer in
+                    if case .float64(let b) = buffer { b.update(repeating: .nan) }
+                }
+                if throwsDivergence { throw Blowup(description: "blown up in epoch \(trainer.completedEpochs)") }
+                return [:]
+            }
+        }
+        let reference = try makeTrainer(Double.self, train: 64)
+        try reference.train(untilEpoch: 3)
+
+        let trainer = try makeTrainer(Double.self, train: 64)
+        trainer.hook = Wrecker(epoch: 4, throwsDivergence: true)
+        let divergence = try trainer.train(untilEpoch: 6, stopOnDivergence: true)
+        XCTAssertEqual(divergence, Divergence(epoch: 4, message: "blown up in epoch 4"))
+        XCTAssertEqual(trainer.completedEpochs, 3)
+        XCTAssertEqual(trainer.history.rows.map(\.epoch), [0, 1, 2, 3])
+        XCTAssertEqual(Array(trainer.network.parameters), Array(reference.network.parameters), "parameters of epoch 3, bit for bit")
+        XCTAssertEqual(trainer.trainingLoss(), reference.trainingLoss(), "losses recomputed for the restored parameters")
+
+        // The trainer's own check: NaN parameters without an error from the hook give a NaN MSE.
+        let silent = try makeTrainer(Double.self, train: 64)
+        silent.hook = Wrecker(epoch: 2, throwsDivergence: false)
+        let own = try silent.train(untilEpoch: 6, stopOnDivergence: true)
+        XCTAssertEqual(own?.epoch, 2)
+        XCTAssertTrue(own?.message.hasPrefix("training diverged in epoch 2") == true, "\(String(describing: own))")
+        XCTAssertEqual(silent.completedEpochs, 1)
+        XCTAssertTrue(silent.network.parameters.allSatisfy(\.isFinite))
+
+        // Without the flag the divergence is an error, as before.
+        let strict = try makeTrainer(Double.self, train: 64)
+        strict.hook = Wrecker(epoch: 2, throwsDivergence: true)
+        XCTAssertThrowsError(try strict.train(untilEpoch: 6)) { XCTAssertTrue($0 is Blowup, "\($0)") }
+    }
+
     /// OpenBLAS with 1 or 2 threads does not give bit-identical products (measured: the parameters
     /// differ in the last bits after two epochs), so reproducibility is promised per thread count
     /// (above); across thread counts the runs agree to float32 round-off.

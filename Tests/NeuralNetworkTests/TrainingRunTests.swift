@@ -32,16 +32,16 @@ final class TrainingRunTests: XCTestCase {
         let models = folder.root.appendingPathComponent("models")
         let whole = models.appendingPathComponent("whole"), again = models.appendingPathComponent("again")
         let split3 = models.appendingPathComponent("split3"), split4 = models.appendingPathComponent("split4")
-        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: whole, resume: false)
-        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: again, resume: false)
+        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: whole, resume: .never)
+        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: again, resume: .never)
         XCTAssertEqual(try files(whole), try files(again), "same seeds must give the same bytes")
 
         for (folderURL, stop) in [(split3, 3), (split4, 4)] {
             let first = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7, stopAfter: stop),
-                                                modelDirectory: folderURL, resume: false)
+                                                modelDirectory: folderURL, resume: .never)
             XCTAssertEqual(first.completedEpochs, stop)
             XCTAssertFalse(first.finished)
-            let second = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: folderURL, resume: true)
+            let second = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7), modelDirectory: folderURL, resume: .always)
             XCTAssertEqual(second.startEpoch, stop)
             XCTAssertEqual(second.completedEpochs, 7)
             XCTAssertEqual(try files(folderURL), try files(whole), "resumed after epoch \(stop)")
@@ -50,9 +50,89 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try history(whole).count, 9, "header, epoch 0 (initial state) and 7 epochs")
 
         // A finished run can be extended: resuming with more epochs continues where it ended.
-        let extended = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 9), modelDirectory: whole, resume: true)
+        let extended = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 9), modelDirectory: whole, resume: .always)
         XCTAssertEqual(extended.startEpoch, 7)
         XCTAssertEqual(try history(whole).count, 11)
+    }
+
+    /// A run that diverges in epoch 5 with `stopOnDivergence` still writes its folder: the model and
+    /// predictions of epoch 4 (byte-identical to a run of 4 epochs), the history up to epoch 4,
+    /// model.json naming the divergence; the checkpoint of epoch 4 is left as it was.
+    func testDivergedRunWritesTheLastGoodModel() throws {
+        struct Blowup: DivergenceError { var description: String }
+        final class Wrecker: TrainingHook {
+            func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
+                if trainer.completedEpochs == 5 { throw Blowup(description: "jump overflowed") }
+                return [:]
+            }
+        }
+        let folder = try TestDataFolder()
+        defer { folder.remove() }
+        let data = try folder.load()
+        let models = folder.root.appendingPathComponent("models")
+        let four = models.appendingPathComponent("four"), diverged = models.appendingPathComponent("diverged")
+        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: four, resume: .never)
+
+        var settings = TestDataFolder.settings(epochs: 7)
+        settings.stopOnDivergence = true
+        let report = try TrainingRun.execute(dataset: data, settings: settings, modelDirectory: diverged, resume: .never, hook: Wrecker())
+        XCTAssertEqual(report.divergence, Divergence(epoch: 5, message: "jump overflowed"))
+        XCTAssertEqual(report.completedEpochs, 4)
+        XCTAssertFalse(report.finished)
+        XCTAssertEqual(try files(diverged), try files(four), "weights, scalers and predictions of epoch 4")
+        XCTAssertEqual(try history(diverged), try history(four))
+        let description = try SurrogateModel.load(from: diverged).description
+        XCTAssertEqual(description.divergence, Divergence(epoch: 5, message: "jump overflowed"))
+        XCTAssertEqual(description.epochsCompleted, 4)
+        XCTAssertNil(try SurrogateModel.load(from: four).description.divergence)
+        XCTAssertEqual(try TrainingCheckpoint.summary(at: diverged.appendingPathComponent(TrainingCheckpoint.fileName)).completedEpochs, 4)
+
+        // Without stopOnDivergence the same run is an error.
+        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7),
+                                                       modelDirectory: models.appendingPathComponent("strict"), resume: .never, hook: Wrecker()),
+                               contains: ["jump overflowed"])
+    }
+
+    /// `.ifCompatible` (pipeline.sh): an interrupted run of the same setup continues and ends with the
+    /// same bytes as an uninterrupted one; a checkpoint of another setup or a damaged one is not an
+    /// error there, the run starts afresh and says why.
+    func testResumeIfCompatibleContinuesOrStartsAfresh() throws {
+        let folder = try TestDataFolder()
+        defer { folder.remove() }
+        let data = try folder.load()
+        let models = folder.root.appendingPathComponent("models")
+        let whole = models.appendingPathComponent("whole"), model = models.appendingPathComponent("m")
+        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 5), modelDirectory: whole, resume: .never)
+
+        // Nothing to resume: a fresh start, without a notice.
+        var notices: [String] = []
+        let first = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 5, stopAfter: 2), modelDirectory: model,
+                                            resume: .ifCompatible, notice: { notices.append($0) })
+        XCTAssertEqual(first.startEpoch, 0)
+        XCTAssertEqual(first.completedEpochs, 2)
+        // Interrupted after epoch 2: the rerun continues from there.
+        let second = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 5), modelDirectory: model,
+                                             resume: .ifCompatible, notice: { notices.append($0) })
+        XCTAssertEqual(second.startEpoch, 2)
+        XCTAssertEqual(second.completedEpochs, 5)
+        XCTAssertEqual(try files(model), try files(whole), "resumed run must end with the uninterrupted run's bytes")
+        XCTAssertTrue(notices.contains { $0.contains("resuming from epoch 2") }, "\(notices)")
+
+        // Another setup (batch size): no error, a fresh start that names the difference.
+        notices = []
+        let other = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 3, batch: 4), modelDirectory: model,
+                                            resume: .ifCompatible, notice: { notices.append($0) })
+        XCTAssertEqual(other.startEpoch, 0)
+        XCTAssertEqual(other.completedEpochs, 3)
+        XCTAssertTrue(notices.contains { $0.contains("another setup") && $0.contains("training.batch_size: checkpoint 8, now 4") }, "\(notices)")
+
+        // A damaged checkpoint: a fresh start too.
+        notices = []
+        try Data("not a checkpoint at all".utf8).write(to: model.appendingPathComponent(TrainingCheckpoint.fileName))
+        let damaged = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 3, batch: 4), modelDirectory: model,
+                                              resume: .ifCompatible, notice: { notices.append($0) })
+        XCTAssertEqual(damaged.startEpoch, 0)
+        XCTAssertTrue(notices.contains { $0.contains("cannot be read") && $0.contains("bad magic") }, "\(notices)")
     }
 
     /// A checkpoint is only resumed by the setup that wrote it: another architecture, batch size,
@@ -62,38 +142,38 @@ final class TrainingRunTests: XCTestCase {
         defer { folder.remove() }
         let data = try folder.load()
         let model = folder.root.appendingPathComponent("models/m")
-        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(), modelDirectory: model, resume: true),
+        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(), modelDirectory: model, resume: .always),
                                contains: ["checkpoint.bin", "no checkpoint"])
-        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 2), modelDirectory: model, resume: false)
+        _ = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 2), modelDirectory: model, resume: .never)
 
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(hidden: [16], epochs: 4),
-                                                       modelDirectory: model, resume: true),
+                                                       modelDirectory: model, resume: .always),
                                contains: ["another setup", "network: checkpoint 6→12→8→5 (softsign), now 6→16→5 (softsign)"])
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4, batch: 4),
-                                                       modelDirectory: model, resume: true),
+                                                       modelDirectory: model, resume: .always),
                                contains: ["training.batch_size: checkpoint 8, now 4"])
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4, precision: .float64),
-                                                       modelDirectory: model, resume: true),
+                                                       modelDirectory: model, resume: .always),
                                contains: ["precision: checkpoint float32, now float64"])
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 1),
-                                                       modelDirectory: model, resume: true),
+                                                       modelDirectory: model, resume: .always),
                                contains: ["epoch 2", "past training.epochs = 1"])
 
         var changed = folder
         changed.c3[0] *= 1.5
         try changed.write()
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: changed.load(), settings: TestDataFolder.settings(epochs: 4),
-                                                       modelDirectory: model, resume: true),
+                                                       modelDirectory: model, resume: .always),
                                contains: ["fem/c3.npy: content changed"])
         try folder.write()
 
         let checkpoint = model.appendingPathComponent(TrainingCheckpoint.fileName)
         let bytes = try Data(contentsOf: checkpoint)
         try bytes.prefix(bytes.count - 100).write(to: checkpoint)
-        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: true),
+        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: .always),
                                contains: ["checkpoint.bin", "truncated"])
         try Data("not a checkpoint at all".utf8).write(to: checkpoint)
-        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: true),
+        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: .always),
                                contains: ["checkpoint.bin", "bad magic"])
     }
 
@@ -106,7 +186,7 @@ final class TrainingRunTests: XCTestCase {
         for precision in NetworkPrecision.allCases {
             let model = folder.root.appendingPathComponent("models/\(precision)")
             let report = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 3, precision: precision),
-                                                 modelDirectory: model, resume: false)
+                                                 modelDirectory: model, resume: .never)
             XCTAssertEqual(report.testCount, 9)
             let saved = try Npy.read(Double.self, from: model.appendingPathComponent(TrainingRun.predictionsFile), expectedShape: [9, 5])
             let indices = try Npy.read(Int64.self, from: model.appendingPathComponent(TrainingRun.testIndicesFile), expectedShape: [9])
