@@ -154,6 +154,36 @@ public enum EvaluationReport {
             blocks.append(.bulletList(items))
         }
 
+        // More than one accelerated run (e.g. scripts/safeguard-study.sh): one row per run.
+        let jumpRuns = inputs.models.filter { $0.history.hasJumpColumn }
+        if jumpRuns.count > 1 {
+            var runRows: [[String]] = []
+            var runMetrics: [String: JSONValue] = [:]
+            for m in jumpRuns {
+                let stats = try DMDStatistics(history: m.history)
+                var o = stats.json.object ?? [:]
+                var reachText = "—"
+                if let plain {
+                    let c = try RunComparison(plain: plain.history, dmd: m.history)
+                    o["comparison_with_plain"] = c.json
+                    switch c.reach {
+                    case .reached(let epoch, let seconds): reachText = "epoch \(epoch), \(fmt(seconds, 4)) s"
+                    case .never: reachText = "never"
+                    }
+                }
+                runMetrics[m.name] = .object(o)
+                runRows.append([m.name, "\(stats.jumpCount)", fmt(stats.training.shareHelped.map { 100 * $0 }),
+                                fmt(stats.training.medianRelativeError), fmt(stats.training.meanRelativeError),
+                                fmt(stats.test?.medianRelativeError), fmt(m.history.testMSE.last), reachText])
+            }
+            metrics["dmd_runs"] = .object(runMetrics)
+            blocks.append(.heading(2, "DMD runs compared"))
+            blocks.append(.table(ReportTable(header: ["run", "jumps", "helped (% of jumps, training)", "median ratio, training", "mean ratio, training",
+                                                      "median ratio, test", "final test MSE (scaled)", "plain run's final test MSE reached"],
+                                             rows: runRows, alignments: [.left] + Array(repeating: .right, count: 7),
+                                             caption: "Ratio = MSE after the jump / MSE before it (below 1 the jump helped); the mean is the paper's Figure 3 metric, the median is robust to a few catastrophic jumps. A rejected guarded jump counts as ratio 1.")))
+        }
+
         // Paper vs this run.
         if let pe = evaluations.first(where: { $0.name == "plain" }), let de = evaluations.first(where: { $0.name == "dmd" }) {
             let ratio = pe.finalTestMSE / de.finalTestMSE, trainRatio = pe.finalTrainMSE / de.finalTrainMSE

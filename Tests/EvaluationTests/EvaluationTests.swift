@@ -63,6 +63,20 @@ final class EvaluationTests: XCTestCase {
                                         resume: .never, hook: name == "blown" ? Wrecker() : nil)
         }
 
+        // Jump columns written by hand into two histories (as the DMD hook writes them), with known
+        // ratios: dmd jumps at epochs 2 (train ×0.5, test ×0.8) and 4 (train ×2, test ×1); blown at 2 (×0.25).
+        func addJumps(_ name: String, _ jumps: [Int: (Double, Double)]) throws {
+            let url = data.appendingPathComponent("models/\(name)/history.csv")
+            var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+            lines[0] += ",jump,train_mse_before,train_mse_after,test_mse_before,test_mse_after"
+            for i in 1..<lines.count {
+                if let (train, test) = jumps[i - 1] { lines[i] += ",1,1.0,\(train),2.0,\(2 * test)" } else { lines[i] += ",0,,,," }
+            }
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+        try addJumps("dmd", [2: (0.5, 0.8), 4: (2.0, 1.0)])
+        try addJumps("blown", [2: (0.25, 0.5)])
+
         let inputs = try EvaluationInputs.load(data: data, modelNames: ["plain", "dmd", "blown"])
         XCTAssertEqual(inputs.models.map(\.name), ["plain", "dmd", "blown"])
         XCTAssertFalse(inputs.trainIndices.contains(5)); XCTAssertFalse(inputs.testIndices.contains(5))
@@ -93,6 +107,16 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(out.metrics["models"]?["blown"]?["diverged"]?["epoch"]?.number, 3)
         XCTAssertEqual(out.metrics["models"]?["blown"]?["epochs"]?.number, 2, "the model and history of the last good epoch")
         XCTAssertNil(out.metrics["models"]?["plain"]?["diverged"])
+        // Several accelerated runs: one row each, statistics from the hand-made ratios.
+        let dmdTraining = out.metrics["dmd_runs"]?["dmd"]?["training"]
+        XCTAssertEqual(dmdTraining?["mean_relative_error"]?.number, 1.25)
+        XCTAssertEqual(dmdTraining?["median_relative_error"]?.number, 1.25)
+        XCTAssertEqual(dmdTraining?["share_helped"]?.number, 0.5)
+        XCTAssertEqual(out.metrics["dmd_runs"]?["dmd"]?["test"]?["mean_relative_error"]?.number ?? 0, 0.9, accuracy: 1e-15)
+        XCTAssertEqual(out.metrics["dmd_runs"]?["blown"]?["training"]?["mean_relative_error"]?.number, 0.25)
+        XCTAssertNil(out.metrics["dmd_runs"]?["plain"])
+        XCTAssertTrue(markdown.contains("## DMD runs compared"), markdown)
+        XCTAssertTrue(markdown.contains("| dmd | 2 | 50 | 1.25 | 1.25 | 0.9 |"), markdown)
         XCTAssertTrue(markdown.contains("**blown diverged** in epoch 3 of 4 and stopped there: test blow-up."), markdown)
     }
 
