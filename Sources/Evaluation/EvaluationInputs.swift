@@ -19,6 +19,19 @@ public struct EvaluationInputs {
         /// [m index][s index] mean relative error, NaN where a pair was not run.
         public var training: [[Double]]
         public var test: [[Double]]
+
+        /// The pair with the lowest finite mean relative error on the training or test set (the
+        /// first in m-major order on ties); nil when no pair has a finite value.
+        public func best(test useTest: Bool) -> (m: Int, s: Int, value: Double)? {
+            let grid = useTest ? test : training
+            var best: (m: Int, s: Int, value: Double)? = nil
+            for (i, row) in grid.enumerated() {
+                for (j, value) in row.enumerated() where value.isFinite && value < (best?.value ?? .infinity) {
+                    best = (mValues[i], sValues[j], value)
+                }
+            }
+            return best
+        }
     }
 
     public var params: NDArray<Double>

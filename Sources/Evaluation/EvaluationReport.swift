@@ -192,6 +192,11 @@ public enum EvaluationReport {
                 ["MSE plain / MSE with DMD at the end, training", "≈ \(Int(PaperFigures.mseRatioAt3000)) (two decades, Fig. 4, 3000 epochs)", fmt(trainRatio) + " (\(pe.epochs) epochs)"],
                 ["MSE plain / MSE with DMD at the end, test", "≈ \(Int(PaperFigures.mseRatioAt3000))", fmt(ratio)],
                 ["chosen m, s", "\(PaperFigures.chosenM), \(PaperFigures.chosenS)", "\(d.m), \(d.s)"],
+                ["lowest mean relative error of the (m, s) study, training / test", "m = 20 (overall); s = 55 (on the m = 14 row)",
+                 inputs.sweep.map { sweep in
+                     [sweep.best(test: false), sweep.best(test: true)].map { b in b.map { "m = \($0.m), s = \($0.s): \(fmt($0.value))" } ?? "—" }
+                         .joined(separator: " / ")
+                 } ?? "no sweep (train-dmd sweep)"],
                 ["wall time per epoch, DMD / plain", "\(PaperFigures.measuredOverhead) measured, \(PaperFigures.predictedOverhead) predicted",
                  fmt(comparison?.overheadPerEpoch)],
             ], alignments: [.left, .right, .right])))
@@ -212,7 +217,12 @@ public enum EvaluationReport {
             blocks.append(.figure(ReportFigure(FigureCatalogue.stepStudy(mValues: sweep.mValues, sValues: sweep.sValues, training: sweep.training,
                                                                         test: sweep.test, chosen: (d.m, d.s)),
                                                caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined.")))
-            metrics["sweep"] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }), "s_values": .array(sweep.sValues.map { JSONValue($0) })]
+            var sweepMetrics: [String: JSONValue] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }),
+                                                     "s_values": .array(sweep.sValues.map { JSONValue($0) })]
+            for (key, best) in [("best_training", sweep.best(test: false)), ("best_test", sweep.best(test: true))] {
+                if let best { sweepMetrics[key] = ["m": JSONValue(best.m), "s": JSONValue(best.s), "mean_relative_error": JSONValue(best.value)] }
+            }
+            metrics["sweep"] = .object(sweepMetrics)
         }
         blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
                                                    nx: config.fem.observationNx, ny: config.fem.observationNy))

@@ -120,6 +120,16 @@ final class EvaluationTests: XCTestCase {
         XCTAssertTrue(markdown.contains("**blown diverged** in epoch 3 of 4 and stopped there: test blow-up."), markdown)
     }
 
+    /// The best pair of a sweep: the lowest finite value, NaN (not run) and +∞ (diverged) skipped.
+    func testSweepBestPair() {
+        let sweep = EvaluationInputs.Sweep(mValues: [2, 4], sValues: [5, 10, 15],
+                                           training: [[0.9, .nan, 0.7], [.infinity, 0.8, 0.75]],
+                                           test: [[.nan, .nan, .nan], [.infinity, .nan, .nan]])
+        let best = sweep.best(test: false)
+        XCTAssertEqual(best?.m, 2); XCTAssertEqual(best?.s, 15); XCTAssertEqual(best?.value, 0.7)
+        XCTAssertNil(sweep.best(test: true))
+    }
+
     func testMissingDatasetFileIsNamed() {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-missing-\(UUID().uuidString)")
         XCTAssertThrowsError(try EvaluationInputs.load(data: data, modelNames: ["plain"])) { error in
