@@ -95,12 +95,40 @@ final class TrainingHistoryTests: XCTestCase {
         XCTAssertEqual(comparison.targetTestMSE, 0.30)
         // DMD test MSE 0.9, 1.0, 0.35, 0.3 → first ≤ 0.30 at epoch 4, 4.4 s.
         XCTAssertEqual(comparison.reach, .reached(epoch: 4, wallSeconds: 4.4))
+        // The plain run itself first reached 0.30 at its end (4 s).
+        XCTAssertEqual(comparison.plainReach, .reached(epoch: 4, wallSeconds: 4.0))
         XCTAssertEqual(comparison.speedup!, 4.0 / 4.4, accuracy: tolerance)
+        // Training MSE: plain ends at 0.25 (first at epoch 4, 4 s); DMD 0.9, 0.5, 0.5, 0.6, 0.2 → epoch 5, 5.5 s.
+        XCTAssertEqual(comparison.targetTrainMSE, 0.25)
+        XCTAssertEqual(comparison.trainReach, .reached(epoch: 5, wallSeconds: 5.5))
+        XCTAssertEqual(comparison.plainTrainReach, .reached(epoch: 4, wallSeconds: 4.0))
+        XCTAssertEqual(comparison.trainSpeedup!, 4.0 / 5.5, accuracy: tolerance)
         // Reversed roles: the plain run never reaches the DMD run's final 0.1.
         let reversed = try RunComparison(plain: dmd, dmd: plain)
         XCTAssertEqual(reversed.reach, .never)
         XCTAssertNil(reversed.speedup)
         XCTAssertEqual(reversed.json["time_to_reach_plain_final_test_mse"], "never")
+
+        // A plain run that overfits passes its final test MSE early: the speed-up compares first
+        // reaches (epoch 2 at 2 s for the plain run, epoch 1 at 1.1 s for the other), not its end.
+        let overfitting = try TrainingHistory.parse("""
+            epoch,train_mse,test_mse,wall_seconds
+            1,0.8,0.9,1.0
+            2,0.6,0.4,2.0
+            3,0.4,0.6,3.0
+            4,0.2,0.5,4.0
+            """, source: "overfit.csv")
+        let early = try TrainingHistory.parse("""
+            epoch,train_mse,test_mse,wall_seconds
+            1,0.9,0.5,1.1
+            2,0.7,0.7,2.2
+            """, source: "early.csv")
+        let c = try RunComparison(plain: overfitting, dmd: early)
+        XCTAssertEqual(c.plainReach, .reached(epoch: 2, wallSeconds: 2.0))
+        XCTAssertEqual(c.reach, .reached(epoch: 1, wallSeconds: 1.1))
+        XCTAssertEqual(c.speedup!, 2.0 / 1.1, accuracy: tolerance)
+        XCTAssertEqual(c.trainReach, .never)
+        XCTAssertNil(c.trainSpeedup)
     }
 
     func testTimeBreakdownByHand() throws {

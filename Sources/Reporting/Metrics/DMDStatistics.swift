@@ -64,11 +64,32 @@ public struct DMDStatistics: Sendable, Equatable {
 }
 
 /// A DMD run measured against the plain run it accelerates.
+///
+/// The yardstick of the issue is "the wall time the DMD run needs to reach the plain run's final test
+/// MSE". A plain run that overfits passes its own final test MSE long before its end, so the
+/// speed-up compares like with like: the first time the *plain* run reached that value against the
+/// first time the DMD run did. The same is done for the training MSE (what the optimizer minimises).
 public struct RunComparison: Sendable, Equatable {
-    /// When the DMD run first reaches the target test MSE.
+    /// When a run first reaches a target MSE.
     public enum Reach: Sendable, Equatable {
         case reached(epoch: Int, wallSeconds: Double)
         case never
+
+        /// First row whose value is ≤ target (cumulative wall time of that row).
+        init(_ values: [Double], target: Double, history: TrainingHistory) {
+            if let row = values.firstIndex(where: { $0 <= target }) {
+                self = .reached(epoch: history.epochs[row], wallSeconds: history.wallSeconds[row])
+            } else {
+                self = .never
+            }
+        }
+
+        var seconds: Double? { if case .reached(_, let s) = self { return s }; return nil }
+
+        var json: JSONValue {
+            if case .reached(let epoch, let seconds) = self { return ["epoch": JSONValue(epoch), "wall_seconds": JSONValue(seconds)] }
+            return "never"
+        }
     }
 
     /// Mean wall time per epoch of the DMD run / of the plain run (each: final cumulative wall time
@@ -81,10 +102,22 @@ public struct RunComparison: Sendable, Equatable {
     public let plainFinalWallSeconds: Double
     /// First row of the DMD run whose test MSE ≤ target, with its cumulative wall time.
     public let reach: Reach
-    /// plain final wall time / DMD wall time at reach (> 1: DMD got there sooner); nil if never.
-    public var speedup: Double? {
-        if case .reached(_, let seconds) = reach, seconds > 0 { return plainFinalWallSeconds / seconds }
-        return nil
+    /// First row of the plain run itself whose test MSE ≤ target (at the latest its last row).
+    public let plainReach: Reach
+    /// The plain run's final training MSE, and when each run first reached it.
+    public let targetTrainMSE: Double
+    public let trainReach: Reach
+    public let plainTrainReach: Reach
+
+    /// Plain run's first time at its final test MSE / the DMD run's (> 1: DMD got there sooner);
+    /// nil if the DMD run never did.
+    public var speedup: Double? { Self.ratio(plainReach, reach) }
+    /// The same for the training MSE.
+    public var trainSpeedup: Double? { Self.ratio(plainTrainReach, trainReach) }
+
+    static func ratio(_ plain: Reach, _ dmd: Reach) -> Double? {
+        guard let p = plain.seconds, let d = dmd.seconds, d > 0 else { return nil }
+        return p / d
     }
 
     public init(plain: TrainingHistory, dmd: TrainingHistory) throws {
@@ -98,29 +131,34 @@ public struct RunComparison: Sendable, Equatable {
         guard let target = plain.testMSE.last, target.isFinite else {
             throw ReportingError("\(plain.source): the final test MSE is \(plain.testMSE.last ?? .nan); the time-to-reach target needs a finite value")
         }
+        guard let trainTarget = plain.trainMSE.last, trainTarget.isFinite else {
+            throw ReportingError("\(plain.source): the final training MSE is \(plain.trainMSE.last ?? .nan); the time-to-reach target needs a finite value")
+        }
         targetTestMSE = target
+        targetTrainMSE = trainTarget
         plainFinalEpoch = plain.epochs.last!
         plainFinalWallSeconds = plain.wallSeconds.last!
-        if let row = dmd.testMSE.firstIndex(where: { $0 <= target }) {
-            reach = .reached(epoch: dmd.epochs[row], wallSeconds: dmd.wallSeconds[row])
-        } else {
-            reach = .never
-        }
+        reach = Reach(dmd.testMSE, target: target, history: dmd)
+        plainReach = Reach(plain.testMSE, target: target, history: plain)
+        trainReach = Reach(dmd.trainMSE, target: trainTarget, history: dmd)
+        plainTrainReach = Reach(plain.trainMSE, target: trainTarget, history: plain)
     }
 
     public var json: JSONValue {
-        var reachJSON: JSONValue = "never"
-        if case .reached(let epoch, let seconds) = reach {
-            reachJSON = ["epoch": JSONValue(epoch), "wall_seconds": JSONValue(seconds)]
-        }
-        return [
+        [
             "overhead_per_epoch": JSONValue(overheadPerEpoch),
             "overhead_definition": "mean wall seconds per epoch of the DMD run / of the plain run",
             "target_test_mse": JSONValue(targetTestMSE),
             "plain_final_epoch": JSONValue(plainFinalEpoch),
             "plain_final_wall_seconds": JSONValue(plainFinalWallSeconds),
-            "time_to_reach_plain_final_test_mse": reachJSON,
+            "time_to_reach_plain_final_test_mse": reach.json,
+            "plain_first_reach_of_its_final_test_mse": plainReach.json,
             "speedup": speedup.map { JSONValue($0) } ?? .null,
+            "target_train_mse": JSONValue(targetTrainMSE),
+            "time_to_reach_plain_final_train_mse": trainReach.json,
+            "plain_first_reach_of_its_final_train_mse": plainTrainReach.json,
+            "train_speedup": trainSpeedup.map { JSONValue($0) } ?? .null,
+            "speedup_definition": "wall time at which the plain run first reached the target / the same for the DMD run",
         ]
     }
 }
