@@ -231,7 +231,7 @@ public enum EvaluationReport {
         if let sweep = inputs.sweep {
             blocks.append(.figure(ReportFigure(FigureCatalogue.stepStudy(mValues: sweep.mValues, sValues: sweep.sValues, training: sweep.training,
                                                                         test: sweep.test, chosen: (d.m, d.s)),
-                                               caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined.")))
+                                               caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined; a grey cell is a run that diverged (+∞ in sweep.npy) or was not run (NaN).")))
             var sweepMetrics: [String: JSONValue] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }),
                                                      "s_values": .array(sweep.sValues.map { JSONValue($0) })]
             for (key, best) in [("best_training", sweep.best(test: false)), ("best_test", sweep.best(test: true))] {
