@@ -228,13 +228,13 @@ smoke_test() {
         for f in report.md report.html metrics.json; do [ -s "$DATA/report/$f" ] || die "missing report/$f"; done
         python3 -c "import json;json.load(open('$DATA/report/metrics.json'))" || die "metrics.json is not valid JSON"
     fi
-    # The safeguard study (scripts/safeguard-study.sh) on the smoke data: eight short trainings and
+    # The safeguard study (scripts/safeguard-study.sh) on the smoke data: nine short trainings and
     # their comparison report.
     if [[ " ${RAN[*]} " == *" evaluate "* ]]; then
         say "pipeline.sh test: safeguard study on the smoke data"
         scripts/safeguard-study.sh --config "$CONFIG" --data-dir "$DATA" --epochs 12 > /dev/null 2>"$DATA/safeguards.log" \
             || { tail -20 "$DATA/safeguards.log" >&2; die "scripts/safeguard-study.sh failed (log: $DATA/safeguards.log)"; }
-        for m in plain dmd clamp guarded relaxed cosine clamp_guarded clamp_cosine; do
+        for m in plain dmd clamp guarded relaxed cosine clamp_guarded clamp_cosine clamp_relaxed; do
             grep -qF "| ${m//_/\\_} | 12 |" "$DATA/safeguards/report/report.md" || die "the safeguard report lacks the model $m"
         done
     fi

@@ -44,6 +44,7 @@ VARIANTS=(
     "cosine|--set dmd.annealing=cosine"
     "clamp_guarded|--set dmd.clamp_eigenvalues=true --set dmd.guarded=true"
     "clamp_cosine|--set dmd.clamp_eigenvalues=true --set dmd.annealing=cosine"
+    "clamp_relaxed|--set dmd.clamp_eigenvalues=true --set dmd.relaxation=0.5"
 )
 
 run_variant() { # NAME ARGS…

@@ -135,5 +135,22 @@ final class SnapshotBufferTests: XCTestCase {
             if layer == 5 { XCTAssertThrowsError(try result.get()) } else { XCTAssertEqual(try result.get(), layer * layer) }
         }
         XCTAssertTrue(DMD.forEachLayerConcurrently(count: 0) { $0 }.isEmpty)
+
+        // A dominant layer (cost 100 of 103 on 2 cores) runs first and alone, the rest after it; the
+        // results stay in layer order and a failure of the dominant layer stops nothing else.
+        let lock = NSLock()
+        var started: [Int] = []
+        let dominant = DMD.forEachLayerConcurrently(count: 4, cost: { $0 == 2 ? 100 : 1 }, cores: 2) { layer -> Int in
+            lock.lock(); started.append(layer); lock.unlock()
+            if layer == 2 { throw DMDError.invalidOption("layer 2") }
+            return 10 * layer
+        }
+        XCTAssertEqual(started.first, 2, "the dominant layer starts first: \(started)")
+        XCTAssertEqual(Set(started), [0, 1, 2, 3])
+        XCTAssertThrowsError(try dominant[2].get())
+        XCTAssertEqual(try [0, 1, 3].map { try dominant[$0].get() }, [0, 10, 30])
+        // No dominant layer (the largest is 2 of 5 on 2 cores): all start together, as before.
+        let balanced = DMD.forEachLayerConcurrently(count: 3, cost: { [2, 2, 1][$0] }, cores: 2) { $0 + 1 }
+        XCTAssertEqual(try balanced.map { try $0.get() }, [1, 2, 3])
     }
 }
