@@ -49,13 +49,19 @@ VARIANTS=(
 
 run_variant() { # NAME ARGS…
     local name=$1; shift
-    if [ -f "$OUT/models/$name/manifest.json" ] && grep -q "\"epochs_completed\" *: *$EPOCHS\b" "$OUT/models/$name/manifest.json"; then
+    local manifest=$OUT/models/$name/manifest.json
+    if [ -f "$manifest" ] && { grep -q "\"epochs_completed\" *: *$EPOCHS\b" "$manifest" || grep -q "\"status\" *: *\"diverged\"" "$manifest"; }; then
         echo "safeguard-study.sh: $name done" >&2; return 0
     fi
+    local rc=0
     # shellcheck disable=SC2068
     "$BIN/train-dmd" --config "$CONFIG" --data-dir "$OUT" --name "$name" --epochs "$EPOCHS" --threads 1 \
-        --resume-if-compatible $@ 2> >(sed -u "s/^/[$name] /" >&2) \
-        || echo "safeguard-study.sh: $name failed (exit $?)" >&2
+        --resume-if-compatible $@ 2> >(sed -u "s/^/[$name] /" >&2) || rc=$?
+    case $rc in
+        0) ;;
+        3) echo "safeguard-study.sh: $name diverged (recorded; the report names the epoch)" >&2 ;;
+        *) echo "safeguard-study.sh: $name failed (exit $rc)" >&2 ;;
+    esac
 }
 
 t0=$SECONDS

@@ -279,10 +279,7 @@ public final class DMDSweep: @unchecked Sendable {
         return result
     }
 
-    static func isDivergence(_ error: Error) -> Bool {
-        if error is any DivergenceError { return true }
-        return false
-    }
+    static func isDivergence(_ error: Error) -> Bool { error is any DivergenceError }
 
     /// sweep.npy, m_values.npy, s_values.npy and sweep.csv from the finished pairs.
     @discardableResult

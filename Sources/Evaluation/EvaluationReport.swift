@@ -69,6 +69,12 @@ public enum EvaluationReport {
         return text
     }
 
+    /// The table cell form: "epoch E, T s (speed-up X×)" or "never".
+    static func reachCell(_ reach: RunComparison.Reach, speedup: Double?) -> String {
+        guard case .reached(let epoch, let seconds) = reach else { return "never" }
+        return "epoch \(epoch), \(fmt(seconds, 4)) s (speed-up \(fmt(speedup))×)"
+    }
+
     static func fmt(_ x: Double?, _ digits: Int = 3) -> String {
         guard let x, x.isFinite else { return "—" }
         if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e5) { return String(format: "%.\(digits - 1)e", x) }
@@ -173,16 +179,8 @@ public enum EvaluationReport {
                 if let plain {
                     let c = try RunComparison(plain: plain.history, dmd: m.history)
                     o["comparison_with_plain"] = c.json
-                    switch c.reach {
-                    case .reached(let epoch, let seconds):
-                        reachText = "epoch \(epoch), \(fmt(seconds, 4)) s (speed-up \(fmt(c.speedup))×)"
-                    case .never: reachText = "never"
-                    }
-                    switch c.trainReach {
-                    case .reached(let epoch, let seconds):
-                        trainReachText = "epoch \(epoch), \(fmt(seconds, 4)) s (speed-up \(fmt(c.trainSpeedup))×)"
-                    case .never: trainReachText = "never"
-                    }
+                    reachText = reachCell(c.reach, speedup: c.speedup)
+                    trainReachText = reachCell(c.trainReach, speedup: c.trainSpeedup)
                 }
                 runMetrics[m.name] = .object(o)
                 runRows.append([m.name, "\(stats.jumpCount)", fmt(stats.training.shareHelped.map { 100 * $0 }),

@@ -22,19 +22,29 @@ public struct TriangleQuadrature: Sendable {
 /// manufactured-solution studies, with the degree-5 rule (exact for the P1 part; the error of
 /// the rule on a smooth exact solution is O(h⁶) per unit area, far below the discretization error).
 public enum MeshIntegrals {
+    /// The degree-5 rule on triangle `t`: for each point, its weight times the triangle's area, its
+    /// barycentric coordinates (l0, l1, l2) and its position (x, y).
+    @inline(__always)
+    static func forEachPoint(of t: Int, in mesh: TriangleMesh,
+                             _ body: (_ weight: Double, _ l0: Double, _ l1: Double, _ l2: Double, _ x: Double, _ y: Double) -> Void) {
+        let rule = TriangleQuadrature.degree5
+        let (a, b, c) = mesh.nodes(ofTriangle: t)
+        let area = mesh.area(ofTriangle: t)
+        for (q, (l0, l1, l2)) in rule.points.enumerated() {
+            body(rule.weights[q] * area, l0, l1, l2,
+                 l0 * mesh.x[a] + l1 * mesh.x[b] + l2 * mesh.x[c], l0 * mesh.y[a] + l1 * mesh.y[b] + l2 * mesh.y[c])
+        }
+    }
+
     /// ‖u_h − u‖_{L2(Ω_h)} for a nodal P1 field u_h and a function u.
     public static func l2Error(mesh: TriangleMesh, field: [Double], exact: (Double, Double) -> Double) throws -> Double {
         guard field.count == mesh.nodeCount else { throw MeshError.invalid("field has \(field.count) values for \(mesh.nodeCount) nodes") }
-        let rule = TriangleQuadrature.degree5
         var sum = 0.0
         for t in 0..<mesh.triangleCount {
             let (a, b, c) = mesh.nodes(ofTriangle: t)
-            let area = mesh.area(ofTriangle: t)
-            for (q, (l0, l1, l2)) in rule.points.enumerated() {
-                let px = l0 * mesh.x[a] + l1 * mesh.x[b] + l2 * mesh.x[c]
-                let py = l0 * mesh.y[a] + l1 * mesh.y[b] + l2 * mesh.y[c]
+            forEachPoint(of: t, in: mesh) { weight, l0, l1, l2, px, py in
                 let difference = l0 * field[a] + l1 * field[b] + l2 * field[c] - exact(px, py)
-                sum += rule.weights[q] * area * difference * difference
+                sum += weight * difference * difference
             }
         }
         return sum.squareRoot()
@@ -44,18 +54,15 @@ public enum MeshIntegrals {
     public static func h1SeminormError(mesh: TriangleMesh, field: [Double],
                                        exactGradient: (Double, Double) -> (Double, Double)) throws -> Double {
         guard field.count == mesh.nodeCount else { throw MeshError.invalid("field has \(field.count) values for \(mesh.nodeCount) nodes") }
-        let rule = TriangleQuadrature.degree5
         var sum = 0.0
         for t in 0..<mesh.triangleCount {
             let (a, b, c) = mesh.nodes(ofTriangle: t)
             let geometry = ElementGeometry(mesh: mesh, triangle: t)
             let gx = geometry.gradientX[0] * field[a] + geometry.gradientX[1] * field[b] + geometry.gradientX[2] * field[c]
             let gy = geometry.gradientY[0] * field[a] + geometry.gradientY[1] * field[b] + geometry.gradientY[2] * field[c]
-            for (q, (l0, l1, l2)) in rule.points.enumerated() {
-                let px = l0 * mesh.x[a] + l1 * mesh.x[b] + l2 * mesh.x[c]
-                let py = l0 * mesh.y[a] + l1 * mesh.y[b] + l2 * mesh.y[c]
+            forEachPoint(of: t, in: mesh) { weight, _, _, _, px, py in
                 let (ex, ey) = exactGradient(px, py)
-                sum += rule.weights[q] * geometry.area * ((gx - ex) * (gx - ex) + (gy - ey) * (gy - ey))
+                sum += weight * ((gx - ex) * (gx - ex) + (gy - ey) * (gy - ey))
             }
         }
         return sum.squareRoot()
@@ -63,14 +70,9 @@ public enum MeshIntegrals {
 
     /// ∫ f over the mesh with the degree-5 rule.
     public static func integral(mesh: TriangleMesh, of f: (Double, Double) -> Double) -> Double {
-        let rule = TriangleQuadrature.degree5
         var sum = 0.0
         for t in 0..<mesh.triangleCount {
-            let (a, b, c) = mesh.nodes(ofTriangle: t)
-            let area = mesh.area(ofTriangle: t)
-            for (q, (l0, l1, l2)) in rule.points.enumerated() {
-                sum += rule.weights[q] * area * f(l0 * mesh.x[a] + l1 * mesh.x[b] + l2 * mesh.x[c], l0 * mesh.y[a] + l1 * mesh.y[b] + l2 * mesh.y[c])
-            }
+            forEachPoint(of: t, in: mesh) { weight, _, _, _, px, py in sum += weight * f(px, py) }
         }
         return sum
     }

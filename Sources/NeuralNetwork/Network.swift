@@ -107,6 +107,22 @@ public final class Network<Scalar: NetworkScalar> {
         }
     }
 
+    /// δ_{ℓ−1} = (δ_ℓ · W_ℓ) ⊙ σ'(z_{ℓ−1}) into `workspace.deltas[ℓ−1]`, for ℓ = `layer` > 0 (σ' is
+    /// evaluated from the stored activations a_{ℓ−1}). Shared by `backward` and `backwardAndUpdate`;
+    /// the latter calls it before updating W_ℓ, which it needs.
+    @inline(__always)
+    private func propagateDelta(through layer: Int, rows: Int, workspace: NetworkWorkspace<Scalar>, threads: Int) {
+        let nIn = layout.inputs(ofLayer: layer), nOut = layout.outputs(ofLayer: layer)
+        let below = workspace.deltas[layer - 1]
+        Scalar.gemm(.none, .none, m: rows, n: nIn, k: nOut, alpha: 1, a: UnsafePointer(workspace.deltas[layer]), lda: nOut,
+                    b: weights(layer), ldb: nIn, beta: 0, c: below, ldc: nIn)
+        let a = UnsafePointer(workspace.activations[layer - 1])
+        let activation = layout.activation
+        Parallel.forEachRange(count: rows * nIn, threads: threads, grain: Parallel.elementGrain) { range in
+            activation.multiplyByDerivative(below, output: a, range: range)
+        }
+    }
+
     /// Backward pass for a loss whose gradient with respect to the output, ∂L/∂a_L, is already in
     /// `workspace.deltas[L−1]` (rows × n_L). Writes ∂L/∂W_ℓ and ∂L/∂b_ℓ into `gradient` (same layout
     /// as `parameters`):
@@ -125,16 +141,7 @@ public final class Network<Scalar: NetworkScalar> {
                         b: previous, ldb: nIn, beta: 0, c: gradientWeights, ldc: nIn)
             Scalar.gemv(.transpose, m: rows, n: nOut, alpha: 1, a: delta, lda: nOut,
                         x: workspace.ones, incx: 1, beta: 0, y: gradientBias, incy: 1)
-            if layer > 0 {
-                let below = workspace.deltas[layer - 1]
-                Scalar.gemm(.none, .none, m: rows, n: nIn, k: nOut, alpha: 1, a: delta, lda: nOut,
-                            b: weights(layer), ldb: nIn, beta: 0, c: below, ldc: nIn)
-                let a = UnsafePointer(workspace.activations[layer - 1])
-                let activation = layout.activation
-                Parallel.forEachRange(count: rows * nIn, threads: threads, grain: Parallel.elementGrain) { range in
-                    activation.multiplyByDerivative(below, output: a, range: range)
-                }
-            }
+            if layer > 0 { propagateDelta(through: layer, rows: rows, workspace: workspace, threads: threads) }
         }
     }
 
@@ -158,16 +165,7 @@ public final class Network<Scalar: NetworkScalar> {
             let nIn = layout.inputs(ofLayer: layer), nOut = layout.outputs(ofLayer: layer)
             let delta = UnsafePointer(workspace.deltas[layer])
             let previous = layer == 0 ? input : UnsafePointer(workspace.activations[layer - 1])
-            if layer > 0 {
-                let below = workspace.deltas[layer - 1]
-                Scalar.gemm(.none, .none, m: rows, n: nIn, k: nOut, alpha: 1, a: delta, lda: nOut,
-                            b: weights(layer), ldb: nIn, beta: 0, c: below, ldc: nIn)
-                let a = UnsafePointer(workspace.activations[layer - 1])
-                let activation = layout.activation
-                Parallel.forEachRange(count: rows * nIn, threads: threads, grain: Parallel.elementGrain) { range in
-                    activation.multiplyByDerivative(below, output: a, range: range)
-                }
-            }
+            if layer > 0 { propagateDelta(through: layer, rows: rows, workspace: workspace, threads: threads) }
             let coefficients = optimizer.coefficients(ofLayer: layer)
             let layerStart = weights(layer)
             let weightCount = nIn * nOut

@@ -176,7 +176,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     /// With `stopOnDivergence`, an epoch that diverges (a `DivergenceError` from the trainer or from
     /// its hook, e.g. a DMD jump that overflows) ends the training instead of failing it: the
     /// parameters go back to those at the end of the last completed epoch (a copy refreshed after
-    /// every epoch: one copy of the parameters, ≈ 1 % of an epoch of the paper network), the history
+    /// every epoch: 11.5 MB for the paper network, ≈ 1 ms, 0.3 % of an epoch), the history
     /// and `completedEpochs` end there, and the divergence is returned. Adam's moments and the hook's
     /// state stay those of the failed epoch, so the trainer must not be checkpointed afterwards.
     /// Without it the error is thrown, as any other.

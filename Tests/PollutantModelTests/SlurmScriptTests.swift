@@ -15,17 +15,7 @@ final class SlurmScriptTests: XCTestCase {
         let data = try Fixture.makeDataDirectory("slurm-data")
         let reference = try Fixture.makeDataDirectory("slurm-reference")
         defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: reference) }
-        let configText = """
-        [wind]
-        profile_points = 64
-        [fem]
-        nx = 12
-        ny = 8
-        observation_nx = 6
-        observation_ny = 4
-        chunk_size = 3
-        fields = false
-        """
+        let configText = Fixture.tinyConfigText
         let configURL = work.appendingPathComponent("tiny.toml")
         try configText.write(to: configURL, atomically: true, encoding: .utf8)
         _ = try PollutantStage.run(config: PipelineConfig.parse(configText), dataDirectory: reference)

@@ -9,9 +9,9 @@ import FiniteElements
 /// Fixtures shared by the tests: small configurations, Blasius profiles, and data folders laid out as
 /// `lhs-sample` and `blasius-solve` leave them.
 enum Fixture {
-    /// A tiny configuration: coarse mesh, few observation points, small chunks, no figure fields.
-    static func config(_ fem: String = "", overrides: [String] = []) throws -> PipelineConfig {
-        try PipelineConfig.parse("""
+    /// The tiny setup as TOML: coarse mesh, few observation points, small chunks, no figure fields.
+    /// Its last section is `[fem]`, so text appended to it adds `[fem]` keys.
+    static let tinyConfigText = """
         [wind]
         profile_points = 64
         [fem]
@@ -21,9 +21,11 @@ enum Fixture {
         observation_ny = 4
         chunk_size = 3
         fields = false
-        threads = 2
-        \(fem)
-        """, file: "test.toml", overrides: overrides)
+        """
+
+    /// The tiny configuration, on two threads, with extra `[fem]` keys.
+    static func config(_ fem: String = "", overrides: [String] = []) throws -> PipelineConfig {
+        try PipelineConfig.parse(tinyConfigText + "\nthreads = 2\n" + fem, file: "test.toml", overrides: overrides)
     }
 
     static func profile(_ p: PollutantParameters, nu: Double = 1e-5) throws -> BlasiusProfile {
@@ -112,18 +114,7 @@ enum Fixture {
     /// The tiny configuration as a file (for the executable).
     static func configFile(in folder: URL, extra: String = "") throws -> URL {
         let url = folder.appendingPathComponent("tiny.toml")
-        try """
-        [wind]
-        profile_points = 64
-        [fem]
-        nx = 12
-        ny = 8
-        observation_nx = 6
-        observation_ny = 4
-        chunk_size = 3
-        fields = false
-        \(extra)
-        """.write(to: url, atomically: true, encoding: .utf8)
+        try (tinyConfigText + "\n" + extra + "\n").write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 }
