@@ -77,3 +77,30 @@ func XCTAssertThrowsMessage<T>(_ body: @autoclosure () throws -> T, contains fra
         }
     }
 }
+
+/// A divergence reported by a test hook.
+struct TestDivergence: DivergenceError { var description: String }
+
+/// A hook that makes training diverge in one epoch: it can fill layer 0 with NaN (so that the trainer's
+/// own check fires) and/or throw a `TestDivergence` ("blown up in epoch N").
+final class DivergingHook: TrainingHook {
+    let epoch: Int
+    let poisons: Bool
+    let throwsDivergence: Bool
+    init(epoch: Int, poisons: Bool = false, throwsDivergence: Bool = true) {
+        self.epoch = epoch; self.poisons = poisons; self.throwsDivergence = throwsDivergence
+    }
+    func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
+        guard trainer.completedEpochs == epoch else { return [:] }
+        if poisons {
+            trainer.modifyParameters(ofLayer: 0) { buffer in
+                switch buffer {
+                case .float64(let b): b.update(repeating: .nan)
+                case .float32(let b): b.update(repeating: .nan)
+                }
+            }
+        }
+        if throwsDivergence { throw TestDivergence(description: "blown up in epoch \(trainer.completedEpochs)") }
+        return [:]
+    }
+}

@@ -189,25 +189,11 @@ final class TrainerTests: XCTestCase {
     /// finite ones of epoch 3, and the divergence is returned. Without the flag the error is thrown.
     /// The trainer's own divergence (a NaN training MSE, no hook involved) is caught the same way.
     func testStopOnDivergenceKeepsTheLastGoodEpoch() throws {
-        struct Blowup: DivergenceError { var description: String }
-        final class Wrecker: TrainingHook {
-            let epoch: Int
-            let throwsDivergence: Bool
-            init(epoch: Int, throwsDivergence: Bool) { self.epoch = epoch; self.throwsDivergence = throwsDivergence }
-            func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
-                guard trainer.completedEpochs == epoch else { return [:] }
-                trainer.modifyParameters(ofLayer: 0) { buffer in
-                    if case .float64(let b) = buffer { b.update(repeating: .nan) }
-                }
-                if throwsDivergence { throw Blowup(description: "blown up in epoch \(trainer.completedEpochs)") }
-                return [:]
-            }
-        }
         let reference = try makeTrainer(Double.self, train: 64)
         try reference.train(untilEpoch: 3)
 
         let trainer = try makeTrainer(Double.self, train: 64)
-        trainer.hook = Wrecker(epoch: 4, throwsDivergence: true)
+        trainer.hook = DivergingHook(epoch: 4, poisons: true)
         let divergence = try trainer.train(untilEpoch: 6, stopOnDivergence: true)
         XCTAssertEqual(divergence, Divergence(epoch: 4, message: "blown up in epoch 4"))
         XCTAssertEqual(trainer.completedEpochs, 3)
@@ -217,7 +203,7 @@ final class TrainerTests: XCTestCase {
 
         // The trainer's own check: NaN parameters without an error from the hook give a NaN MSE.
         let silent = try makeTrainer(Double.self, train: 64)
-        silent.hook = Wrecker(epoch: 2, throwsDivergence: false)
+        silent.hook = DivergingHook(epoch: 2, poisons: true, throwsDivergence: false)
         let own = try silent.train(untilEpoch: 6, stopOnDivergence: true)
         XCTAssertEqual(own?.epoch, 2)
         XCTAssertTrue(own?.message.hasPrefix("training diverged in epoch 2") == true, "\(String(describing: own))")
@@ -226,8 +212,8 @@ final class TrainerTests: XCTestCase {
 
         // Without the flag the divergence is an error, as before.
         let strict = try makeTrainer(Double.self, train: 64)
-        strict.hook = Wrecker(epoch: 2, throwsDivergence: true)
-        XCTAssertThrowsError(try strict.train(untilEpoch: 6)) { XCTAssertTrue($0 is Blowup, "\($0)") }
+        strict.hook = DivergingHook(epoch: 2, poisons: true)
+        XCTAssertThrowsError(try strict.train(untilEpoch: 6)) { XCTAssertTrue($0 is TestDivergence, "\($0)") }
     }
 
     /// OpenBLAS with 1 or 2 threads does not give bit-identical products (measured: the parameters

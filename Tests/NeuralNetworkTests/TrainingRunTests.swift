@@ -59,13 +59,6 @@ final class TrainingRunTests: XCTestCase {
     /// predictions of epoch 4 (byte-identical to a run of 4 epochs), the history up to epoch 4,
     /// model.json naming the divergence; the checkpoint of epoch 4 is left as it was.
     func testDivergedRunWritesTheLastGoodModel() throws {
-        struct Blowup: DivergenceError { var description: String }
-        final class Wrecker: TrainingHook {
-            func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
-                if trainer.completedEpochs == 5 { throw Blowup(description: "jump overflowed") }
-                return [:]
-            }
-        }
         let folder = try TestDataFolder()
         defer { folder.remove() }
         let data = try folder.load()
@@ -75,22 +68,22 @@ final class TrainingRunTests: XCTestCase {
 
         var settings = TestDataFolder.settings(epochs: 7)
         settings.stopOnDivergence = true
-        let report = try TrainingRun.execute(dataset: data, settings: settings, modelDirectory: diverged, resume: .never, hook: Wrecker())
-        XCTAssertEqual(report.divergence, Divergence(epoch: 5, message: "jump overflowed"))
+        let report = try TrainingRun.execute(dataset: data, settings: settings, modelDirectory: diverged, resume: .never, hook: DivergingHook(epoch: 5))
+        XCTAssertEqual(report.divergence, Divergence(epoch: 5, message: "blown up in epoch 5"))
         XCTAssertEqual(report.completedEpochs, 4)
         XCTAssertFalse(report.finished)
         XCTAssertEqual(try files(diverged), try files(four), "weights, scalers and predictions of epoch 4")
         XCTAssertEqual(try history(diverged), try history(four))
         let description = try SurrogateModel.load(from: diverged).description
-        XCTAssertEqual(description.divergence, Divergence(epoch: 5, message: "jump overflowed"))
+        XCTAssertEqual(description.divergence, Divergence(epoch: 5, message: "blown up in epoch 5"))
         XCTAssertEqual(description.epochsCompleted, 4)
         XCTAssertNil(try SurrogateModel.load(from: four).description.divergence)
         XCTAssertEqual(try TrainingCheckpoint.summary(at: diverged.appendingPathComponent(TrainingCheckpoint.fileName)).completedEpochs, 4)
 
         // Without stopOnDivergence the same run is an error.
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 7),
-                                                       modelDirectory: models.appendingPathComponent("strict"), resume: .never, hook: Wrecker()),
-                               contains: ["jump overflowed"])
+                                                       modelDirectory: models.appendingPathComponent("strict"), resume: .never, hook: DivergingHook(epoch: 5)),
+                               contains: ["blown up in epoch 5"])
     }
 
     /// `.ifCompatible` (pipeline.sh): an interrupted run of the same setup continues and ends with the
