@@ -36,9 +36,13 @@ final class DMDAccuracyTests: XCTestCase {
     }
 
     /// The paper's m = 14 on the same 8-dimensional dynamics: X has rank 8 and σ_8 … σ_12 are
-    /// rounding noise (≈ 1e-16 σ_0 on the QR path). tol = 1e-10 cuts them, so the QR path finds
-    /// exactly the 8 eigenvalues; the method of snapshots sees the noise at ≈ √ε σ_0 ≈ 1e-8 σ_0,
-    /// above tol, and keeps spurious modes (the reason QR is the default).
+    /// rounding noise. On the QR path that noise sits at ≈ ε σ_0 (measured 1e-16 σ_0), below
+    /// tol = 1e-10, so the QR path finds exactly the 8 eigenvalues. The method of snapshots forms
+    /// XᵀX, whose rounding (≈ m ε σ_0²) puts its noise singular values anywhere up to √(m ε) σ_0 ≈ 6e-8 σ_0
+    /// — above tol, so it may keep spurious modes (the reason QR is the default). Whether it does
+    /// depends on the BLAS kernel's rounding (issue 13), so the test asserts only what holds on
+    /// every kernel: its noise floor lies below its bound, and its 8 true singular values agree with
+    /// the QR path's to the Gram path's own accuracy ε/(σ_k/σ_0)².
     func testRankDeficientSnapshotsTruncateExactlyOnTheQRPath() throws {
         let system = LinearSystem(dimension: 3000, modes: modes, seed: 1)
         let m = 14
@@ -48,16 +52,30 @@ final class DMDAccuracyTests: XCTestCase {
         XCTAssertLessThan(qr.singularValues[8] / qr.singularValues[0], 1e-14)
         XCTAssertLessThan(eigenvalueError(qr.eigenvalues, system.eigenvalues), 1e-10)
         XCTAssertLessThan(relativeError(try qr.extrapolated(steps: 50), system.state(m - 1 + 50)), 1e-8)
+
         let gram = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: .methodOfSnapshots))
-        XCTAssertGreaterThan(gram.rank, 8, "method of snapshots: noise singular values ≈ 1e-8 σ_0 survive tol = 1e-10")
-        XCTAssertGreaterThan(gram.singularValues[8] / gram.singularValues[0], 1e-10)
+        XCTAssertTrue((8...(m - 1)).contains(gram.rank), "the 8 true modes (σ_7/σ_0 ≈ 5e-3 ≫ √ε) are always kept; rank \(gram.rank)")
+        let bound = (Double(m) * Double.ulpOfOne).squareRoot() * 10  // √(m ε) with a factor 10 of margin: 6e-7
+        for k in 8..<gram.singularValues.count {
+            XCTAssertLessThan(gram.singularValues[k] / gram.singularValues[0], bound, "noise singular value \(k) of the Gram path")
+        }
+        for k in 0..<8 {
+            let strength = qr.singularValues[k] / qr.singularValues[0]
+            let accuracy = 100 * Double.ulpOfOne / (strength * strength)  // ε κ_k² with margin 100
+            XCTAssertEqual(gram.singularValues[k] / qr.singularValues[k], 1, accuracy: max(accuracy, 1e-12), "σ_\(k)")
+        }
     }
 
     /// Singular values of X spanning ≈ 1e-9 (mode amplitudes graded from 1 to 1e-9): the QR path
-    /// keeps every mode accurate and extrapolates to 9e-13 (measured), while the method of snapshots,
-    /// whose σ² falls below ε σ_0², loses the weak modes: eigenvalues off by O(1) and an
-    /// extrapolation that is wrong by a factor ≈ 1e11 (measured).
-    func testQRPathStaysAccurateWhereTheMethodOfSnapshotsFails() throws {
+    /// keeps every mode accurate and extrapolates to 9e-13 (measured). This is what the QR path buys:
+    /// its error bound grows like ε/δ for a mode of relative strength δ = σ_min/σ_0 ≈ 5e-10 (≈ 4e-7:
+    /// still a guarantee), while the method of snapshots squares the condition number, ε/δ² ≈ 1e3,
+    /// so on this problem it has no guarantee at all. How wrong it then is depends on the rounding
+    /// of the BLAS kernel (measured: off by 1e11 on one processor, right to 3e-8 on another; issue
+    /// 13), so the test asserts the two bounds — properties of the problem, computed from the QR
+    /// path's accurate singular values — and that the Gram path still returns a finite model, never
+    /// how wrong it is.
+    func testQRPathStaysAccurateWhereTheMethodOfSnapshotsHasNoGuarantee() throws {
         let scales = (0..<5).map { pow(1e-9, Double($0) / 4) }
         let system = LinearSystem(dimension: 3000, modes: modes, scales: scales, seed: 2)
         let m = 9
@@ -68,7 +86,7 @@ final class DMDAccuracyTests: XCTestCase {
         XCTAssertEqual(qr.rank, 8)
         let spread = qr.singularValues.last! / qr.singularValues[0]
         XCTAssertLessThan(spread, 2e-9)
-        XCTAssertGreaterThan(spread, 1e-10)  // still above tol: every mode is kept
+        XCTAssertGreaterThan(spread, 1e-10)  // still above tol: every mode is kept (a property of the data: measured 5e-10)
         // First-order perturbation bound for a mode seen at relative strength δ: |Δλ| ≈ ε/δ ≈ 5e-7
         // for δ = σ_min/σ_0 ≈ 5e-10 (measured 6e-9); the pairs (strengths 1, 6e-3, 3e-5) to 1e-10 (measured 2e-13).
         for lambda in system.eigenvalues {
@@ -78,9 +96,20 @@ final class DMDAccuracyTests: XCTestCase {
         }
         XCTAssertLessThan(relativeError(try qr.extrapolated(steps: 50), expected), 1e-8)
 
-        let gram = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: .methodOfSnapshots))
-        XCTAssertGreaterThan(eigenvalueError(gram.eigenvalues, system.eigenvalues), 1e-2)
-        XCTAssertGreaterThan(relativeError(try gram.extrapolated(steps: 50), expected), 1)
+        // The two a-priori bounds on this problem: the QR path's ε/δ is a guarantee (< 1e-6), the
+        // method of snapshots' ε/δ² is none (> 1): the reason the QR path is the default.
+        let qrBound = Double.ulpOfOne / spread, gramBound = Double.ulpOfOne / (spread * spread)
+        XCTAssertLessThan(qrBound, 1e-6)
+        XCTAssertGreaterThan(gramBound, 1)
+        // Without a guarantee the Gram path still returns a model, finite and of admissible rank.
+        // (A typed DMDError, e.g. an overflowing reduced operator, is an equally acceptable answer.)
+        do {
+            let gram = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: .methodOfSnapshots))
+            XCTAssertTrue((1...(m - 1)).contains(gram.rank))
+            XCTAssertTrue(gram.eigenvalues.allSatisfy { $0.real.isFinite && $0.imaginary.isFinite })
+        } catch let error as DMDError {
+            print("method of snapshots: \(error)")
+        }
     }
 
     /// Exact and projected modes: U_r Y and X' V_r Σ_r⁻¹ Y formed explicitly satisfy their

@@ -95,9 +95,10 @@ final class DMDRankAndEdgeCaseTests: XCTestCase {
 
     /// Constant snapshots w_k = w: X = w 1ᵀ has rank 1, Ã = [1], λ = 1, so every extrapolation is w.
     /// λ is 1 to a few ε; raised to s = 55 that is ≈ 55 ε ≈ 1.2e-14 relative, hence 1e-13.
-    /// The method of snapshots sees X's zero singular values as √ε σ_0 ≈ 1e-8 σ_0 noise, above
-    /// tol = 1e-10, so it keeps a spurious second mode (with a negligible amplitude): its leading
-    /// eigenvalue and its extrapolation are still right, but only the QR path reports rank 1.
+    /// The method of snapshots sees X's zero singular values as noise of up to √ε σ_0 ≈ 1e-8 σ_0,
+    /// possibly above tol = 1e-10, so it may keep spurious modes (with negligible amplitudes; whether
+    /// it does depends on the BLAS kernel's rounding): its λ = 1 mode and its extrapolation are still
+    /// right, but only the QR path is sure to report rank 1.
     func testConstantSnapshotsAreAFixedPoint() throws {
         let w = (0..<200).map { cos(0.3 * Double($0)) - 0.1 }
         let snapshots = try ColumnMajorMatrix(columns: [[Double]](repeating: w, count: 14))
@@ -106,13 +107,19 @@ final class DMDRankAndEdgeCaseTests: XCTestCase {
                 let model = try DMD.decompose(snapshots, options: DMDOptions(svdMethod: method, modes: kind))
                 if method == .householderQR {
                     XCTAssertEqual(model.rank, 1, "\(kind)")
-                    XCTAssertLessThan(model.singularValues[1] / model.singularValues[0], 1e-15)
+                    // Householder rounding: ≈ √m ε (measured 1e-16); bound 1e-13, far below tol.
+                    XCTAssertLessThan(model.singularValues[1] / model.singularValues[0], 1e-13)
                 } else {
                     XCTAssertGreaterThanOrEqual(model.rank, 1)
                 }
-                XCTAssertEqual(model.eigenvalues[0].real, 1, accuracy: 1e-14)
-                XCTAssertEqual(model.eigenvalues[0].imaginary, 0)
-                XCTAssertLessThan(relativeError(try model.extrapolated(steps: 55), w), 1e-13, "\(method) \(kind)")
+                // The mode of the data (λ = 1), wherever the eigensolver lists it among spurious ones.
+                let lead = try XCTUnwrap(model.eigenvalues.min { ($0 - Complex(1)).length < ($1 - Complex(1)).length })
+                XCTAssertEqual(lead.real, 1, accuracy: 1e-14)
+                XCTAssertEqual(lead.imaginary, 0, accuracy: 1e-14)
+                // QR: λ = 1 to a few ε, ≈ 55 ε after s = 55 steps, hence 1e-13. Gram: its spurious modes
+                // (amplitudes ≈ √ε) and its λ (accurate to ε κ²) depend on the kernel's rounding:
+                // measured 5e-15 to 2.7e-13 over OpenBLAS kernels and thread counts; bound 1e-11.
+                XCTAssertLessThan(relativeError(try model.extrapolated(steps: 55), w), method == .householderQR ? 1e-13 : 1e-11, "\(method) \(kind)")
             }
         }
     }

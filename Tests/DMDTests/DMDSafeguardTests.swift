@@ -23,7 +23,9 @@ final class DMDSafeguardTests: XCTestCase {
         let clampedTruth = try system.basis.multiplied(by: coordinates)
         for method in DMDOptions.SVDMethod.allCases {
             let plain = try DMD.decompose(system.snapshots(m), options: DMDOptions(svdMethod: method))
-            XCTAssertEqual(plain.largestEigenvalueModulus, 1.04, accuracy: 1e-12)
+            // The eigenvalue bound of issue 7 (1e-10, both paths): measured 1e-15 (QR) to 1e-12 (Gram,
+            // whose error depends on the BLAS kernel: ε κ(X)² with κ(X) ≈ 1e2).
+            XCTAssertEqual(plain.largestEigenvalueModulus, 1.04, accuracy: 1e-10, "\(method)")
             XCTAssertEqual(plain.clampedEigenvalueCount, 0)
             XCTAssertLessThan(relativeError(try plain.extrapolated(steps: Double(s)), system.state(m - 1 + s)), 1e-8)
 

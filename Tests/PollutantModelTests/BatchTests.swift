@@ -49,7 +49,7 @@ final class BatchTests: XCTestCase {
         XCTAssertEqual(r.status, .converged)
         XCTAssertGreaterThanOrEqual(r.newtonIterations, 1)
         XCTAssertLessThan(r.finalRelativeResidual!, 1e-10)
-        XCTAssertNotNil(r.minC1); XCTAssertNotNil(r.minC3); XCTAssertGreaterThan(r.seconds, 0)
+        XCTAssertNotNil(r.minC1); XCTAssertNotNil(r.minC3); XCTAssertGreaterThanOrEqual(r.seconds, 0)  // a time, not a claim about speed
         XCTAssertEqual(summary.records[4].status, .noWindProfile)
         XCTAssertTrue(summary.records[4].reason!.contains("no_solution_blow_off"))
         let details = summary.details
@@ -194,11 +194,18 @@ final class BatchTests: XCTestCase {
         // K12 < 0 makes c1 c2 a source of c1 and c2: the product blows up.
         let p = PollutantParameters(k12: -2000, k3: 1, diffusion: 0.01, u0: 0.05, uh: 0.0, uv: 0)
         let outcome = solver.solveSample(index: 7, parameters: p, windStatus: .solved, profile: try Fixture.profile(PollutantParameters(k12: 1, k3: 1, diffusion: 0.1, u0: 0.05, uh: 0, uv: 0)), nu: 1e-5, x0: 0.1)
-        XCTAssertNotEqual(outcome.record.status, .converged)
-        XCTAssertTrue([.newtonNotConverged, .lineSearchFailed, .nonFinite].contains(outcome.record.status), "\(outcome.record.status)")
-        XCTAssertTrue(outcome.c3.allSatisfy { $0 == 0 })
+        // What is promised whatever the rounding (issue 13: never assert that a method fails): either
+        // Newton meets its tolerance with a finite field, or the sample gets a typed failure status,
+        // a reason, finite residuals and zeros for c3 — never NaN.
         XCTAssertTrue(outcome.record.relativeResiduals.allSatisfy { $0.isFinite })
-        XCTAssertNotNil(outcome.record.reason)
+        if outcome.record.status == .converged {
+            XCTAssertLessThan(try XCTUnwrap(outcome.record.finalRelativeResidual), config.fem.newtonTolerance * 10)
+            XCTAssertTrue(outcome.c3.allSatisfy { $0.isFinite })
+        } else {
+            XCTAssertTrue([.newtonNotConverged, .lineSearchFailed, .nonFinite].contains(outcome.record.status), "\(outcome.record.status)")
+            XCTAssertTrue(outcome.c3.allSatisfy { $0 == 0 })
+            XCTAssertNotNil(outcome.record.reason)
+        }
     }
 
     func testBadInputsGiveClearErrors() throws {
