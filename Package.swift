@@ -34,7 +34,7 @@ let package = Package(
         // Generalized Blasius boundary layer by shooting.
         .target(name: "Blasius"),
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
-        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
+        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
         .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.

@@ -23,10 +23,12 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        let folder = options.dataURL.appendingPathComponent("report")
+        let lock = try options.lockOutput(folder)
+        defer { lock.release() }
         var record = StageRecord(stage: "evaluate", config: config, seed: nil)
         let inputs = try EvaluationInputs.load(data: options.dataURL, modelNames: models.split(separator: ",").map(String.init))
         for f in inputs.files { try record.input(f) }
-        let folder = options.dataURL.appendingPathComponent("report")
         let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: options.config, dataPath: options.dataDir,
                                              to: folder, threads: config.training.threads)
         for f in [out.report.markdown, out.report.html, folder.appendingPathComponent("metrics.json")] + out.report.svgFiles + out.report.pngFiles {
@@ -40,4 +42,4 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-Evaluate.main()
+Evaluate.stageMain()
