@@ -64,6 +64,17 @@ public enum FileErrorText {
     }
 }
 
+/// Another process holds the lock of an output folder.
+public struct OutputInUse: Error, CustomStringConvertible, Equatable {
+    public let folder: String
+    public let pid: Int32?
+    public let lockFile: String
+    public var description: String {
+        "\(folder) is in use by another run (pid \(pid.map(String.init) ?? "unknown")); "
+            + "wait for it to finish or stop it (the lock, \(lockFile), is released when that process exits)"
+    }
+}
+
 /// An advisory lock (flock(2)) on `FOLDER/.lock`, held while a stage writes that folder, so that a
 /// second run into the same folder stops at once instead of mixing its outputs with the first one's.
 /// The lock file holds the holder's pid (for the message); the kernel releases the lock when the holder
@@ -90,8 +101,7 @@ public final class OutputLock {
                 throw ArrayFileError(path: url.path, "cannot lock: \(String(cString: strerror(code)))")
             }
             let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-            throw ArrayFileError(path: folder.path, "is in use by another run (pid \(pid.isEmpty ? "unknown" : pid)); "
-                                 + "wait for it to finish or stop it (the lock, \(url.path), is released when that process exits)")
+            throw OutputInUse(folder: folder.path, pid: Int32(pid), lockFile: url.path)
         }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

@@ -90,7 +90,7 @@ public struct VTUWriter {
         do {
             try AtomicFile.write(Data(document(encoding: encoding).utf8), to: url)
         } catch let error as ArrayFileError {
-            throw MeshError.file(path: error.path, line: nil, message: "cannot write VTU file: \(error.message)")
+            throw MeshError.file(path: error.path, line: nil, message: error.message)
         }
     }
 

@@ -34,16 +34,18 @@ public struct StageOptions: ParsableArguments {
     public func loadConfig(flagOverrides: [(origin: String, assignment: String)]) throws -> PipelineConfig {
         let all = flagOverrides.map { ConfigOverride($0.assignment, origin: $0.origin) } + overrides.map { ConfigOverride($0) }
         let loaded = try PipelineConfig.load(URL(fileURLWithPath: config), overrides: all)
-        if loaded.fileSetsNoKeys {
-            note("note: \(config) sets no keys: every default is used, i.e. the paper's full setup "
-                 + "(\(loaded.sampling.samples) samples, a \(loaded.fem.nx) x \(loaded.fem.ny) mesh, \(loaded.training.epochs) epochs)")
+        if loaded.fileSetsNoKeys, let defaults = try? PipelineConfig.parse("") {
+            note("note: \(config) sets no keys: every value not given by a flag or --set is the default, i.e. the paper's full setup "
+                 + "(\(defaults.sampling.samples) samples, a \(defaults.fem.nx) x \(defaults.fem.ny) mesh, \(defaults.training.epochs) epochs)")
         }
         return loaded
     }
 
     /// Takes the advisory lock of an output folder (see `OutputLock`), as a one-line stage error.
     public func lockOutput(_ folder: URL) throws -> OutputLock {
-        do { return try OutputLock(folder: folder) } catch let e as ArrayFileError { throw StageError(e.description) }
+        do { return try OutputLock(folder: folder) } catch let e as ArrayFileError { throw StageError(e.description) } catch let e as OutputInUse {
+            throw StageError(e.description)
+        }
     }
 }
 
