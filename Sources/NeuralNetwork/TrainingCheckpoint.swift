@@ -146,7 +146,7 @@ public enum TrainingCheckpoint {
         let body = data.prefix(data.count - checksumLength)
         let stored = String(decoding: data.suffix(checksumLength), as: UTF8.self)
         guard SHA256Digest.hex(of: body) == stored else {
-            throw ArrayFileError(path: path, "checksum mismatch: the file is damaged (its SHA-256 differs from the one written with it), so it cannot be resumed; start afresh (without --resume)")
+            throw ArrayFileError(path: path, "checksum mismatch: the file is damaged or truncated (its SHA-256 differs from the one written with it), so it cannot be resumed; start afresh (without --resume)")
         }
         return body
     }
