@@ -97,6 +97,12 @@ final class FaultTests: XCTestCase {
         return Self.fixture!
     }
 
+    override class func tearDown() {
+        if let fixture { try? FileManager.default.removeItem(at: fixture) }
+        fixture = nil
+        super.tearDown()
+    }
+
     /// A private copy of the smoke data folder.
     func copyOfSmokeData() throws -> URL {
         let source = try smokeData()
