@@ -34,7 +34,7 @@ let package = Package(
         // Generalized Blasius boundary layer by shooting.
         .target(name: "Blasius"),
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
-        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra"]),
+        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
         .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
+        // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
+        .testTarget(name: "FaultTests"),
     ],
     swiftLanguageModes: [.v5]
 )

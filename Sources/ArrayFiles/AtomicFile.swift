@@ -6,15 +6,16 @@ import Glibc
 /// Writes files so that a reader never sees a half-written one: the bytes go to a temporary file in
 /// the same folder (same file system), are flushed to disk, and the temporary file is renamed over
 /// the target, which POSIX makes atomic. An interrupted run leaves the old file (or none), never a torn one.
+///
+/// The temporary file is `.NAME.tmp-PID-RANDOM`. A killed writer leaves its temporary behind; the next
+/// write of the same output removes the temporaries of that output whose writer (PID) no longer runs,
+/// and never one of a live process, so two concurrent writers cannot delete each other's file.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let directory = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ArrayFileError(path: directory.path, "cannot create folder: \(error.localizedDescription)")
-        }
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try Folder.create(directory)
+        removeStaleTemporaries(of: url)
+        let temporary = directory.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw ArrayFileError(path: url.path, "cannot create temporary file: \(String(cString: strerror(errno)))") }
         var ok = true
@@ -33,6 +34,26 @@ public enum AtomicFile {
             unlink(temporary.path)
             throw ArrayFileError(path: url.path, "cannot write: \(message.isEmpty ? String(cString: strerror(errno)) : message)")
         }
+    }
+
+    /// The name every temporary of `url` starts with, before the writer's pid.
+    static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+
+    /// Removes the temporaries of `url` left by writers that no longer run (pid dead). Returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(of url: URL) -> [String] {
+        let directory = url.deletingLastPathComponent()
+        let prefix = temporaryPrefix(of: url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH, unlink(directory.appendingPathComponent(name).path) == 0 {
+                removed.append(name)
+            }
+        }
+        return removed
     }
 
     public static func write(_ text: String, to url: URL) throws {

@@ -49,6 +49,10 @@ public final class ConfigSource {
     private var consumed: Set<String> = []
     /// Values as the program used them, defaults included: the "resolved config" of a manifest.
     private(set) var resolved: [String: [String: JSONValue]] = [:]
+    /// Keys set by an override, with the override as the user wrote it (named by errors about the key).
+    private var origins: [String: String] = [:]
+    /// Keys the file itself set (before any override).
+    public private(set) var fileKeyCount = 0
 
     public init(text: String, file: String) throws {
         self.file = file
@@ -57,6 +61,7 @@ public final class ConfigSource {
             throw ConfigError(file: file, key: nil, "malformed TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         try flatten(table, prefix: "")
+        fileKeyCount = values.count
     }
 
     public convenience init(contentsOf url: URL) throws {
@@ -95,7 +100,7 @@ public final class ConfigSource {
 
     /// Applies a command-line override `section.key=value`, where value is written as in TOML
     /// (`fem.nx=40`, `wind.no_solution="clamp"`, `sampling.n_samples=20`). A bare word is taken as a string.
-    public func applyOverride(_ assignment: String) throws {
+    public func applyOverride(_ assignment: String, origin: String? = nil) throws {
         guard let eq = assignment.firstIndex(of: "=") else {
             throw ConfigError(file: "--set", key: nil, "override '\(assignment)' is not of the form section.key=value")
         }
@@ -104,6 +109,7 @@ public final class ConfigSource {
         guard key.split(separator: ".").count == 2 else {
             throw ConfigError(file: "--set", key: key, "expected section.key (for example fem.nx)")
         }
+        origins[key] = origin ?? "--set \(assignment)"
         let parsed: ConfigValue
         if let t = try? TOMLTable(string: "v = \(raw)"), let v = t["v"] {
             parsed = try convert(v, key: key)
@@ -114,6 +120,9 @@ public final class ConfigSource {
     }
 
     public func section(_ name: String) -> SectionReader { SectionReader(source: self, section: name) }
+
+    /// Where the value of `key` came from: the override that set it, else the file.
+    func origin(of key: String) -> String { origins[key] ?? file }
 
     func take(_ key: String) -> ConfigValue? {
         consumed.insert(key)
@@ -132,9 +141,9 @@ public final class ConfigSource {
         let section = first.split(separator: ".").first.map(String.init) ?? first
         let known = consumed.filter { $0.hasPrefix(section + ".") }.map { String($0.dropFirst(section.count + 1)) }.sorted()
         if first.contains("."), !known.isEmpty {
-            throw ConfigError(file: file, key: first, "unknown key (known keys of [\(section)]: \(known.joined(separator: ", ")))")
+            throw ConfigError(file: origin(of: first), key: first, "unknown key (known keys of [\(section)]: \(known.joined(separator: ", ")))")
         }
-        throw ConfigError(file: file, key: first, "unknown key or section")
+        throw ConfigError(file: origin(of: first), key: first, "unknown key or section")
     }
 
     /// The configuration as used, defaults included, as JSON (for manifests).
@@ -150,8 +159,9 @@ public struct SectionReader {
 
     public var file: String { source.file }
 
+    /// An error about `key`, blamed on where its value came from (the file, or the override that set it).
     public func error(_ key: String, _ message: String) -> ConfigError {
-        ConfigError(file: source.file, key: section + "." + key, message)
+        ConfigError(file: source.origin(of: section + "." + key), key: section + "." + key, message)
     }
 
     public func double(_ key: String, default def: Double, in range: ClosedRange<Double>? = nil) throws -> Double {

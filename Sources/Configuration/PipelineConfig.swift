@@ -14,10 +14,18 @@ public struct PipelineConfig: Sendable {
     public var evaluation: EvaluationSettings
     /// The configuration as used (defaults filled in), for manifests.
     public var resolved: JSONValue
+    /// True when the file itself set no key (an empty file, or only comments): every value is a default.
+    public var fileSetsNoKeys: Bool
 
     /// Decodes and validates a configuration; `overrides` are `section.key=value` strings applied on top.
     public init(source: ConfigSource, overrides: [String] = []) throws {
-        for o in overrides { try source.applyOverride(o) }
+        try self.init(source: source, overrides: overrides.map { ConfigOverride($0) })
+    }
+
+    /// As above, with each override's origin (the flag or `--set` the user wrote), named by its errors.
+    public init(source: ConfigSource, overrides: [ConfigOverride]) throws {
+        fileSetsNoKeys = source.fileKeyCount == 0
+        for o in overrides { try source.applyOverride(o.assignment, origin: o.origin) }
         file = source.file
         sampling = try SamplingSettings(source.section("sampling"))
         wind = try WindSettings(source.section("wind"))
@@ -34,7 +42,26 @@ public struct PipelineConfig: Sendable {
         try PipelineConfig(source: ConfigSource(contentsOf: url), overrides: overrides)
     }
 
+    public static func load(_ url: URL, overrides: [ConfigOverride]) throws -> PipelineConfig {
+        try PipelineConfig(source: ConfigSource(contentsOf: url), overrides: overrides)
+    }
+
     public static func parse(_ text: String, file: String = "<string>", overrides: [String] = []) throws -> PipelineConfig {
         try PipelineConfig(source: ConfigSource(text: text, file: file), overrides: overrides)
+    }
+
+    public static func parse(_ text: String, file: String = "<string>", overrides: [ConfigOverride]) throws -> PipelineConfig {
+        try PipelineConfig(source: ConfigSource(text: text, file: file), overrides: overrides)
+    }
+}
+
+/// One `section.key=value` override and where it came from: `--set section.key=value` by default, or
+/// the stage flag that stands for it (`--epochs 5`). Errors about that key name the origin, not the file.
+public struct ConfigOverride: Sendable, Equatable {
+    public var assignment: String
+    public var origin: String
+    public init(_ assignment: String, origin: String? = nil) {
+        self.assignment = assignment
+        self.origin = origin ?? "--set \(assignment)"
     }
 }

@@ -42,11 +42,44 @@ public struct EvaluationInputs {
     public var windStatus: [Int32]?
     public var models: [TrainedModel]
     public var sweep: Sweep?
+    /// Models of the default list whose folder holds no trained model (the report says so).
+    public var missingModels: [String] = []
     /// Files the report depends on (for the manifest).
     public var files: [URL]
 
     public var trainIndices: [Int] { (0..<split.count).filter { split[$0] == 0 && femStatus[$0] == 0 } }
     public var testIndices: [Int] { (0..<split.count).filter { split[$0] == 1 && femStatus[$0] == 0 } }
+
+    /// The models the report compares: the names given with `--models` (comma-separated, spaces around
+    /// names ignored), or the default list when `list` is nil. An empty name, a repeated name, or a named
+    /// model without a trained model folder (model.json) is an error naming `--models`; a model of the
+    /// default list that is absent is only left out (`missing`), to be stated in the report.
+    public static func selectModels(_ list: String?, data: URL, defaults: [String] = ["plain", "dmd"]) throws -> (names: [String], missing: [String]) {
+        func exists(_ name: String) -> Bool {
+            FileManager.default.fileExists(atPath: data.appendingPathComponent("models/\(name)/\(SurrogateModel.descriptionFile)").path)
+        }
+        guard let list else {
+            return (defaults, defaults.filter { !exists($0) })
+        }
+        let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if names.contains(where: \.isEmpty) {
+            throw StageFailure("--models \"\(list)\": an empty model name; expected names separated by commas, e.g. plain,dmd")
+        }
+        var seen: Set<String> = []
+        for name in names {
+            guard seen.insert(name).inserted else {
+                throw StageFailure("--models \"\(list)\": model \(name) is named twice; expected each model once")
+            }
+            guard !name.contains("/"), name != ".", name != ".." else {
+                throw StageFailure("--models \"\(list)\": \(name) is not a folder name under \(data.path)/models")
+            }
+        }
+        if let absent = names.first(where: { !exists($0) }) {
+            throw StageFailure("--models: \(data.appendingPathComponent("models/\(absent)").path) holds no trained model "
+                               + "(no \(SurrogateModel.descriptionFile)); expected a folder written by train-dmd")
+        }
+        return (names, [])
+    }
 
     /// Reads the dataset (samples, FEM outputs), the models named in `modelNames` that exist, and the
     /// (m, s) sweep if there is one. A missing dataset file or a shape mismatch is an error naming the file.
@@ -70,10 +103,17 @@ public struct EvaluationInputs {
             files.append(windURL)
         }
 
+        if let repeated = modelNames.first(where: { name in modelNames.filter { $0 == name }.count > 1 }) {
+            throw StageFailure("model \(repeated) is named twice; expected each model once")
+        }
         var models: [TrainedModel] = []
+        var missing: [String] = []
         for name in modelNames {
             let folder = data.appendingPathComponent("models/\(name)")
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(SurrogateModel.descriptionFile).path) else { continue }
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(SurrogateModel.descriptionFile).path) else {
+                missing.append(name)
+                continue
+            }
             let model = try SurrogateModel.load(from: folder)
             guard model.layout.outputWidth == c3.rowLength else {
                 throw StageFailure("\(folder.path): the model predicts \(model.layout.outputWidth) outputs but fem/c3.npy has \(c3.rowLength)")
@@ -85,7 +125,7 @@ public struct EvaluationInputs {
                                        eigenvalues: try loadEigenvalues(folder.appendingPathComponent("eigenvalues"))))
         }
         return EvaluationInputs(params: params, split: split, c3: c3, femStatus: femStatus, points: points, windStatus: windStatus,
-                                models: models, sweep: try loadSweep(data.appendingPathComponent("sweep")), files: files)
+                                models: models, sweep: try loadSweep(data.appendingPathComponent("sweep")), missingModels: missing, files: files)
     }
 
     /// `jump_<J>_layer_<k>.npy` files (r × 2: real, imaginary), as written by the DMD accelerator.

@@ -104,6 +104,7 @@ public enum EvaluationReport {
             models[e.name] = .object(o)
         }
         metrics["models"] = .object(models)
+        if !inputs.missingModels.isEmpty { metrics["missing_models"] = .array(inputs.missingModels.map { .string($0) }) }
         let n = inputs.split.count
         var dataset: [String: JSONValue] = [
             "samples": JSONValue(n), "train_used": JSONValue(inputs.trainIndices.count), "test_used": JSONValue(inputs.testIndices.count),
@@ -118,13 +119,17 @@ public enum EvaluationReport {
         if let plain, let dmd { comparison = try RunComparison(plain: plain.history, dmd: dmd.history); metrics["comparison"] = comparison!.json }
         var breakdowns: [(label: String, breakdown: TimeBreakdown)] = []
         for m in inputs.models { breakdowns.append((m.name, try TimeBreakdown(history: m.history))) }
-        metrics["time_per_epoch"] = .object(Dictionary(uniqueKeysWithValues: breakdowns.map { ($0.label, $0.breakdown.json) }))
+        metrics["time_per_epoch"] = .object(Dictionary(breakdowns.map { ($0.label, $0.breakdown.json) }, uniquingKeysWith: { first, _ in first }))
 
         // Figures.
         var blocks: [ReportBlock] = []
         let d = config.dmd
         blocks.append(.heading(2, "Setup"))
-        blocks.append(.bulletList([
+        blocks.append(.bulletList(inputs.missingModels.map { name in
+            RichText([.strong("Model \(name) is missing"),
+                      .text(": \(dataPath)/models/\(name) holds no trained model, so this report covers only "
+                            + inputs.models.map(\.name).joined(separator: ", ") + " (run train-dmd" + (name == "plain" ? " --no-dmd" : name == "dmd" ? "" : " --name \(name)") + ").")])
+        } + [
             RichText("Configuration: \(configPath); data folder: \(dataPath)."),
             RichText("Samples: \(n) Latin-hypercube parameter sets (K12, K3, D, U0, u_h, u_v); used for training \(inputs.trainIndices.count), for testing \(inputs.testIndices.count); without a usable FEM solution \(inputs.femStatus.filter { $0 != 0 }.count)"
                      + (inputs.windStatus.map { ", of which without a Blasius similarity solution \($0.filter { $0 != 0 }.count)" } ?? "") + "."),

@@ -1,4 +1,5 @@
 import Foundation
+import ArrayFiles
 
 /// Writes a mesh and nodal fields as a VTK XML unstructured grid (`.vtu`, VTKFile version 1.0), which
 /// ParaView and meshio open. Points are (x, y, 0); cells are VTK_TRIANGLE (type 5); scalar fields
@@ -87,9 +88,9 @@ public struct VTUWriter {
 
     public func write(to url: URL, encoding: Encoding = .ascii) throws {
         do {
-            try Data(document(encoding: encoding).utf8).write(to: url, options: .atomic)
-        } catch {
-            throw MeshError.file(path: url.path, line: nil, message: "cannot write VTU file: \(error.localizedDescription)")
+            try AtomicFile.write(Data(document(encoding: encoding).utf8), to: url)
+        } catch let error as ArrayFileError {
+            throw MeshError.file(path: error.path, line: nil, message: error.message)
         }
     }
 

@@ -56,10 +56,14 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
 /// epochs and steps done (the shuffle of epoch e is drawn from stream e of the seed, so the epoch
 /// number *is* the random state), the history, and the hook's own state.
 ///
-/// Layout: 8 bytes "SGCKPT01", a little-endian UInt64 header length, a JSON header, then the raw
-/// little-endian arrays at the offsets the header lists (relative to the end of the header).
+/// Layout: 8 bytes "SGCKPT02", a little-endian UInt64 header length, a JSON header, then the raw
+/// little-endian arrays at the offsets the header lists (relative to the end of the header), and last
+/// the SHA-256 of everything before it as 64 ASCII hex digits. A checkpoint whose checksum does not
+/// match (a flipped bit, a torn copy) is refused; format 01 (no checksum) is refused too.
 public enum TrainingCheckpoint {
-    static let magic = Array("SGCKPT01".utf8)
+    static let magic = Array("SGCKPT02".utf8)
+    static let unsummedMagic = Array("SGCKPT01".utf8)
+    static let checksumLength = 64
     public static let fileName = "checkpoint.bin"
 
     struct Blob: Codable, Equatable {
@@ -127,12 +131,29 @@ public enum TrainingCheckpoint {
         data.append(json)
         for (_, buffer) in arrays { data.append(UnsafeBufferPointer(buffer)) }
         data.append(hookState)
+        data.append(contentsOf: Array(SHA256Digest.hex(of: data).utf8))
         try AtomicFile.write(data, to: url)
+    }
+
+    /// The file's bytes without the checksum, after checking the magic and the checksum.
+    static func verified(_ data: Data, path: String) throws -> Data {
+        if data.count >= 8, Array(data.prefix(8)) == unsummedMagic {
+            throw ArrayFileError(path: path, "is a checkpoint of format 01, which has no checksum and is no longer resumed; start afresh (without --resume)")
+        }
+        guard data.count >= 16 + checksumLength, Array(data.prefix(8)) == magic else {
+            throw ArrayFileError(path: path, "is not a training checkpoint (bad magic; expected \"SGCKPT02\")")
+        }
+        let body = data.prefix(data.count - checksumLength)
+        let stored = String(decoding: data.suffix(checksumLength), as: UTF8.self)
+        guard SHA256Digest.hex(of: body) == stored else {
+            throw ArrayFileError(path: path, "checksum mismatch: the file is damaged or truncated (its SHA-256 differs from the one written with it), so it cannot be resumed; start afresh (without --resume)")
+        }
+        return body
     }
 
     static func readHeader(_ data: Data, path: String) throws -> (Header, payloadStart: Int) {
         guard data.count >= 16, Array(data.prefix(8)) == magic else {
-            throw ArrayFileError(path: path, "is not a training checkpoint (bad magic; expected \"SGCKPT01\")")
+            throw ArrayFileError(path: path, "is not a training checkpoint (bad magic; expected \"SGCKPT02\")")
         }
         let length = data.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(data.count - 16) else { throw ArrayFileError(path: path, "truncated checkpoint header") }
@@ -157,10 +178,13 @@ public enum TrainingCheckpoint {
         return Summary(fingerprint: header.fingerprint, completedEpochs: header.completedEpochs, threads: header.threads)
     }
 
+    /// The checkpoint's bytes, checksum verified and removed.
     static func contents(of url: URL) throws -> Data {
-        do { return try Data(contentsOf: url) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw ArrayFileError(path: url.path, "no checkpoint to resume from (missing or unreadable file); run without --resume to start afresh")
         }
+        return try verified(data, path: url.path)
     }
 
     /// Restores `trainer` (and its hook) from the checkpoint at `url`, after checking that it was

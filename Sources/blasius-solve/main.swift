@@ -46,6 +46,8 @@ struct Batch: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        let lock = try options.lockOutput(options.dataURL.appendingPathComponent("wind"))
+        defer { lock.release() }
         let wind = config.wind
         var record = StageRecord(stage: "blasius-solve", config: config, seed: nil)
         let paramsURL = options.dataURL.appendingPathComponent("samples/params.npy")
@@ -275,4 +277,4 @@ struct Boundary: ParsableCommand {
     }
 }
 
-BlasiusSolve.main()
+BlasiusSolve.stageMain()

@@ -18,15 +18,25 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var options: StageOptions
 
-    @Option(help: "Model folders under DATA/models to compare, comma-separated (the first is the reference).")
-    var models: String = "plain,dmd"
+    @Option(help: ArgumentHelp("Model folders under DATA/models to compare, comma-separated (the first is the reference; default plain,dmd). "
+                               + "Each named model must exist; of the default pair, a missing one is stated in the report.", valueName: "names"))
+    var models: String?
 
     func run() throws {
         let config = try options.loadConfig()
-        var record = StageRecord(stage: "evaluate", config: config, seed: nil)
-        let inputs = try EvaluationInputs.load(data: options.dataURL, modelNames: models.split(separator: ",").map(String.init))
-        for f in inputs.files { try record.input(f) }
         let folder = options.dataURL.appendingPathComponent("report")
+        let lock = try options.lockOutput(folder)
+        defer { lock.release() }
+        var record = StageRecord(stage: "evaluate", config: config, seed: nil)
+        let selection: (names: [String], missing: [String])
+        do { selection = try EvaluationInputs.selectModels(models, data: options.dataURL) } catch let e as StageFailure {
+            throw StageError("evaluate: \(e.description)")
+        }
+        for name in selection.missing where selection.missing.count < selection.names.count {
+            note("evaluate: warning: \(options.dataDir)/models/\(name) holds no trained model; the report says so and covers the others")
+        }
+        let inputs = try EvaluationInputs.load(data: options.dataURL, modelNames: selection.names)
+        for f in inputs.files { try record.input(f) }
         let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: options.config, dataPath: options.dataDir,
                                              to: folder, threads: config.training.threads)
         for f in [out.report.markdown, out.report.html, folder.appendingPathComponent("metrics.json")] + out.report.svgFiles + out.report.pngFiles {
@@ -40,4 +50,4 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-Evaluate.main()
+Evaluate.stageMain()

@@ -48,6 +48,10 @@ struct FEMBenchmark: ParsableCommand {
     @Option(help: "Free-stream wind speed U0.") var u0: Double = 1
     @Option(help: "Terrain bump height at x = 0.5 (0 = flat).") var bump: Double = 0
 
+    func validate() throws {
+        if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+    }
+
     mutating func run() throws {
         let ordering: UMFPACKOptions.Ordering
         switch self.ordering {

@@ -27,11 +27,11 @@ struct LHSSample: ParsableCommand {
     var maximinIterations: Int?
 
     func run() throws {
-        var extra: [String] = []
-        if let samples { extra.append("sampling.n_samples=\(samples)") }
-        if let seed { extra.append("sampling.seed=\(seed)") }
-        if let maximinIterations { extra.append("sampling.maximin_iterations=\(maximinIterations)") }
-        let config = try options.loadConfig(extraOverrides: extra)
+        var extra: [(origin: String, assignment: String)] = []
+        if let samples { extra.append(("--samples \(samples)", "sampling.n_samples=\(samples)")) }
+        if let seed { extra.append(("--seed \(seed)", "sampling.seed=\(seed)")) }
+        if let maximinIterations { extra.append(("--maximin-iterations \(maximinIterations)", "sampling.maximin_iterations=\(maximinIterations)")) }
+        let config = try options.loadConfig(flagOverrides: extra)
         let settings = config.sampling
         var record = StageRecord(stage: "lhs-sample", config: config, seed: settings.seed)
 
@@ -48,6 +48,8 @@ struct LHSSample: ParsableCommand {
         let split = trainTestSplit(count: settings.samples, trainFraction: settings.trainFraction, generator: &splitGenerator)
 
         let folder = options.dataURL.appendingPathComponent("samples")
+        let lock = try options.lockOutput(folder)
+        defer { lock.release() }
         let paramsURL = folder.appendingPathComponent("params.npy")
         let splitURL = folder.appendingPathComponent("split.npy")
         try Npy.write(design.scaled(to: settings.ranges), shape: [settings.samples, dims], to: paramsURL)
@@ -66,4 +68,4 @@ struct LHSSample: ParsableCommand {
     }
 }
 
-LHSSample.main()
+LHSSample.stageMain()

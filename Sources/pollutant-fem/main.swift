@@ -85,6 +85,13 @@ struct Run: ParsableCommand {
         let shardSpec = try shard.map { text -> ShardSpec in
             do { return try ShardSpec(parsing: text) } catch let e as PollutantInputError { throw ValidationError(e.message) }
         }
+        let outputFolder = shardSpec.map { PollutantStage.shardsFolder(options.dataURL).appendingPathComponent($0.folderName) }
+            ?? PollutantStage.femFolder(options.dataURL)
+        let lock = try options.lockOutput(outputFolder)
+        defer { lock.release() }
+        // The manifest is written last and marks a complete run: an earlier run's must not stay beside
+        // this run's outputs if this one fails.
+        try removeManifest(in: outputFolder)
         BLASThreads.set(1)   // one BLAS thread per solver thread (fem.threads solvers share the cores)
         let started = monotonicSeconds()
         let summary: StageSummary
@@ -119,12 +126,24 @@ final class FailureCount: @unchecked Sendable {
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
+/// Removes FOLDER/manifest.json of an earlier run (a failed run must not leave it describing new files).
+func removeManifest(in folder: URL) throws {
+    let url = folder.appendingPathComponent("manifest.json")
+    guard FileManager.default.fileExists(atPath: url.path) else { return }
+    guard unlink(url.path) == 0 else { throw StageError("\(url.path): cannot remove the earlier run's manifest: \(String(cString: strerror(errno)))") }
+}
+
 func writeFields(config: PipelineConfig, data: URL) throws -> [URL] {
     let started = monotonicSeconds()
     let discretization: PollutantDiscretization
     do { discretization = try PollutantDiscretization(settings: config.fem) } catch let e as PollutantInputError { throw StageError(e.message) }
     let folder = PollutantStage.femFolder(data).appendingPathComponent("fields", isDirectory: true)
-    let files = try FigureFields.write(config: config, discretization: discretization, folder: folder) { note("pollutant-fem: \($0)") }
+    let files: [URL]
+    do {
+        files = try FigureFields.write(config: config, discretization: discretization, folder: folder) { note("pollutant-fem: \($0)") }
+    } catch let e as FieldWriteError {
+        throw StageError("pollutant-fem: cannot write the Figure 2 fields: \(e.description)")
+    }
     note("pollutant-fem: \(files.count - 1) Figure 2 fields in \(formatDuration(monotonicSeconds() - started)) → \(folder.path)")
     return files
 }
@@ -146,6 +165,9 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        let lock = try options.lockOutput(PollutantStage.femFolder(options.dataURL))
+        defer { lock.release() }
+        try removeManifest(in: PollutantStage.femFolder(options.dataURL))
         BLASThreads.set(1)
         let started = monotonicSeconds()
         let summary: StageSummary
@@ -176,6 +198,8 @@ struct Fields: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        let lock = try options.lockOutput(PollutantStage.femFolder(options.dataURL))
+        defer { lock.release() }
         BLASThreads.set(1)
         _ = try writeFields(config: config, data: options.dataURL)
     }
@@ -362,4 +386,4 @@ struct Convergence: ParsableCommand {
 }
 
 MemoryTuning.retainFreedMemory()   // reuse UMFPACK's large blocks instead of page-faulting them afresh
-PollutantFEM.main()
+PollutantFEM.stageMain()

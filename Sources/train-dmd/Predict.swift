@@ -27,6 +27,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Cores for OpenBLAS.")
     var threads: Int = 1
 
+    func validate() throws { try validateThreads(threads) }
+
     func run() throws {
         let surrogate = try SurrogateModel.load(from: URL(fileURLWithPath: model, isDirectory: true))
         let d = surrogate.layout.inputWidth, p = surrogate.layout.outputWidth

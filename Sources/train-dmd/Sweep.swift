@@ -43,13 +43,15 @@ struct Sweep: ParsableCommand {
     func run() throws {
         let mValues = try SweepRange.parse(m, name: "m", minimum: 2)
         let sValues = try SweepRange.parse(s, name: "s", minimum: 0)
-        var extra: [String] = []
-        if let epochs { extra.append("training.epochs=\(epochs)") }
-        let config = try options.loadConfig(extraOverrides: extra)
+        var extra: [(origin: String, assignment: String)] = []
+        if let epochs { extra.append(("--epochs \(epochs)", "training.epochs=\(epochs)")) }
+        let config = try options.loadConfig(flagOverrides: extra)
         let runSettings = try Train.runSettings(config)
         let dataset = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: InputScaler(ranges: runSettings.inputRanges),
                                                 parameterNames: runSettings.inputNames)
         let directory = out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? options.dataURL.appendingPathComponent("sweep", isDirectory: true)
+        let lock = try options.lockOutput(directory)
+        defer { lock.release() }
         var record = StageRecord(stage: "train-dmd sweep", config: config, seed: config.training.seed)
         for url in dataset.files { try record.input(url) }
 

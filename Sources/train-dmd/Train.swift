@@ -50,17 +50,20 @@ struct Train: ParsableCommand {
             throw ValidationError("--name must be a plain folder name (letters, digits, '.', '_', '-'), got \"\(name)\"")
         }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1") }
+        try validateThreads(threads)
     }
 
     func run() throws {
-        var extra: [String] = []
-        if let epochs { extra.append("training.epochs=\(epochs)") }
-        if let threads { extra.append("training.threads=\(threads)") }
-        let config = try options.loadConfig(extraOverrides: extra)
+        var extra: [(origin: String, assignment: String)] = []
+        if let epochs { extra.append(("--epochs \(epochs)", "training.epochs=\(epochs)")) }
+        if let threads { extra.append(("--threads \(threads)", "training.threads=\(threads)")) }
+        let config = try options.loadConfig(flagOverrides: extra)
         var settings = try Self.runSettings(config, stopAfter: stopAfter)
         settings.stopOnDivergence = true
         let modelName = name ?? (noDMD ? "plain" : "dmd")
         let modelDirectory = options.dataURL.appendingPathComponent("models").appendingPathComponent(modelName, isDirectory: true)
+        let lock = try options.lockOutput(modelDirectory)
+        defer { lock.release() }
         var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
 
         let dataset = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: InputScaler(ranges: settings.inputRanges),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import StageSupport
 
 /// `train-dmd`: the surrogate network of formulation.md §4 — training (with DMD acceleration from
 /// issue 7), prediction, the epoch benchmark, and the stand-alone DMD tool. Every subcommand is a
@@ -23,4 +24,4 @@ struct TrainDMD: ParsableCommand {
         defaultSubcommand: Train.self)
 }
 
-TrainDMD.main()
+TrainDMD.stageMain()

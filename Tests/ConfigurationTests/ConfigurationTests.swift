@@ -83,4 +83,36 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(formatDuration(3725), "1h02m")
         XCTAssertEqual(formatDuration(.infinity), "?")
     }
+
+    // MARK: reliability (issue 17)
+
+    func testTrainFractionMustLeaveATestSample() throws {
+        for (fraction, n) in [(1.0, 10), (0.96, 10), (0.95, 10)] {
+            XCTAssertThrowsError(try PipelineConfig.parse("[sampling]\nn_samples = \(n)\ntrain_fraction = \(fraction)\n", file: "c.toml")) {
+                XCTAssertTrue("\($0)".hasPrefix("c.toml: key 'sampling.train_fraction': value \(fraction) leaves no test sample"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try PipelineConfig.parse("[sampling]\nn_samples = 10\ntrain_fraction = 0.94\n").sampling.trainFraction, 0.94)
+    }
+
+    func testOverrideErrorsNameTheOverrideOrFlag() throws {
+        XCTAssertThrowsError(try PipelineConfig.parse("[training]\nepochs = 5\n", file: "c.toml", overrides: ["training.epochs=0"])) {
+            XCTAssertEqual("\($0)", "--set training.epochs=0: key 'training.epochs': value 0 is out of range; expected 1 ≤ value ≤ 10000000")
+        }
+        XCTAssertThrowsError(try PipelineConfig.parse("", file: "c.toml", overrides: [ConfigOverride("training.epochs=0", origin: "--epochs 0")])) {
+            XCTAssertEqual("\($0)", "--epochs 0: key 'training.epochs': value 0 is out of range; expected 1 ≤ value ≤ 10000000")
+        }
+        XCTAssertThrowsError(try PipelineConfig.parse("[training]\nepochs = 0\n", file: "c.toml")) {
+            XCTAssertEqual("\($0)", "c.toml: key 'training.epochs': value 0 is out of range; expected 1 ≤ value ≤ 10000000")
+        }
+        XCTAssertThrowsError(try PipelineConfig.parse("", file: "c.toml", overrides: ["fem.bogus=1"])) {
+            XCTAssertTrue("\($0)".hasPrefix("--set fem.bogus=1: key 'fem.bogus': unknown key"), "\($0)")
+        }
+    }
+
+    func testConfigurationThatSetsNoKeysIsFlagged() throws {
+        XCTAssertTrue(try PipelineConfig.parse("# only a comment\n").fileSetsNoKeys)
+        XCTAssertTrue(try PipelineConfig.parse("", overrides: ["sampling.n_samples=5"]).fileSetsNoKeys)
+        XCTAssertFalse(try PipelineConfig.parse("[fem]\nnx = 20\n").fileSetsNoKeys)
+    }
 }

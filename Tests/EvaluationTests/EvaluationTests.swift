@@ -136,4 +136,22 @@ final class EvaluationTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("samples/params.npy"), "\(error)")
         }
     }
+
+    func testModelSelection() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("select-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("models/plain"), withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: data.appendingPathComponent("models/plain/\(SurrogateModel.descriptionFile)"))
+        let byDefault = try EvaluationInputs.selectModels(nil, data: data)
+        XCTAssertEqual(byDefault.names, ["plain", "dmd"])
+        XCTAssertEqual(byDefault.missing, ["dmd"])
+        XCTAssertEqual(try EvaluationInputs.selectModels(" plain ", data: data).names, ["plain"])
+        func message(_ list: String) -> String {
+            do { _ = try EvaluationInputs.selectModels(list, data: data); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("plain,plain"), "--models \"plain,plain\": model plain is named twice; expected each model once")
+        XCTAssertEqual(message("plain, dmd"), "--models: \(data.path)/models/dmd holds no trained model (no model.json); expected a folder written by train-dmd")
+        XCTAssertEqual(message("plain,"), "--models \"plain,\": an empty model name; expected names separated by commas, e.g. plain,dmd")
+        XCTAssertEqual(message("../x"), "--models \"../x\": ../x is not a folder name under \(data.path)/models")
+    }
 }

@@ -165,6 +165,17 @@ final class TrainingRunTests: XCTestCase {
         try bytes.prefix(bytes.count - 100).write(to: checkpoint)
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: .always),
                                contains: ["checkpoint.bin", "truncated"])
+        // One flipped bit anywhere (here in the parameters): refused by the checksum.
+        var flipped = bytes
+        flipped[bytes.count - 200] ^= 0x10
+        try flipped.write(to: checkpoint)
+        XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: .always),
+                               contains: ["checkpoint.bin: checksum mismatch: the file is damaged or truncated", "start afresh"])
+        var notices: [String] = []
+        let restarted = try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 2), modelDirectory: model,
+                                                resume: .ifCompatible, notice: { notices.append($0) })
+        XCTAssertEqual(restarted.startEpoch, 0)
+        XCTAssertTrue(notices.contains { $0.contains("cannot be read") && $0.contains("checksum mismatch") }, "\(notices)")
         try Data("not a checkpoint at all".utf8).write(to: checkpoint)
         XCTAssertThrowsMessage(try TrainingRun.execute(dataset: data, settings: TestDataFolder.settings(epochs: 4), modelDirectory: model, resume: .always),
                                contains: ["checkpoint.bin", "bad magic"])

@@ -15,6 +15,13 @@ public struct SamplingSettings: Sendable, Equatable {
         samples = try r.int("n_samples", default: 1000, in: 1...10_000_000)
         seed = UInt64(try r.int("seed", default: 20_210_601, in: 0...Int.max))
         trainFraction = try r.double("train_fraction", default: 0.8, in: 0...1)
+        // The report compares training and test errors: the split must leave at least one test sample
+        // (round(train_fraction · n_samples) training samples, the rest test).
+        let trainCount = Int((trainFraction * Double(samples)).rounded())
+        if trainFraction >= 1 || trainCount >= samples {
+            throw r.error("train_fraction", "value \(trainFraction) leaves no test sample (round(\(trainFraction) · \(samples)) = \(trainCount) of \(samples) samples train); "
+                          + "expected 0 ≤ value < 1 with at least one test sample, i.e. value < \(Double(2 * samples - 1) / Double(2 * samples))")
+        }
         maximinIterations = try r.int("maximin_iterations", default: 0, in: 0...100_000_000)
         ranges = try zip(Self.parameterNames, Self.defaultRanges).map { try r.interval($0.0, default: $0.1) }
         // U0 > 0 is needed by (F1); D > 0 by (F5)-(F7).

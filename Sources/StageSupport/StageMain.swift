@@ -1,0 +1,38 @@
+import Foundation
+import ArgumentParser
+import ArrayFiles
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ParsableCommand {
+    /// The entry point of every stage executable, in place of `main()`: the same parsing, help and
+    /// exit statuses, plus what every stage needs before it writes anything:
+    /// - SIGXFSZ is ignored, so a write beyond the file-size limit fails with EFBIG (an error naming the
+    ///   file) instead of killing the process with no word;
+    /// - a Foundation file error that escapes a stage becomes one line, "PATH: reason".
+    public static func stageMain(_ arguments: [String]? = nil) {
+        signal(SIGXFSZ, SIG_IGN)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            exit(withError: StageErrors.userFacing(error))
+        }
+    }
+}
+
+/// Error cleanup shared by the stages.
+public enum StageErrors {
+    /// A Foundation (NSCocoaErrorDomain / POSIX) error as a one-line `StageError`; anything else unchanged.
+    public static func userFacing(_ error: Error) -> Error {
+        if error is StageError || error is ExitCode || error is ValidationError || error is CleanExit { return error }
+        if let text = FileErrorText.describe(error) { return StageError(text) }
+        return error
+    }
+}
+
+/// Checks a `--threads` value: at least 1.
+public func validateThreads(_ threads: Int?, flag: String = "--threads") throws {
+    if let threads, threads < 1 { throw ValidationError("\(flag) must be at least 1, got \(threads)") }
+}
