@@ -1,13 +1,13 @@
 import DenseLinearAlgebra
 
 /// Proper orthogonal decomposition of a set of fields (the snapshot POD of Hesthaven & Ubbiali,
-/// J. Comput. Phys. 363 (2018) 55–78, §2.2, eqs. (9)–(12); Guo & Hesthaven, CMAME 345 (2019 online
-/// 2018), §2.2): with Y the n × P matrix of training fields (one sample per row), ȳ its row mean
+/// J. Comput. Phys. 363 (2018) 55–78, the POD step of POD-NN; Guo & Hesthaven, CMAME 341 (2018)
+/// 807–826, the POD step of POD-GPR): with Y the n × P matrix of training fields (one sample per row), ȳ its row mean
 /// and Y_c = Y − 1ȳᵀ, the thin SVD Y_cᵀ = U Σ Vᵀ gives orthonormal modes Φ = U[:, 0..<r] (P × r)
 /// and the reduced coefficients C = Y_c Φ (n × r); a field is approximated by y ≈ ȳ + Φ c.
 ///
 /// The rank r is the smallest with Σ_{i<r} σ_i² ≥ (1 − tol) Σ_i σ_i² (the relative "energy"
-/// criterion, H&U eq. (12)), capped by `maxRank`, and at least 1.
+/// criterion of both papers), capped by `maxRank`, and at least 1.
 ///
 /// Generic: the fields are whatever the caller passes (raw c3, log-transformed, standardised);
 /// applying and inverting any output transform is the caller's business.
