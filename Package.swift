@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
         .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
+        // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
+        .target(name: "ReducedOrderModels", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
+        .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
         .testTarget(name: "FaultTests"),

@@ -28,6 +28,18 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func dot(count: Int, x: UnsafePointer<Self>, incx: Int, y: UnsafePointer<Self>, incy: Int) -> Self
     /// x ← α·x.
     static func scal(count: Int, alpha: Self, x: UnsafeMutablePointer<Self>, incx: Int)
+    /// B ← α·op(A)⁻¹·B with A m×m triangular (lower or upper as `lower`, non-unit diagonal) and
+    /// B m×n (row-major; `?trsm` from the left).
+    static func trsm(lower: Bool, _ transA: BLASTranspose, m: Int, n: Int, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int, b: UnsafeMutablePointer<Self>, ldb: Int)
+}
+
+@inline(__always)
+func checkTRSM(m: Int, n: Int, lda: Int, ldb: Int) {
+    precondition(m >= 0 && n >= 0, "trsm: negative dimension m=\(m) n=\(n)")
+    precondition(lda >= max(1, m), "trsm: lda=\(lda) too small for A \(m)×\(m)")
+    precondition(ldb >= max(1, n), "trsm: ldb=\(ldb) too small for B \(m)×\(n)")
+    precondition(max(m, n, lda, ldb) <= Int(Int32.max), "trsm: dimension exceeds the 32-bit BLAS interface")
 }
 
 /// Checks the row-major shape rules of `?gemm` (leading dimension at least the stored row length).
@@ -79,6 +91,14 @@ extension Float: BLASScalar {
         precondition(count >= 0 && count <= Int(Int32.max))
         cblas_sscal(Int32(count), alpha, x, Int32(incx))
     }
+
+    public static func trsm(lower: Bool, _ transA: BLASTranspose, m: Int, n: Int, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int) {
+        checkTRSM(m: m, n: n, lda: lda, ldb: ldb)
+        if m == 0 || n == 0 { return }
+        cblas_strsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper, transA.cblas, CblasNonUnit,
+                    Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
+    }
 }
 
 extension Double: BLASScalar {
@@ -111,6 +131,14 @@ extension Double: BLASScalar {
     public static func scal(count: Int, alpha: Double, x: UnsafeMutablePointer<Double>, incx: Int) {
         precondition(count >= 0 && count <= Int(Int32.max))
         cblas_dscal(Int32(count), alpha, x, Int32(incx))
+    }
+
+    public static func trsm(lower: Bool, _ transA: BLASTranspose, m: Int, n: Int, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int, b: UnsafeMutablePointer<Double>, ldb: Int) {
+        checkTRSM(m: m, n: n, lda: lda, ldb: ldb)
+        if m == 0 || n == 0 { return }
+        cblas_dtrsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper, transA.cblas, CblasNonUnit,
+                    Int32(m), Int32(n), alpha, a, Int32(lda), b, Int32(ldb))
     }
 }
 
