@@ -49,6 +49,9 @@ let package = Package(
         .target(name: "ReducedOrderModels", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
+        // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
+        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
+                                                       "Reporting", "Sampling", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
         .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
@@ -56,7 +59,7 @@ let package = Package(
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),

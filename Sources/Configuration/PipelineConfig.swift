@@ -12,6 +12,7 @@ public struct PipelineConfig: Sendable {
     public var training: TrainingSettings
     public var dmd: DMDSettings
     public var evaluation: EvaluationSettings
+    public var surrogate: SurrogateSettings
     /// The configuration as used (defaults filled in), for manifests.
     public var resolved: JSONValue
     /// True when the file itself set no key (an empty file, or only comments): every value is a default.
@@ -34,6 +35,7 @@ public struct PipelineConfig: Sendable {
         training = try TrainingSettings(source.section("training"))
         dmd = try DMDSettings(source.section("dmd"))
         evaluation = try EvaluationSettings(source.section("evaluate"))
+        surrogate = try SurrogateSettings(source.section("surrogate"))
         try source.checkNoUnknownKeys()
         resolved = source.resolvedJSON
     }

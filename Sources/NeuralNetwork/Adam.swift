@@ -36,6 +36,12 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
     /// Steps taken per layer since the start or since that layer's last reset.
     public internal(set) var stepCounts: [Int]
     private let offsets: [Int]
+    /// Multiplies the learning rate of the next steps: a learning-rate schedule sets it once per
+    /// epoch (`RegularizedTraining`); 1 for the paper's constant rate.
+    public var learningRateFactor: Double = 1
+    /// Decoupled weight decay λ (AdamW, Loshchilov & Hutter, ICLR 2019, Algorithm 2 line 12): each
+    /// step also shrinks every parameter by lr · factor · λ, apart from the adaptive step. 0 = Adam.
+    public var weightDecay: Double = 0
 
     public init(layout: NetworkLayout, settings: AdamSettings) {
         self.layout = layout
@@ -56,7 +62,7 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
     /// The step size α_t of the next step of `layer` (t = its step count + 1).
     public func stepSize(ofLayer layer: Int) -> Double {
         let t = Double(stepCounts[layer] + 1)
-        return settings.learningRate * (1 - pow(settings.beta2, t)).squareRoot() / (1 - pow(settings.beta1, t))
+        return settings.learningRate * learningRateFactor * (1 - pow(settings.beta2, t)).squareRoot() / (1 - pow(settings.beta1, t))
     }
 
     /// One Adam step of every layer: `parameters` ← update with `gradient` (both in the layout of
@@ -76,11 +82,14 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
     /// The per-step constants of one layer's update (α_t for its next step, 1 − β1, 1 − β2, ε).
     struct Coefficients {
         var alpha: Scalar, oneMinusBeta1: Scalar, oneMinusBeta2: Scalar, epsilon: Scalar
+        /// 1 − lr · factor · λ (AdamW's shrink), exactly 1 without weight decay.
+        var shrink: Scalar = 1
     }
 
     func coefficients(ofLayer layer: Int) -> Coefficients {
         Coefficients(alpha: Scalar(stepSize(ofLayer: layer)), oneMinusBeta1: Scalar(1 - settings.beta1),
-                     oneMinusBeta2: Scalar(1 - settings.beta2), epsilon: Scalar(settings.epsilon))
+                     oneMinusBeta2: Scalar(1 - settings.beta2), epsilon: Scalar(settings.epsilon),
+                     shrink: Scalar(1 - settings.learningRate * learningRateFactor * weightDecay))
     }
 
     /// The Adam update of elements `range` of layer `layer` (indices within the layer's slice):
@@ -92,6 +101,10 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
         let offset = offsets[layer] + range.lowerBound
         let w = parameters + range.lowerBound
         let m = firstMoments.baseAddress! + offset, v = secondMoments.baseAddress! + offset
+        if c.shrink != 1 {
+            // AdamW: w ← (1 − η λ) w, then the Adam step (the decay does not enter the moments).
+            for i in 0..<range.count { w[i] *= c.shrink }
+        }
         Scalar.adamUpdate(w: w, g: gradient, m: m, v: v, count: range.count, alpha: c.alpha, oneMinusBeta1: c.oneMinusBeta1,
                           oneMinusBeta2: c.oneMinusBeta2, epsilon: c.epsilon)
     }

@@ -17,6 +17,10 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     public var windViscosity: Double?
     /// Set when training stopped because it diverged: the model is the one after `epochsCompleted`.
     public var divergence: Divergence?
+    /// The map applied to the targets before standardising (absent = identity, the paper's).
+    public var outputTransform: OutputTransform?
+    /// How the model was trained ("paper", "tuned"), absent for the paper's runs.
+    public var recipe: String?
 
     public init(layout: NetworkLayout, precision: NetworkPrecision, inputNames: [String], epochsCompleted: Int,
                 epochsPlanned: Int, trainSamples: Int, testSamples: Int, windViscosity: Double? = nil, divergence: Divergence? = nil) {
@@ -152,7 +156,8 @@ public final class SurrogateModel {
         case .float32(let n): output = n.predict(scaled.map { Float($0) }, rows: rows, threads: threads).map { Double($0) }
         case .float64(let n): output = n.predict(scaled, rows: rows, threads: threads)
         }
-        return output.enumerated().map { outputScaler.unstandardize($0.element, column: $0.offset % p) }
+        let transform = description.outputTransform ?? .identity
+        return output.enumerated().map { transform.invert(outputScaler.unstandardize($0.element, column: $0.offset % p)) }
     }
 
     /// (row, column) of every parameter outside the ranges the model was trained on.

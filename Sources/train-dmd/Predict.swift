@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import ArrayFiles
 import NeuralNetwork
+import PipelineStages
 import StageSupport
 
 /// `train-dmd predict`: the trained surrogate as a tool.
@@ -27,18 +28,33 @@ struct Predict: ParsableCommand {
     @Option(help: "Cores for OpenBLAS.")
     var threads: Int = 1
 
+    @Option(help: "Also write the predictive standard deviation (N x P, .npy) here: POD-GP models only.")
+    var stdOut: String?
+
     func validate() throws { try validateThreads(threads) }
 
     func run() throws {
-        let surrogate = try SurrogateModel.load(from: URL(fileURLWithPath: model, isDirectory: true))
-        let d = surrogate.layout.inputWidth, p = surrogate.layout.outputWidth
+        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: model, isDirectory: true))
+        let d = surrogate.inputWidth, p = surrogate.outputWidth
         let paramsURL = URL(fileURLWithPath: params)
-        let values = try readParameterSets(paramsURL, width: d, names: surrogate.description.inputNames)
+        let values = try readParameterSets(paramsURL, width: d, names: surrogate.inputNames)
         let rows = values.count / d
         guard rows > 0 else { throw StageError("\(params): no parameter sets") }
         warnAboutExtrapolation(surrogate, values)
-        let predictions = try surrogate.predict(parameters: values, rows: rows, threads: threads)
         let outURL = URL(fileURLWithPath: out)
+        let predictions: [Double]
+        if let stdOut {
+            // POD-GP: the predictive standard deviation beside the mean (docs/surrogates.md).
+            guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: values, rows: rows, threads: threads) else {
+                throw ValidationError("--std-out: the model in \(model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+            }
+            predictions = mean
+            let stdURL = URL(fileURLWithPath: stdOut)
+            try Npy.write(std, shape: [rows, p], to: stdURL)
+            note("train-dmd predict: predictive standard deviation → \(stdURL.path) (\(rows) x \(p))")
+        } else {
+            predictions = try surrogate.predict(parameters: values, rows: rows, threads: threads)
+        }
         if outURL.pathExtension.lowercased() == "csv" {
             var text = ""
             for r in 0..<rows {
@@ -81,8 +97,8 @@ struct Predict: ParsableCommand {
         return values
     }
 
-    func warnAboutExtrapolation(_ surrogate: SurrogateModel, _ values: [Double]) {
-        let names = surrogate.description.inputNames, scaler = surrogate.inputScaler
+    func warnAboutExtrapolation(_ surrogate: FieldSurrogate, _ values: [Double]) {
+        let names = surrogate.inputNames, scaler = surrogate.inputScaler
         let outside = surrogate.outOfRange(parameters: values)
         for (row, column) in outside.prefix(10) {
             note("train-dmd predict: warning: parameter set \(row): \(names[column]) = \(values[row * names.count + column]) lies outside "
@@ -94,7 +110,7 @@ struct Predict: ParsableCommand {
         // λ = u_h / U0 ≤ 0 the wind model has no solution, so such samples were never in the
         // training set. (The reverse-wall limit λ < λ_c(f_w) is not checked here: it needs the
         // Blasius solver.)
-        guard let nu = surrogate.description.windViscosity, let iU0 = names.firstIndex(of: "U0"),
+        guard let nu = surrogate.windViscosity, let iU0 = names.firstIndex(of: "U0"),
               let iUh = names.firstIndex(of: "u_h"), let iUv = names.firstIndex(of: "u_v") else { return }
         let d = names.count
         var blownOff: [Int] = []

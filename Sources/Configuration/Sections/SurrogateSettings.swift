@@ -1,0 +1,85 @@
+/// `[surrogate]`: the surrogates beyond the paper's network (issue 15), fitted by `train-dmd fit`.
+///
+/// The paper's route (`[network]`, `[training]`, `[dmd]`: the models "plain" and "dmd") is left as
+/// it is. This section configures the models that compete with it — the paper's network trained
+/// with a practitioner's recipe ("tuned"), POD with a Gaussian process per coefficient ("pod_gp"),
+/// POD with a small network ("pod_nn") — and which of them is the project's best surrogate.
+public struct SurrogateSettings: Sendable, Equatable {
+    public enum Model: String, CaseIterable, Sendable { case tuned, pod_gp, pod_nn }
+    public enum Transform: String, CaseIterable, Sendable { case identity, log }
+    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine }
+    public enum Kernel: String, CaseIterable, Sendable { case matern52, squared_exponential }
+
+    /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
+    public var best: Model
+    /// The models `train-dmd fit` trains, in order.
+    public var models: [Model]
+    /// Share of the training samples held out for validation (early stopping, hyper-parameters).
+    public var validationFraction: Double
+    public var validationSeed: UInt64
+    public var outputTransform: Transform
+    /// δ of log(c3 + δ) as a fraction of the largest training c3.
+    public var logOffset: Double
+
+    // The tuned network.
+    public var tunedHidden: [Int]
+    public var tunedEpochs: Int
+    public var tunedBatchSize: Int
+    public var tunedLearningRate: Double
+    public var tunedMinimumLearningRateFraction: Double
+    public var tunedWarmupEpochs: Int
+    public var tunedWeightDecay: Double
+    public var tunedPatience: Int
+    public var tunedSchedule: Schedule
+
+    // POD.
+    /// Modes are kept until the discarded energy share Σ_{k>r} σ_k² / Σ σ_k² falls below this.
+    public var podEnergyTolerance: Double
+    public var podMaxRank: Int
+
+    // POD-GP.
+    public var gpKernel: Kernel
+    public var gpRestarts: Int
+    public var gpSeed: UInt64
+
+    // POD-NN.
+    public var podnnHidden: [Int]
+    public var podnnEpochs: Int
+    public var podnnBatchSize: Int
+    public var podnnLearningRate: Double
+    public var podnnPatience: Int
+
+    public init(_ r: SectionReader) throws {
+        best = try r.choice("best", default: Model.pod_gp)
+        let names = try r.strings("models", default: Model.allCases.map(\.rawValue), allowed: Model.allCases.map(\.rawValue))
+        models = names.compactMap(Model.init(rawValue:))
+        if Set(models).count != models.count { throw r.error("models", "lists a model twice") }
+        validationFraction = try r.double("validation_fraction", default: 0.15, in: 0.01...0.9)
+        validationSeed = UInt64(try r.int("validation_seed", default: 5, in: 0...Int.max))
+        outputTransform = try r.choice("output_transform", default: Transform.log)
+        logOffset = try r.double("log_offset", default: 1e-4, in: 1e-12...1)
+
+        tunedHidden = try r.ints("tuned_hidden", default: [40, 200, 1000], each: 1...1_000_000)
+        tunedEpochs = try r.int("tuned_epochs", default: 1500, in: 1...10_000_000)
+        tunedBatchSize = try r.int("tuned_batch_size", default: 32, in: 1...1_000_000)
+        tunedLearningRate = try r.double("tuned_learning_rate", default: 1e-3, in: 1e-8...1)
+        tunedMinimumLearningRateFraction = try r.double("tuned_min_lr_fraction", default: 0.01, in: 0...1)
+        tunedWarmupEpochs = try r.int("tuned_warmup_epochs", default: 10, in: 0...1_000_000)
+        tunedWeightDecay = try r.double("tuned_weight_decay", default: 1e-4, in: 0...1)
+        tunedPatience = try r.int("tuned_patience", default: 300, in: 0...10_000_000)
+        tunedSchedule = try r.choice("tuned_schedule", default: Schedule.cosine)
+
+        podEnergyTolerance = try r.double("pod_energy_tolerance", default: 1e-6, in: 1e-16...0.5)
+        podMaxRank = try r.int("pod_max_rank", default: 60, in: 1...100_000)
+
+        gpKernel = try r.choice("gp_kernel", default: Kernel.matern52)
+        gpRestarts = try r.int("gp_restarts", default: 3, in: 1...100)
+        gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
+
+        podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
+        podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)
+        podnnBatchSize = try r.int("podnn_batch_size", default: 32, in: 1...1_000_000)
+        podnnLearningRate = try r.double("podnn_learning_rate", default: 1e-3, in: 1e-8...1)
+        podnnPatience = try r.int("podnn_patience", default: 500, in: 0...10_000_000)
+    }
+}
