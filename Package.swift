@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
-        .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
+        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),

@@ -3,6 +3,7 @@ import ArrayFiles
 import Configuration
 import NeuralNetwork
 import Reporting
+import PipelineStages
 
 /// The paper's reported figures, for the "paper vs this run" table (the paper in ../shared/seed/).
 public enum PaperFigures {
@@ -222,6 +223,23 @@ public enum EvaluationReport {
                                        "paper_mse_ratio": JSONValue(PaperFigures.mseRatioAt3000),
                                        "overhead": comparison.map { JSONValue($0.overheadPerEpoch) } ?? .null,
                                        "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
+        }
+
+        // The surrogates beyond the paper's runs (issue 15), with the diagnosis of where they fail.
+        let surrogateRows = try SurrogateComparison.rows(dataDirectory: URL(fileURLWithPath: dataPath, isDirectory: true), params: inputs.params,
+                                                         c3: inputs.c3, trainRows: inputs.trainIndices, testRows: inputs.testIndices,
+                                                         box: config.sampling.ranges, threads: threads)
+        if !surrogateRows.isEmpty {
+            metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
+            blocks.append(contentsOf: SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
+                                                                 names: SamplingSettings.parameterNames))
+            let curveURL = URL(fileURLWithPath: dataPath, isDirectory: true).appendingPathComponent(LearningCurve.folder).appendingPathComponent(LearningCurve.file)
+            if FileManager.default.fileExists(atPath: curveURL.path) {
+                let curve = try LearningCurve.read(curveURL)
+                metrics["learning_curve"] = curve.json
+                blocks.append(.figure(ReportFigure(curve.figure(), caption: "Learning curve: median test relative L2 error against the number of training samples "
+                                                    + "(each model refitted on nested subsets of the training set; `train-dmd learning-curve`).")))
+            }
         }
 
         blocks.append(.heading(2, "Figures"))

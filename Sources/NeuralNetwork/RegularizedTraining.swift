@@ -31,6 +31,9 @@ public struct RegularizedTrainingOptions: Codable, Equatable, Sendable {
     public var patience: Int
     public var threads: Int
     public var outputStandardDeviationFloor: Double
+    /// Keep the parameters of the best validation epoch (early stopping) or those of the last epoch
+    /// (the paper's recipe, for the learning curve's "paper" row).
+    public var restoreBest = true
 
     public init(hiddenWidths: [Int] = [40, 200, 1000], activation: Activation = .softsign, precision: NetworkPrecision = .float32,
                 networkSeed: UInt64 = 1, shuffleSeed: UInt64 = 2, batchSize: Int = 32, learningRate: Double = 1e-3,
@@ -158,7 +161,7 @@ public enum RegularizedTraining {
                 break
             }
         }
-        _ = trainer.network.parameters.update(fromContentsOf: best)
+        if o.restoreBest { _ = trainer.network.parameters.update(fromContentsOf: best) } else { bestEpoch = history.count }
         var description = ModelDescription(layout: c.layout, precision: S.precision, inputNames: c.inputNames,
                                            epochsCompleted: history.count, epochsPlanned: o.epochs,
                                            trainSamples: c.fitRows.count, testSamples: 0, windViscosity: c.windViscosity)
