@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
         .testTarget(name: "FaultTests"),

@@ -4,7 +4,7 @@
 #   ./pipeline.sh [--config FILE] [--data-dir DIR] [--force] [STAGE ...]
 #   ./pipeline.sh test
 #
-# STAGE is any of: lhs wind fem train evaluate (default: all, in that order). A stage whose outputs
+# STAGE is any of: lhs wind fem train fit evaluate (default: all, in that order). A stage whose outputs
 # exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
 # after an interruption resumes where it stopped. `test` runs the unit tests and then the whole
 # pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
@@ -18,7 +18,7 @@ OPTIONAL_APT_PACKAGES=(librsvg2-bin)
 # Keep SwiftPM's manifest cache inside this checkout's .build, so that a manifest evaluated for
 # another checkout of the project on this machine is never reused.
 SWIFTPM_FLAGS="--manifest-cache local"
-STAGES=(lhs wind fem train evaluate)
+STAGES=(lhs wind fem train fit evaluate)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "pipeline.sh: $*"; exit 1; }
@@ -80,6 +80,15 @@ up_to_date() {
     return 0
 }
 
+# The models of [surrogate] models (default: all three), for the fit stage's outputs.
+fit_models() {
+    python3 - "$CONFIG" <<'PY' 2>/dev/null || echo "tuned pod_gp pod_nn"
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb")).get("surrogate", {})
+print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn"])))
+PY
+}
+
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }
 
 run_stage() {
@@ -92,7 +101,11 @@ run_stage() {
              outputs="$F/c3.npy $F/status.npy $F/points.npy $F/manifest.json" ;;
         train) exe=train-dmd; inputs="$S/params.npy $S/split.npy $F/c3.npy $F/status.npy"
                outputs="$M/plain/manifest.json $M/dmd/manifest.json" ;;
-        evaluate) exe=evaluate; inputs="$M/plain/manifest.json $M/dmd/manifest.json"; outputs="$R/report.md $R/metrics.json" ;;
+        fit) exe=train-dmd; inputs="$S/params.npy $S/split.npy $F/c3.npy $F/status.npy"
+             outputs=""; for m in $(fit_models); do outputs+=" $M/$m/fit.json $M/$m/manifest.json"; done ;;
+        evaluate) exe=evaluate; inputs="$M/plain/manifest.json $M/dmd/manifest.json"
+                  for m in $(fit_models); do inputs+=" $M/$m/fit.json"; done
+                  outputs="$R/report.md $R/metrics.json" ;;
         *) die "unknown stage '$stage' (expected one of: ${STAGES[*]})" ;;
     esac
     if ! have_exe "$exe"; then
@@ -117,6 +130,7 @@ run_stage() {
     local t0=$SECONDS
     case $stage in
         train) train_both ;;
+        fit) "$BIN/train-dmd" fit --config "$CONFIG" --data-dir "$DATA" ;;
         *) "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" ;;
     esac
     mark_done "$stage"

@@ -87,7 +87,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         let x = try scaledInputs(parameters, rows: rows)
         let transform = description.outputTransform
         switch model {
-        case .gaussianProcess(let m): return try m.predict(inputs: x, count: rows).mean.map { transform.invert($0) }
+        case .gaussianProcess(let m): return try m.predictMean(inputs: x, count: rows).map { transform.invert($0) }
         case .network(let m): return try m.predict(inputs: x, count: rows, threads: threads).map { transform.invert($0) }
         }
     }

@@ -285,8 +285,10 @@ public struct GaussianProcessRegressor: Sendable {
     /// targets' units (R&W eqs. 2.25–2.26). `includeNoise` adds σ_n² (the variance of a new noisy
     /// observation rather than of the latent function). Work goes in batches of `batchSize` points:
     /// one cross-covariance block, one dgemv for the means, one dtrsm for the variances.
+    /// `meanOnly` skips the variance (its triangular solve is n² per point, the mean's gemv n): the
+    /// variance array is then all zeros.
     public func predict(inputs points: [Double], count m: Int, includeNoise: Bool = false,
-                        batchSize: Int = 256) throws -> (mean: [Double], variance: [Double]) {
+                        batchSize: Int = 256, meanOnly: Bool = false) throws -> (mean: [Double], variance: [Double]) {
         try requireMatrix(points, rows: m, columns: dimension, name: "the GP prediction inputs")
         let n = count, d = dimension
         let w = hyperparameters.logLengthScales.map { Foundation.exp(-2 * $0) }
@@ -309,6 +311,11 @@ public struct GaussianProcessRegressor: Sendable {
             }
             var f = [Double](repeating: 0, count: rows)
             Double.gemv(.transpose, m: n, n: rows, alpha: 1, a: cross, lda: rows, x: alpha, incx: 1, beta: 0, y: &f, incy: 1)
+            if meanOnly {
+                for c in 0..<rows { mean[start + c] = targetMean + targetScale * f[c] }
+                start += rows
+                continue
+            }
             Double.trsm(lower: true, .none, m: n, n: rows, alpha: 1, a: factor, lda: n, b: &cross, ldb: rows)
             for c in 0..<rows {
                 var vv = 0.0

@@ -122,12 +122,12 @@ public struct PODGaussianProcess: Sendable {
     }
 
     /// Predictive means and variances of the r coefficients at `count` inputs (count × r each).
-    public func predictCoefficients(inputs: [Double], count: Int, includeNoise: Bool = true) throws -> (mean: [Double], variance: [Double]) {
+    public func predictCoefficients(inputs: [Double], count: Int, includeNoise: Bool = true, meanOnly: Bool = false) throws -> (mean: [Double], variance: [Double]) {
         try requireMatrix(inputs, rows: count, columns: inputDimension, name: "the POD-GP prediction inputs")
         let r = rank
         var mean = [Double](repeating: 0, count: count * r), variance = [Double](repeating: 0, count: count * r)
         for (k, gp) in processes.enumerated() {
-            let prediction = try gp.predict(inputs: inputs, count: count, includeNoise: includeNoise)
+            let prediction = try gp.predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
             for i in 0..<count { mean[i * r + k] = prediction.mean[i]; variance[i * r + k] = prediction.variance[i] }
         }
         return (mean, variance)
@@ -146,6 +146,12 @@ public struct PODGaussianProcess: Sendable {
         Double.gemm(.none, .transpose, m: count, n: p, k: r, alpha: 1, a: c.variance, lda: r,
                     b: squaredModes, ldb: r, beta: 0, c: &variance, ldc: p)
         return (mean, variance.map { max($0, 0).squareRoot() })
+    }
+
+    /// Mean fields only (count × P): the predictions without the n² per point of the variances.
+    public func predictMean(inputs: [Double], count: Int) throws -> [Double] {
+        let c = try predictCoefficients(inputs: inputs, count: count, meanOnly: true)
+        return try pod.reconstruct(coefficients: c.mean, count: count)
     }
 
     // MARK: Persistence

@@ -46,7 +46,7 @@ struct Predict: ParsableCommand {
         if let stdOut {
             // POD-GP: the predictive standard deviation beside the mean (docs/surrogates.md).
             guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: values, rows: rows, threads: threads) else {
-                throw ValidationError("--std-out: the model in \(model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+                throw StageError("--std-out: the model in \(model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
             }
             predictions = mean
             let stdURL = URL(fileURLWithPath: stdOut)

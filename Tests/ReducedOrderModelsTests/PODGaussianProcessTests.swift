@@ -43,6 +43,8 @@ final class PODGaussianProcessTests: XCTestCase {
         XCTAssertEqual(a.mean, b.mean)
         XCTAssertEqual(a.standardDeviation, b.standardDeviation)
         XCTAssertEqual(loaded.processes.map(\.hyperparameters), model.processes.map(\.hyperparameters))
+        // The mean-only path (no variance solve) gives the same means: the same gemv and reconstruction.
+        XCTAssertEqual(try loaded.predictMean(inputs: test.inputs, count: 50), b.mean)
 
         // A POD-GP folder is not a POD-NN folder.
         XCTAssertThrowsError(try PODNeuralNetwork.load(from: folder)) { error in
