@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
+        // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
+        .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
         .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
+        .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
