@@ -12,6 +12,7 @@ public struct PipelineConfig: Sendable {
     public var training: TrainingSettings
     public var dmd: DMDSettings
     public var evaluation: EvaluationSettings
+    public var uq: UQSettings
     /// The configuration as used (defaults filled in), for manifests.
     public var resolved: JSONValue
 
@@ -26,6 +27,7 @@ public struct PipelineConfig: Sendable {
         training = try TrainingSettings(source.section("training"))
         dmd = try DMDSettings(source.section("dmd"))
         evaluation = try EvaluationSettings(source.section("evaluate"))
+        uq = try UQSettings(source.section("uq"), box: sampling.ranges)
         try source.checkNoUnknownKeys()
         resolved = source.resolvedJSON
     }
