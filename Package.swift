@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
+        // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
+        .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
         .target(name: "Evaluation", dependencies: ["Reporting", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
@@ -59,6 +61,7 @@ let package = Package(
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
+        .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
 
         // Tests, one target per library.
