@@ -25,7 +25,9 @@ enum UQReport {
         s += "## Sobol indices of the integral of c₃\n\n"
         s += "N = \(sobol.baseSamples), \(sobol.designRows) design rows, \(sobol.modelEvaluations) surrogate evaluations, \(uq.bootstrap) bootstrap resamples (95 % percentile intervals)."
         if uq.region == .feasible {
-            s += " Quantity Y = 1_F · ∫c₃ (zero where the wind does not exist), inputs independent on the box; the indices of 1_F are listed next to it.\n\n"
+            s += " Inputs independent on the whole box; Y = ∫c₃ where the wind exists and, elsewhere, the Monte Carlo mean of ∫c₃ on the feasible region "
+            s += "(so the infeasible quarter adds no variance: V(Y) ≈ P(F) V(∫c₃ | F)); the surrogate is never evaluated where the wind does not exist. "
+            s += "The indices of the existence indicator 1_F are listed next to them.\n\n"
         } else { s += "\n\n" }
         s += "| parameter | S_i | 95 % | S_Ti | 95 % |" + (sobol.indicator != nil ? " S_i(1_F) | S_Ti(1_F) |" : "") + "\n"
         s += "|---|---|---|---|---|" + (sobol.indicator != nil ? "---|---|" : "") + "\n"

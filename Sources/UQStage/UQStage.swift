@@ -131,7 +131,7 @@ public enum UQStage {
         var sobolDone = 0
         let sobol = try Sobol.analyse(inputs: inputs, outputs: p,
                                       settings: SobolSettings(baseSamples: uq.sobolN, batch: uq.batch, seed: uq.seed, bootstrap: uq.bootstrap),
-                                      indicator: indicator, scalar: integral,
+                                      indicator: indicator, outside: indicator == nil ? nil : mc.mean, scalar: integral,
                                       progress: { done, _ in sobolProgress.advance(by: done - sobolDone); sobolDone = done }, model: surrogate)
         lap("sobol")
 
@@ -217,7 +217,7 @@ public enum UQStage {
         let scalar = sobol.scalar!
         var sobolJSON: [String: JSONValue] = [
             "quantity": "integral of c3 over the observation grid (trapezoid rule)",
-            "quantity_definition": .string(uq.region == .feasible ? "Y = 1_F · ∫c3 (0 where the wind does not exist)" : "Y = ∫c3 of the surrogate over the whole box"),
+            "quantity_definition": .string(uq.region == .feasible ? "Y = ∫c3 where the wind exists, its Monte Carlo mean on the feasible region elsewhere (no variance of its own)" : "Y = ∫c3 of the surrogate over the whole box"),
             "estimators": "first order: Saltelli et al. 2010 Table 2 (b); total: Jansen 1999; percentile bootstrap",
             "base_samples": .number(Double(uq.sobolN)), "design_rows": .number(Double(sobol.designRows)),
             "model_evaluations": .number(Double(sobol.modelEvaluations)), "bootstrap": .number(Double(uq.bootstrap)),

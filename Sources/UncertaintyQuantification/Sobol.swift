@@ -124,16 +124,26 @@ public enum Sobol {
 
     /// Saltelli's design through `model`, per output and for the scalar `scalar` of each output row.
     ///
-    /// With an `indicator` the quantity analysed is Y = 1_F(x) f(x): the model is called on feasible
-    /// rows only and Y = 0 elsewhere (the inputs stay independent on the box, as the estimators need);
-    /// the indices of 1_F itself are returned too (`indicator`), so the share of Y's variance that is
-    /// the feasibility's can be told apart.
+    /// With an `indicator` the quantity analysed is Y(x) = f(x) on the feasible region F and Y(x) = `outside`
+    /// (one value per output; zeros when nil) elsewhere: the model is called on feasible rows only, and the
+    /// inputs stay independent on the whole box, as the estimators need. With `outside` = E[f | F] (e.g.
+    /// the mean map of a Monte Carlo run on F) the infeasible part adds no variance of its own:
+    /// V(Y) = P(F) V(f | F) up to the error of that mean, so the indices apportion c3's variability on F
+    /// (the boundary of F enters as interactions of the parameters that decide it). With zeros, Y = 1_F f
+    /// and the jump between F and its complement usually dominates V(Y). The indices of 1_F itself are
+    /// returned too (`indicator`).
     public static func analyse(inputs: InputModel, outputs: Int, settings: SobolSettings,
                                indicator: FeasibilityIndicator? = nil,
+                               outside: [Double]? = nil,
                                scalar: ((ArraySlice<Double>) -> Double)? = nil,
                                progress: ((Int, Int) -> Void)? = nil,
                                model: BatchModel) throws -> SobolResult {
         let d = inputs.dimension, n = settings.baseSamples, p = outputs
+        if let outside {
+            guard outside.count == p, outside.allSatisfy({ $0.isFinite }) else {
+                throw UQError("the values for infeasible rows must be \(p) finite numbers, got \(outside.count)")
+            }
+        }
         guard n >= 2 else { throw UQError("Sobol indices need a base sample of at least 2, got \(n)") }
         guard p >= 1 else { throw UQError("the model must have at least one output") }
         guard settings.batch >= 1 else { throw UQError("the batch size must be at least 1") }
@@ -178,6 +188,9 @@ public enum Sobol {
             }
             let live = (0..<total).filter { feasible[$0] }
             var y = [Double](repeating: 0, count: total * p)
+            if let outside {
+                for r in 0..<total where !feasible[r] { y.replaceSubrange((r * p)..<((r + 1) * p), with: outside) }
+            }
             if !live.isEmpty {
                 var rows = [Double](); rows.reserveCapacity(live.count * d)
                 for r in live { rows += design[(r * d)..<((r + 1) * d)] }
@@ -215,7 +228,7 @@ public enum Sobol {
                 }
             }
             if let scalar {
-                func s(_ r: Int) -> Double { feasible[r] || indicator == nil ? scalar(y[(r * p)..<((r + 1) * p)]) : 0 }
+                func s(_ r: Int) -> Double { scalar(y[(r * p)..<((r + 1) * p)]) }
                 for r in 0..<m {
                     sA.append(s(r)); sB.append(s(m + r))
                     for i in 0..<d { sAB[i].append(s((2 + i) * m + r)) }
