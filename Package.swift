@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),
+        .testTarget(name: "UQStageTests", dependencies: ["UQStage", "NeuralNetwork", "Configuration", "StageSupport", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
     ],
     swiftLanguageModes: [.v5]
