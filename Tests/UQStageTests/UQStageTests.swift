@@ -27,12 +27,20 @@ final class UQStageTests: XCTestCase {
         // Wind status as the wind stage would write it (0 solved, 3 blow-off), from the same test.
         let feasibility = try UQStage.Feasibility(box: box, nu: config.wind.nu)
         let wind = (0..<n).map { feasibility(params[(6 * $0)..<(6 * $0 + 6)]) ? Int32(0) : Int32(3) }
-        let c3 = (0..<n).flatMap { i in (0..<p).map { k in wind[i] == 0 ? 1e-3 * (1 + Double(k) / Double(p)) * (1 + params[6 * i] / 20) : 0 } }
+        var c3: [Double] = []
+        for i in 0..<n {
+            for k in 0..<p {
+                let value: Double = 1e-3 * (1 + Double(k) / Double(p)) * (1 + params[6 * i] / 20)
+                c3.append(wind[i] == 0 ? value : 0)
+            }
+        }
         try Npy.write(points, shape: [p, 2], to: data.appendingPathComponent("fem/points.npy"))
         try Npy.write(params, shape: [n, 6], to: data.appendingPathComponent("samples/params.npy"))
-        try Npy.write((0..<n).map { UInt8($0 % 4 == 0 ? 1 : 0) }, shape: [n], to: data.appendingPathComponent("samples/split.npy"))
+        let split: [UInt8] = (0..<n).map { $0 % 4 == 0 ? 1 : 0 }
+        try Npy.write(split, shape: [n], to: data.appendingPathComponent("samples/split.npy"))
         try Npy.write(c3, shape: [n, p], to: data.appendingPathComponent("fem/c3.npy"))
-        try Npy.write(wind.map { $0 == 0 ? Int32(0) : Int32(5) }, shape: [n], to: data.appendingPathComponent("fem/status.npy"))
+        let femStatus: [Int32] = wind.map { $0 == 0 ? 0 : 5 }
+        try Npy.write(femStatus, shape: [n], to: data.appendingPathComponent("fem/status.npy"))
         try Npy.write(wind, shape: [n], to: data.appendingPathComponent("wind/status.npy"))
         let layout = try NetworkLayout(widths: [6, 8, p], activation: .softsign)
         try SurrogateModel.write(network: Network<Float>(layout: layout, seed: 3),
