@@ -27,6 +27,11 @@ struct UQPropagate: ParsableCommand {
     @Option(help: "Rows timed by --bench.")
     var benchRows: Int = 65_536
 
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard benchRows >= 1 else { throw ValidationError("--bench-rows must be at least 1, got \(benchRows)") }
+    }
+
     func run() throws {
         let config = try options.loadConfig()
         if bench {
