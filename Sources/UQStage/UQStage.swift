@@ -91,11 +91,7 @@ public enum UQStage {
             throw StageError("\(pointsURL.path): \(e.description)")
         }
         let grid = try Quadrature.tensorGrid(points: points.values)
-        let integral: (ArraySlice<Double>) -> Double = { row in
-            var s = 0.0
-            for (k, v) in row.enumerated() { s += weights[k] * v }
-            return s
-        }
+        let integral = Quadrature.weightedSum(weights)
         lap("read")
 
         // The feasibility indicator, checked against the wind stage on the dataset's own samples.

@@ -40,4 +40,16 @@ public enum Quadrature {
         let wx = trapezoid(x), wy = trapezoid(y)
         return (0..<(x.count * y.count)).map { wx[$0 % x.count] * wy[$0 / x.count] }
     }
+
+    /// The scalar quantity Σ_k w_k y_k of an output row (e.g. the integral of c3 with trapezoid weights),
+    /// for the `scalar` argument of `MonteCarlo.propagate` and `Sobol.analyse`.
+    public static func weightedSum(_ weights: [Double]) -> (ArraySlice<Double>) -> Double {
+        { row in
+            precondition(row.count == weights.count, "weightedSum: \(row.count) outputs for \(weights.count) weights")
+            var s = 0.0
+            var k = 0
+            for v in row { s += weights[k] * v; k += 1 }
+            return s
+        }
+    }
 }

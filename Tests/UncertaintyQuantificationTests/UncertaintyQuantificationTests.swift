@@ -284,6 +284,9 @@ final class UncertaintyQuantificationTests: XCTestCase {
             integral += w[k] * (1 + 2 * px) * (3 - py)
         }
         XCTAssertEqual(integral, 2.75, accuracy: 1e-13)
+        var values: [Double] = []
+        for k in 0..<(points.count / 2) { values.append((1 + 2 * points[2 * k]) * (3 - points[2 * k + 1])) }
+        XCTAssertEqual(Quadrature.weightedSum(w)(values[...]), 2.75, accuracy: 1e-13)
         XCTAssertThrowsError(try Quadrature.tensorGrid(points: [0, 0, 1, 0, 0.5, 1]))
     }
 }
