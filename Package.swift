@@ -52,6 +52,10 @@ let package = Package(
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
         .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
+        // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
+        .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
+        // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
+        .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "PipelineStages", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
         .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration"]),
 
@@ -62,6 +66,7 @@ let package = Package(
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
+        .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
 
         // Tests, one target per library.
@@ -79,6 +84,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels"]),
+        .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),
+        .testTarget(name: "UQStageTests", dependencies: ["UQStage", "NeuralNetwork", "Configuration", "StageSupport", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
         .testTarget(name: "FaultTests"),

@@ -4,7 +4,7 @@
 #   ./pipeline.sh [--config FILE] [--data-dir DIR] [--force] [STAGE ...]
 #   ./pipeline.sh test
 #
-# STAGE is any of: lhs wind fem train fit evaluate (default: all, in that order). A stage whose outputs
+# STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order). A stage whose outputs
 # exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
 # after an interruption resumes where it stopped. `test` runs the unit tests and then the whole
 # pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
@@ -18,7 +18,7 @@ OPTIONAL_APT_PACKAGES=(librsvg2-bin)
 # Keep SwiftPM's manifest cache inside this checkout's .build, so that a manifest evaluated for
 # another checkout of the project on this machine is never reused.
 SWIFTPM_FLAGS="--manifest-cache local"
-STAGES=(lhs wind fem train fit evaluate)
+STAGES=(lhs wind fem train fit uq evaluate)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "pipeline.sh: $*"; exit 1; }
@@ -89,6 +89,11 @@ print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn"])))
 PY
 }
 
+# The surrogate the uq stage propagates: [uq] model of the configuration (default "pod_gp", the best by validation).
+uq_model() {
+    python3 -c "import tomllib,sys;print(tomllib.load(open(sys.argv[1],'rb')).get('uq',{}).get('model','pod_gp'))" "$CONFIG" 2>/dev/null || echo pod_gp
+}
+
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }
 
 run_stage() {
@@ -106,6 +111,9 @@ run_stage() {
         evaluate) exe=evaluate; inputs="$M/plain/manifest.json $M/dmd/manifest.json"
                   for m in $(fit_models); do inputs+=" $M/$m/fit.json"; done
                   outputs="$R/report.md $R/metrics.json" ;;
+        uq) exe=uq-propagate; local um; um=$(uq_model)
+            inputs="$M/$um/manifest.json $S/params.npy $S/split.npy $W/status.npy $F/c3.npy $F/status.npy $F/points.npy"
+            outputs="$DATA/uq/mean.npy $DATA/uq/sobol_integral.json $DATA/uq/fem_comparison.json $DATA/uq/manifest.json" ;;
         *) die "unknown stage '$stage' (expected one of: ${STAGES[*]})" ;;
     esac
     if ! have_exe "$exe"; then
@@ -242,6 +250,17 @@ smoke_test() {
         for m in plain dmd; do
             [ -s "$DATA/models/$m/history.csv" ] || die "missing models/$m/history.csv"
             check_npy "$DATA/models/$m/predictions_test.npy" float64 "\\([0-9]+, [0-9]+\\)"
+        done
+    fi
+    if [[ " ${RAN[*]} " == *" uq "* ]]; then
+        local p; p=$(python3 -c "import numpy as np;print(np.load('$DATA/fem/points.npy').shape[0])" 2>/dev/null || echo '[0-9]+')
+        for f in mean std q05 q95; do check_npy "$DATA/uq/$f.npy" float64 "\\($p,\\)"; done
+        for f in sobol_first sobol_total; do check_npy "$DATA/uq/$f.npy" float64 "\\(6, $p\\)"; done
+        for f in sobol_integral.json fem_comparison.json manifest.json; do
+            python3 -c "import json;json.load(open('$DATA/uq/$f'))" || die "uq/$f is missing or not valid JSON"
+        done
+        for f in uq.md sobol_integral.csv figures/mean_map.svg figures/std_map.svg figures/sobol_integral.svg; do
+            [ -s "$DATA/uq/$f" ] || die "missing uq/$f"
         done
     fi
     if [[ " ${RAN[*]} " == *" evaluate "* ]]; then

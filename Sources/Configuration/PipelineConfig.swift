@@ -13,6 +13,7 @@ public struct PipelineConfig: Sendable {
     public var dmd: DMDSettings
     public var evaluation: EvaluationSettings
     public var surrogate: SurrogateSettings
+    public var uq: UQSettings
     /// The configuration as used (defaults filled in), for manifests.
     public var resolved: JSONValue
     /// True when the file itself set no key (an empty file, or only comments): every value is a default.
@@ -36,6 +37,7 @@ public struct PipelineConfig: Sendable {
         dmd = try DMDSettings(source.section("dmd"))
         evaluation = try EvaluationSettings(source.section("evaluate"))
         surrogate = try SurrogateSettings(source.section("surrogate"))
+        uq = try UQSettings(source.section("uq"), box: sampling.ranges)
         try source.checkNoUnknownKeys()
         resolved = source.resolvedJSON
     }

@@ -116,3 +116,25 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertFalse(try PipelineConfig.parse("[fem]\nnx = 20\n").fileSetsNoKeys)
     }
 }
+
+final class UQSettingsTests: XCTestCase {
+    func testDefaultsAndValidation() throws {
+        let c = try PipelineConfig.parse("")
+        XCTAssertEqual(c.uq.samples, 100_000); XCTAssertEqual(c.uq.sobolN, 8192); XCTAssertEqual(c.uq.bootstrap, 200)
+        XCTAssertEqual(c.uq.batch, 4096); XCTAssertEqual(c.uq.model, "pod_gp"); XCTAssertEqual(c.uq.region, .feasible)
+        XCTAssertEqual(c.uq.distributions, [UQSettings.Distribution](repeating: .uniform, count: 6))
+        XCTAssertEqual(c.uq.means[0], 10.5); XCTAssertEqual(c.uq.stds[0], 4.75)
+        let n = try PipelineConfig.parse("[uq]\ndistributions = [\"normal\", \"uniform\", \"log_uniform\", \"uniform\", \"uniform\", \"uniform\"]\nmeans = [5, 0, 0, 0, 0, 0]\n")
+        XCTAssertEqual(n.uq.distributions[0], .normal); XCTAssertEqual(n.uq.means[0], 5)
+        for (text, fragment) in [("[uq]\nregion = \"everywhere\"", "uq.region"), ("[uq]\nn_samples = 1", "uq.n_samples"),
+                                 ("[uq]\nsobol_n = 2.5", "uq.sobol_n"), ("[uq]\nmodel = \"../x\"", "uq.model"),
+                                 ("[uq]\ndistributions = [\"uniform\"]", "expected 6 entries"),
+                                 ("[uq]\ndistributions = [\"uniform\", \"uniform\", \"uniform\", \"uniform\", \"log_uniform\", \"uniform\"]", "not positive"),
+                                 ("[uq]\ndistributions = [\"normal\", \"uniform\", \"uniform\", \"uniform\", \"uniform\", \"uniform\"]\nstds = [0, 1, 1, 1, 1, 1]", "uq.stds"),
+                                 ("[uq]\nbootstrapp = 3", "unknown key")] {
+            XCTAssertThrowsError(try PipelineConfig.parse(text, file: "t.toml")) { e in
+                XCTAssertTrue("\(e)".contains(fragment), "'\(e)' lacks '\(fragment)'")
+            }
+        }
+    }
+}
