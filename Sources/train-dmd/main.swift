@@ -20,7 +20,7 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, LearningCurveCommand.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self],
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self],
         defaultSubcommand: Train.self)
 }
 

@@ -1,0 +1,44 @@
+import Foundation
+import ArgumentParser
+import ArrayFiles
+import Configuration
+import NeuralNetwork
+import PipelineStages
+import Reporting
+import StageSupport
+
+/// `train-dmd compare`: the surrogates table of the report (issue 15), printed as Markdown, without
+/// the rest of `evaluate` (which needs the paper's two runs).
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Score every model in DATA/models (plain, dmd, tuned, pod_gp, pod_nn) on the test split and print the table.")
+
+    @OptionGroup var options: StageOptions
+
+    @Option(help: "Cores for OpenBLAS.")
+    var threads: Int = 2
+
+    func validate() throws { if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") } }
+
+    func run() throws {
+        let config = try options.loadConfig()
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        let data = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)
+        let c3 = NDArray(shape: [data.sampleCount, data.observationWidth], values: data.observations)
+        let rows = try SurrogateComparison.rows(dataDirectory: options.dataURL, params: params, c3: c3, trainRows: data.trainIndices,
+                                                testRows: data.testIndices, box: config.sampling.ranges, threads: threads)
+        guard !rows.isEmpty else { throw StageError("\(options.dataDir)/models holds no model to compare (train-dmd train / fit)") }
+        print("| model | kind | parameters | training (s) | validation median | test median | test p95 | test max | test MSE (scaled) | test MSE (c3²) | predict 1000 (s) | ±2σ coverage |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        func f(_ x: Double?, _ digits: Int = 3) -> String { x.map { String(format: "%.\(digits)g", $0) } ?? "—" }
+        for r in rows {
+            print("| \(r.name) | \(r.kind) | \(r.parameters) | \(f(r.trainingSeconds, 4)) | \(f(r.validationMedian)) | \(f(r.test.median)) | \(f(r.test.percentile95)) | \(f(r.test.maximum)) | \(f(r.testMSEScaled)) | \(f(r.testMSEPhysical)) | \(f(r.predictionSecondsPer1000)) | \(f(r.coverage2Sigma)) |")
+        }
+        let json = SurrogateComparison.json(rows)
+        let url = options.dataURL.appendingPathComponent("models/comparison.json")
+        try AtomicFile.write(json.jsonText(), to: url)
+        note("train-dmd compare: \(rows.count) models → \(url.path)")
+    }
+}
