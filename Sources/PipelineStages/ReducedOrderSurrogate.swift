@@ -17,6 +17,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         public var outputTransform: OutputTransform
         public var windViscosity: Double?
         public var trainSamples: Int
+        /// Which inputs are scaled in log (`InputFeatures`); absent = all linear.
+        public var inputLogarithmic: [Bool]?
     }
 
     enum Model {
@@ -27,26 +29,29 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public static let descriptionFile = "surrogate.json"
     public let description: Description
     public let inputScaler: InputScaler
+    public let features: InputFeatures
     let model: Model
 
     init(description: Description, model: Model) throws {
         self.description = description
         self.inputScaler = try InputScaler(lower: description.inputLower, upper: description.inputUpper)
+        self.features = try InputFeatures(box: inputScaler,
+                                          logarithmic: description.inputLogarithmic ?? Array(repeating: false, count: description.inputNames.count))
         self.model = model
     }
 
-    convenience init(gaussianProcess: PODGaussianProcess, inputScaler: InputScaler, transform: OutputTransform, inputNames: [String],
+    convenience init(gaussianProcess: PODGaussianProcess, features: InputFeatures, transform: OutputTransform, inputNames: [String],
                      windViscosity: Double?, trainSamples: Int) throws {
-        try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: inputScaler.lower,
-                                               inputUpper: inputScaler.upper, outputTransform: transform, windViscosity: windViscosity,
-                                               trainSamples: trainSamples), model: .gaussianProcess(gaussianProcess))
+        try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: features.lower,
+                                               inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .gaussianProcess(gaussianProcess))
     }
 
-    convenience init(network: PODNeuralNetwork, inputScaler: InputScaler, transform: OutputTransform, inputNames: [String],
+    convenience init(network: PODNeuralNetwork, features: InputFeatures, transform: OutputTransform, inputNames: [String],
                      windViscosity: Double?, trainSamples: Int) throws {
-        try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: inputScaler.lower,
-                                               inputUpper: inputScaler.upper, outputTransform: transform, windViscosity: windViscosity,
-                                               trainSamples: trainSamples), model: .network(network))
+        try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: features.lower,
+                                               inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .network(network))
     }
 
     public var kind: String { description.kind }
@@ -80,7 +85,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         if let i = parameters.firstIndex(where: { !$0.isFinite }) {
             throw ArrayFileError(path: "parameters", "parameter set \(i / d): \(inputNames[i % d]) is \(parameters[i]); expected a finite number")
         }
-        return inputScaler.scale(rows: parameters)
+        return features.scale(rows: parameters)
     }
 
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {

@@ -18,6 +18,7 @@ import StageSupport
 /// for the report's table.
 public enum SurrogateFitStage {
     public static let fitFile = "fit.json"
+    public static let validationIndicesFile = "validation_indices.npy"
     public static let standardDeviationFile = "std_test.npy"
     public static let intervalFiles = ("lower2_test.npy", "upper2_test.npy")
 
@@ -37,6 +38,8 @@ public enum SurrogateFitStage {
         public var fitRows: [Int]
         public var validationRows: [Int]
         public var transform: OutputTransform
+        /// The POD models' input map (`[surrogate] log_inputs`).
+        public var features: InputFeatures
     }
 
     public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
@@ -53,7 +56,9 @@ public enum SurrogateFitStage {
             let values = fit.flatMap { dataset.observations[($0 * p)..<(($0 + 1) * p)] }
             transform = .logarithm(offset: try OutputTransform.logarithmOffset(for: values, relative: s.logOffset))
         }
-        return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform)
+        let names = SamplingSettings.parameterNames
+        let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
+        return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features)
     }
 
     /// Fits one model on `prepared` (in memory): the surrogate and its training wall time.
@@ -63,7 +68,7 @@ public enum SurrogateFitStage {
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
         let start = monotonicSeconds()
         func inputs(_ rows: [Int]) -> [Double] {
-            rows.flatMap { r in (0..<d).map { prepared.inputScaler.scale(data.parameters[r * d + $0], column: $0) } }
+            rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
         }
         func outputs(_ rows: [Int]) -> [Double] {
             rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
@@ -100,7 +105,7 @@ public enum SurrogateFitStage {
             progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
             let model = try PODGaussianProcess.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows),
                                                    count: prepared.fitRows.count, options: options)
-            let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, inputScaler: prepared.inputScaler, transform: prepared.transform,
+            let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                       inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
                                                       trainSamples: prepared.fitRows.count)
             return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
@@ -113,7 +118,7 @@ public enum SurrogateFitStage {
             let model = try PODNeuralNetwork.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows), count: prepared.fitRows.count,
                                                  validationInputs: inputs(prepared.validationRows), validationOutputs: outputs(prepared.validationRows),
                                                  validationCount: prepared.validationRows.count, options: options)
-            let surrogate = try ReducedOrderSurrogate(network: model, inputScaler: prepared.inputScaler, transform: prepared.transform,
+            let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                       inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
                                                       trainSamples: prepared.fitRows.count)
             var details: [String: JSONValue] = ["rank": JSONValue(model.rank)]
@@ -186,6 +191,10 @@ public enum SurrogateFitStage {
             let indicesURL = folder.appendingPathComponent(TrainingRun.testIndicesFile)
             try Npy.write(test.map { Int64($0) }, shape: [test.count], to: indicesURL)
             record.output(predictionsURL); record.output(indicesURL)
+            // The validation rows (of params.npy), in the order of fit.json's per-sample errors.
+            let validationURL = folder.appendingPathComponent(validationIndicesFile)
+            try Npy.write(prepared.validationRows.map { Int64($0) }, shape: [prepared.validationRows.count], to: validationURL)
+            record.output(validationURL)
             if let rom = surrogate as? ReducedOrderSurrogate,
                let (_, std) = try rom.predictWithUncertainty(parameters: testParameters, rows: test.count, threads: threads),
                let (lower, upper) = try rom.predictInterval(parameters: testParameters, rows: test.count, k: 2) {

@@ -35,7 +35,7 @@ final class SurrogateTests: XCTestCase {
         let model = try PODGaussianProcess.fit(inputs: mu, outputs: y.map { transform.apply($0) }, count: n,
                                                options: PODGaussianProcessOptions(energyTolerance: 1e-10, maxRank: 6, gaussianProcess: gp, threads: 1))
         let scaler = try InputScaler(ranges: [-1...1, -1...1])
-        let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, inputScaler: scaler, transform: transform, inputNames: ["a", "b"],
+        let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: InputFeatures(box: scaler, logarithmic: [false, false]), transform: transform, inputNames: ["a", "b"],
                                                   windViscosity: nil, trainSamples: n)
         let test = [0.1, -0.2, 0.5, 0.4, -0.6, 0.3]
         let truth = family(test, count: 3)
@@ -80,5 +80,20 @@ final class SurrogateTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         XCTAssertThrowsError(try SurrogateLoader.load(from: empty)) { XCTAssertTrue("\($0)".contains("model.json"), "\($0)") }
+    }
+}
+
+final class InputFeaturesTests: XCTestCase {
+    /// Log inputs: the box ends map to ∓1 and the geometric mean to 0; linear ones as InputScaler.
+    func testLogInputsMapTheBoxEndsAndTheGeometricMean() throws {
+        let box = try InputScaler(ranges: [0.01...1.0, -2...2])
+        let f = try InputFeatures(box: box, logarithmic: [true, false])
+        XCTAssertEqual(f.scale(0.01, column: 0), -1, accuracy: 1e-15)
+        XCTAssertEqual(f.scale(1.0, column: 0), 1, accuracy: 1e-15)
+        XCTAssertEqual(f.scale(0.1, column: 0), 0, accuracy: 1e-15)
+        XCTAssertEqual(f.scale(1, column: 1), box.scale(1, column: 1))
+        XCTAssertThrowsError(try InputFeatures(box: try InputScaler(ranges: [0...1]), logarithmic: [true])) {
+            XCTAssertTrue("\($0)".contains("positive lower bound"), "\($0)")
+        }
     }
 }

@@ -20,6 +20,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var outputTransform: Transform
     /// δ of log(c3 + δ) as a fraction of the largest training c3.
     public var logOffset: Double
+    /// Parameters that the POD models see in log (positive ranges spanning decades).
+    public var logInputs: [String]
 
     // The tuned network.
     public var tunedHidden: [Int]
@@ -58,6 +60,8 @@ public struct SurrogateSettings: Sendable, Equatable {
         validationSeed = UInt64(try r.int("validation_seed", default: 5, in: 0...Int.max))
         outputTransform = try r.choice("output_transform", default: Transform.log)
         logOffset = try r.double("log_offset", default: 1e-4, in: 1e-12...1)
+        logInputs = try r.strings("log_inputs", default: [], allowed: SamplingSettings.parameterNames)
+        if Set(logInputs).count != logInputs.count { throw r.error("log_inputs", "lists a parameter twice") }
 
         tunedHidden = try r.ints("tuned_hidden", default: [40, 200, 1000], each: 1...1_000_000)
         tunedEpochs = try r.int("tuned_epochs", default: 1500, in: 1...10_000_000)
