@@ -89,9 +89,9 @@ print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn"])))
 PY
 }
 
-# The surrogate the uq stage propagates: [uq] model of the configuration (default "pod_gp", the best by validation).
+# The surrogate the uq stage propagates: [uq] model of the configuration (default "tuned", the best by validation).
 uq_model() {
-    python3 -c "import tomllib,sys;print(tomllib.load(open(sys.argv[1],'rb')).get('uq',{}).get('model','pod_gp'))" "$CONFIG" 2>/dev/null || echo pod_gp
+    python3 -c "import tomllib,sys;print(tomllib.load(open(sys.argv[1],'rb')).get('uq',{}).get('model','tuned'))" "$CONFIG" 2>/dev/null || echo tuned
 }
 
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }

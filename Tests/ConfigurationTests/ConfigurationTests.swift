@@ -121,7 +121,7 @@ final class UQSettingsTests: XCTestCase {
     func testDefaultsAndValidation() throws {
         let c = try PipelineConfig.parse("")
         XCTAssertEqual(c.uq.samples, 100_000); XCTAssertEqual(c.uq.sobolN, 8192); XCTAssertEqual(c.uq.bootstrap, 200)
-        XCTAssertEqual(c.uq.batch, 4096); XCTAssertEqual(c.uq.model, "pod_gp"); XCTAssertEqual(c.uq.region, .feasible)
+        XCTAssertEqual(c.uq.batch, 4096); XCTAssertEqual(c.uq.model, "tuned"); XCTAssertEqual(c.uq.region, .feasible)
         XCTAssertEqual(c.uq.distributions, [UQSettings.Distribution](repeating: .uniform, count: 6))
         XCTAssertEqual(c.uq.means[0], 10.5); XCTAssertEqual(c.uq.stds[0], 4.75)
         let n = try PipelineConfig.parse("[uq]\ndistributions = [\"normal\", \"uniform\", \"log_uniform\", \"uniform\", \"uniform\", \"uniform\"]\nmeans = [5, 0, 0, 0, 0, 0]\n")

@@ -52,7 +52,7 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnPatience: Int
 
     public init(_ r: SectionReader) throws {
-        best = try r.choice("best", default: Model.pod_gp)
+        best = try r.choice("best", default: Model.tuned)
         let names = try r.strings("models", default: Model.allCases.map(\.rawValue), allowed: Model.allCases.map(\.rawValue))
         models = names.compactMap(Model.init(rawValue:))
         if Set(models).count != models.count { throw r.error("models", "lists a model twice") }

@@ -35,7 +35,7 @@ public struct UQSettings: Sendable, Equatable {
         seed = UInt64(try r.int("seed", default: 18, in: 0...Int.max))
         batch = try r.int("batch", default: 4096, in: 1...1_000_000)
         quantileSample = try r.int("quantile_sample", default: 10_000, in: 1...10_000_000)
-        model = try r.string("model", default: "pod_gp")
+        model = try r.string("model", default: "tuned")
         guard !model.isEmpty, !model.contains("/"), model != ".", model != ".." else {
             throw r.error("model", "expected the name of a folder under DATA/models (no '/'), found \"\(model)\"")
         }
