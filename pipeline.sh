@@ -264,8 +264,15 @@ smoke_test() {
             [ -s "$DATA/uq/$f" ] || die "missing uq/$f"
         done
     fi
+    if [[ " ${RAN[*]} " == *" fit "* ]]; then
+        for m in $(fit_models); do
+            [ -s "$DATA/models/$m/fit.json" ] || die "missing models/$m/fit.json"
+            check_npy "$DATA/models/$m/predictions_test.npy" float64 "\\([0-9]+, [0-9]+\\)"
+        done
+    fi
     if [[ " ${RAN[*]} " == *" evaluate "* ]]; then
         for f in report.md report.html metrics.json; do [ -s "$DATA/report/$f" ] || die "missing report/$f"; done
+        grep -q "## Surrogates compared" "$DATA/report/report.md" || die "the report lacks the surrogates' table"
         python3 -c "import json;json.load(open('$DATA/report/metrics.json'))" || die "metrics.json is not valid JSON"
     fi
     # The safeguard study (scripts/safeguard-study.sh) on the smoke data: nine short trainings and
