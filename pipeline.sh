@@ -82,16 +82,16 @@ up_to_date() {
 
 # The models of [surrogate] models (default: all three), for the fit stage's outputs.
 fit_models() {
-    python3 - "$CONFIG" <<'PY' 2>/dev/null || echo "tuned pod_gp pod_nn"
+    python3 - "$CONFIG" <<'PY' 2>/dev/null || echo "tuned pod_gp pod_nn ensemble"
 import sys, tomllib
 c = tomllib.load(open(sys.argv[1], "rb")).get("surrogate", {})
-print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn"])))
+print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn", "ensemble"])))
 PY
 }
 
-# The surrogate the uq stage propagates: [uq] model of the configuration (default "tuned", the best by validation).
+# The surrogate the uq stage propagates: [uq] model, else [surrogate] best (default "tuned").
 uq_model() {
-    python3 -c "import tomllib,sys;print(tomllib.load(open(sys.argv[1],'rb')).get('uq',{}).get('model','tuned'))" "$CONFIG" 2>/dev/null || echo tuned
+    python3 -c "import tomllib,sys;c=tomllib.load(open(sys.argv[1],'rb'));print(c.get('uq',{}).get('model',c.get('surrogate',{}).get('best','tuned')))" "$CONFIG" 2>/dev/null || echo tuned
 }
 
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }

@@ -37,7 +37,7 @@ public struct PipelineConfig: Sendable {
         dmd = try DMDSettings(source.section("dmd"))
         evaluation = try EvaluationSettings(source.section("evaluate"))
         surrogate = try SurrogateSettings(source.section("surrogate"))
-        uq = try UQSettings(source.section("uq"), box: sampling.ranges)
+        uq = try UQSettings(source.section("uq"), box: sampling.ranges, defaultModel: surrogate.best.rawValue)
         try source.checkNoUnknownKeys()
         resolved = source.resolvedJSON
     }

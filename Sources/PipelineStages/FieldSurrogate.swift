@@ -48,6 +48,9 @@ public enum SurrogateLoader {
             throw ArrayFileError(path: folder.path, "missing: expected a model folder written by `train-dmd train` or `train-dmd fit`")
         }
         guard isDirectory.boolValue else { throw ArrayFileError(path: folder.path, "is a file: expected a model folder") }
+        if fm.fileExists(atPath: folder.appendingPathComponent(EnsembleSurrogate.descriptionFile).path) {
+            return try EnsembleSurrogate.load(from: folder)
+        }
         if fm.fileExists(atPath: folder.appendingPathComponent(ReducedOrderSurrogate.descriptionFile).path) {
             return try ReducedOrderSurrogate.load(from: folder)
         }

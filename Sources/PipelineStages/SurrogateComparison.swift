@@ -7,7 +7,7 @@ import Reporting
 /// fitted models side by side, on the same test samples, with the diagnosis of where they fail.
 public enum SurrogateComparison {
     /// The model folders compared, in this order, when present.
-    public static let candidates = ["plain", "dmd", "tuned", "pod_gp", "pod_nn"]
+    public static let candidates = ["plain", "dmd", "tuned", "pod_gp", "pod_nn", "ensemble"]
 
     public struct Row {
         public var name: String
@@ -35,7 +35,7 @@ public enum SurrogateComparison {
         var result: [Row] = []
         for name in candidates {
             let folder = dataDirectory.appendingPathComponent("models").appendingPathComponent(name, isDirectory: true)
-            let hasModel = [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile]
+            let hasModel = [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, EnsembleSurrogate.descriptionFile]
                 .contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
             guard hasModel, !testRows.isEmpty else { continue }
             let surrogate = try SurrogateLoader.load(from: folder)
@@ -136,7 +136,7 @@ public enum SurrogateComparison {
     public static func diagnosisFigure(_ rows: [Row], params: NDArray<Double>, c3: NDArray<Double>, testRows: [Int], names: [String]) -> Figure {
         let d = params.shape[1], p = c3.shape[1]
         let norms = testRows.map { r in c3.values[(r * p)..<((r + 1) * p)].reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        let shown = rows.filter { ["plain", "tuned", "pod_gp", "pod_nn"].contains($0.name) }
+        let shown = rows.filter { ["plain", "tuned", "pod_gp", "pod_nn", "ensemble"].contains($0.name) }
         func series(_ x: [Double]) -> [PlotSeries] {
             shown.enumerated().map { k, r in
                 let y = r.test.perSample.map { $0 ?? .nan }

@@ -62,7 +62,8 @@ public enum SurrogateFitStage {
     }
 
     /// Fits one model on `prepared` (in memory): the surrogate and its training wall time.
-    public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int,
+    /// `modelsFolder` (DATA/models) is where the ensemble finds its members, fitted before it.
+    public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL? = nil,
                            progress: @escaping (String) -> Void = { _ in }) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
@@ -109,6 +110,17 @@ public enum SurrogateFitStage {
                                                       inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
                                                       trainSamples: prepared.fitRows.count)
             return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+        case .ensemble:
+            guard let modelsFolder else { throw StageFailureText("the ensemble needs the folder of its members") }
+            let names = s.ensembleMembers.map(\.rawValue)
+            let members = try names.map { try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true)) }
+            let rows = prepared.validationRows
+            let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
+            let truth = rows.flatMap { data.observations[($0 * p)..<(($0 + 1) * p)] }
+            let weights = try EnsembleSurrogate.chooseWeights(members, parameters: parameters, truth: truth, rows: rows.count, threads: threads)
+            progress("ensemble of \(names.joined(separator: ", ")) with weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) (chosen on validation)")
+            let ensemble = try EnsembleSurrogate(members: members, names: names, weights: weights)
+            return (ensemble, monotonicSeconds() - start, ["members": .array(names.map { .string($0) }), "weights": .array(weights.map { JSONValue($0) })])
         case .pod_nn:
             let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                                   activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
@@ -163,16 +175,20 @@ public enum SurrogateFitStage {
             let folder = dataDirectory.appendingPathComponent("models").appendingPathComponent(model.rawValue, isDirectory: true)
             var record = StageRecord(stage: "train-dmd fit", config: config, seed: config.surrogate.validationSeed)
             for url in data.files { try record.input(url) }
-            let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads, progress: { notice("train-dmd fit: " + $0) })
+            let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
+                                                        modelsFolder: dataDirectory.appendingPathComponent("models", isDirectory: true),
+                                                        progress: { notice("train-dmd fit: " + $0) })
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             // The folder may hold another model kind from an earlier run: remove its description files.
-            for stale in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json"] {
+            for stale in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json", EnsembleSurrogate.descriptionFile] {
                 try? FileManager.default.removeItem(at: folder.appendingPathComponent(stale))
             }
             if let mlp = surrogate as? SurrogateModel {
                 for url in try mlp.write(to: folder) { record.output(url) }
             } else if let rom = surrogate as? ReducedOrderSurrogate {
                 try rom.save(to: folder)
+            } else if let ensemble = surrogate as? EnsembleSurrogate {
+                try ensemble.save(to: folder)
             }
             var extra = details
             if case .string(let csv)? = extra.removeValue(forKey: "history_csv") {

@@ -17,7 +17,7 @@ struct Fit: ParsableCommand {
 
     @OptionGroup var options: StageOptions
 
-    @Option(help: "Comma-separated models to fit: tuned, pod_gp, pod_nn (default: [surrogate] models).")
+    @Option(help: "Comma-separated models to fit: tuned, pod_gp, pod_nn, ensemble (default: [surrogate] models).")
     var models: String?
 
     @Option(help: "Cores for OpenBLAS and the fits (overrides training.threads).")
@@ -34,7 +34,7 @@ struct Fit: ParsableCommand {
             let names = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             chosen = try names.map { name in
                 guard let m = SurrogateSettings.Model(rawValue: name) else {
-                    throw ValidationError("--models: unknown model \"\(name)\" (expected tuned, pod_gp, pod_nn)")
+                    throw ValidationError("--models: unknown model \"\(name)\" (expected tuned, pod_gp, pod_nn, ensemble)")
                 }
                 return m
             }

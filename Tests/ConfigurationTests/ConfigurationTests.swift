@@ -138,3 +138,15 @@ final class UQSettingsTests: XCTestCase {
         }
     }
 }
+
+final class SurrogateSettingsTests: XCTestCase {
+    func testEnsembleMustFollowItsMembersAndUQDefaultsToTheBest() throws {
+        XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\nmodels = [\"ensemble\", \"tuned\", \"pod_gp\"]\n", file: "c.toml")) {
+            XCTAssertTrue("\($0)".contains("surrogate.models") && "\($0)".contains("after its member tuned"), "\($0)")
+        }
+        let c = try PipelineConfig.parse("[surrogate]\nbest = \"pod_gp\"\nlog_inputs = [\"D\"]\n", file: "c.toml")
+        XCTAssertEqual(c.uq.model, "pod_gp", "[uq] model defaults to [surrogate] best")
+        XCTAssertEqual(c.surrogate.logInputs, ["D"])
+        XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\nlog_inputs = [\"Q\"]\n", file: "c.toml"))
+    }
+}

@@ -97,3 +97,41 @@ final class InputFeaturesTests: XCTestCase {
         }
     }
 }
+
+final class EnsembleTests: XCTestCase {
+    /// Two networks of the same shape; the ensemble predicts w·a + (1 − w)·b, the folder round trip
+    /// loads the members from the sibling folders, and the weight search finds the exact member.
+    func testEnsembleIsTheWeightedAverageAndFindsTheExactMember() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ensemble-\(getpid())", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let scaler = try InputScaler(ranges: [-1...1, -1...1])
+        var members: [SurrogateModel] = []
+        for (name, seed) in [("a", UInt64(1)), ("b", UInt64(2))] {
+            let layout = try NetworkLayout(widths: [2, 5, 3], activation: .tanh)
+            let network = Network<Double>(layout: layout, seed: seed)
+            let description = ModelDescription(layout: layout, precision: .float64, inputNames: ["x", "y"], epochsCompleted: 0, epochsPlanned: 0,
+                                               trainSamples: 0, testSamples: 0)
+            let folder = root.appendingPathComponent(name, isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try SurrogateModel.write(network: network, description: description, inputScaler: scaler,
+                                     outputScaler: try OutputScaler(mean: [0, 0, 0], standardDeviation: [1, 1, 1]), to: folder)
+            members.append(try SurrogateModel.load(from: folder))
+        }
+        let x = [0.2, -0.4, 0.9, 0.1]
+        let a = try members[0].predict(parameters: x, rows: 2), b = try members[1].predict(parameters: x, rows: 2)
+        let ensemble = try EnsembleSurrogate(members: members, names: ["a", "b"], weights: [0.25, 0.75])
+        let mixed = try ensemble.predict(parameters: x, rows: 2, threads: 1)
+        for k in mixed.indices { XCTAssertEqual(mixed[k], 0.25 * a[k] + 0.75 * b[k], accuracy: 1e-15) }
+        let folder = root.appendingPathComponent("ensemble", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ensemble.save(to: folder)
+        let loaded = try SurrogateLoader.load(from: folder)
+        XCTAssertEqual(loaded.kind, "ensemble")
+        XCTAssertEqual(try loaded.predict(parameters: x, rows: 2, threads: 1), mixed)
+        // Truth = member a: the search puts all the weight on it.
+        XCTAssertEqual(try EnsembleSurrogate.chooseWeights(members, parameters: x, truth: a, rows: 2, threads: 1), [1, 0])
+        XCTAssertThrowsError(try EnsembleSurrogate(members: members, names: ["a", "b"], weights: [0.5, 0.6]))
+        try FileManager.default.removeItem(at: root.appendingPathComponent("b"))
+        XCTAssertThrowsError(try SurrogateLoader.load(from: folder)) { XCTAssertTrue("\($0)".contains("/b"), "\($0)") }
+    }
+}

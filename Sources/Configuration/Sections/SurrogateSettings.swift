@@ -5,7 +5,7 @@
 /// with a practitioner's recipe ("tuned"), POD with a Gaussian process per coefficient ("pod_gp"),
 /// POD with a small network ("pod_nn") — and which of them is the project's best surrogate.
 public struct SurrogateSettings: Sendable, Equatable {
-    public enum Model: String, CaseIterable, Sendable { case tuned, pod_gp, pod_nn }
+    public enum Model: String, CaseIterable, Sendable { case tuned, pod_gp, pod_nn, ensemble }
     public enum Transform: String, CaseIterable, Sendable { case identity, log }
     public enum Schedule: String, CaseIterable, Sendable { case constant, cosine }
     public enum Kernel: String, CaseIterable, Sendable { case matern52, squared_exponential }
@@ -51,6 +51,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnLearningRate: Double
     public var podnnPatience: Int
 
+    // The ensemble: a weighted average of other models (weights chosen on validation).
+    public var ensembleMembers: [Model]
+
     public init(_ r: SectionReader) throws {
         best = try r.choice("best", default: Model.tuned)
         let names = try r.strings("models", default: Model.allCases.map(\.rawValue), allowed: Model.allCases.map(\.rawValue))
@@ -85,5 +88,13 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnBatchSize = try r.int("podnn_batch_size", default: 32, in: 1...1_000_000)
         podnnLearningRate = try r.double("podnn_learning_rate", default: 1e-3, in: 1e-8...1)
         podnnPatience = try r.int("podnn_patience", default: 500, in: 0...10_000_000)
+        ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
+                                        allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
+        if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {
+            throw r.error("ensemble_members", "expected one or more distinct models among tuned, pod_gp, pod_nn")
+        }
+        if let e = models.firstIndex(of: .ensemble), let late = ensembleMembers.first(where: { m in models.firstIndex(of: m).map { $0 > e } ?? false }) {
+            throw r.error("models", "the ensemble must come after its member \(late.rawValue)")
+        }
     }
 }

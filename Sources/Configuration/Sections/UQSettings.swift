@@ -17,7 +17,7 @@ public struct UQSettings: Sendable, Equatable {
     public var batch: Int
     /// Rows kept for the per-point 5 %/95 % quantiles.
     public var quantileSample: Int
-    /// Model folder under DATA/models.
+    /// Model folder under DATA/models (default `[surrogate] best`).
     public var model: String
     public var region: Region
     public var distributions: [Distribution]
@@ -27,7 +27,8 @@ public struct UQSettings: Sendable, Equatable {
     public var stds: [Double]
     public var threads: Int
 
-    public init(_ r: SectionReader, box: [ClosedRange<Double>]) throws {
+    /// `defaultModel`: the model when `model` is not set, `[surrogate] best`.
+    public init(_ r: SectionReader, box: [ClosedRange<Double>], defaultModel: String = "tuned") throws {
         let d = box.count
         samples = try r.int("n_samples", default: 100_000, in: 2...100_000_000)
         sobolN = try r.int("sobol_n", default: 8192, in: 2...10_000_000)
@@ -35,7 +36,7 @@ public struct UQSettings: Sendable, Equatable {
         seed = UInt64(try r.int("seed", default: 18, in: 0...Int.max))
         batch = try r.int("batch", default: 4096, in: 1...1_000_000)
         quantileSample = try r.int("quantile_sample", default: 10_000, in: 1...10_000_000)
-        model = try r.string("model", default: "tuned")
+        model = try r.string("model", default: defaultModel)
         guard !model.isEmpty, !model.contains("/"), model != ".", model != ".." else {
             throw r.error("model", "expected the name of a folder under DATA/models (no '/'), found \"\(model)\"")
         }
