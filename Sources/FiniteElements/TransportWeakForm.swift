@@ -1,0 +1,99 @@
+// The weak form of (F5)–(F7) (formulation.md §3; docs/fem.md "Weak form"), one named function per
+// term, for species s, test function φ_i and trial function φ_j on one element e:
+//
+//     ∫ (u_h·∇c_s) φ_i + D_s ∇c_s·∇φ_i + r_s(c) φ_i − Q_s φ_i
+//       + Σ_e τ_{s,e} ∫_e (u_h·∇φ_i) (u_h·∇c_s + r_s(c) − Q_s) = 0,
+//
+// r_s(c) = Σ_t L_st c_t + Σ_products rate_s c_a c_b. Each function returns the integral per unit
+// coefficient (per unit rate for the reactions); `TransportAssembly.swift` multiplies by the
+// coefficient and scatters. The arithmetic inside each function is exactly that of the former
+// single-file solver, term by term, so the assembled values are bit-identical.
+
+/// The element terms of the SUPG weak form of (F5)–(F7). A namespace, not a type with state.
+enum TransportWeakForm {
+    /// Three rows of a 3 × 3 element matrix (row i = test function φ_i).
+    typealias ElementRows = (SIMD3<Double>, SIMD3<Double>, SIMD3<Double>)
+
+    // MARK: SUPG parameter
+
+    /// The streamline geometry of triangle t that τ needs: Σ_a |u_e·∇φ_a| (= 2|u_e|/h_e) and h_e,
+    /// with u_e the velocity at the centroid. h_e = 2|u_e| / Σ_a |u_e·∇φ_a| is the element length
+    /// along the stream (Tezduyar); √(2|e|) where u_e = 0, so that τ stays finite in still air.
+    @inline(__always)
+    static func streamlineScale(space: CoupledP1Space, triangle t: Int, velocityX: [Double],
+                                velocityY: [Double]) -> (streamSum: Double, length: Double) {
+        let elements = space.mesh.triangles
+        let n0 = elements[3 * t], n1 = elements[3 * t + 1], n2 = elements[3 * t + 2]
+        let ux = (velocityX[n0] + velocityX[n1] + velocityX[n2]) / 3
+        let uy = (velocityY[n0] + velocityY[n1] + velocityY[n2]) / 3
+        let speed = (ux * ux + uy * uy).squareRoot()
+        var streamSum = 0.0  // Σ_a |u·∇φ_a| = 2|u|/h_e
+        for a in 0..<3 { streamSum += abs(ux * space.gradientsX[3 * t + a] + uy * space.gradientsY[3 * t + a]) }
+        let h = speed > 0 && streamSum > 0 ? 2 * speed / streamSum : (2 * space.areas[t]).squareRoot()
+        return (streamSum, h)
+    }
+
+    /// Codina's τ_{s,e} = 1 / (2|u_e|/h_e + 4 D_s/h_e² + |σ_s|) (Codina 2000, with the reaction term),
+    /// σ_s = L_ss the linear self-reaction (K3 for c3 in (F7)). The product K12 c1 c2 is left out so
+    /// that τ does not depend on c and Newton's Jacobian stays exact. τ = 0 when nothing stabilises.
+    @inline(__always)
+    static func supgTau(streamSum: Double, length h: Double, diffusion: Double, selfReaction: Double) -> Double {
+        let denominator = streamSum + 4 * diffusion / (h * h) + abs(selfReaction)
+        return denominator > 0 ? 1 / denominator : 0
+    }
+
+    // MARK: Element matrix (the linear operator)
+
+    /// Advection–diffusion with SUPG, the u·∇c_s − D_s ∇²c_s of (F5)–(F7), entry (i, j):
+    /// ∫ (u_h·∇φ_j) φ_i + D ∫ ∇φ_j·∇φ_i + τ ∫ (u_h·∇φ_i)(u_h·∇φ_j). The SUPG −DΔφ_j is zero for P1.
+    @inline(__always)
+    static func advectionDiffusion(_ e: LocalElement, _ i: Int, _ j: Int, diffusion d: Double, tau: Double) -> Double {
+        e.advection(i, j) + d * e.stiffness(i, j) + tau * e.streamlineDiffusion(i, j)
+    }
+
+    /// Linear reaction L_sc c_c (K3 c3 in (F7)), entry (i, j) per unit rate, Galerkin and SUPG:
+    /// ∫ φ_j φ_i + τ ∫ (u_h·∇φ_i) φ_j.
+    @inline(__always)
+    static func linearReaction(_ e: LocalElement, _ i: Int, _ j: Int, tau: Double) -> Double {
+        e.mass(i, j) + tau * e.streamlineMass(i, j)
+    }
+
+    // MARK: Element residual (source and product terms)
+
+    /// SUPG weight of an element field given by its moments f_m = ∫_e f φ_m:
+    /// τ ∫_e (u_h·∇φ_i) f = τ Σ_m (u_m·∇φ_i) f_m, exact because u_h·∇φ_i is linear on e. Used for the
+    /// source Q_s of (F5)–(F6) (whose Galerkin part is f_i itself) and for the products.
+    @inline(__always)
+    static func supgMoments(_ e: LocalElement, _ i: Int, tau: Double, _ moments: SIMD3<Double>) -> Double {
+        tau * (e.stream(i) * moments).sum()
+    }
+
+    /// Moments ∫_e q_h φ_m of a P1 field given by its nodal values q: the stand-in for Q in the SUPG
+    /// source term when the source is given as nodal loads (lumped projection, docs/fem.md "Sources").
+    @inline(__always)
+    static func projectedSourceMoments(_ e: LocalElement, _ q: SIMD3<Double>) -> SIMD3<Double> { e.massTimes(q) }
+
+    /// The product c_a c_b of (F5)–(F7) (K12 c1 c2) on one element: N_i = ∫ c_a c_b φ_i and the
+    /// weighted mass W(c_b)_ij = ∫ φ_i φ_j c_b,h it is computed from (N_i = Σ_j W(c_b)_ij c_a,j).
+    @inline(__always)
+    static func productMoments(_ e: LocalElement, first ca: SIMD3<Double>, second cb: SIMD3<Double>)
+        -> (nodal: SIMD3<Double>, weightSecond: ElementRows) {
+        let wb = e.weightedMass(cb)
+        return (SIMD3((wb.0 * ca).sum(), (wb.1 * ca).sum(), (wb.2 * ca).sum()), wb)
+    }
+
+    /// Residual of one product per unit rate at test function φ_i, Galerkin plus SUPG:
+    /// N_i + τ ∫ (u_h·∇φ_i) c_a c_b = N_i + τ Σ_m (u_m·∇φ_i) N_m.
+    @inline(__always)
+    static func productResidual(_ e: LocalElement, _ i: Int, tau: Double, nodal: SIMD3<Double>) -> Double {
+        nodal[i] + supgMoments(e, i, tau: tau, nodal)
+    }
+
+    /// Jacobian of one product per unit rate, entry (i, j), with respect to the factor whose partner
+    /// has weighted mass w: ∂N_i/∂c_a,j = W(c_b)_ij, ∂N_i/∂c_b,j = W(c_a)_ij; SUPG adds
+    /// τ Σ_m (u_m·∇φ_i) W_mj. Exact, which is what gives Newton its quadratic convergence.
+    @inline(__always)
+    static func productJacobian(_ e: LocalElement, _ w: ElementRows, _ i: Int, _ j: Int, tau: Double) -> Double {
+        e.entry(w, i, j) + tau * e.streamWeighted(w, i, j)
+    }
+}
