@@ -39,6 +39,10 @@ struct Fit: ParsableCommand {
                 return m
             }
             if Set(chosen).count != chosen.count { throw ValidationError("--models names a model twice: \(models)") }
+            if let e = chosen.firstIndex(of: .ensemble),
+               let late = config.surrogate.ensembleMembers.first(where: { m in chosen.firstIndex(of: m).map { $0 > e } ?? false }) {
+                throw ValidationError("--models: the ensemble must come after its member \(late.rawValue) (it averages the fitted members)")
+            }
         }
         guard !chosen.isEmpty else { throw ValidationError("no model to fit: --models or [surrogate] models is empty") }
         _ = try SurrogateFitStage.run(config: config, dataDirectory: options.dataURL, models: chosen,
