@@ -130,12 +130,12 @@ public enum PollutantStage {
         let checkpoints = folder.appendingPathComponent("checkpoints", isDirectory: true)
         let settings = BatchSettings(fem: config.fem, wind: config.wind)
 
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = monotonicSeconds()
         let result = try BatchRunner.run(inputs: inputs, discretization: discretization, settings: settings, range: range,
                                          checkpoints: checkpoints, fingerprint: fingerprint, stop: stop,
                                          progress: makeProgress?(range.count), log: log)
         var summary = StageSummary()
-        summary.solveWallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        summary.solveWallSeconds = (monotonicSeconds() - started)
         summary.inputs = inputs.files
         summary.records = result.records
         summary.restoredChunks = result.restoredChunks
