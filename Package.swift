@@ -36,7 +36,7 @@ let package = Package(
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
+        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration", "StageSupport"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
         .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
@@ -57,7 +57,7 @@ let package = Package(
         // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
         .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "PipelineStages", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
-        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration"]),
+        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration", "StageSupport"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),

@@ -46,11 +46,12 @@ struct Batch: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        let lock = try options.lockOutput(options.dataURL.appendingPathComponent("wind"))
+        let layout = DataLayout(options.dataURL)
+        let lock = try options.lockOutput(layout.wind.folder)
         defer { lock.release() }
         let wind = config.wind
         var record = StageRecord(stage: "blasius-solve", config: config, seed: nil)
-        let paramsURL = options.dataURL.appendingPathComponent("samples/params.npy")
+        let paramsURL = layout.samples.params
         let params = try Npy.read(Double.self, from: paramsURL)
         try record.input(paramsURL)
         let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
@@ -97,7 +98,7 @@ struct Batch: ParsableCommand {
             }
         }
 
-        let folder = options.dataURL.appendingPathComponent("wind")
+        let folder = layout.wind.folder
         let files: [(String, () throws -> Void)] = [
             ("profiles.npy", { try Npy.write(profiles, shape: [n, k, 4], to: folder.appendingPathComponent("profiles.npy")) }),
             ("summary.npy", { try Npy.write(summary, shape: [n, 4], to: folder.appendingPathComponent("summary.npy")) }),
