@@ -50,7 +50,7 @@ let package = Package(
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
-        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
+        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
@@ -61,7 +61,7 @@ let package = Package(
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
