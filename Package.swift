@@ -32,11 +32,11 @@ let package = Package(
         // Latin hypercube sampling and the seeded random generator.
         .target(name: "Sampling"),
         // Generalized Blasius boundary layer by shooting.
-        .target(name: "Blasius"),
+        .target(name: "Blasius", dependencies: ["ArrayFiles"]),
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
+        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration", "StageSupport"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
         .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
@@ -50,22 +50,22 @@ let package = Package(
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
-        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
+        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
         // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
         .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "PipelineStages", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
-        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration"]),
+        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration", "StageSupport"]),
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
-        .executableTarget(name: "fem-benchmark", dependencies: ["FiniteElements", "SparseLinearAlgebra", argumentParser]),
+        .executableTarget(name: "fem-benchmark", dependencies: ["ArrayFiles", "FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
 

@@ -1,5 +1,6 @@
 import Foundation
 import Dispatch
+import ArrayFiles
 
 /// What to do with a sample that has no similarity solution (formulation.md §2a, `wind.no_solution`).
 public enum NoSolutionPolicy: Sendable, Equatable {
@@ -111,7 +112,7 @@ public enum WindBatch {
     /// Solves one sample and applies the policy (the `error` policy is applied by `solveAll`).
     public static func solveSample(_ parameters: SimilarityParameters, solver: BlasiusSolver,
                                    policy: NoSolutionPolicy) -> WindSampleOutcome {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         var statistics = SolveStatistics()
         var outcome = WindSampleOutcome(status: .notConverged, requested: parameters, effective: parameters, solution: nil,
                                         criticalLambda: nil, reason: nil, shots: 0, seconds: 0)
@@ -153,7 +154,7 @@ public enum WindBatch {
             }
         }
         outcome.shots = statistics.shots
-        outcome.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        outcome.seconds = (monotonicSeconds() - start)
         return outcome
     }
 

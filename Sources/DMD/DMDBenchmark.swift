@@ -1,6 +1,7 @@
 import CBLAS
 import Dispatch
 import Foundation
+import ArrayFiles
 
 /// Release-mode timing of one layer's DMD (O(n m²)) and of Algorithm 1's jump of the paper network.
 /// Performance figures come from here (`train-dmd dmd --bench`), never from timed unit tests.
@@ -57,9 +58,9 @@ public enum DMDBenchmark {
     }
 
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        return (monotonicSeconds() - start)
     }
 
     /// CPU seconds of the whole process so far (every thread).

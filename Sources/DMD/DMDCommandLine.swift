@@ -97,10 +97,10 @@ public enum DMDCommandLine {
         guard request.steps.isFinite, request.steps >= 0 else { throw DMDError.invalidSteps(request.steps) }
         let buffer = try loadSnapshots(from: request.snapshotsURL, layout: request.layout)
         let n = buffer.dimension, m = buffer.count
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         let model = try DMD.decompose(consuming: buffer, options: request.options)
         let extrapolated = try model.extrapolated(steps: request.steps)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let seconds = (monotonicSeconds() - start)
         let r = model.rank
         let folder = request.outputDirectory
         var outputs: [URL] = []

@@ -104,7 +104,7 @@ public final class DMDAccelerator: TrainingHook {
     // MARK: Algorithm 1
 
     private func snapshotAndMaybeJump(_ trainer: TrainerAccess) throws {
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         for state in states {
             do { try state.appendSnapshot(from: trainer, threads: copyThreads) } catch let DMDError.nonFiniteSnapshot(_, entry, value) {
                 // The optimizer (or an earlier jump) has made the parameters non-finite: training diverged.
@@ -112,7 +112,7 @@ public final class DMDAccelerator: TrainingHook {
                                          + "when the DMD snapshot is taken (try a smaller training.learning_rate, or the DMD safeguards)")
             }
         }
-        epochAccumulator.snapshotSeconds += monotonicNow() - start
+        epochAccumulator.snapshotSeconds += monotonicSeconds() - start
         if states.first?.buffer.isFull == true {
             let jump = try performJump(trainer)
             epochAccumulator.jumps.append(jump)
@@ -131,7 +131,7 @@ public final class DMDAccelerator: TrainingHook {
                            trainMSEBefore: nil, trainMSEAfter: nil, testMSEBefore: nil, testMSEAfter: nil, layers: [])
 
         // The parameters now are w_m, the m-th snapshot: the "before" of the relative error.
-        var t = monotonicNow()
+        var t = monotonicSeconds()
         if settings.recordJumpLosses || settings.guarded {
             jump.trainMSEBefore = trainer.trainingLoss().scaled
             if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
@@ -412,14 +412,8 @@ struct EpochAccumulator {
     var jumps: [DMDJump] = []
 }
 
-@inline(__always) func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 @inline(__always) func lap(_ start: Double, _ into: inout Double) -> Double {
-    let now = monotonicNow()
+    let now = monotonicSeconds()
     into += now - start
     return now
 }

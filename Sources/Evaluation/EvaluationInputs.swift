@@ -2,6 +2,7 @@ import Foundation
 import ArrayFiles
 import NeuralNetwork
 import Reporting
+import StageSupport
 
 /// Everything the report is made from, read from the data folder with the shapes checked.
 public struct EvaluationInputs {
@@ -56,7 +57,7 @@ public struct EvaluationInputs {
     /// default list that is absent is only left out (`missing`), to be stated in the report.
     public static func selectModels(_ list: String?, data: URL, defaults: [String] = ["plain", "dmd"]) throws -> (names: [String], missing: [String]) {
         func exists(_ name: String) -> Bool {
-            FileManager.default.fileExists(atPath: data.appendingPathComponent("models/\(name)/\(SurrogateModel.descriptionFile)").path)
+            FileManager.default.fileExists(atPath: DataLayout(data).models.model(name).folder.appendingPathComponent(SurrogateModel.descriptionFile).path)
         }
         guard let list else {
             return (defaults, defaults.filter { !exists($0) })
@@ -75,7 +76,7 @@ public struct EvaluationInputs {
             }
         }
         if let absent = names.first(where: { !exists($0) }) {
-            throw StageFailure("--models: \(data.appendingPathComponent("models/\(absent)").path) holds no trained model "
+            throw StageFailure("--models: \(DataLayout(data).models.model(absent).folder.path) holds no trained model "
                                + "(no \(SurrogateModel.descriptionFile)); expected a folder written by train-dmd")
         }
         return (names, [])
@@ -84,19 +85,20 @@ public struct EvaluationInputs {
     /// Reads the dataset (samples, FEM outputs), the models named in `modelNames` that exist, and the
     /// (m, s) sweep if there is one. A missing dataset file or a shape mismatch is an error naming the file.
     public static func load(data: URL, modelNames: [String]) throws -> EvaluationInputs {
-        let paramsURL = data.appendingPathComponent("samples/params.npy")
+        let layout = DataLayout(data)
+        let paramsURL = layout.samples.params
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, 6])
         let n = params.rows
-        let splitURL = data.appendingPathComponent("samples/split.npy")
+        let splitURL = layout.samples.split
         let split = try Npy.read(UInt8.self, from: splitURL, expectedShape: [n]).values
-        let c3URL = data.appendingPathComponent("fem/c3.npy")
+        let c3URL = layout.fem.c3
         let c3 = try Npy.read(Double.self, from: c3URL, expectedShape: [n, nil])
-        let statusURL = data.appendingPathComponent("fem/status.npy")
+        let statusURL = layout.fem.status
         let femStatus = try Npy.read(Int32.self, from: statusURL, expectedShape: [n]).values
-        let pointsURL = data.appendingPathComponent("fem/points.npy")
+        let pointsURL = layout.fem.points
         let points = try Npy.read(Double.self, from: pointsURL, expectedShape: [c3.rowLength, 2])
         var files = [paramsURL, splitURL, c3URL, statusURL, pointsURL]
-        let windURL = data.appendingPathComponent("wind/status.npy")
+        let windURL = layout.wind.status
         var windStatus: [Int32]? = nil
         if FileManager.default.fileExists(atPath: windURL.path) {
             windStatus = try Npy.read(Int32.self, from: windURL, expectedShape: [n]).values
@@ -109,7 +111,8 @@ public struct EvaluationInputs {
         var models: [TrainedModel] = []
         var missing: [String] = []
         for name in modelNames {
-            let folder = data.appendingPathComponent("models/\(name)")
+            let modelFiles = layout.models.model(name)
+            let folder = modelFiles.folder
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(SurrogateModel.descriptionFile).path) else {
                 missing.append(name)
                 continue
@@ -118,14 +121,14 @@ public struct EvaluationInputs {
             guard model.layout.outputWidth == c3.rowLength else {
                 throw StageFailure("\(folder.path): the model predicts \(model.layout.outputWidth) outputs but fem/c3.npy has \(c3.rowLength)")
             }
-            let historyURL = folder.appendingPathComponent("history.csv")
+            let historyURL = modelFiles.history
             let history = try Reporting.TrainingHistory.load(from: historyURL)
             files.append(historyURL)
             models.append(TrainedModel(name: name, folder: folder, model: model, history: history,
-                                       eigenvalues: try loadEigenvalues(folder.appendingPathComponent("eigenvalues"))))
+                                       eigenvalues: try loadEigenvalues(modelFiles.eigenvalues)))
         }
         return EvaluationInputs(params: params, split: split, c3: c3, femStatus: femStatus, points: points, windStatus: windStatus,
-                                models: models, sweep: try loadSweep(data.appendingPathComponent("sweep")), missingModels: missing, files: files)
+                                models: models, sweep: try loadSweep(layout.sweep.folder), missingModels: missing, files: files)
     }
 
     /// `jump_<J>_layer_<k>.npy` files (r × 2: real, imaginary), as written by the DMD accelerator.

@@ -4,6 +4,7 @@ import Configuration
 import NeuralNetwork
 import Reporting
 import PipelineStages
+import StageSupport
 
 /// The paper's reported figures, for the "paper vs this run" table (the paper in ../shared/seed/).
 public enum PaperFigures {
@@ -233,7 +234,7 @@ public enum EvaluationReport {
             metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
             blocks.append(contentsOf: SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
                                                                  names: SamplingSettings.parameterNames))
-            let curveURL = URL(fileURLWithPath: dataPath, isDirectory: true).appendingPathComponent(LearningCurve.folder).appendingPathComponent(LearningCurve.file)
+            let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
             if FileManager.default.fileExists(atPath: curveURL.path) {
                 let curve = try LearningCurve.read(curveURL)
                 metrics["learning_curve"] = curve.json

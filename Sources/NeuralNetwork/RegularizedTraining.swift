@@ -1,4 +1,5 @@
 import Foundation
+import ArrayFiles
 
 /// The paper's network trained as a practitioner would (issue 15): the same MLP and Adam, plus
 ///
@@ -144,14 +145,14 @@ public enum RegularizedTraining {
         _ = best.initialize(fromContentsOf: trainer.network.parameters)
         var bestEpoch = 0, bestLoss = Double.infinity
         var history: [RegularizedEpoch] = []
-        let start = monotonicTime()
+        let start = monotonicSeconds()
         for epoch in 1...o.epochs {
             trainer.optimizer.learningRateFactor = o.learningRateFactor(epoch: epoch)
             let row = try trainer.trainEpoch()
             let validationMSE = row.testMSE ?? .infinity
             let record = RegularizedEpoch(epoch: epoch, trainMSE: row.trainMSE, validationMSE: validationMSE,
                                           learningRate: o.learningRate * trainer.optimizer.learningRateFactor,
-                                          wallSeconds: monotonicTime() - start)
+                                          wallSeconds: monotonicSeconds() - start)
             history.append(record)
             progress(record, o.epochs)
             if validationMSE < bestLoss {
@@ -171,7 +172,7 @@ public enum RegularizedTraining {
                                                                     : .float64(unsafeBitCast(trainer.network, to: Network<Double>.self))
         let model = SurrogateModel(description: description, inputScaler: c.inputScaler, outputScaler: c.outputScaler, storage: storage)
         return RegularizedTrainingResult(model: model, history: history, bestEpoch: bestEpoch, completedEpochs: history.count,
-                                         wallSeconds: monotonicTime() - start)
+                                         wallSeconds: monotonicSeconds() - start)
     }
 }
 

@@ -24,16 +24,24 @@ public struct SurrogateDataset: Sendable {
     /// The files read, for manifests (empty when built in memory).
     public let files: [URL]
 
+    // The usual places under a data folder, for the tests and `load(dataDirectory:)`: this library has no
+    // StageSupport to ask; the stages use DataLayout (samples/, fem/) instead.
     public static func paramsURL(_ data: URL) -> URL { data.appendingPathComponent("samples/params.npy") }
     public static func splitURL(_ data: URL) -> URL { data.appendingPathComponent("samples/split.npy") }
     public static func observationsURL(_ data: URL) -> URL { data.appendingPathComponent("fem/c3.npy") }
     public static func statusURL(_ data: URL) -> URL { data.appendingPathComponent("fem/status.npy") }
 
     /// Reads and checks the four files under `dataDirectory`; `scaler` supplies the parameter ranges
-    /// that every used sample must lie in.
+    /// that every used sample must lie in. The stages name the files through StageSupport's
+    /// `DataLayout` and call `load(params:split:observations:status:…)`; this form stays for the tests.
     public static func load(dataDirectory: URL, inputScaler scaler: InputScaler, parameterNames: [String]) throws -> SurrogateDataset {
-        let paramsURL = paramsURL(dataDirectory), splitURL = splitURL(dataDirectory)
-        let c3URL = observationsURL(dataDirectory), statusURL = statusURL(dataDirectory)
+        try load(params: paramsURL(dataDirectory), split: splitURL(dataDirectory), observations: observationsURL(dataDirectory),
+                 status: statusURL(dataDirectory), inputScaler: scaler, parameterNames: parameterNames)
+    }
+
+    /// Reads and checks the four files at the given URLs (the library knows no data-folder layout).
+    public static func load(params paramsURL: URL, split splitURL: URL, observations c3URL: URL, status statusURL: URL,
+                            inputScaler scaler: InputScaler, parameterNames: [String]) throws -> SurrogateDataset {
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, scaler.width])
         let split = try Npy.read(UInt8.self, from: splitURL, expectedShape: [nil])
         let c3 = try Npy.read(Double.self, from: c3URL, expectedShape: [nil, nil])

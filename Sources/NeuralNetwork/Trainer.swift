@@ -1,6 +1,7 @@
 import Foundation
 import DenseLinearAlgebra
 import Sampling
+import ArrayFiles
 
 /// How the trainer runs (formulation.md §4 defaults).
 public struct TrainerOptions: Codable, Equatable, Sendable {
@@ -214,7 +215,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
 
     private func trainEpochWithBLASThreadsSet() throws -> HistoryRow {
         if completedEpochs == 0 && history.rows.isEmpty { try recordInitialState() }
-        let epochStart = monotonicTime()
+        let epochStart = monotonicSeconds()
         if let hook, !hookStarted {
             try hook.trainingWillStart(self)
             hookStarted = true
@@ -230,7 +231,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let sampleOrder = UnsafePointer(order.baseAddress!)
         while begin < trainCount {
             let rows = min(options.batchSize, trainCount - begin)
-            var t = profiling ? monotonicTime() : 0
+            var t = profiling ? monotonicSeconds() : 0
             for r in 0..<rows {
                 (workspace.input + r * d).update(from: x + sampleOrder[begin + r] * d, count: d)
             }
@@ -256,24 +257,24 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             optimizerSteps += 1
             parameterVersion += 1
             if let hook, hook.wantsStepCallbacks {
-                let hookStart = monotonicTime()
+                let hookStart = monotonicSeconds()
                 try hook.afterStep(self)
-                stepHookSeconds += monotonicTime() - hookStart
+                stepHookSeconds += monotonicSeconds() - hookStart
                 if profiling { t = lap(t, &profile.hook) }
             }
             begin += rows
         }
-        let backpropSeconds = monotonicTime() - epochStart - stepHookSeconds
+        let backpropSeconds = monotonicSeconds() - epochStart - stepHookSeconds
         completedEpochs = epoch
-        var t = profiling ? monotonicTime() : 0
+        var t = profiling ? monotonicSeconds() : 0
         let extra = try hook?.afterEpoch(self) ?? [:]
         if profiling { t = lap(t, &profile.hook) }
-        let evaluationStart = monotonicTime()
+        let evaluationStart = monotonicSeconds()
         let elements = Double(trainCount) * Double(p)
         let minibatchLoss = LossValue(scaled: sumOfSquares / elements, physical: weightedSumOfSquares / elements)
         let trainLoss = options.trainLoss == .fullPass ? trainingLoss() : minibatchLoss
         let testLoss = testLoss()
-        let evaluationSeconds = monotonicTime() - evaluationStart
+        let evaluationSeconds = monotonicSeconds() - evaluationStart
         if profiling { _ = lap(t, &profile.evaluation) }
         guard trainLoss.scaled.isFinite else {
             throw TrainingDivergedError("training diverged in epoch \(epoch): the training MSE is \(trainLoss.scaled) "
@@ -282,7 +283,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let previousWall = history.rows.last?.wallSeconds ?? wallSecondsBefore
         let row = HistoryRow(epoch: epoch, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
                              trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
-                             wallSeconds: previousWall + (monotonicTime() - epochStart),
+                             wallSeconds: previousWall + (monotonicSeconds() - epochStart),
                              minibatchMSE: minibatchLoss.scaled,
                              backpropSeconds: backpropSeconds, evaluationSeconds: evaluationSeconds, extra: extra)
         history.rows.append(row)
@@ -291,19 +292,19 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
 
     /// History row 0: the losses of the initial parameters (its wall time is that measurement's).
     private func recordInitialState() throws {
-        let start = monotonicTime()
+        let start = monotonicSeconds()
         let trainLoss = trainingLoss(), testLoss = testLoss()
         guard trainLoss.scaled.isFinite else {
             throw NetworkError("the initial training MSE is \(trainLoss.scaled): the data or the initial parameters are not finite")
         }
-        let seconds = monotonicTime() - start
+        let seconds = monotonicSeconds() - start
         history.rows.append(HistoryRow(epoch: 0, trainMSE: trainLoss.scaled, testMSE: testLoss?.scaled,
                                        trainMSEPhysical: trainLoss.physical, testMSEPhysical: testLoss?.physical,
                                        wallSeconds: seconds, minibatchMSE: nil, backpropSeconds: 0, evaluationSeconds: seconds))
     }
 
     @inline(__always) private func lap(_ start: Double, _ into: inout Double) -> Double {
-        let now = monotonicTime()
+        let now = monotonicSeconds()
         into += now - start
         return now
     }
@@ -432,9 +433,3 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
     }
 }
 
-/// Monotonic wall-clock seconds.
-@inline(__always) func monotonicTime() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

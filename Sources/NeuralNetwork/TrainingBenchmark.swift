@@ -1,5 +1,6 @@
 import Foundation
 import DenseLinearAlgebra
+import ArrayFiles
 
 /// Timing of training epochs against the GEMM lower bound (the `train-dmd bench` subcommand).
 ///
@@ -139,9 +140,9 @@ public struct TrainingBenchmark {
         let adam = AdamOptimizer<S>(layout: trainer.layout, settings: trainer.options.adam)
         var best = Double.infinity
         for _ in 0..<5 {
-            let t = monotonicTime()
+            let t = monotonicSeconds()
             adam.step(parameters: w.baseAddress!, gradient: trainer.gradient.baseAddress!, threads: trainer.options.threads)
-            best = min(best, monotonicTime() - t)
+            best = min(best, monotonicSeconds() - t)
         }
         return best
     }
@@ -156,11 +157,11 @@ public struct TrainingBenchmark {
         let xp = x.baseAddress!, yp = y.baseAddress!
         var best = Double.infinity
         for _ in 0..<4 {
-            let t = monotonicTime()
+            let t = monotonicSeconds()
             Parallel.forEachRange(count: n, threads: threads, grain: Parallel.elementGrain) { range in
                 for i in range { yp[i] += 0.5 * xp[i] }
             }
-            best = min(best, monotonicTime() - t)
+            best = min(best, monotonicSeconds() - t)
         }
         return 12 * Double(n) / best
     }
@@ -172,9 +173,9 @@ public struct TrainingBenchmark {
         var c = [S](repeating: 0, count: n * n)
         var best = Double.infinity
         for _ in 0...repeats {   // the first call warms up (thread start, page faults), and counts if fastest
-            let t = monotonicTime()
+            let t = monotonicSeconds()
             S.gemm(.none, .none, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n)
-            best = min(best, monotonicTime() - t)
+            best = min(best, monotonicSeconds() - t)
         }
         return 2 * Double(n) * Double(n) * Double(n) / best
     }
@@ -208,9 +209,9 @@ public struct TrainingBenchmark {
         epoch()
         var best = Double.infinity
         for _ in 0..<repeats {
-            let t = monotonicTime()
+            let t = monotonicSeconds()
             epoch()
-            best = min(best, monotonicTime() - t)
+            best = min(best, monotonicSeconds() - t)
         }
         return best
     }

@@ -11,8 +11,8 @@ import StageSupport
 /// subset contains the smaller ones), its validation split carved from the subset, scored on the
 /// whole test split. Tells a user whether more samples or a better model is the way forward.
 public struct LearningCurve {
-    public static let folder = "learning_curve"
-    public static let file = "learning_curve.csv"
+    public static let folder = DataLayout.LearningCurveFolder.folderName
+    public static let file = DataLayout.LearningCurveFolder.csvFile
 
     public struct Point: Equatable, Sendable {
         public var model: String

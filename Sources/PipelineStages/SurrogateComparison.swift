@@ -2,6 +2,7 @@ import Foundation
 import ArrayFiles
 import NeuralNetwork
 import Reporting
+import StageSupport
 
 /// The report's comparison of every surrogate in DATA/models (issue 15): the paper's runs and the
 /// fitted models side by side, on the same test samples, with the diagnosis of where they fail.
@@ -34,7 +35,7 @@ public enum SurrogateComparison {
         let testParameters = testRows.flatMap { params.values[($0 * d)..<(($0 + 1) * d)] }
         var result: [Row] = []
         for name in candidates {
-            let folder = dataDirectory.appendingPathComponent("models").appendingPathComponent(name, isDirectory: true)
+            let folder = DataLayout(dataDirectory).models.model(name).folder
             let hasModel = [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, EnsembleSurrogate.descriptionFile]
                 .contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
             guard hasModel, !testRows.isEmpty else { continue }
@@ -57,7 +58,7 @@ public enum SurrogateComparison {
             if let data = try? Data(contentsOf: folder.appendingPathComponent(SurrogateFitStage.fitFile)), let fit = try? JSONValue.parse(data) {
                 training = fit["training_wall_seconds"]?.number
                 validation = fit["validation_relative_l2"]?["median"]?.number
-            } else if let data = try? Data(contentsOf: folder.appendingPathComponent("manifest.json")), let manifest = try? JSONValue.parse(data) {
+            } else if let data = try? Data(contentsOf: folder.appendingPathComponent(DataLayout.manifestFile)), let manifest = try? JSONValue.parse(data) {
                 training = manifest["details"]?["final"]?["training_wall_seconds"]?.number
             }
             var coverage: Double? = nil

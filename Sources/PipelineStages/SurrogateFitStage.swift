@@ -44,7 +44,7 @@ public enum SurrogateFitStage {
 
     public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
-        let dataset = try SurrogateDataset.load(dataDirectory: dataDirectory, inputScaler: inputScaler,
+        let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
                                                 parameterNames: SamplingSettings.parameterNames)
         let s = config.surrogate
         let (fit, validation) = try ValidationSplit.carve(trainingRows ?? dataset.trainIndices, fraction: s.validationFraction, seed: s.validationSeed)
@@ -172,11 +172,12 @@ public enum SurrogateFitStage {
                + "output transform \(prepared.transform.name)")
         var outcomes: [Outcome] = []
         for model in models {
-            let folder = dataDirectory.appendingPathComponent("models").appendingPathComponent(model.rawValue, isDirectory: true)
+            let modelFiles = DataLayout(dataDirectory).models.model(model.rawValue)
+            let folder = modelFiles.folder
             var record = StageRecord(stage: "train-dmd fit", config: config, seed: config.surrogate.validationSeed)
             for url in data.files { try record.input(url) }
             let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
-                                                        modelsFolder: dataDirectory.appendingPathComponent("models", isDirectory: true),
+                                                        modelsFolder: DataLayout(dataDirectory).models.folder,
                                                         progress: { notice("train-dmd fit: " + $0) })
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             // The folder may hold another model kind from an earlier run: remove its description files.
@@ -192,7 +193,7 @@ public enum SurrogateFitStage {
             }
             var extra = details
             if case .string(let csv)? = extra.removeValue(forKey: "history_csv") {
-                let url = folder.appendingPathComponent("history.csv")
+                let url = modelFiles.history
                 try AtomicFile.write(csv, to: url)
                 record.output(url)
             }
@@ -233,7 +234,7 @@ public enum SurrogateFitStage {
             try AtomicFile.write(JSONValue.object(fitJSON).jsonText(), to: fitURL)
             record.output(fitURL)
             for (k, v) in fitJSON { record.detail(k, v) }
-            try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+            try record.finish(manifestAt: modelFiles.manifest)
             notice(String(format: "train-dmd fit: %@ (%d parameters) in %.1f s; validation relative L2 median %.4f, p95 %.4f → %@",
                           model.rawValue, surrogate.parameterCount, seconds, validation.median ?? .nan, validation.percentile95 ?? .nan, folder.path))
             outcomes.append(Outcome(model: model, folder: folder, parameterCount: surrogate.parameterCount, trainingSeconds: seconds,

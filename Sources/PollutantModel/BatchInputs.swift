@@ -2,6 +2,7 @@ import Foundation
 import ArrayFiles
 import Blasius
 import Configuration
+import StageSupport
 
 /// The inputs of the batch, read and checked up front so that a bad file stops the stage with one
 /// clear message before any solve: `samples/params.npy` (N × 6) and the `blasius-solve` outputs
@@ -20,14 +21,15 @@ public struct BatchInputs: Sendable {
         self.parameters = parameters; self.windStatus = windStatus; self.profiles = profiles; self.files = files
     }
 
-    public static func paramsURL(_ data: URL) -> URL { data.appendingPathComponent("samples/params.npy") }
-    public static func windURL(_ data: URL, _ name: String) -> URL { data.appendingPathComponent("wind").appendingPathComponent(name) }
+    public static func paramsURL(_ data: URL) -> URL { DataLayout(data).samples.params }
+    public static func windURL(_ data: URL, _ name: String) -> URL { DataLayout(data).wind.folder.appendingPathComponent(name) }
 
     /// Reads and validates the inputs under `dataDirectory`; ν (`wind.nu`) is used to check that each
     /// profile's f_w matches the sample's u_v (equal, or raised under the `clamp` policy).
     public static func load(dataDirectory data: URL, nu: Double) throws -> BatchInputs {
         let paramsURL = paramsURL(data)
-        let statusURL = windURL(data, "status.npy"), profilesURL = windURL(data, "profiles.npy"), summaryURL = windURL(data, "summary.npy")
+        let wind = DataLayout(data).wind
+        let statusURL = wind.status, profilesURL = wind.profiles, summaryURL = wind.summary
         for (url, producer) in [(paramsURL, "lhs-sample (pipeline stage `lhs`)"), (statusURL, "blasius-solve (pipeline stage `wind`)"),
                                 (profilesURL, "blasius-solve (pipeline stage `wind`)"), (summaryURL, "blasius-solve (pipeline stage `wind`)")]
             where !FileManager.default.fileExists(atPath: url.path) {

@@ -2,6 +2,7 @@ import Foundation
 import Blasius
 import Configuration
 import FiniteElements
+import ArrayFiles
 
 /// The mesh convergence study of formulation.md §3: a few representative parameter sets solved on
 /// successively refined meshes (same grading), comparing c3 at the observation points.
@@ -64,18 +65,18 @@ public enum MeshConvergenceStudy {
         let profiles = try cases.map { try $0.profile ?? InProcessWind.profile(for: $0.parameters, settings: wind).profile }
         var results: [MeshResult] = []
         for (nx, ny) in meshes {
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = monotonicSeconds()
             let discretization = try PollutantDiscretization(settings: settings, nx: nx, ny: ny)
-            let setup = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            let setup = (monotonicSeconds() - started)
             let collector = ResultSlots<(c3: [Double]?, failure: String?, iterations: Int, seconds: Double)>(count: cases.count)
             WorkerPool.run(count: cases.count, threads: threads,
                            makeWorker: { _ in PollutantSolver(discretization: discretization, newton: newton) }) { solver, i in
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = monotonicSeconds()
                 do {
                     let s = try solver.solve(cases[i].parameters, profile: profiles[i], nu: wind.nu, x0: wind.x0)
-                    collector.set(i, (s.c3AtObservations, nil, s.report.iterations, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9))
+                    collector.set(i, (s.c3AtObservations, nil, s.report.iterations, (monotonicSeconds() - t0)))
                 } catch {
-                    collector.set(i, (nil, "\(error)", 0, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9))
+                    collector.set(i, (nil, "\(error)", 0, (monotonicSeconds() - t0)))
                 }
             }
             let slots = collector.values.map { $0! }

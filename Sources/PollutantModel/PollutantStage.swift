@@ -2,6 +2,7 @@ import Foundation
 import ArrayFiles
 import Configuration
 import FiniteElements
+import StageSupport
 
 /// `--shard K/N`: the K-th (1-based) of N contiguous blocks of samples.
 public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
@@ -91,8 +92,8 @@ public struct StageSummary: Sendable {
 /// - DATA/fem/checkpoints/: chunks of an unfinished run (removed when the run completes);
 /// - DATA/fem/shards/shard-KKKK-of-NNNN/: c3.npy, status.npy and shard.json of one shard.
 public enum PollutantStage {
-    public static func femFolder(_ data: URL) -> URL { data.appendingPathComponent("fem", isDirectory: true) }
-    public static func shardsFolder(_ data: URL) -> URL { femFolder(data).appendingPathComponent("shards", isDirectory: true) }
+    public static func femFolder(_ data: URL) -> URL { DataLayout(data).fem.folder }
+    public static func shardsFolder(_ data: URL) -> URL { DataLayout(data).fem.shards }
 
     /// Keys of `[fem]` that do not change any result (excluded from the fingerprint, so that e.g. shards
     /// may run with different thread counts).
@@ -127,15 +128,15 @@ public enum PollutantStage {
         let fingerprint = try fingerprint(config: config, inputFiles: inputs.files)
         let range = shard?.range(total: inputs.count) ?? 0..<inputs.count
         let folder = shard.map { shardsFolder(data).appendingPathComponent($0.folderName, isDirectory: true) } ?? femFolder(data)
-        let checkpoints = folder.appendingPathComponent("checkpoints", isDirectory: true)
+        let checkpoints = folder.appendingPathComponent(DataLayout.FEM.checkpointsFolder, isDirectory: true)
         let settings = BatchSettings(fem: config.fem, wind: config.wind)
 
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = monotonicSeconds()
         let result = try BatchRunner.run(inputs: inputs, discretization: discretization, settings: settings, range: range,
                                          checkpoints: checkpoints, fingerprint: fingerprint, stop: stop,
                                          progress: makeProgress?(range.count), log: log)
         var summary = StageSummary()
-        summary.solveWallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        summary.solveWallSeconds = (monotonicSeconds() - started)
         summary.inputs = inputs.files
         summary.records = result.records
         summary.restoredChunks = result.restoredChunks
@@ -154,8 +155,8 @@ public enum PollutantStage {
 
     /// c3.npy, status.npy and points.npy of the whole dataset.
     static func writeDataset(c3: [Double], status: [Int32], points: [Double], pointCount: Int, to folder: URL) throws -> [URL] {
-        let c3URL = folder.appendingPathComponent("c3.npy"), statusURL = folder.appendingPathComponent("status.npy")
-        let pointsURL = folder.appendingPathComponent("points.npy")
+        let c3URL = folder.appendingPathComponent(DataLayout.FEM.c3File), statusURL = folder.appendingPathComponent(DataLayout.FEM.statusFile)
+        let pointsURL = folder.appendingPathComponent(DataLayout.FEM.pointsFile)
         try Npy.write(c3, shape: [status.count, pointCount], to: c3URL)
         try Npy.write(status, shape: [status.count], to: statusURL)
         try Npy.write(points, shape: [pointCount, 2], to: pointsURL)
@@ -175,7 +176,7 @@ public enum PollutantStage {
     }
 
     static func writeShard(_ result: BatchResult, shard: ShardSpec, total: Int, fingerprint: String, to folder: URL) throws -> [URL] {
-        let c3URL = folder.appendingPathComponent("c3.npy"), statusURL = folder.appendingPathComponent("status.npy")
+        let c3URL = folder.appendingPathComponent(DataLayout.FEM.c3File), statusURL = folder.appendingPathComponent(DataLayout.FEM.statusFile)
         let shardURL = folder.appendingPathComponent("shard.json")
         let data = Npy.encode(result.c3, shape: [result.range.count, result.pointCount])
         try AtomicFile.write(data, to: c3URL)
@@ -217,7 +218,7 @@ public enum PollutantStage {
                   file.records.map(\.sample) == Array(file.start..<file.end) else {
                 throw PollutantInputError("shard \(name): its shard.json is inconsistent (samples \(file.start)..<\(file.end) of \(file.total), \(file.points) points)")
             }
-            let c3URL = dir.appendingPathComponent("c3.npy")
+            let c3URL = dir.appendingPathComponent(DataLayout.FEM.c3File)
             guard let data = try? Data(contentsOf: c3URL), SHA256Digest.hex(of: data) == file.c3Sha256 else {
                 throw PollutantInputError("shard \(name): c3.npy is missing or does not match its shard.json (rerun the shard)")
             }

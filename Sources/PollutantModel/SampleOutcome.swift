@@ -101,7 +101,7 @@ extension PollutantSolver {
     /// throws, never returns a non-finite value): `profile` nil means the wind stage gave none.
     public func solveSample(index: Int, parameters: PollutantParameters, windStatus: WindStatus,
                             profile: BlasiusProfile?, nu: Double, x0: Double) -> SampleOutcome {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = monotonicSeconds()
         let pointCount = discretization.observation.count
         let zeros = [Double](repeating: 0, count: pointCount)
         var record = SampleRecord(sample: index, status: .converged, reason: nil, windStatus: windStatus.rawValue)
@@ -115,7 +115,7 @@ extension PollutantSolver {
                 record.assemblySeconds = report.assemblySeconds
                 record.factorizationSeconds = report.factorizationSeconds
             }
-            record.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            record.seconds = (monotonicSeconds() - started)
             return SampleOutcome(record: record, c3: zeros)
         }
         guard let profile else {

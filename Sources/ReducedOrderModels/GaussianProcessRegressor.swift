@@ -1,6 +1,7 @@
 import Foundation
 import DenseLinearAlgebra
 import Sampling
+import ArrayFiles
 
 /// How a Gaussian process is fitted.
 public struct GaussianProcessOptions: Codable, Equatable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import DenseLinearAlgebra
+import ArrayFiles
 
 /// How a POD-GP model is fitted.
 public struct PODGaussianProcessOptions: Codable, Equatable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import DenseLinearAlgebra
 import NeuralNetwork
+import ArrayFiles
 
 /// How the POD coefficients are scaled into the network's targets.
 public enum CoefficientScaling: String, Codable, Sendable, CaseIterable {

@@ -50,10 +50,3 @@ func requireMatrix(_ values: [Double], rows: Int, columns: Int, name: String) th
         throw ReducedOrderModelError.nonFiniteValue("\(name) entry (\(i / max(columns, 1)), \(i % max(columns, 1))) is \(values[i])")
     }
 }
-
-/// Monotonic wall-clock seconds (for the timings returned in fit reports).
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

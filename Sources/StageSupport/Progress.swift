@@ -1,4 +1,5 @@
 import Foundation
+import ArrayFiles
 
 /// Progress with an ETA on standard error, rate-limited so that it costs nothing in a hot loop.
 /// Thread-safe: workers on both cores may call `advance`.

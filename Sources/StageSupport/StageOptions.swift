@@ -55,13 +55,6 @@ public struct StageError: Error, CustomStringConvertible {
     public init(_ message: String) { description = message }
 }
 
-/// Wall-clock seconds since an arbitrary origin (monotonic).
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// Writes a line to standard error (progress and warnings never mix with data on stdout).
 public func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))

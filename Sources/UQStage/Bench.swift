@@ -1,6 +1,7 @@
 import Foundation
 import NeuralNetwork
 import StageSupport
+import ArrayFiles
 
 extension UQStage {
     /// Surrogate evaluations per second at `batch` rows per call: the model in `folder` if it exists,

@@ -68,27 +68,28 @@ public enum UQStage {
         func lap(_ name: String) { let now = monotonicSeconds(); seconds[name] = now - t; t = now }
 
         // Inputs.
-        let modelFolder = data.appendingPathComponent("models/\(uq.model)")
+        let layout = DataLayout(data)
+        let modelFolder = layout.models.model(uq.model).folder
         // Any surrogate of the project: the paper's network, the tuned one, POD-GP or POD-NN (issue 15).
         let model = try SurrogateLoader.load(from: modelFolder)
         for f in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json"]
         where FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(f).path) {
             try record.input(modelFolder.appendingPathComponent(f))
         }
-        let pointsURL = data.appendingPathComponent("fem/points.npy")
+        let pointsURL = layout.fem.points
         let points = try Npy.read(Double.self, from: pointsURL, expectedShape: [nil, 2])
         let p = points.rows
         guard model.inputWidth == 6, model.outputWidth == p else {
             throw StageError("\(modelFolder.path): the model maps \(model.inputWidth) inputs to \(model.outputWidth) outputs; expected 6 → \(p) (fem/points.npy)")
         }
-        let paramsURL = data.appendingPathComponent("samples/params.npy"), splitURL = data.appendingPathComponent("samples/split.npy")
-        let c3URL = data.appendingPathComponent("fem/c3.npy"), femStatusURL = data.appendingPathComponent("fem/status.npy")
+        let paramsURL = layout.samples.params, splitURL = layout.samples.split
+        let c3URL = layout.fem.c3, femStatusURL = layout.fem.status
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, 6])
         let n = params.rows
         let split = try Npy.read(UInt8.self, from: splitURL, expectedShape: [n]).values
         let c3 = try Npy.read(Double.self, from: c3URL, expectedShape: [n, p])
         let femStatus = try Npy.read(Int32.self, from: femStatusURL, expectedShape: [n]).values
-        let windURL = data.appendingPathComponent("wind/status.npy")
+        let windURL = layout.wind.status
         let windStatus = try Npy.read(Int32.self, from: windURL, expectedShape: [n]).values
         for f in [pointsURL, paramsURL, splitURL, c3URL, femStatusURL, windURL] { try record.input(f) }
         let weights: [Double]
@@ -191,7 +192,7 @@ public enum UQStage {
         lap("fem_comparison")
 
         // Outputs.
-        let folder = data.appendingPathComponent("uq")
+        let folder = layout.uq.folder
         let figures = folder.appendingPathComponent("figures")
         try FileManager.default.createDirectory(at: figures, withIntermediateDirectories: true)
         var files: [URL] = []
@@ -248,7 +249,7 @@ public enum UQStage {
         files += figureFiles
         lap("write")
 
-        let reportURL = folder.appendingPathComponent("uq.md")
+        let reportURL = layout.uq.report
         try AtomicFile.write(UQReport.markdown(config: config, mc: mc, sobol: sobol, femComparison: femComparison,
                                                integral: integralStats, seconds: seconds, feasibility: feasibility,
                                                modelName: uq.model), to: reportURL)

@@ -24,7 +24,8 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        let folder = options.dataURL.appendingPathComponent("report")
+        let report = DataLayout(options.dataURL).report
+        let folder = report.folder
         let lock = try options.lockOutput(folder)
         defer { lock.release() }
         var record = StageRecord(stage: "evaluate", config: config, seed: nil)
@@ -39,12 +40,12 @@ struct Evaluate: ParsableCommand {
         for f in inputs.files { try record.input(f) }
         let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: options.config, dataPath: options.dataDir,
                                              to: folder, threads: config.training.threads)
-        for f in [out.report.markdown, out.report.html, folder.appendingPathComponent("metrics.json")] + out.report.svgFiles + out.report.pngFiles {
+        for f in [out.report.markdown, out.report.html, report.metrics] + out.report.svgFiles + out.report.pngFiles {
             record.output(f)
         }
         record.detail("png_written", .bool(out.report.pngConverterRan))
         record.detail("models", .array(inputs.models.map { .string($0.name) }))
-        try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+        try record.finish(manifestAt: report.manifest)
         note("evaluate: report at \(out.report.markdown.path) and \(out.report.html.path)"
              + (out.report.pngConverterRan ? "" : " (SVG figures only: rsvg-convert not installed)"))
     }

@@ -47,11 +47,11 @@ struct LHSSample: ParsableCommand {
         var splitGenerator = SeededGenerator(seed: settings.seed, stream: 1)
         let split = trainTestSplit(count: settings.samples, trainFraction: settings.trainFraction, generator: &splitGenerator)
 
-        let folder = options.dataURL.appendingPathComponent("samples")
+        let samples = DataLayout(options.dataURL).samples
+        let folder = samples.folder
         let lock = try options.lockOutput(folder)
         defer { lock.release() }
-        let paramsURL = folder.appendingPathComponent("params.npy")
-        let splitURL = folder.appendingPathComponent("split.npy")
+        let paramsURL = samples.params, splitURL = samples.split
         try Npy.write(design.scaled(to: settings.ranges), shape: [settings.samples, dims], to: paramsURL)
         try Npy.write(split, shape: [settings.samples], to: splitURL)
         record.output(paramsURL)
@@ -62,7 +62,7 @@ struct LHSSample: ParsableCommand {
         record.detail("min_distance_unit_cube_before_maximin", settings.samples > 1 ? JSONValue(before) : .null)
         record.detail("min_distance_unit_cube", settings.samples > 1 ? JSONValue(design.minimumDistance) : .null)
         record.detail("maximin_accepted_swaps", JSONValue(accepted))
-        try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+        try record.finish(manifestAt: samples.manifest)
         note("lhs-sample: \(settings.samples) samples (\(split.filter { $0 == 0 }.count) train) → \(paramsURL.path)"
              + (settings.maximinIterations > 0 ? String(format: "; maximin: min distance %.4f → %.4f (%d swaps kept)", before, design.minimumDistance, accepted) : ""))
     }

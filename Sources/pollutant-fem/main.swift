@@ -137,7 +137,7 @@ func writeFields(config: PipelineConfig, data: URL) throws -> [URL] {
     let started = monotonicSeconds()
     let discretization: PollutantDiscretization
     do { discretization = try PollutantDiscretization(settings: config.fem) } catch let e as PollutantInputError { throw StageError(e.message) }
-    let folder = PollutantStage.femFolder(data).appendingPathComponent("fields", isDirectory: true)
+    let folder = DataLayout(data).fem.fields
     let files: [URL]
     do {
         files = try FigureFields.write(config: config, discretization: discretization, folder: folder) { note("pollutant-fem: \($0)") }

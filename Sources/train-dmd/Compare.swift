@@ -24,7 +24,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let scaler = try InputScaler(ranges: config.sampling.ranges)
-        let data = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        let data = try SurrogateDataset.load(layout: DataLayout(options.dataURL), inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
         let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)
         let c3 = NDArray(shape: [data.sampleCount, data.observationWidth], values: data.observations)
         let rows = try SurrogateComparison.rows(dataDirectory: options.dataURL, params: params, c3: c3, trainRows: data.trainIndices,
@@ -37,7 +37,7 @@ struct Compare: ParsableCommand {
             print("| \(r.name) | \(r.kind) | \(r.parameters) | \(f(r.trainingSeconds, 4)) | \(f(r.validationMedian)) | \(f(r.test.median)) | \(f(r.test.percentile95)) | \(f(r.test.maximum)) | \(f(r.testMSEScaled)) | \(f(r.testMSEPhysical)) | \(f(r.predictionSecondsPer1000)) | \(f(r.coverage2Sigma)) |")
         }
         let json = SurrogateComparison.json(rows)
-        let url = options.dataURL.appendingPathComponent("models/comparison.json")
+        let url = DataLayout(options.dataURL).models.comparison
         try AtomicFile.write(json.jsonText(), to: url)
         note("train-dmd compare: \(rows.count) models → \(url.path)")
     }

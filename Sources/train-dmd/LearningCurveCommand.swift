@@ -44,12 +44,12 @@ struct LearningCurveCommand: ParsableCommand {
         var record = StageRecord(stage: "train-dmd learning-curve", config: config, seed: config.surrogate.validationSeed)
         let curve = try LearningCurve.run(config: config, dataDirectory: options.dataURL, models: modelList, sizes: sizeList,
                                           paperEpochs: paperEpochs, threads: threads, notice: note)
-        let folder = options.dataURL.appendingPathComponent(LearningCurve.folder, isDirectory: true)
-        let url = folder.appendingPathComponent(LearningCurve.file)
+        let curveFiles = DataLayout(options.dataURL).learningCurve
+        let url = curveFiles.csv
         try AtomicFile.write(curve.csv(), to: url)
         record.output(url)
         record.detail("points", curve.json)
-        try record.finish(manifestAt: folder.appendingPathComponent("manifest.json"))
+        try record.finish(manifestAt: curveFiles.manifest)
         note("train-dmd learning-curve: \(curve.points.count) fits → \(url.path)")
     }
 }

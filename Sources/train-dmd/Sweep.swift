@@ -4,6 +4,7 @@ import DMDTraining
 import Foundation
 import NeuralNetwork
 import StageSupport
+import PipelineStages
 
 /// `train-dmd sweep`: the (m, s) study of the paper's Figure 3 (issue 7, item 5).
 struct Sweep: ParsableCommand {
@@ -47,9 +48,9 @@ struct Sweep: ParsableCommand {
         if let epochs { extra.append(("--epochs \(epochs)", "training.epochs=\(epochs)")) }
         let config = try options.loadConfig(flagOverrides: extra)
         let runSettings = try Train.runSettings(config)
-        let dataset = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: InputScaler(ranges: runSettings.inputRanges),
+        let dataset = try SurrogateDataset.load(layout: DataLayout(options.dataURL), inputScaler: InputScaler(ranges: runSettings.inputRanges),
                                                 parameterNames: runSettings.inputNames)
-        let directory = out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? options.dataURL.appendingPathComponent("sweep", isDirectory: true)
+        let directory = out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? DataLayout(options.dataURL).sweep.folder
         let lock = try options.lockOutput(directory)
         defer { lock.release() }
         var record = StageRecord(stage: "train-dmd sweep", config: config, seed: config.training.seed)
@@ -79,7 +80,7 @@ struct Sweep: ParsableCommand {
         if let best = summary.results.filter({ $0.meanRelativeErrorTrain?.isFinite == true }).min(by: { $0.meanRelativeErrorTrain! < $1.meanRelativeErrorTrain! }) {
             record.detail("best_train", .object(["m": JSONValue(best.m), "s": JSONValue(best.s), "mean_relative_error": JSONValue(best.meanRelativeErrorTrain!)]))
         }
-        try record.finish(manifestAt: directory.appendingPathComponent("manifest.json"))
+        try record.finish(manifestAt: directory.appendingPathComponent(DataLayout.manifestFile))
         note("train-dmd sweep: done (\(summary.ran) run now, \(summary.skipped) from before) → \(directory.appendingPathComponent(DMDSweep.arrayFile).path)")
     }
 }

@@ -19,15 +19,15 @@ struct SyntheticFEM: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let data = options.dataURL
-        let femFolder = data.appendingPathComponent("fem", isDirectory: true)
-        let manifestURL = femFolder.appendingPathComponent("manifest.json")
+        let layout = DataLayout(data), femFolder = layout.fem.folder
+        let manifestURL = layout.fem.manifest
         if FileManager.default.fileExists(atPath: manifestURL.path) {
             let existing = try Manifest.read(from: manifestURL)
             guard existing.stage == "train-dmd synthetic-fem" else {
                 throw StageError("\(femFolder.path) holds results of \(existing.stage); the synthetic stand-in does not overwrite them (use another --data-dir)")
             }
         }
-        let paramsURL = SurrogateDataset.paramsURL(data)
+        let paramsURL = layout.samples.params
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, 6])
         let f = config.fem
         let points = SyntheticPlume.observationPoints(nx: f.observationNx, ny: f.observationNy, lx: f.lx, ly: f.ly,
@@ -42,7 +42,7 @@ struct SyntheticFEM: ParsableCommand {
         }
         var record = StageRecord(stage: "train-dmd synthetic-fem", config: config, seed: nil)
         try record.input(paramsURL)
-        let c3URL = SurrogateDataset.observationsURL(data), statusURL = SurrogateDataset.statusURL(data)
+        let c3URL = layout.fem.c3, statusURL = layout.fem.status
         try Npy.write(c3, shape: [n, p], to: c3URL)
         try Npy.write([Int32](repeating: 0, count: n), shape: [n], to: statusURL)
         record.output(c3URL)

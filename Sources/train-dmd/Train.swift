@@ -6,6 +6,7 @@ import DenseLinearAlgebra
 import DMDTraining
 import NeuralNetwork
 import StageSupport
+import PipelineStages
 
 /// `train-dmd train`: fit the surrogate to the FEM results (formulation.md §4).
 struct Train: ParsableCommand {
@@ -61,12 +62,13 @@ struct Train: ParsableCommand {
         var settings = try Self.runSettings(config, stopAfter: stopAfter)
         settings.stopOnDivergence = true
         let modelName = name ?? (noDMD ? "plain" : "dmd")
-        let modelDirectory = options.dataURL.appendingPathComponent("models").appendingPathComponent(modelName, isDirectory: true)
+        let modelFiles = DataLayout(options.dataURL).models.model(modelName)
+        let modelDirectory = modelFiles.folder
         let lock = try options.lockOutput(modelDirectory)
         defer { lock.release() }
         var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
 
-        let dataset = try SurrogateDataset.load(dataDirectory: options.dataURL, inputScaler: InputScaler(ranges: settings.inputRanges),
+        let dataset = try SurrogateDataset.load(layout: DataLayout(options.dataURL), inputScaler: InputScaler(ranges: settings.inputRanges),
                                                 parameterNames: settings.inputNames)
         for url in dataset.files { try record.input(url) }
         let excluded = dataset.excludedByStatus.values.reduce(0, +)
@@ -80,7 +82,7 @@ struct Train: ParsableCommand {
             let layout = try NetworkLayout(widths: [dataset.parameterWidth] + settings.hiddenWidths + [dataset.observationWidth],
                                            activation: settings.activation)
             accelerator = try DMDAccelerator(settings: DMDTrainingSettings(config.dmd, plannedEpochs: settings.epochs), layout: layout,
-                                             eigenvalueDirectory: modelDirectory.appendingPathComponent("eigenvalues", isDirectory: true),
+                                             eigenvalueDirectory: modelFiles.eigenvalues,
                                              copyThreads: settings.trainer.threads, log: { note("train-dmd: " + $0) })
         }
 
@@ -90,7 +92,7 @@ struct Train: ParsableCommand {
                                              hook: accelerator, progress: progress.update, notice: { note("train-dmd: " + $0) })
         for url in report.outputs { record.output(url) }
         if let accelerator {
-            let jumpsURL = modelDirectory.appendingPathComponent("jumps.csv")
+            let jumpsURL = modelFiles.jumps
             try AtomicFile.write(DMDJump.csv(accelerator.jumps), to: jumpsURL)
             record.output(jumpsURL)
             record.detail("dmd_jumps", JSONValue(accelerator.jumps.count))
@@ -126,7 +128,7 @@ struct Train: ParsableCommand {
                 "training_wall_seconds": JSONValue(last.wallSeconds),
             ]))
         }
-        try record.finish(manifestAt: modelDirectory.appendingPathComponent("manifest.json"))
+        try record.finish(manifestAt: modelFiles.manifest)
 
         let state = report.divergence != nil ? "DIVERGED in epoch \(report.completedEpochs + 1) of \(report.plannedEpochs) (model of epoch \(report.completedEpochs) kept)"
             : report.finished ? "trained" : "stopped at epoch \(report.completedEpochs) of \(report.plannedEpochs) (continue with --resume)"

@@ -36,7 +36,7 @@ struct UQPropagate: ParsableCommand {
         let config = try options.loadConfig()
         if bench {
             let p = config.fem.observationCount
-            let r = try UQStage.bench(folder: options.dataURL.appendingPathComponent("models/\(config.uq.model)"),
+            let r = try UQStage.bench(folder: DataLayout(options.dataURL).models.model(config.uq.model).folder,
                                       widths: [6] + config.network.hidden + [p], box: config.sampling.ranges,
                                       batch: config.uq.batch, rows: benchRows, threads: threads ?? config.uq.threads)
             print("uq-propagate bench: \(r.model), batch \(config.uq.batch), \(threads ?? config.uq.threads) thread(s): "
@@ -45,8 +45,8 @@ struct UQPropagate: ParsableCommand {
         }
         var record = StageRecord(stage: "uq-propagate", config: config, seed: config.uq.seed)
         let out = try UQStage.run(config: config, data: options.dataURL, record: &record, threadsOverride: threads)
-        try record.finish(manifestAt: out.folder.appendingPathComponent("manifest.json"))
-        note("uq-propagate: \(out.folder.appendingPathComponent("uq.md").path) ("
+        try record.finish(manifestAt: out.folder.appendingPathComponent(DataLayout.manifestFile))
+        note("uq-propagate: \(out.folder.appendingPathComponent(DataLayout.UQ.reportFile).path) ("
              + out.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value)) s" }.joined(separator: ", ") + ")")
     }
 }

@@ -1,0 +1,125 @@
+import Foundation
+
+/// The data folder's layout: every folder and file name that one stage writes and another reads,
+/// spelt once (the table in docs/architecture.md). Stages build their URLs here; the domain
+/// libraries take URLs and know no layout. Files that a domain library writes into a folder it is
+/// handed (a model's layers, the sweep's arrays) keep their names there.
+public struct DataLayout: Sendable {
+    /// The data folder (`--data-dir`).
+    public let root: URL
+
+    public init(_ root: URL) { self.root = root }
+
+    /// Every stage's folder records its run in this file.
+    public static let manifestFile = "manifest.json"
+
+    /// lhs-sample's output.
+    public var samples: Samples { Samples(folder: subfolder(Samples.folderName)) }
+    /// blasius-solve's output.
+    public var wind: Wind { Wind(folder: subfolder(Wind.folderName)) }
+    /// pollutant-fem's output.
+    public var fem: FEM { FEM(folder: subfolder(FEM.folderName)) }
+    /// The trained surrogates, one folder each, and their comparison.
+    public var models: Models { Models(folder: subfolder(Models.folderName)) }
+    /// train-dmd learning-curve's output.
+    public var learningCurve: LearningCurveFolder { LearningCurveFolder(folder: subfolder(LearningCurveFolder.folderName)) }
+    /// train-dmd sweep's default output: the (m, s) study.
+    public var sweep: Sweep { Sweep(folder: subfolder(Sweep.folderName)) }
+    /// uq-propagate's output.
+    public var uq: UQ { UQ(folder: subfolder(UQ.folderName)) }
+    /// evaluate's output.
+    public var report: Report { Report(folder: subfolder(Report.folderName)) }
+
+    private func subfolder(_ name: String) -> URL { root.appendingPathComponent(name, isDirectory: true) }
+
+    public struct Samples: Sendable {
+        public static let folderName = "samples"
+        public static let paramsFile = "params.npy", splitFile = "split.npy"
+        public let folder: URL
+        /// N × 6 float64: K12, K3, D, U0, u_h, u_v.
+        public var params: URL { folder.appendingPathComponent(Self.paramsFile) }
+        /// N uint8: 0 train, 1 test.
+        public var split: URL { folder.appendingPathComponent(Self.splitFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct Wind: Sendable {
+        public static let folderName = "wind"
+        public static let profilesFile = "profiles.npy", summaryFile = "summary.npy", statusFile = "status.npy"
+        public static let logWallCurvatureFile = "log_fpp0.npy", effectiveParamsFile = "effective_params.npy"
+        public let folder: URL
+        public var profiles: URL { folder.appendingPathComponent(Self.profilesFile) }
+        public var summary: URL { folder.appendingPathComponent(Self.summaryFile) }
+        public var status: URL { folder.appendingPathComponent(Self.statusFile) }
+        public var logWallCurvature: URL { folder.appendingPathComponent(Self.logWallCurvatureFile) }
+        public var effectiveParams: URL { folder.appendingPathComponent(Self.effectiveParamsFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct FEM: Sendable {
+        public static let folderName = "fem"
+        /// The file names also hold inside each shard's folder.
+        public static let c3File = "c3.npy", statusFile = "status.npy", pointsFile = "points.npy"
+        public static let fieldsFolder = "fields", shardsFolder = "shards", checkpointsFolder = "checkpoints"
+        public let folder: URL
+        public var c3: URL { folder.appendingPathComponent(Self.c3File) }
+        public var status: URL { folder.appendingPathComponent(Self.statusFile) }
+        public var points: URL { folder.appendingPathComponent(Self.pointsFile) }
+        /// The Figure 2 fields (.vtu).
+        public var fields: URL { folder.appendingPathComponent(Self.fieldsFolder, isDirectory: true) }
+        public var shards: URL { folder.appendingPathComponent(Self.shardsFolder, isDirectory: true) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct Models: Sendable {
+        public static let folderName = "models"
+        public static let comparisonFile = "comparison.json"
+        public let folder: URL
+        /// The folder of model `name` (plain, dmd, tuned, pod_gp, pod_nn).
+        public func model(_ name: String) -> Model { Model(folder: folder.appendingPathComponent(name, isDirectory: true)) }
+        /// train-dmd compare's table of the surrogates.
+        public var comparison: URL { folder.appendingPathComponent(Self.comparisonFile) }
+    }
+
+    public struct Model: Sendable {
+        public static let historyFile = "history.csv", jumpsFile = "jumps.csv", eigenvaluesFolder = "eigenvalues"
+        public let folder: URL
+        /// One row per epoch.
+        public var history: URL { folder.appendingPathComponent(Self.historyFile) }
+        /// DMD training: one line per jump.
+        public var jumps: URL { folder.appendingPathComponent(Self.jumpsFile) }
+        /// DMD training: the eigenvalues of each jump.
+        public var eigenvalues: URL { folder.appendingPathComponent(Self.eigenvaluesFolder, isDirectory: true) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct LearningCurveFolder: Sendable {
+        public static let folderName = "learning_curve"
+        public static let csvFile = "learning_curve.csv"
+        public let folder: URL
+        public var csv: URL { folder.appendingPathComponent(Self.csvFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct Sweep: Sendable {
+        public static let folderName = "sweep"
+        public let folder: URL
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct UQ: Sendable {
+        public static let folderName = "uq"
+        public static let reportFile = "uq.md"
+        public let folder: URL
+        public var report: URL { folder.appendingPathComponent(Self.reportFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct Report: Sendable {
+        public static let folderName = "report"
+        public static let metricsFile = "metrics.json"
+        public let folder: URL
+        public var metrics: URL { folder.appendingPathComponent(Self.metricsFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+}
