@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import ArrayFiles
 import PipelineStages
+import Reporting
 import StageSupport
 
 /// `train-dmd learning-curve`: test error against the number of training samples (issue 15).
@@ -30,7 +31,23 @@ struct LearningCurveCommand: ParsableCommand {
         if let paperEpochs, paperEpochs < 1 { throw ValidationError("--paper-epochs must be at least 1, got \(paperEpochs)") }
     }
 
+    @Flag(help: "Only redraw learning_curve.svg (and .png) from the existing learning_curve.csv.")
+    var replot = false
+
+    /// The figure beside the CSV (the report draws it too, when `evaluate` runs).
+    func plot(_ curve: LearningCurve, beside csv: URL) throws {
+        let svg = csv.deletingPathExtension().appendingPathExtension("svg")
+        try AtomicFile.write(try curve.figure().svg(), to: svg)
+        try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
+        note("train-dmd learning-curve: figure → \(svg.path)")
+    }
+
     func run() throws {
+        if replot {
+            let csv = DataLayout(options.dataURL).learningCurve.csv
+            try plot(try LearningCurve.read(csv), beside: csv)
+            return
+        }
         let config = try options.loadConfig()
         let sizeList = try sizes.split(separator: ",").map { s -> Int in
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else { throw ValidationError("--sizes: \"\(s)\" is not a positive integer") }
@@ -51,5 +68,6 @@ struct LearningCurveCommand: ParsableCommand {
         record.detail("points", curve.json)
         try record.finish(manifestAt: curveFiles.manifest)
         note("train-dmd learning-curve: \(curve.points.count) fits → \(url.path)")
+        try plot(curve, beside: url)
     }
 }
