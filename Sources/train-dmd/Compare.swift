@@ -39,6 +39,11 @@ struct Compare: ParsableCommand {
         let json = SurrogateComparison.json(rows)
         let url = DataLayout(options.dataURL).models.comparison
         try AtomicFile.write(json.jsonText(), to: url)
-        note("train-dmd compare: \(rows.count) models → \(url.path)")
+        // The diagnosis figure of the report: where (in the box, in ‖c3‖) each model fails.
+        let figure = SurrogateComparison.diagnosisFigure(rows, params: params, c3: c3, testRows: data.testIndices, names: SamplingSettings.parameterNames)
+        let svg = url.deletingLastPathComponent().appendingPathComponent("surrogate-errors.svg")
+        try AtomicFile.write(try figure.svg(), to: svg)
+        try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
+        note("train-dmd compare: \(rows.count) models → \(url.path), figure \(svg.path)")
     }
 }
