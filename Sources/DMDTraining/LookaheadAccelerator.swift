@@ -115,7 +115,7 @@ public final class LookaheadAccelerator: TrainingHook {
                 φ[i] = φ[i] + α * d
             }
             if let bad = φ.firstIndex(where: { !$0.isFinite }) {
-                throw NetworkError("lookahead sync \(syncCount + 1): layer \(layer)'s slow weight \(bad) is \(φ[bad]) (training diverged)")
+                throw DMDDivergenceError("lookahead sync \(syncCount + 1): layer \(layer)'s slow weight \(bad) is \(φ[bad]) (training diverged)")
             }
             slowWeights[layer] = φ
             assignLayer(trainer, layer, φ)
