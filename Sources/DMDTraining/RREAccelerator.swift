@@ -1,0 +1,291 @@
+import ArrayFiles
+import DenseLinearAlgebra
+import Foundation
+import NeuralNetwork
+
+/// A reduced rank extrapolation that could not be made (too few or inconsistent snapshots, a
+/// non-finite value, a failed factorisation).
+public struct ExtrapolationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Reduced rank extrapolation (RRE; Sidi, Ford & Smith, "Acceleration of convergence of vector
+/// sequences", SIAM J. Numer. Anal. 1986; Sidi, "Vector Extrapolation Methods
+/// with Applications", SIAM 2017) in the regularised form of Scieur, d'Aspremont & Bach,
+/// "Regularized Nonlinear Acceleration", NeurIPS 2016 (their Algorithm 1, RNA).
+///
+/// From snapshots x_0 … x_m (m ≥ 1) of a fixed-point iteration, with differences
+/// U = [u_0 … u_{m−1}], u_i = x_{i+1} − x_i, the weights c solve
+///     min_c ‖U c‖² + λ ‖c‖²   subject to   Σ_i c_i = 1,
+/// and the extrapolation is x̂ = Σ_{i=0}^{m−1} c_i x_i (Scieur et al., Algorithm 1, output step).
+///
+/// - λ > 0: Scieur et al.'s closed form (their Algorithm 1): (UᵀU + λ I) z = 1,
+///   c = z / Σ z, with λ = regularization · ‖UᵀU‖ (Frobenius norm, so the setting is scale free);
+///   UᵀU + λ I is symmetric positive definite, solved by Cholesky (LAPACK dpotrf + dtrsm).
+/// - λ = 0 (classical RRE): UᵀU is singular as soon as m exceeds the dimension (the exact case), so
+///   the constraint is eliminated instead: c_{m−1} = 1 − Σ_{i<m−1} c_i turns the problem into the
+///   least-squares problem min ‖Σ_{i<m−1} c_i (u_i − u_{m−1}) + u_{m−1}‖, solved minimum-norm by
+///   LAPACK dgelsd (SVD; well defined for rank-deficient U).
+///
+/// For a linear iteration x_{k+1} = A x_k + b with I − A invertible and m ≥ n + 1 differences of
+/// dimension n, some c with Σ c = 1 has U c = 0, and every such c gives x̂ = x* = (I − A)⁻¹ b exactly
+/// (the finite-termination property of RRE, Sidi, Ford & Smith 1986), since
+/// U c = (A − I) Σ c_i (x_i − x*) and Σ c_i x_i − x* = Σ c_i (x_i − x*) when Σ c = 1.
+public enum ReducedRankExtrapolation {
+    /// The weights c_0 … c_{m−1} (Σ c = 1) for snapshots x_0 … x_m (all of one length, finite).
+    public static func coefficients(snapshots: [[Double]], regularization: Double) throws -> [Double] {
+        guard snapshots.count >= 2 else { throw ExtrapolationError("RRE needs at least 2 snapshots, got \(snapshots.count)") }
+        guard regularization.isFinite, regularization >= 0 else {
+            throw ExtrapolationError("the RRE regularisation must be finite and ≥ 0, got \(regularization)")
+        }
+        let n = snapshots[0].count
+        guard n > 0, snapshots.allSatisfy({ $0.count == n }) else {
+            throw ExtrapolationError("the RRE snapshots must all have the same positive length (got \(snapshots.map(\.count)))")
+        }
+        for (j, x) in snapshots.enumerated() {
+            if let i = x.firstIndex(where: { !$0.isFinite }) { throw ExtrapolationError("snapshot \(j) has the non-finite entry \(i): \(x[i])") }
+        }
+        let m = snapshots.count - 1
+        let u: [[Double]] = (0..<m).map { i in zip(snapshots[i + 1], snapshots[i]).map { $0 - $1 } }
+        if m == 1 { return [1] }
+        return regularization > 0 ? try regularizedCoefficients(u, regularization: regularization) : try exactCoefficients(u)
+    }
+
+    /// x̂ = Σ_{i=0}^{m−1} c_i x_i for the weights of `coefficients(snapshots:regularization:)`.
+    public static func extrapolate(snapshots: [[Double]], regularization: Double) throws -> [Double] {
+        let c = try coefficients(snapshots: snapshots, regularization: regularization)
+        return combine(snapshots, c)
+    }
+
+    static func combine(_ snapshots: [[Double]], _ c: [Double]) -> [Double] {
+        var x = [Double](repeating: 0, count: snapshots[0].count)
+        for (ci, xi) in zip(c, snapshots) {
+            for k in x.indices { x[k] += ci * xi[k] }
+        }
+        return x
+    }
+
+    /// (UᵀU + λ I) z = 1, c = z / Σ z (Scieur et al. 2016, Algorithm 1).
+    private static func regularizedCoefficients(_ u: [[Double]], regularization: Double) throws -> [Double] {
+        let m = u.count, n = u[0].count
+        var gram = [Double](repeating: 0, count: m * m)   // row-major, symmetric
+        for i in 0..<m {
+            for j in 0...i {
+                let d = u[i].withUnsafeBufferPointer { a in
+                    u[j].withUnsafeBufferPointer { b in Double.dot(count: n, x: a.baseAddress!, incx: 1, y: b.baseAddress!, incy: 1) }
+                }
+                gram[i * m + j] = d
+                gram[j * m + i] = d
+            }
+        }
+        let norm = gram.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0 else { throw ExtrapolationError("the snapshots are all equal (UᵀU = 0): nothing to extrapolate") }
+        let λ = regularization * norm
+        for i in 0..<m { gram[i * m + i] += λ }
+        var z = [Double](repeating: 1, count: m)
+        let ok = try gram.withUnsafeMutableBufferPointer { g -> Bool in
+            guard try Lapack.choleskyInPlace(order: m, matrix: g.baseAddress!, leadingDimension: m) else { return false }
+            z.withUnsafeMutableBufferPointer { zb in
+                Lapack.choleskySolveInPlace(order: m, factor: g.baseAddress!, leadingDimension: m, rightHandSides: zb.baseAddress!,
+                                            columns: 1, bLeadingDimension: 1)
+            }
+            return true
+        }
+        guard ok else { throw ExtrapolationError("UᵀU + λI (λ = \(λ)) is not numerically positive definite: raise the regularisation") }
+        let sum = z.reduce(0, +)
+        guard sum.isFinite, sum != 0 else { throw ExtrapolationError("the RRE system gave Σ z = \(sum): no normalisable weights") }
+        let c = z.map { $0 / sum }
+        guard c.allSatisfy(\.isFinite) else { throw ExtrapolationError("the RRE weights are not finite") }
+        return c
+    }
+
+    /// λ = 0: the constraint eliminated, minimum-norm least squares (dgelsd).
+    private static func exactCoefficients(_ u: [[Double]]) throws -> [Double] {
+        let m = u.count
+        let last = u[m - 1]
+        let columns = (0..<(m - 1)).map { i in zip(u[i], last).map { $0 - $1 } }
+        let a = try ColumnMajorMatrix(columns: columns)
+        let b = try ColumnMajorMatrix(columns: [last.map { -$0 }])
+        let solution = try Lapack.leastSquares(a, b)
+        var c = (0..<(m - 1)).map { solution.solution[$0, 0] }
+        c.append(1 - c.reduce(0, +))
+        guard c.allSatisfy(\.isFinite) else { throw ExtrapolationError("the RRE weights are not finite") }
+        return c
+    }
+}
+
+/// Settings of the RRE hook.
+public struct RRESettings: Codable, Equatable, Sendable {
+    /// One weight vector per layer, or one for the concatenation of all layers.
+    public enum Scope: String, Codable, Equatable, Sendable {
+        case perLayer = "per_layer"
+        case allLayers = "all_layers"
+    }
+
+    /// m: differences per window; the window holds m + 1 epoch snapshots and a jump happens every m epochs.
+    public var differenceCount: Int
+    /// λ relative to ‖UᵀU‖ (0 = classical RRE).
+    public var regularization: Double
+    public var scope: Scope
+    /// Zero Adam's moments after a jump (false keeps them, like DMDAccelerator's default).
+    public var resetAdamMoments: Bool
+
+    public init(differenceCount: Int = 5, regularization: Double = 1e-8, scope: Scope = .perLayer, resetAdamMoments: Bool = false) {
+        self.differenceCount = differenceCount
+        self.regularization = regularization
+        self.scope = scope
+        self.resetAdamMoments = resetAdamMoments
+    }
+
+    public func validate() throws {
+        guard differenceCount >= 1 else { throw NetworkError("rre: m must be at least 1, got \(differenceCount)") }
+        guard regularization.isFinite, regularization >= 0 else { throw NetworkError("rre: the regularisation must be finite and ≥ 0, got \(regularization)") }
+    }
+
+    /// What a checkpoint must match to be resumed with these settings.
+    public var fingerprint: String { "RREAccelerator " + canonicalJSON(self) }
+}
+
+/// Reduced rank extrapolation of the parameter trajectory as a `TrainingHook` (the RNA of Scieur,
+/// d'Aspremont & Bach 2016, Algorithm 1, applied every m epochs like the DMD jump).
+///
+/// The window holds x_0 (the parameters at the start, or right after the previous jump) and the
+/// parameters after each of the next m epochs; when it holds m + 1 snapshots the parameters are
+/// replaced by `ReducedRankExtrapolation.extrapolate` of the window (per layer, or with one weight
+/// vector for all layers), and the result becomes x_0 of the next window. Jumps therefore happen
+/// at epochs m, 2m, 3m, …. A layer (or the whole network, for `.allLayers`) whose extrapolation
+/// fails or is not finite keeps its parameters; the failure is counted in `rre_failures` and logged.
+public final class RREAccelerator: TrainingHook {
+    public let settings: RRESettings
+    public let layout: NetworkLayout
+    /// Epochs at which a jump happened (restored from checkpoints too).
+    public private(set) var jumpEpochs: [Int] = []
+    let log: (String) -> Void
+    /// Per layer, the window's snapshots x_0 … (float64).
+    private var window: [[[Double]]]
+    private var restoredFromCheckpoint = false
+
+    public init(settings: RRESettings, layout: NetworkLayout, log: @escaping (String) -> Void = { _ in }) throws {
+        try settings.validate()
+        self.settings = settings
+        self.layout = layout
+        self.log = log
+        window = Array(repeating: [], count: layout.layerCount)
+    }
+
+    /// Snapshots in the current window (x_0 included).
+    public var snapshotsHeld: Int { window.first?.count ?? 0 }
+
+    // MARK: TrainingHook
+
+    public var historyColumns: [String] { ["rre_jump", "rre_snapshots_held", "rre_max_abs_weight", "rre_failures", "rre_seconds"] }
+
+    public var checkpointFingerprint: String { settings.fingerprint }
+
+    public func trainingWillStart(_ trainer: TrainerAccess) throws {
+        guard trainer.layout == layout else {
+            throw NetworkError("the RRE hook was built for the network \(layout), the trainer has \(trainer.layout)")
+        }
+        if !restoredFromCheckpoint || snapshotsHeld == 0 { takeSnapshot(trainer) }
+    }
+
+    public func afterEpoch(_ trainer: TrainerAccess) throws -> [String: Double] {
+        let start = monotonicSeconds()
+        takeSnapshot(trainer)
+        var row: [String: Double] = ["rre_jump": 0]
+        if snapshotsHeld == settings.differenceCount + 1 {
+            let (maxWeight, failures) = jump(trainer)
+            row["rre_jump"] = 1
+            row["rre_max_abs_weight"] = maxWeight
+            row["rre_failures"] = Double(failures)
+            jumpEpochs.append(trainer.completedEpochs)
+            // The new x_0: the parameters after the jump (as the network holds them).
+            for l in window.indices { window[l].removeAll() }
+            takeSnapshot(trainer)
+        }
+        row["rre_snapshots_held"] = Double(snapshotsHeld)
+        row["rre_seconds"] = monotonicSeconds() - start
+        return row
+    }
+
+    private func takeSnapshot(_ trainer: TrainerAccess) {
+        for l in 0..<layout.layerCount { window[l].append(copyLayer(trainer, l)) }
+    }
+
+    /// Returns the largest |c_i| used and the number of failed extrapolations.
+    private func jump(_ trainer: TrainerAccess) -> (Double?, Int) {
+        var maxWeight: Double? = nil
+        var failures = 0
+        func accept(_ c: [Double]) { maxWeight = max(maxWeight ?? 0, c.map(\.magnitude).max() ?? 0) }
+        let epoch = trainer.completedEpochs
+        switch settings.scope {
+        case .perLayer:
+            for l in window.indices {
+                do {
+                    let c = try ReducedRankExtrapolation.coefficients(snapshots: window[l], regularization: settings.regularization)
+                    let x = ReducedRankExtrapolation.combine(window[l], c)
+                    guard x.allSatisfy(\.isFinite) else { throw ExtrapolationError("the extrapolated parameters are not finite") }
+                    accept(c)
+                    assignLayer(trainer, l, x)
+                } catch {
+                    failures += 1
+                    log("RRE jump at epoch \(epoch): layer \(l) keeps its parameters: \(error)")
+                }
+            }
+        case .allLayers:
+            let joined = (0..<snapshotsHeld).map { j in window.flatMap { $0[j] } }
+            do {
+                let c = try ReducedRankExtrapolation.coefficients(snapshots: joined, regularization: settings.regularization)
+                let parts = window.map { ReducedRankExtrapolation.combine($0, c) }
+                guard parts.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ExtrapolationError("the extrapolated parameters are not finite") }
+                accept(c)
+                for (l, x) in parts.enumerated() { assignLayer(trainer, l, x) }
+            } catch {
+                failures += 1
+                log("RRE jump at epoch \(epoch): the network keeps its parameters: \(error)")
+            }
+        }
+        if settings.resetAdamMoments && failures == 0 {
+            for l in window.indices { trainer.resetOptimizerMoments(ofLayer: l) }
+        }
+        return (maxWeight, failures)
+    }
+
+    // MARK: Checkpoint state
+
+    struct Header: Codable {
+        var fingerprint: String
+        var jumpEpochs: [Int]
+        var dimensions: [Int]
+        var snapshots: Int
+    }
+
+    static let magic = Array("RREHOOK1".utf8)
+
+    public func checkpointState() throws -> Data {
+        let header = Header(fingerprint: settings.fingerprint, jumpEpochs: jumpEpochs,
+                            dimensions: (0..<layout.layerCount).map { layout.parameterCount(ofLayer: $0) }, snapshots: snapshotsHeld)
+        return try HookStateArchive(header: header, vectors: window.flatMap { $0 }).encoded(magic: Self.magic)
+    }
+
+    public func restoreCheckpointState(_ data: Data) throws {
+        let archive = try HookStateArchive<Header>.decode(data, magic: Self.magic, what: "RRE") { header in
+            guard header.fingerprint == self.settings.fingerprint else {
+                throw NetworkError("checkpoint: RRE state: written with other settings (\(header.fingerprint)), now \(self.settings.fingerprint)")
+            }
+            let expected = (0..<self.layout.layerCount).map { self.layout.parameterCount(ofLayer: $0) }
+            guard header.dimensions == expected else {
+                throw NetworkError("checkpoint: RRE state: layer sizes \(header.dimensions) do not match this network's \(expected)")
+            }
+            guard (0...self.settings.differenceCount).contains(header.snapshots) else {
+                throw NetworkError("checkpoint: RRE state: \(header.snapshots) snapshots, m = \(self.settings.differenceCount)")
+            }
+            return expected.flatMap { Array(repeating: $0, count: header.snapshots) }
+        }
+        let s = archive.header.snapshots
+        window = (0..<layout.layerCount).map { l in Array(archive.vectors[(l * s)..<((l + 1) * s)]) }
+        jumpEpochs = archive.header.jumpEpochs
+        restoredFromCheckpoint = true
+    }
+}
