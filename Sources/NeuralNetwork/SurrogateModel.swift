@@ -89,15 +89,8 @@ public final class SurrogateModel {
     /// Reads a model folder, checking every file against `model.json`.
     public static func load(from folder: URL) throws -> SurrogateModel {
         let descriptionURL = folder.appendingPathComponent(descriptionFile)
-        guard let data = try? Data(contentsOf: descriptionURL) else {
-            throw ArrayFileError(path: descriptionURL.path, "missing: \(folder.path) is not a model folder (train one with `train-dmd`)")
-        }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let description: ModelDescription
-        do { description = try decoder.decode(ModelDescription.self, from: data) } catch {
-            throw ArrayFileError(path: descriptionURL.path, "not a readable model description: \(error)")
-        }
+        let description = try JSONDescription.read(ModelDescription.self, from: descriptionURL,
+                                                    missing: "missing: \(folder.path) is not a model folder (train one with `train-dmd`)")
         guard description.format == "surrogate-mlp", description.version == 1 else {
             throw ArrayFileError(path: descriptionURL.path, "model format \(description.format) v\(description.version) is not supported (expected surrogate-mlp v1)")
         }

@@ -62,11 +62,8 @@ public final class EnsembleSurrogate: FieldSurrogate {
     /// Reads `ensemble.json` and loads its members from the sibling folders.
     public static func load(from folder: URL) throws -> EnsembleSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
-        guard let data = try? Data(contentsOf: url) else { throw ArrayFileError(path: url.path, "missing or unreadable: expected an ensemble description") }
-        let description: Description
-        do { description = try JSONDecoder().decode(Description.self, from: data) } catch {
-            throw ArrayFileError(path: url.path, "not a readable ensemble description: \(error)")
-        }
+        let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected an ensemble description",
+                                                    snakeCase: false)
         guard description.format == "surrogate-ensemble", description.version == 1 else {
             throw ArrayFileError(path: url.path, "format \(description.format) v\(description.version) is not supported (expected surrogate-ensemble v1)")
         }

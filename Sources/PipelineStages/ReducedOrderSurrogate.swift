@@ -138,13 +138,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
 
     public static func load(from folder: URL) throws -> ReducedOrderSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
-        guard let data = try? Data(contentsOf: url) else { throw ArrayFileError(path: url.path, "missing or unreadable: expected a surrogate description") }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let description: Description
-        do { description = try decoder.decode(Description.self, from: data) } catch {
-            throw ArrayFileError(path: url.path, "not a readable surrogate description: \(error)")
-        }
+        let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected a surrogate description")
         guard description.format == "surrogate-rom", description.version == 1 else {
             throw ArrayFileError(path: url.path, "format \(description.format) v\(description.version) is not supported (expected surrogate-rom v1)")
         }

@@ -23,6 +23,9 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        // comparison.json and the figure go to DATA/models itself (its own lock, not the models').
+        let lock = try options.lockOutput(DataLayout(options.dataURL).models.folder)
+        defer { lock.release() }
         let scaler = try InputScaler(ranges: config.sampling.ranges)
         let data = try SurrogateDataset.load(layout: DataLayout(options.dataURL), inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
         let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)

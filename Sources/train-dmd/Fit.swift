@@ -45,6 +45,9 @@ struct Fit: ParsableCommand {
             }
         }
         guard !chosen.isEmpty else { throw ValidationError("no model to fit: --models or [surrogate] models is empty") }
+        // Every model folder this run writes, locked for the whole run (issue 17: no mixed outputs).
+        let locks = try chosen.map { try options.lockOutput(DataLayout(options.dataURL).models.model($0.rawValue).folder) }
+        defer { locks.forEach { $0.release() } }
         _ = try SurrogateFitStage.run(config: config, dataDirectory: options.dataURL, models: chosen,
                                       threads: threads ?? config.training.threads, notice: note)
     }

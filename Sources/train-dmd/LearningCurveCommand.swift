@@ -58,6 +58,8 @@ struct LearningCurveCommand: ParsableCommand {
             throw ValidationError("--models: unknown model \"\(m)\" (expected \(LearningCurve.models.joined(separator: ", ")))")
         }
         if Set(modelList).count != modelList.count { throw ValidationError("--models names a model twice: \(models)") }
+        let lock = try options.lockOutput(DataLayout(options.dataURL).learningCurve.folder)
+        defer { lock.release() }
         var record = StageRecord(stage: "train-dmd learning-curve", config: config, seed: config.surrogate.validationSeed)
         let curve = try LearningCurve.run(config: config, dataDirectory: options.dataURL, models: modelList, sizes: sizeList,
                                           paperEpochs: paperEpochs, threads: threads, notice: note)

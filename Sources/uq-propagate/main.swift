@@ -43,6 +43,9 @@ struct UQPropagate: ParsableCommand {
                   + String(format: "%.0f evaluations/s (%d rows in %.2f s)", r.rowsPerSecond, benchRows, r.seconds))
             return
         }
+        // Two studies into one data/uq must not mix their maps (issue 17's folder lock).
+        let lock = try options.lockOutput(DataLayout(options.dataURL).uq.folder)
+        defer { lock.release() }
         var record = StageRecord(stage: "uq-propagate", config: config, seed: config.uq.seed)
         let out = try UQStage.run(config: config, data: options.dataURL, record: &record, threadsOverride: threads)
         try record.finish(manifestAt: out.folder.appendingPathComponent(DataLayout.manifestFile))

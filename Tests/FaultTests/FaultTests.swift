@@ -188,6 +188,16 @@ final class FaultTests: XCTestCase {
             assertFails(o, "Error: \(folder.path) is in use by another run (pid \(getpid())); wait for it to finish or stop it")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), before, "\(stage.exe) wrote into a locked folder")
         }
+        // Subcommand stages: the fit stage's model folders and the uncertainty study's folder.
+        for (exe, arguments, folderName) in [("train-dmd", ["fit", "--models", "pod_nn"], "models/pod_nn"), ("uq-propagate", [], "uq")] {
+            let folder = data.appendingPathComponent(folderName)
+            let fd = try holdLock(folder)
+            let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+            let o = try run(exe, arguments + common(data))
+            close(fd)
+            assertFails(o, "Error: \(folder.path) is in use by another run (pid \(getpid())); wait for it to finish or stop it")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), before, "\(exe) wrote into a locked folder")
+        }
         // Released (the holder closed it): the stage runs.
         let again = try run("lhs-sample", common(data))
         XCTAssertEqual(again.status, 0, again.stderr)
