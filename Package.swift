@@ -50,7 +50,7 @@ let package = Package(
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
-        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "ReducedOrderModels",
+        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "DMDTraining", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),

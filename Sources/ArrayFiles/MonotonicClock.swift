@@ -13,3 +13,14 @@ public func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+/// CPU seconds used by this process so far, all its threads together (CLOCK_PROCESS_CPUTIME_ID).
+///
+/// The acceleration study's time axis (issue 16): on a shared machine the wall time of a training
+/// depends on what else runs, its CPU time much less; with one OpenBLAS thread per run the two agree
+/// on a quiet core. Work a run hands to other threads (DMD's concurrent layers) is counted too.
+public func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -58,6 +58,86 @@ public enum ReducedRankExtrapolation {
         return combine(snapshots, c)
     }
 
+    /// The limit-point estimate of `method` from snapshots x_0 … x_m:
+    /// - `.rre`: x̂ = Σ c_i x_i with the RRE/RNA weights above;
+    /// - `.anderson`: Anderson acceleration, type II with mixing β = 1 over the whole window (Walker &
+    ///   Ni, SIAM J. Numer. Anal. 2011, eq. 2.1 with depth m): the same weights (they minimise the
+    ///   combined residual ‖Σ c_i (g(x_i) − x_i)‖ with g(x_i) = x_{i+1}), applied to the images,
+    ///   x̂ = Σ c_i x_{i+1};
+    /// - `.mpe`: minimal polynomial extrapolation (Cabay & Jackson 1976; Sidi 2017, ch. 1): the last
+    ///   weight of the unnormalised polynomial fixed to 1, γ_{0…m−2} = argmin ‖Σ_{i<m−1} γ_i u_i + u_{m−1}‖²
+    ///   (+ λ ‖γ‖² with λ = regularization · ‖VᵀV‖ when regularization > 0), c = γ / Σ γ, x̂ = Σ c_i x_i.
+    /// All three return x* exactly for a linear iteration once m ≥ n + 1 (finite termination).
+    public static func extrapolate(snapshots: [[Double]], method: WindowExtrapolation, regularization: Double) throws -> [Double] {
+        let c = try coefficients(snapshots: snapshots, method: method, regularization: regularization)
+        return combine(method == .anderson ? Array(snapshots.dropFirst()) : snapshots, c)
+    }
+
+    /// The weights of `method` (Σ c = 1), to be combined with x_0 … x_{m−1} (RRE, MPE) or x_1 … x_m (Anderson).
+    public static func coefficients(snapshots: [[Double]], method: WindowExtrapolation, regularization: Double) throws -> [Double] {
+        switch method {
+        case .rre, .anderson: return try coefficients(snapshots: snapshots, regularization: regularization)
+        case .mpe:
+            guard snapshots.count >= 2 else { throw ExtrapolationError("MPE needs at least 2 snapshots, got \(snapshots.count)") }
+            guard regularization.isFinite, regularization >= 0 else {
+                throw ExtrapolationError("the MPE regularisation must be finite and ≥ 0, got \(regularization)")
+            }
+            for (j, x) in snapshots.enumerated() {
+                guard x.count == snapshots[0].count else { throw ExtrapolationError("the MPE snapshots must all have the same length (got \(snapshots.map(\.count)))") }
+                if let i = x.firstIndex(where: { !$0.isFinite }) { throw ExtrapolationError("snapshot \(j) has the non-finite entry \(i): \(x[i])") }
+            }
+            let m = snapshots.count - 1
+            if m == 1 { return [1] }
+            let u: [[Double]] = (0..<m).map { i in zip(snapshots[i + 1], snapshots[i]).map { $0 - $1 } }
+            return try minimalPolynomialCoefficients(u, regularization: regularization)
+        }
+    }
+
+    /// MPE's weights: min ‖V γ + u_{m−1}‖² (+ λ‖γ‖²), V = [u_0 … u_{m−2}], then γ_{m−1} = 1 and c = γ / Σ γ.
+    private static func minimalPolynomialCoefficients(_ u: [[Double]], regularization: Double) throws -> [Double] {
+        let m = u.count, n = u[0].count
+        let last = u[m - 1]
+        var gamma: [Double]
+        if regularization > 0 {
+            let k = m - 1
+            var gram = [Double](repeating: 0, count: k * k), rhs = [Double](repeating: 0, count: k)
+            func dot(_ a: [Double], _ b: [Double]) -> Double {
+                a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in Double.dot(count: n, x: x.baseAddress!, incx: 1, y: y.baseAddress!, incy: 1) } }
+            }
+            for i in 0..<k {
+                for j in 0...i { let d = dot(u[i], u[j]); gram[i * k + j] = d; gram[j * k + i] = d }
+                rhs[i] = -dot(u[i], last)
+            }
+            let norm = gram.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0 else { throw ExtrapolationError("the snapshots are all equal (VᵀV = 0): nothing to extrapolate") }
+            for i in 0..<k { gram[i * k + i] += regularization * norm }
+            let ok = try gram.withUnsafeMutableBufferPointer { g -> Bool in
+                guard try Lapack.choleskyInPlace(order: k, matrix: g.baseAddress!, leadingDimension: k) else { return false }
+                rhs.withUnsafeMutableBufferPointer { r in
+                    Lapack.choleskySolveInPlace(order: k, factor: g.baseAddress!, leadingDimension: k, rightHandSides: r.baseAddress!,
+                                                columns: 1, bLeadingDimension: 1)
+                }
+                return true
+            }
+            guard ok else { throw ExtrapolationError("VᵀV + λI is not numerically positive definite: raise the regularisation") }
+            gamma = rhs
+        } else {
+            let a = try ColumnMajorMatrix(columns: Array(u.prefix(m - 1)))
+            let b = try ColumnMajorMatrix(columns: [last.map { -$0 }])
+            let solution = try Lapack.leastSquares(a, b)
+            gamma = (0..<(m - 1)).map { solution.solution[$0, 0] }
+        }
+        gamma.append(1)
+        let sum = gamma.reduce(0, +)
+        let scale = gamma.reduce(0) { $0 + abs($1) }
+        guard sum.isFinite, abs(sum) > 1e-14 * scale else {
+            throw ExtrapolationError("the MPE polynomial has Σ γ = \(sum): the iteration has an eigenvalue 1, no limit to extrapolate")
+        }
+        let c = gamma.map { $0 / sum }
+        guard c.allSatisfy(\.isFinite) else { throw ExtrapolationError("the MPE weights are not finite") }
+        return c
+    }
+
     static func combine(_ snapshots: [[Double]], _ c: [Double]) -> [Double] {
         var x = [Double](repeating: 0, count: snapshots[0].count)
         for (ci, xi) in zip(c, snapshots) {
@@ -115,7 +195,12 @@ public enum ReducedRankExtrapolation {
     }
 }
 
-/// Settings of the RRE hook.
+/// Which limit-point estimate of a snapshot window (see `ReducedRankExtrapolation.extrapolate(snapshots:method:regularization:)`).
+public enum WindowExtrapolation: String, Codable, Equatable, Sendable, CaseIterable {
+    case rre, mpe, anderson
+}
+
+/// Settings of the RRE hook (which also runs MPE and Anderson on the same window).
 public struct RRESettings: Codable, Equatable, Sendable {
     /// One weight vector per layer, or one for the concatenation of all layers.
     public enum Scope: String, Codable, Equatable, Sendable {
@@ -130,12 +215,20 @@ public struct RRESettings: Codable, Equatable, Sendable {
     public var scope: Scope
     /// Zero Adam's moments after a jump (false keeps them, like DMDAccelerator's default).
     public var resetAdamMoments: Bool
+    public var method: WindowExtrapolation
+    /// Keep a jump only if it lowers the training MSE (else the parameters go back to x_m, bit for
+    /// bit): the rollback of DMD's guarded jump, for a nonconvex loss where the extrapolation can
+    /// land anywhere.
+    public var guarded: Bool
 
-    public init(differenceCount: Int = 5, regularization: Double = 1e-8, scope: Scope = .perLayer, resetAdamMoments: Bool = false) {
+    public init(differenceCount: Int = 5, regularization: Double = 1e-8, scope: Scope = .perLayer, resetAdamMoments: Bool = false,
+                method: WindowExtrapolation = .rre, guarded: Bool = false) {
         self.differenceCount = differenceCount
         self.regularization = regularization
         self.scope = scope
         self.resetAdamMoments = resetAdamMoments
+        self.method = method
+        self.guarded = guarded
     }
 
     public func validate() throws {
@@ -179,7 +272,9 @@ public final class RREAccelerator: TrainingHook {
 
     // MARK: TrainingHook
 
-    public var historyColumns: [String] { ["rre_jump", "rre_snapshots_held", "rre_max_abs_weight", "rre_failures", "rre_seconds"] }
+    public var historyColumns: [String] {
+        ["rre_jump", "rre_snapshots_held", "rre_max_abs_weight", "rre_failures", "rre_seconds"] + (settings.guarded ? ["rre_accepted"] : [])
+    }
 
     public var checkpointFingerprint: String { settings.fingerprint }
 
@@ -195,7 +290,17 @@ public final class RREAccelerator: TrainingHook {
         takeSnapshot(trainer)
         var row: [String: Double] = ["rre_jump": 0]
         if snapshotsHeld == settings.differenceCount + 1 {
+            let before = settings.guarded ? trainer.trainingLoss().scaled : .nan
             let (maxWeight, failures) = jump(trainer)
+            if settings.guarded {
+                let after = trainer.trainingLoss().scaled
+                let accepted = after.isFinite && after < before
+                if !accepted {
+                    // x_m, the window's last snapshot, is the exact float64 image of the parameters before the jump.
+                    for l in window.indices { assignLayer(trainer, l, window[l][settings.differenceCount]) }
+                }
+                row["rre_accepted"] = accepted ? 1 : 0
+            }
             row["rre_jump"] = 1
             row["rre_max_abs_weight"] = maxWeight
             row["rre_failures"] = Double(failures)
@@ -213,6 +318,11 @@ public final class RREAccelerator: TrainingHook {
         for l in 0..<layout.layerCount { window[l].append(copyLayer(trainer, l)) }
     }
 
+    /// The snapshots the weights multiply: x_0 … x_{m−1}, or x_1 … x_m for Anderson.
+    private func combined(_ snapshots: [[Double]]) -> [[Double]] {
+        settings.method == .anderson ? Array(snapshots.dropFirst()) : snapshots
+    }
+
     /// Returns the largest |c_i| used and the number of failed extrapolations.
     private func jump(_ trainer: TrainerAccess) -> (Double?, Int) {
         var maxWeight: Double? = nil
@@ -223,8 +333,8 @@ public final class RREAccelerator: TrainingHook {
         case .perLayer:
             for l in window.indices {
                 do {
-                    let c = try ReducedRankExtrapolation.coefficients(snapshots: window[l], regularization: settings.regularization)
-                    let x = ReducedRankExtrapolation.combine(window[l], c)
+                    let c = try ReducedRankExtrapolation.coefficients(snapshots: window[l], method: settings.method, regularization: settings.regularization)
+                    let x = ReducedRankExtrapolation.combine(combined(window[l]), c)
                     guard x.allSatisfy(\.isFinite) else { throw ExtrapolationError("the extrapolated parameters are not finite") }
                     accept(c)
                     assignLayer(trainer, l, x)
@@ -236,8 +346,8 @@ public final class RREAccelerator: TrainingHook {
         case .allLayers:
             let joined = (0..<snapshotsHeld).map { j in window.flatMap { $0[j] } }
             do {
-                let c = try ReducedRankExtrapolation.coefficients(snapshots: joined, regularization: settings.regularization)
-                let parts = window.map { ReducedRankExtrapolation.combine($0, c) }
+                let c = try ReducedRankExtrapolation.coefficients(snapshots: joined, method: settings.method, regularization: settings.regularization)
+                let parts = window.map { ReducedRankExtrapolation.combine(combined($0), c) }
                 guard parts.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ExtrapolationError("the extrapolated parameters are not finite") }
                 accept(c)
                 for (l, x) in parts.enumerated() { assignLayer(trainer, l, x) }

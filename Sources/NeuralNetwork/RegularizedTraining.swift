@@ -12,7 +12,13 @@ import ArrayFiles
 ///
 /// The test split is never seen here: the caller passes the fitting and validation rows only.
 public struct RegularizedTrainingOptions: Codable, Equatable, Sendable {
-    public enum Schedule: String, Codable, Sendable, CaseIterable { case constant, cosine }
+    public enum Schedule: String, Codable, Sendable, CaseIterable {
+        case constant, cosine
+        /// Smith & Topin's one-cycle policy ("Super-convergence", 2019) with cosine annealing: the
+        /// rate rises linearly from η/25 to η over the first 30 % of the epochs (the warm-up keys
+        /// are ignored), then falls as a cosine to the floor.
+        case oneCycle = "one_cycle"
+    }
 
     public var hiddenWidths: [Int]
     public var activation: Activation
@@ -52,6 +58,14 @@ public struct RegularizedTrainingOptions: Codable, Equatable, Sendable {
     /// The learning-rate multiplier of epoch `epoch` (1-based): warm-up from 1/warmup to 1, then
     /// η_min + (1 − η_min)(1 + cos(π t / T))/2 over the remaining T epochs.
     public func learningRateFactor(epoch: Int) -> Double {
+        if schedule == .oneCycle {
+            let rise = max(Int((0.3 * Double(epochs)).rounded()), 1)
+            if epoch <= rise { return 0.04 + 0.96 * Double(epoch) / Double(rise) }
+            let span = max(epochs - rise, 1)
+            let t = Double(min(epoch - rise, span)) / Double(span)
+            let floor = minimumLearningRateFraction
+            return floor + (1 - floor) * (1 + cos(Double.pi * t)) / 2
+        }
         if warmupEpochs > 0 && epoch <= warmupEpochs { return Double(epoch) / Double(warmupEpochs) }
         guard schedule == .cosine else { return 1 }
         let span = max(epochs - warmupEpochs, 1)
@@ -123,23 +137,47 @@ public enum RegularizedTraining {
         var windViscosity: Double?
     }
 
-    static func run<S: NetworkScalar>(_ type: S.Type, _ c: Context, progress: (RegularizedEpoch, Int) -> Void) throws -> RegularizedTrainingResult {
-        let data = c.dataset, p = data.observationWidth
+    /// The trainer of a regularised training, before its first epoch: the fitting rows as its
+    /// training set and the validation rows as its "test" set (the trainer's test MSE is then the
+    /// validation MSE), AdamW's λ set. The learning-rate factor is the caller's to set per epoch
+    /// (`RegularizedTrainingOptions.learningRateFactor`). For trainings driven from outside, as the
+    /// acceleration study (issue 16).
+    public struct Setup<S: NetworkScalar> {
+        public var trainer: Trainer<S>
+        public var outputScaler: OutputScaler
+        public var layout: NetworkLayout
+    }
+
+    public static func makeTrainer<S: NetworkScalar>(_ type: S.Type, dataset: SurrogateDataset, fitRows: [Int], validationRows: [Int],
+                                                     inputScaler: InputScaler, transform: OutputTransform,
+                                                     options o: RegularizedTrainingOptions) throws -> Setup<S> {
+        guard !fitRows.isEmpty else { throw NetworkError("the fitting set is empty") }
+        guard !validationRows.isEmpty else { throw NetworkError("the validation set is empty: early stopping needs one") }
+        let data = dataset, p = data.observationWidth
+        let transformed = dataset.observations.map { transform.apply($0) }
+        let outputScaler = try OutputScaler(fitting: transformed, width: p, rows: fitRows, relativeFloor: o.outputStandardDeviationFloor)
+        let layout = try NetworkLayout(widths: [dataset.parameterWidth] + o.hiddenWidths + [p], activation: o.activation)
         func targets(_ rows: [Int]) -> [S] {
             var out = [S](); out.reserveCapacity(rows.count * p)
-            for i in rows { for j in 0..<p { out.append(S(c.outputScaler.standardize(c.transformed[i * p + j], column: j))) } }
+            for i in rows { for j in 0..<p { out.append(S(outputScaler.standardize(transformed[i * p + j], column: j))) } }
             return out
         }
-        let fit = ScaledSamples<S>(inputs: data.scaledInputs(c.fitRows, scaler: c.inputScaler, as: S.self), targets: targets(c.fitRows),
-                                   count: c.fitRows.count)
-        let validation = ScaledSamples<S>(inputs: data.scaledInputs(c.validationRows, scaler: c.inputScaler, as: S.self),
-                                          targets: targets(c.validationRows), count: c.validationRows.count)
-        let o = c.options
-        let trainer = try Trainer(network: Network<S>(layout: c.layout, seed: o.networkSeed),
+        let fit = ScaledSamples<S>(inputs: data.scaledInputs(fitRows, scaler: inputScaler, as: S.self), targets: targets(fitRows),
+                                   count: fitRows.count)
+        let validation = ScaledSamples<S>(inputs: data.scaledInputs(validationRows, scaler: inputScaler, as: S.self),
+                                          targets: targets(validationRows), count: validationRows.count)
+        let trainer = try Trainer(network: Network<S>(layout: layout, seed: o.networkSeed),
                                   options: TrainerOptions(batchSize: o.batchSize, adam: AdamSettings(learningRate: o.learningRate),
                                                           shuffleSeed: o.shuffleSeed, threads: o.threads),
-                                  train: fit, test: validation, outputVariances: c.outputScaler.variances)
+                                  train: fit, test: validation, outputVariances: outputScaler.variances)
         trainer.optimizer.weightDecay = o.weightDecay
+        return Setup(trainer: trainer, outputScaler: outputScaler, layout: layout)
+    }
+
+    static func run<S: NetworkScalar>(_ type: S.Type, _ c: Context, progress: (RegularizedEpoch, Int) -> Void) throws -> RegularizedTrainingResult {
+        let o = c.options
+        let trainer = try makeTrainer(S.self, dataset: c.dataset, fitRows: c.fitRows, validationRows: c.validationRows,
+                                      inputScaler: c.inputScaler, transform: c.transform, options: o).trainer
         let best = UnsafeMutableBufferPointer<S>.allocate(capacity: trainer.network.parameters.count)
         defer { best.deallocate() }
         _ = best.initialize(fromContentsOf: trainer.network.parameters)

@@ -61,6 +61,22 @@ public enum SurrogateFitStage {
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features)
     }
 
+    /// The tuned network's recipe from `[surrogate] tuned_*` (and the network's seeds and precision).
+    public static func tunedOptions(config: PipelineConfig, threads: Int) throws -> RegularizedTrainingOptions {
+        let s = config.surrogate
+        guard let activation = Activation(rawValue: config.network.activation.rawValue),
+              let precision = NetworkPrecision(rawValue: config.network.precision.rawValue) else {
+            throw StageError("network.activation / network.precision not supported by the network")
+        }
+        return RegularizedTrainingOptions(
+            hiddenWidths: s.tunedHidden, activation: activation, precision: precision, networkSeed: config.network.seed,
+            shuffleSeed: config.training.seed, batchSize: s.tunedBatchSize, learningRate: s.tunedLearningRate,
+            minimumLearningRateFraction: s.tunedMinimumLearningRateFraction,
+            schedule: s.tunedSchedule == .cosine ? .cosine : .constant, warmupEpochs: s.tunedWarmupEpochs,
+            weightDecay: s.tunedWeightDecay, epochs: s.tunedEpochs, patience: s.tunedPatience, threads: threads,
+            outputStandardDeviationFloor: config.network.outputStdFloor)
+    }
+
     /// Fits one model on `prepared` (in memory): the surrogate and its training wall time.
     /// `modelsFolder` (DATA/models) is where the ensemble finds its members, fitted before it.
     public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL? = nil,
@@ -76,17 +92,7 @@ public enum SurrogateFitStage {
         }
         switch model {
         case .tuned:
-            guard let activation = Activation(rawValue: config.network.activation.rawValue),
-                  let precision = NetworkPrecision(rawValue: config.network.precision.rawValue) else {
-                throw StageError("network.activation / network.precision not supported by the network")
-            }
-            let options = RegularizedTrainingOptions(
-                hiddenWidths: s.tunedHidden, activation: activation, precision: precision, networkSeed: config.network.seed,
-                shuffleSeed: config.training.seed, batchSize: s.tunedBatchSize, learningRate: s.tunedLearningRate,
-                minimumLearningRateFraction: s.tunedMinimumLearningRateFraction,
-                schedule: s.tunedSchedule == .cosine ? .cosine : .constant, warmupEpochs: s.tunedWarmupEpochs,
-                weightDecay: s.tunedWeightDecay, epochs: s.tunedEpochs, patience: s.tunedPatience, threads: threads,
-                outputStandardDeviationFloor: config.network.outputStdFloor)
+            let options = try tunedOptions(config: config, threads: threads)
             let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
             let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
                                                      inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,

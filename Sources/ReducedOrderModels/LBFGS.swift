@@ -37,6 +37,8 @@ public enum LBFGSStatus: String, Codable, Sendable {
     case lineSearchFailed = "line_search_failed"
     /// The objective is not finite at the starting point.
     case nonFiniteStart = "non_finite_start"
+    /// `onIteration` asked to stop (e.g. a training reached its target error).
+    case stoppedByCaller = "stopped_by_caller"
 }
 
 /// The outcome of `LBFGS.minimize`: the best point found and how the run went.
@@ -64,8 +66,10 @@ public struct LBFGSResult: Sendable {
 /// positive definiteness); a direction that is not a descent direction resets the memory.
 public enum LBFGS {
     /// Minimises `objective` from `start`. `objective(x, &gradient)` returns f(x) and writes ∇f(x)
-    /// into `gradient` (which has x's length).
+    /// into `gradient` (which has x's length). `onIteration(x, f, k)` is called after each accepted
+    /// step k = 1, 2, … with the new point; returning true stops the minimisation there.
     public static func minimize(start: [Double], options: LBFGSOptions = LBFGSOptions(),
+                                onIteration: ([Double], Double, Int) -> Bool = { _, _, _ in false },
                                 objective: ([Double], inout [Double]) throws -> Double) rethrows -> LBFGSResult {
         let n = start.count
         var x = start
@@ -136,6 +140,7 @@ public enum LBFGS {
             let previous = f
             x = accepted.x; f = accepted.value; g = accepted.gradient
             iterations += 1
+            if onIteration(x, f, iterations) { status = .stoppedByCaller; break }
             if options.relativeFunctionTolerance > 0,
                previous - f <= options.relativeFunctionTolerance * max(abs(previous), abs(f), 1) {
                 status = .functionConverged

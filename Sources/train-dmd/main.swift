@@ -14,13 +14,14 @@ struct TrainDMD: ParsableCommand {
           train-dmd --config configs/paper.toml                  (DMD-accelerated, Algorithm 1; model "dmd")
           train-dmd --config configs/paper.toml --no-dmd         (plain Adam; model "plain")
           train-dmd --config configs/paper.toml --no-dmd --resume
+          train-dmd study --seeds 3 --epochs 300                 (the acceleration study, docs/dmd-training.md)
           train-dmd sweep --m 2:20:2 --s 5:100:5 --epochs 300     (the (m, s) study, docs/dmd-training.md)
           train-dmd predict --model data/models/plain --params sets.csv
           train-dmd dmd --snapshots W.npy --steps 55
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self],
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self],
         defaultSubcommand: Train.self)
 }
 

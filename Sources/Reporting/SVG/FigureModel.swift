@@ -69,15 +69,36 @@ public struct ScatterSeries: Sendable, Equatable {
     }
 }
 
+/// A shaded region between two curves over the same x values (e.g. the spread of several seeds
+/// around their median). Points where either bound is not drawable break the region into pieces.
+/// It has no legend entry: name the line it surrounds instead.
+public struct BandSeries: Sendable, Equatable {
+    public var x: [Double]
+    public var lower: [Double]
+    public var upper: [Double]
+    public var color: RGBColor?
+    public var opacity: Double
+
+    public init(x: [Double], lower: [Double], upper: [Double], color: RGBColor? = nil, opacity: Double = 0.18) {
+        self.x = x; self.lower = lower; self.upper = upper; self.color = color; self.opacity = opacity
+    }
+}
+
 public enum PlotSeries: Sendable, Equatable {
     case line(LineSeries)
     case scatter(ScatterSeries)
+    case band(BandSeries)
 
     var name: String? {
-        switch self { case .line(let s): return s.name; case .scatter(let s): return s.name }
+        switch self { case .line(let s): return s.name; case .scatter(let s): return s.name; case .band: return nil }
     }
-    var xs: [Double] { switch self { case .line(let s): return s.x; case .scatter(let s): return s.x } }
-    var ys: [Double] { switch self { case .line(let s): return s.y; case .scatter(let s): return s.y } }
+    /// The points that set the axis ranges (a band contributes both bounds).
+    var xs: [Double] {
+        switch self { case .line(let s): return s.x; case .scatter(let s): return s.x; case .band(let b): return b.x + b.x }
+    }
+    var ys: [Double] {
+        switch self { case .line(let s): return s.y; case .scatter(let s): return s.y; case .band(let b): return b.lower + b.upper }
+    }
 }
 
 /// A straight horizontal (y = value) or vertical (x = value) line across the plot, e.g. a target MSE.

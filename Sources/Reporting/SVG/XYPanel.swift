@@ -40,6 +40,11 @@ func fittedXTicks(_ scale: AxisScale, _ range: ClosedRange<Double>, length: Doub
 
 extension Figure {
     func renderXY(_ plot: XYPlot, title: String?, box: PanelBox, context: String, into w: inout SVGWriter) throws {
+        for (i, s) in plot.series.enumerated() {
+            if case .band(let b) = s, b.lower.count != b.x.count || b.upper.count != b.x.count {
+                throw ReportingError("\(context): band \(i + 1) has \(b.x.count) x values, \(b.lower.count) lower and \(b.upper.count) upper values")
+            }
+        }
         for (i, s) in plot.series.enumerated() where s.xs.count != s.ys.count {
             throw ReportingError("\(context): series \(i + 1)\(s.name.map { " (\($0))" } ?? "") has \(s.xs.count) x values and \(s.ys.count) y values")
         }
@@ -70,6 +75,7 @@ extension Figure {
             switch s {
             case .line(let l): entries.append(LegendEntry(name: name, swatch: .line(l.color ?? RGBColor.paletteColor(i), width: l.width, dash: l.dash)))
             case .scatter(let p): entries.append(LegendEntry(name: name, swatch: .marker(p.color ?? RGBColor.paletteColor(i), p.marker, size: p.size)))
+            case .band: break
             }
         }
         let legendSize = LegendLayout.size(entries)
@@ -167,6 +173,23 @@ extension Figure {
                     pixelPoints.append((px0, py0))
                 }
                 w.end("g")
+            case .band(let b):
+                let color = (b.color ?? RGBColor.paletteColor(i)).hexString
+                // Each unbroken run of drawable points becomes one polygon: the upper bound left to
+                // right, then the lower bound back.
+                var upper: [String] = [], lower: [String] = []
+                func flush() {
+                    if upper.count >= 2 {
+                        w.element("polygon", [("points", (upper + lower.reversed()).joined(separator: " ")), ("fill", color),
+                                              ("fill-opacity", px(b.opacity)), ("stroke", "none"), ("class", "series band s\(i)")])
+                    }
+                    upper = []; lower = []
+                }
+                for k in b.x.indices {
+                    guard let px0 = x.pixel(b.x[k]), let pu = y.pixel(b.upper[k]), let pl = y.pixel(b.lower[k]) else { flush(); continue }
+                    upper.append(px(px0) + "," + px(pu)); lower.append(px(px0) + "," + px(pl))
+                }
+                flush()
             }
         }
         w.end("g")
