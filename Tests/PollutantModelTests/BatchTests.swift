@@ -4,6 +4,7 @@ import ArrayFiles
 import Blasius
 import Configuration
 import FiniteElements
+@testable import Parallelism
 @testable import PollutantModel
 
 /// The batch: files, status codes, checkpoints and resume, shards and merge, bad input.
