@@ -3,6 +3,7 @@ import XCTest
 import ArrayFiles
 import Blasius
 import Configuration
+@testable import FEMStage
 import FiniteElements
 @testable import Parallelism
 @testable import PollutantModel
