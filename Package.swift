@@ -46,7 +46,7 @@ let package = Package(
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
-        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
+        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
         .target(name: "ReducedOrderModels", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
