@@ -21,6 +21,8 @@ let package = Package(
 
         // Array files (.npy), atomic writes, manifests, hashing.
         .target(name: "ArrayFiles"),
+        // The one way of running work on several cores: static ranges and a shared queue (over Dispatch).
+        .target(name: "Parallelism"),
         // TOML configuration decoded into typed, validated sections.
         .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Shared command-line plumbing: stage options, progress/ETA, stage runner.
@@ -36,15 +38,15 @@ let package = Package(
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration", "StageSupport"]),
+        .target(name: "PollutantModel", dependencies: ["Parallelism", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
         .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
-        .target(name: "NeuralNetwork", dependencies: ["DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
+        .target(name: "NeuralNetwork", dependencies: ["Parallelism", "DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
         // Dynamic mode decomposition and Algorithm 1.
-        .target(name: "DMD", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
+        .target(name: "DMD", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
-        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "DenseLinearAlgebra", "ArrayFiles", numerics]),
+        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
         .target(name: "ReducedOrderModels", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
@@ -52,6 +54,12 @@ let package = Package(
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
         .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "DMDTraining", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
+        // Benchmarks and synthetic data sets (release-mode timing, stand-ins for the FEM data): kept out of
+        // the domain libraries so that those hold only the science.
+        .target(name: "Benchmarks", dependencies: ["Parallelism", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "CBLAS", "ArrayFiles", "Sampling"]),
+        // The fem stage: the data folder's inputs, the batch over the samples, shards and their merge.
+        // Its own library, not PipelineStages, so that the trainer's and the report's stages do not link the FEM solver.
+        .target(name: "FEMStage", dependencies: ["PollutantModel", "Blasius", "FiniteElements", "ArrayFiles", "Configuration", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
         // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
@@ -62,8 +70,8 @@ let package = Package(
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "Reporting", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "FEMStage", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "Benchmarks", "Reporting", "NeuralNetwork", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["ArrayFiles", "FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
@@ -77,11 +85,14 @@ let package = Package(
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PollutantModelTests", dependencies: ["PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "PollutantModelTests", dependencies: ["Parallelism", "PollutantModel", "FEMStage", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Benchmarks", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
-        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
+        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "Benchmarks", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        // train-dmd's own logic that is not a stage (the stand-alone DMD tool), tested through @testable import.
+        .testTarget(name: "TrainDMDTests", dependencies: ["train-dmd", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PipelineStages", "StageSupport", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
         .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels"]),
         .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),

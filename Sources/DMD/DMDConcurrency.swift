@@ -1,6 +1,6 @@
 import Foundation
 import DenseLinearAlgebra
-import Dispatch
+import Parallelism
 
 extension DMD {
     /// Runs `body(layer)` for every layer 0..<count on all cores, starting with the most expensive
@@ -35,9 +35,11 @@ extension DMD {
         }
         // Each iteration writes only its own slot, so the slots need no lock. OpenBLAS runs one
         // thread per call meanwhile: the layers are the parallelism (see Lapack.withSingleThreadedBLAS).
+        // One worker per remaining layer, taking them in decreasing cost from the shared queue;
+        // Dispatch runs as many at once as there are cores.
         let rest = Array(shared)
         Lapack.withSingleThreadedBLAS {
-            DispatchQueue.concurrentPerform(iterations: rest.count) { position in
+            ParallelWork.forEachItem(count: rest.count, threads: rest.count, makeWorker: { _ in () }) { _, position in
                 let layer = rest[position]
                 results[layer] = Result { try body(layer) }
             }

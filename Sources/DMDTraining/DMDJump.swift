@@ -1,4 +1,5 @@
 import Foundation
+import Reporting
 
 /// The record of one DMD jump of Algorithm 1 (all selected layers at once).
 public struct DMDJump: Codable, Equatable, Sendable {
@@ -43,13 +44,9 @@ public struct DMDJump: Codable, Equatable, Sendable {
     public var layers: [LayerOutcome]
 
     /// after / before on the training set (the paper's relative error); nil when not measured.
-    public var trainRelativeError: Double? { Self.ratio(trainMSEAfter, trainMSEBefore) }
-    public var testRelativeError: Double? { Self.ratio(testMSEAfter, testMSEBefore) }
-
-    static func ratio(_ after: Double?, _ before: Double?) -> Double? {
-        guard let after, let before, before > 0, before.isFinite else { return nil }
-        return after.isFinite ? after / before : .infinity
-    }
+    /// (Reporting's `Metrics.jumpRelativeError`: one definition for the training and the report.)
+    public var trainRelativeError: Double? { Metrics.jumpRelativeError(after: trainMSEAfter, before: trainMSEBefore) }
+    public var testRelativeError: Double? { Metrics.jumpRelativeError(after: testMSEAfter, before: testMSEBefore) }
 
     /// `jumps.csv`: one line per jump; per-layer values joined with ';' in layer order.
     public static func csv(_ jumps: [DMDJump]) -> String {
@@ -75,7 +72,8 @@ public struct DMDJump: Codable, Equatable, Sendable {
     }
 
     /// Plain mean of the defined relative errors (the paper's "mean relative error" of a run;
-    /// +∞ if one jump diverged); nil when no jump has one.
+    /// +∞ if one jump diverged, so that the (m, s) study marks the pair); nil when no jump has one.
+    /// The report's `JumpStatistics` instead leaves diverged jumps out of its mean and counts them.
     public static func meanRelativeError(_ jumps: [DMDJump], test: Bool) -> Double? {
         let ratios = jumps.compactMap { test ? $0.testRelativeError : $0.trainRelativeError }
         guard !ratios.isEmpty else { return nil }

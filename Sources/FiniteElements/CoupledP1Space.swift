@@ -98,7 +98,7 @@ public final class CoupledP1Space: Sendable {
             }
         }
         columnStarts[n * k] = rowIndices.count
-        pattern = try CSCPattern(dimension: n * k, columnStarts: columnStarts, rowIndices: rowIndices)
+        pattern = try sparseStructure { try CSCPattern(dimension: n * k, columnStarts: columnStarts, rowIndices: rowIndices) }
 
         var slotBase = [Int](repeating: 0, count: 9 * triangleCount)
         var columnStride = [Int](repeating: 0, count: 3 * triangleCount)
@@ -136,4 +136,10 @@ public final class CoupledP1Space: Sendable {
     public func slot(triangle t: Int, row la: Int, species s: Int, column lb: Int, species c: Int) -> Int {
         slotBase[9 * t + 3 * la + lb] + c * columnStride[3 * t + lb] + s
     }
+}
+
+/// Runs `body`, rethrowing SparseLinearAlgebra's `SparseMatrixError` as this library's
+/// `MeshError.sparseStructure` (same message), so that FiniteElements throws only its own types.
+func sparseStructure<R>(_ body: () throws -> R) throws -> R {
+    do { return try body() } catch let error as SparseMatrixError { throw MeshError.sparseStructure(error) }
 }

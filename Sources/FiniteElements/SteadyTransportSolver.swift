@@ -107,7 +107,7 @@ public final class SteadyTransportSolver {
     /// The prepared linear operator (product rates 0) with Dirichlet rows, and its right-hand side.
     public func linearSystem() throws -> (matrix: CSCMatrix, rightHandSide: [Double]) {
         guard prepared else { throw TransportProblemError("solver", "no problem prepared") }
-        return (try CSCMatrix(pattern: space.pattern, values: linearValues), load)
+        return (try sparseStructure { try CSCMatrix(pattern: space.pattern, values: linearValues) }, load)
     }
 
     /// F(c) of the prepared problem.
@@ -124,7 +124,7 @@ public final class SteadyTransportSolver {
         guard prepared else { throw TransportProblemError("solver", "no problem prepared") }
         guard c.count == space.unknownCount else { throw TransportProblemError("state", "has \(c.count) values, expected \(space.unknownCount)") }
         assembleJacobian(c)
-        return try CSCMatrix(pattern: space.pattern, values: jacobianValues)
+        return try sparseStructure { try CSCMatrix(pattern: space.pattern, values: jacobianValues) }
     }
 
     func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }

@@ -1,3 +1,5 @@
+import SparseLinearAlgebra
+
 /// Which part of the boundary of the domain x ∈ [0, Lx], y ∈ [h(x), Ly] (formulation.md §3) an edge lies on.
 /// Geometric names: whether a side is actually an inflow depends on the wind (see `InflowBoundary`).
 public enum BoundaryTag: Int, Sendable, CaseIterable, CustomStringConvertible {
@@ -37,6 +39,9 @@ public enum MeshError: Error, CustomStringConvertible, Equatable {
     case invalid(String)
     case pointOutsideDomain(x: Double, y: Double)
     case file(path: String, line: Int?, message: String)
+    /// The sparse structure built from the mesh was refused by SparseLinearAlgebra (an inconsistency
+    /// of this library's assembly, not of the caller's input); its message is kept as it is.
+    case sparseStructure(SparseMatrixError)
 
     public var description: String {
         switch self {
@@ -44,6 +49,7 @@ public enum MeshError: Error, CustomStringConvertible, Equatable {
         case .pointOutsideDomain(let x, let y): return "point (x = \(x), y = \(y)) lies outside the mesh"
         case .file(let path, let line, let message):
             return line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"
+        case .sparseStructure(let error): return "\(error)"
         }
     }
 }

@@ -1,41 +1,22 @@
-import Dispatch
 import DenseLinearAlgebra
+import Parallelism
 
-/// Splits element-wise work over the cores. Only used for work whose result does not depend on
-/// how it is split (every element is computed independently), so results are bit-identical for
-/// any thread count; reductions are done per row and summed in row order by the caller.
+/// The network's name for `ParallelWork`'s static split (the package's one implementation, in the
+/// Parallelism library): the trainer, the network and Adam call `Parallel.forEachRange` and
+/// `Parallel.forEachChunk`. Every element is computed independently, so results are bit-identical
+/// for any thread count; reductions are done per row and summed in row order by the caller.
 enum Parallel {
-    /// Calls `body` on `threads` (or fewer) contiguous, disjoint ranges covering 0..<count, each at
-    /// least `grain` long; inline when the work is too small to pay for a thread hand-off.
     @inline(__always)
     static func forEachRange(count: Int, threads: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = min(max(threads, 1), count / max(grain, 1))
-        if chunks <= 1 {
-            if count > 0 { body(0..<count) }
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            body((count * c / chunks)..<(count * (c + 1) / chunks))
-        }
+        ParallelWork.forEachRange(count: count, threads: threads, grain: grain, body)
     }
 
-    /// Like `forEachRange`, also passing the index of the chunk (0 ..< threads), e.g. to pick a
-    /// per-thread scratch buffer.
     @inline(__always)
     static func forEachChunk(count: Int, threads: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
-        let chunks = min(max(threads, 1), count / max(grain, 1))
-        if chunks <= 1 {
-            if count > 0 { body(0, 0..<count) }
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            body(c, (count * c / chunks)..<(count * (c + 1) / chunks))
-        }
+        ParallelWork.forEachChunk(count: count, threads: threads, grain: grain, body)
     }
 
-    /// Element-wise work below about this many elements runs on one thread: a hand-off costs a few
-    /// microseconds, which is what ~30k simple element operations cost.
-    static let elementGrain = 32_768
+    static var elementGrain: Int { ParallelWork.elementGrain }
 }
 
 /// Runs `body` with OpenBLAS set to `threads` threads and puts the previous count back afterwards:

@@ -4,11 +4,12 @@ import ArrayFiles
 /// The training data of the surrogate: the sampled parameters and the FEM results, checked for
 /// consistency. Only samples whose FEM status is 0 (solved) are used; split 0 is training, 1 test.
 ///
-/// Files (relative to the data folder):
-/// - `samples/params.npy`  N × d float64 (d = 6: K12, K3, D, U0, u_h, u_v)
-/// - `samples/split.npy`   N uint8 (0 train, 1 test)
-/// - `fem/c3.npy`          N × P float64 (c3 at the P observation points; rows of failed samples may be NaN)
-/// - `fem/status.npy`      N int32 (0 = solved; anything else = excluded)
+/// Four arrays, read by `load(params:split:observations:status:…)` from files the caller names (the
+/// stages layer knows where they lie in the data folder: PipelineStages' `SurrogateDataset.load(layout:…)`):
+/// - params       N × d float64 (d = 6: K12, K3, D, U0, u_h, u_v)
+/// - split        N uint8 (0 train, 1 test)
+/// - observations N × P float64 (c3 at the P observation points; rows of failed samples may be NaN)
+/// - status       N int32 (0 = solved; anything else = excluded)
 public struct SurrogateDataset: Sendable {
     public let parameters: [Double]
     public let observations: [Double]
@@ -24,21 +25,6 @@ public struct SurrogateDataset: Sendable {
     /// The files read, for manifests (empty when built in memory).
     public let files: [URL]
 
-    // The usual places under a data folder, for the tests and `load(dataDirectory:)`: this library has no
-    // StageSupport to ask; the stages use DataLayout (samples/, fem/) instead.
-    public static func paramsURL(_ data: URL) -> URL { data.appendingPathComponent("samples/params.npy") }
-    public static func splitURL(_ data: URL) -> URL { data.appendingPathComponent("samples/split.npy") }
-    public static func observationsURL(_ data: URL) -> URL { data.appendingPathComponent("fem/c3.npy") }
-    public static func statusURL(_ data: URL) -> URL { data.appendingPathComponent("fem/status.npy") }
-
-    /// Reads and checks the four files under `dataDirectory`; `scaler` supplies the parameter ranges
-    /// that every used sample must lie in. The stages name the files through StageSupport's
-    /// `DataLayout` and call `load(params:split:observations:status:…)`; this form stays for the tests.
-    public static func load(dataDirectory: URL, inputScaler scaler: InputScaler, parameterNames: [String]) throws -> SurrogateDataset {
-        try load(params: paramsURL(dataDirectory), split: splitURL(dataDirectory), observations: observationsURL(dataDirectory),
-                 status: statusURL(dataDirectory), inputScaler: scaler, parameterNames: parameterNames)
-    }
-
     /// Reads and checks the four files at the given URLs (the library knows no data-folder layout).
     public static func load(params paramsURL: URL, split splitURL: URL, observations c3URL: URL, status statusURL: URL,
                             inputScaler scaler: InputScaler, parameterNames: [String]) throws -> SurrogateDataset {
@@ -53,7 +39,8 @@ public struct SurrogateDataset: Sendable {
     }
 
     /// Builds a data set from arrays (row-major), with the checks of `load`. `files` name the
-    /// sources in error messages: params, split, observations, status (defaults are the usual names).
+    /// sources in error messages: params, split, observations, status (without them, the pipeline's
+    /// usual file names serve as labels in the messages; nothing is read from them).
     public init(parameters: [Double], parameterWidth: Int, split: [UInt8], observations: [Double], observationWidth: Int,
                 status: [Int32], inputScaler: InputScaler, parameterNames: [String], files: [URL] = []) throws {
         let names = files.count == 4 ? files.map(\.path) : ["samples/params.npy", "samples/split.npy", "fem/c3.npy", "fem/status.npy"]

@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import ArrayFiles
 import Blasius
+import FEMStage
 import Configuration
 import FiniteElements
 import PollutantModel

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Benchmarks
 import NeuralNetwork
 import StageSupport
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import DMDTraining
 import Foundation
 import NeuralNetwork

@@ -1,9 +1,11 @@
 import ArgumentParser
+import Benchmarks
 import DMD
 import Foundation
 
 /// `train-dmd dmd`: the DMD library as a general tool for any snapshot matrix (issue 7, item 2),
-/// and its benchmark. All logic lives in the DMD library (`DMDCommandLine`, `DMDBenchmark`).
+/// and its benchmark: the file handling is `DMDCommandLine` (this executable), the timing
+/// `DMDBenchmark` (the Benchmarks library).
 struct DMDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dmd",

@@ -82,3 +82,12 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
 }
 
 func polar(_ length: Double, _ phase: Double) -> Complex<Double> { Complex(length * cos(phase), length * sin(phase)) }
+
+/// A linear system with a little noise (so it is not exactly linear and every output matters).
+func noisySnapshots(n: Int, m: Int, seed: UInt64) -> ColumnMajorMatrix {
+    let system = LinearSystem(dimension: n, modes: [polar(0.99, 0.3), polar(0.9, 1.1), Complex(0.95), Complex(-0.6)], seed: seed)
+    var x = system.snapshots(m)
+    var generator = SeededGenerator(seed: seed, stream: 99)
+    for j in 0..<m { for i in 0..<n { x[i, j] += 1e-3 * generator.nextGaussian() / Double(n).squareRoot() } }
+    return x
+}

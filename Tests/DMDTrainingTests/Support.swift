@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Benchmarks
 import DMDTraining
 import NeuralNetwork
 import Sampling

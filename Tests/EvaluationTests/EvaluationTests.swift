@@ -3,6 +3,8 @@ import Foundation
 import ArrayFiles
 import Configuration
 import NeuralNetwork
+import PipelineStages
+import StageSupport
 @testable import Evaluation
 
 final class EvaluationTests: XCTestCase {
@@ -45,7 +47,7 @@ final class EvaluationTests: XCTestCase {
         try Npy.write(points, shape: [p, 2], to: data.appendingPathComponent("fem/points.npy"))
 
         let scaler = try InputScaler(ranges: ranges)
-        let dataset = try SurrogateDataset.load(dataDirectory: data, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        let dataset = try SurrogateDataset.load(layout: DataLayout(data), inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
         // A third run diverges in epoch 3 (a hook reporting a divergence): the report must say so.
         struct Blowup: DivergenceError { var description: String }
         final class Wrecker: TrainingHook {

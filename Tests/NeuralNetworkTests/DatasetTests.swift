@@ -25,17 +25,17 @@ final class DatasetTests: XCTestCase {
 
         folder = try TestDataFolder()
         defer { folder.remove() }
-        try Npy.write(Array(folder.c3.dropLast(5)), shape: [39, 5], to: SurrogateDataset.observationsURL(folder.dataURL))
+        try Npy.write(Array(folder.c3.dropLast(5)), shape: [39, 5], to: folder.observationsURL)
         XCTAssertThrowsMessage(try folder.load(), contains: ["c3.npy", "39 rows", "40 samples"])
 
-        try Npy.write([Double](repeating: 1, count: 40 * 5), shape: [40, 5], to: SurrogateDataset.paramsURL(folder.dataURL))
+        try Npy.write([Double](repeating: 1, count: 40 * 5), shape: [40, 5], to: folder.paramsURL)
         XCTAssertThrowsMessage(try folder.load(), contains: ["params.npy", "shape is (40, 5)", "(any, 6)"])
 
         try folder.write()
-        try Npy.write([Float](repeating: 0, count: 40), shape: [40], to: SurrogateDataset.statusURL(folder.dataURL))
+        try Npy.write([Float](repeating: 0, count: 40), shape: [40], to: folder.statusURL)
         XCTAssertThrowsMessage(try folder.load(), contains: ["status.npy", "dtype"])
 
-        try FileManager.default.removeItem(at: SurrogateDataset.statusURL(folder.dataURL))
+        try FileManager.default.removeItem(at: folder.statusURL)
         XCTAssertThrowsMessage(try folder.load(), contains: ["status.npy", "missing"])
     }
 

@@ -44,16 +44,22 @@ struct TestDataFolder {
     }
 
     var dataURL: URL { root.appendingPathComponent("data", isDirectory: true) }
+    // The pipeline's file names (DataLayout's, in StageSupport, which this library does not import).
+    var paramsURL: URL { dataURL.appendingPathComponent("samples/params.npy") }
+    var splitURL: URL { dataURL.appendingPathComponent("samples/split.npy") }
+    var observationsURL: URL { dataURL.appendingPathComponent("fem/c3.npy") }
+    var statusURL: URL { dataURL.appendingPathComponent("fem/status.npy") }
 
     func write() throws {
-        try Npy.write(params, shape: [params.count / 6, 6], to: SurrogateDataset.paramsURL(dataURL))
-        try Npy.write(split, shape: [split.count], to: SurrogateDataset.splitURL(dataURL))
-        try Npy.write(c3, shape: [c3.count / outputs, outputs], to: SurrogateDataset.observationsURL(dataURL))
-        try Npy.write(status, shape: [status.count], to: SurrogateDataset.statusURL(dataURL))
+        try Npy.write(params, shape: [params.count / 6, 6], to: paramsURL)
+        try Npy.write(split, shape: [split.count], to: splitURL)
+        try Npy.write(c3, shape: [c3.count / outputs, outputs], to: observationsURL)
+        try Npy.write(status, shape: [status.count], to: statusURL)
     }
 
     func load() throws -> SurrogateDataset {
-        try SurrogateDataset.load(dataDirectory: dataURL, inputScaler: InputScaler(ranges: Self.ranges), parameterNames: Self.names)
+        try SurrogateDataset.load(params: paramsURL, split: splitURL, observations: observationsURL, status: statusURL,
+                                  inputScaler: InputScaler(ranges: Self.ranges), parameterNames: Self.names)
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }

@@ -1,4 +1,5 @@
 import XCTest
+import Benchmarks
 import Sampling
 @testable import NeuralNetwork
 

@@ -3,7 +3,9 @@ import XCTest
 import ArrayFiles
 import Blasius
 import Configuration
+@testable import FEMStage
 import FiniteElements
+@testable import Parallelism
 @testable import PollutantModel
 
 /// The batch: files, status codes, checkpoints and resume, shards and merge, bad input.

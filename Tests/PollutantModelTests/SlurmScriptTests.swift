@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import ArrayFiles
 import Configuration
+@testable import FEMStage
 @testable import PollutantModel
 
 /// scripts/slurm/pollutant-fem.sbatch, run against a stand-in `sbatch` that executes the jobs at once

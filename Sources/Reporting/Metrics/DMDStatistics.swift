@@ -1,5 +1,17 @@
 import ArrayFiles
 
+extension Metrics {
+    /// The paper's relative error of one DMD jump (formulation §5): MSE after the jump / MSE before
+    /// it (< 1: the jump helped). `nil` when either is not recorded or when the MSE before is 0 or not
+    /// finite (ratio undefined); +∞ when the MSE after is NaN or infinite (the jump diverged).
+    /// The one definition: the report (`JumpRecord`, read from history.csv) and the training's own
+    /// records (DMDTraining's `DMDJump`, written to jumps.csv and used by the (m, s) study) call it.
+    public static func jumpRelativeError(after: Double?, before: Double?) -> Double? {
+        guard let after, let before, before > 0, before.isFinite else { return nil }
+        return after.isFinite ? after / before : .infinity
+    }
+}
+
 /// Statistics of the DMD jumps of one run (formulation §5): the relative error of a jump is
 /// MSE after / MSE before, and the run's mean relative error is the plain mean over its jumps
 /// (the paper's Figure 3).

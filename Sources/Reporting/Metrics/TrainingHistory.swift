@@ -328,11 +328,6 @@ public struct JumpRecord: Sendable, Equatable {
     /// MSE after / MSE before on the training set (< 1: the jump helped). `nil` when not recorded
     /// or when the MSE before is 0 or not finite (ratio undefined); +∞ when the MSE after the jump
     /// is NaN or infinite (the jump diverged).
-    public var trainRatio: Double? { Self.ratio(trainAfter, trainBefore) }
-    public var testRatio: Double? { Self.ratio(testAfter, testBefore) }
-
-    static func ratio(_ after: Double?, _ before: Double?) -> Double? {
-        guard let after, let before, before > 0, before.isFinite else { return nil }
-        return after.isFinite ? after / before : .infinity
-    }
+    public var trainRatio: Double? { Metrics.jumpRelativeError(after: trainAfter, before: trainBefore) }
+    public var testRatio: Double? { Metrics.jumpRelativeError(after: testAfter, before: testBefore) }
 }

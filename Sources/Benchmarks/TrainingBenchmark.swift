@@ -1,6 +1,8 @@
 import Foundation
 import DenseLinearAlgebra
 import ArrayFiles
+import Parallelism
+import NeuralNetwork
 
 /// Timing of training epochs against the GEMM lower bound (the `train-dmd bench` subcommand).
 ///
@@ -91,18 +93,19 @@ public struct TrainingBenchmark {
                                           options: TrainerOptions(batchSize: batch, shuffleSeed: 3, threads: threads),
                                           train: data.train, test: data.test, outputVariances: Array(repeating: 1, count: layout.outputWidth))
                 trainer.fusedUpdate = options.fusedUpdate
-                try trainer.trainEpoch()   // warm-up: page in the buffers, start OpenBLAS's threads
+                try trainer.trainEpochSpecialized()   // warm-up: page in the buffers, start OpenBLAS's threads
                 trainer.profiling = true
                 // The best of the timed epochs: on a shared machine the minimum is the estimate
                 // least disturbed by other processes.
                 // The large-size rate is measured again before every timed epoch and its best kept, so
                 // that the bound and the epoch come from the same stretch of time.
-                var best = TrainerProfile()
+                trainer.resetProfile()
+                var best = trainer.profile   // all zeros (TrainerProfile's initializer is internal to NeuralNetwork)
                 var bestSteps = Double.infinity, bestEvaluation = Double.infinity
                 for _ in 0..<options.epochs {
                     rate = max(rate, Self.gemmRate(S.self, order: options.gemmOrder, threads: threads, repeats: 1))
                     trainer.resetProfile()
-                    try trainer.trainEpoch()
+                    try trainer.trainEpochSpecialized()
                     let p = trainer.profile
                     let steps = p.gather + p.forward + p.backward + p.optimizer
                     if steps < bestSteps { bestSteps = steps; best = p }
@@ -131,17 +134,21 @@ public struct TrainingBenchmark {
                       blasConfiguration: BLASThreads.configuration)
     }
 
-    /// Best time of one Adam step of the trainer's optimizer (on a copy of its parameters).
+    /// Best time of one Adam step of the trainer's optimizer (on a copy of its parameters, with a
+    /// constant gradient of our own: the trainer's buffer is internal to it, and the step's cost does
+    /// not depend on the values).
     static func adamStepSeconds<S: NetworkScalar>(_ trainer: Trainer<S>) -> Double {
         let n = trainer.layout.parameterCount
         let w = UnsafeMutableBufferPointer<S>.allocate(capacity: n)
-        defer { w.deallocate() }
+        let g = UnsafeMutableBufferPointer<S>.allocate(capacity: n)
+        defer { w.deallocate(); g.deallocate() }
         _ = w.initialize(fromContentsOf: trainer.network.parameters)
+        g.initialize(repeating: S(1e-3))
         let adam = AdamOptimizer<S>(layout: trainer.layout, settings: trainer.options.adam)
         var best = Double.infinity
         for _ in 0..<5 {
             let t = monotonicSeconds()
-            adam.step(parameters: w.baseAddress!, gradient: trainer.gradient.baseAddress!, threads: trainer.options.threads)
+            adam.step(parameters: w.baseAddress!, gradient: g.baseAddress!, threads: trainer.options.threads)
             best = min(best, monotonicSeconds() - t)
         }
         return best
@@ -158,7 +165,7 @@ public struct TrainingBenchmark {
         var best = Double.infinity
         for _ in 0..<4 {
             let t = monotonicSeconds()
-            Parallel.forEachRange(count: n, threads: threads, grain: Parallel.elementGrain) { range in
+            ParallelWork.forEachRange(count: n, threads: threads, grain: ParallelWork.elementGrain) { range in
                 for i in range { yp[i] += 0.5 * xp[i] }
             }
             best = min(best, monotonicSeconds() - t)

@@ -1,10 +1,12 @@
 import ArrayFiles
 import DenseLinearAlgebra
 import Foundation
+import DMD
 import Numerics
 
 /// The logic of `train-dmd dmd` (issue 7, item 2): DMD of any snapshot matrix stored as `.npy`,
-/// with its results written as `.npy` files. The executable only parses arguments and calls `run`.
+/// with its results written as `.npy` files. It reads and writes files, so it lives here, beside
+/// the `dmd` subcommand that parses the arguments, and not in the DMD library.
 ///
 /// Input: a 2-D float64 (or float32) `.npy` array. Layout `.columns` (default): shape (n, m), one
 /// snapshot per column, as NumPy's `np.stack(snapshots, axis=1)`; layout `.rows`: shape (m, n),
@@ -18,23 +20,23 @@ import Numerics
 /// - `extrapolated.npy`: (n,) float64, w_{m+s} = Re(Φ Λ^s b) (F13) with the chosen safeguards
 /// - `modes.npy`: (n, r, 2) float64, Re Φ, Im Φ, only when requested
 /// - `summary.json`: sizes, rank, options, largest |λ|, timing
-public enum DMDCommandLine {
-    public enum SnapshotLayout: String, CaseIterable, Sendable {
+enum DMDCommandLine {
+    enum SnapshotLayout: String, CaseIterable, Sendable {
         /// shape (n, m): column j is snapshot j.
         case columns
         /// shape (m, n): row j is snapshot j.
         case rows
     }
 
-    public struct Request: Sendable {
-        public var snapshotsURL: URL
-        public var outputDirectory: URL
-        public var steps: Double
-        public var options: DMDOptions
-        public var layout: SnapshotLayout
-        public var writeModes: Bool
+    struct Request: Sendable {
+        var snapshotsURL: URL
+        var outputDirectory: URL
+        var steps: Double
+        var options: DMDOptions
+        var layout: SnapshotLayout
+        var writeModes: Bool
 
-        public init(snapshotsURL: URL, outputDirectory: URL, steps: Double, options: DMDOptions = DMDOptions(),
+        init(snapshotsURL: URL, outputDirectory: URL, steps: Double, options: DMDOptions = DMDOptions(),
                     layout: SnapshotLayout = .columns, writeModes: Bool = false) {
             self.snapshotsURL = snapshotsURL
             self.outputDirectory = outputDirectory
@@ -45,18 +47,18 @@ public enum DMDCommandLine {
         }
     }
 
-    public struct Summary: Sendable {
-        public let dimension: Int
-        public let snapshotCount: Int
-        public let rank: Int
-        public let largestEigenvalueModulus: Double
-        public let decompositionSeconds: Double
-        public let outputs: [URL]
+    struct Summary: Sendable {
+        let dimension: Int
+        let snapshotCount: Int
+        let rank: Int
+        let largestEigenvalueModulus: Double
+        let decompositionSeconds: Double
+        let outputs: [URL]
     }
 
     /// Reads the snapshot file into a new buffer. A missing file, another dtype, a rank other than 2,
     /// fewer than 2 snapshots or a NaN/∞ entry is an error naming the file (and the entry).
-    public static func loadSnapshots(from url: URL, layout: SnapshotLayout) throws -> SnapshotBuffer {
+    static func loadSnapshots(from url: URL, layout: SnapshotLayout) throws -> SnapshotBuffer {
         let header = try Npy.readHeader(from: url)
         guard header.shape.count == 2 else {
             let expected = layout == .columns ? "(n, m): one snapshot per column" : "(m, n): one snapshot per row"
@@ -92,7 +94,7 @@ public enum DMDCommandLine {
     }
 
     /// Runs the DMD of the request and writes its outputs.
-    public static func run(_ request: Request) throws -> Summary {
+    static func run(_ request: Request) throws -> Summary {
         try request.options.validate()
         guard request.steps.isFinite, request.steps >= 0 else { throw DMDError.invalidSteps(request.steps) }
         let buffer = try loadSnapshots(from: request.snapshotsURL, layout: request.layout)

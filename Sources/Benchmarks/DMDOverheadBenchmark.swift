@@ -1,4 +1,5 @@
 import DenseLinearAlgebra
+import DMDTraining
 import Foundation
 import NeuralNetwork
 
@@ -151,11 +152,4 @@ public struct DMDOverheadBenchmark {
                       blasConfiguration: BLASThreads.configuration)
     }
 
-}
-
-/// CPU seconds used by every thread of this process so far.
-func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -2,6 +2,7 @@ import Foundation
 import ArrayFiles
 import Configuration
 import FiniteElements
+import PollutantModel
 import StageSupport
 
 /// `--shard K/N`: the K-th (1-based) of N contiguous blocks of samples.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import DMDTraining
+import Benchmarks
 
 /// The synthetic stand-in for the FEM data (`SyntheticPlume`), against its defining properties.
 final class SyntheticPlumeTests: XCTestCase {

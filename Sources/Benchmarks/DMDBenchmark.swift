@@ -2,6 +2,7 @@ import CBLAS
 import Dispatch
 import Foundation
 import ArrayFiles
+import DMD
 
 /// Release-mode timing of one layer's DMD (O(n m²)) and of Algorithm 1's jump of the paper network.
 /// Performance figures come from here (`train-dmd dmd --bench`), never from timed unit tests.
@@ -61,13 +62,6 @@ public enum DMDBenchmark {
         let start = monotonicSeconds()
         try body()
         return (monotonicSeconds() - start)
-    }
-
-    /// CPU seconds of the whole process so far (every thread).
-    static func processCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// Times the DMD of one n × m snapshot matrix on one SVD path (best of `repetitions`).

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNetwork
 import Sampling
 
 /// A smooth synthetic regression problem for tests and the benchmark, standing in for the FEM data

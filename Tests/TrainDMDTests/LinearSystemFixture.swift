@@ -1,0 +1,1 @@
+../DMDTests/LinearSystemFixture.swift
