@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "TrainDMDTests", dependencies: ["train-dmd", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PipelineStages", "StageSupport", "Reporting", "NeuralNetwork", "Configuration", "ArrayFiles"]),
         .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels"]),
+        .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels", "ArrayFiles", "Configuration", "Reporting"]),
         .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),
         .testTarget(name: "UQStageTests", dependencies: ["UQStage", "NeuralNetwork", "Configuration", "StageSupport", "ArrayFiles"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),

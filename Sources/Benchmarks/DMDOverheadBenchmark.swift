@@ -1,3 +1,4 @@
+import ArrayFiles
 import DenseLinearAlgebra
 import DMDTraining
 import Foundation

@@ -138,7 +138,8 @@ public enum ReducedRankExtrapolation {
         return c
     }
 
-    static func combine(_ snapshots: [[Double]], _ c: [Double]) -> [Double] {
+    /// Σ c_i x_i.
+    public static func combine(_ snapshots: [[Double]], _ c: [Double]) -> [Double] {
         var x = [Double](repeating: 0, count: snapshots[0].count)
         for (ci, xi) in zip(c, snapshots) {
             for k in x.indices { x[k] += ci * xi[k] }

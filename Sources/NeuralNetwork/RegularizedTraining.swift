@@ -107,7 +107,7 @@ public enum RegularizedTraining {
     /// `progress` gets each epoch's row and the planned epoch count.
     public static func fit(dataset: SurrogateDataset, fitRows: [Int], validationRows: [Int], inputScaler: InputScaler,
                            transform: OutputTransform, options: RegularizedTrainingOptions, inputNames: [String],
-                           windViscosity: Double? = nil,
+                           windViscosity: Double? = nil, hook: TrainingHook? = nil,
                            progress: (RegularizedEpoch, Int) -> Void = { _, _ in }) throws -> RegularizedTrainingResult {
         guard !fitRows.isEmpty else { throw NetworkError("the fitting set is empty") }
         guard !validationRows.isEmpty else { throw NetworkError("the validation set is empty: early stopping needs one") }
@@ -118,7 +118,7 @@ public enum RegularizedTraining {
         let layout = try NetworkLayout(widths: [dataset.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
         let context = Context(dataset: dataset, transformed: transformed, fitRows: fitRows, validationRows: validationRows,
                               inputScaler: inputScaler, outputScaler: outputScaler, layout: layout, transform: transform,
-                              options: options, inputNames: inputNames, windViscosity: windViscosity)
+                              options: options, inputNames: inputNames, windViscosity: windViscosity, hook: hook)
         switch options.precision {
         case .float32: return try run(Float.self, context, progress: progress)
         case .float64: return try run(Double.self, context, progress: progress)
@@ -135,6 +135,7 @@ public enum RegularizedTraining {
         var options: RegularizedTrainingOptions
         var inputNames: [String]
         var windViscosity: Double?
+        var hook: TrainingHook?
     }
 
     /// The trainer of a regularised training, before its first epoch: the fitting rows as its
@@ -178,6 +179,7 @@ public enum RegularizedTraining {
         let o = c.options
         let trainer = try makeTrainer(S.self, dataset: c.dataset, fitRows: c.fitRows, validationRows: c.validationRows,
                                       inputScaler: c.inputScaler, transform: c.transform, options: o).trainer
+        trainer.hook = c.hook
         let best = UnsafeMutableBufferPointer<S>.allocate(capacity: trainer.network.parameters.count)
         defer { best.deallocate() }
         _ = best.initialize(fromContentsOf: trainer.network.parameters)

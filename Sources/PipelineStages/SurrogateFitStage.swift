@@ -72,7 +72,7 @@ public enum SurrogateFitStage {
             hiddenWidths: s.tunedHidden, activation: activation, precision: precision, networkSeed: config.network.seed,
             shuffleSeed: config.training.seed, batchSize: s.tunedBatchSize, learningRate: s.tunedLearningRate,
             minimumLearningRateFraction: s.tunedMinimumLearningRateFraction,
-            schedule: s.tunedSchedule == .cosine ? .cosine : .constant, warmupEpochs: s.tunedWarmupEpochs,
+            schedule: s.tunedSchedule == .cosine ? .cosine : s.tunedSchedule == .one_cycle ? .oneCycle : .constant, warmupEpochs: s.tunedWarmupEpochs,
             weightDecay: s.tunedWeightDecay, epochs: s.tunedEpochs, patience: s.tunedPatience, threads: threads,
             outputStandardDeviationFloor: config.network.outputStdFloor)
     }
@@ -92,15 +92,24 @@ public enum SurrogateFitStage {
         }
         switch model {
         case .tuned:
-            let options = try tunedOptions(config: config, threads: threads)
+            var options = try tunedOptions(config: config, threads: threads)
+            // [surrogate] tuned_method: one key turns on a method of the acceleration study (issue 16).
+            let method: AccelerationMethod
+            do { method = try AccelerationMethod.named(s.tunedMethod) } catch { throw StageError("[surrogate] tuned_method: \(error)") }
+            if case .lbfgs = method.accelerator {
+                throw StageError("[surrogate] tuned_method = \"\(method.name)\": the L-BFGS phase runs in `train-dmd study` only, not in the fit")
+            }
+            options = method.recipe(tuned: options, fitCount: prepared.fitRows.count)
+            let layoutForHook = try NetworkLayout(widths: [data.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
+            let hook = try method.makeHook(layout: layoutForHook, log: progress)
             let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
             let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
                                                      inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,
-                                                     inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu) { row, _ in
+                                                     inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu, hook: hook) { row, _ in
                 reporter.advance(detail: String(format: "train %.4g, validation %.4g (scaled log units)", row.trainMSE, row.validationMSE))
             }
             return (result.model, monotonicSeconds() - start, [
-                "best_epoch": JSONValue(result.bestEpoch), "epochs_run": JSONValue(result.completedEpochs),
+                "best_epoch": JSONValue(result.bestEpoch), "epochs_run": JSONValue(result.completedEpochs), "method": .string(method.name),
                 "history_csv": .string(result.historyCSV()),
             ])
         case .pod_gp:

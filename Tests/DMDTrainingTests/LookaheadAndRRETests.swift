@@ -125,6 +125,65 @@ final class RRETests: XCTestCase {
         }
     }
 
+    /// MPE and Anderson on the same linear fixed-point iteration (n = 6): both also terminate
+    /// finitely, returning x* to 1e-8 relative from m = n + 1 differences (classical, λ = 0); MPE with
+    /// a huge λ tends to x_{m−1} (its closed-form limit). Anderson's weights are RRE's (the same residual
+    /// minimisation), applied to x_1 … x_m instead of x_0 … x_{m−1}.
+    func testMPEAndAndersonAreExactOnALinearFixedPoint() throws {
+        let n = 6
+        var g = SeededGenerator(seed: 13, stream: 0)
+        var a = (0..<(n * n)).map { _ in 2 * g.nextUniform() - 1 }
+        for i in 0..<n {
+            let rowSum = (0..<n).reduce(0.0) { $0 + abs(a[i * n + $1]) }
+            for j in 0..<n { a[i * n + j] *= 0.25 / rowSum }
+            a[i * n + i] += 0.7
+        }
+        let xStar = (0..<n).map { _ in g.nextGaussian() }
+        let b = (0..<n).map { i in xStar[i] - (0..<n).reduce(0.0) { $0 + a[i * n + $1] * xStar[$1] } }
+        func step(_ x: [Double]) -> [Double] { (0..<n).map { i in b[i] + (0..<n).reduce(0.0) { $0 + a[i * n + $1] * x[$1] } } }
+        var snapshots = [(0..<n).map { _ in 3 * g.nextGaussian() }]
+        for _ in 0...n { snapshots.append(step(snapshots.last!)) }
+        XCTAssertGreaterThan(relativeDifference(snapshots.last!, xStar), 1e-3, "the iteration alone is not converged")
+        for method in [WindowExtrapolation.mpe, .anderson, .rre] {
+            let x = try ReducedRankExtrapolation.extrapolate(snapshots: snapshots, method: method, regularization: 0)
+            XCTAssertLessThan(relativeDifference(x, xStar), 1e-8, "\(method)")
+            let c = try ReducedRankExtrapolation.coefficients(snapshots: snapshots, method: method, regularization: 0)
+            XCTAssertEqual(c.reduce(0, +), 1, accuracy: 1e-12 * c.reduce(0) { $0 + abs($1) }, "\(method)")
+        }
+        // Regularised MPE with a huge λ: γ_{0…m−2} → 0, so the estimate tends to x_{m−1}.
+        let regularized = try ReducedRankExtrapolation.extrapolate(snapshots: snapshots, method: .mpe, regularization: 1e8)
+        XCTAssertLessThan(relativeDifference(regularized, snapshots[snapshots.count - 2]), 1e-6)
+        // Anderson = RRE's weights on the shifted window.
+        let c = try ReducedRankExtrapolation.coefficients(snapshots: snapshots, regularization: 0)
+        let shifted = ReducedRankExtrapolation.combine(Array(snapshots.dropFirst()), c)
+        let anderson = try ReducedRankExtrapolation.extrapolate(snapshots: snapshots, method: .anderson, regularization: 0)
+        XCTAssertLessThan(relativeDifference(anderson, shifted), 1e-14)
+        assertThrowsMessage(try ReducedRankExtrapolation.coefficients(snapshots: [xStar], method: .mpe, regularization: 0), contains: ["MPE", "at least 2"])
+    }
+
+    /// The guarded hook keeps a jump only when it lowers the training MSE (here with a huge λ:
+    /// weights ≈ 1/m, the window's average). Up to the first jump the guarded run is the plain one,
+    /// so either the jump is refused and the parameters are x_m, the plain run's, bit for bit, or it
+    /// is kept and the training MSE is below the plain run's at that epoch.
+    func testGuardedExtrapolationRollsBackBitForBit() throws {
+        let m = 3
+        let plain = try SmallProblem.trainer()
+        let guarded = try SmallProblem.trainer()
+        guarded.hook = try RREAccelerator(settings: RRESettings(differenceCount: m, regularization: 1e8, method: .rre, guarded: true),
+                                          layout: SmallProblem.layout)
+        for _ in 0..<m {
+            try plain.trainEpoch()
+            try guarded.trainEpoch()
+        }
+        let row = guarded.history.rows.last!
+        let accepted = try XCTUnwrap(row.extra["rre_accepted"])
+        if accepted == 0 {
+            XCTAssertEqual(Array(guarded.network.parameters), Array(plain.network.parameters))
+        } else {
+            XCTAssertLessThan(row.trainMSE, plain.history.rows.last!.trainMSE)
+        }
+    }
+
     /// λ > 0: the weights c = z / Σ z of (UᵀU + λI) z = 1 sum to 1 to 1e-12, on a random (not
     /// linear) trajectory of n = 40 and m = 8, for several λ; they are all finite.
     func testRegularizedWeightsSumToOne() throws {

@@ -17,6 +17,15 @@ final class RegularizedTrainingTests: XCTestCase {
         XCTAssertEqual((1...50).map { constant.learningRateFactor(epoch: $0) }, Array(repeating: 1, count: 50))
     }
 
+    /// One-cycle: linear from 0.04 at epoch 0 to 1 at 30 % of the epochs, then the cosine to the floor.
+    func testOneCycleScheduleRisesThenAnneals() {
+        let o = RegularizedTrainingOptions(minimumLearningRateFraction: 0.01, schedule: .oneCycle, warmupEpochs: 10, epochs: 100)
+        XCTAssertEqual(o.learningRateFactor(epoch: 15), 0.04 + 0.96 * 0.5, accuracy: 1e-15)
+        XCTAssertEqual(o.learningRateFactor(epoch: 30), 1, accuracy: 1e-15)
+        XCTAssertEqual(o.learningRateFactor(epoch: 65), 0.01 + 0.99 * 0.5, accuracy: 1e-12)
+        XCTAssertEqual(o.learningRateFactor(epoch: 100), 0.01, accuracy: 1e-12)
+    }
+
     /// With a zero gradient Adam's step is 0 (m = v = 0), so AdamW only shrinks: w_t = (1 − η λ)^t w_0.
     func testAdamWShrinksByTheClosedFormWhenTheGradientVanishes() throws {
         let layout = try NetworkLayout(widths: [2, 3, 1], activation: .tanh)

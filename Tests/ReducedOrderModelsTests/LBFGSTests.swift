@@ -92,4 +92,25 @@ final class LBFGSTests: XCTestCase {
         XCTAssertTrue(result.converged, "\(result.status)")
         XCTAssertLessThan(abs(result.gradient[0]), 1e-8)
     }
+
+    /// `onIteration` sees every accepted step with its value, and returning true stops there with
+    /// status stoppedByCaller (the study's stop at a target error): on the n = 8 quadratic, stopping
+    /// at step 3 gives 3 iterations and the value of the third point.
+    func testOnIterationStopsAtTheCallersRequest() {
+        var seen: [(Int, Double)] = []
+        let result = LBFGS.minimize(start: [Double](repeating: 1, count: 8), onIteration: { x, f, k in
+            seen.append((k, f))
+            XCTAssertEqual(f, x.enumerated().reduce(0) { $0 + Double($1.offset + 1) * $1.element * $1.element }, accuracy: 1e-12)
+            return k == 3
+        }) { x, g in
+            var f = 0.0
+            for i in 0..<x.count { f += Double(i + 1) * x[i] * x[i]; g[i] = 2 * Double(i + 1) * x[i] }
+            return f
+        }
+        XCTAssertEqual(result.status, .stoppedByCaller)
+        XCTAssertEqual(result.iterations, 3)
+        XCTAssertEqual(seen.map(\.0), [1, 2, 3])
+        XCTAssertEqual(result.value, seen.last!.1)
+        XCTAssertTrue(zip(seen, seen.dropFirst()).allSatisfy { $0.1 > $1.1 }, "each accepted step lowers f")
+    }
 }

@@ -7,7 +7,7 @@
 public struct SurrogateSettings: Sendable, Equatable {
     public enum Model: String, CaseIterable, Sendable { case tuned, pod_gp, pod_nn, ensemble }
     public enum Transform: String, CaseIterable, Sendable { case identity, log }
-    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine }
+    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, one_cycle }
     public enum Kernel: String, CaseIterable, Sendable { case matern52, squared_exponential }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
@@ -33,6 +33,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var tunedWeightDecay: Double
     public var tunedPatience: Int
     public var tunedSchedule: Schedule
+    /// A method of the acceleration study (`train-dmd study --help` lists them) applied to the tuned
+    /// fit: its learning rate, batch, schedule and accelerator hook. "adam" = the recipe unchanged.
+    public var tunedMethod: String
 
     // POD.
     /// Modes are kept until the discarded energy share Σ_{k>r} σ_k² / Σ σ_k² falls below this.
@@ -75,6 +78,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         tunedWeightDecay = try r.double("tuned_weight_decay", default: 1e-4, in: 0...1)
         tunedPatience = try r.int("tuned_patience", default: 300, in: 0...10_000_000)
         tunedSchedule = try r.choice("tuned_schedule", default: Schedule.cosine)
+        tunedMethod = try r.string("tuned_method", default: "adam")
 
         podEnergyTolerance = try r.double("pod_energy_tolerance", default: 1e-6, in: 1e-16...0.5)
         podMaxRank = try r.int("pod_max_rank", default: 60, in: 1...100_000)

@@ -81,12 +81,18 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
     /// The recipe of this method from the tuned one, for `epochs` planned epochs and seed `seed`
     /// (network and shuffle seeds both offset by it). No early stopping: the study stops a run itself.
     func options(tuned: RegularizedTrainingOptions, epochs: Int, seed: Int, fitCount: Int) -> RegularizedTrainingOptions {
-        var o = tuned
+        var o = recipe(tuned: tuned, fitCount: fitCount)
         o.epochs = epochs
         o.patience = 0
         o.threads = 1
         o.networkSeed = tuned.networkSeed &+ UInt64(seed)
         o.shuffleSeed = tuned.shuffleSeed &+ UInt64(seed)
+        return o
+    }
+
+    /// The tuned recipe with this method's learning rate, batch and schedule (`[surrogate] tuned_method`).
+    public func recipe(tuned: RegularizedTrainingOptions, fitCount: Int) -> RegularizedTrainingOptions {
+        var o = tuned
         if let learningRate { o.learningRate = learningRate }
         if let batchSize { o.batchSize = batchSize == 0 ? fitCount : batchSize }
         if let schedule { o.schedule = schedule }
@@ -94,7 +100,7 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
     }
 
     /// The hook this method attaches to the trainer (nil: none, or the L-BFGS phase, which is not a hook).
-    func makeHook(layout: NetworkLayout, log: @escaping (String) -> Void) throws -> TrainingHook? {
+    public func makeHook(layout: NetworkLayout, log: @escaping (String) -> Void) throws -> TrainingHook? {
         switch accelerator {
         case .none, .lbfgs: return nil
         case .lookahead(let s): return try LookaheadAccelerator(settings: s, layout: layout)

@@ -91,7 +91,7 @@ public enum AccelerationRun {
         adam: for epoch in 1...min(adamEpochs, spec.epochs) {
             trainer.optimizer.learningRateFactor = o.learningRateFactor(epoch: epoch)
             do {
-                let row = try trainer.trainEpoch()
+                let row = try trainer.trainEpochSpecialized()
                 let validation = row.testMSE ?? .nan
                 record(epoch, train: row.trainMSE, validation: validation)
                 guard validation.isFinite else { status = .diverged; message = "the validation MSE is \(validation)"; break adam }

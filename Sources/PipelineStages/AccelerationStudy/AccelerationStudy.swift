@@ -219,7 +219,7 @@ public struct StudySummary: Codable, Sendable {
         t += "| method | reached T1 | CPU s to T1 | epochs to T1 | speed-up T1 | reached T2 | CPU s to T2 | speed-up T2 | best validation MSE | diverged |\n"
         t += "|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n"
         func range(_ v: Double?, _ r: [Double]?) -> String {
-            guard let r else { return "—" }
+            guard let v, let r else { return "—" }
             return "\(format(v)) [\(format(r[0], 2))–\(format(r[1], 2))]"
         }
         for r in rows {
