@@ -56,6 +56,9 @@ final class AccelerationStudyTests: XCTestCase {
             if let hit = run.primary { XCTAssertEqual(hit.epoch, run.epochsRun, run.method) } else { XCTAssertEqual(run.epochsRun, 24, run.method) }
         }
         XCTAssertEqual(first.rows.first { $0.method == "adam" }?.speedupPrimary ?? 0, 1, accuracy: 1e-12)
+        // The only plain-Adam variant here is the baseline, so it is also the best Adam.
+        XCTAssertEqual(first.bestAdam, "adam")
+        XCTAssertEqual(first.rows.first { $0.method == "adam" }?.speedupOverBestAdam ?? 0, 1, accuracy: 1e-12)
         for name in [AccelerationStudy.tableFile, AccelerationStudy.summaryFile, AccelerationStudy.summaryJSON, AccelerationStudy.figureFile] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name)
         }

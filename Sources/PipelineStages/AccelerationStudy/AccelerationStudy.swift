@@ -169,9 +169,20 @@ public struct StudySummary: Codable, Sendable {
         public var speedupPrimaryRange: [Double]?
         public var speedupSecondary: Double?
         public var speedupSecondaryRange: [Double]?
+        /// The fastest Adam variant's median CPU time to T1 / this method's ("tuned Adam" of the
+        /// issue: the learning-rate / schedule / batch grid, not only the default recipe).
+        public var speedupOverBestAdam: Double?
+        public var speedupOverBestAdamRange: [Double]?
         public var bestValidationMedian: Double
         public var diverged: Int
     }
+
+    /// The Adam variant (plain Adam with another learning rate, schedule or batch) that reaches T1
+    /// soonest, median over seeds: the reference a reviewer would demand.
+    public var bestAdam: String?
+
+    /// Plain-Adam variants of the catalog (no accelerator).
+    static func isAdamVariant(_ name: String) -> Bool { name.hasPrefix("adam") && name != "adam_lbfgs" }
 
     public var targets: StudyTargets
     public var epochs: Int
@@ -190,6 +201,12 @@ public struct StudySummary: Codable, Sendable {
         let base = runs.filter { $0.method == AccelerationMethod.baselineName }
         let basePrimary = median(base.map { $0.primary?.cpuSeconds ?? .infinity })
         let baseSecondary = median(base.map { $0.secondary?.cpuSeconds ?? .infinity })
+        let adamMedians = methods.filter { Self.isAdamVariant($0.name) }.map { m in
+            (m.name, median(runs.filter { $0.method == m.name }.map { $0.primary?.cpuSeconds ?? .infinity }))
+        }.filter { $0.1.isFinite }
+        let best = adamMedians.min { $0.1 < $1.1 }
+        bestAdam = best?.0
+        let bestAdamPrimary = best?.1 ?? .infinity
         rows = methods.map { m in
             let r = runs.filter { $0.method == m.name }
             let p = r.map { $0.primary?.cpuSeconds ?? .infinity }, q = r.map { $0.secondary?.cpuSeconds ?? .infinity }
@@ -198,12 +215,13 @@ public struct StudySummary: Codable, Sendable {
                 let ratios = times.map { reference / $0 }   // +∞ time → 0
                 return (finite(reference / median(times)).flatMap { $0 > 0 ? $0 : nil }, [ratios.min()!, ratios.max()!])
             }
-            let (sp, spr) = speedup(p, basePrimary), (ss, ssr) = speedup(q, baseSecondary)
+            let (sp, spr) = speedup(p, basePrimary), (ss, ssr) = speedup(q, baseSecondary), (sb, sbr) = speedup(p, bestAdamPrimary)
             return MethodRow(method: m.name, summary: m.summary, seeds: r.count,
                              reachedPrimary: r.filter { $0.primary != nil }.count, reachedSecondary: r.filter { $0.secondary != nil }.count,
                              cpuToPrimary: finite(median(p)), epochsToPrimary: finite(median(r.map { $0.primary.map { Double($0.epoch) } ?? .infinity })),
                              cpuToSecondary: finite(median(q)), epochsToSecondary: finite(median(r.map { $0.secondary.map { Double($0.epoch) } ?? .infinity })),
                              speedupPrimary: sp, speedupPrimaryRange: spr, speedupSecondary: ss, speedupSecondaryRange: ssr,
+                             speedupOverBestAdam: sb, speedupOverBestAdamRange: sbr,
                              bestValidationMedian: median(r.map(\.bestValidationMSE).map { $0.isFinite ? $0 : .infinity }),
                              diverged: r.filter { $0.status == .diverged }.count)
         }
@@ -215,15 +233,17 @@ public struct StudySummary: Codable, Sendable {
     public func markdown() -> String {
         var t = "Targets (validation MSE, scaled log units): T1 = \(format(targets.primary, 4)) (worst baseline seed's best in \(epochs) epochs), "
             + "T2 = \(format(targets.secondary, 4)) (the same within \(targets.secondaryEpoch) epochs). CPU seconds per run on one core; "
-            + "speed-up = the baseline's median CPU time to the target / the method's, median over \(seeds) seeds [range over seeds].\n\n"
-        t += "| method | reached T1 | CPU s to T1 | epochs to T1 | speed-up T1 | reached T2 | CPU s to T2 | speed-up T2 | best validation MSE | diverged |\n"
-        t += "|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n"
+            + "speed-up = the baseline's median CPU time to the target / the method's, median over \(seeds) seeds [range over seeds]; "
+            + "\"vs best Adam\" divides the fastest plain-Adam variant's median (\(bestAdam ?? "none reached T1")) instead.\n\n"
+        t += "| method | reached T1 | CPU s to T1 | epochs to T1 | speed-up T1 | vs best Adam, T1 | reached T2 | CPU s to T2 | speed-up T2 | best validation MSE | diverged |\n"
+        t += "|---|---:|---:|---:|---|---|---:|---:|---|---:|---:|\n"
         func range(_ v: Double?, _ r: [Double]?) -> String {
             guard let v, let r else { return "—" }
             return "\(format(v)) [\(format(r[0], 2))–\(format(r[1], 2))]"
         }
         for r in rows {
             t += "| \(r.method) | \(r.reachedPrimary)/\(r.seeds) | \(format(r.cpuToPrimary)) | \(format(r.epochsToPrimary)) | \(range(r.speedupPrimary, r.speedupPrimaryRange)) "
+            t += "| \(range(r.speedupOverBestAdam, r.speedupOverBestAdamRange)) "
             t += "| \(r.reachedSecondary)/\(r.seeds) | \(format(r.cpuToSecondary)) | \(range(r.speedupSecondary, r.speedupSecondaryRange)) "
             t += "| \(format(r.bestValidationMedian, 4)) | \(r.diverged) |\n"
         }
