@@ -292,12 +292,12 @@ smoke_test() {
         "$BIN/train-dmd" study --config "$CONFIG" --data-dir "$DATA" --seeds 2 --epochs 12 > "$DATA/study.log" 2>&1 \
             || { tail -20 "$DATA/study.log" >&2; die "train-dmd study failed (log: $DATA/study.log)"; }
         for f in summary.md summary.json study.csv study.svg setup.json; do [ -s "$DATA/study/$f" ] || die "missing study/$f"; done
-        [ "$(grep -c '^| [a-z]' "$DATA/study/summary.md")" -ge 14 ] || die "the study table lacks methods"
-        [ "$(tail -n +2 "$DATA/study/study.csv" | wc -l)" -eq 28 ] || die "study.csv should hold 14 methods × 2 seeds"
+        [ "$(grep -c '^| [a-z]' "$DATA/study/summary.md")" -ge 15 ] || die "the study table lacks methods"
+        [ "$(tail -n +2 "$DATA/study/study.csv" | wc -l)" -eq 30 ] || die "study.csv should hold 15 methods × 2 seeds"
         "$BIN/train-dmd" study --config "$CONFIG" --data-dir "$DATA" --seeds 2 --epochs 12 > "$DATA/study-rerun.log" 2>&1 \
             || die "the study rerun failed (log: $DATA/study-rerun.log)"
         grep -q "2 of 2 seeds already done" "$DATA/study-rerun.log" || die "the study rerun did not resume (log: $DATA/study-rerun.log)"
-        grep -q "26 of 26 other runs already done" "$DATA/study-rerun.log" || die "the study rerun redid runs (log: $DATA/study-rerun.log)"
+        grep -q "28 of 28 other runs already done" "$DATA/study-rerun.log" || die "the study rerun redid runs (log: $DATA/study-rerun.log)"
     fi
     # A rerun with nothing changed must do no work.
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()

@@ -68,6 +68,10 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
             AccelerationMethod(name: "dmd_linesearch", summary: "DMD jump, s ∈ {s/8 … 2s} chosen on the training MSE, rollback if none helps",
                                accelerator: .dmd(lineSearch)),
             AccelerationMethod(name: "dmd_short", summary: "DMD jump with |λ| ≤ 1, short horizon s = 7 = m/2", accelerator: .dmd(short)),
+            // The combination a reviewer asks for once both halves help: the clamped jump on the
+            // fastest plain-Adam learning rate.
+            AccelerationMethod(name: "dmd_clamped_lr3e-3", summary: "DMD jump with |λ| ≤ 1, m = 14, s = 55, on Adam with lr 3e-3",
+                               learningRate: 3e-3, accelerator: .dmd(clamped)),
         ]
     }
 
