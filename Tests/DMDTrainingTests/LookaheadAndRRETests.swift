@@ -96,13 +96,9 @@ final class LookaheadTests: XCTestCase {
 
 /// Reduced rank extrapolation (Scieur, d'Aspremont & Bach 2016, Algorithm 1).
 final class RRETests: XCTestCase {
-    /// x_{k+1} = A x_k + b, n = 6, A = 0.7 I + R with ‖R‖_∞ = 0.25 (so ρ(A) ≤ 0.95 < 1, and the
-    /// iteration converges slowly), with b = (I − A) x* for a chosen x*:
-    /// with m = 7 = n + 1 and m = 10 differences (λ = 0) RRE returns x* to 1e-8 relative, although
-    /// the last iterate is still far from it (finite termination of RRE on linear iterations).
-    func testLinearFixedPointIsExactWithNPlusOneDifferences() throws {
-        let n = 6
-        var g = SeededGenerator(seed: 11, stream: 0)
+    /// x_{k+1} = A x_k + b with a random A of spectral radius ≤ 0.95 (diagonal 0.7 plus off-diagonal
+    /// rows of absolute sum 0.25, so the iteration converges slowly) and b = (I − A) x* for a random x*.
+    func linearFixedPointIteration(dimension n: Int, generator g: inout SeededGenerator) -> ([Double], ([Double]) -> [Double]) {
         var a = (0..<(n * n)).map { _ in 2 * g.nextUniform() - 1 }
         for i in 0..<n {
             let rowSum = (0..<n).reduce(0.0) { $0 + abs(a[i * n + $1]) }
@@ -111,7 +107,23 @@ final class RRETests: XCTestCase {
         }
         let xStar = (0..<n).map { _ in g.nextGaussian() }
         let b = (0..<n).map { i in xStar[i] - (0..<n).reduce(0.0) { $0 + a[i * n + $1] * xStar[$1] } }
-        func step(_ x: [Double]) -> [Double] { (0..<n).map { i in b[i] + (0..<n).reduce(0.0) { $0 + a[i * n + $1] * x[$1] } } }
+        let matrix = a
+        func step(_ x: [Double]) -> [Double] {
+            var y = b
+            for i in 0..<n { for j in 0..<n { y[i] += matrix[i * n + j] * x[j] } }
+            return y
+        }
+        return (xStar, step)
+    }
+
+    /// x_{k+1} = A x_k + b, n = 6, A = 0.7 I + R with ‖R‖_∞ = 0.25 (so ρ(A) ≤ 0.95 < 1, and the
+    /// iteration converges slowly), with b = (I − A) x* for a chosen x*:
+    /// with m = 7 = n + 1 and m = 10 differences (λ = 0) RRE returns x* to 1e-8 relative, although
+    /// the last iterate is still far from it (finite termination of RRE on linear iterations).
+    func testLinearFixedPointIsExactWithNPlusOneDifferences() throws {
+        let n = 6
+        var g = SeededGenerator(seed: 11, stream: 0)
+        let (xStar, step) = linearFixedPointIteration(dimension: n, generator: &g)
         for m in [n + 1, 10] {
             var snapshots = [(0..<n).map { _ in 3 * g.nextGaussian() }]
             for _ in 0..<m { snapshots.append(step(snapshots.last!)) }
@@ -132,15 +144,7 @@ final class RRETests: XCTestCase {
     func testMPEAndAndersonAreExactOnALinearFixedPoint() throws {
         let n = 6
         var g = SeededGenerator(seed: 13, stream: 0)
-        var a = (0..<(n * n)).map { _ in 2 * g.nextUniform() - 1 }
-        for i in 0..<n {
-            let rowSum = (0..<n).reduce(0.0) { $0 + abs(a[i * n + $1]) }
-            for j in 0..<n { a[i * n + j] *= 0.25 / rowSum }
-            a[i * n + i] += 0.7
-        }
-        let xStar = (0..<n).map { _ in g.nextGaussian() }
-        let b = (0..<n).map { i in xStar[i] - (0..<n).reduce(0.0) { $0 + a[i * n + $1] * xStar[$1] } }
-        func step(_ x: [Double]) -> [Double] { (0..<n).map { i in b[i] + (0..<n).reduce(0.0) { $0 + a[i * n + $1] * x[$1] } } }
+        let (xStar, step) = linearFixedPointIteration(dimension: n, generator: &g)
         var snapshots = [(0..<n).map { _ in 3 * g.nextGaussian() }]
         for _ in 0...n { snapshots.append(step(snapshots.last!)) }
         XCTAssertGreaterThan(relativeDifference(snapshots.last!, xStar), 1e-3, "the iteration alone is not converged")
