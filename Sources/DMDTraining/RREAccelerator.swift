@@ -35,21 +35,25 @@ public struct ExtrapolationError: Error, CustomStringConvertible, Equatable {
 public enum ReducedRankExtrapolation {
     /// The weights c_0 … c_{m−1} (Σ c = 1) for snapshots x_0 … x_m (all of one length, finite).
     public static func coefficients(snapshots: [[Double]], regularization: Double) throws -> [Double] {
-        guard snapshots.count >= 2 else { throw ExtrapolationError("RRE needs at least 2 snapshots, got \(snapshots.count)") }
+        let u = try differences(snapshots, regularization: regularization, method: "RRE")
+        if u.count == 1 { return [1] }
+        return regularization > 0 ? try regularizedCoefficients(u, regularization: regularization) : try exactCoefficients(u)
+    }
+
+    /// u_i = x_{i+1} − x_i, after checking the snapshots (≥ 2, one positive length, finite) and λ (finite, ≥ 0).
+    private static func differences(_ snapshots: [[Double]], regularization: Double, method: String) throws -> [[Double]] {
+        guard snapshots.count >= 2 else { throw ExtrapolationError("\(method) needs at least 2 snapshots, got \(snapshots.count)") }
         guard regularization.isFinite, regularization >= 0 else {
-            throw ExtrapolationError("the RRE regularisation must be finite and ≥ 0, got \(regularization)")
+            throw ExtrapolationError("the \(method) regularisation must be finite and ≥ 0, got \(regularization)")
         }
         let n = snapshots[0].count
         guard n > 0, snapshots.allSatisfy({ $0.count == n }) else {
-            throw ExtrapolationError("the RRE snapshots must all have the same positive length (got \(snapshots.map(\.count)))")
+            throw ExtrapolationError("the \(method) snapshots must all have the same positive length (got \(snapshots.map(\.count)))")
         }
         for (j, x) in snapshots.enumerated() {
             if let i = x.firstIndex(where: { !$0.isFinite }) { throw ExtrapolationError("snapshot \(j) has the non-finite entry \(i): \(x[i])") }
         }
-        let m = snapshots.count - 1
-        let u: [[Double]] = (0..<m).map { i in zip(snapshots[i + 1], snapshots[i]).map { $0 - $1 } }
-        if m == 1 { return [1] }
-        return regularization > 0 ? try regularizedCoefficients(u, regularization: regularization) : try exactCoefficients(u)
+        return (0..<(snapshots.count - 1)).map { i in zip(snapshots[i + 1], snapshots[i]).map { $0 - $1 } }
     }
 
     /// x̂ = Σ_{i=0}^{m−1} c_i x_i for the weights of `coefficients(snapshots:regularization:)`.
@@ -78,49 +82,20 @@ public enum ReducedRankExtrapolation {
         switch method {
         case .rre, .anderson: return try coefficients(snapshots: snapshots, regularization: regularization)
         case .mpe:
-            guard snapshots.count >= 2 else { throw ExtrapolationError("MPE needs at least 2 snapshots, got \(snapshots.count)") }
-            guard regularization.isFinite, regularization >= 0 else {
-                throw ExtrapolationError("the MPE regularisation must be finite and ≥ 0, got \(regularization)")
-            }
-            for (j, x) in snapshots.enumerated() {
-                guard x.count == snapshots[0].count else { throw ExtrapolationError("the MPE snapshots must all have the same length (got \(snapshots.map(\.count)))") }
-                if let i = x.firstIndex(where: { !$0.isFinite }) { throw ExtrapolationError("snapshot \(j) has the non-finite entry \(i): \(x[i])") }
-            }
-            let m = snapshots.count - 1
-            if m == 1 { return [1] }
-            let u: [[Double]] = (0..<m).map { i in zip(snapshots[i + 1], snapshots[i]).map { $0 - $1 } }
+            let u = try differences(snapshots, regularization: regularization, method: "MPE")
+            if u.count == 1 { return [1] }
             return try minimalPolynomialCoefficients(u, regularization: regularization)
         }
     }
 
     /// MPE's weights: min ‖V γ + u_{m−1}‖² (+ λ‖γ‖²), V = [u_0 … u_{m−2}], then γ_{m−1} = 1 and c = γ / Σ γ.
     private static func minimalPolynomialCoefficients(_ u: [[Double]], regularization: Double) throws -> [Double] {
-        let m = u.count, n = u[0].count
+        let m = u.count
         let last = u[m - 1]
         var gamma: [Double]
         if regularization > 0 {
-            let k = m - 1
-            var gram = [Double](repeating: 0, count: k * k), rhs = [Double](repeating: 0, count: k)
-            func dot(_ a: [Double], _ b: [Double]) -> Double {
-                a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in Double.dot(count: n, x: x.baseAddress!, incx: 1, y: y.baseAddress!, incy: 1) } }
-            }
-            for i in 0..<k {
-                for j in 0...i { let d = dot(u[i], u[j]); gram[i * k + j] = d; gram[j * k + i] = d }
-                rhs[i] = -dot(u[i], last)
-            }
-            let norm = gram.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0 else { throw ExtrapolationError("the snapshots are all equal (VᵀV = 0): nothing to extrapolate") }
-            for i in 0..<k { gram[i * k + i] += regularization * norm }
-            let ok = try gram.withUnsafeMutableBufferPointer { g -> Bool in
-                guard try Lapack.choleskyInPlace(order: k, matrix: g.baseAddress!, leadingDimension: k) else { return false }
-                rhs.withUnsafeMutableBufferPointer { r in
-                    Lapack.choleskySolveInPlace(order: k, factor: g.baseAddress!, leadingDimension: k, rightHandSides: r.baseAddress!,
-                                                columns: 1, bLeadingDimension: 1)
-                }
-                return true
-            }
-            guard ok else { throw ExtrapolationError("VᵀV + λI is not numerically positive definite: raise the regularisation") }
-            gamma = rhs
+            let v = Array(u.prefix(m - 1))
+            gamma = try solveRegularizedGram(v, rightHandSide: v.map { -dot($0, last) }, regularization: regularization, name: "VᵀV")
         } else {
             let a = try ColumnMajorMatrix(columns: Array(u.prefix(m - 1)))
             let b = try ColumnMajorMatrix(columns: [last.map { -$0 }])
@@ -149,36 +124,41 @@ public enum ReducedRankExtrapolation {
 
     /// (UᵀU + λ I) z = 1, c = z / Σ z (Scieur et al. 2016, Algorithm 1).
     private static func regularizedCoefficients(_ u: [[Double]], regularization: Double) throws -> [Double] {
-        let m = u.count, n = u[0].count
-        var gram = [Double](repeating: 0, count: m * m)   // row-major, symmetric
-        for i in 0..<m {
-            for j in 0...i {
-                let d = u[i].withUnsafeBufferPointer { a in
-                    u[j].withUnsafeBufferPointer { b in Double.dot(count: n, x: a.baseAddress!, incx: 1, y: b.baseAddress!, incy: 1) }
-                }
-                gram[i * m + j] = d
-                gram[j * m + i] = d
-            }
-        }
-        let norm = gram.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard norm > 0 else { throw ExtrapolationError("the snapshots are all equal (UᵀU = 0): nothing to extrapolate") }
-        let λ = regularization * norm
-        for i in 0..<m { gram[i * m + i] += λ }
-        var z = [Double](repeating: 1, count: m)
-        let ok = try gram.withUnsafeMutableBufferPointer { g -> Bool in
-            guard try Lapack.choleskyInPlace(order: m, matrix: g.baseAddress!, leadingDimension: m) else { return false }
-            z.withUnsafeMutableBufferPointer { zb in
-                Lapack.choleskySolveInPlace(order: m, factor: g.baseAddress!, leadingDimension: m, rightHandSides: zb.baseAddress!,
-                                            columns: 1, bLeadingDimension: 1)
-            }
-            return true
-        }
-        guard ok else { throw ExtrapolationError("UᵀU + λI (λ = \(λ)) is not numerically positive definite: raise the regularisation") }
+        let z = try solveRegularizedGram(u, rightHandSide: [Double](repeating: 1, count: u.count), regularization: regularization, name: "UᵀU")
         let sum = z.reduce(0, +)
         guard sum.isFinite, sum != 0 else { throw ExtrapolationError("the RRE system gave Σ z = \(sum): no normalisable weights") }
         let c = z.map { $0 / sum }
         guard c.allSatisfy(\.isFinite) else { throw ExtrapolationError("the RRE weights are not finite") }
         return c
+    }
+
+    /// z solving (VᵀV + λ I) z = r with λ = regularization · ‖VᵀV‖_F (scale free), VᵀV the Gram
+    /// matrix of the vectors v_i; symmetric positive definite, so Cholesky (LAPACK dpotrf + dtrsm).
+    private static func solveRegularizedGram(_ v: [[Double]], rightHandSide r: [Double], regularization: Double, name: String) throws -> [Double] {
+        let k = v.count
+        var gram = [Double](repeating: 0, count: k * k)   // row-major, symmetric
+        for i in 0..<k {
+            for j in 0...i { let d = dot(v[i], v[j]); gram[i * k + j] = d; gram[j * k + i] = d }
+        }
+        let norm = gram.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0 else { throw ExtrapolationError("the snapshots are all equal (\(name) = 0): nothing to extrapolate") }
+        let λ = regularization * norm
+        for i in 0..<k { gram[i * k + i] += λ }
+        var z = r
+        let ok = try gram.withUnsafeMutableBufferPointer { g -> Bool in
+            guard try Lapack.choleskyInPlace(order: k, matrix: g.baseAddress!, leadingDimension: k) else { return false }
+            z.withUnsafeMutableBufferPointer { zb in
+                Lapack.choleskySolveInPlace(order: k, factor: g.baseAddress!, leadingDimension: k, rightHandSides: zb.baseAddress!,
+                                            columns: 1, bLeadingDimension: 1)
+            }
+            return true
+        }
+        guard ok else { throw ExtrapolationError("\(name) + λI (λ = \(λ)) is not numerically positive definite: raise the regularisation") }
+        return z
+    }
+
+    private static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in Double.dot(count: x.count, x: x.baseAddress!, incx: 1, y: y.baseAddress!, incy: 1) } }
     }
 
     /// λ = 0: the constraint eliminated, minimum-norm least squares (dgelsd).

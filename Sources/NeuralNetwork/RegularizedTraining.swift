@@ -109,16 +109,9 @@ public enum RegularizedTraining {
                            transform: OutputTransform, options: RegularizedTrainingOptions, inputNames: [String],
                            windViscosity: Double? = nil, hook: TrainingHook? = nil,
                            progress: (RegularizedEpoch, Int) -> Void = { _, _ in }) throws -> RegularizedTrainingResult {
-        guard !fitRows.isEmpty else { throw NetworkError("the fitting set is empty") }
-        guard !validationRows.isEmpty else { throw NetworkError("the validation set is empty: early stopping needs one") }
         guard options.epochs >= 1 else { throw NetworkError("epochs must be at least 1, got \(options.epochs)") }
-        let p = dataset.observationWidth
-        let transformed = dataset.observations.map { transform.apply($0) }
-        let outputScaler = try OutputScaler(fitting: transformed, width: p, rows: fitRows, relativeFloor: options.outputStandardDeviationFloor)
-        let layout = try NetworkLayout(widths: [dataset.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
-        let context = Context(dataset: dataset, transformed: transformed, fitRows: fitRows, validationRows: validationRows,
-                              inputScaler: inputScaler, outputScaler: outputScaler, layout: layout, transform: transform,
-                              options: options, inputNames: inputNames, windViscosity: windViscosity, hook: hook)
+        let context = Context(dataset: dataset, fitRows: fitRows, validationRows: validationRows, inputScaler: inputScaler,
+                              transform: transform, options: options, inputNames: inputNames, windViscosity: windViscosity, hook: hook)
         switch options.precision {
         case .float32: return try run(Float.self, context, progress: progress)
         case .float64: return try run(Double.self, context, progress: progress)
@@ -127,10 +120,8 @@ public enum RegularizedTraining {
 
     struct Context {
         var dataset: SurrogateDataset
-        var transformed: [Double]
         var fitRows: [Int], validationRows: [Int]
-        var inputScaler: InputScaler, outputScaler: OutputScaler
-        var layout: NetworkLayout
+        var inputScaler: InputScaler
         var transform: OutputTransform
         var options: RegularizedTrainingOptions
         var inputNames: [String]
@@ -177,8 +168,9 @@ public enum RegularizedTraining {
 
     static func run<S: NetworkScalar>(_ type: S.Type, _ c: Context, progress: (RegularizedEpoch, Int) -> Void) throws -> RegularizedTrainingResult {
         let o = c.options
-        let trainer = try makeTrainer(S.self, dataset: c.dataset, fitRows: c.fitRows, validationRows: c.validationRows,
-                                      inputScaler: c.inputScaler, transform: c.transform, options: o).trainer
+        let setup = try makeTrainer(S.self, dataset: c.dataset, fitRows: c.fitRows, validationRows: c.validationRows,
+                                    inputScaler: c.inputScaler, transform: c.transform, options: o)
+        let trainer = setup.trainer
         trainer.hook = c.hook
         let best = UnsafeMutableBufferPointer<S>.allocate(capacity: trainer.network.parameters.count)
         defer { best.deallocate() }
@@ -203,14 +195,14 @@ public enum RegularizedTraining {
             }
         }
         if o.restoreBest { _ = trainer.network.parameters.update(fromContentsOf: best) } else { bestEpoch = history.count }
-        var description = ModelDescription(layout: c.layout, precision: S.precision, inputNames: c.inputNames,
+        var description = ModelDescription(layout: setup.layout, precision: S.precision, inputNames: c.inputNames,
                                            epochsCompleted: history.count, epochsPlanned: o.epochs,
                                            trainSamples: c.fitRows.count, testSamples: 0, windViscosity: c.windViscosity)
         description.outputTransform = c.transform
         description.recipe = "tuned"
         let storage: SurrogateModel.Storage = S.self == Float.self ? .float32(unsafeBitCast(trainer.network, to: Network<Float>.self))
                                                                     : .float64(unsafeBitCast(trainer.network, to: Network<Double>.self))
-        let model = SurrogateModel(description: description, inputScaler: c.inputScaler, outputScaler: c.outputScaler, storage: storage)
+        let model = SurrogateModel(description: description, inputScaler: c.inputScaler, outputScaler: setup.outputScaler, storage: storage)
         return RegularizedTrainingResult(model: model, history: history, bestEpoch: bestEpoch, completedEpochs: history.count,
                                          wallSeconds: monotonicSeconds() - start)
     }
