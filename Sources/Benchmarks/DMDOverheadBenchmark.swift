@@ -1,5 +1,6 @@
 import ArrayFiles
 import DenseLinearAlgebra
+import DMD
 import DMDTraining
 import Foundation
 import NeuralNetwork
@@ -31,7 +32,7 @@ public struct DMDOverheadBenchmark {
         /// Turns of m epochs per run.
         public var rounds = 3
         public var precision: NetworkPrecision = .float32
-        public var svdMethod = "qr"
+        public var svdMethod: DMDOptions.SVDMethod = .householderQR
         /// Folder for the runs' checkpoints (removed afterwards).
         public var scratchDirectory = FileManager.default.temporaryDirectory
         public init() {}

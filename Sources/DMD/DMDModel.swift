@@ -141,6 +141,63 @@ public final class DMDModel: @unchecked Sendable {
         return state
     }
 
+    /// Writes the sum of the next s predicted states, Σ_{j=1}^{s} x_{m+j} = Re(Φ diag(g_s(λ)) b) with
+    /// g_s(λ) = Σ_{j=1}^{s} λ^j = λ (1 − λ^s) / (1 − λ) (= s at λ = 1; principal branch for fractional
+    /// s), times the relaxation ω, into `output` (n values). Applied to a DMD of the *updates*
+    /// d_j = w_{j+1} − w_j this is w_{m+s} − w_m: the jump of the weights that the fitted update dynamics
+    /// predicts (docs/dmd.md, "DMD of the updates"). Clamping (a) applies to the λ as in (F13); with
+    /// |λ| < 1 everywhere, s → ∞ gives the limit point w_m + Re(Φ diag(λ / (1 − λ)) b). Cost O(n k).
+    public func accumulate(steps: Double, into output: UnsafeMutableBufferPointer<Double>) throws {
+        let z = try accumulationCoordinates(steps: steps)
+        guard output.count == dimension, let base = output.baseAddress else {
+            throw DMDError.invalidShape("the accumulated state has \(dimension) entries, the output buffer \(output.count)")
+        }
+        try expand(coordinates: z, into: base)
+    }
+
+    /// g_s(λ) = Σ_{j=1}^{s} λ^j, nil when it overflows. Within 1e-5 of λ = 1 the closed form cancels, so
+    /// the binomial series s + δ s(s+1)/2 + δ² (s+1) s (s−1)/6 (δ = λ − 1) is used, exact to O(s⁴ δ³).
+    static func geometricSum(_ lambda: Complex<Double>, _ s: Double) -> Complex<Double>? {
+        if s == 0 { return .zero }
+        let delta = lambda - Complex(1)
+        if delta.length < 1e-5 {
+            let second = delta * delta
+            return Complex(s) + delta.multiplied(by: s * (s + 1) / 2) + second.multiplied(by: (s + 1) * s * (s - 1) / 6)
+        }
+        guard let power = DMD.power(lambda, s) else { return nil }
+        let sum = lambda * (Complex(1) - power) / (Complex(1) - lambda)
+        return sum.real.isFinite && sum.imaginary.isFinite ? sum : nil
+    }
+
+    /// z = ω Re(G diag(g_s(λ)) b) in basis coordinates (see `accumulate(steps:into:)`).
+    func accumulationCoordinates(steps s: Double) throws -> [Double] {
+        guard buffer.generation == generation else { throw DMDError.snapshotsCleared }
+        guard s.isFinite, s >= 0 else { throw DMDError.invalidSteps(s) }
+        var z = [Double](repeating: 0, count: lastSnapshotCoordinates.count)
+        if rank == 0 { return z }
+        let g = options.modes == .exact ? exactCoordinates : projectedCoordinates
+        let lambdas = extrapolationEigenvalues
+        var weighted = [Complex<Double>](repeating: .zero, count: rank)
+        for j in 0..<rank {
+            guard let sum = Self.geometricSum(lambdas[j], s) else {
+                throw DMDError.extrapolationOverflow(steps: s, largestModulus: largestEigenvalueModulus)
+            }
+            weighted[j] = sum * amplitudes[j]
+        }
+        for i in 0..<z.count {
+            var sum = 0.0
+            for j in 0..<rank {
+                let gij = g[i, j], cj = weighted[j]
+                sum += gij.real * cj.real - gij.imaginary * cj.imaginary
+            }
+            z[i] = options.relaxation * sum
+        }
+        guard z.allSatisfy(\.isFinite) else {
+            throw DMDError.extrapolationOverflow(steps: s, largestModulus: largestEigenvalueModulus)
+        }
+        return z
+    }
+
     /// z = Re(G Λ^s b) in basis coordinates, then relaxation (b) z ← t + ω (z − t) with t the
     /// coordinates of w_m (so w = w_m + ω (w_dmd − w_m) after the basis is applied, by linearity).
     func extrapolationCoordinates(steps s: Double) throws -> [Double] {

@@ -2,7 +2,7 @@
 /// single layer. Defaults are the paper-faithful choices of `configs/paper.toml`.
 public struct DMDOptions: Sendable, Equatable {
     /// The thin SVD of X = [w_1 … w_{m−1}] (F10). Both cost O(n m²) and never form an n × n matrix.
-    public enum SVDMethod: String, Sendable, CaseIterable {
+    public enum SVDMethod: String, Codable, Sendable, CaseIterable {
         /// Householder QR of the n × m snapshot matrix, then the SVD of the small R. Backward
         /// stable: σ_i is accurate to ≈ ε σ_0 (default).
         case householderQR = "qr"
@@ -12,7 +12,7 @@ public struct DMDOptions: Sendable, Equatable {
     }
 
     /// Which DMD modes (F12) are fitted to w_m and extrapolated.
-    public enum ModeKind: String, Sendable, CaseIterable {
+    public enum ModeKind: String, Codable, Sendable, CaseIterable {
         /// Φ = X' V_r Σ_r⁻¹ Y (exact DMD, the config's default).
         case exact
         /// Φ = U_r Y (projected DMD).

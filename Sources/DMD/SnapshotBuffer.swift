@@ -117,6 +117,36 @@ public final class SnapshotBuffer: @unchecked Sendable {
         count += 1
     }
 
+    /// Replaces the snapshots x_1 … x_k by their k − 1 successive differences
+    /// d_j = x_{j+1} − x_j (in place, one pass over the storage), for a DMD of the *updates* rather
+    /// than of the states (docs/dmd.md, "DMD of the updates"). Needs k ≥ 3, so that at least two
+    /// differences — one pair (X, X') of (F9) — remain.
+    public func replaceWithDifferences() throws {
+        guard !isDecomposed else { throw DMDError.bufferConsumed }
+        guard count >= 3 else { throw DMDError.tooFewSnapshots(count: max(count - 1, 0)) }
+        let n = dimension
+        // d_j needs x_j and x_{j+1}; going left to right, x_{j+1} is still intact when d_j replaces x_j.
+        for j in 0..<(count - 1) {
+            let current = storage + j * n, next = storage + (j + 1) * n
+            for i in 0..<n { current[i] = next[i] - current[i] }
+        }
+        count -= 1
+    }
+
+    /// As `appendInPlace(_:)`, for a `body` (the writer) that checks finiteness while it writes (e.g. in the same
+    /// pass as a conversion, split over the cores) and returns whether every entry is finite: the
+    /// buffer then skips its own pass over the column, and scans only to name the offending entry.
+    public func appendInPlaceCheckedByWriter(_ body: (UnsafeMutableBufferPointer<Double>) throws -> Bool) throws {
+        guard !isDecomposed else { throw DMDError.bufferConsumed }
+        guard count < capacity else { throw DMDError.bufferFull(capacity: capacity) }
+        let column = UnsafeMutableBufferPointer(start: storage + count * dimension, count: dimension)
+        if try !body(column) {
+            let index = column.firstIndex { !$0.isFinite } ?? 0
+            throw DMDError.nonFiniteSnapshot(snapshot: count, entry: index, value: "\(column[index])")
+        }
+        count += 1
+    }
+
     /// Marks the storage as used by a decomposition (see `DMD.decompose(consuming:)`).
     func markDecomposed() { isDecomposed = true }
 }

@@ -34,7 +34,8 @@ public final class DMDAccelerator: TrainingHook {
     /// Threads of the float64 ⇄ network-precision copies (snapshots, assignment).
     let copyThreads: Int
     let log: (String) -> Void
-    private let states: [LayerState]
+    /// One per DMD: a block per selected layer, or one block of them all (`settings.scope`).
+    private let blocks: [ParameterBlock]
     private var epochAccumulator = EpochAccumulator()
     private var restoredFromCheckpoint = false
 
@@ -54,13 +55,21 @@ public final class DMDAccelerator: TrainingHook {
         self.eigenvalueDirectory = eigenvalueDirectory
         self.copyThreads = max(1, copyThreads)
         self.log = log
+        // A DMD of the updates adds its prediction to w_m, which it keeps exactly (as the guard does).
+        let withBackup = settings.guarded || settings.snapshotKind == .updates
+        let selected = selectedLayers
         do {
-            states = try selectedLayers.map { layer in
-                try LayerState(layer: layer, dimension: layout.parameterCount(ofLayer: layer), capacity: settings.snapshotCount,
-                               withBackup: settings.guarded)
+            switch settings.scope {
+            case .layer:
+                blocks = try selected.map { layer in
+                    try ParameterBlock(layers: [layer], layout: layout, label: "L\(layer)", capacity: settings.snapshotCount, withBackup: withBackup)
+                }
+            case .network:
+                blocks = [try ParameterBlock(layers: selected, layout: layout, label: Self.networkBlockLabel, capacity: settings.snapshotCount,
+                                             withBackup: withBackup)]
             }
         } catch {
-            throw NetworkError("cannot allocate the DMD snapshot buffers (m = \(settings.snapshotCount)): \(error)")
+            throw DMDTrainingError("cannot allocate the DMD snapshot buffers (m = \(settings.snapshotCount)): \(error)")
         }
     }
 
@@ -72,7 +81,7 @@ public final class DMDAccelerator: TrainingHook {
         if settings.recordJumpLosses { columns += ["test_mse_before", "test_mse_after"] }
         if settings.guarded { columns += ["guard_factor", "jump_accepted"] }
         if settings.snapshotTiming == .step { columns.append("jumps_in_epoch") }
-        columns += selectedLayers.map { "rank_L\($0)" } + selectedLayers.map { "max_abs_eig_L\($0)" }
+        columns += blocks.map { "rank_\($0.label)" } + blocks.map { "max_abs_eig_\($0.label)" }
         if settings.clampEigenvalues { columns.append("clamped_eigenvalues") }
         columns += ["dmd_failures", "snapshots_held", "snapshot_seconds", "dmd_seconds", "assign_seconds", "jump_loss_seconds"]
         return columns
@@ -84,7 +93,7 @@ public final class DMDAccelerator: TrainingHook {
 
     public func trainingWillStart(_ trainer: TrainerAccess) throws {
         guard trainer.layout == layout else {
-            throw NetworkError("the DMD hook was built for the network \(layout), the trainer has \(trainer.layout)")
+            throw DMDTrainingError("the DMD hook was built for the network \(layout), the trainer has \(trainer.layout)")
         }
         if !restoredFromCheckpoint && trainer.completedEpochs == 0 { try removeOldEigenvalueFiles() }
         epochAccumulator = EpochAccumulator()
@@ -105,15 +114,16 @@ public final class DMDAccelerator: TrainingHook {
 
     private func snapshotAndMaybeJump(_ trainer: TrainerAccess) throws {
         let start = monotonicSeconds()
-        for state in states {
-            do { try state.appendSnapshot(from: trainer, threads: copyThreads) } catch let DMDError.nonFiniteSnapshot(_, entry, value) {
+        for block in blocks {
+            do { try block.appendSnapshot(from: trainer, threads: copyThreads) } catch let DMDError.nonFiniteSnapshot(_, entry, value) {
                 // The optimizer (or an earlier jump) has made the parameters non-finite: training diverged.
-                throw DMDDivergenceError("training diverged by epoch \(trainer.completedEpochs): layer \(state.layer)'s parameter \(entry) is \(value) "
+                let (layer, index) = block.locate(entry)
+                throw DMDDivergenceError("training diverged by epoch \(trainer.completedEpochs): layer \(layer)'s parameter \(index) is \(value) "
                                          + "when the DMD snapshot is taken (try a smaller training.learning_rate, or the DMD safeguards)")
             }
         }
         epochAccumulator.snapshotSeconds += monotonicSeconds() - start
-        if states.first?.buffer.isFull == true {
+        if blocks.first?.buffer.isFull == true {
             let jump = try performJump(trainer)
             epochAccumulator.jumps.append(jump)
         }
@@ -121,7 +131,7 @@ public final class DMDAccelerator: TrainingHook {
 
     /// One jump of every selected layer; the buffers are cleared afterwards whatever happens.
     private func performJump(_ trainer: TrainerAccess) throws -> DMDJump {
-        defer { for state in states { state.buffer.clear() } }
+        defer { for block in blocks { block.buffer.clear() } }
         let number = jumps.count + 1
         let epoch = settings.snapshotTiming == .epoch ? trainer.completedEpochs : trainer.completedEpochs + 1
         let progress = Double(trainer.completedEpochs) / Double(max(settings.annealingEpochs, 1))
@@ -130,6 +140,7 @@ public final class DMDAccelerator: TrainingHook {
                            usedSteps: plannedSteps, guardFactor: nil, candidateTrainMSE: [], accepted: true,
                            trainMSEBefore: nil, trainMSEAfter: nil, testMSEBefore: nil, testMSEAfter: nil, layers: [])
 
+        let updates = settings.snapshotKind == .updates
         // The parameters now are w_m, the m-th snapshot: the "before" of the relative error.
         var t = monotonicSeconds()
         if settings.recordJumpLosses || settings.guarded {
@@ -137,8 +148,8 @@ public final class DMDAccelerator: TrainingHook {
             if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
             t = lap(t, &epochAccumulator.jumpLossSeconds)
         }
-        if settings.guarded {
-            for state in states { state.saveBackup(from: trainer, threads: copyThreads) }
+        if settings.guarded || updates {
+            for block in blocks { block.saveBackup(from: trainer, threads: copyThreads) }
             t = lap(t, &epochAccumulator.assignSeconds)
         }
 
@@ -147,23 +158,26 @@ public final class DMDAccelerator: TrainingHook {
         let writes = plannedSteps > 0
         // (F9)–(F12) per layer, concurrently, in place; without the guard also (F13) at s.
         let extrapolateNow = !settings.guarded && writes
-        let results = DMD.forEachLayerConcurrently(count: states.count, cost: { Double(self.states[$0].dimension) }) { i -> DMDModel in
-            let model = try DMD.decompose(consuming: self.states[i].buffer, options: self.options)
-            if extrapolateNow && !model.isIdentity { try model.extrapolate(steps: plannedSteps, into: self.states[i].scratch) }
+        let results = DMD.forEachLayerConcurrently(count: blocks.count, cost: { Double(self.blocks[$0].dimension) }) { i -> DMDModel in
+            let block = self.blocks[i]
+            if updates { try block.buffer.replaceWithDifferences() }
+            let model = try DMD.decompose(consuming: block.buffer, options: self.options)
+            if extrapolateNow && !model.isIdentity { try self.candidate(block, model, steps: plannedSteps) }
             return model
         }
         var models: [DMDModel?] = []
-        for (state, result) in zip(states, results) {
+        for (block, result) in zip(blocks, results) {
+            let name = block.label == Self.networkBlockLabel ? Self.networkBlockLabel : nil
             switch result {
             case .success(let model):
                 models.append(model)
-                jump.layers.append(.init(layer: state.layer, rank: model.rank, largestEigenvalueModulus: model.largestEigenvalueModulus,
-                                         clampedEigenvalues: model.clampedEigenvalueCount, failure: nil))
+                jump.layers.append(.init(layer: block.layers[0], rank: model.rank, largestEigenvalueModulus: model.largestEigenvalueModulus,
+                                         clampedEigenvalues: model.clampedEigenvalueCount, failure: nil, block: name))
             case .failure(let error):
                 models.append(nil)
-                jump.layers.append(.init(layer: state.layer, rank: nil, largestEigenvalueModulus: nil, clampedEigenvalues: 0,
-                                         failure: "\(error)"))
-                log("DMD jump \(number) (epoch \(epoch)): layer \(state.layer) keeps its parameters: \(error)")
+                jump.layers.append(.init(layer: block.layers[0], rank: nil, largestEigenvalueModulus: nil, clampedEigenvalues: 0,
+                                         failure: "\(error)", block: name))
+                log("DMD jump \(number) (epoch \(epoch)): \(block.description) keeps its parameters: \(error)")
             }
         }
         try writeEigenvalues(models, jump: number)
@@ -174,10 +188,10 @@ public final class DMDAccelerator: TrainingHook {
         } else if settings.guarded {
             try guardedAssignment(trainer, models: models, plannedSteps: plannedSteps, jump: &jump, clock: &t)
         } else {
-            for (state, model) in zip(states, models) {
+            for (block, model) in zip(blocks, models) {
                 guard let model, !model.isIdentity else { continue }
-                if !state.assignScratch(to: trainer, threads: copyThreads) {
-                    throw DMDDivergenceError("DMD jump \(number) (epoch \(epoch)): the extrapolated parameters of layer \(state.layer) "
+                if !block.assignScratch(to: trainer, threads: copyThreads) {
+                    throw DMDDivergenceError("DMD jump \(number) (epoch \(epoch)): the extrapolated parameters of \(block.description) "
                                              + "(s = \(plannedSteps), largest |λ| = \(model.largestEigenvalueModulus)) overflow "
                                              + "\(trainer.precision.rawValue); use dmd.clamp_eigenvalues, dmd.guarded or a smaller dmd.s")
                 }
@@ -185,7 +199,7 @@ public final class DMDAccelerator: TrainingHook {
             t = lap(t, &epochAccumulator.assignSeconds)
         }
         if jump.accepted && writes && settings.moments == .reset {
-            for state in states { trainer.resetOptimizerMoments(ofLayer: state.layer) }
+            for block in blocks { for layer in block.layers { trainer.resetOptimizerMoments(ofLayer: layer) } }
             t = lap(t, &epochAccumulator.assignSeconds)
         }
         if settings.recordJumpLosses || settings.guarded {
@@ -231,19 +245,32 @@ public final class DMDAccelerator: TrainingHook {
             jump.guardFactor = factor
             jump.usedSteps = plannedSteps * factor
         } else {
-            for state in states { state.restoreBackup(to: trainer, threads: copyThreads) }
+            for block in blocks { block.restoreBackup(to: trainer, threads: copyThreads) }
             t = lap(t, &epochAccumulator.assignSeconds)
             jump.accepted = false
             jump.usedSteps = 0
         }
     }
 
+    /// w_{m+s} of one block into its scratch vector: (F13) Re(Φ Λ^s b) for a DMD of the weights, or
+    /// w_m + Re(Φ diag(Σ_{j=1}^{s} λ^j) b) for a DMD of the updates (`DMDModel.accumulate`, with the
+    /// block's exact copy of w_m). Runs on the block's own thread; touches only the block.
+    private func candidate(_ block: ParameterBlock, _ model: DMDModel, steps: Double) throws {
+        switch settings.snapshotKind {
+        case .weights:
+            try model.extrapolate(steps: steps, into: block.scratch)
+        case .updates:
+            try model.accumulate(steps: steps, into: block.scratch)
+            block.addBackupToScratch(threads: 1)
+        }
+    }
+
     /// Writes every layer's w_{m+s} into the network; false if some value overflowed the network's
     /// precision (the parameters are then partly written: the caller restores or rejects).
     private func assignCandidate(_ trainer: TrainerAccess, models: [DMDModel?], steps: Double, clock t: inout Double) throws -> Bool {
-        let results = DMD.forEachLayerConcurrently(count: states.count, cost: { Double(self.states[$0].dimension) }) { i -> Bool in
+        let results = DMD.forEachLayerConcurrently(count: blocks.count, cost: { Double(self.blocks[$0].dimension) }) { i -> Bool in
             guard let model = models[i], !model.isIdentity else { return false }
-            try model.extrapolate(steps: steps, into: self.states[i].scratch)
+            try self.candidate(self.blocks[i], model, steps: steps)
             return true
         }
         t = lap(t, &epochAccumulator.dmdSeconds)
@@ -252,11 +279,11 @@ public final class DMDAccelerator: TrainingHook {
             switch result {
             case .success(let extrapolated):
                 // Not extrapolated: rank 0 (the identity jump) or a failed decomposition; the layer stays at w_m.
-                if extrapolated { fits = states[i].assignScratch(to: trainer, threads: copyThreads) && fits }
+                if extrapolated { fits = blocks[i].assignScratch(to: trainer, threads: copyThreads) && fits }
             case .failure(let error):
                 // |λ|^s overflowed at this s: this candidate is unusable.
-                log("DMD jump \(jumps.count + 1): layer \(states[i].layer) cannot be extrapolated \(steps) steps: \(error)")
-                states[i].restoreBackup(to: trainer, threads: copyThreads)
+                log("DMD jump \(jumps.count + 1): \(blocks[i].description) cannot be extrapolated \(steps) steps: \(error)")
+                blocks[i].restoreBackup(to: trainer, threads: copyThreads)
                 fits = false
             }
         }
@@ -268,18 +295,26 @@ public final class DMDAccelerator: TrainingHook {
 
     private func writeEigenvalues(_ models: [DMDModel?], jump: Int) throws {
         guard let directory = eigenvalueDirectory else { return }
-        for (state, model) in zip(states, models) {
+        for (block, model) in zip(blocks, models) {
             guard let model else { continue }
             var values: [Double] = []
             values.reserveCapacity(2 * model.eigenvalues.count)
             for λ in model.eigenvalues { values.append(λ.real); values.append(λ.imaginary) }
             try Npy.write(values, shape: [model.eigenvalues.count, 2],
-                          to: directory.appendingPathComponent(Self.eigenvalueFileName(jump: jump, layer: state.layer)))
+                          to: directory.appendingPathComponent(block.label == Self.networkBlockLabel
+                                                                   ? Self.networkEigenvalueFileName(jump: jump)
+                                                                   : Self.eigenvalueFileName(jump: jump, layer: block.layers[0])))
         }
     }
 
     /// `jump_<J>_layer_<k>.npy`: J 1-based jump number, k 0-based layer.
     public static func eigenvalueFileName(jump: Int, layer: Int) -> String { "jump_\(jump)_layer_\(layer).npy" }
+
+    /// `jump_<J>_all.npy`: the one DMD of `dmd.scope = "network"`.
+    public static func networkEigenvalueFileName(jump: Int) -> String { "jump_\(jump)_\(networkBlockLabel).npy" }
+
+    /// The label of the network scope's single block (history columns `rank_all`, `max_abs_eig_all`).
+    public static let networkBlockLabel = "all"
 
     private func removeOldEigenvalueFiles() throws {
         guard let directory = eigenvalueDirectory,
@@ -297,7 +332,7 @@ public final class DMDAccelerator: TrainingHook {
         var row: [String: Double] = [
             "jump": a.jumps.isEmpty ? 0 : 1,
             "dmd_failures": Double(a.jumps.reduce(0) { $0 + $1.layers.filter { $0.failure != nil }.count }),
-            "snapshots_held": Double(states.first?.buffer.count ?? 0),
+            "snapshots_held": Double(blocks.first?.buffer.count ?? 0),
             "snapshot_seconds": a.snapshotSeconds, "dmd_seconds": a.dmdSeconds,
             "assign_seconds": a.assignSeconds, "jump_loss_seconds": a.jumpLossSeconds,
         ]
@@ -313,9 +348,9 @@ public final class DMDAccelerator: TrainingHook {
             row["guard_factor"] = last.guardFactor
             row["jump_accepted"] = last.accepted ? 1 : 0
         }
-        for outcome in last.layers {
-            row["rank_L\(outcome.layer)"] = outcome.rank.map(Double.init)
-            row["max_abs_eig_L\(outcome.layer)"] = outcome.largestEigenvalueModulus
+        for (block, outcome) in zip(blocks, last.layers) {
+            row["rank_\(block.label)"] = outcome.rank.map(Double.init)
+            row["max_abs_eig_\(block.label)"] = outcome.largestEigenvalueModulus
         }
         if settings.clampEigenvalues { row["clamped_eigenvalues"] = Double(last.layers.reduce(0) { $0 + $1.clampedEigenvalues }) }
         return row
@@ -328,16 +363,16 @@ public final class DMDAccelerator: TrainingHook {
     /// little-endian float64, layer after layer, column after column.
     public func checkpointState() throws -> Data {
         let header = CheckpointHeader(fingerprint: settings.fingerprint, jumps: jumps,
-                                      layers: states.map { .init(layer: $0.layer, dimension: $0.dimension, snapshots: $0.buffer.count) })
+                                      layers: blocks.map { .init(layer: $0.layers[0], dimension: $0.dimension, snapshots: $0.buffer.count) })
         let json = try Self.encoder().encode(header)
-        let payload = states.reduce(0) { $0 + $1.dimension * $1.buffer.count * 8 }
+        let payload = blocks.reduce(0) { $0 + $1.dimension * $1.buffer.count * 8 }
         var data = Data(capacity: 16 + json.count + payload)
         data.append(contentsOf: Self.magic)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for state in states {
-            for j in 0..<state.buffer.count {
-                let column = try state.buffer.snapshot(j)
+        for block in blocks {
+            for j in 0..<block.buffer.count {
+                let column = try block.buffer.snapshot(j)
                 column.withUnsafeBytes { data.append(contentsOf: $0) }
             }
         }
@@ -345,7 +380,7 @@ public final class DMDAccelerator: TrainingHook {
     }
 
     public func restoreCheckpointState(_ data: Data) throws {
-        func fail(_ message: String) -> NetworkError { NetworkError("checkpoint: DMD state: \(message)") }
+        func fail(_ message: String) -> DMDTrainingError { DMDTrainingError("checkpoint: DMD state: \(message)") }
         guard data.count >= 16, Array(data.prefix(8)) == Self.magic else { throw fail("missing or damaged (bad magic)") }
         let length = data.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(data.count - 16) else { throw fail("truncated header") }
@@ -356,15 +391,15 @@ public final class DMDAccelerator: TrainingHook {
         guard header.fingerprint == settings.fingerprint else {
             throw fail("written with other DMD settings (\(header.fingerprint)), now \(settings.fingerprint)")
         }
-        guard header.layers.map(\.layer) == states.map(\.layer), zip(header.layers, states).allSatisfy({ $0.dimension == $1.dimension }) else {
+        guard header.layers.map(\.layer) == blocks.map({ $0.layers[0] }), zip(header.layers, blocks).allSatisfy({ $0.dimension == $1.dimension }) else {
             throw fail("its layers \(header.layers.map { "\($0.layer) (n = \($0.dimension))" }) do not match this network's selected layers")
         }
         var offset = 16 + Int(length)
         let payload = header.layers.reduce(0) { $0 + $1.dimension * $1.snapshots * 8 }
         guard data.count - offset == payload else { throw fail("holds \(data.count - offset) bytes of snapshots, expected \(payload)") }
-        for (entry, state) in zip(header.layers, states) {
-            guard entry.snapshots < state.buffer.capacity else { throw fail("layer \(entry.layer) has \(entry.snapshots) snapshots, m = \(state.buffer.capacity)") }
-            state.buffer.clear()
+        for (entry, block) in zip(header.layers, blocks) {
+            guard entry.snapshots < block.buffer.capacity else { throw fail("layer \(entry.layer) has \(entry.snapshots) snapshots, m = \(block.buffer.capacity)") }
+            block.buffer.clear()
             var column = [Double](repeating: 0, count: entry.dimension)
             for _ in 0..<entry.snapshots {
                 column.withUnsafeMutableBytes { raw in
@@ -372,7 +407,7 @@ public final class DMDAccelerator: TrainingHook {
                         raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + entry.dimension * 8)]))
                     }
                 }
-                try state.buffer.append(column)
+                try block.buffer.append(column)
                 offset += entry.dimension * 8
             }
         }
@@ -394,7 +429,7 @@ public final class DMDAccelerator: TrainingHook {
     static func decoder() -> JSONDecoder { TrainingCheckpoint.decoder() }
 
     /// Snapshots currently held (the same for every selected layer).
-    public var snapshotsHeld: Int { states.first?.buffer.count ?? 0 }
+    public var snapshotsHeld: Int { blocks.first?.buffer.count ?? 0 }
 }
 
 /// A DMD jump that made the parameters or the training MSE non-finite (training cannot go on).

@@ -15,6 +15,14 @@ public struct DMDJump: Codable, Equatable, Sendable {
         public var clampedEigenvalues: Int
         /// Why the layer was left at w_m (a DMD or LAPACK error); nil when it was extrapolated.
         public var failure: String?
+        /// "all" when one DMD covered every selected layer (`dmd.scope = "network"`; `layer` is then the
+        /// first of them); nil for the paper's DMD per layer.
+        public var block: String?
+
+        public init(layer: Int, rank: Int?, largestEigenvalueModulus: Double?, clampedEigenvalues: Int, failure: String?, block: String? = nil) {
+            self.layer = layer; self.rank = rank; self.largestEigenvalueModulus = largestEigenvalueModulus
+            self.clampedEigenvalues = clampedEigenvalues; self.failure = failure; self.block = block
+        }
     }
 
     /// 1-based jump number (the J of `eigenvalues/jump_<J>_layer_<k>.npy`).
@@ -59,7 +67,7 @@ public struct DMDJump: Codable, Equatable, Sendable {
                 "\(j.number)", "\(j.epoch)", "\(j.optimizerStep)", cell(j.plannedSteps), cell(j.usedSteps), cell(j.guardFactor),
                 j.accepted ? "1" : "0", cell(j.trainMSEBefore), cell(j.trainMSEAfter), cell(j.testMSEBefore), cell(j.testMSEAfter),
                 cell(j.trainRelativeError), cell(j.testRelativeError),
-                j.layers.map { "\($0.layer)" }.joined(separator: ";"),
+                j.layers.map { $0.block ?? "\($0.layer)" }.joined(separator: ";"),
                 j.layers.map { $0.rank.map(String.init) ?? "" }.joined(separator: ";"),
                 j.layers.map { cell($0.largestEigenvalueModulus) }.joined(separator: ";"),
                 "\(j.layers.reduce(0) { $0 + $1.clampedEigenvalues })",

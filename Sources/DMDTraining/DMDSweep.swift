@@ -6,8 +6,8 @@ import NeuralNetwork
 /// The values of m or s in a sweep: "a:b:c" (a, a+c, … ≤ b), "a:b" (step 1), "a,b,c" or "a".
 public enum SweepRange {
     public static func parse(_ text: String, name: String, minimum: Int) throws -> [Int] {
-        func fail(_ why: String) -> NetworkError {
-            NetworkError("--\(name) \"\(text)\": \(why); expected start:stop:step (e.g. 2:20:2), start:stop, a comma-separated list or one integer")
+        func fail(_ why: String) -> DMDTrainingError {
+            DMDTrainingError("--\(name) \"\(text)\": \(why); expected start:stop:step (e.g. 2:20:2), start:stop, a comma-separated list or one integer")
         }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var values: [Int]
@@ -103,10 +103,10 @@ public final class DMDSweep: @unchecked Sendable {
     private let lock = NSLock()
 
     public init(_ setup: Setup) throws {
-        guard !setup.mValues.isEmpty, !setup.sValues.isEmpty else { throw NetworkError("the sweep grid is empty") }
-        guard setup.mValues.allSatisfy({ $0 >= 2 }) else { throw NetworkError("every m of the sweep must be at least 2") }
-        guard setup.sValues.allSatisfy({ $0 >= 0 }) else { throw NetworkError("every s of the sweep must be at least 0") }
-        guard setup.concurrentRuns >= 1 else { throw NetworkError("concurrent runs must be at least 1") }
+        guard !setup.mValues.isEmpty, !setup.sValues.isEmpty else { throw DMDTrainingError("the sweep grid is empty") }
+        guard setup.mValues.allSatisfy({ $0 >= 2 }) else { throw DMDTrainingError("every m of the sweep must be at least 2") }
+        guard setup.sValues.allSatisfy({ $0 >= 0 }) else { throw DMDTrainingError("every s of the sweep must be at least 0") }
+        guard setup.concurrentRuns >= 1 else { throw DMDTrainingError("concurrent runs must be at least 1") }
         var s = setup
         s.run.trainer.threads = 1
         s.run.stopAfterEpoch = nil
@@ -163,7 +163,7 @@ public final class DMDSweep: @unchecked Sendable {
             }
             guard existing == description else {
                 let differing = Set(existing.keys).union(description.keys).sorted().filter { existing[$0] != description[$0] }
-                throw NetworkError("\(setup.directory.path) holds a sweep of another setup (differs in: \(differing.joined(separator: ", "))); "
+                throw DMDTrainingError("\(setup.directory.path) holds a sweep of another setup (differs in: \(differing.joined(separator: ", "))); "
                                    + "use another --out folder, or remove it to start afresh")
             }
         } else {
@@ -223,7 +223,7 @@ public final class DMDSweep: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do {
             let result = try DMDAccelerator.decoder().decode(SweepPairResult.self, from: Data(contentsOf: url))
-            guard result.m == m, result.s == s else { throw NetworkError("it records m = \(result.m), s = \(result.s)") }
+            guard result.m == m, result.s == s else { throw DMDTrainingError("it records m = \(result.m), s = \(result.s)") }
             return result
         } catch {
             throw ArrayFileError(path: url.path, "unreadable sweep result (\(error)); delete the file to rerun this pair")

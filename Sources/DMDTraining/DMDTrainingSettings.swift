@@ -13,6 +13,13 @@ public struct DMDTrainingSettings: Codable, Equatable, Sendable {
     public enum MomentPolicy: String, Codable, Sendable, CaseIterable { case keep, reset }
     /// Safeguard (d): how the step count s shrinks over the training (see `stepCount(progress:)`).
     public enum Annealing: String, Codable, Sendable, CaseIterable { case none, linear, cosine }
+    /// What the DMD decomposes: the parameters w_1 … w_m (the paper's F9), or their updates
+    /// d_j = w_{j+1} − w_j, whose fitted dynamics predicts the jump w_{m+s} − w_m = Σ_{j=1}^{s} d_{m−1+j}
+    /// (docs/dmd-training.md, "DMD of the updates").
+    public enum SnapshotKind: String, Codable, Sendable, CaseIterable { case weights, updates }
+    /// Which parameters share one DMD: each selected layer its own (the paper), or all selected layers
+    /// concatenated into one vector (one set of eigenvalues for the whole network).
+    public enum Scope: String, Codable, Sendable, CaseIterable { case layer, network }
 
     /// m: snapshots per DMD (F9), at least 2.
     public var snapshotCount: Int
@@ -21,8 +28,8 @@ public struct DMDTrainingSettings: Codable, Equatable, Sendable {
     /// tol, rank cap, SVD path, mode kind, safeguards (a) clamp and (b) relaxation ω: passed to the DMD library.
     public var tolerance: Double
     public var maximumRank: Int?
-    public var svdMethod: String
-    public var modes: String
+    public var svdMethod: DMDOptions.SVDMethod
+    public var modes: DMDOptions.ModeKind
     public var clampEigenvalues: Bool
     public var relaxation: Double
     /// 0-based weight-layer indices that DMD extrapolates; empty = every layer.
@@ -38,50 +45,68 @@ public struct DMDTrainingSettings: Codable, Equatable, Sendable {
     public var annealingEpochs: Int
     /// Measure train and test MSE just before each jump (history columns `*_mse_before/after`).
     public var recordJumpLosses: Bool
+    /// The variants beyond the paper are stored only when they differ from it, so that the encoded
+    /// settings — checkpoint fingerprints, the study's run specifications — of every paper-kind run
+    /// written before they existed stay valid.
+    private var snapshotKindIfNotWeights: SnapshotKind?
+    private var scopeIfNotLayer: Scope?
+    public var snapshotKind: SnapshotKind {
+        get { snapshotKindIfNotWeights ?? .weights }
+        set { snapshotKindIfNotWeights = newValue == .weights ? nil : newValue }
+    }
+    public var scope: Scope {
+        get { scopeIfNotLayer ?? .layer }
+        set { scopeIfNotLayer = newValue == .layer ? nil : newValue }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case snapshotCount, steps, tolerance, maximumRank, svdMethod, modes, clampEigenvalues, relaxation, layers, moments,
+             snapshotTiming, guarded, guardFactors, annealing, annealingEpochs, recordJumpLosses
+        case snapshotKindIfNotWeights = "snapshotKind", scopeIfNotLayer = "scope"
+    }
 
     public init(snapshotCount: Int = 14, steps: Double = 55, tolerance: Double = 1e-10, maximumRank: Int? = nil,
-                svdMethod: String = "qr", modes: String = "exact", clampEigenvalues: Bool = false, relaxation: Double = 1,
+                svdMethod: DMDOptions.SVDMethod = .householderQR, modes: DMDOptions.ModeKind = .exact, clampEigenvalues: Bool = false, relaxation: Double = 1,
                 layers: [Int] = [], moments: MomentPolicy = .keep, snapshotTiming: SnapshotTiming = .epoch,
                 guarded: Bool = false, guardFactors: [Double] = [0.25, 0.5, 1, 2], annealing: Annealing = .none,
-                annealingEpochs: Int = 3000, recordJumpLosses: Bool = true) {
+                annealingEpochs: Int = 3000, recordJumpLosses: Bool = true, snapshotKind: SnapshotKind = .weights,
+                scope: Scope = .layer) {
         self.snapshotCount = snapshotCount; self.steps = steps; self.tolerance = tolerance; self.maximumRank = maximumRank
         self.svdMethod = svdMethod; self.modes = modes; self.clampEigenvalues = clampEigenvalues; self.relaxation = relaxation
         self.layers = layers; self.moments = moments; self.snapshotTiming = snapshotTiming
         self.guarded = guarded; self.guardFactors = guardFactors; self.annealing = annealing
         self.annealingEpochs = annealingEpochs; self.recordJumpLosses = recordJumpLosses
+        self.snapshotKind = snapshotKind; self.scope = scope
     }
 
     /// The options of every layer's DMD.
     public func dmdOptions() throws -> DMDOptions {
-        guard let svd = DMDOptions.SVDMethod(rawValue: svdMethod) else {
-            throw NetworkError("dmd.svd must be \"qr\" or \"gram\", got \"\(svdMethod)\"")
-        }
-        guard let kind = DMDOptions.ModeKind(rawValue: modes) else {
-            throw NetworkError("dmd.modes must be \"exact\" or \"projected\", got \"\(modes)\"")
-        }
-        let options = DMDOptions(svdMethod: svd, modes: kind, tolerance: tolerance, maximumRank: maximumRank,
+        let options = DMDOptions(svdMethod: svdMethod, modes: modes, tolerance: tolerance, maximumRank: maximumRank,
                                  clampEigenvaluesToUnitCircle: clampEigenvalues, relaxation: relaxation)
-        do { try options.validate() } catch { throw NetworkError("[dmd]: \(error)") }
+        do { try options.validate() } catch { throw DMDTrainingError("[dmd]: \(error)") }
         return options
     }
 
     /// Checks the settings against a network: every value meaningful, every named layer present.
     public func validate(layerCount: Int) throws {
-        guard snapshotCount >= 2 else { throw NetworkError("dmd.m must be at least 2 (X and X' of F9), got \(snapshotCount)") }
-        guard steps.isFinite, steps >= 0 else { throw NetworkError("dmd.s must be a finite number ≥ 0, got \(steps)") }
+        guard snapshotCount >= 2 else { throw DMDTrainingError("dmd.m must be at least 2 (X and X' of F9), got \(snapshotCount)") }
+        if snapshotKind == .updates, snapshotCount < 3 {
+            throw DMDTrainingError("dmd.snapshot_kind = \"updates\" needs dmd.m ≥ 3 (m snapshots give m − 1 updates, and X, X' need two), got \(snapshotCount)")
+        }
+        guard steps.isFinite, steps >= 0 else { throw DMDTrainingError("dmd.s must be a finite number ≥ 0, got \(steps)") }
         _ = try dmdOptions()
         for layer in layers where layer < 0 || layer >= layerCount {
-            throw NetworkError("dmd.layers names layer \(layer), but the network has \(layerCount) weight layers (0…\(layerCount - 1), 0-based)")
+            throw DMDTrainingError("dmd.layers names layer \(layer), but the network has \(layerCount) weight layers (0…\(layerCount - 1), 0-based)")
         }
-        guard Set(layers).count == layers.count else { throw NetworkError("dmd.layers lists a layer twice: \(layers)") }
+        guard Set(layers).count == layers.count else { throw DMDTrainingError("dmd.layers lists a layer twice: \(layers)") }
         if guarded {
-            guard !guardFactors.isEmpty else { throw NetworkError("dmd.guarded = true needs at least one entry in dmd.guard_factors") }
+            guard !guardFactors.isEmpty else { throw DMDTrainingError("dmd.guarded = true needs at least one entry in dmd.guard_factors") }
             for f in guardFactors where !(f.isFinite && f >= 0) {
-                throw NetworkError("dmd.guard_factors must be finite numbers ≥ 0, got \(f)")
+                throw DMDTrainingError("dmd.guard_factors must be finite numbers ≥ 0, got \(f)")
             }
         }
         if annealing != .none, annealingEpochs < 1 {
-            throw NetworkError("annealing needs the planned number of epochs (≥ 1), got \(annealingEpochs)")
+            throw DMDTrainingError("annealing needs the planned number of epochs (≥ 1), got \(annealingEpochs)")
         }
     }
 

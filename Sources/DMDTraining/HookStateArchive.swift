@@ -20,7 +20,7 @@ struct HookStateArchive<Header: Codable> {
 
     /// Decodes `data`; `lengths` gives the float64 count of every vector from the header.
     static func decode(_ data: Data, magic: [UInt8], what: String, lengths: (Header) throws -> [Int]) throws -> HookStateArchive {
-        func fail(_ message: String) -> NetworkError { NetworkError("checkpoint: \(what) state: \(message)") }
+        func fail(_ message: String) -> DMDTrainingError { DMDTrainingError("checkpoint: \(what) state: \(message)") }
         guard data.count >= 16, Array(data.prefix(8)) == magic else { throw fail("missing or damaged (bad magic)") }
         let length = data.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(data.count - 16) else { throw fail("truncated header") }

@@ -25,8 +25,8 @@ public struct LookaheadSettings: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard period.count >= 1 else { throw NetworkError("lookahead: k must be at least 1, got \(period.count)") }
-        guard alpha.isFinite, alpha > 0, alpha <= 1 else { throw NetworkError("lookahead: α must be in (0, 1], got \(alpha)") }
+        guard period.count >= 1 else { throw DMDTrainingError("lookahead: k must be at least 1, got \(period.count)") }
+        guard alpha.isFinite, alpha > 0, alpha <= 1 else { throw DMDTrainingError("lookahead: α must be in (0, 1], got \(alpha)") }
     }
 
     /// What a checkpoint must match to be resumed with these settings.
@@ -75,7 +75,7 @@ public final class LookaheadAccelerator: TrainingHook {
 
     public func trainingWillStart(_ trainer: TrainerAccess) throws {
         guard trainer.layout == layout else {
-            throw NetworkError("the Lookahead hook was built for the network \(layout), the trainer has \(trainer.layout)")
+            throw DMDTrainingError("the Lookahead hook was built for the network \(layout), the trainer has \(trainer.layout)")
         }
         // Algorithm 1: φ₀ = θ₀. On a resume φ comes from the checkpoint instead.
         if !restoredFromCheckpoint || slowWeights.isEmpty {
@@ -143,11 +143,11 @@ public final class LookaheadAccelerator: TrainingHook {
     public func restoreCheckpointState(_ data: Data) throws {
         let archive = try HookStateArchive<Header>.decode(data, magic: Self.magic, what: "Lookahead") { header in
             guard header.fingerprint == self.settings.fingerprint else {
-                throw NetworkError("checkpoint: Lookahead state: written with other settings (\(header.fingerprint)), now \(self.settings.fingerprint)")
+                throw DMDTrainingError("checkpoint: Lookahead state: written with other settings (\(header.fingerprint)), now \(self.settings.fingerprint)")
             }
             let expected = (0..<self.layout.layerCount).map { self.layout.parameterCount(ofLayer: $0) }
             guard header.dimensions.isEmpty || header.dimensions == expected else {
-                throw NetworkError("checkpoint: Lookahead state: layer sizes \(header.dimensions) do not match this network's \(expected)")
+                throw DMDTrainingError("checkpoint: Lookahead state: layer sizes \(header.dimensions) do not match this network's \(expected)")
             }
             return header.dimensions
         }

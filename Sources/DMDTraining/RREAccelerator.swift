@@ -213,8 +213,8 @@ public struct RRESettings: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard differenceCount >= 1 else { throw NetworkError("rre: m must be at least 1, got \(differenceCount)") }
-        guard regularization.isFinite, regularization >= 0 else { throw NetworkError("rre: the regularisation must be finite and ≥ 0, got \(regularization)") }
+        guard differenceCount >= 1 else { throw DMDTrainingError("rre: m must be at least 1, got \(differenceCount)") }
+        guard regularization.isFinite, regularization >= 0 else { throw DMDTrainingError("rre: the regularisation must be finite and ≥ 0, got \(regularization)") }
     }
 
     /// What a checkpoint must match to be resumed with these settings.
@@ -261,7 +261,7 @@ public final class RREAccelerator: TrainingHook {
 
     public func trainingWillStart(_ trainer: TrainerAccess) throws {
         guard trainer.layout == layout else {
-            throw NetworkError("the RRE hook was built for the network \(layout), the trainer has \(trainer.layout)")
+            throw DMDTrainingError("the RRE hook was built for the network \(layout), the trainer has \(trainer.layout)")
         }
         if !restoredFromCheckpoint || snapshotsHeld == 0 { takeSnapshot(trainer) }
     }
@@ -363,14 +363,14 @@ public final class RREAccelerator: TrainingHook {
     public func restoreCheckpointState(_ data: Data) throws {
         let archive = try HookStateArchive<Header>.decode(data, magic: Self.magic, what: "RRE") { header in
             guard header.fingerprint == self.settings.fingerprint else {
-                throw NetworkError("checkpoint: RRE state: written with other settings (\(header.fingerprint)), now \(self.settings.fingerprint)")
+                throw DMDTrainingError("checkpoint: RRE state: written with other settings (\(header.fingerprint)), now \(self.settings.fingerprint)")
             }
             let expected = (0..<self.layout.layerCount).map { self.layout.parameterCount(ofLayer: $0) }
             guard header.dimensions == expected else {
-                throw NetworkError("checkpoint: RRE state: layer sizes \(header.dimensions) do not match this network's \(expected)")
+                throw DMDTrainingError("checkpoint: RRE state: layer sizes \(header.dimensions) do not match this network's \(expected)")
             }
             guard (0...self.settings.differenceCount).contains(header.snapshots) else {
-                throw NetworkError("checkpoint: RRE state: \(header.snapshots) snapshots, m = \(self.settings.differenceCount)")
+                throw DMDTrainingError("checkpoint: RRE state: \(header.snapshots) snapshots, m = \(self.settings.differenceCount)")
             }
             return expected.flatMap { Array(repeating: $0, count: header.snapshots) }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import DMD
 import DMDTraining
 import Foundation
 import NeuralNetwork
@@ -42,14 +43,16 @@ struct BenchDMD: ParsableCommand {
             throw ValidationError("--samples, --batch, --threads, --rounds must be ≥ 1, --m ≥ 2, --s ≥ 0")
         }
         o.trainSamples = samples; o.testSamples = testSamples; o.batchSize = batch; o.threads = threads
-        o.m = m; o.s = s; o.rounds = rounds; o.svdMethod = svd
+        o.m = m; o.s = s; o.rounds = rounds
+        guard let method = DMDOptions.SVDMethod(rawValue: svd) else { throw ValidationError("--svd must be qr or gram, got \(svd)") }
+        o.svdMethod = method
         if let scratch { o.scratchDirectory = URL(fileURLWithPath: scratch, isDirectory: true) }
         guard let p = NetworkPrecision(rawValue: precision) else { throw ValidationError("--precision must be float32 or float64") }
         o.precision = p
         let r = try DMDOverheadBenchmark(options: o).run(log: { note("bench-dmd: " + $0) })
         print("OpenBLAS: \(r.blasConfiguration)")
         print("network \(o.widths.map(String.init).joined(separator: "→")), \(r.parameterCount) parameters, \(p.rawValue); "
-              + "\(o.trainSamples) training + \(o.testSamples) test samples, batch \(o.batchSize), \(o.threads) thread(s); m = \(o.m), s = \(o.s), svd \(o.svdMethod)")
+              + "\(o.trainSamples) training + \(o.testSamples) test samples, batch \(o.batchSize), \(o.threads) thread(s); m = \(o.m), s = \(o.s), svd \(o.svdMethod.rawValue)")
         print("\(r.plain.epochs) timed epochs per case (\(o.rounds) turns of \(o.m))")
         print("")
         print("case             | wall s/epoch  CPU s/epoch | backprop   eval | snapshot      dmd   assign jump-MSE | jumps | final train MSE")

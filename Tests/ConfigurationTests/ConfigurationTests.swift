@@ -25,6 +25,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.training.epochs, 3000); XCTAssertEqual(c.training.batchSize, 32)
         XCTAssertEqual(c.training.learningRate, 1e-3); XCTAssertEqual(c.training.epsilon, 1e-7)
         XCTAssertEqual(c.dmd.m, 14); XCTAssertEqual(c.dmd.s, 55); XCTAssertEqual(c.dmd.tol, 1e-10)
+        XCTAssertEqual(c.dmd.snapshotKind, .weights); XCTAssertEqual(c.dmd.scope, .layer)
         XCTAssertEqual(c.fem.observationCount, 2670)
         XCTAssertEqual(c.fem.sources[1], FEMSettings.Source(x: 0.1, y: 0.3, radius2: 0.25, rate: 0.1))
     }
@@ -48,6 +49,8 @@ final class ConfigurationTests: XCTestCase {
         assertConfigError("[sampling]\nK12 = [5.0]\n", contains: ["sampling.K12", "expected 2 numbers"])
         assertConfigError("[wind]\nno_solution = \"ignore\"\n", contains: ["wind.no_solution", "\"skip\", \"clamp\", \"error\""])
         assertConfigError("[dmd]\nguarded = 1\n", contains: ["dmd.guarded", "true or false"])
+        assertConfigError("[dmd]\nscope = \"global\"\n", contains: ["dmd.scope", "\"layer\"", "\"network\""])
+        assertConfigError("[dmd]\nsnapshot_kind = \"updates\"\nm = 2\n", contains: ["dmd.m", "at least 3", "updates"])
         assertConfigError("[fem]\nterrain = [{center = 0.5, height = 0.1}]\n", contains: ["fem.terrain", "lacks field 'width'"])
         assertConfigError("[fem\nnx = 3\n", contains: ["test.toml", "malformed TOML", "line 1"])
         assertConfigError("[sampling]\nU0 = [0.0, 2.0]\n", contains: ["sampling.U0", "positive"])

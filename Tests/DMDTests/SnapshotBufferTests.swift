@@ -42,6 +42,15 @@ final class SnapshotBufferTests: XCTestCase {
         }
         XCTAssertThrowsError(try buffer.appendInPlace { $0[1] = .nan })
         XCTAssertEqual(buffer.count, 0)
+        // A writer that checks finiteness itself: believed when it says finite, and when it says not,
+        // the buffer finds and names the entry.
+        XCTAssertThrowsError(try buffer.appendInPlaceCheckedByWriter { c in for i in 0..<4 { c[i] = i == 2 ? .infinity : 1 }; return false }) { error in
+            XCTAssertEqual(error as? DMDError, .nonFiniteSnapshot(snapshot: 0, entry: 2, value: "inf"))
+        }
+        XCTAssertEqual(buffer.count, 0)
+        try buffer.appendInPlaceCheckedByWriter { c in for i in 0..<4 { c[i] = Double(i) }; return true }
+        XCTAssertEqual(try buffer.snapshot(0), [0, 1, 2, 3])
+        buffer.clear()
         try buffer.append([1.0, 2, 3, 4])
         XCTAssertEqual(buffer.count, 1)
         XCTAssertThrowsError(try SnapshotBuffer(dimension: 0, capacity: 3))

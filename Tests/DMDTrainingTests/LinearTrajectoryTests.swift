@@ -1,7 +1,7 @@
 import ArrayFiles
 import Foundation
 import XCTest
-import DMDTraining
+@testable import DMDTraining
 import NeuralNetwork
 
 /// Algorithm 1 on parameters that follow an exactly linear trajectory (`LinearTrajectoryTrainer`):
@@ -180,6 +180,137 @@ final class LinearTrajectoryTests: XCTestCase {
         _ = try drive(hook, trainer, epochs: 1...m)
         XCTAssertEqual(trainer.parameters[0], expected(Double(m))[0], "layer 0 not selected: untouched")
         XCTAssertLessThan(relativeDifference(trainer.parameters[1], expected(Double(m + 50))[1]), 1e-8)
+    }
+}
+
+/// The two variants beyond the paper on the same exactly linear (and affine) trajectories.
+final class DMDVariantTests: XCTestCase {
+    let layout = try! NetworkLayout(widths: [20, 10, 5], activation: .softsign)
+    lazy var dynamics = [
+        LinearTrajectoryTrainer.dynamics(n: 210, blocks: [(0.95 * cos(0.3), 0.95 * sin(0.3)), (0.9 * cos(0.7), 0.9 * sin(0.7)),
+                                                          (0.99, 0), (-0.8, 0), (0.5, 0)], seed: 1),
+        LinearTrajectoryTrainer.dynamics(n: 55, blocks: [(0.97 * cos(0.2), 0.97 * sin(0.2)), (0.98, 0), (0.6, 0)], seed: 2),
+    ]
+    /// A constant part per layer: w_k = c_ℓ + B D^k c₀ is an affine iteration with fixed point c_ℓ.
+    lazy var offsets: [[Double]] = (0..<2).map { l in (0..<layout.parameterCount(ofLayer: l)).map { 0.2 + cos(Double($0 + 31 * l)) } }
+
+    func expected(_ k: Double, affine: Bool) -> [[Double]] {
+        (0..<2).map { l in
+            let w = dynamics[l].parameters(k, n: layout.parameterCount(ofLayer: l))
+            return affine ? zip(w, offsets[l]).map { $0 + $1 } : w
+        }
+    }
+
+    func drive(_ hook: DMDAccelerator, _ trainer: LinearTrajectoryTrainer, epochs: ClosedRange<Int>, affine: Bool) throws -> [Int: [String: Double]] {
+        try hook.trainingWillStart(trainer)
+        var rows: [Int: [String: Double]] = [:]
+        for k in epochs {
+            for (l, w) in expected(Double(k), affine: affine).enumerated() { trainer.set(layer: l, w) }
+            trainer.completedEpochs = k
+            rows[k] = try hook.afterEpoch(trainer)
+        }
+        return rows
+    }
+
+    /// `scope = network`: one DMD of the 265 parameters of both layers. The concatenated trajectory has
+    /// the union of the layers' 7 + 4 eigenvalues, so m = 13 snapshots (12 columns of X ≥ 11) resolve
+    /// it: the jump lands on both layers' w_{m+s}, one rank and one eigenvalue file are reported. The
+    /// union is worse conditioned than either layer (11 modes in 12 columns, the weakest decayed by
+    /// 0.5^13): measured 1.0e-8 on the landing and 3e-10 on max |λ|, asserted 1e-6 and 1e-7.
+    func testNetworkScopeIsOneDMDWithTheUnionOfTheEigenvalues() throws {
+        let folder = try temporaryDirectory("network-scope")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let m = 13
+        let hook = try DMDAccelerator(settings: DMDTrainingSettings(snapshotCount: m, steps: 50, scope: .network), layout: layout,
+                                      eigenvalueDirectory: folder)
+        XCTAssertTrue(hook.historyColumns.contains("rank_all") && hook.historyColumns.contains("max_abs_eig_all"))
+        XCTAssertFalse(hook.historyColumns.contains("rank_L0"))
+        let trainer = LinearTrajectoryTrainer(layout: layout)
+        let rows = try drive(hook, trainer, epochs: 1...m, affine: false)
+        for (l, target) in expected(Double(m + 50), affine: false).enumerated() {
+            XCTAssertLessThan(relativeDifference(trainer.parameters[l], target), 1e-6, "layer \(l)")
+        }
+        XCTAssertEqual(rows[m]?["rank_all"], 11)
+        XCTAssertEqual(rows[m]?["max_abs_eig_all"] ?? 0, 0.99, accuracy: 1e-7)
+        XCTAssertEqual(hook.jumps.first?.layers.count, 1)
+        XCTAssertEqual(hook.jumps.first?.layers.first?.block, "all")
+        let file = try Npy.read(Double.self, from: folder.appendingPathComponent(DMDAccelerator.networkEigenvalueFileName(jump: 1)))
+        XCTAssertEqual(file.shape, [11, 2])
+        XCTAssertTrue(DMDJump.csv(hook.jumps).contains(",all,11,"), DMDJump.csv(hook.jumps))
+    }
+
+    /// `snapshot_kind = updates` on an affine trajectory: the updates follow D exactly, so each layer's
+    /// rank is its own mode count (the offset needs no eigenvalue 1) and the jump lands on
+    /// c + B D^{m+s} c₀; a very long horizon lands on the fixed point c. The weights' DMD of the same
+    /// snapshots needs one more mode for the offset (rank 8 and 5).
+    func testUpdatesLandOnTheAffineTrajectoryAndItsFixedPoint() throws {
+        let m = 10
+        for (steps, target) in [(50.0, expected(Double(m + 50), affine: true)), (1e6, offsets)] {
+            let hook = try DMDAccelerator(settings: DMDTrainingSettings(snapshotCount: m, steps: steps, snapshotKind: .updates), layout: layout)
+            let trainer = LinearTrajectoryTrainer(layout: layout)
+            let rows = try drive(hook, trainer, epochs: 1...m, affine: true)
+            for l in 0..<2 {
+                XCTAssertLessThan(relativeDifference(trainer.parameters[l], target[l]), 1e-8, "s = \(steps), layer \(l)")
+            }
+            XCTAssertEqual(rows[m]?["rank_L0"], 7)
+            XCTAssertEqual(rows[m]?["rank_L1"], 4)
+            // The next window starts from the jumped parameters, not from the differences.
+            XCTAssertEqual(rows[m]?["snapshots_held"], 0)
+        }
+        let weights = try DMDAccelerator(settings: DMDTrainingSettings(snapshotCount: m, steps: 50), layout: layout)
+        let rows = try drive(weights, LinearTrajectoryTrainer(layout: layout), epochs: 1...m, affine: true)
+        XCTAssertEqual(rows[m]?["rank_L0"], 8)
+        XCTAssertEqual(rows[m]?["rank_L1"], 5)
+    }
+
+    /// A non-finite parameter stops the training with the layer and the layer's own index named, also
+    /// when one DMD covers all layers (the block's entry is mapped back to its layer).
+    func testNonFiniteParameterIsNamedByLayerInTheNetworkScope() throws {
+        let hook = try DMDAccelerator(settings: DMDTrainingSettings(snapshotCount: 5, scope: .network), layout: layout)
+        let trainer = LinearTrajectoryTrainer(layout: layout)
+        _ = try drive(hook, trainer, epochs: 1...2, affine: false)
+        var bad = expected(3, affine: false)[1]
+        bad[5] = .nan
+        trainer.set(layer: 1, bad)
+        XCTAssertThrowsError(try hook.afterEpoch(trainer)) { error in
+            XCTAssertTrue(error is DMDDivergenceError, "\(error)")
+            XCTAssertTrue("\(error)".contains("layer 1's parameter 5 is nan"), "\(error)")
+        }
+    }
+
+    /// The conversion's own finiteness check, split over two threads (a layer above the threshold):
+    /// a NaN in the second half, a +∞ in the first, and a clean copy, in both precisions.
+    func testParameterCopyReportsNonFiniteValuesFromEitherThread() {
+        let n = ParameterCopy.parallelThreshold + 7
+        let out = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        defer { out.deallocate() }
+        for bad in [nil, n - 1, 3] as [Int?] {
+            var floats = (0..<n).map { Float($0 % 97) - 40 }
+            var doubles = floats.map(Double.init)
+            if let bad { floats[bad] = bad == 3 ? .infinity : .nan; doubles[bad] = bad == 3 ? .infinity : .nan }
+            floats.withUnsafeMutableBufferPointer { p in
+                XCTAssertEqual(ParameterCopy.widen(.float32(p), into: out, threads: 2), bad == nil, "float32, bad entry \(String(describing: bad))")
+                if bad == nil { XCTAssertEqual(Array(out), doubles) }
+            }
+            doubles.withUnsafeMutableBufferPointer { p in
+                XCTAssertEqual(ParameterCopy.widen(.float64(p), into: out, threads: 2), bad == nil, "float64, bad entry \(String(describing: bad))")
+            }
+        }
+    }
+
+    /// The guard works on a DMD of the updates too: a candidate is w_m + Σ d, and a rejected jump puts
+    /// w_m back bit for bit.
+    func testGuardedUpdatesRollBackBitForBit() throws {
+        let m = 10
+        var settings = DMDTrainingSettings(snapshotCount: m, steps: 50, guarded: true, snapshotKind: .updates)
+        settings.guardFactors = [1]
+        let hook = try DMDAccelerator(settings: settings, layout: layout)
+        let trainer = LinearTrajectoryTrainer(layout: layout)
+        trainer.loss = { _ in 1 }   // no candidate beats w_m's loss (equal is not better)
+        _ = try drive(hook, trainer, epochs: 1...m, affine: true)
+        XCTAssertEqual(hook.jumps.first?.accepted, false)
+        let wm = expected(Double(m), affine: true)
+        for l in 0..<2 { XCTAssertEqual(trainer.parameters[l], wm[l], "layer \(l) restored exactly") }
     }
 }
 

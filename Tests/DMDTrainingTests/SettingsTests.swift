@@ -28,13 +28,23 @@ final class SettingsTests: XCTestCase {
         assertThrowsMessage(try make(DMDTrainingSettings(snapshotCount: 1)), contains: ["dmd.m", "at least 2"])
         assertThrowsMessage(try make(DMDTrainingSettings(steps: -1)), contains: ["dmd.s"])
         assertThrowsMessage(try make(DMDTrainingSettings(guarded: true, guardFactors: [])), contains: ["dmd.guard_factors"])
-        assertThrowsMessage(try make(DMDTrainingSettings(svdMethod: "lu")), contains: ["dmd.svd", "lu"])
+        assertThrowsMessage(try make(DMDTrainingSettings(snapshotCount: 2, snapshotKind: .updates)), contains: ["dmd.snapshot_kind", "m ≥ 3"])
         assertThrowsMessage(try make(DMDTrainingSettings(tolerance: 2)), contains: ["tolerance"])
     }
 
     /// The fingerprint (what a checkpoint must match) ignores the planned epochs without annealing,
     /// so that a finished run can be extended with --resume, and includes them with annealing.
     func testFingerprint() {
+        // The variants beyond the paper leave the paper-kind settings' encoding as it was (old
+        // checkpoints and study results stay valid) and change it when chosen.
+        let paper = DMDTrainingSettings().fingerprint
+        XCTAssertFalse(paper.contains("snapshotKind") || paper.contains("scope"), paper)
+        XCTAssertTrue(paper.contains("\"svdMethod\":\"qr\"") && paper.contains("\"modes\":\"exact\""), paper)
+        XCTAssertNotEqual(DMDTrainingSettings(snapshotKind: .updates).fingerprint, paper)
+        XCTAssertNotEqual(DMDTrainingSettings(scope: .network).fingerprint, paper)
+        let decoded = try? JSONDecoder().decode(DMDTrainingSettings.self, from: JSONEncoder().encode(DMDTrainingSettings(snapshotKind: .updates, scope: .network)))
+        XCTAssertEqual(decoded?.snapshotKind, .updates)
+        XCTAssertEqual(decoded?.scope, .network)
         XCTAssertEqual(DMDTrainingSettings(annealingEpochs: 100).fingerprint, DMDTrainingSettings(annealingEpochs: 200).fingerprint)
         XCTAssertNotEqual(DMDTrainingSettings(annealing: .linear, annealingEpochs: 100).fingerprint,
                           DMDTrainingSettings(annealing: .linear, annealingEpochs: 200).fingerprint)

@@ -5,6 +5,8 @@ public struct DMDSettings: Sendable, Equatable {
     public enum Moments: String, CaseIterable, Sendable { case keep, reset }
     public enum SnapshotTiming: String, CaseIterable, Sendable { case epoch, step }
     public enum Annealing: String, CaseIterable, Sendable { case none, linear, cosine }
+    public enum SnapshotKind: String, CaseIterable, Sendable { case weights, updates }
+    public enum Scope: String, CaseIterable, Sendable { case layer, network }
 
     public var m: Int
     public var s: Int
@@ -29,6 +31,10 @@ public struct DMDSettings: Sendable, Equatable {
     /// Measure the train and test MSE just before every jump (extra forward passes; the relative
     /// error of the paper's Figure 3). Off = no `*_mse_before`/`*_mse_after` history columns.
     public var recordJumpLosses: Bool
+    /// What DMD decomposes: the weights (the paper's F9) or their epoch-to-epoch updates.
+    public var snapshotKind: SnapshotKind
+    /// One DMD per layer (the paper) or one over all the selected layers.
+    public var scope: Scope
 
     public init(_ r: SectionReader) throws {
         m = try r.int("m", default: 14, in: 2...10_000)
@@ -46,5 +52,10 @@ public struct DMDSettings: Sendable, Equatable {
         guardFactors = try r.doubles("guard_factors", default: [0.25, 0.5, 1, 2], each: 0...100)
         annealing = try r.choice("annealing", default: Annealing.none)
         recordJumpLosses = try r.bool("record_jump_losses", default: true)
+        snapshotKind = try r.choice("snapshot_kind", default: SnapshotKind.weights)
+        scope = try r.choice("scope", default: Scope.layer)
+        if snapshotKind == .updates && m < 3 {
+            throw r.error("m", "must be at least 3 with snapshot_kind = \"updates\" (m snapshots give m − 1 updates; X and X' need two), got \(m)")
+        }
     }
 }

@@ -47,6 +47,8 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
         var clamped = dmd; clamped.clampEigenvalues = true
         var lineSearch = dmd; lineSearch.guarded = true; lineSearch.guardFactors = [0.125, 0.25, 0.5, 1, 2]
         var short = clamped; short.steps = Double(m / 2)
+        var updates = clamped; updates.snapshotKind = .updates
+        var network = clamped; network.scope = .network
         return [
             AccelerationMethod(name: baselineName, summary: "tuned Adam (AdamW, cosine, batch 32, lr 1e-3): the baseline"),
             AccelerationMethod(name: "adam_lr3e-3", summary: "tuned Adam, lr 3e-3", learningRate: 3e-3),
@@ -72,6 +74,16 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
             // fastest plain-Adam learning rate.
             AccelerationMethod(name: "dmd_clamped_lr3e-3", summary: "DMD jump with |λ| ≤ 1, m = 14, s = 55, on Adam with lr 3e-3",
                                learningRate: 3e-3, accelerator: .dmd(clamped)),
+            // The last two DMD variants of the issue, on both learning rates: the DMD of the updates
+            // w_{j+1} − w_j (13 updates from the same 14 snapshots), and one DMD over all four layers.
+            AccelerationMethod(name: "dmd_updates", summary: "DMD of the updates w_{j+1} − w_j with |λ| ≤ 1, m = 14, s = 55",
+                               accelerator: .dmd(updates)),
+            AccelerationMethod(name: "dmd_network", summary: "one DMD over all layers with |λ| ≤ 1, m = 14, s = 55",
+                               accelerator: .dmd(network)),
+            AccelerationMethod(name: "dmd_updates_lr3e-3", summary: "DMD of the updates with |λ| ≤ 1, m = 14, s = 55, on Adam with lr 3e-3",
+                               learningRate: 3e-3, accelerator: .dmd(updates)),
+            AccelerationMethod(name: "dmd_network_lr3e-3", summary: "one DMD over all layers with |λ| ≤ 1, m = 14, s = 55, on Adam with lr 3e-3",
+                               learningRate: 3e-3, accelerator: .dmd(network)),
         ]
     }
 
