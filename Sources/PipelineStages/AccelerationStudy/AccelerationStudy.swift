@@ -184,6 +184,8 @@ public struct StudySummary: Codable, Sendable {
     /// Plain-Adam variants of the catalog (no accelerator).
     static func isAdamVariant(_ name: String) -> Bool { name.hasPrefix("adam") && name != "adam_lbfgs" }
 
+    static func isDMDVariantBeyondTheWeights(_ name: String) -> Bool { name.hasPrefix("dmd_updates") || name.hasPrefix("dmd_network") }
+
     public var targets: StudyTargets
     public var epochs: Int
     public var seeds: Int
@@ -288,7 +290,11 @@ public struct StudySummary: Codable, Sendable {
         let groups: [(String, (String) -> Bool)] = [
             ("Adam variants", { $0.hasPrefix("adam") && $0 != "adam_lbfgs" }),
             ("extrapolation, Lookahead, L-BFGS", { ["lookahead", "rre", "mpe", "anderson", "adam_lbfgs"].contains($0) }),
-            ("DMD variants", { $0.hasPrefix("dmd") }),
+            ("DMD of the weights, per layer", { $0.hasPrefix("dmd") && !Self.isDMDVariantBeyondTheWeights($0) }),
+            // The updates and the one-DMD-over-all-layers variants, beside the clamped jumps they modify.
+            ("DMD of the updates, one DMD over all layers", {
+                Self.isDMDVariantBeyondTheWeights($0) || $0 == "dmd_clamped" || $0 == "dmd_clamped_lr3e-3"
+            }),
         ]
         let names = rows.map(\.method)
         var panels: [Panel] = []
