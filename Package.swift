@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "Parallelism"),
         // TOML configuration decoded into typed, validated sections.
         .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
-        // Shared command-line plumbing: stage options, progress/ETA, stage runner.
-        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Configuration", argumentParser]),
+        // Shared command-line plumbing: stage options, progress/ETA, stage runner; the wind policy of two stages.
+        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Blasius", "Configuration", argumentParser]),
         // Dense linear algebra on OpenBLAS / LAPACKE.
         .target(name: "DenseLinearAlgebra", dependencies: ["CBLAS", "CLAPACKE", numerics]),
         // Sparse matrices (CSC) and the UMFPACK direct solver.
@@ -38,7 +38,7 @@ let package = Package(
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Parallelism", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration"]),
+        .target(name: "PollutantModel", dependencies: ["Parallelism", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles"]),
         // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
         .target(name: "NeuralKernels"),
         // The surrogate MLP, its gradients and Adam.
@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
         .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
         .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PollutantModelTests", dependencies: ["Parallelism", "PollutantModel", "FEMStage", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
+        .testTarget(name: "PollutantModelTests", dependencies: ["Parallelism", "PollutantModel", "FEMStage", "StageSupport", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Benchmarks", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
         .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "Benchmarks", "ArrayFiles", "Sampling"]),
