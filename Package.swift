@@ -34,7 +34,7 @@ let package = Package(
         // Latin hypercube sampling and the seeded random generator.
         .target(name: "Sampling"),
         // Generalized Blasius boundary layer by shooting.
-        .target(name: "Blasius", dependencies: ["ArrayFiles"]),
+        .target(name: "Blasius", dependencies: ["Parallelism", "ArrayFiles"]),
         // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
         .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
         // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
@@ -51,7 +51,7 @@ let package = Package(
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
         .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "TrainingStage", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
-        .target(name: "ReducedOrderModels", dependencies: ["DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
+        .target(name: "ReducedOrderModels", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
@@ -64,7 +64,7 @@ let package = Package(
         // Its own library, not PipelineStages, so that the trainer's and the report's stages do not link the FEM solver.
         .target(name: "FEMStage", dependencies: ["PollutantModel", "Blasius", "FiniteElements", "ArrayFiles", "Configuration", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
-        .target(name: "UncertaintyQuantification", dependencies: ["Sampling"]),
+        .target(name: "UncertaintyQuantification", dependencies: ["Parallelism", "Sampling"]),
         // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
         .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "PipelineStages", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
         // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
@@ -72,9 +72,9 @@ let package = Package(
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["Parallelism", "StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
         .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "FEMStage", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["StageSupport", "PipelineStages", "Benchmarks", "Reporting", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["Parallelism", "StageSupport", "PipelineStages", "Benchmarks", "Reporting", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["ArrayFiles", "FiniteElements", "SparseLinearAlgebra", argumentParser]),
         .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
@@ -83,6 +83,7 @@ let package = Package(
         // Tests, one target per library.
         .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "StageSupport"]),
+        .testTarget(name: "ParallelismTests", dependencies: ["Parallelism"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra", numerics]),
         .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
