@@ -4,6 +4,7 @@ import DMD
 import DMDTraining
 import Foundation
 import NeuralNetwork
+import TrainingStage
 
 /// The overhead of Algorithm 1: seconds per epoch with DMD divided by seconds per epoch without
 /// (issue 7's target ≤ 1.03; the paper measured 1.41), on the paper network and synthetic data

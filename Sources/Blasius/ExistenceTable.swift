@@ -1,5 +1,5 @@
 import Foundation
-import Dispatch
+import Parallelism
 
 /// A fast answer to "does the wind similarity solution exist for (λ, f_w)?" for 10⁵–10⁶ parameter sets
 /// (the uncertainty study's feasibility indicator), agreeing with `BlasiusSolver.solve` (the wind stage):
@@ -54,7 +54,7 @@ public struct WindExistenceTable: Sendable {
         let lock = NSLock()
         values.withUnsafeMutableBufferPointer { buffer in
             let slots = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: all.count) { k in
+            ParallelWork.forEachItem(count: all.count) { k in
                 do { slots[k] = try critical(all[k]) } catch {
                     lock.lock(); failure = "\(error)"; lock.unlock()
                 }

@@ -1,5 +1,5 @@
 import Foundation
-import Dispatch
+import Parallelism
 import ArrayFiles
 
 /// What to do with a sample that has no similarity solution (formulation.md §2a, `wind.no_solution`).
@@ -158,7 +158,7 @@ public enum WindBatch {
         return outcome
     }
 
-    /// Solves every sample on all cores (`DispatchQueue.concurrentPerform`), calling `progress` after
+    /// Solves every sample on all cores (`ParallelWork.forEachItem`), calling `progress` after
     /// each (from any thread). Under the `error` policy, throws for the first sample without a profile.
     public static func solveAll(_ parameters: [SimilarityParameters], solver: BlasiusSolver, policy: NoSolutionPolicy,
                                 progress: (@Sendable (WindSampleOutcome) -> Void)? = nil) throws -> [WindSampleOutcome] {
@@ -174,7 +174,7 @@ public enum WindBatch {
         outcomes.withUnsafeMutableBufferPointer { buffer in
             // Each iteration writes only its own slot (n > 0, so the buffer has storage).
             guard let slots = buffer.baseAddress else { return }
-            DispatchQueue.concurrentPerform(iterations: n) { i in
+            ParallelWork.forEachItem(count: n) { i in
                 if policy == .error, i > firstFailure.value { return }
                 let outcome = solveSample(parameters[i], solver: solver, policy: policy)
                 slots[i] = outcome

@@ -2,6 +2,7 @@ import ArrayFiles
 import Dispatch
 import Foundation
 import NeuralNetwork
+import TrainingStage
 
 /// The values of m or s in a sweep: "a:b:c" (a, a+c, … ≤ b), "a:b" (step 1), "a,b,c" or "a".
 public enum SweepRange {

@@ -107,14 +107,14 @@ public struct SurrogateDataset: Sendable {
     }
 
     /// Rows `indices` of the parameters, scaled to [−1, 1], in the network's precision.
-    func scaledInputs<T: NetworkScalar>(_ indices: [Int], scaler: InputScaler, as type: T.Type) -> [T] {
+    public func scaledInputs<T: NetworkScalar>(_ indices: [Int], scaler: InputScaler, as type: T.Type) -> [T] {
         var out = [T](); out.reserveCapacity(indices.count * parameterWidth)
         for i in indices { for j in 0..<parameterWidth { out.append(T(scaler.scale(parameters[i * parameterWidth + j], column: j))) } }
         return out
     }
 
     /// Rows `indices` of the observations, standardised, in the network's precision.
-    func scaledTargets<T: NetworkScalar>(_ indices: [Int], scaler: OutputScaler, as type: T.Type) -> [T] {
+    public func scaledTargets<T: NetworkScalar>(_ indices: [Int], scaler: OutputScaler, as type: T.Type) -> [T] {
         var out = [T](); out.reserveCapacity(indices.count * observationWidth)
         for i in indices { for j in 0..<observationWidth { out.append(T(scaler.standardize(observations[i * observationWidth + j], column: j))) } }
         return out

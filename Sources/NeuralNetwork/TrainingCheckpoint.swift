@@ -50,9 +50,8 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
     }
 }
 
-/// The trainer's full state in one file, written atomically (`AtomicFile`: temporary file, fsync,
-/// rename), so an interrupted run leaves the previous checkpoint intact. Resuming from it continues
-/// bit-for-bit: it holds the parameters, Adam's moments and per-layer step counts, the number of
+/// The trainer's full state as one block of bytes (the train stage, TrainingStage, keeps it in the
+/// model folder's `checkpoint.bin`, written atomically). Resuming from it continues bit-for-bit: it holds the parameters, Adam's moments and per-layer step counts, the number of
 /// epochs and steps done (the shuffle of epoch e is drawn from stream e of the seed, so the epoch
 /// number *is* the random state), the history, and the hook's own state.
 ///
@@ -64,7 +63,6 @@ public enum TrainingCheckpoint {
     static let magic = Array("SGCKPT02".utf8)
     static let unsummedMagic = Array("SGCKPT01".utf8)
     static let checksumLength = 64
-    public static let fileName = "checkpoint.bin"
 
     struct Blob: Codable, Equatable {
         var name: String
@@ -106,7 +104,8 @@ public enum TrainingCheckpoint {
         return d
     }
 
-    public static func write<S: NetworkScalar>(_ trainer: Trainer<S>, fingerprint: TrainingFingerprint, to url: URL) throws {
+    /// The checkpoint of `trainer` (and its hook) in the layout above.
+    public static func encode<S: NetworkScalar>(_ trainer: Trainer<S>, fingerprint: TrainingFingerprint) throws -> Data {
         let hookState = try trainer.hook?.checkpointState() ?? Data()
         let count = trainer.layout.parameterCount
         let arrays: [(String, UnsafeMutableBufferPointer<S>)] = [
@@ -132,7 +131,7 @@ public enum TrainingCheckpoint {
         for (_, buffer) in arrays { data.append(UnsafeBufferPointer(buffer)) }
         data.append(hookState)
         data.append(contentsOf: Array(SHA256Digest.hex(of: data).utf8))
-        try AtomicFile.write(data, to: url)
+        return data
     }
 
     /// The file's bytes without the checksum, after checking the magic and the checksum.
@@ -171,40 +170,32 @@ public enum TrainingCheckpoint {
         return (header, payloadStart)
     }
 
-    /// Reads what a checkpoint file describes (to report or compare before resuming).
-    public static func summary(at url: URL) throws -> Summary {
-        let data = try contents(of: url)
-        let (header, _) = try readHeader(data, path: url.path)
+    /// What a checkpoint says about itself, without loading its arrays (to report or compare before
+    /// resuming). `source` names the bytes in errors (the file's path).
+    public static func summary(of checkpoint: Data, source: String) throws -> Summary {
+        let (header, _) = try readHeader(try verified(checkpoint, path: source), path: source)
         return Summary(fingerprint: header.fingerprint, completedEpochs: header.completedEpochs, threads: header.threads)
     }
 
-    /// The checkpoint's bytes, checksum verified and removed.
-    static func contents(of url: URL) throws -> Data {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ArrayFileError(path: url.path, "no checkpoint to resume from (missing or unreadable file); run without --resume to start afresh")
-        }
-        return try verified(data, path: url.path)
-    }
-
-    /// Restores `trainer` (and its hook) from the checkpoint at `url`, after checking that it was
-    /// made by the same setup (`fingerprint`).
-    public static func restore<S: NetworkScalar>(_ trainer: Trainer<S>, fingerprint: TrainingFingerprint, from url: URL) throws {
-        let data = try contents(of: url)
-        let (header, start) = try readHeader(data, path: url.path)
+    /// Restores `trainer` (and its hook) from `checkpoint`, after checking its checksum and that it was
+    /// made by the same setup (`fingerprint`). `source` names the bytes in errors (the file's path).
+    public static func restore<S: NetworkScalar>(_ trainer: Trainer<S>, fingerprint: TrainingFingerprint, from checkpoint: Data,
+                                                 source: String) throws {
+        let data = try verified(checkpoint, path: source)
+        let (header, start) = try readHeader(data, path: source)
         let differences = header.fingerprint.differences(from: fingerprint)
         guard differences.isEmpty else {
-            throw NetworkError("the checkpoint \(url.path) was made by another setup and cannot be resumed:\n  "
+            throw NetworkError("the checkpoint \(source) was made by another setup and cannot be resumed:\n  "
                                + differences.joined(separator: "\n  ")
                                + "\nrun without --resume to start afresh, or use --name to train into another folder")
         }
         func array(_ name: String) throws -> [S] {
             guard let blob = header.blobs.first(where: { $0.name == name }) else {
-                throw ArrayFileError(path: url.path, "checkpoint has no array \(name)")
+                throw ArrayFileError(path: source, "checkpoint has no array \(name)")
             }
             let count = trainer.layout.parameterCount
             guard blob.byteCount == count * MemoryLayout<S>.stride else {
-                throw ArrayFileError(path: url.path, "checkpoint array \(name) has \(blob.byteCount) bytes, expected \(count) \(S.precision.rawValue) values")
+                throw ArrayFileError(path: source, "checkpoint array \(name) has \(blob.byteCount) bytes, expected \(count) \(S.precision.rawValue) values")
             }
             return [S](unsafeUninitializedCapacity: count) { buffer, initialized in
                 data.withUnsafeBytes { raw in

@@ -65,6 +65,16 @@ public enum ParallelWork {
             }
         }
     }
+
+    /// Every active processor: the width over which `DispatchQueue.concurrentPerform` spreads its iterations.
+    public static var allCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// `forEachItem` for items that need no per-worker state: `body(i)` for every i in 0..<count, on
+    /// `threads` workers (by default every core) taking the items in ascending order. Each item must
+    /// touch only its own results, which are then the same whichever worker ran it.
+    public static func forEachItem(count: Int, threads: Int = allCores, _ body: (Int) -> Void) {
+        forEachItem(count: count, threads: threads, makeWorker: { _ in () }) { _, item in body(item) }
+    }
 }
 
 /// A thread-safe ascending counter.

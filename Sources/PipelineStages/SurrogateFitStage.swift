@@ -3,6 +3,7 @@ import ArrayFiles
 import Configuration
 import DenseLinearAlgebra
 import NeuralNetwork
+import TrainingStage
 import ReducedOrderModels
 import Reporting
 import Sampling

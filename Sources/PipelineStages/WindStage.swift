@@ -28,12 +28,7 @@ public enum WindStage {
         let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
                                                             box: config.sampling.ranges, nu: wind.nu, source: paramsURL.path)
         let n = similarity.count
-        let policy: NoSolutionPolicy
-        switch wind.noSolution {
-        case .skip: policy = .skip
-        case .clamp: policy = .clamp(margin: wind.clampMargin)
-        case .error: policy = .error
-        }
+        let policy = NoSolutionPolicy(wind)
         let solver = BlasiusSolver(tolerance: wind.tolerance, profilePoints: wind.profilePoints)
         _ = BlasiusSolver.blowOffSuction   // computed once, before the workers start
 

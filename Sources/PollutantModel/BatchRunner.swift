@@ -1,7 +1,6 @@
 import Foundation
 import ArrayFiles
 import Blasius
-import Configuration
 import FiniteElements
 import SparseLinearAlgebra
 
@@ -16,12 +15,6 @@ public struct BatchSettings: Sendable {
 
     public init(threads: Int, chunkSize: Int, newton: NewtonOptions, nu: Double, x0: Double) {
         self.threads = threads; self.chunkSize = chunkSize; self.newton = newton; self.nu = nu; self.x0 = x0
-    }
-
-    public init(fem: FEMSettings, wind: WindSettings) {
-        self.init(threads: fem.threads, chunkSize: fem.chunkSize,
-                  newton: NewtonOptions(relativeTolerance: fem.newtonTolerance, maxIterations: fem.newtonMaxIterations),
-                  nu: wind.nu, x0: wind.x0)
     }
 }
 

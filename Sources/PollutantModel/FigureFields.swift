@@ -1,7 +1,6 @@
 import Foundation
 import ArrayFiles
 import Blasius
-import Configuration
 import FiniteElements
 
 extension PollutantSolution {
@@ -48,17 +47,16 @@ public enum FigureFields {
         return out
     }
 
-    /// Solves every variation (Blasius in-process, `[wind]` policy) on `threads` workers and writes the
-    /// fields into `folder`. A variation without a wind profile or whose solve fails is listed in
+    /// Solves every variation (Blasius in-process under `wind`, Newton under `newton`) on `threads`
+    /// workers and writes the fields into `folder`. A variation without a wind profile or whose solve fails is listed in
     /// fields.json with the reason and has no .vtu. Returns the files written (paths inside `folder`).
     ///
     /// The files are written into a fresh temporary folder beside `folder`, which then replaces `folder`
     /// whole: no file of an earlier run (another mesh, other variations) stays beside the new ones. A file
     /// that cannot be written (disk full, file-size limit) fails the whole call with that file's error;
     /// `folder` is then removed as well, since its files no longer match the dataset beside it.
-    public static func write(config: PipelineConfig, discretization: PollutantDiscretization, folder: URL,
-                             log: (String) -> Void = { _ in }) throws -> [URL] {
-        let variations = try variations(center: config.fem.fieldsCenter, ranges: config.sampling.ranges)
+    public static func write(_ variations: [Variation], wind: InProcessWind.Options, newton: NewtonOptions, threads: Int,
+                             discretization: PollutantDiscretization, folder: URL, log: (String) -> Void = { _ in }) throws -> [URL] {
         let parent = folder.deletingLastPathComponent()
         try Folder.create(parent)
         let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(getpid())", isDirectory: true)
@@ -66,7 +64,8 @@ public enum FigureFields {
         try? fm.removeItem(at: staging)
         try Folder.create(staging)
         do {
-            let names = try writeAll(config: config, discretization: discretization, variations: variations, folder: staging, log: log)
+            let names = try writeAll(variations, wind: wind, newton: newton, threads: threads, discretization: discretization,
+                                     folder: staging, log: log)
             // Swap: the old folder out of the way, the new one in, the old one removed.
             let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(getpid())", isDirectory: true)
             try? fm.removeItem(at: old)
@@ -91,21 +90,20 @@ public enum FigureFields {
     }
 
     /// Solves and writes every variation into `folder`; returns the names of the files written.
-    static func writeAll(config: PipelineConfig, discretization: PollutantDiscretization, variations: [Variation], folder: URL,
-                         log: (String) -> Void) throws -> [String] {
-        let newton = NewtonOptions(relativeTolerance: config.fem.newtonTolerance, maxIterations: config.fem.newtonMaxIterations)
+    static func writeAll(_ variations: [Variation], wind: InProcessWind.Options, newton: NewtonOptions, threads: Int,
+                         discretization: PollutantDiscretization, folder: URL, log: (String) -> Void) throws -> [String] {
         let slots = ResultSlots<(entry: [String: JSONValue], url: URL?)>(count: variations.count)
         let writeErrors = ResultSlots<String>(count: variations.count)
-        WorkerPool.run(count: variations.count, threads: config.fem.threads, makeWorker: { _ in
+        WorkerPool.run(count: variations.count, threads: threads, makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: newton)
         }) { solver, i in
             let v = variations[i]
             var entry: [String: JSONValue] = ["name": JSONValue(v.name),
                                               "parameters": .object(Dictionary(uniqueKeysWithValues: zip(PollutantParameters.names, v.parameters.values.map { JSONValue($0) })))]
             do {
-                let wind = try InProcessWind.profile(for: v.parameters, settings: config.wind)
-                if let note = wind.note { entry["wind_note"] = JSONValue(note) }
-                let solution = try solver.solve(v.parameters, profile: wind.profile, nu: config.wind.nu, x0: config.wind.x0)
+                let profile = try InProcessWind.profile(for: v.parameters, options: wind)
+                if let note = profile.note { entry["wind_note"] = JSONValue(note) }
+                let solution = try solver.solve(v.parameters, profile: profile.profile, nu: wind.nu, x0: wind.x0)
                 let url = folder.appendingPathComponent(v.name + ".vtu")
                 // A declared output that cannot be written fails the stage (not a per-variation note).
                 do { try solution.vtu(mesh: discretization.mesh).write(to: url, encoding: .base64) } catch {

@@ -1,6 +1,5 @@
 import Foundation
 import Blasius
-import Configuration
 import FiniteElements
 import ArrayFiles
 
@@ -10,7 +9,7 @@ public enum MeshConvergenceStudy {
     public struct Case: Sendable {
         public var name: String
         public var parameters: PollutantParameters
-        /// The wind profile; nil: solved in-process with `[wind]`.
+        /// The wind profile; nil: solved in-process (`InProcessWind`).
         public var profile: BlasiusProfile?
         public init(name: String, parameters: PollutantParameters, profile: BlasiusProfile? = nil) {
             self.name = name; self.parameters = parameters; self.profile = profile
@@ -58,15 +57,16 @@ public enum MeshConvergenceStudy {
         public var relativeMax: Double?
     }
 
-    /// Solves every case on every mesh (cases in parallel on `threads` workers), with the Blasius profile
-    /// of each case solved in-process under `wind`.
-    public static func run(settings: FEMSettings, wind: WindSettings, meshes: [(nx: Int, ny: Int)], cases: [Case],
-                           threads: Int, newton: NewtonOptions, log: (String) -> Void = { _ in }) throws -> [MeshResult] {
-        let profiles = try cases.map { try $0.profile ?? InProcessWind.profile(for: $0.parameters, settings: wind).profile }
+    /// Solves every case on every mesh (`specification` at each resolution; cases in parallel on
+    /// `threads` workers), with the Blasius profile of each case that has none solved in-process under `wind`.
+    public static func run(specification: PollutantDiscretization.Specification, wind: InProcessWind.Options,
+                           meshes: [(nx: Int, ny: Int)], cases: [Case], threads: Int, newton: NewtonOptions,
+                           log: (String) -> Void = { _ in }) throws -> [MeshResult] {
+        let profiles = try cases.map { try $0.profile ?? InProcessWind.profile(for: $0.parameters, options: wind).profile }
         var results: [MeshResult] = []
         for (nx, ny) in meshes {
             let started = monotonicSeconds()
-            let discretization = try PollutantDiscretization(settings: settings, nx: nx, ny: ny)
+            let discretization = try PollutantDiscretization(specification.resolution(nx: nx, ny: ny))
             let setup = (monotonicSeconds() - started)
             let collector = ResultSlots<(c3: [Double]?, failure: String?, iterations: Int, seconds: Double)>(count: cases.count)
             WorkerPool.run(count: cases.count, threads: threads,

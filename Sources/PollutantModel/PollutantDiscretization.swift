@@ -1,5 +1,4 @@
 import Foundation
-import Configuration
 import FiniteElements
 import SparseLinearAlgebra
 
@@ -72,29 +71,28 @@ public final class PollutantDiscretization: Sendable {
         }
     }
 
-    /// The structured terrain-following mesh, the sources and the observation grid of `[fem]`
-    /// (formulation.md §3); `nx`, `ny` replace the configured resolution (mesh studies).
-    public convenience init(settings fem: FEMSettings, nx: Int? = nil, ny: Int? = nil) throws {
-        let terrain = Terrain(bumps: fem.terrain.map { TerrainBump(center: $0.center, height: $0.height, width: $0.width) })
-        // The mesh is graded in x towards the first source (Q1, the emission corner).
-        let sourceX = min(max(fem.sources[0].x, 0), fem.lx)
-        let specification = StructuredMeshSpecification(
-            lx: fem.lx, ly: fem.ly, nx: nx ?? fem.nx, ny: ny ?? fem.ny, groundGrading: fem.groundGrading,
-            sourceGrading: fem.sourceGrading, sourceX: sourceX, terrain: terrain)
+    /// The structured terrain-following mesh, the sources and the observation grid of `specification`
+    /// (formulation.md §3).
+    public convenience init(_ specification: Specification) throws {
+        let terrain = specification.terrain
+        // The mesh is graded in x towards the first source (Q1, the emission corner). Without sources the
+        // designated initializer below refuses the specification.
+        let sourceX = min(max(specification.sources.first?.disk.centerX ?? 0, 0), specification.lx)
+        let meshSpecification = StructuredMeshSpecification(
+            lx: specification.lx, ly: specification.ly, nx: specification.nx, ny: specification.ny,
+            groundGrading: specification.groundGrading, sourceGrading: specification.sourceGrading, sourceX: sourceX, terrain: terrain)
         let mesh: TriangleMesh
-        do { mesh = try TriangleMesh.structured(specification) } catch {
-            throw PollutantInputError("[fem] mesh: \(error)")
+        do { mesh = try TriangleMesh.structured(meshSpecification) } catch {
+            throw PollutantInputError("mesh: \(error)")
         }
-        let sources = fem.sources.map {
-            SourceDisk(disk: Disk(centerX: $0.x, centerY: $0.y, radius: $0.radius2.squareRoot()), rate: $0.rate)
-        }
-        let grid = ObservationGrid(nx: fem.observationNx, ny: fem.observationNy, lx: fem.lx, ly: fem.ly,
-                                   gradingX: fem.observationGradingX, gradingY: fem.observationGradingY,
+        let grid = ObservationGrid(nx: specification.observationNx, ny: specification.observationNy,
+                                   lx: specification.lx, ly: specification.ly,
+                                   gradingX: specification.observationGradingX, gradingY: specification.observationGradingY,
                                    ground: { terrain.height(at: $0) })
         var sides: Set<BoundaryTag> = [.upstream, .top, .downstream]
-        if fem.groundInflow { sides.insert(.ground) }
-        try self.init(mesh: mesh, sources: sources, observation: grid, inflowTags: sides,
-                      inflowDetection: InflowDetection(rawValue: fem.inflowDetection.rawValue) ?? .flux)
+        if specification.groundInflow { sides.insert(.ground) }
+        try self.init(mesh: mesh, sources: specification.sources, observation: grid, inflowTags: sides,
+                      inflowDetection: specification.inflowDetection)
     }
 
     /// ∫_e Q φ_a for every triangle e and local vertex a. Triangles whose bounding box misses the disk
@@ -123,4 +121,50 @@ public final class PollutantDiscretization: Sendable {
 
     /// The observation points as a P × 2 row-major array (x, y), the content of points.npy.
     public var observationPoints: [Double] { observation.points }
+}
+
+extension PollutantDiscretization {
+    /// The sample-independent problem of formulation.md §3 that a discretization is built from: the
+    /// domain and its structured terrain-following mesh, the two sources (F8), the observation grid
+    /// and which boundary parts may be inflow. The stages translate `[fem]` into it (FEMStage).
+    public struct Specification: Sendable, Equatable {
+        public var lx: Double
+        public var ly: Double
+        public var nx: Int
+        public var ny: Int
+        /// Ratio of the tallest to the shortest cell height in a column (1 = uniform), shortest at the ground.
+        public var groundGrading: Double
+        /// Ratio of the widest to the narrowest cell width (1 = uniform), narrowest at Q1's x position.
+        public var sourceGrading: Double
+        public var terrain: Terrain
+        /// Q1 (species c1) and Q2 (species c2).
+        public var sources: [SourceDisk]
+        public var observationNx: Int
+        public var observationNy: Int
+        /// The exponents of `ObservationGrid` (> 1 crowds the points towards x = 0 and the ground).
+        public var observationGradingX: Double
+        public var observationGradingY: Double
+        /// Whether a blowing ground (u·n < 0) is an inflow with c = 0 like the other sides; formulation.md
+        /// §3 prescribes zero (diffusive) flux there, so the configuration's default is false.
+        public var groundInflow: Bool
+        public var inflowDetection: InflowDetection
+
+        public init(lx: Double, ly: Double, nx: Int, ny: Int, groundGrading: Double, sourceGrading: Double, terrain: Terrain,
+                    sources: [SourceDisk], observationNx: Int, observationNy: Int, observationGradingX: Double,
+                    observationGradingY: Double, groundInflow: Bool, inflowDetection: InflowDetection) {
+            self.lx = lx; self.ly = ly; self.nx = nx; self.ny = ny
+            self.groundGrading = groundGrading; self.sourceGrading = sourceGrading; self.terrain = terrain
+            self.sources = sources
+            self.observationNx = observationNx; self.observationNy = observationNy
+            self.observationGradingX = observationGradingX; self.observationGradingY = observationGradingY
+            self.groundInflow = groundInflow; self.inflowDetection = inflowDetection
+        }
+
+        /// The same problem on an nx × ny mesh (mesh studies).
+        public func resolution(nx: Int, ny: Int) -> Specification {
+            var copy = self
+            copy.nx = nx; copy.ny = ny
+            return copy
+        }
+    }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Dispatch
+import Parallelism
 import DenseLinearAlgebra
 import ArrayFiles
 
@@ -87,26 +87,19 @@ public struct PODGaussianProcess: Sendable {
         var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: r)
         var seconds = [Double](repeating: 0, count: r)
         let lock = NSLock()
-        var next = 0
         Lapack.withSingleThreadedBLAS {
-            DispatchQueue.concurrentPerform(iterations: min(options.threads, r)) { _ in
-                while true {
-                    lock.lock()
-                    let k = next
-                    next += 1
-                    lock.unlock()
-                    if k >= r { return }
-                    let t0 = monotonicSeconds()
-                    let targets = (0..<count).map { coefficients[$0 * r + k] }
-                    var gpOptions = options.gaussianProcess
-                    gpOptions.stream = options.gaussianProcess.stream &+ UInt64(k)
-                    let result = Result { try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions) }
-                    let elapsed = monotonicSeconds() - t0
-                    lock.lock()
-                    results[k] = result
-                    seconds[k] = elapsed
-                    lock.unlock()
-                }
+            // The modes on a shared queue: their fits differ in cost (restarts, convergence).
+            ParallelWork.forEachItem(count: r, threads: options.threads) { k in
+                let t0 = monotonicSeconds()
+                let targets = (0..<count).map { coefficients[$0 * r + k] }
+                var gpOptions = options.gaussianProcess
+                gpOptions.stream = options.gaussianProcess.stream &+ UInt64(k)
+                let result = Result { try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions) }
+                let elapsed = monotonicSeconds() - t0
+                lock.lock()
+                results[k] = result
+                seconds[k] = elapsed
+                lock.unlock()
             }
         }
         var processes: [GaussianProcessRegressor] = []

@@ -149,8 +149,10 @@ public enum UQStage {
             for k in 0..<rows.count { for j in 0..<p { let e = flat[k * p + j] - m.mean[j]; m4[j] += e * e * e * e } }
             return (m.mean, m.standardDeviation, m4.map { $0 / Double(max(rows.count, 1)) })
         }
-        func norm(_ v: [Double]) -> Double { zip(v, weights).reduce(0) { $0 + $1.1 * $1.0 * $1.0 }.squareRoot() }
-        func relative(_ a: [Double], _ b: [Double]) -> Double { norm(zip(a, b).map { $0 - $1 }) / max(norm(b), 1e-300) }
+        // Maps are fields over the domain: their differences are measured in the trapezoid-weighted
+        // L2 norm (Quadrature.relativeWeightedL2, which says why it is not the per-sample metric).
+        func norm(_ v: [Double]) -> Double { Quadrature.weightedL2Norm(v, weights: weights) }
+        func relative(_ a: [Double], _ b: [Double]) -> Double { Quadrature.relativeWeightedL2(a, from: b, weights: weights) }
         func comparison(_ name: String, _ rows: [Int]) -> JSONValue {
             guard rows.count >= 2 else { return ["samples": .number(Double(rows.count)), "note": "fewer than 2 FEM samples: no comparison"] }
             let fem = maps(rows, c3.values)

@@ -1,4 +1,4 @@
-import Dispatch
+import Parallelism
 
 /// Mean and variance of many outputs, accumulated batch by batch. Each batch's mean and sum of
 /// squared deviations are computed in two passes (exact up to rounding), then merged into the running
@@ -78,13 +78,13 @@ public struct QuantileSample: Sendable {
         var out = [[Double]](repeating: [Double](repeating: .nan, count: p), count: levels.count)
         guard r > 0 else { return out }
         var flat = [Double](repeating: 0, count: levels.count * p)
-        let chunks = max(1, min(threads, p))
         flat.withUnsafeMutableBufferPointer { dst in
             let dest = dst.baseAddress!
             store.withUnsafeBufferPointer { src in
-                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                // Static ranges of output columns, one per thread; each column is sorted on its own.
+                ParallelWork.forEachRange(count: p, threads: threads, grain: 1) { columns in
                     var column = [Float](repeating: 0, count: r)
-                    for j in (p * c / chunks)..<(p * (c + 1) / chunks) {
+                    for j in columns {
                         for i in 0..<r { column[i] = src[i * p + j] }
                         column.sort()
                         for (k, q) in levels.enumerated() {

@@ -41,6 +41,25 @@ public enum Quadrature {
         return (0..<(x.count * y.count)).map { wx[$0 % x.count] * wy[$0 / x.count] }
     }
 
+    /// The quadrature norm of a field on the grid, (Σ_k w_k v_k²)^½: with the trapezoid weights, the L2
+    /// norm over the grid's box, whatever the grading of the points.
+    public static func weightedL2Norm(_ v: [Double], weights: [Double]) -> Double {
+        zip(v, weights).reduce(0) { $0 + $1.1 * $1.0 * $1.0 }.squareRoot()
+    }
+
+    /// ‖a − b‖_w / ‖b‖_w: the relative difference of a field `a` from a reference field `b` (e.g. the
+    /// uq stage's mean or std map against the FEM one) in the quadrature norm; a zero reference
+    /// divides by 1e-300 instead.
+    ///
+    /// Deliberately not Reporting's `Metrics.relativeL2Errors`, the paper's error of one sample's
+    /// prediction: that is the plain ℓ2 over the observation points, which on the graded grid counts
+    /// the points crowded towards the source and the ground more, and gives no value for a zero truth.
+    /// A map of statistics is a field over the domain, so its difference is measured by the integral
+    /// norm, the one the uq report names ("trapezoid-weighted").
+    public static func relativeWeightedL2(_ a: [Double], from b: [Double], weights: [Double]) -> Double {
+        weightedL2Norm(zip(a, b).map { $0 - $1 }, weights: weights) / max(weightedL2Norm(b, weights: weights), 1e-300)
+    }
+
     /// The scalar quantity Σ_k w_k y_k of an output row (e.g. the integral of c3 with trapezoid weights),
     /// for the `scalar` argument of `MonteCarlo.propagate` and `Sobol.analyse`.
     public static func weightedSum(_ weights: [Double]) -> (ArraySlice<Double>) -> Double {

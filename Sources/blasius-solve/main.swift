@@ -1,5 +1,5 @@
 import Foundation
-import Dispatch
+import Parallelism
 import ArgumentParser
 import ArrayFiles
 import Blasius
@@ -167,7 +167,7 @@ struct Boundary: ParsableCommand {
         _ = BlasiusSolver.blowOffSuction
         points.withUnsafeMutableBufferPointer { buffer in
             guard let slots = buffer.baseAddress else { return }
-            DispatchQueue.concurrentPerform(iterations: count) { i in slots[i] = solver.criticalLambda(fw: fws[i]) }
+            ParallelWork.forEachItem(count: count) { i in slots[i] = solver.criticalLambda(fw: fws[i]) }
         }
         print("# blow-off: f_w* = \(BlasiusSolver.blowOffSuction) (no solution for λ ≤ 0 when f_w ≤ f_w*)")
         print("fw,lambda_c,fpp0_at_fold,note")

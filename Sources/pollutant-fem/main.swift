@@ -245,11 +245,10 @@ struct Solve: ParsableCommand {
         let started = monotonicSeconds()
         do {
             try p.validate(context: "parameters")
-            let wind = try InProcessWind.profile(for: p, settings: config.wind)
+            let wind = try InProcessWind.profile(for: p, options: InProcessWind.Options(config.wind))
             if let n = wind.note { print("# wind: \(n)") }
             discretization = try PollutantDiscretization(settings: config.fem)
-            let solver = PollutantSolver(discretization: discretization, newton: NewtonOptions(
-                relativeTolerance: config.fem.newtonTolerance, maxIterations: config.fem.newtonMaxIterations))
+            let solver = PollutantSolver(discretization: discretization, newton: NewtonOptions(config.fem))
             solution = try solver.solve(p, profile: wind.profile, nu: config.wind.nu, x0: config.wind.x0)
         } catch let e as PollutantInputError {
             throw StageError("pollutant-fem solve: \(e.message)")
@@ -343,14 +342,15 @@ struct Convergence: ParsableCommand {
                 return c
             }
         }
-        let newton = NewtonOptions(relativeTolerance: fem.newtonTolerance, maxIterations: fem.newtonMaxIterations)
+        let newton = NewtonOptions(fem)
         let results: [MeshConvergenceStudy.MeshResult]
         do {
             if samples > 0 {
                 let inputs = try BatchInputs.load(dataDirectory: options.dataURL, nu: config.wind.nu)
                 selected += MeshConvergenceStudy.cases(from: inputs, count: samples)
             }
-            results = try MeshConvergenceStudy.run(settings: fem, wind: config.wind, meshes: meshList, cases: selected,
+            results = try MeshConvergenceStudy.run(specification: PollutantDiscretization.Specification(fem),
+                                                   wind: InProcessWind.Options(config.wind), meshes: meshList, cases: selected,
                                                    threads: fem.threads, newton: newton, log: { note("pollutant-fem convergence: \($0)") })
         } catch let e as PollutantInputError { throw StageError("pollutant-fem convergence: \(e.message)") }
         let changes = MeshConvergenceStudy.changes(results)

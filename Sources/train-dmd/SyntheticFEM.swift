@@ -4,6 +4,7 @@ import ArrayFiles
 import DMDTraining
 import Foundation
 import NeuralNetwork
+import Parallelism
 import StageSupport
 
 /// `train-dmd synthetic-fem`: a closed-form stand-in for DATA/fem (for training studies without the FEM stage).
@@ -36,7 +37,7 @@ struct SyntheticFEM: ParsableCommand {
         let n = params.shape[0], p = points.count / 2
         var c3 = [Double](repeating: 0, count: n * p)
         c3.withUnsafeMutableBufferPointer { out in
-            DispatchQueue.concurrentPerform(iterations: n) { i in
+            ParallelWork.forEachItem(count: n) { i in
                 let row = SyntheticPlume.concentrations(parameters: Array(params.values[(i * 6)..<(i * 6 + 6)]), points: points)
                 for j in 0..<p { out[i * p + j] = row[j] }
             }

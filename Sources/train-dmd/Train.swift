@@ -5,6 +5,7 @@ import Configuration
 import DenseLinearAlgebra
 import DMDTraining
 import NeuralNetwork
+import TrainingStage
 import StageSupport
 import PipelineStages
 

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import DMDTraining
 import NeuralNetwork
+import TrainingStage
 import Sampling
 
 private func parameters(_ trainer: Trainer<Float>) -> [[Float]] {

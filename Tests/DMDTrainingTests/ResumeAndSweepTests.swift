@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import DMDTraining
 import NeuralNetwork
+import TrainingStage
 
 final class ResumeAndSweepTests: XCTestCase {
     private func npyFiles(_ folder: URL) throws -> [String: Data] {

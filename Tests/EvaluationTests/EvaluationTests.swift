@@ -3,6 +3,7 @@ import Foundation
 import ArrayFiles
 import Configuration
 import NeuralNetwork
+import TrainingStage
 import PipelineStages
 import StageSupport
 @testable import Evaluation

@@ -1,6 +1,7 @@
 import XCTest
 import ArrayFiles
 @testable import NeuralNetwork
+import TrainingStage
 
 final class TrainingRunTests: XCTestCase {
     private func files(_ folder: URL) throws -> [String: Data] {

@@ -3,6 +3,7 @@ import XCTest
 import ArrayFiles
 import Blasius
 import Configuration
+import FEMStage
 import FiniteElements
 @testable import PollutantModel
 
@@ -32,7 +33,7 @@ enum Fixture {
         let settings = try config().wind
         var wind = settings
         wind.nu = nu
-        return try InProcessWind.profile(for: p, settings: wind).profile
+        return try InProcessWind.profile(for: p, options: InProcessWind.Options(wind)).profile
     }
 
     /// Ten parameter rows inside the paper's box; sample 4 (u_h = 0, u_v = 0.1) has no similarity

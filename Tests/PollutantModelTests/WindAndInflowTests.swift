@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Blasius
 import Configuration
+import FEMStage
 import FiniteElements
 @testable import PollutantModel
 

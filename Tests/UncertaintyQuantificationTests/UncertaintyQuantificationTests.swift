@@ -289,4 +289,22 @@ final class UncertaintyQuantificationTests: XCTestCase {
         XCTAssertEqual(Quadrature.weightedSum(w)(values[...]), 2.75, accuracy: 1e-13)
         XCTAssertThrowsError(try Quadrature.tensorGrid(points: [0, 0, 1, 0, 0.5, 1]))
     }
+
+    /// The maps' relative difference is the quadrature norm's: on a graded grid it weighs a difference
+    /// by the area around each point, where the plain ℓ2 over the points counts every point alike.
+    func testRelativeWeightedL2IsTheQuadratureNorm() throws {
+        let x = [0.0, 0.1, 1.0], y = [0.0, 1.0]   // the points crowd towards x = 0
+        var points: [Double] = []
+        for yy in y { for xx in x { points += [xx, yy] } }
+        let w = try Quadrature.tensorTrapezoidWeights(points: points)
+        XCTAssertEqual(Quadrature.weightedL2Norm([Double](repeating: 1, count: 6), weights: w), 1, accuracy: 1e-15)   // √(area)
+        let reference = [Double](repeating: 1, count: 6)
+        var nearSource = reference; nearSource[0] = 2; nearSource[3] = 2   // x = 0: weight 0.05 · 0.5 each
+        var farField = reference; farField[2] = 2; farField[5] = 2        // x = 1: weight 0.45 · 0.5 each
+        XCTAssertEqual(Quadrature.relativeWeightedL2(nearSource, from: reference, weights: w), 0.05.squareRoot(), accuracy: 1e-15)
+        XCTAssertEqual(Quadrature.relativeWeightedL2(farField, from: reference, weights: w), 0.45.squareRoot(), accuracy: 1e-15)
+        XCTAssertEqual(Quadrature.relativeWeightedL2(reference, from: reference, weights: w), 0)
+        XCTAssertEqual(Quadrature.relativeWeightedL2([1, 0, 0, 0, 0, 0], from: [Double](repeating: 0, count: 6), weights: w),
+                       Quadrature.weightedL2Norm([1, 0, 0, 0, 0, 0], weights: w) / 1e-300)
+    }
 }

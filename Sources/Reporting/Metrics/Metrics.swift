@@ -45,7 +45,9 @@ public enum Metrics {
         return sum / Double(samples * outputs)
     }
 
-    /// Relative L2 error of each sample (row): ‖pred_i − truth_i‖₂ / ‖truth_i‖₂.
+    /// Relative L2 error of each sample (row): ‖pred_i − truth_i‖₂ / ‖truth_i‖₂, the plain ℓ2 over the
+    /// outputs (the paper's error). Maps of statistics over the domain are compared in the quadrature
+    /// norm instead (`Quadrature.relativeWeightedL2`, UncertaintyQuantification).
     ///
     /// Zero truth: when ‖truth_i‖₂ = 0 the ratio is undefined and the entry is `nil`; such samples are
     /// left out of the median and percentiles and counted separately (see `RelativeErrorSummary`).

@@ -1,40 +1,6 @@
 import Foundation
 import ArrayFiles
-
-/// Settings of one `train-dmd` run (the `[network]` and `[training]` sections, mapped by the
-/// executable; this library does not read configuration files).
-public struct TrainingRunSettings: Sendable {
-    public var hiddenWidths: [Int]
-    public var activation: Activation
-    public var precision: NetworkPrecision
-    public var networkSeed: UInt64
-    public var trainer: TrainerOptions
-    public var epochs: Int
-    public var checkpointEvery: Int
-    /// Relative floor of the output standard deviations (`OutputScaler`).
-    public var outputStandardDeviationFloor: Double
-    /// The parameter box: the input scaling maps it to [−1, 1]^d.
-    public var inputRanges: [ClosedRange<Double>]
-    public var inputNames: [String]
-    /// Recorded in model.json for `predict`'s warning about parameters without a wind solution.
-    public var windViscosity: Double?
-    /// Stop (with a checkpoint and the model as it is) after this epoch, to continue with --resume.
-    public var stopAfterEpoch: Int?
-    /// A divergence (non-finite losses or parameters, e.g. after a DMD jump) ends the run with the
-    /// model of the last completed epoch, recorded in model.json and the report, instead of an error
-    /// that loses the run (`Trainer.train(untilEpoch:stopOnDivergence:)`). `train-dmd train` sets it.
-    public var stopOnDivergence = false
-
-    public init(hiddenWidths: [Int], activation: Activation = .softsign, precision: NetworkPrecision = .float32, networkSeed: UInt64 = 1,
-                trainer: TrainerOptions = TrainerOptions(), epochs: Int = 3000, checkpointEvery: Int = 100,
-                outputStandardDeviationFloor: Double = 1e-6, inputRanges: [ClosedRange<Double>], inputNames: [String],
-                windViscosity: Double? = nil, stopAfterEpoch: Int? = nil) {
-        self.hiddenWidths = hiddenWidths; self.activation = activation; self.precision = precision; self.networkSeed = networkSeed
-        self.trainer = trainer; self.epochs = epochs; self.checkpointEvery = checkpointEvery
-        self.outputStandardDeviationFloor = outputStandardDeviationFloor; self.inputRanges = inputRanges
-        self.inputNames = inputNames; self.windViscosity = windViscosity; self.stopAfterEpoch = stopAfterEpoch
-    }
-}
+import NeuralNetwork
 
 /// What a run did, for the manifest and the closing message.
 public struct TrainingRunReport: Sendable {
@@ -67,7 +33,8 @@ public enum ResumePolicy: Sendable, Equatable {
 }
 
 /// The `train-dmd train` stage as a library call: scale the data, build or restore the trainer,
-/// train with checkpoints, and write the model folder.
+/// train with checkpoints, and write the model folder. The training itself is NeuralNetwork's
+/// (`Trainer`, `TrainingCheckpoint`'s bytes); this runner owns the files and the resume policy.
 ///
 /// Model folder (`modelDirectory`): the `SurrogateModel` files, `history.csv`,
 /// `predictions_test.npy` (test samples × P, physical units, float64), `test_indices.npy` (int64
@@ -104,8 +71,10 @@ public enum TrainingRun {
                                               trainLoss: settings.trainer.trainLoss, inputHashes: hashes, hook: hook?.checkpointFingerprint ?? "")
         let context = Context(dataset: dataset, settings: settings, layout: layout, inputScaler: inputScaler, outputScaler: outputScaler,
                               fingerprint: fingerprint, modelDirectory: modelDirectory, resume: resume, hook: hook)
-        // The precision is chosen here, inside the module, so that the compiler specialises the
-        // whole trainer for Float and for Double (no generic dispatch in the hot loops).
+        // Outside NeuralNetwork the trainer's generic code runs unspecialised (an order of magnitude
+        // slower, docs/dmd-training.md): the training loop goes through `trainSpecialized`, which
+        // makes the cast to Trainer<Float> or Trainer<Double> inside that module; only the one-off
+        // work (scaling, building, predicting, checkpoint bytes) runs the generic code here.
         switch settings.precision {
         case .float32: return try run(Float.self, context, progress: progress, notice: notice)
         case .float64: return try run(Double.self, context, progress: progress, notice: notice)
@@ -173,7 +142,7 @@ public enum TrainingRun {
         let startEpoch = trainer.completedEpochs
         var lastCheckpoint = startEpoch
         let stopAt = min(c.settings.epochs, c.settings.stopAfterEpoch ?? Int.max)
-        let divergence = try trainer.train(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
+        let divergence = try trainer.trainSpecialized(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
             progress(row, c.settings.epochs)
             if row.epoch % c.settings.checkpointEvery == 0 {
                 try TrainingCheckpoint.write(trainer, fingerprint: c.fingerprint, to: checkpointURL)
