@@ -26,7 +26,7 @@ let package = Package(
         // TOML configuration decoded into typed, validated sections.
         .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Shared command-line plumbing: stage options, progress/ETA, stage runner; the wind policy of two stages.
-        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Blasius", "Configuration", argumentParser]),
+        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", argumentParser]),
         // Dense linear algebra on OpenBLAS / LAPACKE.
         .target(name: "DenseLinearAlgebra", dependencies: ["CBLAS", "CLAPACKE", numerics]),
         // Sparse matrices (CSC) and the UMFPACK direct solver.
@@ -49,7 +49,7 @@ let package = Package(
         // Dynamic mode decomposition and Algorithm 1.
         .target(name: "DMD", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
         // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
-        .target(name: "DMDTraining", dependencies: ["DMD", "NeuralNetwork", "TrainingStage", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
+        .target(name: "DMDTraining", dependencies: ["Parallelism", "DMD", "NeuralNetwork", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
         // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
         .target(name: "ReducedOrderModels", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
         // Metrics, SVG figures and the report.
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "PollutantModelTests", dependencies: ["Parallelism", "PollutantModel", "FEMStage", "StageSupport", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TrainingStage", "Benchmarks", "ArrayFiles", "Sampling"]),
         .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
-        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "DMD", "NeuralNetwork", "TrainingStage", "Benchmarks", "ArrayFiles", "Sampling"]),
+        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "PipelineStages", "DMD", "NeuralNetwork", "TrainingStage", "Benchmarks", "ArrayFiles", "Sampling"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // train-dmd's own logic that is not a stage (the stand-alone DMD tool), tested through @testable import.
         .testTarget(name: "TrainDMDTests", dependencies: ["train-dmd", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),

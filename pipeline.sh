@@ -56,6 +56,20 @@ build_release() {
     swift build -c release $SWIFTPM_FLAGS >&2 || die "release build failed"
     BIN=$(swift build -c release $SWIFTPM_FLAGS --show-bin-path)
     say "pipeline.sh: release build took $((SECONDS - t0)) s"
+    choose_blas_kernel
+}
+
+# OpenBLAS picks its kernels from the CPU model; on a model it does not know (some virtual machines)
+# it falls back to generic SSE3 code, several times slower than the AVX2 / AVX-512 kernels the CPU
+# can run (docs/dmd-training.md, "OpenBLAS kernels"). Unless the user chose one, export the kernel
+# that `train-dmd blas-kernel` recommends (it prints nothing when OpenBLAS's own choice is fine).
+choose_blas_kernel() {
+    [ -n "${OPENBLAS_CORETYPE:-}" ] && return 0
+    local core; core=$("$BIN/train-dmd" blas-kernel 2>/dev/null || true)
+    if [ -n "$core" ]; then
+        export OPENBLAS_CORETYPE=$core
+        say "pipeline.sh: OpenBLAS fell back to generic kernels on this CPU; using OPENBLAS_CORETYPE=$core"
+    fi
 }
 
 have_exe() { [ -x "$BIN/$1" ]; }

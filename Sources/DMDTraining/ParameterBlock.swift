@@ -1,5 +1,5 @@
 import DMD
-import Dispatch
+import Parallelism
 import NeuralNetwork
 
 /// The parameters one DMD of Algorithm 1 sees: one selected layer (the paper: a DMD per layer), or
@@ -118,74 +118,64 @@ enum ParameterCopy {
     static let parallelThreshold = 1 << 17
 
     static func chunks(_ count: Int, _ threads: Int, _ body: (Range<Int>) -> Void) {
-        let parts = count >= parallelThreshold ? max(1, threads) : 1
-        if parts == 1 { body(0..<count); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { c in body((count * c / parts)..<(count * (c + 1) / parts)) }
+        ParallelWork.forEachRange(count: count, threads: threads, grain: grain(threads), body)
+    }
+
+    /// The grain that makes `ParallelWork` split a copy into `threads` ranges exactly when it has at
+    /// least `parallelThreshold` values.
+    static func grain(_ threads: Int) -> Int { parallelThreshold / max(threads, 1) }
+
+    /// `body` on the ranges of `chunks`; true when every range reports true (all values finite).
+    static func allChunks(count: Int, threads: Int, _ body: (Range<Int>) -> Bool) -> Bool {
+        let finite = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(1, threads))
+        finite.initialize(repeating: true)
+        defer { finite.deallocate() }
+        ParallelWork.forEachChunk(count: count, threads: threads, grain: grain(threads)) { c, range in finite[c] = body(range) }
+        return finite.allSatisfy { $0 }
     }
 
     /// Returns true when every value is finite (checked in the same pass, as `narrow` does).
     @discardableResult
     static func widen(_ source: ParameterBuffer, into destination: UnsafeMutableBufferPointer<Double>, threads: Int) -> Bool {
         precondition(source.count == destination.count, "parameter copy: \(source.count) values into \(destination.count)")
-        let parts = source.count >= parallelThreshold ? max(1, threads) : 1
-        let finite = UnsafeMutableBufferPointer<Bool>.allocate(capacity: parts)
-        finite.initialize(repeating: true)
-        defer { finite.deallocate() }
-        func run(_ body: (Range<Int>) -> Bool) {
-            if parts == 1 { finite[0] = body(0..<source.count); return }
-            DispatchQueue.concurrentPerform(iterations: parts) { c in
-                finite[c] = body((source.count * c / parts)..<(source.count * (c + 1) / parts))
-            }
-        }
+        func run(_ body: (Range<Int>) -> Bool) -> Bool { allChunks(count: source.count, threads: threads, body) }
         // The largest exponent field read: all ones only for ±∞ or NaN. An integer max-reduction,
         // which the compiler vectorises alongside the conversion.
         switch source {
         case .float32(let p):
-            run { range in
+            return run { range in
                 var exponent: UInt32 = 0
                 for i in range { let x = p[i]; destination[i] = Double(x); exponent = max(exponent, x.bitPattern & 0x7f80_0000) }
                 return exponent != 0x7f80_0000
             }
         case .float64(let p):
-            run { range in
+            return run { range in
                 var exponent: UInt64 = 0
                 for i in range { let x = p[i]; destination[i] = x; exponent = max(exponent, x.bitPattern & 0x7ff0_0000_0000_0000) }
                 return exponent != 0x7ff0_0000_0000_0000
             }
         }
-        return finite.allSatisfy { $0 }
     }
 
     /// Returns true when every written value is finite.
     static func narrow(_ source: UnsafeBufferPointer<Double>, into destination: ParameterBuffer, threads: Int) -> Bool {
         precondition(source.count == destination.count, "parameter copy: \(source.count) values into \(destination.count)")
-        let threadCount = source.count >= parallelThreshold ? max(1, threads) : 1
-        let finite = UnsafeMutableBufferPointer<Bool>.allocate(capacity: threadCount)
-        finite.initialize(repeating: true)
-        defer { finite.deallocate() }
-        let parts = threadCount
-        func run(_ body: (Range<Int>) -> Bool) {
-            if parts == 1 { finite[0] = body(0..<source.count); return }
-            DispatchQueue.concurrentPerform(iterations: parts) { c in
-                finite[c] = body((source.count * c / parts)..<(source.count * (c + 1) / parts))
-            }
-        }
+        func run(_ body: (Range<Int>) -> Bool) -> Bool { allChunks(count: source.count, threads: threads, body) }
         // The largest exponent field written: all ones only for ±∞ or NaN (an overflow in the rounding).
         // An integer max-reduction, which the compiler vectorises (a floating-point sum would not be).
         switch destination {
         case .float32(let p):
-            run { range in
+            return run { range in
                 var exponent: UInt32 = 0
                 for i in range { let x = Float(source[i]); p[i] = x; exponent = max(exponent, x.bitPattern & 0x7f80_0000) }
                 return exponent != 0x7f80_0000
             }
         case .float64(let p):
-            run { range in
+            return run { range in
                 var exponent: UInt64 = 0
                 for i in range { let x = source[i]; p[i] = x; exponent = max(exponent, x.bitPattern & 0x7ff0_0000_0000_0000) }
                 return exponent != 0x7ff0_0000_0000_0000
             }
         }
-        return finite.allSatisfy { $0 }
     }
 }

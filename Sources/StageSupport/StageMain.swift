@@ -10,17 +10,26 @@ extension ParsableCommand {
     /// exit statuses, plus what every stage needs before it writes anything:
     /// - SIGXFSZ is ignored, so a write beyond the file-size limit fails with EFBIG (an error naming the
     ///   file) instead of killing the process with no word;
-    /// - a Foundation file error that escapes a stage becomes one line, "PATH: reason".
-    public static func stageMain(_ arguments: [String]? = nil) {
+    /// - a Foundation file error that escapes a stage becomes one line, "PATH: reason";
+    /// - with `usesBLAS`, after a successful run, a note on stderr when OpenBLAS fell back to slow generic
+    ///   kernels (`BLASKernelAdvice`).
+    public static func stageMain(_ arguments: [String]? = nil, usesBLAS: Bool = false) {
         signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
+            // After the work, never before an error: a failing stage prints one line, its error.
+            if usesBLAS, !(command is HelpLike), !"\(type(of: command))".contains("Help"), let advice = BLASKernelAdvice.current {
+                FileHandle.standardError.write(Data("note: \(advice)\n".utf8))
+            }
         } catch {
             exit(withError: StageErrors.userFacing(error))
         }
     }
 }
+
+/// A command that prints information only (help, or the kernel query of `pipeline.sh`): no BLAS note.
+public protocol HelpLike {}
 
 /// Error cleanup shared by the stages.
 public enum StageErrors {

@@ -387,4 +387,4 @@ struct Convergence: ParsableCommand {
 }
 
 MemoryTuning.retainFreedMemory()   // reuse UMFPACK's large blocks instead of page-faulting them afresh
-PollutantFEM.stageMain()
+PollutantFEM.stageMain(usesBLAS: true)

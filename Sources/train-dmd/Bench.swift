@@ -68,3 +68,18 @@ struct Bench: ParsableCommand {
         }
     }
 }
+
+/// `train-dmd blas-kernel` (hidden): prints the OPENBLAS_CORETYPE that `pipeline.sh` exports — the
+/// recommended kernel when OpenBLAS fell back to a generic one on this CPU and none was chosen — or
+/// nothing. See `BLASKernelAdvice`.
+struct BLASKernel: ParsableCommand, HelpLike {
+    static let configuration = CommandConfiguration(
+        commandName: "blas-kernel",
+        abstract: "Print the OpenBLAS kernel to set in OPENBLAS_CORETYPE, if OpenBLAS fell back to a generic one (for pipeline.sh).",
+        shouldDisplay: false)
+
+    func run() throws {
+        guard BLASKernelAdvice.current != nil, let core = BLASKernelAdvice.recommendedCoreType(cpuFlags: BLASKernelAdvice.cpuFlags()) else { return }
+        print(core)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Parallelism
 import ArrayFiles
 import Configuration
 import PipelineStages
@@ -65,19 +66,13 @@ struct Study: ParsableCommand {
             guard !runs.isEmpty else { return }
             let progress = ProgressReporter("train-dmd study runs", total: runs.count, interval: 0)
             let queue = NSLock()
-            var next = 0
-            DispatchQueue.concurrentPerform(iterations: min(jobs, runs.count)) { _ in
-                while true {
-                    queue.lock()
-                    let index = next; next += 1
-                    queue.unlock()
-                    guard index < runs.count else { return }
-                    let (spec, runFolder) = runs[index]
-                    let outcome = Self.launch(executable: executable, arguments: baseArguments, spec: spec, folder: runFolder)
-                    queue.lock()
-                    progress.advance(detail: "\(spec.folderName): \(outcome)")
-                    queue.unlock()
-                }
+            // `jobs` child processes at a time, the runs in order from the shared queue.
+            ParallelWork.forEachItem(count: runs.count, threads: jobs) { index in
+                let (spec, runFolder) = runs[index]
+                let outcome = Self.launch(executable: executable, arguments: baseArguments, spec: spec, folder: runFolder)
+                queue.lock()
+                progress.advance(detail: "\(spec.folderName): \(outcome)")
+                queue.unlock()
             }
         }
         let summary = try AccelerationStudy.run(config: config, dataDirectory: options.dataURL, folder: folder, methods: chosen,

@@ -21,8 +21,8 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self],
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
 }
 
-TrainDMD.stageMain()
+TrainDMD.stageMain(usesBLAS: true)

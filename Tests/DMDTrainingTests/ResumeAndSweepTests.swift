@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import DMDTraining
 import NeuralNetwork
+import PipelineStages   // the (m, s) sweep is a stage (it writes run folders); its tests share SmallProblem here
 import TrainingStage
 
 final class ResumeAndSweepTests: XCTestCase {

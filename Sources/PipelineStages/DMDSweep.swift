@@ -1,8 +1,9 @@
 import ArrayFiles
-import Dispatch
+import Parallelism
 import Foundation
 import NeuralNetwork
 import TrainingStage
+import DMDTraining
 
 /// The values of m or s in a sweep: "a:b:c" (a, a+c, … ≤ b), "a:b" (step 1), "a,b,c" or "a".
 public enum SweepRange {
@@ -181,31 +182,27 @@ public final class DMDSweep: @unchecked Sendable {
         if skipped > 0 { log("\(skipped) of \(setup.mValues.count * setup.sValues.count) pairs already done; \(pending.count) to run") }
         try writeArrays()
 
-        var next = 0
         var firstError: Error? = nil
         var ran = 0
-        let workers = min(setup.concurrentRuns, max(pending.count, 1))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
+        // The pairs in grid order from the shared queue; after the first error the rest are skipped.
+        ParallelWork.forEachItem(count: pending.count, threads: setup.concurrentRuns) { index in
+            lock.lock()
+            let stopped = firstError != nil
+            lock.unlock()
+            guard !stopped else { return }
+            let pair = pending[index]
+            do {
+                let result = try runPair(m: pair.m, s: pair.s, progress: progress, log: log)
                 lock.lock()
-                guard firstError == nil, next < pending.count else { lock.unlock(); return }
-                let pair = pending[next]
-                next += 1
+                ran += 1
+                let arrays = Result { try writeArrays() }
                 lock.unlock()
-                do {
-                    let result = try runPair(m: pair.m, s: pair.s, progress: progress, log: log)
-                    lock.lock()
-                    ran += 1
-                    let arrays = Result { try writeArrays() }
-                    lock.unlock()
-                    _ = try arrays.get()
-                    pairFinished(result)
-                } catch {
-                    lock.lock()
-                    if firstError == nil { firstError = error }
-                    lock.unlock()
-                    return
-                }
+                _ = try arrays.get()
+                pairFinished(result)
+            } catch {
+                lock.lock()
+                if firstError == nil { firstError = error }
+                lock.unlock()
             }
         }
         if let firstError { throw firstError }
@@ -223,7 +220,7 @@ public final class DMDSweep: @unchecked Sendable {
         let url = pairURL(m: m, s: s)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do {
-            let result = try DMDAccelerator.decoder().decode(SweepPairResult.self, from: Data(contentsOf: url))
+            let result = try TrainingCheckpoint.decoder().decode(SweepPairResult.self, from: Data(contentsOf: url))
             guard result.m == m, result.s == s else { throw DMDTrainingError("it records m = \(result.m), s = \(result.s)") }
             return result
         } catch {
@@ -270,7 +267,7 @@ public final class DMDSweep: @unchecked Sendable {
                                      meanRelativeErrorTest: diverged ? .infinity : DMDJump.meanRelativeError(hook.jumps, test: true),
                                      finalTrainMSE: lastRow?.trainMSE, finalTestMSE: lastRow?.testMSE,
                                      epochsCompleted: lastRow?.epoch ?? 0, wallSeconds: lastRow?.wallSeconds ?? 0, message: message)
-        try AtomicFile.write(try DMDAccelerator.encoder().encode(result), to: pairURL(m: m, s: s))
+        try AtomicFile.write(try TrainingCheckpoint.encoder().encode(result), to: pairURL(m: m, s: s))
         // Keep the record of the run, drop the bulky model and checkpoint.
         if let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) {
             for file in names where file != TrainingRun.historyFile && file != "jumps.csv" {
