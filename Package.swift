@@ -28,7 +28,7 @@ let package = Package(
         // Shared command-line plumbing: stage options, progress/ETA, stage runner; the wind policy of two stages.
         .target(name: "StageSupport", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", argumentParser]),
         // Dense linear algebra on OpenBLAS / LAPACKE.
-        .target(name: "DenseLinearAlgebra", dependencies: ["CBLAS", "CLAPACKE", numerics]),
+        .target(name: "DenseLinearAlgebra", dependencies: ["Parallelism", "CBLAS", "CLAPACKE", numerics]),
         // Sparse matrices (CSC) and the UMFPACK direct solver.
         .target(name: "SparseLinearAlgebra", dependencies: ["CUMFPACK"]),
         // Latin hypercube sampling and the seeded random generator.

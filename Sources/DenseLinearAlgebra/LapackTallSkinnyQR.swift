@@ -1,6 +1,6 @@
 import CBLAS
 import CLAPACKE
-import Dispatch
+import Parallelism
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,7 +97,7 @@ public struct TallSkinnyQR: Sendable {
         // more than it saves.
         Lapack.withSingleThreadedBLAS {
             if chunks > 1 {
-                DispatchQueue.concurrentPerform(iterations: chunks, execute: factorChunk)
+                ParallelWork.forEachItem(count: chunks, factorChunk)
             } else {
                 factorChunk(0)
             }
@@ -225,7 +225,7 @@ public struct TallSkinnyQR: Sendable {
         failures.initialize(repeating: nil, count: chunks)
         defer { failures.deinitialize(count: chunks); failures.deallocate() }
         Lapack.withSingleThreadedBLAS {
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            ParallelWork.forEachItem(count: chunks) { chunk in
                 do {
                     for b in stride(from: chunk, to: blockCount, by: chunks) { try body(b) }
                 } catch {

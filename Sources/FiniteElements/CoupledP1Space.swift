@@ -128,7 +128,9 @@ public final class CoupledP1Space: Sendable {
             for t in 0..<k { diagonalSlots[b * k + t] = k * k * nodeStarts[b] + t * k * degree + k * self_ + t }
         }
         self.diagonalSlots = diagonalSlots
-        symbolicAnalysis = try UMFPACKSymbolicAnalysis(pattern: pattern, options: solverOptions)
+        do { symbolicAnalysis = try UMFPACKSymbolicAnalysis(pattern: pattern, options: solverOptions) } catch let error as UMFPACKError {
+            throw MeshError.symbolicAnalysis(error)   // FiniteElements throws only its own error types
+        }
     }
 
     /// The slot of entry (row = (local vertex la of triangle t, species s), column = (lb, species c)).

@@ -1,4 +1,4 @@
-import Dispatch
+import ArrayFiles
 import SparseLinearAlgebra
 
 // Newton's method on F(c) = A c − b + N(c) = 0 (formulation.md §3; docs/fem.md "Newton and UMFPACK"):
@@ -6,24 +6,24 @@ import SparseLinearAlgebra
 // and c ← c − αδ, α halved until the Armijo test ‖F(c − αδ)‖ ≤ (1 − σα)‖F(c)‖ holds, until
 // ‖F(c)‖ ≤ tol · ‖F(0)‖ = tol · ‖b‖. Every factorization reuses the space's symbolic analysis.
 extension SteadyTransportSolver {
-    func newton(report initial: NewtonReport, start: UInt64) throws -> TransportSolution {
+    func newton(report initial: NewtonReport, start: Double) throws -> TransportSolution {
         var report = initial
         func fail(_ reason: NewtonFailure.Reason) -> NewtonFailure {
             report.totalSeconds = seconds(since: start)
             return NewtonFailure(reason: reason, report: report)
         }
         func factorize(_ values: [Double]) throws {
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = monotonicSeconds()
             defer { report.factorizationSeconds += seconds(since: started); report.factorizations += 1 }
             do { try factorization.factorize(values: values) } catch let error as UMFPACKError { throw fail(.linearSolver(error)) }
         }
         func solveLinear(_ rhs: [Double], into x: inout [Double]) throws {
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = monotonicSeconds()
             defer { report.solveSeconds += seconds(since: started) }
             do { try factorization.solve(rhs, into: &x) } catch let error as UMFPACKError { throw fail(.linearSolver(error)) }
         }
         func residual(_ c: [Double], into output: inout [Double]) -> Double {
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = monotonicSeconds()
             defer { report.residualSeconds += seconds(since: started) }
             return evaluateResidual(c, into: &output)
         }
@@ -48,7 +48,7 @@ extension SteadyTransportSolver {
         while residualNorm > target {
             guard report.iterations < options.maxIterations else { throw fail(.notConverged) }
             if !products.isEmpty || !linearFactorsCurrent {
-                let started = DispatchTime.now().uptimeNanoseconds
+                let started = monotonicSeconds()
                 assembleJacobian(state)
                 report.assemblySeconds += seconds(since: started)
                 try factorize(jacobianValues)

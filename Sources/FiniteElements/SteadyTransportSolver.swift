@@ -1,4 +1,4 @@
-import Dispatch
+import ArrayFiles
 import SparseLinearAlgebra
 
 /// Assembles and solves the steady advection–diffusion–reaction system (F5)–(F7) on a
@@ -73,7 +73,7 @@ public final class SteadyTransportSolver {
 
     /// Solves a problem (prepare + Newton).
     public func solve(_ problem: TransportProblem) throws -> TransportSolution {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         var report = NewtonReport()
         try prepare(problem, report: &report)
         return try newton(report: report, start: start)
@@ -89,7 +89,7 @@ public final class SteadyTransportSolver {
     private func prepare(_ problem: TransportProblem, report: inout NewtonReport) throws {
         prepared = false
         try validate(problem)
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = monotonicSeconds()
         velocityX = problem.velocityX
         velocityY = problem.velocityY
         // Products with all rates zero contribute nothing; dropping them lets a linear problem skip
@@ -127,5 +127,6 @@ public final class SteadyTransportSolver {
         return try sparseStructure { try CSCMatrix(pattern: space.pattern, values: jacobianValues) }
     }
 
-    func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+    /// Seconds since `start` (ArrayFiles' `monotonicSeconds()`, the package's one clock).
+    func seconds(since start: Double) -> Double { monotonicSeconds() - start }
 }

@@ -42,6 +42,8 @@ public enum MeshError: Error, CustomStringConvertible, Equatable {
     /// The sparse structure built from the mesh was refused by SparseLinearAlgebra (an inconsistency
     /// of this library's assembly, not of the caller's input); its message is kept as it is.
     case sparseStructure(SparseMatrixError)
+    /// UMFPACK's symbolic analysis of the mesh's sparse structure failed (e.g. out of memory); kept as it is.
+    case symbolicAnalysis(UMFPACKError)
 
     public var description: String {
         switch self {
@@ -50,6 +52,7 @@ public enum MeshError: Error, CustomStringConvertible, Equatable {
         case .file(let path, let line, let message):
             return line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"
         case .sparseStructure(let error): return "\(error)"
+        case .symbolicAnalysis(let error): return "\(error)"
         }
     }
 }

@@ -39,11 +39,11 @@ public struct SurrogateDataset: Sendable {
     }
 
     /// Builds a data set from arrays (row-major), with the checks of `load`. `files` name the
-    /// sources in error messages: params, split, observations, status (without them, the pipeline's
-    /// usual file names serve as labels in the messages; nothing is read from them).
+    /// sources in error messages: params, split, observations, status (without them the arrays are
+    /// named by what they hold: this library knows no file names).
     public init(parameters: [Double], parameterWidth: Int, split: [UInt8], observations: [Double], observationWidth: Int,
                 status: [Int32], inputScaler: InputScaler, parameterNames: [String], files: [URL] = []) throws {
-        let names = files.count == 4 ? files.map(\.path) : ["samples/params.npy", "samples/split.npy", "fem/c3.npy", "fem/status.npy"]
+        let names = files.count == 4 ? files.map(\.path) : ["the parameter array", "the split array", "the observation array", "the status array"]
         let (pName, sName, cName, tName) = (names[0], names[1], names[2], names[3])
         guard parameterWidth == inputScaler.width else {
             throw ArrayFileError(path: pName, "has \(parameterWidth) parameter columns; the configured ranges give \(inputScaler.width)")

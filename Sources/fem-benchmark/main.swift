@@ -208,17 +208,11 @@ struct Lap: Comparable, CustomStringConvertible {
 
 struct Stopwatch {
     private var wall = monotonicSeconds()
-    private var cpu = Stopwatch.processCPU()
-
-    static func processCPU() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
+    private var cpu = processCPUSeconds()
 
     /// The time since the previous lap (or the start), and restart.
     mutating func lap() -> Lap {
-        let nowWall = monotonicSeconds(), nowCPU = Stopwatch.processCPU()
+        let nowWall = monotonicSeconds(), nowCPU = processCPUSeconds()
         defer { wall = nowWall; cpu = nowCPU }
         return Lap(wall: nowWall - wall, cpu: nowCPU - cpu)
     }
