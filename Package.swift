@@ -55,14 +55,14 @@ let package = Package(
         // Metrics, SVG figures and the report.
         .target(name: "Reporting", dependencies: ["ArrayFiles"]),
         // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
-        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", "NeuralNetwork", "TrainingStage", "DMDTraining", "ReducedOrderModels",
+        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "Parallelism", "DenseLinearAlgebra", "NeuralNetwork", "TrainingStage", "DMDTraining", "ReducedOrderModels",
                                                        "Reporting", "Sampling", "StageSupport"]),
         // Benchmarks and synthetic data sets (release-mode timing, stand-ins for the FEM data): kept out of
         // the domain libraries so that those hold only the science.
         .target(name: "Benchmarks", dependencies: ["Parallelism", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "CBLAS", "ArrayFiles", "Sampling"]),
         // The fem stage: the data folder's inputs, the batch over the samples, shards and their merge.
         // Its own library, not PipelineStages, so that the trainer's and the report's stages do not link the FEM solver.
-        .target(name: "FEMStage", dependencies: ["PollutantModel", "Blasius", "FiniteElements", "ArrayFiles", "Configuration", "StageSupport"]),
+        .target(name: "FEMStage", dependencies: ["PollutantModel", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration", "StageSupport"]),
         // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
         .target(name: "UncertaintyQuantification", dependencies: ["Parallelism", "Sampling"]),
         // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
@@ -72,8 +72,8 @@ let package = Package(
 
         // Executables: thin shells.
         .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "blasius-solve", dependencies: ["Parallelism", "StageSupport", "PipelineStages", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "FEMStage", "PollutantModel", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", argumentParser]),
+        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "FEMStage", "PollutantModel", argumentParser]),
         .executableTarget(name: "train-dmd", dependencies: ["Parallelism", "StageSupport", "PipelineStages", "Benchmarks", "Reporting", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["ArrayFiles", "FiniteElements", "SparseLinearAlgebra", argumentParser]),

@@ -22,10 +22,20 @@ extension ParsableCommand {
             if usesBLAS, !(command is HelpLike), !"\(type(of: command))".contains("Help"), let advice = BLASKernelAdvice.current {
                 FileHandle.standardError.write(Data("note: \(advice)\n".utf8))
             }
+        } catch let failure as ReportedFailure {
+            exit(withError: ExitCode(failure.exitCode))
         } catch {
             exit(withError: StageErrors.userFacing(error))
         }
     }
+}
+
+/// A stage that failed after printing why (e.g. too few converged samples, or a case without a
+/// solution): the exit status it documents (1 unless stated) and no further message, so the
+/// explanation already printed stays the only one.
+public struct ReportedFailure: Error, Sendable {
+    public let exitCode: Int32
+    public init(exitCode: Int32 = 1) { self.exitCode = exitCode }
 }
 
 /// A command that prints information only (help, or the kernel query of `pipeline.sh`): no BLAS note.

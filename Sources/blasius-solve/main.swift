@@ -1,9 +1,6 @@
 import Foundation
-import Parallelism
 import ArgumentParser
-import ArrayFiles
 import Blasius
-import Configuration
 import PipelineStages
 import StageSupport
 
@@ -96,44 +93,8 @@ struct Profile: ParsableCommand {
                 throw StageError(e.message)
             }
         }
-        let solver = BlasiusSolver(tolerance: tolerance, profilePoints: points)
-        var statistics = SolveStatistics()
-        let result = solver.solve(lambda: parameters.lambda, fw: parameters.fw, statistics: &statistics)
-        print("# λ = \(parameters.lambda), f_w = \(parameters.fw)")
-        switch result {
-        case .solved(let s):
-            print("# branch: \(s.branch.rawValue)")
-            print("# f''(0) = \(s.wallCurvature)")
-            print("# ln|f''(0)| = \(s.logWallCurvature)")
-            print("# beta = \(s.displacement)")
-            print("# eta_max = \(s.etaMax) (continuation: \(s.etaMaxHistory.map { String(format: "%.6g", $0) }.joined(separator: " → ")))")
-            print("# residual |f'(inf) - 1| = \(s.residual), shots = \(statistics.shots)")
-            if let out {
-                let url = URL(fileURLWithPath: out)
-                if out.hasSuffix(".npy") {
-                    try Npy.write(s.profile.rows, shape: [s.profile.eta.count, 4], to: url)
-                } else {
-                    try AtomicFile.write(csv(s.profile), to: url)
-                }
-                print("# profile (\(s.profile.eta.count) nodes) → \(out)")
-            } else {
-                print(csv(s.profile), terminator: "")
-            }
-        case .noSolution(let lc, let reason):
-            print("# no solution: \(reason.rawValue); λ_c(f_w) = \(lc)\(reason == .blowOff ? " (not attained: solutions exist for λ > 0 only)" : ""); shots = \(statistics.shots)")
-            throw ExitCode(2)
-        case .notConverged(let reason):
-            print("# not converged: \(reason)")
-            throw ExitCode(3)
-        }
-    }
-
-    func csv(_ p: BlasiusProfile) -> String {
-        var text = "eta,f,fp,fpp\n"
-        for i in p.eta.indices {
-            text += "\(p.eta[i]),\(p.f[i]),\(p.fPrime[i]),\(p.fDoublePrime[i])\n"
-        }
-        return text
+        try WindCases.profile(parameters, tolerance: tolerance, points: points, out: out.map { URL(fileURLWithPath: $0) },
+                              print: { Swift.print($0) })
     }
 }
 
@@ -161,23 +122,7 @@ struct Boundary: ParsableCommand {
     }
 
     func run() throws {
-        let solver = BlasiusSolver(tolerance: tolerance)
-        let fws = (0..<count).map { count == 1 ? fwFrom : fwFrom + (fwTo - fwFrom) * Double($0) / Double(count - 1) }
-        var points = [CriticalPoint](repeating: .blowOff, count: count)
-        _ = BlasiusSolver.blowOffSuction
-        points.withUnsafeMutableBufferPointer { buffer in
-            guard let slots = buffer.baseAddress else { return }
-            ParallelWork.forEachItem(count: count) { i in slots[i] = solver.criticalLambda(fw: fws[i]) }
-        }
-        print("# blow-off: f_w* = \(BlasiusSolver.blowOffSuction) (no solution for λ ≤ 0 when f_w ≤ f_w*)")
-        print("fw,lambda_c,fpp0_at_fold,note")
-        for (fw, point) in zip(fws, points) {
-            switch point {
-            case .fold(let lc, let x): print("\(fw),\(lc),\(Foundation.exp(x)),")
-            case .blowOff: print("\(fw),0,0,blow-off (solutions only for λ > 0)")
-            case .notConverged(let reason): print("\(fw),,,not converged: \(reason)")
-            }
-        }
+        WindCases.boundaryTable(fwFrom: fwFrom, to: fwTo, count: count, tolerance: tolerance).forEach { Swift.print($0) }
     }
 }
 

@@ -47,7 +47,7 @@ struct Sweep: ParsableCommand {
         var extra: [(origin: String, assignment: String)] = []
         if let epochs { extra.append(("--epochs \(epochs)", "training.epochs=\(epochs)")) }
         let config = try options.loadConfig(flagOverrides: extra)
-        let runSettings = try Train.runSettings(config)
+        let runSettings = try TrainStage.runSettings(config)
         let dataset = try SurrogateDataset.load(layout: DataLayout(options.dataURL), inputScaler: InputScaler(ranges: runSettings.inputRanges),
                                                 parameterNames: runSettings.inputNames)
         let directory = out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? DataLayout(options.dataURL).sweep.folder
