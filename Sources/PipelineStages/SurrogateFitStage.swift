@@ -141,16 +141,24 @@ public enum SurrogateFitStage {
             let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                                   activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
                                                   batchSize: s.podnnBatchSize, seed: config.network.seed,
-                                                  patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads)
-            progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients")
+                                                  patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads,
+                                                  optimizer: s.podnnOptimizer == .adam ? .adam : .levenbergMarquardt,
+                                                  lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
+                                                  lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
+            progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))")
             let model = try PODNeuralNetwork.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows), count: prepared.fitRows.count,
                                                  validationInputs: inputs(prepared.validationRows), validationOutputs: outputs(prepared.validationRows),
                                                  validationCount: prepared.validationRows.count, options: options)
             let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                       inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
                                                       trainSamples: prepared.fitRows.count)
-            var details: [String: JSONValue] = ["rank": JSONValue(model.rank)]
-            if let r = model.fitReport { details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun) }
+            var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
+                                                "history_csv": .string(model.trainingCurveCSV())]
+            if let r = model.fitReport {
+                details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
+                if let status = r.lmStatus { details["lm_status"] = .string(status) }
+                if let cg = r.lmCGIterations { details["lm_cg_iterations"] = JSONValue(cg) }
+            }
             return (surrogate, monotonicSeconds() - start, details)
         }
     }

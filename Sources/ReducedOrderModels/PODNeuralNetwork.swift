@@ -12,6 +12,15 @@ public enum CoefficientScaling: String, Codable, Sendable, CaseIterable {
     case common
 }
 
+/// The optimizer of the POD-NN's network.
+public enum PODNeuralNetworkOptimizer: String, Codable, Sendable, CaseIterable {
+    /// Mini-batch Adam, one epoch per step (`Trainer`).
+    case adam
+    /// Full-batch Levenberg–Marquardt on the scaled coefficients' squared error
+    /// (`LevenbergMarquardt`, matrix-free through `NetworkLinearization`).
+    case levenbergMarquardt = "levenberg_marquardt"
+}
+
 /// How a POD-NN model is fitted.
 public struct PODNeuralNetworkOptions: Codable, Equatable, Sendable {
     public var energyTolerance: Double
@@ -30,13 +39,24 @@ public struct PODNeuralNetworkOptions: Codable, Equatable, Sendable {
     public var patience: Int?
     /// Cores for OpenBLAS and the trainer's loops.
     public var threads: Int
+    /// Adam (epochs, learningRate, batchSize, patience in epochs) or Levenberg–Marquardt
+    /// (lmIterations, lmCGIterations, lmPatience in accepted steps).
+    public var optimizer: PODNeuralNetworkOptimizer
+    /// LM trial steps at most (accepted and rejected).
+    public var lmIterations: Int
+    /// Conjugate-gradient iterations per LM step, at most.
+    public var lmCGIterations: Int
+    /// Stop after this many accepted LM steps without a better validation MSE (nil: never).
+    public var lmPatience: Int?
 
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, hidden: [Int] = [64, 64], activation: Activation = .tanh,
                 epochs: Int = 2000, learningRate: Double = 1e-3, batchSize: Int = 32, seed: UInt64 = 1,
-                coefficientScaling: CoefficientScaling = .perCoefficient, patience: Int? = nil, threads: Int = 1) {
+                coefficientScaling: CoefficientScaling = .perCoefficient, patience: Int? = nil, threads: Int = 1,
+                optimizer: PODNeuralNetworkOptimizer = .adam, lmIterations: Int = 200, lmCGIterations: Int = 50, lmPatience: Int? = 10) {
         self.energyTolerance = energyTolerance; self.maxRank = maxRank; self.hidden = hidden; self.activation = activation
         self.epochs = epochs; self.learningRate = learningRate; self.batchSize = batchSize; self.seed = seed
         self.coefficientScaling = coefficientScaling; self.patience = patience; self.threads = threads
+        self.optimizer = optimizer; self.lmIterations = lmIterations; self.lmCGIterations = lmCGIterations; self.lmPatience = lmPatience
     }
 }
 
@@ -51,6 +71,24 @@ public struct PODNeuralNetworkFitReport: Codable, Equatable, Sendable {
     public var trainingLoss: Double
     public var podSeconds: Double
     public var trainingSeconds: Double
+    /// "adam" or "levenberg_marquardt" (nil in folders written before the LM option).
+    public var optimizer: String?
+    /// LM only: why it stopped, and the conjugate-gradient iterations it spent.
+    public var lmStatus: String?
+    public var lmCGIterations: Int?
+}
+
+/// One point of a POD-NN training curve: after Adam epoch `step`, or after accepted LM step `step`
+/// (0 = the initial network).
+public struct PODNeuralNetworkCurvePoint: Codable, Equatable, Sendable {
+    public var step: Int
+    /// Seconds since the network's training began (the POD excluded).
+    public var seconds: Double
+    /// Training MSE in scaled coefficient units: Adam, the mean of the epoch's mini-batch losses;
+    /// LM, the full-batch MSE at the step's parameters.
+    public var trainMSE: Double
+    /// The validation MSE (scaled coefficients) at the step's parameters; nil without validation.
+    public var validationMSE: Double?
 }
 
 /// POD-NN (Hesthaven & Ubbiali, "Non-intrusive reduced order modeling of nonlinear problems using
@@ -71,6 +109,18 @@ public final class PODNeuralNetwork {
     public let trainingSamples: Int
     public let maxRank: Int?
     public let fitReport: PODNeuralNetworkFitReport?
+    /// The training curve of `fit` (empty for a loaded model: it is written as history.csv by the stage).
+    public internal(set) var trainingCurve: [PODNeuralNetworkCurvePoint] = []
+
+    /// The curve as CSV: step,seconds,train_mse,validation_mse (scaled coefficient units; an empty
+    /// validation column without validation).
+    public func trainingCurveCSV() -> String {
+        var text = "step,seconds,train_mse,validation_mse\n"
+        for point in trainingCurve {
+            text += "\(point.step),\(point.seconds),\(point.trainMSE),\(point.validationMSE.map { "\($0)" } ?? "")\n"
+        }
+        return text
+    }
 
     public var inputDimension: Int { network.layout.inputWidth }
     public var rank: Int { pod.rank }
@@ -92,8 +142,9 @@ public final class PODNeuralNetwork {
             throw ReducedOrderModelError.shapeMismatch("POD-NN needs inputs and outputs a whole number of rows of \(count) samples; got \(inputs.count) input and \(outputs.count) output values")
         }
         guard options.epochs >= 1, options.batchSize >= 1, options.threads >= 1, options.learningRate > 0, options.learningRate.isFinite,
-              options.hidden.allSatisfy({ $0 >= 1 }), (options.patience ?? 1) >= 1 else {
-            throw ReducedOrderModelError.invalidOption("POD-NN needs epochs, batch size, threads, hidden widths and patience ≥ 1 and a positive learning rate; got \(options)")
+              options.hidden.allSatisfy({ $0 >= 1 }), (options.patience ?? 1) >= 1,
+              options.lmIterations >= 1, options.lmCGIterations >= 1, (options.lmPatience ?? 1) >= 1 else {
+            throw ReducedOrderModelError.invalidOption("POD-NN needs epochs, batch size, threads, hidden widths, patience and the LM iteration counts ≥ 1 and a positive learning rate; got \(options)")
         }
         let d = inputs.count / count, p = outputs.count / count
         try requireMatrix(inputs, rows: count, columns: d, name: "the POD-NN training inputs")
@@ -126,12 +177,48 @@ public final class PODNeuralNetwork {
             throw ReducedOrderModelError.invalidOption("POD-NN network: \(error)")
         }
         let network = Network<Double>(layout: layout, seed: options.seed)
+        let targets = scaled(c, count)
+        let trainingStart = monotonicSeconds()
+        let outcome: TrainingOutcome
+        switch options.optimizer {
+        case .adam:
+            outcome = try trainWithAdam(network, inputs: inputs, targets: targets, count: count, validationInputs: validationInputs,
+                                        validationTargets: validationTargets, validationCount: validationCount, rank: r, options: options)
+        case .levenbergMarquardt:
+            outcome = try trainWithLevenbergMarquardt(network, inputs: inputs, targets: targets, count: count, validationInputs: validationInputs,
+                                                      validationTargets: validationTargets, validationCount: validationCount, options: options)
+        }
+        let report = PODNeuralNetworkFitReport(epochsRun: outcome.stepsRun, bestEpoch: outcome.bestStep, bestValidationLoss: outcome.bestValidation,
+                                               trainingLoss: outcome.bestTrain, podSeconds: podSeconds,
+                                               trainingSeconds: monotonicSeconds() - trainingStart, optimizer: options.optimizer.rawValue,
+                                               lmStatus: outcome.lmStatus, lmCGIterations: outcome.lmCGIterations)
+        let model = PODNeuralNetwork(pod: pod, network: network, coefficientMean: mean, coefficientScale: scale,
+                                     coefficientScaling: options.coefficientScaling, trainingSamples: count, maxRank: options.maxRank, fitReport: report)
+        model.trainingCurve = outcome.curve
+        return model
+    }
+
+    /// What a training run of either optimizer hands back to `fit`; the network holds the kept parameters.
+    struct TrainingOutcome {
+        var stepsRun = 0, bestStep = 0
+        var bestValidation: Double?
+        var bestTrain = Double.infinity
+        var curve: [PODNeuralNetworkCurvePoint] = []
+        var lmStatus: String?
+        var lmCGIterations: Int?
+    }
+
+    /// Mini-batch Adam with early stopping on the validation MSE (Hesthaven & Ubbiali §3).
+    static func trainWithAdam(_ network: Network<Double>, inputs: [Double], targets: [Double], count: Int,
+                              validationInputs: [Double], validationTargets: [Double], validationCount: Int, rank r: Int,
+                              options: PODNeuralNetworkOptions) throws -> TrainingOutcome {
+        let start = monotonicSeconds()
         let trainerOptions = TrainerOptions(batchSize: options.batchSize, adam: AdamSettings(learningRate: options.learningRate),
                                             shuffleSeed: options.seed &+ 1, threads: options.threads, trainLoss: .minibatchMean)
         let trainer: Trainer<Double>
         do {
             trainer = try Trainer(network: network, options: trainerOptions,
-                                  train: ScaledSamples(inputs: inputs, targets: scaled(c, count), count: count),
+                                  train: ScaledSamples(inputs: inputs, targets: targets, count: count),
                                   test: ScaledSamples(inputs: validationInputs, targets: validationTargets, count: validationCount),
                                   outputVariances: [Double](repeating: 1, count: r))
         } catch {
@@ -140,12 +227,15 @@ public final class PODNeuralNetwork {
         var best = Array(network.parameters)
         var bestEpoch = 0, bestValidation: Double? = nil, bestTrain = Double.infinity
         var epochsRun = 0
+        var curve: [PODNeuralNetworkCurvePoint] = []
         for epoch in 1...options.epochs {
             let row: HistoryRow
             do { row = try trainer.trainEpoch() } catch {
                 throw ReducedOrderModelError.numericalFailure("POD-NN training failed in epoch \(epoch): \(error) (try a smaller learning rate)")
             }
             epochsRun = epoch
+            curve.append(PODNeuralNetworkCurvePoint(step: epoch, seconds: monotonicSeconds() - start, trainMSE: row.trainMSE,
+                                                    validationMSE: validationCount > 0 ? row.testMSE : nil))
             if validationCount > 0, let validation = row.testMSE {
                 if bestValidation == nil || validation < bestValidation! {
                     bestValidation = validation; bestEpoch = epoch; bestTrain = row.trainMSE
@@ -158,10 +248,7 @@ public final class PODNeuralNetwork {
             }
         }
         if validationCount > 0 { _ = network.parameters.update(fromContentsOf: best) }
-        let report = PODNeuralNetworkFitReport(epochsRun: epochsRun, bestEpoch: bestEpoch, bestValidationLoss: bestValidation,
-                                               trainingLoss: bestTrain, podSeconds: podSeconds, trainingSeconds: monotonicSeconds() - start - podSeconds)
-        return PODNeuralNetwork(pod: pod, network: network, coefficientMean: mean, coefficientScale: scale,
-                                coefficientScaling: options.coefficientScaling, trainingSamples: count, maxRank: options.maxRank, fitReport: report)
+        return TrainingOutcome(stepsRun: epochsRun, bestStep: bestEpoch, bestValidation: bestValidation, bestTrain: bestTrain, curve: curve)
     }
 
     /// The r POD coefficients at `count` inputs (count × d scaled → count × r).

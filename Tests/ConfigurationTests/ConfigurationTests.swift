@@ -143,6 +143,24 @@ final class UQSettingsTests: XCTestCase {
 }
 
 final class SurrogateSettingsTests: XCTestCase {
+    /// The POD-NN optimizer keys: defaults, the LM choice, and each bad value named with what was expected.
+    func testPODNNOptimizerKeys() throws {
+        let d = try PipelineConfig.parse("")
+        XCTAssertEqual(d.surrogate.podnnOptimizer, .adam)
+        XCTAssertEqual(d.surrogate.podnnLMIterations, 200); XCTAssertEqual(d.surrogate.podnnLMCGIterations, 50)
+        XCTAssertEqual(d.surrogate.podnnLMPatience, 10)
+        let lm = try PipelineConfig.parse("[surrogate]\npodnn_optimizer = \"levenberg_marquardt\"\npodnn_lm_patience = 0\n")
+        XCTAssertEqual(lm.surrogate.podnnOptimizer, .levenberg_marquardt); XCTAssertEqual(lm.surrogate.podnnLMPatience, 0)
+        for (text, fragments) in [("podnn_optimizer = \"sgd\"", ["surrogate.podnn_optimizer", "levenberg_marquardt"]),
+                                  ("podnn_lm_iterations = 0", ["surrogate.podnn_lm_iterations"]),
+                                  ("podnn_lm_cg_iterations = 1.5", ["surrogate.podnn_lm_cg_iterations"]),
+                                  ("podnn_lm_patience = -1", ["surrogate.podnn_lm_patience"])] {
+            XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
+                for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
+            }
+        }
+    }
+
     func testEnsembleMustFollowItsMembersAndUQDefaultsToTheBest() throws {
         XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\nmodels = [\"ensemble\", \"tuned\", \"pod_gp\"]\n", file: "c.toml")) {
             XCTAssertTrue("\($0)".contains("surrogate.models") && "\($0)".contains("after its member tuned"), "\($0)")

@@ -9,6 +9,7 @@ public struct SurrogateSettings: Sendable, Equatable {
     public enum Transform: String, CaseIterable, Sendable { case identity, log }
     public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, one_cycle }
     public enum Kernel: String, CaseIterable, Sendable { case matern52, squared_exponential }
+    public enum Optimizer: String, CaseIterable, Sendable { case adam, levenberg_marquardt }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
     public var best: Model
@@ -53,6 +54,13 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnBatchSize: Int
     public var podnnLearningRate: Double
     public var podnnPatience: Int
+    /// Adam (the epochs, batch, learning rate and patience above) or full-batch Levenberg–Marquardt
+    /// (the podnn_lm_* keys): docs/dmd-training.md measures LM reaching Adam's validation error sooner.
+    public var podnnOptimizer: Optimizer
+    public var podnnLMIterations: Int
+    public var podnnLMCGIterations: Int
+    /// Accepted LM steps without a better validation MSE before stopping (0: never stop early).
+    public var podnnLMPatience: Int
 
     // The ensemble: a weighted average of other models (weights chosen on validation).
     public var ensembleMembers: [Model]
@@ -92,6 +100,10 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnBatchSize = try r.int("podnn_batch_size", default: 32, in: 1...1_000_000)
         podnnLearningRate = try r.double("podnn_learning_rate", default: 1e-3, in: 1e-8...1)
         podnnPatience = try r.int("podnn_patience", default: 500, in: 0...10_000_000)
+        podnnOptimizer = try r.choice("podnn_optimizer", default: Optimizer.adam)
+        podnnLMIterations = try r.int("podnn_lm_iterations", default: 200, in: 1...1_000_000)
+        podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 50, in: 1...100_000)
+        podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
         if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {
