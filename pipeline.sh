@@ -313,6 +313,19 @@ smoke_test() {
         grep -q "2 of 2 seeds already done" "$DATA/study-rerun.log" || die "the study rerun did not resume (log: $DATA/study-rerun.log)"
         grep -q "36 of 36 other runs already done" "$DATA/study-rerun.log" || die "the study rerun redid runs (log: $DATA/study-rerun.log)"
     fi
+    # Adam against Levenberg–Marquardt for POD-NN (scripts/podnn-optimizers.sh) on the smoke data: two
+    # seeds each, the table of times to the Adam target; a rerun must skip every fit.
+    if [[ " ${RAN[*]} " == *" fit "* ]]; then
+        say "pipeline.sh test: POD-NN optimizers on the smoke data"
+        scripts/podnn-optimizers.sh --config "$CONFIG" --data-dir "$DATA" --seeds 2 > /dev/null 2>"$DATA/podnn-optimizers.log" \
+            || { tail -20 "$DATA/podnn-optimizers.log" >&2; die "scripts/podnn-optimizers.sh failed (log: $DATA/podnn-optimizers.log)"; }
+        for o in adam levenberg_marquardt; do
+            grep -q "^| $o | [0-9]/2 |" "$DATA/podnn-optimizers/summary.md" || die "the POD-NN optimizer table lacks $o"
+        done
+        [ "$(tail -n +2 "$DATA/podnn-optimizers/summary.csv" | wc -l)" -eq 4 ] || die "podnn-optimizers/summary.csv should hold 2 optimizers × 2 seeds"
+        scripts/podnn-optimizers.sh --config "$CONFIG" --data-dir "$DATA" --seeds 2 2>&1 >/dev/null | grep -c "already done" | grep -qx 4 \
+            || die "the POD-NN optimizer rerun redid fits"
+    fi
     # A rerun with nothing changed must do no work.
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
     run_pipeline

@@ -52,7 +52,7 @@ public struct PODNeuralNetworkOptions: Codable, Equatable, Sendable {
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, hidden: [Int] = [64, 64], activation: Activation = .tanh,
                 epochs: Int = 2000, learningRate: Double = 1e-3, batchSize: Int = 32, seed: UInt64 = 1,
                 coefficientScaling: CoefficientScaling = .perCoefficient, patience: Int? = nil, threads: Int = 1,
-                optimizer: PODNeuralNetworkOptimizer = .adam, lmIterations: Int = 200, lmCGIterations: Int = 50, lmPatience: Int? = 10) {
+                optimizer: PODNeuralNetworkOptimizer = .adam, lmIterations: Int = 200, lmCGIterations: Int = 20, lmPatience: Int? = 10) {
         self.energyTolerance = energyTolerance; self.maxRank = maxRank; self.hidden = hidden; self.activation = activation
         self.epochs = epochs; self.learningRate = learningRate; self.batchSize = batchSize; self.seed = seed
         self.coefficientScaling = coefficientScaling; self.patience = patience; self.threads = threads

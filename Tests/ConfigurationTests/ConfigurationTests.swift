@@ -147,7 +147,7 @@ final class SurrogateSettingsTests: XCTestCase {
     func testPODNNOptimizerKeys() throws {
         let d = try PipelineConfig.parse("")
         XCTAssertEqual(d.surrogate.podnnOptimizer, .adam)
-        XCTAssertEqual(d.surrogate.podnnLMIterations, 200); XCTAssertEqual(d.surrogate.podnnLMCGIterations, 50)
+        XCTAssertEqual(d.surrogate.podnnLMIterations, 200); XCTAssertEqual(d.surrogate.podnnLMCGIterations, 20)
         XCTAssertEqual(d.surrogate.podnnLMPatience, 10)
         let lm = try PipelineConfig.parse("[surrogate]\npodnn_optimizer = \"levenberg_marquardt\"\npodnn_lm_patience = 0\n")
         XCTAssertEqual(lm.surrogate.podnnOptimizer, .levenberg_marquardt); XCTAssertEqual(lm.surrogate.podnnLMPatience, 0)

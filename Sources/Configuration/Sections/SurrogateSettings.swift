@@ -102,7 +102,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnPatience = try r.int("podnn_patience", default: 500, in: 0...10_000_000)
         podnnOptimizer = try r.choice("podnn_optimizer", default: Optimizer.adam)
         podnnLMIterations = try r.int("podnn_lm_iterations", default: 200, in: 1...1_000_000)
-        podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 50, in: 1...100_000)
+        podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
