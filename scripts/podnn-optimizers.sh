@@ -93,7 +93,6 @@ with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
     w.writerow(["optimizer", "seed", "step_to_target", "seconds_to_target", "best_validation_mse", "steps_run", "fit_seconds", "validation_median_relative_l2"])
     w.writerows(table)
 speedup = medians["adam"] / medians["levenberg_marquardt"] if medians["adam"] and medians["levenberg_marquardt"] else None
-per_seed = [runs[("adam", s)] for s in range(1, seeds + 1)]
 ratios = []
 for s in range(1, seeds + 1):
     a, l = first_reach(runs[("adam", s)][0]), first_reach(runs[("levenberg_marquardt", s)][0])

@@ -1,4 +1,5 @@
 import XCTest
+import Sampling
 @testable import NeuralNetwork
 
 /// `NetworkLinearization` against independent references: J v against central differences of the
@@ -14,11 +15,11 @@ final class NetworkLinearizationTests: XCTestCase {
     func setup(_ activation: Activation, seed: UInt64) throws -> Setup {
         let layout = try NetworkLayout(widths: [3, 7, 5, 4], activation: activation)
         let network = Network<Double>(layout: layout, seed: seed)
-        var generator = UniformSequence(seed: seed)
+        var generator = SeededGenerator(seed: seed, stream: 0)
         let rows = 6
-        let inputs = (0..<(rows * 3)).map { _ in generator.next() * 2 - 1 }
+        let inputs = (0..<(rows * 3)).map { _ in generator.nextUniform() * 2 - 1 }
         // Biases off zero, so that every parameter's derivative is exercised away from symmetry.
-        for i in 0..<network.parameters.count { network.parameters[i] += 0.1 * (generator.next() - 0.5) }
+        for i in 0..<network.parameters.count { network.parameters[i] += 0.1 * (generator.nextUniform() - 0.5) }
         return Setup(network: network, inputs: inputs, rows: rows,
                      linearization: try NetworkLinearization(network: network, inputs: inputs, rows: rows))
     }
@@ -28,9 +29,9 @@ final class NetworkLinearizationTests: XCTestCase {
     func testJacobianProductMatchesCentralDifferences() throws {
         for activation in [Activation.tanh, .softsign] {
             let s = try setup(activation, seed: 3)
-            var generator = UniformSequence(seed: 11)
+            var generator = SeededGenerator(seed: 11, stream: 0)
             let n = s.linearization.parameterCount, m = s.linearization.outputCount
-            let v = (0..<n).map { _ in generator.next() - 0.5 }
+            let v = (0..<n).map { _ in generator.nextUniform() - 0.5 }
             let theta = Array(s.network.parameters)
             _ = s.linearization.evaluate()
             var jv = [Double](repeating: 0, count: m)
@@ -54,10 +55,10 @@ final class NetworkLinearizationTests: XCTestCase {
     func testTransposeProductIsTheAdjoint() throws {
         for activation in [Activation.tanh, .softsign] {
             let s = try setup(activation, seed: 5)
-            var generator = UniformSequence(seed: 13)
+            var generator = SeededGenerator(seed: 13, stream: 0)
             let n = s.linearization.parameterCount, m = s.linearization.outputCount
-            let v = (0..<n).map { _ in generator.next() - 0.5 }
-            let u = (0..<m).map { _ in generator.next() - 0.5 }
+            let v = (0..<n).map { _ in generator.nextUniform() - 0.5 }
+            let u = (0..<m).map { _ in generator.nextUniform() - 0.5 }
             _ = s.linearization.evaluate()
             var jv = [Double](repeating: 0, count: m), jtu = [Double](repeating: 0, count: n)
             v.withUnsafeBufferPointer { vp in jv.withUnsafeMutableBufferPointer { s.linearization.applyJacobian(vp.baseAddress!, into: $0.baseAddress!) } }
@@ -73,19 +74,5 @@ final class NetworkLinearizationTests: XCTestCase {
         XCTAssertThrowsError(try NetworkLinearization(network: network, inputs: [1, 2], rows: 1)) {
             XCTAssertTrue("\($0)".contains("3 inputs"), "\($0)")
         }
-    }
-}
-
-/// A small deterministic generator of uniforms in [0, 1) for these tests (splitmix64).
-struct UniformSequence {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(1 << 53)
     }
 }
