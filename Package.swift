@@ -1,10 +1,14 @@
 // swift-tools-version:6.0
 // The DMD-accelerated surrogate pipeline: PDE → dataset → neural network → report.
-// One library target per concern; each executable is a thin command-line shell over them.
+//
+// Cut by field: each library is a folder with one sub-folder per concern, and its `README.md` says what
+// it owns and what it may import. A library imports only those above it in this list
+// (docs/architecture.md draws the picture; scripts/check-layers.sh checks the rule).
 import PackageDescription
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let numerics: Target.Dependency = .product(name: "Numerics", package: "swift-numerics")
+let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "DMDSurrogate",
@@ -14,94 +18,49 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        // System libraries (Debian packages; pipeline.sh installs them).
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
-        .systemLibrary(name: "CUMFPACK", path: "Sources/CUMFPACK", providers: [.apt(["libsuitesparse-dev"])]),
+        // Internals: OpenBLAS (CBLAS), LAPACKE and UMFPACK (Debian packages; pipeline.sh installs them),
+        // and Adam's element-wise update in C (Swift on Linux cannot emit a vector square root).
+        .systemLibrary(name: "_LinearAlgebraShims", path: "Sources/_LinearAlgebraShims",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev", "libsuitesparse-dev"])]),
+        .target(name: "_NetworkKernels"),
 
-        // Array files (.npy), atomic writes, manifests, hashing.
-        .target(name: "ArrayFiles"),
-        // The one way of running work on several cores: static ranges and a shared queue (over Dispatch).
-        .target(name: "Parallelism"),
-        // TOML configuration decoded into typed, validated sections.
-        .target(name: "Configuration", dependencies: ["ArrayFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
-        // Shared command-line plumbing: stage options, progress/ETA, stage runner; the wind policy of two stages.
-        .target(name: "StageSupport", dependencies: ["ArrayFiles", "Blasius", "Configuration", "DenseLinearAlgebra", argumentParser]),
-        // Dense linear algebra on OpenBLAS / LAPACKE.
-        .target(name: "DenseLinearAlgebra", dependencies: ["Parallelism", "CBLAS", "CLAPACKE", numerics]),
-        // Sparse matrices (CSC) and the UMFPACK direct solver.
-        .target(name: "SparseLinearAlgebra", dependencies: ["CUMFPACK"]),
-        // Latin hypercube sampling and the seeded random generator.
-        .target(name: "Sampling"),
-        // Generalized Blasius boundary layer by shooting.
-        .target(name: "Blasius", dependencies: ["Parallelism", "ArrayFiles"]),
-        // P1 finite elements: mesh, SUPG assembly, Newton, VTK output.
-        .target(name: "FiniteElements", dependencies: ["SparseLinearAlgebra", "ArrayFiles"]),
-        // The pollutant problem (F5)-(F8): wind from Blasius + FEM solve per sample.
-        .target(name: "PollutantModel", dependencies: ["Parallelism", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles"]),
-        // Adam's element-wise update in C: Swift on Linux cannot emit a vector square root.
-        .target(name: "NeuralKernels"),
-        // The surrogate MLP, its gradients and Adam.
-        .target(name: "NeuralNetwork", dependencies: ["Parallelism", "DenseLinearAlgebra", "CBLAS", "Sampling", "ArrayFiles", "NeuralKernels"]),
-        // The train stage's files: TrainingRun (the model folder, the resume policy) and the checkpoint file.
-        // Its own library below DMDTraining, whose (m, s) sweep runs a TrainingRun per grid point.
-        .target(name: "TrainingStage", dependencies: ["NeuralNetwork", "ArrayFiles"]),
-        // Dynamic mode decomposition and Algorithm 1.
-        .target(name: "DMD", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", numerics]),
-        // Algorithm 1: the DMD acceleration plugged into the trainer, its safeguards and the (m, s) study.
-        .target(name: "DMDTraining", dependencies: ["Parallelism", "DMD", "NeuralNetwork", "Reporting", "DenseLinearAlgebra", "ArrayFiles", numerics]),
-        // Classical reduced-order surrogates: POD, Gaussian processes (POD-GP), POD + MLP (POD-NN), L-BFGS.
-        .target(name: "ReducedOrderModels", dependencies: ["Parallelism", "DenseLinearAlgebra", "CLAPACKE", "CBLAS", "ArrayFiles", "NeuralNetwork", "Sampling"]),
-        // Metrics, SVG figures and the report.
-        .target(name: "Reporting", dependencies: ["ArrayFiles"]),
-        // The pipeline's stages layer: stage runners over the domain libraries (issue 14's direction).
-        .target(name: "PipelineStages", dependencies: ["ArrayFiles", "Blasius", "Configuration", "Parallelism", "DenseLinearAlgebra", "NeuralNetwork", "TrainingStage", "DMDTraining", "ReducedOrderModels",
-                                                       "Reporting", "Sampling", "StageSupport"]),
-        // Benchmarks and synthetic data sets (release-mode timing, stand-ins for the FEM data): kept out of
-        // the domain libraries so that those hold only the science.
-        .target(name: "Benchmarks", dependencies: ["Parallelism", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "CBLAS", "ArrayFiles", "Sampling"]),
-        // The fem stage: the data folder's inputs, the batch over the samples, shards and their merge.
-        // Its own library, not PipelineStages, so that the trainer's and the report's stages do not link the FEM solver.
-        .target(name: "FEMStage", dependencies: ["PollutantModel", "Blasius", "FiniteElements", "SparseLinearAlgebra", "ArrayFiles", "Configuration", "StageSupport"]),
-        // Uncertainty propagation and Sobol indices of any batched model (no configuration, no paths).
-        .target(name: "UncertaintyQuantification", dependencies: ["Parallelism", "Sampling"]),
-        // The uq stage's logic: the surrogate through UncertaintyQuantification, the FEM check, figures, report.
-        .target(name: "UQStage", dependencies: ["UncertaintyQuantification", "PipelineStages", "NeuralNetwork", "Blasius", "Reporting", "ArrayFiles", "Configuration", "StageSupport"]),
-        // The evaluate stage's logic: the trained models on the FEM data, metrics.json and the report.
-        .target(name: "Evaluation", dependencies: ["Reporting", "PipelineStages", "NeuralNetwork", "ArrayFiles", "Configuration", "StageSupport"]),
+        // Array files (.npy), atomic writes, manifests, hashing, the clock; the thread pool; dense and
+        // sparse linear algebra; the seeded random generator.
+        .target(name: "NumericalFoundations", dependencies: ["_LinearAlgebraShims", numerics], exclude: ["README.md"]),
+        // The PDE: the generalized Blasius wind, P1 finite elements, the pollutant model (F1)-(F8).
+        .target(name: "PDE", dependencies: ["NumericalFoundations"], exclude: ["README.md"]),
+        // Sampling, Monte Carlo propagation and Sobol indices of any batched model.
+        .target(name: "Uncertainty", dependencies: ["NumericalFoundations"], exclude: ["README.md"]),
+        // Surrogates and their training: the network, the trainer, DMD and the training hooks
+        // (Algorithm 1), the reduced-order models, `FieldSurrogate`, the error metrics.
+        .target(name: "Surrogates", dependencies: ["NumericalFoundations", "_NetworkKernels", "_LinearAlgebraShims", numerics], exclude: ["README.md"]),
+        // SVG figures, the figure catalogue and report documents (Markdown, HTML).
+        .target(name: "Reporting", dependencies: ["NumericalFoundations", "Surrogates"], exclude: ["README.md"]),
+        // The pipeline: configuration, one folder per stage, benchmarks.
+        .target(name: "Pipeline", dependencies: ["NumericalFoundations", "PDE", "Uncertainty", "Surrogates", "Reporting",
+                                                 "_LinearAlgebraShims", toml, argumentParser, numerics], exclude: ["README.md"]),
+        // What the tests share: synthetic systems and data.
+        .target(name: "_TestSupport", dependencies: ["NumericalFoundations", numerics]),
 
-        // Executables: thin shells.
-        .executableTarget(name: "lhs-sample", dependencies: ["StageSupport", "Sampling", "ArrayFiles", "Configuration", argumentParser]),
-        .executableTarget(name: "blasius-solve", dependencies: ["StageSupport", "PipelineStages", "Blasius", argumentParser]),
-        .executableTarget(name: "pollutant-fem", dependencies: ["StageSupport", "FEMStage", "PollutantModel", argumentParser]),
-        .executableTarget(name: "train-dmd", dependencies: ["Parallelism", "StageSupport", "PipelineStages", "Benchmarks", "Reporting", "NeuralNetwork", "TrainingStage", "DMD", "DMDTraining", "DenseLinearAlgebra", "ArrayFiles", "Configuration", argumentParser]),
+        // Executables: argument parsing and one call into a stage.
+        .executableTarget(name: "lhs-sample", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "blasius-solve", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "pollutant-fem", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "train-dmd", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "uq-propagate", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "evaluate", dependencies: ["Pipeline", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
-        .executableTarget(name: "fem-benchmark", dependencies: ["ArrayFiles", "FiniteElements", "SparseLinearAlgebra", argumentParser]),
-        .executableTarget(name: "uq-propagate", dependencies: ["StageSupport", "UQStage", "Configuration", argumentParser]),
-        .executableTarget(name: "evaluate", dependencies: ["StageSupport", "Evaluation", "ArrayFiles", "Configuration", argumentParser]),
+        .executableTarget(name: "fem-benchmark", dependencies: ["Pipeline", argumentParser]),
 
         // Tests, one target per library.
-        .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "StageSupport"]),
-        .testTarget(name: "ParallelismTests", dependencies: ["Parallelism"]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "DenseLinearAlgebraTests", dependencies: ["DenseLinearAlgebra", numerics]),
-        .testTarget(name: "BlasiusTests", dependencies: ["Blasius"]),
-        .testTarget(name: "SparseLinearAlgebraTests", dependencies: ["SparseLinearAlgebra"]),
-        .testTarget(name: "FiniteElementsTests", dependencies: ["FiniteElements", "SparseLinearAlgebra"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PollutantModelTests", dependencies: ["Parallelism", "PollutantModel", "FEMStage", "StageSupport", "FiniteElements", "SparseLinearAlgebra", "Blasius", "ArrayFiles", "Configuration"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TrainingStage", "Benchmarks", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "DMDTests", dependencies: ["DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
-        .testTarget(name: "DMDTrainingTests", dependencies: ["DMDTraining", "PipelineStages", "DMD", "NeuralNetwork", "TrainingStage", "Benchmarks", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
-        // train-dmd's own logic that is not a stage (the stand-alone DMD tool), tested through @testable import.
-        .testTarget(name: "TrainDMDTests", dependencies: ["train-dmd", "DMD", "DenseLinearAlgebra", "ArrayFiles", "Sampling", numerics]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "PipelineStages", "StageSupport", "Reporting", "NeuralNetwork", "TrainingStage", "Configuration", "ArrayFiles"]),
-        .testTarget(name: "ReducedOrderModelsTests", dependencies: ["ReducedOrderModels", "DenseLinearAlgebra", "NeuralNetwork", "ArrayFiles", "Sampling"]),
-        .testTarget(name: "PipelineStagesTests", dependencies: ["PipelineStages", "NeuralNetwork", "ReducedOrderModels", "ArrayFiles", "Configuration", "Reporting"]),
-        .testTarget(name: "UncertaintyQuantificationTests", dependencies: ["UncertaintyQuantification", "Sampling"]),
-        .testTarget(name: "UQStageTests", dependencies: ["UQStage", "NeuralNetwork", "Configuration", "StageSupport", "ArrayFiles"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ArrayFiles"]),
+        .testTarget(name: "NumericalFoundationsTests", dependencies: ["NumericalFoundations", "_LinearAlgebraShims", "_TestSupport", numerics],
+                    resources: [.copy("ArrayFiles/Fixtures")]),
+        .testTarget(name: "PDETests", dependencies: ["PDE", "Pipeline", "NumericalFoundations", "_TestSupport"],
+                    resources: [.copy("FiniteElements/Fixtures")]),
+        .testTarget(name: "UncertaintyTests", dependencies: ["Uncertainty", "NumericalFoundations", "_TestSupport"]),
+        .testTarget(name: "SurrogatesTests", dependencies: ["Surrogates", "Pipeline", "Uncertainty", "NumericalFoundations", "_TestSupport", numerics]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Surrogates", "NumericalFoundations", "_TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Surrogates", "PDE", "Reporting", "NumericalFoundations", "_TestSupport", numerics]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
         .testTarget(name: "FaultTests"),
     ],

@@ -1,8 +1,7 @@
 import Foundation
 import ArgumentParser
-import Blasius
-import PipelineStages
-import StageSupport
+import PDE
+import Pipeline
 
 /// `blasius-solve`: the generalized Blasius wind profile (formulation.md §2, §2a) for every sample,
 /// one case, or the existence boundary λ_c(f_w).

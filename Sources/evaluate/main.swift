@@ -1,9 +1,7 @@
 import Foundation
 import ArgumentParser
-import ArrayFiles
-import Configuration
-import Evaluation
-import StageSupport
+import NumericalFoundations
+import Pipeline
 
 /// `evaluate`: metrics, figures and the report comparing the plain and the DMD-accelerated trainings.
 struct Evaluate: ParsableCommand {

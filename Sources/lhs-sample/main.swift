@@ -1,9 +1,8 @@
 import Foundation
 import ArgumentParser
-import ArrayFiles
-import Configuration
-import Sampling
-import StageSupport
+import NumericalFoundations
+import Uncertainty
+import Pipeline
 
 /// `lhs-sample`: the Latin hypercube of the six parameters (formulation.md §1) and the train/test split.
 struct LHSSample: ParsableCommand {

@@ -1,8 +1,7 @@
 import Foundation
 import ArgumentParser
-import FEMStage
-import PollutantModel
-import StageSupport
+import PDE
+import Pipeline
 
 /// `pollutant-fem`: the reacting-pollutant dataset (formulation.md §3), one steady FEM solve per sample.
 struct PollutantFEM: ParsableCommand {

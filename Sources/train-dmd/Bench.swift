@@ -1,8 +1,7 @@
 import Foundation
 import ArgumentParser
-import Benchmarks
-import NeuralNetwork
-import StageSupport
+import Surrogates
+import Pipeline
 
 /// `train-dmd bench`: one epoch of the paper network against the GEMM lower bound.
 struct Bench: ParsableCommand {

@@ -1,10 +1,7 @@
 import ArgumentParser
-import Benchmarks
-import DMD
-import DMDTraining
+import Surrogates
+import Pipeline
 import Foundation
-import NeuralNetwork
-import StageSupport
 
 /// `train-dmd bench-dmd`: the overhead of Algorithm 1 per epoch (issue 7: target ≤ 1.03, paper 1.41).
 struct BenchDMD: ParsableCommand {

@@ -1,11 +1,9 @@
 import Foundation
 import ArgumentParser
-import ArrayFiles
-import Configuration
-import NeuralNetwork
-import PipelineStages
+import NumericalFoundations
+import Surrogates
 import Reporting
-import StageSupport
+import Pipeline
 
 /// `train-dmd compare`: the surrogates table of the report (issue 15), printed as Markdown, without
 /// the rest of `evaluate` (which needs the paper's two runs).

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Benchmarks
-import DMD
+import Surrogates
+import Pipeline
 import Foundation
 
 /// `train-dmd dmd`: the DMD library as a general tool for any snapshot matrix (issue 7, item 2),

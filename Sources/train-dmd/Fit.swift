@@ -1,8 +1,6 @@
 import Foundation
 import ArgumentParser
-import Configuration
-import PipelineStages
-import StageSupport
+import Pipeline
 
 /// `train-dmd fit`: the surrogates of `[surrogate]` (issue 15) — the tuned network, POD-GP, POD-NN.
 struct Fit: ParsableCommand {

@@ -1,9 +1,8 @@
 import Foundation
 import ArgumentParser
-import ArrayFiles
-import PipelineStages
+import NumericalFoundations
 import Reporting
-import StageSupport
+import Pipeline
 
 /// `train-dmd learning-curve`: test error against the number of training samples (issue 15).
 struct LearningCurveCommand: ParsableCommand {

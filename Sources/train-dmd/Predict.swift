@@ -1,9 +1,8 @@
 import Foundation
 import ArgumentParser
-import ArrayFiles
-import NeuralNetwork
-import PipelineStages
-import StageSupport
+import NumericalFoundations
+import Surrogates
+import Pipeline
 
 /// `train-dmd predict`: the trained surrogate as a tool.
 struct Predict: ParsableCommand {

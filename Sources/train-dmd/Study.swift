@@ -1,10 +1,7 @@
 import Foundation
 import ArgumentParser
-import Parallelism
-import ArrayFiles
-import Configuration
-import PipelineStages
-import StageSupport
+import NumericalFoundations
+import Pipeline
 
 /// `train-dmd study`: the acceleration study of issue 16 (`AccelerationStudy`): every method ×
 /// seed in a child process of its own (one OpenBLAS thread each, `--jobs` at a time), so that each

@@ -1,10 +1,8 @@
 import ArgumentParser
-import ArrayFiles
-import DMDTraining
+import NumericalFoundations
+import Surrogates
+import Pipeline
 import Foundation
-import NeuralNetwork
-import StageSupport
-import PipelineStages
 
 /// `train-dmd sweep`: the (m, s) study of the paper's Figure 3 (issue 7, item 5).
 struct Sweep: ParsableCommand {

@@ -1,11 +1,8 @@
 import ArgumentParser
-import Benchmarks
-import ArrayFiles
-import DMDTraining
+import NumericalFoundations
+import Surrogates
+import Pipeline
 import Foundation
-import NeuralNetwork
-import Parallelism
-import StageSupport
 
 /// `train-dmd synthetic-fem`: a closed-form stand-in for DATA/fem (for training studies without the FEM stage).
 struct SyntheticFEM: ParsableCommand {

@@ -1,7 +1,6 @@
 import Foundation
 import ArgumentParser
-import StageSupport
-import PipelineStages
+import Pipeline
 
 /// `train-dmd train`: fit the surrogate to the FEM results (formulation.md §4).
 struct Train: ParsableCommand {

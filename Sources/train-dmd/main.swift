@@ -1,5 +1,5 @@
 import ArgumentParser
-import StageSupport
+import Pipeline
 
 /// `train-dmd`: the surrogate network of formulation.md §4 — training (with DMD acceleration from
 /// issue 7), prediction, the epoch benchmark, and the stand-alone DMD tool. Every subcommand is a

@@ -1,8 +1,6 @@
 import Foundation
 import ArgumentParser
-import Configuration
-import StageSupport
-import UQStage
+import Pipeline
 
 /// `uq-propagate`: the `uq` stage. Logic in the UQStage library; method in docs/uq.md.
 struct UQPropagate: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Surrogates
 @testable import Reporting
 
 /// Renders every catalogue figure from synthetic data, writes a whole report folder and checks that
@@ -13,8 +14,8 @@ final class GalleryTests: XCTestCase {
         }
         defer { if keep == nil { try? FileManager.default.removeItem(at: folder) } }
 
-        let plain = try TrainingHistory.parse(Synthetic.historyCSV(epochs: 3000, dmd: false, secondsPerEpoch: 0.2), source: "plain/history.csv")
-        let dmd = try TrainingHistory.parse(Synthetic.historyCSV(epochs: 3000, dmd: true, secondsPerEpoch: 0.2), source: "dmd/history.csv")
+        let plain = try HistoryTable.parse(Synthetic.historyCSV(epochs: 3000, dmd: false, secondsPerEpoch: 0.2), source: "plain/history.csv")
+        let dmd = try HistoryTable.parse(Synthetic.historyCSV(epochs: 3000, dmd: true, secondsPerEpoch: 0.2), source: "dmd/history.csv")
         let mValues = Array(stride(from: 2, through: 20, by: 2)), sValues = Array(stride(from: 5, through: 100, by: 5))
         func study(_ offset: Double) -> [[Double]] {
             mValues.map { m in sValues.map { s in

@@ -1,7 +1,8 @@
-import ArrayFiles
+import NumericalFoundations
+@testable import Surrogates
+@testable import Reporting
 import Foundation
 import XCTest
-@testable import Reporting
 
 final class MetricsTests: XCTestCase {
     // Hand-computed values are exact in binary or to a few ulps; 1e-15 relative covers the rounding

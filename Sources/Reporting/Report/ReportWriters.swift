@@ -1,4 +1,4 @@
-import ArrayFiles
+import NumericalFoundations
 import Foundation
 
 // MARK: - Markdown

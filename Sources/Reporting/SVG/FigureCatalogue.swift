@@ -1,3 +1,4 @@
+import Surrogates
 /// The report's standard figures, built from plain inputs (histories, arrays), so the `evaluate`
 /// stage only gathers data. Each returns a `Figure`; call `.svg()` or `.write(to:)`.
 public enum FigureCatalogue {
@@ -5,8 +6,8 @@ public enum FigureCatalogue {
     /// A labelled training run.
     public struct Run: Sendable {
         public var label: String
-        public var history: TrainingHistory
-        public init(_ label: String, _ history: TrainingHistory) { self.label = label; self.history = history }
+        public var history: HistoryTable
+        public init(_ label: String, _ history: HistoryTable) { self.label = label; self.history = history }
     }
 
     /// Loss curves (the paper's Figure 4): training MSE (left) and test MSE (right) against epoch,
@@ -14,7 +15,7 @@ public enum FigureCatalogue {
     /// of the time-to-reach measure) with a dashed line when `markTarget` is true.
     public static func lossCurves(_ runs: [Run], name: String = "loss_curves", unitLabel: String = "MSE (scaled units)",
                                   markTarget: Bool = true) -> Figure {
-        func panel(_ title: String, _ values: (TrainingHistory) -> [Double], target: ReferenceLine?) -> Panel {
+        func panel(_ title: String, _ values: (HistoryTable) -> [Double], target: ReferenceLine?) -> Panel {
             let series = runs.enumerated().map { i, run in
                 PlotSeries.line(LineSeries(run.label, x: run.history.epochs.map(Double.init), y: values(run.history),
                                            color: RGBColor.paletteColor(i), width: 1.4))
@@ -33,7 +34,7 @@ public enum FigureCatalogue {
 
     /// The relative error of every DMD jump (MSE after / MSE before) against its epoch, on the
     /// training and, when recorded, the test set, with the line ratio = 1 (below it the jump helped).
-    public static func jumpRatios(_ history: TrainingHistory, name: String = "jump_ratios") -> Figure {
+    public static func jumpRatios(_ history: HistoryTable, name: String = "jump_ratios") -> Figure {
         let jumps = history.jumps
         var series: [PlotSeries] = []
         let train = jumps.compactMap { j in j.trainRatio.map { (Double(j.epoch), $0) } }

@@ -1,4 +1,4 @@
-import ArrayFiles
+import NumericalFoundations
 import Foundation
 
 /// Sizes of the figure furniture, in px.

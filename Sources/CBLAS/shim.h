@@ -1,4 +1,0 @@
-// OpenBLAS's CBLAS interface (Debian: libopenblas-dev). Also exposes the thread-count controls.
-#include <cblas.h>
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);

@@ -1,0 +1,210 @@
+import Foundation
+import NumericalFoundations
+
+/// Settings of the batch that do not change the results (threads, chunking) and those that do (Newton, ν, x0).
+public struct BatchSettings: Sendable {
+    public var threads: Int
+    public var chunkSize: Int
+    public var newton: NewtonOptions
+    /// ν and x0 of (F1)–(F4).
+    public var nu: Double
+    public var x0: Double
+
+    public init(threads: Int, chunkSize: Int, newton: NewtonOptions, nu: Double, x0: Double) {
+        self.threads = threads; self.chunkSize = chunkSize; self.newton = newton; self.nu = nu; self.x0 = x0
+    }
+}
+
+/// The results of a contiguous block of samples.
+public struct BatchResult: Sendable {
+    public var range: Range<Int>
+    public var pointCount: Int
+    /// range.count × pointCount, row-major; zero rows for samples that did not converge.
+    public var c3: [Double]
+    public var records: [SampleRecord]
+    /// Samples solved in this run, and chunks restored from checkpoints of an interrupted one.
+    public var solvedNow: Int
+    public var restoredChunks: Int
+
+    public var statusCodes: [Int32] { records.map(\.status.rawValue) }
+}
+
+/// Asks a running batch to stop after the samples in progress (their chunks may stay incomplete).
+public final class StopSignal: @unchecked Sendable {
+    private var requested = false
+    private let lock = NSLock()
+    public init() {}
+    public func request() { lock.lock(); requested = true; lock.unlock() }
+    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return requested }
+}
+
+/// The batch stopped on request; the completed chunks are saved and a rerun continues from them.
+public struct BatchInterrupted: Error, CustomStringConvertible {
+    public let savedChunks: Int
+    public let totalChunks: Int
+    public var description: String { "interrupted with \(savedChunks) of \(totalChunks) chunks saved; run again to continue" }
+}
+
+/// Solves a block of samples on `threads` workers, one sample per worker at a time, each worker with
+/// its own `PollutantSolver` (numeric factorization) on the shared discretization (symbolic analysis).
+///
+/// Checkpoints: the block is cut into chunks of `chunkSize` samples. When the last sample of a chunk
+/// is done, the chunk's c3 rows (`chunk-NNNNNN.npy`) and records (`chunk-NNNNNN.json`, with the
+/// SHA-256 of the rows) are written atomically to the checkpoint folder. A rerun with the same
+/// fingerprint (inputs and result-changing settings) reloads every intact chunk and solves only the
+/// rest. Each sample's result depends only on its own inputs (one BLAS thread, one factorization per
+/// worker, deterministic UMFPACK), so a resumed run ends with the same bytes as an uninterrupted one.
+public enum BatchRunner {
+    struct CheckpointHeader: Codable, Equatable {
+        var fingerprint: String
+        var start: Int
+        var end: Int
+        var chunkSize: Int
+        var points: Int
+    }
+    struct ChunkFile: Codable {
+        var c3Sha256: String
+        var records: [SampleRecord]
+    }
+
+    static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
+
+    public static func run(inputs: BatchInputs, discretization: PollutantDiscretization, settings: BatchSettings,
+                           range: Range<Int>, checkpoints: URL, fingerprint: String, stop: StopSignal? = nil,
+                           progress: ((SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> BatchResult {
+        guard range.lowerBound >= 0, range.upperBound <= inputs.count else {
+            throw PollutantInputError("sample range \(range) lies outside the \(inputs.count) samples")
+        }
+        // One BLAS thread per solver: no oversubscription, and results independent of the thread count.
+        // The setting is process-wide: put the caller's back afterwards (other libraries depend on it).
+        let callerBLASThreads = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(callerBLASThreads) }
+        let points = discretization.observation.count
+        let chunkSize = max(1, settings.chunkSize)
+        let chunkCount = (range.count + chunkSize - 1) / chunkSize
+        func chunkRange(_ c: Int) -> Range<Int> {
+            (range.lowerBound + c * chunkSize)..<min(range.lowerBound + (c + 1) * chunkSize, range.upperBound)
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points)
+        let headerURL = checkpoints.appendingPathComponent("run.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+
+        // Restore the chunks of an interrupted run with the same header; otherwise start afresh.
+        var c3 = [Double](repeating: 0, count: range.count * points)
+        var records = [SampleRecord?](repeating: nil, count: range.count)
+        var done = [Bool](repeating: false, count: chunkCount)
+        let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
+        if previous == header {
+            for c in 0..<chunkCount {
+                guard let rows = loadChunk(c, range: chunkRange(c), points: points, folder: checkpoints) else { continue }
+                let r = chunkRange(c)
+                let offset = r.lowerBound - range.lowerBound
+                c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
+                for (j, record) in rows.records.enumerated() { records[offset + j] = record }
+                done[c] = true
+            }
+        } else {
+            if previous != nil { log("checkpoints in \(checkpoints.path) belong to other inputs or settings: starting afresh") }
+            for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix("chunk-") {
+                try? fm.removeItem(at: checkpoints.appendingPathComponent(name))
+            }
+            try AtomicFile.write(try encoder.encode(header), to: headerURL)
+        }
+        let restored = done.filter { $0 }.count
+        if restored > 0 { log("resuming: \(restored) of \(chunkCount) chunks restored from \(checkpoints.path)") }
+
+        let pending = (0..<chunkCount).filter { !done[$0] }.flatMap { Array(chunkRange($0)) }
+        let collector = ChunkCollector(range: range, chunkSize: chunkSize, points: points, c3: c3, records: records)
+        WorkerPool.run(count: pending.count, threads: settings.threads, makeWorker: { _ in
+            PollutantSolver(discretization: discretization, newton: settings.newton)
+        }) { solver, item in
+            if stop?.isRequested == true || collector.failed { return }
+            let i = pending[item]
+            let outcome = solver.solveSample(index: i, parameters: inputs.parameters[i], windStatus: inputs.windStatus[i],
+                                             profile: inputs.profiles[i], nu: settings.nu, x0: settings.x0)
+            if let finished = collector.add(outcome) {
+                do {
+                    try writeChunk(finished.chunk, rows: finished.c3, records: finished.records, folder: checkpoints, encoder: encoder)
+                    collector.chunkSaved()
+                } catch {
+                    collector.fail(error)
+                }
+            }
+            progress?(outcome.record)
+        }
+        if let error = collector.error { throw error }
+        let final = collector.snapshot()
+        guard final.records.allSatisfy({ $0 != nil }) else {
+            throw BatchInterrupted(savedChunks: restored + collector.savedChunks, totalChunks: chunkCount)
+        }
+        return BatchResult(range: range, pointCount: points, c3: final.c3, records: final.records.map { $0! },
+                           solvedNow: pending.count, restoredChunks: restored)
+    }
+
+    static func writeChunk(_ c: Int, rows: [Double], records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {
+        let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
+        let data = Npy.encode(rows, shape: [records.count, rows.count / max(records.count, 1)])
+        try AtomicFile.write(data, to: npyURL)
+        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), records: records)
+        try AtomicFile.write(try encoder.encode(file), to: folder.appendingPathComponent(chunkName(c) + ".json"))
+    }
+
+    /// A chunk whose two files are present, consistent with each other and with the expected samples.
+    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, folder: URL) -> (c3: [Double], records: [SampleRecord])? {
+        let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
+        guard let json = try? Data(contentsOf: folder.appendingPathComponent(chunkName(c) + ".json")),
+              let file = try? JSONDecoder().decode(ChunkFile.self, from: json),
+              let data = try? Data(contentsOf: npyURL),
+              SHA256Digest.hex(of: data) == file.c3Sha256,
+              let rows = try? Npy.decode(data, as: Double.self, path: npyURL.path),
+              rows.shape == [range.count, points],
+              file.records.map(\.sample) == Array(range) else { return nil }
+        return (rows.values, file.records)
+    }
+}
+
+/// Collects the outcomes of the workers and hands out each chunk once it is complete.
+final class ChunkCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private let range: Range<Int>
+    private let chunkSize: Int
+    private let points: Int
+    private var c3: [Double]
+    private var records: [SampleRecord?]
+    private var missing: [Int]
+    private var storedError: Error?
+    private var saved = 0
+
+    init(range: Range<Int>, chunkSize: Int, points: Int, c3: [Double], records: [SampleRecord?]) {
+        self.range = range; self.chunkSize = chunkSize; self.points = points; self.c3 = c3; self.records = records
+        let chunks = (range.count + chunkSize - 1) / chunkSize
+        missing = (0..<chunks).map { c in
+            let lower = c * chunkSize, upper = min((c + 1) * chunkSize, range.count)
+            return records[lower..<upper].filter { $0 == nil }.count
+        }
+    }
+
+    /// Stores an outcome; returns the chunk's rows and records if it was the chunk's last sample.
+    func add(_ outcome: SampleOutcome) -> (chunk: Int, c3: [Double], records: [SampleRecord])? {
+        lock.lock(); defer { lock.unlock() }
+        let offset = outcome.record.sample - range.lowerBound
+        c3.replaceSubrange((offset * points)..<((offset + 1) * points), with: outcome.c3)
+        records[offset] = outcome.record
+        let c = offset / chunkSize
+        missing[c] -= 1
+        guard missing[c] == 0 else { return nil }
+        let lower = c * chunkSize, upper = min((c + 1) * chunkSize, range.count)
+        return (c, Array(c3[(lower * points)..<(upper * points)]), records[lower..<upper].map { $0! })
+    }
+
+    func chunkSaved() { lock.lock(); saved += 1; lock.unlock() }
+    var savedChunks: Int { lock.lock(); defer { lock.unlock() }; return saved }
+    func fail(_ e: Error) { lock.lock(); if storedError == nil { storedError = e }; lock.unlock() }
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return storedError }
+    var failed: Bool { error != nil }
+    func snapshot() -> (c3: [Double], records: [SampleRecord?]) { lock.lock(); defer { lock.unlock() }; return (c3, records) }
+}

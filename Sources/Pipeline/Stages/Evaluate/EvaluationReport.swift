@@ -1,0 +1,314 @@
+import Foundation
+import NumericalFoundations
+import Surrogates
+import Reporting
+
+/// The paper's reported figures, for the "paper vs this run" table (the paper in ../shared/seed/).
+public enum PaperFigures {
+    /// "outperforms … by approximately two decades in both the training and validation sets" (Fig. 4).
+    public static let mseRatioAt3000 = 100.0
+    public static let chosenM = 14
+    public static let chosenS = 55
+    /// Wall time with DMD / without: measured 1.41, predicted by operation counts 1.07.
+    public static let measuredOverhead = 1.41
+    public static let predictedOverhead = 1.07
+}
+
+/// Metrics of one trained model on the FEM data.
+public struct ModelEvaluation {
+    public var name: String
+    public var accuracy: ModelAccuracy
+    public var epochs: Int
+    public var wallSeconds: Double
+    public var finalTrainMSE: Double
+    public var finalTestMSE: Double
+    /// Test-set predictions in physical units, rows in `testIndices` order.
+    public var testPredictions: NDArray<Double>
+}
+
+/// Builds `metrics.json`, the figures and the report of the `evaluate` stage.
+public enum EvaluationReport {
+    public struct Output {
+        public var metrics: JSONValue
+        public var report: ReportOutput
+    }
+
+    public static func evaluate(_ model: EvaluationInputs.TrainedModel, inputs: EvaluationInputs, threads: Int) throws -> ModelEvaluation {
+        func rows(_ indices: [Int]) -> NDArray<Double> {
+            var v: [Double] = []; v.reserveCapacity(indices.count * inputs.c3.rowLength)
+            for i in indices { v.append(contentsOf: inputs.c3.row(i)) }
+            return NDArray(shape: [indices.count, inputs.c3.rowLength], values: v)
+        }
+        func predict(_ indices: [Int]) throws -> NDArray<Double> {
+            var p: [Double] = []; p.reserveCapacity(indices.count * 6)
+            for i in indices { p.append(contentsOf: inputs.params.row(i)) }
+            let values = try model.model.predict(parameters: p, rows: indices.count, threads: threads)
+            return NDArray(shape: [indices.count, model.model.layout.outputWidth], values: values)
+        }
+        let train = inputs.trainIndices, test = inputs.testIndices
+        guard !train.isEmpty, !test.isEmpty else {
+            throw StageFailure("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
+        }
+        let testPredictions = try predict(test)
+        let accuracy = try ModelAccuracy(trainPredicted: try predict(train), trainTruth: rows(train),
+                                         testPredicted: testPredictions, testTruth: rows(test),
+                                         outputScale: model.model.outputScaler.standardDeviation)
+        let h = model.history
+        return ModelEvaluation(name: model.name, accuracy: accuracy, epochs: h.epochs.last ?? 0, wallSeconds: h.wallSeconds.last ?? 0,
+                               finalTrainMSE: h.trainMSE.last ?? .nan, finalTestMSE: h.testMSE.last ?? .nan, testPredictions: testPredictions)
+    }
+
+    /// "reached by the DMD run at epoch E after T s (the plain run first at epoch E′, T′ s: speed-up X×)" or "never reached by the DMD run".
+    static func reachText(_ reach: RunComparison.Reach, plain: RunComparison.Reach, speedup: Double?) -> String {
+        guard case .reached(let epoch, let seconds) = reach else { return "never reached by the DMD run" }
+        var text = "reached by the DMD run at epoch \(epoch) after \(fmt(seconds, 4)) s"
+        if case .reached(let plainEpoch, let plainSeconds) = plain {
+            text += " (the plain run first at epoch \(plainEpoch), \(fmt(plainSeconds, 4)) s: speed-up \(fmt(speedup))×)"
+        }
+        return text
+    }
+
+    /// The table cell form: "epoch E, T s (speed-up X×)" or "never".
+    static func reachCell(_ reach: RunComparison.Reach, speedup: Double?) -> String {
+        guard case .reached(let epoch, let seconds) = reach else { return "never" }
+        return "epoch \(epoch), \(fmt(seconds, 4)) s (speed-up \(fmt(speedup))×)"
+    }
+
+    static func fmt(_ x: Double?, _ digits: Int = 3) -> String {
+        guard let x, x.isFinite else { return "—" }
+        if x != 0 && (abs(x) < 1e-3 || abs(x) >= 1e5) { return String(format: "%.\(digits - 1)e", x) }
+        return String(format: "%.\(digits)g", x)
+    }
+
+    /// Writes metrics.json, the figures, report.md and report.html into `folder`.
+    public static func write(inputs: EvaluationInputs, config: PipelineConfig, configPath: String, dataPath: String,
+                             to folder: URL, threads: Int = 2) throws -> Output {
+        guard !inputs.models.isEmpty else {
+            throw StageFailure("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
+        }
+        let evaluations = try inputs.models.map { try evaluate($0, inputs: inputs, threads: threads) }
+        let plain = inputs.models.first { $0.name == "plain" }, dmd = inputs.models.first { $0.name == "dmd" }
+
+        var metrics: [String: JSONValue] = [:]
+        var models: [String: JSONValue] = [:]
+        for e in evaluations {
+            var o = e.accuracy.json.object ?? [:]
+            o["epochs"] = JSONValue(e.epochs)
+            o["wall_seconds"] = JSONValue(e.wallSeconds)
+            o["final_history_train_mse_scaled"] = JSONValue(e.finalTrainMSE)
+            o["final_history_test_mse_scaled"] = JSONValue(e.finalTestMSE)
+            if let dv = inputs.models.first(where: { $0.name == e.name })?.model.description.divergence {
+                o["diverged"] = .object(["epoch": JSONValue(dv.epoch), "message": .string(dv.message)])
+            }
+            models[e.name] = .object(o)
+        }
+        metrics["models"] = .object(models)
+        if !inputs.missingModels.isEmpty { metrics["missing_models"] = .array(inputs.missingModels.map { .string($0) }) }
+        let n = inputs.split.count
+        var dataset: [String: JSONValue] = [
+            "samples": JSONValue(n), "train_used": JSONValue(inputs.trainIndices.count), "test_used": JSONValue(inputs.testIndices.count),
+            "outputs": JSONValue(inputs.c3.rowLength),
+            "fem_failed_or_skipped": JSONValue(inputs.femStatus.filter { $0 != 0 }.count),
+        ]
+        if let w = inputs.windStatus { dataset["wind_without_solution"] = JSONValue(w.filter { $0 != 0 }.count) }
+        metrics["dataset"] = .object(dataset)
+
+        var dmdStats: DMDStatistics? = nil, comparison: RunComparison? = nil
+        if let dmd, dmd.history.hasJumpColumn { dmdStats = try DMDStatistics(history: dmd.history); metrics["dmd"] = dmdStats!.json }
+        if let plain, let dmd { comparison = try RunComparison(plain: plain.history, dmd: dmd.history); metrics["comparison"] = comparison!.json }
+        var breakdowns: [(label: String, breakdown: TimeBreakdown)] = []
+        for m in inputs.models { breakdowns.append((m.name, try TimeBreakdown(history: m.history))) }
+        metrics["time_per_epoch"] = .object(Dictionary(breakdowns.map { ($0.label, $0.breakdown.json) }, uniquingKeysWith: { first, _ in first }))
+
+        // Figures.
+        var blocks: [ReportBlock] = []
+        let d = config.dmd
+        blocks.append(.heading(2, "Setup"))
+        blocks.append(.bulletList(inputs.missingModels.map { name in
+            RichText([.strong("Model \(name) is missing"),
+                      .text(": \(dataPath)/models/\(name) holds no trained model, so this report covers only "
+                            + inputs.models.map(\.name).joined(separator: ", ") + " (run train-dmd" + (name == "plain" ? " --no-dmd" : name == "dmd" ? "" : " --name \(name)") + ").")])
+        } + [
+            RichText("Configuration: \(configPath); data folder: \(dataPath)."),
+            RichText("Samples: \(n) Latin-hypercube parameter sets (K12, K3, D, U0, u_h, u_v); used for training \(inputs.trainIndices.count), for testing \(inputs.testIndices.count); without a usable FEM solution \(inputs.femStatus.filter { $0 != 0 }.count)"
+                     + (inputs.windStatus.map { ", of which without a Blasius similarity solution \($0.filter { $0 != 0 }.count)" } ?? "") + "."),
+            RichText("Network: " + (inputs.models.first.map { $0.model.layout.widths.map(String.init).joined(separator: " → ") } ?? "?")
+                     + ", \(config.network.activation.rawValue), \(config.network.precision.rawValue); Adam lr \(config.training.learningRate), batch \(config.training.batchSize), \(config.training.epochs) epochs."),
+            RichText("DMD (Algorithm 1): m = \(d.m), s = \(d.s), tol = \(d.tol), SVD by \(d.svd.rawValue), \(d.modes.rawValue) modes, Adam moments \(d.moments.rawValue); safeguards: clamp |λ| \(d.clampEigenvalues ? "on" : "off"), relaxation ω = \(d.relaxation), guarded jump \(d.guarded ? "on" : "off"), annealing \(d.annealing.rawValue)."),
+        ]))
+
+        blocks.append(.heading(2, "Accuracy"))
+        var rows: [[String]] = []
+        for e in evaluations {
+            let r = e.accuracy.testRelativeL2
+            rows.append([e.name, "\(e.epochs)", fmt(e.accuracy.trainScaledMSE), fmt(e.accuracy.testScaledMSE),
+                         fmt(e.accuracy.trainMSE), fmt(e.accuracy.testMSE), fmt(r.median), fmt(r.percentile95),
+                         fmt(e.wallSeconds, 4), fmt(e.epochs > 0 ? e.wallSeconds / Double(e.epochs) : nil)])
+        }
+        blocks.append(.table(ReportTable(header: ["model", "epochs", "train MSE (scaled)", "test MSE (scaled)", "train MSE (c3²)", "test MSE (c3²)",
+                                                  "test rel. L2, median", "test rel. L2, p95", "wall time (s)", "s / epoch"],
+                                         rows: rows, alignments: [.left] + Array(repeating: .right, count: 9),
+                                         caption: "Errors of the final parameters on the FEM data. Scaled units: outputs standardised with the training set's mean and standard deviation (the units of the paper's figures).")))
+        let diverged = inputs.models.compactMap { m in m.model.description.divergence.map { (m.name, m.model.description, $0) } }
+        if !diverged.isEmpty {
+            blocks.append(.bulletList(diverged.map { name, description, dv in
+                RichText([.strong("\(name) diverged"),
+                          .text(" in epoch \(dv.epoch) of \(description.epochsPlanned) and stopped there: \(dv.message). "
+                                + "Its row above is the model after epoch \(description.epochsCompleted), the last one with finite losses.")])
+            }))
+        }
+
+        if let stats = dmdStats {
+            blocks.append(.heading(2, "DMD jumps"))
+            var items: [RichText] = [
+                RichText("Jumps: \(stats.jumpCount). Mean relative error (MSE after / before, the paper's Figure 3 metric): training \(fmt(stats.training.meanRelativeError)), test \(fmt(stats.test?.meanRelativeError)); share of jumps that lowered the training MSE: \(fmt(stats.training.shareHelped.map { 100 * $0 }))%."),
+            ]
+            if let c = comparison {
+                items.append(RichText("Overhead per epoch (DMD run / plain run): \(fmt(c.overheadPerEpoch)). "
+                                      + "The plain run's final test MSE \(fmt(c.targetTestMSE)) was \(reachText(c.reach, plain: c.plainReach, speedup: c.speedup)); "
+                                      + "its final training MSE \(fmt(c.targetTrainMSE)) was \(reachText(c.trainReach, plain: c.plainTrainReach, speedup: c.trainSpeedup))."))
+            }
+            blocks.append(.bulletList(items))
+        }
+
+        // More than one accelerated run (e.g. scripts/safeguard-study.sh): one row per run.
+        let jumpRuns = inputs.models.filter { $0.history.hasJumpColumn }
+        if jumpRuns.count > 1 {
+            var runRows: [[String]] = []
+            var runMetrics: [String: JSONValue] = [:]
+            for m in jumpRuns {
+                let stats = try DMDStatistics(history: m.history)
+                var o = stats.json.object ?? [:]
+                var reachText = "—", trainReachText = "—"
+                if let plain {
+                    let c = try RunComparison(plain: plain.history, dmd: m.history)
+                    o["comparison_with_plain"] = c.json
+                    reachText = reachCell(c.reach, speedup: c.speedup)
+                    trainReachText = reachCell(c.trainReach, speedup: c.trainSpeedup)
+                }
+                runMetrics[m.name] = .object(o)
+                runRows.append([m.name, "\(stats.jumpCount)", fmt(stats.training.shareHelped.map { 100 * $0 }),
+                                fmt(stats.training.medianRelativeError), fmt(stats.training.meanRelativeError),
+                                fmt(stats.test?.medianRelativeError), fmt(m.history.trainMSE.last), fmt(m.history.testMSE.last),
+                                trainReachText, reachText])
+            }
+            metrics["dmd_runs"] = .object(runMetrics)
+            blocks.append(.heading(2, "DMD runs compared"))
+            blocks.append(.table(ReportTable(header: ["run", "jumps", "helped (% of jumps, training)", "median ratio, training", "mean ratio, training",
+                                                      "median ratio, test", "final train MSE (scaled)", "final test MSE (scaled)",
+                                                      "plain run's final train MSE reached", "plain run's final test MSE reached"],
+                                             rows: runRows, alignments: [.left] + Array(repeating: .right, count: 9),
+                                             caption: "Ratio = MSE after the jump / MSE before it (below 1 the jump helped); the mean is the paper's Figure 3 metric, the median is robust to a few catastrophic jumps. A rejected guarded jump counts as ratio 1. Speed-up: when the plain run first reached its own final MSE / when this run first reached it.")))
+        }
+
+        // Paper vs this run.
+        if let pe = evaluations.first(where: { $0.name == "plain" }), let de = evaluations.first(where: { $0.name == "dmd" }) {
+            let ratio = pe.finalTestMSE / de.finalTestMSE, trainRatio = pe.finalTrainMSE / de.finalTrainMSE
+            blocks.append(.heading(2, "Paper vs this run"))
+            blocks.append(.table(ReportTable(header: ["quantity", "paper", "this run"], rows: [
+                ["MSE plain / MSE with DMD at the end, training", "≈ \(Int(PaperFigures.mseRatioAt3000)) (two decades, Fig. 4, 3000 epochs)", fmt(trainRatio) + " (\(pe.epochs) epochs)"],
+                ["MSE plain / MSE with DMD at the end, test", "≈ \(Int(PaperFigures.mseRatioAt3000))", fmt(ratio)],
+                ["chosen m, s", "\(PaperFigures.chosenM), \(PaperFigures.chosenS)", "\(d.m), \(d.s)"],
+                ["lowest mean relative error of the (m, s) study, training / test", "m = 20 (overall); s = 55 (on the m = 14 row)",
+                 inputs.sweep.map { sweep in
+                     [sweep.best(test: false), sweep.best(test: true)].map { b in b.map { "m = \($0.m), s = \($0.s): \(fmt($0.value))" } ?? "—" }
+                         .joined(separator: " / ")
+                 } ?? "no sweep (train-dmd sweep)"],
+                ["wall time per epoch, DMD / plain", "\(PaperFigures.measuredOverhead) measured, \(PaperFigures.predictedOverhead) predicted",
+                 fmt(comparison?.overheadPerEpoch)],
+            ], alignments: [.left, .right, .right])))
+            metrics["paper_vs_run"] = ["mse_ratio_train": JSONValue(trainRatio), "mse_ratio_test": JSONValue(ratio),
+                                       "paper_mse_ratio": JSONValue(PaperFigures.mseRatioAt3000),
+                                       "overhead": comparison.map { JSONValue($0.overheadPerEpoch) } ?? .null,
+                                       "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
+        }
+
+        // The surrogates beyond the paper's runs (issue 15), with the diagnosis of where they fail.
+        let surrogateRows = try SurrogateComparison.rows(dataDirectory: URL(fileURLWithPath: dataPath, isDirectory: true), params: inputs.params,
+                                                         c3: inputs.c3, trainRows: inputs.trainIndices, testRows: inputs.testIndices,
+                                                         box: config.sampling.ranges, threads: threads)
+        if !surrogateRows.isEmpty {
+            metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
+            blocks.append(contentsOf: SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
+                                                                 names: SamplingSettings.parameterNames))
+            let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
+            if FileManager.default.fileExists(atPath: curveURL.path) {
+                let curve = try LearningCurve.read(curveURL)
+                metrics["learning_curve"] = curve.json
+                blocks.append(.figure(ReportFigure(curve.figure(), caption: "Learning curve: median test relative L2 error against the number of training samples "
+                                                    + "(each model refitted on nested subsets of the training set; `train-dmd learning-curve`).")))
+            }
+        }
+
+        blocks.append(.heading(2, "Figures"))
+        let runs = inputs.models.map { FigureCatalogue.Run($0.name, $0.history) }
+        blocks.append(.figure(ReportFigure(FigureCatalogue.lossCurves(runs), caption: "Training and test MSE (scaled units) per epoch, log scale (the paper's Figure 4). The dashed line is the plain run's final test MSE.")))
+        if let dmd, !dmd.history.jumps.isEmpty {
+            blocks.append(.figure(ReportFigure(FigureCatalogue.jumpRatios(dmd.history), caption: "Relative error of each DMD jump (MSE after / MSE before); below 1 the jump helped.")))
+        }
+        blocks.append(.figure(ReportFigure(FigureCatalogue.timePerEpoch(breakdowns), caption: "Mean wall time per epoch, split into backpropagation, snapshots, DMD and assignment of the new weights.")))
+        if let sweep = inputs.sweep {
+            blocks.append(.figure(ReportFigure(FigureCatalogue.stepStudy(mValues: sweep.mValues, sValues: sweep.sValues, training: sweep.training,
+                                                                        test: sweep.test, chosen: (d.m, d.s)),
+                                               caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined; a grey cell is a run that diverged (+∞ in sweep.npy) or was not run (NaN).")))
+            var sweepMetrics: [String: JSONValue] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }),
+                                                     "s_values": .array(sweep.sValues.map { JSONValue($0) })]
+            for (key, best) in [("best_training", sweep.best(test: false)), ("best_test", sweep.best(test: true))] {
+                if let best { sweepMetrics[key] = ["m": JSONValue(best.m), "s": JSONValue(best.s), "mean_relative_error": JSONValue(best.value)] }
+            }
+            metrics["sweep"] = .object(sweepMetrics)
+        }
+        blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
+                                                   nx: config.fem.observationNx, ny: config.fem.observationNy))
+        if let dmd, !dmd.eigenvalues.isEmpty, config.evaluation.eigenvalueJumps > 0 {
+            let jumps = dmd.eigenvalues.keys.sorted()
+            let k = min(config.evaluation.eigenvalueJumps, jumps.count)
+            let chosen = (0..<k).map { jumps[k == 1 ? jumps.count - 1 : $0 * (jumps.count - 1) / (k - 1)] }
+            let panels = chosen.map { j in
+                (title: "jump \(j)", layers: dmd.eigenvalues[j]!.map { FigureCatalogue.ComplexPoints("layer \($0.layer)", real: $0.real, imaginary: $0.imaginary) })
+            }
+            blocks.append(.figure(ReportFigure(FigureCatalogue.eigenvalues(panels), caption: "DMD eigenvalues of each layer in the complex plane, with the unit circle, for the first, middle and last jumps.")))
+        }
+        blocks.append(.heading(2, "Reproduce"))
+        blocks.append(.code("./pipeline.sh --config \(configPath) --data-dir \(dataPath)\n# or stage by stage:\n"
+                            + ["lhs-sample", "blasius-solve", "pollutant-fem", "train-dmd --no-dmd", "train-dmd", "evaluate"]
+                                .map { ".build/release/\($0) --config \(configPath) --data-dir \(dataPath)" }.joined(separator: "\n"), language: "sh"))
+
+        let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
+        let report = try ReportWriter.write(document, to: folder)
+        let metricsJSON = JSONValue.object(metrics)
+        try AtomicFile.write(metricsJSON.jsonText(), to: folder.appendingPathComponent("metrics.json"))
+        return Output(metrics: metricsJSON, report: report)
+    }
+
+    /// c3 of a few test samples: FEM truth, each model's prediction and error, at the test samples whose
+    /// error (of the first model) sits at evenly spaced quantiles, so the figures show typical and hard cases.
+    static func fieldFigures(inputs: EvaluationInputs, evaluations: [ModelEvaluation], count: Int, nx: Int, ny: Int) throws -> [ReportBlock] {
+        guard count > 0, let first = evaluations.first else { return [] }
+        let test = inputs.testIndices
+        let p = inputs.c3.rowLength
+        guard nx * ny == p else { return [.paragraph(RichText("Field figures skipped: the observation grid \(nx) × \(ny) does not match the \(p) outputs."))] }
+        let x = (0..<nx).map { inputs.points.values[2 * $0] }
+        let y = (0..<ny).map { inputs.points.values[2 * ($0 * nx) + 1] }
+        // Tensor grid only when every row shares x and every column shares y (flat ground).
+        var tensor = true
+        for j in 0..<ny { for i in 0..<nx where inputs.points.values[2 * (j * nx + i)] != x[i] || inputs.points.values[2 * (j * nx + i) + 1] != y[j] { tensor = false } }
+        guard tensor else { return [.paragraph(RichText("Field figures skipped: the observation points do not form a tensor grid (terrain)."))] }
+        let errors = first.accuracy.testRelativeL2.perSample
+        let ranked = errors.indices.filter { errors[$0] != nil }.sorted { errors[$0]! < errors[$1]! }
+        guard !ranked.isEmpty else { return [] }
+        let k = min(count, ranked.count)
+        let picks = (0..<k).map { ranked[k == 1 ? ranked.count / 2 : Int((Double($0) + 0.5) / Double(k) * Double(ranked.count))] }
+        var blocks: [ReportBlock] = []
+        for (n, t) in picks.enumerated() {
+            let sample = test[t]
+            let truth = Array(inputs.c3.row(sample))
+            let preds = evaluations.map { (label: $0.name, values: Array($0.testPredictions.row(t))) }
+            let pr = inputs.params.row(sample).map { String(format: "%.3g", $0) }
+            let label = "sample \(sample): K12 \(pr[0]), K3 \(pr[1]), D \(pr[2]), U0 \(pr[3]), u_h \(pr[4]), u_v \(pr[5])"
+            let fig = FigureCatalogue.fieldComparison(x: x, y: y, truth: truth, predictions: preds, sampleLabel: label, name: "field_\(n + 1)")
+            blocks.append(.figure(ReportFigure(fig, caption: "c3 at the observation points for test \(label): FEM truth, predictions and their errors (prediction − truth); relative L2 error of \(first.name): \(fmt(errors[t])).")))
+        }
+        return blocks
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import NumericalFoundations
+import Surrogates
+import Reporting
+
+/// `train-dmd fit`: the surrogates beyond the paper's network (issue 15), each into
+/// DATA/models/NAME/ with the same outputs as the paper's runs (predictions_test.npy,
+/// test_indices.npy) plus fit.json (what was fitted, how long it took, its validation error, the
+/// time to predict 1000 parameter sets) and manifest.json.
+///
+/// Every choice is made on a validation split carved from the training samples
+/// (`ValidationSplit`, `[surrogate] validation_fraction`); the test samples are only predicted, once,
+/// for the report's table.
+public enum SurrogateFitStage {
+    public static let fitFile = "fit.json"
+    public static let validationIndicesFile = "validation_indices.npy"
+    public static let standardDeviationFile = "std_test.npy"
+    public static let intervalFiles = ("lower2_test.npy", "upper2_test.npy")
+
+    public struct Outcome: Sendable {
+        public var model: SurrogateSettings.Model
+        public var folder: URL
+        public var parameterCount: Int
+        public var trainingSeconds: Double
+        public var validationMedian: Double?
+        public var validationP95: Double?
+    }
+
+    /// Everything the fits share: the data, the split, the transform.
+    public struct Prepared {
+        public var dataset: SurrogateDataset
+        public var inputScaler: InputScaler
+        public var fitRows: [Int]
+        public var validationRows: [Int]
+        public var transform: OutputTransform
+        /// The POD models' input map (`[surrogate] log_inputs`).
+        public var features: InputFeatures
+    }
+
+    public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
+        let inputScaler = try InputScaler(ranges: config.sampling.ranges)
+        let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
+                                                parameterNames: SamplingSettings.parameterNames)
+        let s = config.surrogate
+        let (fit, validation) = try ValidationSplit.carve(trainingRows ?? dataset.trainIndices, fraction: s.validationFraction, seed: s.validationSeed)
+        let transform: OutputTransform
+        switch s.outputTransform {
+        case .identity: transform = .identity
+        case .log:
+            let p = dataset.observationWidth
+            let values = fit.flatMap { dataset.observations[($0 * p)..<(($0 + 1) * p)] }
+            transform = .logarithm(offset: try OutputTransform.logarithmOffset(for: values, relative: s.logOffset))
+        }
+        let names = SamplingSettings.parameterNames
+        let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
+        return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features)
+    }
+
+    /// The tuned network's recipe from `[surrogate] tuned_*` (and the network's seeds and precision).
+    public static func tunedOptions(config: PipelineConfig, threads: Int) throws -> RegularizedTrainingOptions {
+        let s = config.surrogate
+        guard let activation = Activation(rawValue: config.network.activation.rawValue),
+              let precision = NetworkPrecision(rawValue: config.network.precision.rawValue) else {
+            throw StageError("network.activation / network.precision not supported by the network")
+        }
+        return RegularizedTrainingOptions(
+            hiddenWidths: s.tunedHidden, activation: activation, precision: precision, networkSeed: config.network.seed,
+            shuffleSeed: config.training.seed, batchSize: s.tunedBatchSize, learningRate: s.tunedLearningRate,
+            minimumLearningRateFraction: s.tunedMinimumLearningRateFraction,
+            schedule: s.tunedSchedule == .cosine ? .cosine : s.tunedSchedule == .one_cycle ? .oneCycle : .constant, warmupEpochs: s.tunedWarmupEpochs,
+            weightDecay: s.tunedWeightDecay, epochs: s.tunedEpochs, patience: s.tunedPatience, threads: threads,
+            outputStandardDeviationFloor: config.network.outputStdFloor)
+    }
+
+    /// Fits one model on `prepared` (in memory): the surrogate and its training wall time.
+    /// `modelsFolder` (DATA/models) is where the ensemble finds its members, fitted before it.
+    public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL? = nil,
+                           progress: @escaping (String) -> Void = { _ in }) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+        let s = config.surrogate
+        let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
+        let start = monotonicSeconds()
+        func inputs(_ rows: [Int]) -> [Double] {
+            rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
+        }
+        func outputs(_ rows: [Int]) -> [Double] {
+            rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
+        }
+        switch model {
+        case .tuned:
+            var options = try tunedOptions(config: config, threads: threads)
+            // [surrogate] tuned_method: one key turns on a method of the acceleration study (issue 16).
+            let method: AccelerationMethod
+            do { method = try AccelerationMethod.named(s.tunedMethod) } catch { throw StageError("[surrogate] tuned_method: \(error)") }
+            if case .lbfgs = method.accelerator {
+                throw StageError("[surrogate] tuned_method = \"\(method.name)\": the L-BFGS phase runs in `train-dmd study` only, not in the fit")
+            }
+            options = method.recipe(tuned: options, fitCount: prepared.fitRows.count)
+            let layoutForHook = try NetworkLayout(widths: [data.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
+            let hook = try method.makeHook(layout: layoutForHook, log: progress)
+            let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
+            let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
+                                                     inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,
+                                                     inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu, hook: hook) { row, _ in
+                reporter.advance(detail: String(format: "train %.4g, validation %.4g (scaled log units)", row.trainMSE, row.validationMSE))
+            }
+            return (result.model, monotonicSeconds() - start, [
+                "best_epoch": JSONValue(result.bestEpoch), "epochs_run": JSONValue(result.completedEpochs), "method": .string(method.name),
+                "history_csv": .string(result.historyCSV()),
+            ])
+        case .pod_gp:
+            let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
+            var gp = GaussianProcessOptions()
+            gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
+            let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
+                                                    threads: threads)
+            progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
+            let model = try PODGaussianProcess.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows),
+                                                   count: prepared.fitRows.count, options: options)
+            let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
+                                                      inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                      trainSamples: prepared.fitRows.count)
+            return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+        case .ensemble:
+            guard let modelsFolder else { throw StageFailureText("the ensemble needs the folder of its members") }
+            let names = s.ensembleMembers.map(\.rawValue)
+            let members = try names.map { try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true)) }
+            let rows = prepared.validationRows
+            let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
+            let truth = rows.flatMap { data.observations[($0 * p)..<(($0 + 1) * p)] }
+            let weights = try EnsembleSurrogate.chooseWeights(members, parameters: parameters, truth: truth, rows: rows.count, threads: threads)
+            progress("ensemble of \(names.joined(separator: ", ")) with weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) (chosen on validation)")
+            let ensemble = try EnsembleSurrogate(members: members, names: names, weights: weights)
+            return (ensemble, monotonicSeconds() - start, ["members": .array(names.map { .string($0) }), "weights": .array(weights.map { JSONValue($0) })])
+        case .pod_nn:
+            let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
+                                                  activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
+                                                  batchSize: s.podnnBatchSize, seed: config.network.seed,
+                                                  patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads,
+                                                  optimizer: s.podnnOptimizer == .adam ? .adam : .levenbergMarquardt,
+                                                  lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
+                                                  lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
+            progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))")
+            let model = try PODNeuralNetwork.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows), count: prepared.fitRows.count,
+                                                 validationInputs: inputs(prepared.validationRows), validationOutputs: outputs(prepared.validationRows),
+                                                 validationCount: prepared.validationRows.count, options: options)
+            let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
+                                                      inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                      trainSamples: prepared.fitRows.count)
+            var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
+                                                "history_csv": .string(model.trainingCurveCSV())]
+            if let r = model.fitReport {
+                details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
+                if let status = r.lmStatus { details["lm_status"] = .string(status) }
+                if let cg = r.lmCGIterations { details["lm_cg_iterations"] = JSONValue(cg) }
+            }
+            return (surrogate, monotonicSeconds() - start, details)
+        }
+    }
+
+    /// Per-sample relative L2 errors of `surrogate` on `rows` (physical units).
+    public static func relativeErrors(_ surrogate: FieldSurrogate, rows: [Int], dataset: SurrogateDataset, threads: Int) throws -> (errors: RelativeErrorSummary, predictions: [Double]) {
+        let d = dataset.parameterWidth, p = dataset.observationWidth
+        let parameters = rows.flatMap { dataset.parameters[($0 * d)..<(($0 + 1) * d)] }
+        let predicted = try surrogate.predict(parameters: parameters, rows: rows.count, threads: threads)
+        let truth = rows.flatMap { dataset.observations[($0 * p)..<(($0 + 1) * p)] }
+        let summary = try RelativeErrorSummary(predicted: NDArray(shape: [rows.count, p], values: predicted),
+                                               truth: NDArray(shape: [rows.count, p], values: truth))
+        return (summary, predicted)
+    }
+
+    /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs).
+    public static func predictionSeconds(_ surrogate: FieldSurrogate, box: [ClosedRange<Double>], threads: Int) throws -> Double {
+        var generator = SeededGenerator(seed: 1000, stream: 3)
+        let sets = (0..<1000).flatMap { _ in box.map { $0.lowerBound + ($0.upperBound - $0.lowerBound) * generator.nextUniform() } }
+        var times: [Double] = []
+        for _ in 0..<3 {
+            let t0 = monotonicSeconds()
+            _ = try surrogate.predict(parameters: sets, rows: 1000, threads: threads)
+            times.append(monotonicSeconds() - t0)
+        }
+        return times.sorted()[1]
+    }
+
+    /// Fits and writes every model of `models` into DATA/models/NAME.
+    public static func run(config: PipelineConfig, dataDirectory: URL, models: [SurrogateSettings.Model], threads: Int,
+                           notice: @escaping (String) -> Void) throws -> [Outcome] {
+        let prepared = try prepare(config: config, dataDirectory: dataDirectory)
+        let data = prepared.dataset, p = data.observationWidth
+        notice("train-dmd fit: \(prepared.fitRows.count) fitting, \(prepared.validationRows.count) validation and \(data.testIndices.count) test samples; "
+               + "output transform \(prepared.transform.name)")
+        var outcomes: [Outcome] = []
+        for model in models {
+            let modelFiles = DataLayout(dataDirectory).models.model(model.rawValue)
+            let folder = modelFiles.folder
+            var record = StageRecord(stage: "train-dmd fit", config: config, seed: config.surrogate.validationSeed)
+            for url in data.files { try record.input(url) }
+            let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
+                                                        modelsFolder: DataLayout(dataDirectory).models.folder,
+                                                        progress: { notice("train-dmd fit: " + $0) })
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // The folder may hold another model kind from an earlier run: remove its description files.
+            for stale in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json", EnsembleSurrogate.descriptionFile] {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(stale))
+            }
+            if let mlp = surrogate as? SurrogateModel {
+                for url in try mlp.write(to: folder) { record.output(url) }
+            } else if let rom = surrogate as? ReducedOrderSurrogate {
+                try rom.save(to: folder)
+            } else if let ensemble = surrogate as? EnsembleSurrogate {
+                try ensemble.save(to: folder)
+            }
+            var extra = details
+            if case .string(let csv)? = extra.removeValue(forKey: "history_csv") {
+                let url = modelFiles.history
+                try AtomicFile.write(csv, to: url)
+                record.output(url)
+            }
+            let validation = try relativeErrors(surrogate, rows: prepared.validationRows, dataset: data, threads: threads).errors
+            // The test split: predicted once, scored by `evaluate`.
+            let test = data.testIndices
+            let d = data.parameterWidth
+            let testParameters = test.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
+            let predictions = try surrogate.predict(parameters: testParameters, rows: test.count, threads: threads)
+            let predictionsURL = folder.appendingPathComponent(TrainingRun.predictionsFile)
+            try Npy.write(predictions, shape: [test.count, p], to: predictionsURL)
+            let indicesURL = folder.appendingPathComponent(TrainingRun.testIndicesFile)
+            try Npy.write(test.map { Int64($0) }, shape: [test.count], to: indicesURL)
+            record.output(predictionsURL); record.output(indicesURL)
+            // The validation rows (of params.npy), in the order of fit.json's per-sample errors.
+            let validationURL = folder.appendingPathComponent(validationIndicesFile)
+            try Npy.write(prepared.validationRows.map { Int64($0) }, shape: [prepared.validationRows.count], to: validationURL)
+            record.output(validationURL)
+            if let rom = surrogate as? ReducedOrderSurrogate,
+               let (_, std) = try rom.predictWithUncertainty(parameters: testParameters, rows: test.count, threads: threads),
+               let (lower, upper) = try rom.predictInterval(parameters: testParameters, rows: test.count, k: 2) {
+                for (name, values) in [(standardDeviationFile, std), (intervalFiles.0, lower), (intervalFiles.1, upper)] {
+                    let url = folder.appendingPathComponent(name)
+                    try Npy.write(values, shape: [test.count, p], to: url)
+                    record.output(url)
+                }
+            }
+            let predictionSeconds = try predictionSeconds(surrogate, box: config.sampling.ranges, threads: threads)
+            var fitJSON: [String: JSONValue] = [
+                "model": .string(model.rawValue), "kind": .string(surrogate.kind), "parameters": JSONValue(surrogate.parameterCount),
+                "training_wall_seconds": JSONValue(seconds), "prediction_seconds_per_1000": JSONValue(predictionSeconds),
+                "output_transform": .string(prepared.transform.name), "fit_samples": JSONValue(prepared.fitRows.count),
+                "validation_samples": JSONValue(prepared.validationRows.count), "test_samples": JSONValue(test.count),
+                "validation_relative_l2": validation.json, "threads": JSONValue(threads),
+            ]
+            for (k, v) in extra { fitJSON[k] = v }
+            let fitURL = folder.appendingPathComponent(fitFile)
+            try AtomicFile.write(JSONValue.object(fitJSON).jsonText(), to: fitURL)
+            record.output(fitURL)
+            for (k, v) in fitJSON { record.detail(k, v) }
+            try record.finish(manifestAt: modelFiles.manifest)
+            notice(String(format: "train-dmd fit: %@ (%d parameters) in %.1f s; validation relative L2 median %.4f, p95 %.4f → %@",
+                          model.rawValue, surrogate.parameterCount, seconds, validation.median ?? .nan, validation.percentile95 ?? .nan, folder.path))
+            outcomes.append(Outcome(model: model, folder: folder, parameterCount: surrogate.parameterCount, trainingSeconds: seconds,
+                                    validationMedian: validation.median, validationP95: validation.percentile95))
+        }
+        return outcomes
+    }
+}

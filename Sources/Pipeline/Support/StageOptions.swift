@@ -1,0 +1,60 @@
+import Foundation
+import ArgumentParser
+import NumericalFoundations
+
+/// The project's version, recorded in every manifest.
+public let projectVersion = "0.1.0"
+
+/// Options every stage takes: the configuration, the data folder, and single-key overrides.
+public struct StageOptions: ParsableArguments {
+    @Option(name: .long, help: "TOML configuration file (see configs/).")
+    public var config: String = "configs/paper.toml"
+
+    @Option(name: .long, help: "Folder holding every input and output of the pipeline.")
+    public var dataDir: String = "data"
+
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: ArgumentHelp("Override one configuration key, e.g. --set fem.nx=40 (repeatable).", valueName: "section.key=value"))
+    public var overrides: [String] = []
+
+    public init() {}
+
+    public var dataURL: URL { URL(fileURLWithPath: dataDir, isDirectory: true) }
+
+    /// Loads and validates the configuration with the overrides applied (extra ones from stage flags first).
+    /// An error in an override names it (`--set section.key=value`) rather than the file.
+    public func loadConfig(extraOverrides: [String] = []) throws -> PipelineConfig {
+        try loadConfig(flagOverrides: extraOverrides.map { (origin: "--set \($0)", assignment: $0) })
+    }
+
+    /// As `loadConfig(extraOverrides:)`, with each stage flag's override and the flag as the user wrote
+    /// it (e.g. `("--epochs 0", "training.epochs=0")`), so that an out-of-range value blames the flag.
+    /// A configuration file that sets no key at all gets a note on stderr: every default is used.
+    public func loadConfig(flagOverrides: [(origin: String, assignment: String)]) throws -> PipelineConfig {
+        let all = flagOverrides.map { ConfigOverride($0.assignment, origin: $0.origin) } + overrides.map { ConfigOverride($0) }
+        let loaded = try PipelineConfig.load(URL(fileURLWithPath: config), overrides: all)
+        if loaded.fileSetsNoKeys, let defaults = try? PipelineConfig.parse("") {
+            note("note: \(config) sets no keys: every value not given by a flag or --set is the default, i.e. the paper's full setup "
+                 + "(\(defaults.sampling.samples) samples, a \(defaults.fem.nx) x \(defaults.fem.ny) mesh, \(defaults.training.epochs) epochs)")
+        }
+        return loaded
+    }
+
+    /// Takes the advisory lock of an output folder (see `OutputLock`), as a one-line stage error.
+    public func lockOutput(_ folder: URL) throws -> OutputLock {
+        do { return try OutputLock(folder: folder) } catch let e as ArrayFileError { throw StageError(e.description) } catch let e as OutputInUse {
+            throw StageError(e.description)
+        }
+    }
+}
+
+/// A failure a stage reports to its user: one line, non-zero exit, no stack trace.
+public struct StageError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Writes a line to standard error (progress and warnings never mix with data on stdout).
+public func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

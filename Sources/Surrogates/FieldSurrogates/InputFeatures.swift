@@ -1,0 +1,43 @@
+import Foundation
+
+/// The inputs of the POD models: each parameter mapped to [−1, 1] over the box, linearly (as the
+/// paper's network) or, for the parameters named in `[surrogate] log_inputs`, linearly in its
+/// logarithm. D (0.01 … 0.5) and U0 (0.01 … 2) span decades, and the physics depends on their
+/// ratios (the Péclet number U0 L / D, the boundary-layer scale √(ν x / U0)): in log, equal steps are
+/// equal ratios, so a stationary kernel's length scale fits the whole range.
+public struct InputFeatures: Codable, Equatable, Sendable {
+    public var lower: [Double]
+    public var upper: [Double]
+    public var logarithmic: [Bool]
+
+    public init(box: InputScaler, logarithmic: [Bool]) throws {
+        guard logarithmic.count == box.width else {
+            throw StageFailureText("input features: \(logarithmic.count) log flags for \(box.width) parameters")
+        }
+        for j in 0..<box.width where logarithmic[j] && !(box.lower[j] > 0) {
+            throw StageFailureText("input features: parameter \(j) has the range [\(box.lower[j]), \(box.upper[j])]; a log input needs a positive lower bound")
+        }
+        lower = box.lower; upper = box.upper; self.logarithmic = logarithmic
+    }
+
+    public var width: Int { lower.count }
+
+    @inline(__always) public func scale(_ x: Double, column j: Int) -> Double {
+        if logarithmic[j] {
+            let lo = Foundation.log(lower[j]), hi = Foundation.log(upper[j])
+            return hi > lo ? 2 * (Foundation.log(max(x, lower[j] * 1e-12)) - lo) / (hi - lo) - 1 : 0
+        }
+        let span = upper[j] - lower[j]
+        return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
+    }
+
+    public func scale(rows values: [Double]) -> [Double] {
+        values.enumerated().map { scale($0.element, column: $0.offset % width) }
+    }
+}
+
+/// A one-line error of the stages layer that needs no other context.
+public struct StageFailureText: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

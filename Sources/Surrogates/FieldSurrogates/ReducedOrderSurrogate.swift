@@ -1,0 +1,159 @@
+import Foundation
+import NumericalFoundations
+
+/// A POD model (POD-GP or POD-NN) with what turns it into a surrogate of c3: the input box it was
+/// scaled from, the output transform it was fitted in, the parameter names. The POD model's own
+/// files (rom.json and its arrays) sit beside `surrogate.json` in the same folder.
+public final class ReducedOrderSurrogate: FieldSurrogate {
+    public struct Description: Codable, Equatable, Sendable {
+        public var format = "surrogate-rom"
+        public var version = 1
+        public var kind: String
+        public var inputNames: [String]
+        public var inputLower: [Double]
+        public var inputUpper: [Double]
+        public var outputTransform: OutputTransform
+        public var windViscosity: Double?
+        public var trainSamples: Int
+        /// Which inputs are scaled in log (`InputFeatures`); absent = all linear.
+        public var inputLogarithmic: [Bool]?
+    }
+
+    public enum Model {
+        case gaussianProcess(PODGaussianProcess)
+        case network(PODNeuralNetwork)
+    }
+
+    public static let descriptionFile = "surrogate.json"
+    public let description: Description
+    public let inputScaler: InputScaler
+    public let features: InputFeatures
+    public let model: Model
+
+    public init(description: Description, model: Model) throws {
+        self.description = description
+        self.inputScaler = try InputScaler(lower: description.inputLower, upper: description.inputUpper)
+        self.features = try InputFeatures(box: inputScaler,
+                                          logarithmic: description.inputLogarithmic ?? Array(repeating: false, count: description.inputNames.count))
+        self.model = model
+    }
+
+    public convenience init(gaussianProcess: PODGaussianProcess, features: InputFeatures, transform: OutputTransform, inputNames: [String],
+                     windViscosity: Double?, trainSamples: Int) throws {
+        try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: features.lower,
+                                               inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .gaussianProcess(gaussianProcess))
+    }
+
+    public convenience init(network: PODNeuralNetwork, features: InputFeatures, transform: OutputTransform, inputNames: [String],
+                     windViscosity: Double?, trainSamples: Int) throws {
+        try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: features.lower,
+                                               inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .network(network))
+    }
+
+    public var kind: String { description.kind }
+    public var inputNames: [String] { description.inputNames }
+    public var inputWidth: Int { description.inputNames.count }
+    public var windViscosity: Double? { description.windViscosity }
+    public var outputWidth: Int {
+        switch model {
+        case .gaussianProcess(let m): return m.pointCount
+        case .network(let m): return m.pointCount
+        }
+    }
+
+    /// POD modes and mean, plus the coefficient model's own parameters: hyper-parameters and the
+    /// weights α = K⁻¹y per GP (the training inputs are data, not parameters), or the MLP's weights.
+    public var parameterCount: Int {
+        switch model {
+        case .gaussianProcess(let m):
+            let podValues = m.pointCount * (m.rank + 1)
+            return podValues + m.processes.reduce(0) { $0 + m.inputDimension + 2 + $1.count }
+        case .network(let m):
+            return m.pointCount * (m.rank + 1) + m.network.layout.parameterCount
+        }
+    }
+
+    public func scaledInputs(_ parameters: [Double], rows: Int) throws -> [Double] {
+        let d = inputWidth
+        guard parameters.count == rows * d else {
+            throw ArrayFileError(path: "parameters", "\(parameters.count) values do not make \(rows) rows of the model's \(d) inputs")
+        }
+        if let i = parameters.firstIndex(where: { !$0.isFinite }) {
+            throw ArrayFileError(path: "parameters", "parameter set \(i / d): \(inputNames[i % d]) is \(parameters[i]); expected a finite number")
+        }
+        return features.scale(rows: parameters)
+    }
+
+    public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
+        let x = try scaledInputs(parameters, rows: rows)
+        let transform = description.outputTransform
+        switch model {
+        case .gaussianProcess(let m): return try m.predictMean(inputs: x, count: rows).map { transform.invert($0) }
+        case .network(let m): return try m.predict(inputs: x, count: rows, threads: threads).map { transform.invert($0) }
+        }
+    }
+
+    /// POD-GP: the mean and the pointwise standard deviation, mapped back through the transform.
+    /// For the log transform, z ~ N(μ, s²) gives c + δ log-normal: its median exp(μ) − δ is
+    /// returned as the prediction (the point estimate the table scores), and the standard deviation
+    /// of the log-normal, (exp(μ + s²/2)) sqrt(exp(s²) − 1), as the uncertainty.
+    public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? {
+        guard case .gaussianProcess(let m) = model else { return nil }
+        let x = try scaledInputs(parameters, rows: rows)
+        let (mu, s) = try m.predict(inputs: x, count: rows)
+        let transform = description.outputTransform
+        switch transform {
+        case .identity: return (mu, s)
+        case .logarithm:
+            let mean = mu.map { transform.invert($0) }
+            let std = zip(mu, s).map { mu, s in exp(min(mu + s * s / 2, 700)) * (expm1(min(s * s, 700))).squareRoot() }
+            return (mean, std)
+        }
+    }
+
+    /// The interval [q_lo, q_hi] of c3 at ±k standard deviations of the latent Gaussian (exact
+    /// quantiles under the transform: the map is monotone).
+    public func predictInterval(parameters: [Double], rows: Int, k: Double) throws -> (lower: [Double], upper: [Double])? {
+        guard case .gaussianProcess(let m) = model else { return nil }
+        let x = try scaledInputs(parameters, rows: rows)
+        let (mu, s) = try m.predict(inputs: x, count: rows)
+        let t = description.outputTransform
+        return (zip(mu, s).map { t.invert($0 - k * $1) }, zip(mu, s).map { t.invert($0 + k * $1) })
+    }
+
+    public func save(to folder: URL) throws {
+        switch model {
+        case .gaussianProcess(let m): try m.save(to: folder)
+        case .network(let m): try m.save(to: folder)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
+    }
+
+    public static func load(from folder: URL) throws -> ReducedOrderSurrogate {
+        let url = folder.appendingPathComponent(descriptionFile)
+        let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected a surrogate description")
+        guard description.format == "surrogate-rom", description.version == 1 else {
+            throw ArrayFileError(path: url.path, "format \(description.format) v\(description.version) is not supported (expected surrogate-rom v1)")
+        }
+        guard description.inputLower.count == description.inputNames.count, description.inputUpper.count == description.inputNames.count else {
+            throw ArrayFileError(path: url.path, "lists \(description.inputNames.count) input names but \(description.inputLower.count)/\(description.inputUpper.count) bounds")
+        }
+        let model: Model
+        switch description.kind {
+        case PODGaussianProcess.kind: model = .gaussianProcess(try PODGaussianProcess.load(from: folder))
+        case PODNeuralNetwork.kind: model = .network(try PODNeuralNetwork.load(from: folder))
+        default: throw ArrayFileError(path: url.path, "unknown model kind \"\(description.kind)\" (expected \(PODGaussianProcess.kind) or \(PODNeuralNetwork.kind))")
+        }
+        let surrogate = try ReducedOrderSurrogate(description: description, model: model)
+        let d = switch model { case .gaussianProcess(let m): m.inputDimension; case .network(let m): m.inputDimension }
+        guard d == description.inputNames.count else {
+            throw ArrayFileError(path: url.path, "names \(description.inputNames.count) inputs, the model in \(folder.path) takes \(d)")
+        }
+        return surrogate
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import NumericalFoundations
+
+/// How a POD-GP model is fitted.
+public struct PODGaussianProcessOptions: Codable, Equatable, Sendable {
+    /// POD energy tolerance (see `ProperOrthogonalDecomposition`).
+    public var energyTolerance: Double
+    /// Cap on the number of modes r (and so of GPs).
+    public var maxRank: Int?
+    /// Options of every coefficient's GP; GP k uses stream `gaussianProcess.stream + k` of the seed,
+    /// so each coefficient has its own independent starting points.
+    public var gaussianProcess: GaussianProcessOptions
+    /// GPs fitted side by side (each with OpenBLAS on one thread).
+    public var threads: Int
+
+    public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, gaussianProcess: GaussianProcessOptions = GaussianProcessOptions(),
+                threads: Int = 2) {
+        self.energyTolerance = energyTolerance; self.maxRank = maxRank; self.gaussianProcess = gaussianProcess; self.threads = threads
+    }
+}
+
+/// Timings and diagnostics of a POD-GP fit (the library prints nothing).
+public struct PODGaussianProcessFitReport: Sendable {
+    public var podSeconds: Double
+    /// Wall seconds of each coefficient's GP fit (restarts included), index = coefficient.
+    public var gaussianProcessSeconds: [Double]
+    public var gaussianProcessReports: [GaussianProcessFitReport]
+    public var totalSeconds: Double
+}
+
+/// POD-GP (Guo & Hesthaven, "Reduced order modeling for nonlinear structural analysis using
+/// Gaussian process regression", CMAME 341 (2018) 807–826): the training fields are reduced by
+/// POD to r coefficients, and each coefficient c_k(μ) is regressed on the parameters by its own
+/// Gaussian process (GP prediction and training as in R&W eqs. 2.25–2.26, 2.30, 5.9).
+///
+/// Prediction: the mean field ȳ + Σ_k Φ_{·k} E[c_k(μ)], and, treating the coefficients as
+/// independent, the pointwise variance var y_p = Σ_k Φ_pk² var c_k(μ). This variance does not
+/// include the POD truncation error (the discarded energy, `pod.capturedEnergyFraction`).
+///
+/// Units: inputs must already be scaled to [−1, 1] by the caller; outputs are whatever the caller
+/// passes (e.g. transformed and standardised c3) and predictions come back in those units — the
+/// caller inverts its own transform. Each GP standardises its coefficient internally.
+public struct PODGaussianProcess: Sendable {
+    public let pod: ProperOrthogonalDecomposition
+    /// One GP per retained coefficient, index = coefficient.
+    public let processes: [GaussianProcessRegressor]
+    public let inputDimension: Int
+    public let trainingSamples: Int
+    public let options: PODGaussianProcessOptions?
+    /// Set by `fit`, nil after `load`.
+    public let fitReport: PODGaussianProcessFitReport?
+
+    public var rank: Int { pod.rank }
+    public var pointCount: Int { pod.pointCount }
+
+    public init(pod: ProperOrthogonalDecomposition, processes: [GaussianProcessRegressor], options: PODGaussianProcessOptions? = nil,
+                fitReport: PODGaussianProcessFitReport? = nil) throws {
+        guard processes.count == pod.rank, let first = processes.first else {
+            throw ReducedOrderModelError.shapeMismatch("\(processes.count) GPs for a POD of rank \(pod.rank)")
+        }
+        guard processes.allSatisfy({ $0.dimension == first.dimension && $0.count == first.count }) else {
+            throw ReducedOrderModelError.shapeMismatch("the coefficient GPs differ in input dimension or training count")
+        }
+        self.pod = pod; self.processes = processes; self.inputDimension = first.dimension
+        self.trainingSamples = first.count; self.options = options; self.fitReport = fitReport
+    }
+
+    /// Fits POD + one GP per coefficient to `count` samples: `inputs` count × d (scaled to [−1, 1]),
+    /// `outputs` count × P (row-major). The GPs run on `options.threads` threads, BLAS single-threaded.
+    public static func fit(inputs: [Double], outputs: [Double], count: Int,
+                           options: PODGaussianProcessOptions = PODGaussianProcessOptions()) throws -> PODGaussianProcess {
+        let start = monotonicSeconds()
+        guard count >= 2, inputs.count % count == 0, outputs.count % count == 0, !inputs.isEmpty, !outputs.isEmpty else {
+            throw ReducedOrderModelError.shapeMismatch("POD-GP needs ≥ 2 samples with inputs and outputs a whole number of rows each; got \(count) samples, \(inputs.count) input and \(outputs.count) output values")
+        }
+        guard options.threads >= 1 else { throw ReducedOrderModelError.invalidOption("POD-GP threads must be at least 1, got \(options.threads)") }
+        try options.gaussianProcess.validate()
+        let d = inputs.count / count, p = outputs.count / count
+        try requireMatrix(inputs, rows: count, columns: d, name: "the POD-GP training inputs")
+        let pod = try ProperOrthogonalDecomposition(fields: outputs, count: count, pointCount: p,
+                                                    energyTolerance: options.energyTolerance, maxRank: options.maxRank)
+        let coefficients = try pod.coefficients(of: outputs, count: count)
+        let podSeconds = monotonicSeconds() - start
+        let r = pod.rank
+        var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: r)
+        var seconds = [Double](repeating: 0, count: r)
+        let lock = NSLock()
+        Lapack.withSingleThreadedBLAS {
+            // The modes on a shared queue: their fits differ in cost (restarts, convergence).
+            ParallelWork.forEachItem(count: r, threads: options.threads) { k in
+                let t0 = monotonicSeconds()
+                let targets = (0..<count).map { coefficients[$0 * r + k] }
+                var gpOptions = options.gaussianProcess
+                gpOptions.stream = options.gaussianProcess.stream &+ UInt64(k)
+                let result = Result { try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions) }
+                let elapsed = monotonicSeconds() - t0
+                lock.lock()
+                results[k] = result
+                seconds[k] = elapsed
+                lock.unlock()
+            }
+        }
+        var processes: [GaussianProcessRegressor] = []
+        for (k, result) in results.enumerated() {
+            switch result! {
+            case .success(let gp): processes.append(gp)
+            case .failure(let error): throw ReducedOrderModelError.numericalFailure("the GP of POD coefficient \(k) could not be fitted: \(error)")
+            }
+        }
+        let report = PODGaussianProcessFitReport(podSeconds: podSeconds, gaussianProcessSeconds: seconds,
+                                                 gaussianProcessReports: processes.map { $0.fitReport! },
+                                                 totalSeconds: monotonicSeconds() - start)
+        return try PODGaussianProcess(pod: pod, processes: processes, options: options, fitReport: report)
+    }
+
+    /// Predictive means and variances of the r coefficients at `count` inputs (count × r each).
+    public func predictCoefficients(inputs: [Double], count: Int, includeNoise: Bool = true, meanOnly: Bool = false) throws -> (mean: [Double], variance: [Double]) {
+        try requireMatrix(inputs, rows: count, columns: inputDimension, name: "the POD-GP prediction inputs")
+        let r = rank
+        var mean = [Double](repeating: 0, count: count * r), variance = [Double](repeating: 0, count: count * r)
+        for (k, gp) in processes.enumerated() {
+            let prediction = try gp.predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
+            for i in 0..<count { mean[i * r + k] = prediction.mean[i]; variance[i * r + k] = prediction.variance[i] }
+        }
+        return (mean, variance)
+    }
+
+    /// Mean fields and pointwise predictive standard deviations at `count` inputs (count × d, scaled
+    /// to [−1, 1]); both count × P row-major, in the units of the training outputs.
+    /// `includeNoise` (default true) counts each GP's noise variance σ_n² in var c_k: the part of the
+    /// coefficient the GP treats as unexplained.
+    public func predict(inputs: [Double], count: Int, includeNoise: Bool = true) throws -> (mean: [Double], standardDeviation: [Double]) {
+        let c = try predictCoefficients(inputs: inputs, count: count, includeNoise: includeNoise)
+        let mean = try pod.reconstruct(coefficients: c.mean, count: count)
+        let p = pointCount, r = rank
+        let squaredModes = pod.modes.map { $0 * $0 }
+        var variance = [Double](repeating: 0, count: count * p)
+        Double.gemm(.none, .transpose, m: count, n: p, k: r, alpha: 1, a: c.variance, lda: r,
+                    b: squaredModes, ldb: r, beta: 0, c: &variance, ldc: p)
+        return (mean, variance.map { max($0, 0).squareRoot() })
+    }
+
+    /// Mean fields only (count × P): the predictions without the n² per point of the variances.
+    public func predictMean(inputs: [Double], count: Int) throws -> [Double] {
+        let c = try predictCoefficients(inputs: inputs, count: count, meanOnly: true)
+        return try pod.reconstruct(coefficients: c.mean, count: count)
+    }
+
+    // MARK: Persistence
+
+    public static let kind = "pod-gp"
+    static let inputsFile = "gp_inputs.npy"
+    static let hyperparametersFile = "gp_hyperparameters.npy"
+    static func alphaFile(_ k: Int) -> String { "gp_\(k)_alpha.npy" }
+    static func choleskyFile(_ k: Int) -> String { "gp_\(k)_cholesky.npy" }
+
+    /// Writes the model into `folder` (created if needed), every file atomically: rom.json, the POD
+    /// (pod_mean, pod_modes, pod_singular_values), gp_inputs (n × d), gp_hyperparameters (r × (d + 6):
+    /// log ℓ_1…log ℓ_d, log σ_f, log σ_n, target mean, target scale, jitter, NLML), and per
+    /// coefficient k gp_k_alpha (n) and gp_k_cholesky (n × n, lower). Loading recomputes nothing.
+    public func save(to folder: URL) throws {
+        let d = inputDimension, n = trainingSamples, r = rank
+        try ModelFolder.writePOD(pod, in: folder)
+        try ModelFolder.write(processes[0].inputs, shape: [n, d], name: Self.inputsFile, in: folder)
+        var table = [Double]()
+        for gp in processes {
+            table += gp.hyperparameters.vector + [gp.targetMean, gp.targetScale, gp.jitter, gp.negativeLogMarginalLikelihood]
+        }
+        try ModelFolder.write(table, shape: [r, d + 6], name: Self.hyperparametersFile, in: folder)
+        for (k, gp) in processes.enumerated() {
+            try ModelFolder.write(gp.alpha, shape: [n], name: Self.alphaFile(k), in: folder)
+            try ModelFolder.write(gp.factor, shape: [n, n], name: Self.choleskyFile(k), in: folder)
+        }
+        let summaries = processes.enumerated().map { k, gp in
+            GaussianProcessSummary(lengthScales: gp.hyperparameters.lengthScales,
+                                   signalStandardDeviation: Foundation.exp(gp.hyperparameters.logSignalStandardDeviation),
+                                   noiseStandardDeviation: Foundation.exp(gp.hyperparameters.logNoiseStandardDeviation),
+                                   targetMean: gp.targetMean, targetScale: gp.targetScale, jitter: gp.jitter,
+                                   negativeLogMarginalLikelihood: gp.negativeLogMarginalLikelihood,
+                                   fitSeconds: fitReport?.gaussianProcessSeconds[k])
+        }
+        let description = ReducedOrderModelDescription(
+            kind: Self.kind, version: ReducedOrderModelDescription.currentVersion, inputDimension: d, pointCount: pointCount,
+            trainingSamples: n, rank: r, energyTolerance: pod.energyTolerance, maxRank: options?.maxRank,
+            singularValueCount: pod.singularValues.count, kernel: processes[0].kernel, gaussianProcesses: summaries,
+            network: nil, coefficientScaling: nil, training: nil)
+        try ModelFolder.writeDescription(description, to: folder)
+    }
+
+    /// Reads a folder written by `save(to:)`, checking every array's shape against rom.json.
+    public static func load(from folder: URL) throws -> PODGaussianProcess {
+        let description = try ModelFolder.readDescription(from: folder, kind: kind)
+        let jsonPath = folder.appendingPathComponent(ModelFolder.descriptionFile).path
+        guard let kernel = description.kernel else {
+            throw ReducedOrderModelError.fileProblem(path: jsonPath, message: "a pod-gp description needs a kernel")
+        }
+        let d = description.inputDimension, n = description.trainingSamples, r = description.rank
+        let pod = try ModelFolder.readPOD(description, in: folder)
+        let inputs = try ModelFolder.read(inputsFile, shape: [n, d], in: folder)
+        let table = try ModelFolder.read(hyperparametersFile, shape: [r, d + 6], in: folder)
+        var processes: [GaussianProcessRegressor] = []
+        for k in 0..<r {
+            let row = Array(table[(k * (d + 6))..<((k + 1) * (d + 6))])
+            do {
+                processes.append(try GaussianProcessRegressor(
+                    kernel: kernel, inputs: inputs, count: n, dimension: d,
+                    hyperparameters: GaussianProcessHyperparameters(vector: Array(row.prefix(d + 2))),
+                    targetMean: row[d + 2], targetScale: row[d + 3],
+                    alpha: ModelFolder.read(alphaFile(k), shape: [n], in: folder),
+                    factor: ModelFolder.read(choleskyFile(k), shape: [n, n], in: folder),
+                    jitter: row[d + 4], negativeLogMarginalLikelihood: row[d + 5]))
+            } catch let error as ReducedOrderModelError {
+                if case .fileProblem = error { throw error }
+                throw ReducedOrderModelError.fileProblem(path: folder.appendingPathComponent(hyperparametersFile).path,
+                                                         message: "row \(k) does not describe a valid GP: \(error)")
+            }
+        }
+        return try PODGaussianProcess(pod: pod, processes: processes)
+    }
+}

@@ -1,1 +1,0 @@
-../DMDTests/LinearSystemFixture.swift
