@@ -3,7 +3,7 @@
 //
 // Cut by field: each library is a folder with one sub-folder per concern, and its `README.md` says what
 // it owns and what it may import. A library imports only those above it in this list
-// (docs/architecture.md draws the picture; scripts/check-layers.sh checks the rule).
+// (docs/architecture.md draws the picture; scripts/check-layers.py checks the rule).
 import PackageDescription
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
