@@ -228,7 +228,10 @@ smoke_test() {
     local t0=$SECONDS
     # The suite runs with one and with two OpenBLAS threads: every tolerance must hold for both
     # (issue 13); scripts/test-blas-kernels.sh adds the processor kernels.
-    local threads skip=""
+    local threads skip="" layers
+    # The import rule of docs/architecture.md (executables reach the libraries only through Pipeline).
+    say "pipeline.sh test: import rule (scripts/check-layers.py)…"
+    layers=$(python3 scripts/check-layers.py 2>&1) || die "import rule broken:"$'\n'"$layers"
     for threads in 1 2; do
         say "pipeline.sh test: unit tests (swift test, OPENBLAS_NUM_THREADS=$threads)…"
         OPENBLAS_NUM_THREADS=$threads swift test $SWIFTPM_FLAGS $skip 2>&1 | tee /tmp/pipeline-swift-test.log | grep -E ": error: |failed|Executed .* tests" >&2 || true

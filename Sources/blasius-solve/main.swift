@@ -1,6 +1,4 @@
-import Foundation
 import ArgumentParser
-import PDE
 import Pipeline
 
 /// `blasius-solve`: the generalized Blasius wind profile (formulation.md §2, §2a) for every sample,
@@ -61,40 +59,9 @@ struct Profile: ParsableCommand {
         Exit status: 0 solved, 2 no solution, 3 not converged.
         """)
 
-    @Option(name: .customLong("lambda"), parsing: .unconditional, help: "λ = f'(0), the wall speed over the free-stream speed.") var lambda: Double?
-    @Option(name: .customLong("fw"), parsing: .unconditional, help: "f_w = f(0) (positive: suction, negative: blowing).") var fw: Double?
-    @Option(name: .customLong("U0"), help: "Free-stream wind speed U0 > 0.") var u0: Double?
-    @Option(name: .customLong("uh"), parsing: .unconditional, help: "Horizontal slip velocity u_h at the ground.") var uh: Double?
-    @Option(name: .customLong("uv"), parsing: .unconditional, help: "Vertical (transpiration) velocity u_v at the ground.") var uv: Double?
-    @Option(name: .customLong("nu"), help: "Kinematic viscosity ν > 0.") var nu: Double = 1e-5
-    @Option(help: "Number of profile nodes K.") var points: Int = 401
-    @Option(help: "Accuracy of f'(∞) = 1.") var tolerance: Double = 1e-10
-    @Option(help: "Write the profile to this .csv or .npy file instead of standard output.") var out: String?
+    @OptionGroup var options: WindProfileOptions
 
-    func validate() throws {
-        let similarity = lambda != nil || fw != nil
-        let physical = u0 != nil || uh != nil || uv != nil
-        if similarity == physical { throw ValidationError("give either --lambda and --fw, or --U0, --uh and --uv") }
-        if similarity, lambda == nil || fw == nil { throw ValidationError("--lambda and --fw go together") }
-        if physical, u0 == nil || uh == nil || uv == nil { throw ValidationError("--U0, --uh and --uv go together") }
-        guard points >= 16, points <= 100_000 else { throw ValidationError("--points must be between 16 and 100000 (as wind.profile_points)") }
-        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
-        if let out, !(out.hasSuffix(".csv") || out.hasSuffix(".npy")) { throw ValidationError("--out must end in .csv or .npy") }
-    }
-
-    func run() throws {
-        let parameters: SimilarityParameters
-        if let lambda, let fw {
-            guard lambda.isFinite, fw.isFinite else { throw StageError("λ and f_w must be finite numbers") }
-            parameters = SimilarityParameters(lambda: lambda, fw: fw)
-        } else {
-            do { parameters = try SimilarityParameters(U0: u0!, uh: uh!, uv: uv!, nu: nu) } catch let e as WindParameterError {
-                throw StageError(e.message)
-            }
-        }
-        try WindCases.profile(parameters, tolerance: tolerance, points: points, out: out.map { URL(fileURLWithPath: $0) },
-                              print: { Swift.print($0) })
-    }
+    func run() throws { try WindCases.profile(options) }
 }
 
 // MARK: - boundary
@@ -109,20 +76,9 @@ struct Boundary: ParsableCommand {
         (blow-off) there is no solution for any λ ≤ 0, and the table says so.
         """)
 
-    @Option(name: .customLong("fw-from"), parsing: .unconditional, help: "First f_w.") var fwFrom: Double
-    @Option(name: .customLong("fw-to"), parsing: .unconditional, help: "Last f_w.") var fwTo: Double
-    @Option(help: "Number of f_w values (≥ 1).") var count: Int = 11
-    @Option(help: "Accuracy of f'(∞) = 1 in the shots.") var tolerance: Double = 1e-10
+    @OptionGroup var options: WindBoundaryOptions
 
-    func validate() throws {
-        guard fwFrom.isFinite, fwTo.isFinite else { throw ValidationError("--fw-from and --fw-to must be finite") }
-        guard count >= 1, count <= 100_000 else { throw ValidationError("--count must be between 1 and 100000") }
-        guard tolerance.isFinite, tolerance >= 1e-12, tolerance <= 1e-3 else { throw ValidationError("--tolerance must be between 1e-12 and 1e-3") }
-    }
-
-    func run() throws {
-        WindCases.boundaryTable(fwFrom: fwFrom, to: fwTo, count: count, tolerance: tolerance).forEach { Swift.print($0) }
-    }
+    func run() throws { WindCases.boundaryTable(options) }
 }
 
 BlasiusSolve.stageMain()

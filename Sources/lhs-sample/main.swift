@@ -1,7 +1,4 @@
-import Foundation
 import ArgumentParser
-import NumericalFoundations
-import Uncertainty
 import Pipeline
 
 /// `lhs-sample`: the Latin hypercube of the six parameters (formulation.md §1) and the train/test split.
@@ -9,62 +6,11 @@ struct LHSSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lhs-sample",
         abstract: "Latin-hypercube samples of (K12, K3, D, U0, u_h, u_v) and a seeded train/test split.",
-        discussion: """
-        Writes DATA/samples/params.npy (N x 6 float64, columns K12, K3, D, U0, u_h, u_v),
-        DATA/samples/split.npy (N uint8: 0 train, 1 test) and DATA/samples/manifest.json.
-        """)
+        discussion: SamplingOptions.discussion)
 
-    @OptionGroup var options: StageOptions
+    @OptionGroup var options: SamplingOptions
 
-    @Option(help: "Number of samples (overrides sampling.n_samples).")
-    var samples: Int?
-
-    @Option(help: "Random seed (overrides sampling.seed).")
-    var seed: Int?
-
-    @Option(help: "Maximin swaps that raise the minimum pairwise distance while keeping the Latin property (overrides sampling.maximin_iterations; 0 = off).")
-    var maximinIterations: Int?
-
-    func run() throws {
-        var extra: [(origin: String, assignment: String)] = []
-        if let samples { extra.append(("--samples \(samples)", "sampling.n_samples=\(samples)")) }
-        if let seed { extra.append(("--seed \(seed)", "sampling.seed=\(seed)")) }
-        if let maximinIterations { extra.append(("--maximin-iterations \(maximinIterations)", "sampling.maximin_iterations=\(maximinIterations)")) }
-        let config = try options.loadConfig(flagOverrides: extra)
-        let settings = config.sampling
-        var record = StageRecord(stage: "lhs-sample", config: config, seed: settings.seed)
-
-        let dims = SamplingSettings.parameterNames.count
-        var generator = SeededGenerator(seed: settings.seed, stream: 0)
-        var design = LatinHypercube(count: settings.samples, dimensions: dims, generator: &generator)
-        let before = design.minimumDistance
-        var accepted = 0
-        if settings.maximinIterations > 0 {
-            var maximinGenerator = SeededGenerator(seed: settings.seed, stream: 2)
-            accepted = design.improveMaximin(iterations: settings.maximinIterations, generator: &maximinGenerator)
-        }
-        var splitGenerator = SeededGenerator(seed: settings.seed, stream: 1)
-        let split = trainTestSplit(count: settings.samples, trainFraction: settings.trainFraction, generator: &splitGenerator)
-
-        let samples = DataLayout(options.dataURL).samples
-        let folder = samples.folder
-        let lock = try options.lockOutput(folder)
-        defer { lock.release() }
-        let paramsURL = samples.params, splitURL = samples.split
-        try Npy.write(design.scaled(to: settings.ranges), shape: [settings.samples, dims], to: paramsURL)
-        try Npy.write(split, shape: [settings.samples], to: splitURL)
-        record.output(paramsURL)
-        record.output(splitURL)
-        record.detail("columns", .array(SamplingSettings.parameterNames.map { .string($0) }))
-        record.detail("train_count", JSONValue(split.filter { $0 == 0 }.count))
-        record.detail("test_count", JSONValue(split.filter { $0 == 1 }.count))
-        record.detail("min_distance_unit_cube_before_maximin", settings.samples > 1 ? JSONValue(before) : .null)
-        record.detail("min_distance_unit_cube", settings.samples > 1 ? JSONValue(design.minimumDistance) : .null)
-        record.detail("maximin_accepted_swaps", JSONValue(accepted))
-        try record.finish(manifestAt: samples.manifest)
-        note("lhs-sample: \(settings.samples) samples (\(split.filter { $0 == 0 }.count) train) → \(paramsURL.path)"
-             + (settings.maximinIterations > 0 ? String(format: "; maximin: min distance %.4f → %.4f (%d swaps kept)", before, design.minimumDistance, accepted) : ""))
-    }
+    func run() throws { try SamplingStage.run(options) }
 }
 
 LHSSample.stageMain()

@@ -1,6 +1,4 @@
-import Foundation
 import ArgumentParser
-import PDE
 import Pipeline
 
 /// `pollutant-fem`: the reacting-pollutant dataset (formulation.md §3), one steady FEM solve per sample.
@@ -42,17 +40,9 @@ struct Run: ParsableCommand {
         (a shard: once it is complete; merge applies the threshold to the whole dataset).
         """)
 
-    @OptionGroup var options: StageOptions
+    @OptionGroup var options: PollutantRunOptions
 
-    @Option(help: ArgumentHelp("Solve only the K-th (1-based) of N contiguous blocks of samples, into DATA/fem/shards/.", valueName: "K/N"))
-    var shard: String?
-
-    func run() throws {
-        let shardSpec = try shard.map { text -> ShardSpec in
-            do { return try ShardSpec(parsing: text) } catch let e as PollutantInputError { throw ValidationError(e.message) }
-        }
-        try PollutantStage.run(options, shard: shardSpec)
-    }
+    func run() throws { try PollutantStage.run(options) }
 }
 
 // MARK: - merge
@@ -103,30 +93,9 @@ struct Solve: ParsableCommand {
         points (x, y, c3) as .csv or .npy (P x 3). Negative values may be written --uh -0.1 or --uh=-0.1.
         """)
 
-    @OptionGroup var options: StageOptions
-    @Option(name: .customLong("K12"), help: "Reaction rate of c1 + c2 → c3.") var k12: Double
-    @Option(name: .customLong("K3"), help: "Decay rate of c3.") var k3: Double
-    @Option(name: .customLong("D"), help: "Diffusion coefficient (all species).") var d: Double
-    @Option(name: .customLong("U0"), help: "Free-stream wind speed.") var u0: Double
-    @Option(name: .customLong("uh"), parsing: .unconditional, help: "Slip velocity at the ground.") var uh: Double
-    @Option(name: .customLong("uv"), parsing: .unconditional, help: "Transpiration velocity at the ground (> 0 blowing).") var uv: Double
-    @Option(help: "Write the fields on the mesh to this .vtu file.") var vtu: String?
-    @Option(help: "Write c3 at the observation points to this .csv or .npy file.") var observations: String?
+    @OptionGroup var options: PollutantSolveOptions
 
-    func validate() throws {
-        if let observations, !(observations.hasSuffix(".csv") || observations.hasSuffix(".npy")) {
-            throw ValidationError("--observations must end in .csv or .npy")
-        }
-        if let vtu, !vtu.hasSuffix(".vtu") { throw ValidationError("--vtu must end in .vtu") }
-    }
-
-    func run() throws {
-        let parameters = PollutantParameters(k12: k12, k3: k3, diffusion: d, u0: u0, uh: uh, uv: uv)
-        try SingleSolve.run(config: try options.loadConfig(), parameters: parameters,
-                            outputs: SingleSolve.Outputs(vtu: vtu.map { URL(fileURLWithPath: $0) },
-                                                         observations: observations.map { URL(fileURLWithPath: $0) }),
-                            print: { Swift.print($0) })
-    }
+    func run() throws { try PollutantStage.solveOne(options) }
 }
 
 // MARK: - convergence
@@ -143,26 +112,10 @@ struct Convergence: ParsableCommand {
         of [fem]. formulation.md §3 asks for the default mesh to change c3 by < 1 % on the next refinement.
         """)
 
-    @OptionGroup var options: StageOptions
-    @Option(help: "Meshes NXxNY, coarse to fine (default: fem.nx x fem.ny halved, as is, doubled).") var meshes: String?
-    @Option(help: "Comma-separated case names (default: all; 'none' for only --samples): \(MeshConvergenceStudy.representativeCases.map(\.name).joined(separator: ", ")).")
-    var cases: String?
-    @Option(help: "Also solve this many samples of DATA (evenly spaced over those with a wind profile, with their profiles from DATA/wind).")
-    var samples: Int = 0
-    @Option(help: "Also write the table to this .csv file.") var csv: String?
+    @OptionGroup var options: MeshConvergenceOptions
 
-    func run() throws {
-        var request = MeshConvergenceReport.Request()
-        do {
-            request.meshes = try meshes.map(MeshConvergenceReport.parseMeshes)
-            request.caseNames = try cases.map(MeshConvergenceReport.parseCases)
-        } catch let e as PollutantInputError { throw ValidationError(e.message) }
-        request.samples = samples
-        request.csv = csv.map { URL(fileURLWithPath: $0) }
-        try MeshConvergenceReport.run(config: try options.loadConfig(), dataDirectory: options.dataURL, request: request,
-                                      print: { Swift.print($0) })
-    }
+    func run() throws { try PollutantStage.meshConvergence(options) }
 }
 
-MemoryTuning.retainFreedMemory()   // reuse UMFPACK's large blocks instead of page-faulting them afresh
+PollutantStage.retainFreedMemory()
 PollutantFEM.stageMain(usesBLAS: true)

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Pipeline
 
-/// `train-dmd`: the surrogate network of formulation.md §4 — training (with DMD acceleration from
-/// issue 7), prediction, the epoch benchmark, and the stand-alone DMD tool. Every subcommand is a
-/// thin shell over the NeuralNetwork and DMD libraries; see docs/train.md and docs/dmd.md.
+/// `train-dmd`: the surrogate network of formulation.md §4 — training (with DMD acceleration),
+/// prediction, the benchmarks, and the stand-alone DMD tool. Each subcommand parses its options
+/// (declared in Pipeline, beside its stage) and calls the stage; see docs/train.md and docs/dmd.md.
 struct TrainDMD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-dmd",
@@ -21,8 +21,118 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self, Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self,
+                      Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train the surrogate network on DATA/samples and DATA/fem (the default subcommand).",
+        discussion: TrainOptions.discussion)
+    @OptionGroup var options: TrainOptions
+    func run() throws { try TrainStage.run(options) }
+}
+
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit", abstract: "Fit the surrogates beyond the paper's network (tuned MLP, POD-GP, POD-NN) into DATA/models/NAME.",
+        discussion: FitOptions.discussion)
+    @OptionGroup var options: FitOptions
+    func run() throws { try SurrogateFitStage.run(options) }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Score every model in DATA/models (plain, dmd, tuned, pod_gp, pod_nn) on the test split and print the table.")
+    @OptionGroup var options: CompareOptions
+    func run() throws { try CompareStage.run(options) }
+}
+
+struct LearningCurveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learning-curve",
+        abstract: "Refit the surrogates on nested subsets of the training samples and score each on the test split.",
+        discussion: "Writes DATA/learning_curve/learning_curve.csv (model, samples, test median and p95 relative L2, seconds) and manifest.json; `evaluate` draws it. Models: paper (the paper's network and recipe), tuned, pod_gp, pod_nn.")
+    @OptionGroup var options: LearningCurveOptions
+    func run() throws { try LearningCurveStage.run(options) }
+}
+
+struct Study: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study", abstract: "Which accelerator reaches the tuned Adam's validation error soonest? (multi-seed, resumable)",
+        discussion: StudyOptions.discussion)
+    @OptionGroup var options: StudyOptions
+    func run() throws { try StudyStage.run(options) }
+}
+
+struct StudyRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study-run", abstract: "One run of `train-dmd study` (its spec.json in --run-folder); used by the study itself.",
+        shouldDisplay: false)
+    @OptionGroup var options: StudyRunOptions
+    func run() throws { try StudyStage.runOne(options) }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict", abstract: "Predict c3 at the observation points for given parameter sets with a trained model.",
+        discussion: PredictOptions.discussion)
+    @OptionGroup var options: PredictOptions
+    func run() throws { try PredictStage.run(options) }
+}
+
+struct DMDCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dmd",
+        abstract: "Dynamic mode decomposition of a snapshot matrix (.npy): eigenvalues, amplitudes, singular values and the state s steps ahead.",
+        discussion: DMDToolOptions.discussion)
+    @OptionGroup var options: DMDToolOptions
+    func run() throws { try DMDToolStage.run(options) }
+}
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run Algorithm 1 for every (m, s) of a grid and record each run's mean relative error per jump (the paper's Figure 3).",
+        discussion: SweepOptions.discussion)
+    @OptionGroup var options: SweepOptions
+    func run() throws { try SweepStage.run(options) }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Time training epochs of the paper network on synthetic data against the GEMM lower bound.",
+        discussion: TrainingBenchmarkOptions.discussion)
+    @OptionGroup var options: TrainingBenchmarkOptions
+    func run() throws { try TrainingBenchmark.run(options) }
+}
+
+struct BenchDMD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-dmd", abstract: "Time per epoch with DMD acceleration divided by time per epoch without, on the paper network.",
+        discussion: DMDOverheadBenchmarkOptions.discussion)
+    @OptionGroup var options: DMDOverheadBenchmarkOptions
+    func run() throws { try DMDOverheadBenchmark.run(options) }
+}
+
+struct SyntheticFEM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synthetic-fem",
+        abstract: "Write a SYNTHETIC stand-in for the FEM results (DATA/fem/c3.npy, status.npy): a closed-form reacting plume, not a solution of the PDE.",
+        discussion: SyntheticFEMOptions.discussion)
+    @OptionGroup var options: SyntheticFEMOptions
+    func run() throws { try SyntheticFEMStage.run(options) }
+}
+
+/// Hidden: the OPENBLAS_CORETYPE that `pipeline.sh` exports, or nothing (see `BLASKernelAdvice`).
+struct BLASKernel: ParsableCommand, HelpLike {
+    static let configuration = CommandConfiguration(
+        commandName: "blas-kernel",
+        abstract: "Print the OpenBLAS kernel to set in OPENBLAS_CORETYPE, if OpenBLAS fell back to a generic one (for pipeline.sh).",
+        shouldDisplay: false)
+    func run() throws { BLASKernelAdvice.printRecommendedCoreType() }
 }
 
 TrainDMD.stageMain(usesBLAS: true)

@@ -2,58 +2,48 @@ import Foundation
 import ArgumentParser
 import NumericalFoundations
 import Surrogates
-import Pipeline
 
-/// `train-dmd predict`: the trained surrogate as a tool.
-struct Predict: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "predict",
-        abstract: "Predict c3 at the observation points for given parameter sets with a trained model.",
-        discussion: """
+/// The command line of `train-dmd predict`: the trained surrogate as a tool.
+public struct PredictOptions: ParsableArguments {
+    public static let discussion = """
         --params is a .npy file (N x 6 float64) or a text file (.csv/.txt) with one parameter set per line: K12, K3, D, U0, u_h, u_v separated by commas or spaces ('#' starts a comment; a header line of names is skipped).
 
         The result (N x P, physical units, float64) goes to --out: .npy, or .csv with one line per parameter set. Parameters outside the training ranges (extrapolation) are warned about, as are parameter sets for which the wind model has no solution (blow-off, formulation.md §2a): the network was never trained on those.
-        """)
+        """
 
     @Option(help: "Model folder written by `train-dmd train` (e.g. data/models/plain).")
-    var model: String
+    public var model: String
 
     @Option(help: "Parameter sets: .npy (N x 6) or .csv/.txt (one set per line).")
-    var params: String
+    public var params: String
 
     @Option(help: "Output file: .npy (N x P float64) or .csv.")
-    var out: String = "predictions.npy"
+    public var out: String = "predictions.npy"
 
     @Option(help: "Cores for OpenBLAS.")
-    var threads: Int = 1
+    public var threads: Int = 1
 
     @Option(help: "Also write the predictive standard deviation (N x P, .npy) here: POD-GP models only.")
-    var stdOut: String?
+    public var stdOut: String?
 
-    func validate() throws { try validateThreads(threads) }
+    public init() {}
 
-    func run() throws {
-        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: model, isDirectory: true))
+    public func validate() throws { try validateThreads(threads) }
+}
+
+/// `train-dmd predict`: reads parameter sets, warns about those the surrogate was not trained for,
+/// and writes its predictions (and, for POD-GP, the predictive standard deviation).
+public enum PredictStage {
+    public static func run(_ options: PredictOptions) throws {
+        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: options.model, isDirectory: true))
         let d = surrogate.inputWidth, p = surrogate.outputWidth
-        let paramsURL = URL(fileURLWithPath: params)
-        let values = try readParameterSets(paramsURL, width: d, names: surrogate.inputNames)
+        let values = try ParameterSetFile.read(URL(fileURLWithPath: options.params), width: d, names: surrogate.inputNames)
         let rows = values.count / d
-        guard rows > 0 else { throw StageError("\(params): no parameter sets") }
-        warnAboutExtrapolation(surrogate, values)
-        let outURL = URL(fileURLWithPath: out)
-        let predictions: [Double]
-        if let stdOut {
-            // POD-GP: the predictive standard deviation beside the mean (docs/surrogates.md).
-            guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: values, rows: rows, threads: threads) else {
-                throw StageError("--std-out: the model in \(model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
-            }
-            predictions = mean
-            let stdURL = URL(fileURLWithPath: stdOut)
-            try Npy.write(std, shape: [rows, p], to: stdURL)
-            note("train-dmd predict: predictive standard deviation → \(stdURL.path) (\(rows) x \(p))")
-        } else {
-            predictions = try surrogate.predict(parameters: values, rows: rows, threads: threads)
-        }
+        guard rows > 0 else { throw StageError("\(options.params): no parameter sets") }
+        PredictionWarnings.extrapolation(surrogate, values)
+        PredictionWarnings.blowOff(surrogate, values)
+        let outURL = URL(fileURLWithPath: options.out)
+        let predictions = try predict(surrogate, values, rows: rows, options: options)
         if outURL.pathExtension.lowercased() == "csv" {
             var text = ""
             for r in 0..<rows {
@@ -66,7 +56,26 @@ struct Predict: ParsableCommand {
         note("train-dmd predict: \(rows) parameter set(s) → \(outURL.path) (\(rows) x \(p), physical units)")
     }
 
-    func readParameterSets(_ url: URL, width d: Int, names: [String]) throws -> [Double] {
+    /// The mean prediction; with `--std-out`, also writes the predictive standard deviation, which only
+    /// POD-GP models have (docs/surrogates.md).
+    static func predict(_ surrogate: FieldSurrogate, _ values: [Double], rows: Int, options: PredictOptions) throws -> [Double] {
+        guard let stdOut = options.stdOut else {
+            return try surrogate.predict(parameters: values, rows: rows, threads: options.threads)
+        }
+        guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: values, rows: rows, threads: options.threads) else {
+            throw StageError("--std-out: the model in \(options.model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+        }
+        let stdURL = URL(fileURLWithPath: stdOut)
+        try Npy.write(std, shape: [rows, surrogate.outputWidth], to: stdURL)
+        note("train-dmd predict: predictive standard deviation → \(stdURL.path) (\(rows) x \(surrogate.outputWidth))")
+        return mean
+    }
+}
+
+/// Parameter sets as `train-dmd predict` reads them: a .npy array (N x d, or one set as a vector of d)
+/// or text with one set per line.
+public enum ParameterSetFile {
+    public static func read(_ url: URL, width d: Int, names: [String]) throws -> [Double] {
         if url.pathExtension.lowercased() == "npy" {
             let header = try Npy.readHeader(from: url)
             if header.shape.count == 1, header.shape[0] == d {   // a single set as a vector
@@ -77,6 +86,11 @@ struct Predict: ParsableCommand {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw ArrayFileError(path: url.path, "cannot be read (missing file?): expected parameter sets, one per line")
         }
+        return try parse(text, path: url.path, width: d, names: names)
+    }
+
+    /// Values separated by commas, spaces or tabs; '#' starts a comment; a first line of names is a header.
+    static func parse(_ text: String, path: String, width d: Int, names: [String]) throws -> [Double] {
         var values: [Double] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -84,19 +98,23 @@ struct Predict: ParsableCommand {
             if fields.isEmpty { continue }
             if values.isEmpty, fields.allSatisfy({ Double($0) == nil }) { continue }   // header line
             guard fields.count == d else {
-                throw ArrayFileError(path: url.path, "line \(number + 1) has \(fields.count) values; expected \(d) (\(names.joined(separator: ", ")))")
+                throw ArrayFileError(path: path, "line \(number + 1) has \(fields.count) values; expected \(d) (\(names.joined(separator: ", ")))")
             }
             for (j, field) in fields.enumerated() {
                 guard let x = Double(field), x.isFinite else {
-                    throw ArrayFileError(path: url.path, "line \(number + 1): \(names[j]) = \"\(field)\" is not a finite number")
+                    throw ArrayFileError(path: path, "line \(number + 1): \(names[j]) = \"\(field)\" is not a finite number")
                 }
                 values.append(x)
             }
         }
         return values
     }
+}
 
-    func warnAboutExtrapolation(_ surrogate: FieldSurrogate, _ values: [Double]) {
+/// The warnings of `train-dmd predict` about parameter sets unlike those the surrogate was trained on.
+enum PredictionWarnings {
+    /// Values outside the training ranges (the first ten named, the rest counted).
+    static func extrapolation(_ surrogate: FieldSurrogate, _ values: [Double]) {
         let names = surrogate.inputNames, scaler = surrogate.inputScaler
         let outside = surrogate.outOfRange(parameters: values)
         for (row, column) in outside.prefix(10) {
@@ -104,11 +122,13 @@ struct Predict: ParsableCommand {
                  + "the training range [\(scaler.lower[column]), \(scaler.upper[column])] (extrapolation)")
         }
         if outside.count > 10 { note("train-dmd predict: warning: \(outside.count - 10) more values outside the training ranges") }
+    }
 
-        // Blow-off (formulation.md §2a): with f_w = −2 u_v / sqrt(ν U0) ≤ f_w* ≈ −1.23849 and
-        // λ = u_h / U0 ≤ 0 the wind model has no solution, so such samples were never in the
-        // training set. (The reverse-wall limit λ < λ_c(f_w) is not checked here: it needs the
-        // Blasius solver.)
+    /// Blow-off (formulation.md §2a): with f_w = −2 u_v / sqrt(ν U0) ≤ f_w* ≈ −1.23849 and λ = u_h / U0 ≤ 0
+    /// the wind model has no solution, so such samples were never in the training set. (The reverse-wall
+    /// limit λ < λ_c(f_w) is not checked here: it needs the Blasius solver.)
+    static func blowOff(_ surrogate: FieldSurrogate, _ values: [Double]) {
+        let names = surrogate.inputNames
         guard let nu = surrogate.windViscosity, let iU0 = names.firstIndex(of: "U0"),
               let iUh = names.firstIndex(of: "u_h"), let iUv = names.firstIndex(of: "u_v") else { return }
         let d = names.count

@@ -1,16 +1,11 @@
+import Foundation
 import ArgumentParser
 import Surrogates
-import Pipeline
-import Foundation
 
-/// `train-dmd dmd`: the DMD library as a general tool for any snapshot matrix (issue 7, item 2),
-/// and its benchmark: the file handling is `DMDCommandLine` (this executable), the timing
-/// `DMDBenchmark` (the Benchmarks library).
-struct DMDCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dmd",
-        abstract: "Dynamic mode decomposition of a snapshot matrix (.npy): eigenvalues, amplitudes, singular values and the state s steps ahead.",
-        discussion: """
+/// The command line of `train-dmd dmd`: the DMD library as a general tool for any snapshot matrix,
+/// and its benchmark.
+public struct DMDToolOptions: ParsableArguments {
+    public static let discussion = """
         Input: a 2-D float64 or float32 .npy array of snapshots w_1 … w_m (oldest first), shape (n, m) with one snapshot per \
         column (np.stack(snapshots, axis=1)), or shape (m, n) with --layout rows.
 
@@ -24,51 +19,53 @@ struct DMDCommand: ParsableCommand {
 
         --bench instead times the DMD of one layer for several n and m on both SVD paths (build with -c release), \
         and one jump of every layer of the paper's network.
-        """)
+        """
 
     @Option(help: ArgumentHelp("Snapshot matrix (.npy, float64 or float32).", valueName: "file.npy"))
-    var snapshots: String?
+    public var snapshots: String?
 
     @Option(help: "Steps s to extrapolate beyond the last snapshot (s ≥ 0; may be fractional: λ^s on the principal branch).")
-    var steps: Double?
+    public var steps: Double?
 
     @Option(help: "Keep singular values with σ_i/σ_0 > tol (the paper: 1e-10).")
-    var tol: Double = 1e-10
+    public var tol: Double = 1e-10
 
     @Option(help: "At most this many modes (on top of --tol).")
-    var rank: Int?
+    public var rank: Int?
 
     @Option(help: "Output folder (created if missing).")
-    var out: String = "dmd-out"
+    public var out: String = "dmd-out"
 
     @Option(help: "Thin SVD: qr (Householder QR then SVD of R; accurate) or gram (the paper's method of snapshots, eigen-decomposition of XᵀX).")
-    var svd: String = "qr"
+    public var svd: String = "qr"
 
     @Option(help: "Modes: exact (X' V Σ⁻¹ Y) or projected (U Y).")
-    var modes: String = "exact"
+    public var modes: String = "exact"
 
     @Option(help: "Snapshot layout in the file: columns (shape (n, m)) or rows (shape (m, n)).")
-    var layout: String = "columns"
+    public var layout: String = "columns"
 
     @Flag(help: "Safeguard (a): scale eigenvalues with |λ| > 1 back onto the unit circle before extrapolating.")
-    var clampEigenvalues = false
+    public var clampEigenvalues = false
 
     @Option(help: "Safeguard (b): relaxation ω, w = w_m + ω (w_dmd − w_m); 1 is the plain jump.")
-    var relaxation: Double = 1
+    public var relaxation: Double = 1
 
     @Flag(help: "Also write the modes Φ (n × r complex; large for big n).")
-    var writeModes = false
+    public var writeModes = false
 
     @Flag(help: "Run the benchmark instead of a decomposition (use a release build: swift run -c release train-dmd dmd --bench).")
-    var bench = false
+    public var bench = false
 
     @Option(help: "Benchmark: comma-separated snapshot lengths n.")
-    var benchDimensions: String = "10000,100000,2700000"
+    public var benchDimensions: String = "10000,100000,2700000"
 
     @Option(help: "Benchmark: comma-separated snapshot counts m.")
-    var benchSnapshots: String = "8,14,20"
+    public var benchSnapshots: String = "8,14,20"
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if bench { return }
         guard snapshots != nil else { throw ValidationError("--snapshots FILE.npy is required (or --bench)") }
         guard let steps, steps.isFinite, steps >= 0 else { throw ValidationError("--steps s is required: a finite number ≥ 0") }
@@ -77,26 +74,33 @@ struct DMDCommand: ParsableCommand {
         guard DMDCommandLine.SnapshotLayout(rawValue: layout) != nil else { throw ValidationError("--layout must be columns or rows, got '\(layout)'") }
     }
 
-    func run() throws {
-        if bench { return try runBenchmark() }
+    /// The decomposition asked for (after `validate()`, which checked every choice).
+    var request: DMDCommandLine.Request {
         let options = DMDOptions(svdMethod: DMDOptions.SVDMethod(rawValue: svd)!, modes: DMDOptions.ModeKind(rawValue: modes)!,
                                  tolerance: tol, maximumRank: rank, clampEigenvaluesToUnitCircle: clampEigenvalues, relaxation: relaxation)
-        let request = DMDCommandLine.Request(snapshotsURL: URL(fileURLWithPath: snapshots!), outputDirectory: URL(fileURLWithPath: out, isDirectory: true),
-                                             steps: steps!, options: options, layout: DMDCommandLine.SnapshotLayout(rawValue: layout)!,
-                                             writeModes: writeModes)
-        let summary = try DMDCommandLine.run(request)
+        return DMDCommandLine.Request(snapshotsURL: URL(fileURLWithPath: snapshots!), outputDirectory: URL(fileURLWithPath: out, isDirectory: true),
+                                      steps: steps!, options: options, layout: DMDCommandLine.SnapshotLayout(rawValue: layout)!,
+                                      writeModes: writeModes)
+    }
+}
+
+/// `train-dmd dmd`: one decomposition (`DMDCommandLine`) or, with `--bench`, the timings of `DMDBenchmark`.
+public enum DMDToolStage {
+    public static func run(_ options: DMDToolOptions) throws {
+        if options.bench { return try runBenchmark(options) }
+        let summary = try DMDCommandLine.run(options.request)
         print("dmd: n = \(summary.dimension), m = \(summary.snapshotCount), rank r = \(summary.rank), largest |λ| = \(summary.largestEigenvalueModulus), \(String(format: "%.3f", summary.decompositionSeconds)) s")
         for url in summary.outputs { print("  \(url.path)") }
     }
 
-    func runBenchmark() throws {
+    static func runBenchmark(_ options: DMDToolOptions) throws {
         func integers(_ text: String, _ flag: String) throws -> [Int] {
             let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("\(flag) must be comma-separated positive integers, got '\(text)'") }
             return values.map { $0! }
         }
-        let dimensions = try integers(benchDimensions, "--bench-dimensions")
-        let counts = try integers(benchSnapshots, "--bench-snapshots")
+        let dimensions = try integers(options.benchDimensions, "--bench-dimensions")
+        let counts = try integers(options.benchSnapshots, "--bench-snapshots")
         guard counts.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--bench-snapshots: m must be at least 2") }
         print("DMD of one layer (best of several runs; append = one Float snapshot into the float64 buffer; extrapolate = s = 55 into Float):")
         _ = try DMDBenchmark.scaling(dimensions: dimensions, snapshotCounts: counts) { print($0) }
