@@ -103,7 +103,7 @@ public enum StudyStage {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try AtomicFile.write(try AccelerationRun.encodeJSON(spec), to: folder.appendingPathComponent(AccelerationRun.specFile))
             let logURL = folder.appendingPathComponent("log.txt")
-            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)  // FileHandle below reports a failure
             let log = try FileHandle(forWritingTo: logURL)
             defer { try? log.close() }
             let process = Process()
