@@ -128,10 +128,8 @@ public enum UQStage {
     /// What the study reads: the surrogate, the observation grid with its quadrature, and the dataset.
     private struct StudyInputs {
         var model: FieldSurrogate
-        var points: NDArray<Double>
         /// Observation points: the width of every output map.
         var outputs: Int
-        var pointsURL: URL
         var params: NDArray<Double>
         var samples: Int
         var split: [UInt8]
@@ -176,7 +174,7 @@ public enum UQStage {
             throw StageError("\(pointsURL.path): \(e.description)")
         }
         let grid = try Quadrature.tensorGrid(points: points.values)
-        return StudyInputs(model: model, points: points, outputs: p, pointsURL: pointsURL, params: params, samples: n, split: split,
+        return StudyInputs(model: model, outputs: p, params: params, samples: n, split: split,
                            c3: c3, femStatus: femStatus, windStatus: windStatus, weights: weights, grid: grid,
                            integral: Quadrature.weightedSum(weights))
     }
