@@ -49,6 +49,28 @@ public struct TallSkinnyQR: Sendable {
         guard rows >= 1, columns >= 1, leadingDimension >= rows else {
             throw LapackError.invalidShape(routine: routine, message: "a \(rows) × \(columns) matrix with leading dimension \(leadingDimension)")
         }
+        let (starts, offsets) = Self.blockLayout(rows: rows, columns: columns, blockRows: blockRows)
+        let blocks = try Self.factorBlocks(matrix, columns: columns, leadingDimension: leadingDimension, starts: starts, offsets: offsets,
+                                           concurrent: concurrent)
+        let (top, topTau) = try Self.factorStacked(blocks.stacked, rows: offsets[starts.count - 1], columns: columns)
+        let k = min(rows, columns)
+        var triangle = ColumnMajorMatrix(rows: k, columns: columns)
+        for j in 0..<columns { for i in 0..<min(j + 1, k) { triangle[i, j] = top[i, j] } }
+
+        self.rows = rows
+        self.columns = columns
+        self.leadingDimension = leadingDimension
+        blockStarts = starts
+        blockTau = blocks.tau
+        stackedOffsets = offsets
+        stacked = top
+        stackedTau = topTau
+        r = triangle
+    }
+
+    /// The first row of each block (then `rows`), and the offset of each block's R_i in the stacked
+    /// matrix (then its row count).
+    private static func blockLayout(rows: Int, columns: Int, blockRows: Int?) -> (starts: [Int], offsets: [Int]) {
         let height = max(blockRows ?? Self.defaultBlockRows(columns: columns), 1)
         var starts = Array(stride(from: 0, to: rows, by: height))
         // A last block shorter than the matrix is wide joins the block before it.
@@ -57,10 +79,16 @@ public struct TallSkinnyQR: Sendable {
         let blockCount = starts.count - 1
         var offsets = [0]
         for b in 0..<blockCount { offsets.append(offsets[b] + min(starts[b + 1] - starts[b], columns)) }
-        let stackedRows = offsets[blockCount]
+        return (starts, offsets)
+    }
 
-        // Stage 1: each block's QR in place; its R_i goes into the stacked matrix. Blocks write
-        // disjoint rows of the storage and of the stacked matrix, so they need no lock.
+    /// Stage 1: each block's QR in place; its R_i goes into the stacked matrix (column-major,
+    /// returned with each block's reflector scalars). Blocks write disjoint rows of the storage and
+    /// of the stacked matrix, so they need no lock.
+    private static func factorBlocks(_ matrix: UnsafeMutablePointer<Double>, columns: Int, leadingDimension: Int,
+                                     starts: [Int], offsets: [Int], concurrent: Bool) throws -> (stacked: [Double], tau: [[Double]]) {
+        let blockCount = starts.count - 1
+        let stackedRows = offsets[blockCount]
         let stackedStorage = UnsafeMutablePointer<Double>.allocate(capacity: stackedRows * columns)
         stackedStorage.initialize(repeating: 0, count: stackedRows * columns)
         defer { stackedStorage.deallocate() }
@@ -101,10 +129,15 @@ public struct TallSkinnyQR: Sendable {
             }
         }
         for b in 0..<blockCount { if let error = failures[b] { throw error } }
+        let stacked = Array(UnsafeBufferPointer(start: stackedStorage, count: stackedRows * columns))
+        let tau = (0..<blockCount).map { b in Array(UnsafeBufferPointer(start: tauStorage + offsets[b], count: offsets[b + 1] - offsets[b])) }
+        return (stacked, tau)
+    }
 
-        // Stage 2: QR of the stacked R's (stackedRows × columns, small).
-        var top = try ColumnMajorMatrix(rows: stackedRows, columns: columns,
-                                        columnMajor: Array(UnsafeBufferPointer(start: stackedStorage, count: stackedRows * columns)))
+    /// Stage 2: QR of the stacked R's (rows × columns, small), in place.
+    private static func factorStacked(_ stackedValues: [Double], rows stackedRows: Int, columns: Int) throws
+        -> (factors: ColumnMajorMatrix, tau: [Double]) {
+        var top = try ColumnMajorMatrix(rows: stackedRows, columns: columns, columnMajor: stackedValues)
         var topTau = [Double](repeating: 0, count: min(stackedRows, columns))
         try top.withUnsafeMutableBufferPointer { t in
             try topTau.withUnsafeMutableBufferPointer { tb in
@@ -112,19 +145,7 @@ public struct TallSkinnyQR: Sendable {
                                                 leadingDimension: stackedRows, tau: tb.baseAddress!)
             }
         }
-        let k = min(rows, columns)
-        var triangle = ColumnMajorMatrix(rows: k, columns: columns)
-        for j in 0..<columns { for i in 0..<min(j + 1, k) { triangle[i, j] = top[i, j] } }
-
-        self.rows = rows
-        self.columns = columns
-        self.leadingDimension = leadingDimension
-        blockStarts = starts
-        blockTau = (0..<blockCount).map { b in Array(UnsafeBufferPointer(start: tauStorage + offsets[b], count: offsets[b + 1] - offsets[b])) }
-        stackedOffsets = offsets
-        stacked = top
-        stackedTau = topTau
-        r = triangle
+        return (top, topTau)
     }
 
     public var blockCount: Int { blockStarts.count - 1 }

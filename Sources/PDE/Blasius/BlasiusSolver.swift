@@ -146,6 +146,21 @@ public struct BlasiusSolver: Sendable {
     }
 
     public func solve(lambda: Double, fw: Double, statistics: inout SolveStatistics) -> BlasiusResult {
+        if let answer = answerWithoutShooting(lambda: lambda, fw: fw) { return answer }
+        // The residual f'(∞) − 1 is measured against the jump 1 − λ of f' across the layer.
+        let residualTolerance = tolerance * min(1, max(abs(1 - lambda), 1e-3))
+        switch continueInEtaMax(lambda: lambda, fw: fw, residualTolerance: residualTolerance, statistics: &statistics) {
+        case .stopped(let answer):
+            return answer
+        case .settled(let start, let probe, let tail, let etaMaxHistory):
+            return solution(lambda: lambda, fw: fw, start: newtonCorrected(start, probe: probe), tail: tail,
+                            etaMaxHistory: etaMaxHistory, statistics: &statistics)
+        }
+    }
+
+    /// The answers that need no shot: parameters out of range, the exact solution at λ = 1, blow-off,
+    /// and a layer lifted beyond what doubles resolve; nil when the equation must be shot.
+    private func answerWithoutShooting(lambda: Double, fw: Double) -> BlasiusResult? {
         guard lambda.isFinite, fw.isFinite else {
             return .notConverged(reason: "the parameters must be finite numbers (λ = \(lambda), f_w = \(fw))")
         }
@@ -166,32 +181,30 @@ public struct BlasiusSolver: Sendable {
                 return .notConverged(reason: "the layer is blown off to η ≈ −f_w/λ = \(etaStar), where doubles are spaced \(etaStar.ulp) apart: too coarse to resolve a layer of width ~1 (the wind below it is the layer-free f = f_w + λη)")
             }
         }
-        // The residual f'(∞) − 1 is measured against the jump 1 − λ of f' across the layer.
-        let residualTolerance = tolerance * min(1, max(abs(1 - lambda), 1e-3))
+        return nil
+    }
+
+    private enum EtaMaxContinuation {
+        /// The root, confirmed with a 10⁴ times smaller tail; `tail` is that smaller tail.
+        case settled(start: ShotStart, probe: Probe, tail: Double, etaMaxHistory: [Double])
+        case stopped(BlasiusResult)
+    }
+
+    /// Continuation in η_max: η_max is where the proven bound on the rest of f' drops below `tail`;
+    /// after convergence the shot is repeated with a tail 10⁴ times smaller (a larger η_max) and the
+    /// search resumes from there until the answer no longer moves.
+    private func continueInEtaMax(lambda: Double, fw: Double, residualTolerance: Double,
+                                  statistics: inout SolveStatistics) -> EtaMaxContinuation {
         var tail = tailTolerance
         var etaMaxHistory: [Double] = []
         var start = ShotStart.wall(logCurvature: guessLogWallCurvature(lambda: lambda, fw: fw))
-        var found: (start: ShotStart, probe: Probe)? = nil
-
-        // Continuation in η_max: η_max is where the proven bound on the rest of f' drops below `tail`;
-        // after convergence the shot is repeated with a tail 10⁴ times smaller (a larger η_max) and the
-        // search resumes from there until the answer no longer moves.
         for _ in 0..<4 {
             let shooting = problem(lambda: lambda, fw: fw, tailTolerance: tail)
             switch search(shooting, from: start, residualTolerance: residualTolerance, statistics: &statistics) {
             case .failure(let reason):
-                return .notConverged(reason: reason)
+                return .stopped(.notConverged(reason: reason))
             case .none(let minimum, let atLimit):
-                if lambda > 0 {
-                    return .notConverged(reason: "no root of the shooting residual found for λ > 0 (minimum \(minimum))")
-                }
-                if atLimit { return .noSolution(criticalLambda: 0, reason: .blowOff) }
-                switch criticalLambda(fw: fw, statistics: &statistics) {
-                case .fold(let lc, _): return .noSolution(criticalLambda: lc, reason: .reverseWallBeyondFold)
-                case .blowOff: return .noSolution(criticalLambda: 0, reason: .blowOff)
-                case .notConverged(let reason):
-                    return .notConverged(reason: "no solution at λ = \(lambda) (minimum residual \(minimum) > 0), but λ_c(f_w) failed: \(reason)")
-                }
+                return .stopped(answerWithoutRoot(lambda: lambda, fw: fw, minimum: minimum, atLimit: atLimit, statistics: &statistics))
             case .found(let s, let p):
                 let check = problem(lambda: lambda, fw: fw, tailTolerance: tail * 1e-4)
                 let confirm = orientedProbe(check, s)
@@ -199,29 +212,44 @@ public struct BlasiusSolver: Sendable {
                 etaMaxHistory.append(p.shot?.eta ?? .nan)
                 if confirm.g.isFinite, abs(confirm.g) <= residualTolerance, confirm.dg > 0 {
                     etaMaxHistory.append(confirm.shot?.eta ?? .nan)
-                    found = (s, confirm)
-                    tail *= 1e-4
-                } else {
-                    start = s
-                    tail *= 1e-4
-                    continue
+                    return .settled(start: s, probe: confirm, tail: tail * 1e-4, etaMaxHistory: etaMaxHistory)
                 }
-            }
-            if found != nil { break }
-        }
-        guard let (finalStart0, finalProbe) = found else {
-            return .notConverged(reason: "the solution kept moving while η_max was extended (continuation in η_max did not settle)")
-        }
-        // One more Newton correction from the last probe costs nothing and removes the last error of the
-        // stopping test (the profile pass below evaluates the corrected trajectory).
-        var finalStart = finalStart0
-        if finalProbe.g.isFinite, finalProbe.dg > 0 {
-            let dt = -finalProbe.g / finalProbe.dg
-            switch finalStart0 {
-            case .wall(let x): finalStart = .wall(logCurvature: x + dt)
-            case .edge(let xi): finalStart = .edge(xi: xi - dt)
+                start = s
+                tail *= 1e-4
             }
         }
+        return .stopped(.notConverged(reason: "the solution kept moving while η_max was extended (continuation in η_max did not settle)"))
+    }
+
+    /// No root of the residual: blow-off, a reverse wall flow beyond the fold λ_c(f_w), or a failure.
+    private func answerWithoutRoot(lambda: Double, fw: Double, minimum: Double, atLimit: Bool,
+                                   statistics: inout SolveStatistics) -> BlasiusResult {
+        if lambda > 0 {
+            return .notConverged(reason: "no root of the shooting residual found for λ > 0 (minimum \(minimum))")
+        }
+        if atLimit { return .noSolution(criticalLambda: 0, reason: .blowOff) }
+        switch criticalLambda(fw: fw, statistics: &statistics) {
+        case .fold(let lc, _): return .noSolution(criticalLambda: lc, reason: .reverseWallBeyondFold)
+        case .blowOff: return .noSolution(criticalLambda: 0, reason: .blowOff)
+        case .notConverged(let reason):
+            return .notConverged(reason: "no solution at λ = \(lambda) (minimum residual \(minimum) > 0), but λ_c(f_w) failed: \(reason)")
+        }
+    }
+
+    /// One more Newton correction from the last probe costs nothing and removes the last error of the
+    /// stopping test (the profile pass evaluates the corrected trajectory).
+    private func newtonCorrected(_ start: ShotStart, probe: Probe) -> ShotStart {
+        guard probe.g.isFinite, probe.dg > 0 else { return start }
+        let dt = -probe.g / probe.dg
+        switch start {
+        case .wall(let x): return .wall(logCurvature: x + dt)
+        case .edge(let xi): return .edge(xi: xi - dt)
+        }
+    }
+
+    /// The converged trajectory integrated onto the profile nodes, with its branch.
+    private func solution(lambda: Double, fw: Double, start finalStart: ShotStart, tail: Double, etaMaxHistory: [Double],
+                          statistics: inout SolveStatistics) -> BlasiusResult {
         let shooting = problem(lambda: lambda, fw: fw, tailTolerance: tail)
         guard let built = buildProfile(shooting, start: finalStart, points: profilePoints) else {
             return .notConverged(reason: "the converged trajectory could not be integrated again onto the profile nodes")

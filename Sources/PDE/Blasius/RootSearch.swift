@@ -71,66 +71,97 @@ struct UpperRootSearch {
                 return .failed("the shooting residual is not unimodal (g = \(b.g) at t = \(b.t) left of a point above the root at t = \(a.t))")
             }
 
-            var next: Double
+            let move: NextProbe
             if let b = below, let a = above {
                 let width = a.t - b.t
                 widths.append(width)
                 let resolution = 8 * max(abs(a.t), abs(b.t), 1e-300).ulp
-                if b.g < 0 {
-                    // Sign change: Newton inside the bracket, bisection if it leaves or the bracket stalls.
-                    if width <= resolution {
-                        let best = [a, b].filter { $0.g.isFinite }.min { abs($0.g) < abs($1.g) }
-                        return .failed("the residual f'(∞) − 1 = \(best.map { String($0.g) } ?? "?") cannot be reduced below \(tolerance) at the resolution of double precision in the shooting unknown")
-                    }
-                    // Newton from the latest probe, unless it leaves the bracket or does not at least
-                    // halve the step before last (the rule of Numerical Recipes' rtsafe): then bisect.
-                    next = .nan
-                    if p.g.isFinite, p.dg > 0 { next = p.t - p.g / p.dg }
-                    let slow = abs(next - p.t) > 0.5 * stepBeforeLast
-                    if !(next > b.t && next < a.t) || slow { next = 0.5 * (a.t + b.t) }
-                } else {
-                    // g > 0 at both ends: hunt the minimum of g between them.
-                    if p.g.isFinite, p.g > 0, abs(p.dg) <= slopeTolerance || width <= resolution {
-                        return .noRoot(minimum: p, atLimit: false)
-                    }
-                    if width <= resolution {
-                        let lowest = [a, b].min { $0.g < $1.g }!
-                        return .noRoot(minimum: lowest, atLimit: false)
-                    }
-                    next = 0.5 * (a.t + b.t)
-                    if a.dg.isFinite, b.dg.isFinite, a.dg > b.dg {
-                        let secant = b.t - b.dg * width / (a.dg - b.dg)
-                        // Keep away from the ends so that the bracket always shrinks.
-                        next = min(max(secant, b.t + 0.02 * width), a.t - 0.02 * width)
-                        let stalled = widths.count >= 3 && width > 0.5 * widths[widths.count - 3]
-                        if stalled { next = 0.5 * (a.t + b.t) }
-                    }
-                }
+                move = b.g < 0 ? newtonInBracket(p, below: b, above: a, width: width, resolution: resolution, stepBeforeLast: stepBeforeLast)
+                               : towardsMinimum(p, below: b, above: a, width: width, resolution: resolution, widths: widths)
             } else if let a = above {
-                // Only known: a point right of the root. Newton (downhill) with a capped step.
-                var move = step
-                if p.t == a.t, p.g.isFinite, p.dg > 0, p.g / p.dg < step { move = p.g / p.dg } else { step *= 2 }
-                next = a.t - move
-                if next < lowerLimit {
-                    if a.t <= lowerLimit { return .noRoot(minimum: a, atLimit: true) }
-                    next = lowerLimit
-                }
+                move = downhillFromAbove(p, above: a, step: &step)
             } else if let b = below {
-                var move = step
-                if p.t == b.t, p.g.isFinite, p.g < 0, p.dg > 0, -p.g / p.dg < step { move = -p.g / p.dg } else { step *= 2 }
-                next = b.t + move
-                if next > upperLimit {
-                    if b.t >= upperLimit { return .failed("no sign change of the residual up to the search limit t = \(upperLimit)") }
-                    next = upperLimit
-                }
+                move = uphillFromBelow(p, below: b, step: &step)
             } else {
                 return .failed("internal: probe neither above nor below")
             }
-            stepBeforeLast = lastStep
-            lastStep = abs(next - t)
-            t = next
+            switch move {
+            case .finished(let result):
+                return result
+            case .at(let next):
+                stepBeforeLast = lastStep
+                lastStep = abs(next - t)
+                t = next
+            }
         }
         return .failed("no convergence within \(maxEvaluations) shots")
+    }
+
+    /// Where the search goes after a probe: the next t, or the answer.
+    private enum NextProbe {
+        case at(Double)
+        case finished(SearchResult)
+    }
+
+    /// Sign change: Newton inside the bracket, bisection if it leaves or the bracket stalls.
+    private func newtonInBracket(_ p: Probe, below b: Probe, above a: Probe, width: Double, resolution: Double,
+                                 stepBeforeLast: Double) -> NextProbe {
+        if width <= resolution {
+            let best = [a, b].filter { $0.g.isFinite }.min { abs($0.g) < abs($1.g) }
+            return .finished(.failed("the residual f'(∞) − 1 = \(best.map { String($0.g) } ?? "?") cannot be reduced below \(tolerance) at the resolution of double precision in the shooting unknown"))
+        }
+        // Newton from the latest probe, unless it leaves the bracket or does not at least
+        // halve the step before last (the rule of Numerical Recipes' rtsafe): then bisect.
+        var next = Double.nan
+        if p.g.isFinite, p.dg > 0 { next = p.t - p.g / p.dg }
+        let slow = abs(next - p.t) > 0.5 * stepBeforeLast
+        if !(next > b.t && next < a.t) || slow { next = 0.5 * (a.t + b.t) }
+        return .at(next)
+    }
+
+    /// g > 0 at both ends: hunt the minimum of g between them (secant on dg, bisection when it stalls).
+    private func towardsMinimum(_ p: Probe, below b: Probe, above a: Probe, width: Double, resolution: Double,
+                                widths: [Double]) -> NextProbe {
+        if p.g.isFinite, p.g > 0, abs(p.dg) <= slopeTolerance || width <= resolution {
+            return .finished(.noRoot(minimum: p, atLimit: false))
+        }
+        if width <= resolution {
+            let lowest = [a, b].min { $0.g < $1.g }!
+            return .finished(.noRoot(minimum: lowest, atLimit: false))
+        }
+        var next = 0.5 * (a.t + b.t)
+        if a.dg.isFinite, b.dg.isFinite, a.dg > b.dg {
+            let secant = b.t - b.dg * width / (a.dg - b.dg)
+            // Keep away from the ends so that the bracket always shrinks.
+            next = min(max(secant, b.t + 0.02 * width), a.t - 0.02 * width)
+            let stalled = widths.count >= 3 && width > 0.5 * widths[widths.count - 3]
+            if stalled { next = 0.5 * (a.t + b.t) }
+        }
+        return .at(next)
+    }
+
+    /// Only known: a point right of the root. Newton (downhill) with a capped step.
+    private func downhillFromAbove(_ p: Probe, above a: Probe, step: inout Double) -> NextProbe {
+        var move = step
+        if p.t == a.t, p.g.isFinite, p.dg > 0, p.g / p.dg < step { move = p.g / p.dg } else { step *= 2 }
+        var next = a.t - move
+        if next < lowerLimit {
+            if a.t <= lowerLimit { return .finished(.noRoot(minimum: a, atLimit: true)) }
+            next = lowerLimit
+        }
+        return .at(next)
+    }
+
+    /// Only known: a point left of the root. Newton (uphill) with a capped step.
+    private func uphillFromBelow(_ p: Probe, below b: Probe, step: inout Double) -> NextProbe {
+        var move = step
+        if p.t == b.t, p.g.isFinite, p.g < 0, p.dg > 0, -p.g / p.dg < step { move = -p.g / p.dg } else { step *= 2 }
+        var next = b.t + move
+        if next > upperLimit {
+            if b.t >= upperLimit { return .finished(.failed("no sign change of the residual up to the search limit t = \(upperLimit)")) }
+            next = upperLimit
+        }
+        return .at(next)
     }
 }
 

@@ -138,47 +138,12 @@ public final class DMDAccelerator: TrainingHook {
                            usedSteps: plannedSteps, guardFactor: nil, candidateTrainMSE: [], accepted: true,
                            trainMSEBefore: nil, trainMSEAfter: nil, testMSEBefore: nil, testMSEAfter: nil, layers: [])
 
-        let updates = settings.snapshotKind == .updates
-        // The parameters now are w_m, the m-th snapshot: the "before" of the relative error.
         var t = monotonicSeconds()
-        if settings.recordJumpLosses || settings.guarded {
-            jump.trainMSEBefore = trainer.trainingLoss().scaled
-            if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
-            t = lap(t, &epochAccumulator.jumpLossSeconds)
-        }
-        if settings.guarded || updates {
-            for block in blocks { block.saveBackup(from: trainer, threads: copyThreads) }
-            t = lap(t, &epochAccumulator.assignSeconds)
-        }
-
+        prepareJump(trainer, jump: &jump, clock: &t)
         // s = 0 (as configured, or annealed down to 0) writes nothing: (F13) at s = 0 would be the
         // rank-r fit Re(Φ b) of w_m, not w_m itself. The DMD is still made and its eigenvalues recorded.
         let writes = plannedSteps > 0
-        // (F9)–(F12) per layer, concurrently, in place; without the guard also (F13) at s.
-        let extrapolateNow = !settings.guarded && writes
-        let results = DMD.forEachLayerConcurrently(count: blocks.count, cost: { Double(self.blocks[$0].dimension) }) { i -> DMDModel in
-            let block = self.blocks[i]
-            if updates { try block.buffer.replaceWithDifferences() }
-            let model = try DMD.decompose(consuming: block.buffer, options: self.options)
-            if extrapolateNow && !model.isIdentity { try self.candidate(block, model, steps: plannedSteps) }
-            return model
-        }
-        var models: [DMDModel?] = []
-        for (block, result) in zip(blocks, results) {
-            let name = block.label == Self.networkBlockLabel ? Self.networkBlockLabel : nil
-            switch result {
-            case .success(let model):
-                models.append(model)
-                jump.layers.append(.init(layer: block.layers[0], rank: model.rank, largestEigenvalueModulus: model.largestEigenvalueModulus,
-                                         clampedEigenvalues: model.clampedEigenvalueCount, failure: nil, block: name))
-            case .failure(let error):
-                models.append(nil)
-                jump.layers.append(.init(layer: block.layers[0], rank: nil, largestEigenvalueModulus: nil, clampedEigenvalues: 0,
-                                         failure: "\(error)", block: name))
-                log("DMD jump \(number) (epoch \(epoch)): \(block.description) keeps its parameters: \(error)")
-            }
-        }
-        try writeEigenvalues(models, jump: number)
+        let models = try decomposeLayers(plannedSteps: plannedSteps, extrapolate: !settings.guarded && writes, jump: &jump)
         t = lap(t, &epochAccumulator.dmdSeconds)
 
         if !writes {
@@ -186,14 +151,7 @@ public final class DMDAccelerator: TrainingHook {
         } else if settings.guarded {
             try guardedAssignment(trainer, models: models, plannedSteps: plannedSteps, jump: &jump, clock: &t)
         } else {
-            for (block, model) in zip(blocks, models) {
-                guard let model, !model.isIdentity else { continue }
-                if !block.assignScratch(to: trainer, threads: copyThreads) {
-                    throw DMDDivergenceError("DMD jump \(number) (epoch \(epoch)): the extrapolated parameters of \(block.description) "
-                                             + "(s = \(plannedSteps), largest |λ| = \(model.largestEigenvalueModulus)) overflow "
-                                             + "\(trainer.precision.rawValue); use dmd.clamp_eigenvalues, dmd.guarded or a smaller dmd.s")
-                }
-            }
+            try assignExtrapolations(trainer, models: models, jump: jump)
             t = lap(t, &epochAccumulator.assignSeconds)
         }
         if jump.accepted && writes && settings.moments == .reset {
@@ -213,6 +171,64 @@ public final class DMDAccelerator: TrainingHook {
                                      + "use dmd.clamp_eigenvalues, dmd.guarded or a smaller dmd.s")
         }
         return jump
+    }
+
+    /// The parameters now are w_m, the m-th snapshot: their losses are the "before" of the relative
+    /// error, and a backup of them is what the guard restores and what update snapshots add to.
+    private func prepareJump(_ trainer: TrainerAccess, jump: inout DMDJump, clock t: inout Double) {
+        if settings.recordJumpLosses || settings.guarded {
+            jump.trainMSEBefore = trainer.trainingLoss().scaled
+            if settings.recordJumpLosses { jump.testMSEBefore = trainer.testLoss()?.scaled }
+            t = lap(t, &epochAccumulator.jumpLossSeconds)
+        }
+        if settings.guarded || settings.snapshotKind == .updates {
+            for block in blocks { block.saveBackup(from: trainer, threads: copyThreads) }
+            t = lap(t, &epochAccumulator.assignSeconds)
+        }
+    }
+
+    /// (F9)–(F12) per layer, concurrently, in place; with `extrapolate` also (F13) at s into each
+    /// block's scratch. A layer whose DMD fails keeps its parameters (nil model); every layer's
+    /// outcome goes into `jump`, the eigenvalues to their file.
+    private func decomposeLayers(plannedSteps: Double, extrapolate: Bool, jump: inout DMDJump) throws -> [DMDModel?] {
+        let updates = settings.snapshotKind == .updates
+        let results = DMD.forEachLayerConcurrently(count: blocks.count, cost: { Double(self.blocks[$0].dimension) }) { i -> DMDModel in
+            let block = self.blocks[i]
+            if updates { try block.buffer.replaceWithDifferences() }
+            let model = try DMD.decompose(consuming: block.buffer, options: self.options)
+            if extrapolate && !model.isIdentity { try self.candidate(block, model, steps: plannedSteps) }
+            return model
+        }
+        var models: [DMDModel?] = []
+        for (block, result) in zip(blocks, results) {
+            let name = block.label == Self.networkBlockLabel ? Self.networkBlockLabel : nil
+            switch result {
+            case .success(let model):
+                models.append(model)
+                jump.layers.append(.init(layer: block.layers[0], rank: model.rank, largestEigenvalueModulus: model.largestEigenvalueModulus,
+                                         clampedEigenvalues: model.clampedEigenvalueCount, failure: nil, block: name))
+            case .failure(let error):
+                models.append(nil)
+                jump.layers.append(.init(layer: block.layers[0], rank: nil, largestEigenvalueModulus: nil, clampedEigenvalues: 0,
+                                         failure: "\(error)", block: name))
+                log("DMD jump \(jump.number) (epoch \(jump.epoch)): \(block.description) keeps its parameters: \(error)")
+            }
+        }
+        try writeEigenvalues(models, jump: jump.number)
+        return models
+    }
+
+    /// Without the guard: the extrapolated parameters of every block with a non-identity model go
+    /// into the network; an overflow of the network's precision is divergence.
+    private func assignExtrapolations(_ trainer: TrainerAccess, models: [DMDModel?], jump: DMDJump) throws {
+        for (block, model) in zip(blocks, models) {
+            guard let model, !model.isIdentity else { continue }
+            if !block.assignScratch(to: trainer, threads: copyThreads) {
+                throw DMDDivergenceError("DMD jump \(jump.number) (epoch \(jump.epoch)): the extrapolated parameters of \(block.description) "
+                                         + "(s = \(jump.plannedSteps), largest |λ| = \(model.largestEigenvalueModulus)) overflow "
+                                         + "\(trainer.precision.rawValue); use dmd.clamp_eigenvalues, dmd.guarded or a smaller dmd.s")
+            }
+        }
     }
 
     /// Safeguard (c): the training MSE at s × f for every guard factor f; the best one is kept if it

@@ -116,10 +116,22 @@ public struct HistoryTable: Sendable {
 
     /// Parses the text of a history file; `source` names it in error messages.
     public static func parse(_ text: String, source: String) throws -> HistoryTable {
-        func fail(_ line: Int?, _ column: String?, _ message: String) -> HistoryParseError {
-            HistoryParseError(path: source, line: line, column: column, message)
-        }
-        // Lines with their 1-based numbers; blank lines are skipped (a trailing newline is normal).
+        let parser = HistoryParser(source: source)
+        let lines = nonBlankLines(text)
+        guard let headerLine = lines.first else { throw parser.fail(nil, nil, "empty file; expected a header row") }
+        let header = try parser.header(headerLine)
+        let rows = lines.dropFirst()
+        guard !rows.isEmpty else { throw parser.fail(headerLine.number, nil, "no data rows after the header") }
+        let (cells, lineNumbers) = try parser.cellsByColumn(rows, columnCount: header.count)
+        let columns = try parser.typedColumns(header: header, cells: cells, lineNumbers: lineNumbers)
+        let table = try parser.validatedRows(header: header, cells: cells, lineNumbers: lineNumbers, columns: columns)
+        try parser.checkJumpColumnPairs(columns, headerLine: headerLine.number)
+        return HistoryTable(source: source, columnNames: header, epochs: table.epochs, trainMSE: table.trainMSE,
+                            testMSE: table.testMSE, wallSeconds: table.wallSeconds, columns: columns)
+    }
+
+    /// Lines with their 1-based numbers; blank lines are skipped (a trailing newline is normal).
+    private static func nonBlankLines(_ text: String) -> [(number: Int, text: Substring)] {
         var lines: [(number: Int, text: Substring)] = []
         // "\r\n" is one Character in Swift, so split on it explicitly (CRLF files are common).
         let rawLines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
@@ -127,65 +139,103 @@ public struct HistoryTable: Sendable {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             lines.append((index + 1, line))
         }
-        guard let headerLine = lines.first else { throw fail(nil, nil, "empty file; expected a header row") }
-        let header = try splitCells(headerLine.text).get(orThrow: { fail(headerLine.number, nil, $0) })
-        var seen = Set<String>()
-        for (position, name) in header.enumerated() {
-            if name.isEmpty { throw fail(headerLine.number, "\(position + 1)", "empty column name in the header") }
-            if !seen.insert(name).inserted { throw fail(headerLine.number, name, "column name appears twice") }
-        }
-        for name in requiredColumns where !seen.contains(name) {
-            throw fail(headerLine.number, name, "required column missing; the header must name \(requiredColumns.joined(separator: ", "))")
-        }
-        let rows = lines.dropFirst()
-        guard !rows.isEmpty else { throw fail(headerLine.number, nil, "no data rows after the header") }
+        return lines
+    }
 
-        // Cells by column, with the line of each row kept for messages.
-        var cells = Array(repeating: [String](), count: header.count)
-        var lineNumbers: [Int] = []
-        for row in rows {
-            let values = try splitCells(row.text).get(orThrow: { fail(row.number, nil, $0) })
-            guard values.count == header.count else {
-                throw fail(row.number, nil, "\(values.count) cells; the header has \(header.count) columns")
+    /// The steps of `parse`, each throwing a `HistoryParseError` that names the source.
+    private struct HistoryParser {
+        let source: String
+
+        func fail(_ line: Int?, _ column: String?, _ message: String) -> HistoryParseError {
+            HistoryParseError(path: source, line: line, column: column, message)
+        }
+
+        /// The column names: non-empty, unique, and including the required ones.
+        func header(_ headerLine: (number: Int, text: Substring)) throws -> [String] {
+            let header = try splitCells(headerLine.text).get(orThrow: { fail(headerLine.number, nil, $0) })
+            var seen = Set<String>()
+            for (position, name) in header.enumerated() {
+                if name.isEmpty { throw fail(headerLine.number, "\(position + 1)", "empty column name in the header") }
+                if !seen.insert(name).inserted { throw fail(headerLine.number, name, "column name appears twice") }
             }
-            for (c, v) in values.enumerated() { cells[c].append(v) }
-            lineNumbers.append(row.number)
+            for name in requiredColumns where !seen.contains(name) {
+                throw fail(headerLine.number, name, "required column missing; the header must name \(requiredColumns.joined(separator: ", "))")
+            }
+            return header
         }
 
-        func isKnownNumeric(_ name: String) -> Bool {
-            requiredColumns.contains(name) || name == "jump" || jumpValueColumns.contains(name)
-                || timingColumns.contains(name) || isLayerColumn(name, prefix: "rank_L")
-                || isLayerColumn(name, prefix: "max_abs_eig_L")
-        }
-        var columns: [String: HistoryColumn] = [:]
-        for (c, name) in header.enumerated() {
-            let parsed = cells[c].map(parseNumber)
-            if isKnownNumeric(name) {
-                var values: [Double?] = []
-                for (r, cell) in cells[c].enumerated() {
-                    if cell.isEmpty { values.append(nil); continue }
-                    guard let v = parsed[r] else {
-                        throw fail(lineNumbers[r], name, "'\(cell)' is not a number")
-                    }
-                    values.append(v)
+        /// Cells by column, with the line of each row kept for messages.
+        func cellsByColumn(_ rows: ArraySlice<(number: Int, text: Substring)>, columnCount: Int) throws -> (cells: [[String]], lineNumbers: [Int]) {
+            var cells = Array(repeating: [String](), count: columnCount)
+            var lineNumbers: [Int] = []
+            for row in rows {
+                let values = try splitCells(row.text).get(orThrow: { fail(row.number, nil, $0) })
+                guard values.count == columnCount else {
+                    throw fail(row.number, nil, "\(values.count) cells; the header has \(columnCount) columns")
                 }
-                columns[name] = .numbers(values)
-            } else if zip(cells[c], parsed).allSatisfy({ $0.0.isEmpty || $0.1 != nil }) {
-                columns[name] = .numbers(parsed)
-            } else {
-                columns[name] = .text(cells[c])
+                for (c, v) in values.enumerated() { cells[c].append(v) }
+                lineNumbers.append(row.number)
             }
+            return (cells, lineNumbers)
         }
 
-        // Validation of the known columns, row by row.
-        func column(_ name: String) -> [Double?]? {
-            if case .numbers(let v)? = columns[name] { return v }
-            return nil
+        /// Each column as numbers or text: a known numeric column must hold numbers, any other is
+        /// numeric when every non-empty cell is a number.
+        func typedColumns(header: [String], cells: [[String]], lineNumbers: [Int]) throws -> [String: HistoryColumn] {
+            func isKnownNumeric(_ name: String) -> Bool {
+                requiredColumns.contains(name) || name == "jump" || jumpValueColumns.contains(name)
+                    || timingColumns.contains(name) || isLayerColumn(name, prefix: "rank_L")
+                    || isLayerColumn(name, prefix: "max_abs_eig_L")
+            }
+            var columns: [String: HistoryColumn] = [:]
+            for (c, name) in header.enumerated() {
+                let parsed = cells[c].map(parseNumber)
+                if isKnownNumeric(name) {
+                    var values: [Double?] = []
+                    for (r, cell) in cells[c].enumerated() {
+                        if cell.isEmpty { values.append(nil); continue }
+                        guard let v = parsed[r] else {
+                            throw fail(lineNumbers[r], name, "'\(cell)' is not a number")
+                        }
+                        values.append(v)
+                    }
+                    columns[name] = .numbers(values)
+                } else if zip(cells[c], parsed).allSatisfy({ $0.0.isEmpty || $0.1 != nil }) {
+                    columns[name] = .numbers(parsed)
+                } else {
+                    columns[name] = .text(cells[c])
+                }
+            }
+            return columns
         }
-        var epochs: [Int] = [], trainMSE: [Double] = [], testMSE: [Double] = [], wall: [Double] = []
-        let jump = column("jump")
-        for r in 0..<lineNumbers.count {
-            let line = lineNumbers[r]
+
+        /// The required columns of the validated rows.
+        struct RequiredColumns {
+            var epochs: [Int] = [], trainMSE: [Double] = [], testMSE: [Double] = [], wallSeconds: [Double] = []
+        }
+
+        /// Validation of the known columns, row by row.
+        func validatedRows(header: [String], cells: [[String]], lineNumbers: [Int],
+                           columns: [String: HistoryColumn]) throws -> RequiredColumns {
+            func column(_ name: String) -> [Double?]? {
+                if case .numbers(let v)? = columns[name] { return v }
+                return nil
+            }
+            var table = RequiredColumns()
+            let jump = column("jump")
+            for r in 0..<lineNumbers.count {
+                let line = lineNumbers[r]
+                try appendRequiredValues(row: r, line: line, column: column, to: &table)
+                if let jump {
+                    try validateJumpCells(row: r, line: line, jump: jump, jumpCells: cells[header.firstIndex(of: "jump")!], column: column)
+                }
+                try validateTimingAndLayerCells(row: r, line: line, header: header, column: column)
+            }
+            return table
+        }
+
+        /// epoch (integer ≥ 0, increasing), wall_seconds (finite, ≥ 0, non-decreasing) and the two MSEs (≥ 0) of one row.
+        func appendRequiredValues(row r: Int, line: Int, column: (String) -> [Double?]?, to table: inout RequiredColumns) throws {
             func required(_ name: String) throws -> Double {
                 guard let v = column(name)![r] else { throw fail(line, name, "empty cell in a required column") }
                 return v
@@ -195,38 +245,43 @@ public struct HistoryTable: Sendable {
                 throw fail(line, "epoch", "\(epochValue) is not an integer ≥ 0")
             }
             let epoch = Int(epochValue)
-            if let previous = epochs.last, epoch <= previous {
+            if let previous = table.epochs.last, epoch <= previous {
                 throw fail(line, "epoch", "epoch \(epoch) does not increase (previous row: \(previous))")
             }
             let seconds = try required("wall_seconds")
             guard seconds.isFinite, seconds >= 0 else {
                 throw fail(line, "wall_seconds", "\(seconds) is not a finite time ≥ 0")
             }
-            if let previous = wall.last, seconds < previous {
+            if let previous = table.wallSeconds.last, seconds < previous {
                 throw fail(line, "wall_seconds", "\(seconds) is less than the previous row's \(previous); wall_seconds is cumulative")
             }
             for name in ["train_mse", "test_mse"] {
                 let v = try required(name)
                 if v < 0 { throw fail(line, name, "negative MSE \(v)") }
             }
-            epochs.append(epoch); wall.append(seconds)
-            trainMSE.append(try required("train_mse")); testMSE.append(try required("test_mse"))
+            table.epochs.append(epoch); table.wallSeconds.append(seconds)
+            table.trainMSE.append(try required("train_mse")); table.testMSE.append(try required("test_mse"))
+        }
 
-            if let jump {
-                // An empty cell means no jump (the trainer's epoch-0 row records the initial state only).
-                let flag = jump[r] ?? 0
-                guard flag == 0 || flag == 1 else {
-                    throw fail(line, "jump", "'\(cells[header.firstIndex(of: "jump")!][r])' must be 0 or 1")
-                }
-                if flag == 1 {
-                    for name in jumpValueColumns where column(name) != nil {
-                        guard let v = column(name)![r] else {
-                            throw fail(line, name, "empty on a jump row; the MSE before and after each jump is needed")
-                        }
-                        if v < 0 { throw fail(line, name, "negative MSE \(v)") }
+        /// The jump flag is 0 or 1; a jump row has the MSE before and after the jump (≥ 0) in each such column.
+        func validateJumpCells(row r: Int, line: Int, jump: [Double?], jumpCells: [String], column: (String) -> [Double?]?) throws {
+            // An empty cell means no jump (the trainer's epoch-0 row records the initial state only).
+            let flag = jump[r] ?? 0
+            guard flag == 0 || flag == 1 else {
+                throw fail(line, "jump", "'\(jumpCells[r])' must be 0 or 1")
+            }
+            if flag == 1 {
+                for name in jumpValueColumns where column(name) != nil {
+                    guard let v = column(name)![r] else {
+                        throw fail(line, name, "empty on a jump row; the MSE before and after each jump is needed")
                     }
+                    if v < 0 { throw fail(line, name, "negative MSE \(v)") }
                 }
             }
+        }
+
+        /// Timings are finite and ≥ 0, ranks integers ≥ 0, eigenvalue moduli ≥ 0.
+        func validateTimingAndLayerCells(row r: Int, line: Int, header: [String], column: (String) -> [Double?]?) throws {
             for name in timingColumns {
                 if let v = column(name)?[r] ?? nil, !(v.isFinite && v >= 0) {
                     throw fail(line, name, "\(v) is not a finite time ≥ 0")
@@ -243,20 +298,25 @@ public struct HistoryTable: Sendable {
                 }
             }
         }
-        if jump != nil {
-            let hasBefore = column("train_mse_before") != nil, hasAfter = column("train_mse_after") != nil
+
+        /// With a jump column, the before and after columns of each MSE come as a pair.
+        func checkJumpColumnPairs(_ columns: [String: HistoryColumn], headerLine: Int) throws {
+            func has(_ name: String) -> Bool {
+                if case .numbers? = columns[name] { return true }
+                return false
+            }
+            guard has("jump") else { return }
+            let hasBefore = has("train_mse_before"), hasAfter = has("train_mse_after")
             if hasBefore != hasAfter {
-                throw fail(headerLine.number, hasBefore ? "train_mse_after" : "train_mse_before",
+                throw fail(headerLine, hasBefore ? "train_mse_after" : "train_mse_before",
                            "train_mse_before and train_mse_after come together")
             }
-            let hasTestBefore = column("test_mse_before") != nil, hasTestAfter = column("test_mse_after") != nil
+            let hasTestBefore = has("test_mse_before"), hasTestAfter = has("test_mse_after")
             if hasTestBefore != hasTestAfter {
-                throw fail(headerLine.number, hasTestBefore ? "test_mse_after" : "test_mse_before",
+                throw fail(headerLine, hasTestBefore ? "test_mse_after" : "test_mse_before",
                            "test_mse_before and test_mse_after come together")
             }
         }
-        return HistoryTable(source: source, columnNames: header, epochs: epochs, trainMSE: trainMSE,
-                               testMSE: testMSE, wallSeconds: wall, columns: columns)
     }
 
     static func isLayerColumn(_ name: String, prefix: String) -> Bool {

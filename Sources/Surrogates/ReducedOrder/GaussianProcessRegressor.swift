@@ -198,14 +198,52 @@ public struct GaussianProcessRegressor: Sendable {
         let (mean, scale) = targetScaling(targets, standardize: options.standardizeTargets)
         let y = targets.map { ($0 - mean) / scale }
         let d = dimension, n = count
-        // Bounds of each log-parameter; the noise bound is relative to σ_f (applied to log σ_n − log σ_f).
-        let logLength = (Foundation.log(options.minimumLengthScale), Foundation.log(options.maximumLengthScale))
-        let logSignal = (Foundation.log(options.minimumSignalStandardDeviation), Foundation.log(options.maximumSignalStandardDeviation))
-        let logNoiseRatio = 0.5 * Foundation.log(options.minimumNoiseVarianceRatio)
-        let logNoiseMax = Foundation.log(options.maximumNoiseStandardDeviation)
-        let weight = options.penaltyWeight * Double(n)
+        let bounds = HyperparameterBounds(options, dimension: d, count: n)
+        let starts = optimizerStarts(options, dimension: d)
 
+        var restarts: [GaussianProcessRestart] = []
+        var best: (index: Int, theta: [Double], value: Double)? = nil
+        for (index, theta0) in starts.enumerated() {
+            let restart = maximiseLikelihood(from: theta0, inputs: inputs, targets: y, count: n, dimension: d, options: options, bounds: bounds)
+            restarts.append(restart.record)
+            if restart.value.isFinite && (best == nil || restart.value < best!.value) { best = (index, restart.optimum, restart.value) }
+        }
+        guard let chosen = best else {
+            throw ReducedOrderModelError.numericalFailure("no GP likelihood maximisation (of \(starts.count) starts) reached a finite marginal likelihood; "
+                                                          + "statuses: \(restarts.map(\.status))")
+        }
+        let theta = GaussianProcessHyperparameters(vector: chosen.theta)
+        let evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
+                                                           hyperparameters: theta, wantGradient: false)
+        let report = GaussianProcessFitReport(restarts: restarts, bestRestart: chosen.index, jitter: evaluation.jitter,
+                                              wallSeconds: monotonicSeconds() - start)
+        return GaussianProcessRegressor(kernel: options.kernel, dimension: d, count: n, inputs: inputs, hyperparameters: theta,
+                                        targetMean: mean, targetScale: scale, evaluation: evaluation, report: report)
+    }
+
+    /// Bounds of each log-parameter (d log length scales, log σ_f, log σ_n), enforced by a quadratic
+    /// penalty during the search and by clamping after it; the noise bound is relative to σ_f
+    /// (applied to log σ_n − log σ_f).
+    private struct HyperparameterBounds {
+        let d: Int
+        let logLength: (Double, Double)
+        let logSignal: (Double, Double)
+        let logNoiseRatio: Double
+        let logNoiseMax: Double
+        let weight: Double
+
+        init(_ options: GaussianProcessOptions, dimension d: Int, count n: Int) {
+            self.d = d
+            logLength = (Foundation.log(options.minimumLengthScale), Foundation.log(options.maximumLengthScale))
+            logSignal = (Foundation.log(options.minimumSignalStandardDeviation), Foundation.log(options.maximumSignalStandardDeviation))
+            logNoiseRatio = 0.5 * Foundation.log(options.minimumNoiseVarianceRatio)
+            logNoiseMax = Foundation.log(options.maximumNoiseStandardDeviation)
+            weight = options.penaltyWeight * Double(n)
+        }
+
+        /// The penalty of `theta` outside the bounds; its gradient is added to `gradient`.
         func penalty(_ theta: [Double], _ gradient: inout [Double]) -> Double {
+            let d = self.d, weight = self.weight
             var p = 0.0
             func add(_ index: Int, _ excess: Double, _ sign: Double) {
                 guard excess > 0 else { return }
@@ -228,6 +266,7 @@ public struct GaussianProcessRegressor: Sendable {
             }
             return p
         }
+
         func clamp(_ theta: [Double]) -> [Double] {
             var t = theta
             for m in 0..<d { t[m] = min(max(t[m], logLength.0), logLength.1) }
@@ -235,7 +274,11 @@ public struct GaussianProcessRegressor: Sendable {
             t[d + 1] = min(max(t[d + 1], t[d] + logNoiseRatio), logNoiseMax)
             return t
         }
+    }
 
+    /// The starts of the likelihood maximisation: unit length scales, σ_f = 1, σ_n = 0.01, then
+    /// `restarts − 1` seeded random ones.
+    private static func optimizerStarts(_ options: GaussianProcessOptions, dimension d: Int) -> [[Double]] {
         var generator = SeededGenerator(seed: options.seed, stream: options.stream)
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * generator.nextUniform() }
         var starts: [[Double]] = [[Double](repeating: 0, count: d) + [0, Foundation.log(0.01)]]
@@ -245,39 +288,30 @@ public struct GaussianProcessRegressor: Sendable {
             t.append(uniform(Foundation.log(1e-4), Foundation.log(0.3)))
             starts.append(t)
         }
+        return starts
+    }
 
-        var restarts: [GaussianProcessRestart] = []
-        var best: (index: Int, theta: [Double], value: Double)? = nil
-        for (index, theta0) in starts.enumerated() {
-            let result = LBFGS.minimize(start: clamp(theta0), options: options.optimizer) { theta, gradient in
-                guard let e = try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
-                                                                 hyperparameters: GaussianProcessHyperparameters(vector: theta), wantGradient: true) else {
-                    for j in 0..<gradient.count { gradient[j] = .nan }
-                    return .infinity
-                }
-                gradient = e.gradient
-                return e.value + penalty(theta, &gradient)
+    /// One L-BFGS maximisation of the penalised marginal likelihood from `theta0`, and the NLML at the
+    /// clamped optimum (what the model will be).
+    private static func maximiseLikelihood(from theta0: [Double], inputs: [Double], targets y: [Double], count n: Int, dimension d: Int,
+                                           options: GaussianProcessOptions, bounds: HyperparameterBounds)
+        -> (record: GaussianProcessRestart, optimum: [Double], value: Double) {
+        let result = LBFGS.minimize(start: bounds.clamp(theta0), options: options.optimizer) { theta, gradient in
+            guard let e = try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
+                                                             hyperparameters: GaussianProcessHyperparameters(vector: theta), wantGradient: true) else {
+                for j in 0..<gradient.count { gradient[j] = .nan }
+                return .infinity
             }
-            let optimum = clamp(result.x)
-            // The NLML at the clamped optimum (what the model will be).
-            let value = (try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
-                                                            hyperparameters: GaussianProcessHyperparameters(vector: optimum), wantGradient: false).value) ?? .infinity
-            restarts.append(GaussianProcessRestart(start: GaussianProcessHyperparameters(vector: theta0), optimum: GaussianProcessHyperparameters(vector: optimum),
-                                                   negativeLogMarginalLikelihood: value, iterations: result.iterations,
-                                                   evaluations: result.evaluations, status: result.status.rawValue))
-            if value.isFinite && (best == nil || value < best!.value) { best = (index, optimum, value) }
+            gradient = e.gradient
+            return e.value + bounds.penalty(theta, &gradient)
         }
-        guard let chosen = best else {
-            throw ReducedOrderModelError.numericalFailure("no GP likelihood maximisation (of \(starts.count) starts) reached a finite marginal likelihood; "
-                                                          + "statuses: \(restarts.map(\.status))")
-        }
-        let theta = GaussianProcessHyperparameters(vector: chosen.theta)
-        let evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
-                                                           hyperparameters: theta, wantGradient: false)
-        let report = GaussianProcessFitReport(restarts: restarts, bestRestart: chosen.index, jitter: evaluation.jitter,
-                                              wallSeconds: monotonicSeconds() - start)
-        return GaussianProcessRegressor(kernel: options.kernel, dimension: d, count: n, inputs: inputs, hyperparameters: theta,
-                                        targetMean: mean, targetScale: scale, evaluation: evaluation, report: report)
+        let optimum = bounds.clamp(result.x)
+        let value = (try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
+                                                        hyperparameters: GaussianProcessHyperparameters(vector: optimum), wantGradient: false).value) ?? .infinity
+        let record = GaussianProcessRestart(start: GaussianProcessHyperparameters(vector: theta0), optimum: GaussianProcessHyperparameters(vector: optimum),
+                                            negativeLogMarginalLikelihood: value, iterations: result.iterations,
+                                            evaluations: result.evaluations, status: result.status.rawValue)
+        return (record, optimum, value)
     }
 
     /// Predictive mean and variance at `count` points (count × dimension, row-major), in the

@@ -105,23 +105,41 @@ public enum TrainingRun {
                                   train: train, test: test, outputVariances: c.outputScaler.variances)
         trainer.hook = c.hook
         let checkpointURL = c.modelDirectory.appendingPathComponent(TrainingCheckpoint.fileName)
-        var resume = c.resume == .always
-        if c.resume == .ifCompatible, FileManager.default.fileExists(atPath: checkpointURL.path) {
-            // An interrupted run of the same setup continues; anything else starts afresh, and says why.
-            do {
-                let summary = try TrainingCheckpoint.summary(at: checkpointURL)
-                let differences = summary.fingerprint.differences(from: c.fingerprint)
-                if !differences.isEmpty {
-                    notice("the checkpoint in \(c.modelDirectory.path) was made by another setup (\(differences.joined(separator: "; ")))")
-                } else if summary.completedEpochs > c.settings.epochs {
-                    notice("the checkpoint in \(c.modelDirectory.path) is at epoch \(summary.completedEpochs), past training.epochs = \(c.settings.epochs)")
-                } else {
-                    resume = true
-                }
-            } catch {
-                notice("the checkpoint in \(c.modelDirectory.path) cannot be read (\(error))")
+        let resume = c.resume == .always || (c.resume == .ifCompatible && checkpointIsCompatible(c, at: checkpointURL, notice: notice))
+        try prepareCheckpoint(trainer, resume: resume, c, at: checkpointURL, notice: notice)
+        let startEpoch = trainer.completedEpochs
+        let divergence = try trainWithCheckpoints(trainer, c, at: checkpointURL, progress: progress, notice: notice)
+        let outputs = try writeModel(trainer, c, divergence: divergence, trainCount: train.count, testInputs: testInputs,
+                                     testCount: test.count, checkpointURL: checkpointURL)
+        return TrainingRunReport(layout: c.layout, startEpoch: startEpoch, completedEpochs: trainer.completedEpochs,
+                                 plannedEpochs: c.settings.epochs, lastRow: trainer.history.rows.last, trainCount: train.count,
+                                 testCount: test.count, flooredOutputs: c.outputScaler.flooredCount, outputs: outputs,
+                                 divergence: divergence)
+    }
+
+    /// Whether the checkpoint on disk is an interrupted run of the same setup: it continues; anything
+    /// else starts afresh, and says why.
+    private static func checkpointIsCompatible(_ c: Context, at checkpointURL: URL, notice: (String) -> Void) -> Bool {
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else { return false }
+        do {
+            let summary = try TrainingCheckpoint.summary(at: checkpointURL)
+            let differences = summary.fingerprint.differences(from: c.fingerprint)
+            if !differences.isEmpty {
+                notice("the checkpoint in \(c.modelDirectory.path) was made by another setup (\(differences.joined(separator: "; ")))")
+            } else if summary.completedEpochs > c.settings.epochs {
+                notice("the checkpoint in \(c.modelDirectory.path) is at epoch \(summary.completedEpochs), past training.epochs = \(c.settings.epochs)")
+            } else {
+                return true
             }
+        } catch {
+            notice("the checkpoint in \(c.modelDirectory.path) cannot be read (\(error))")
         }
+        return false
+    }
+
+    /// Restores the trainer from the checkpoint when resuming; otherwise removes a stale checkpoint.
+    private static func prepareCheckpoint<S: NetworkScalar>(_ trainer: Trainer<S>, resume: Bool, _ c: Context, at checkpointURL: URL,
+                                                            notice: (String) -> Void) throws {
         if resume {
             let summary = try TrainingCheckpoint.summary(at: checkpointURL)
             if summary.completedEpochs > c.settings.epochs {
@@ -138,8 +156,14 @@ public enum TrainingRun {
             try FileManager.default.removeItem(at: checkpointURL)
             notice("starting afresh: the earlier checkpoint in \(c.modelDirectory.path) was removed")
         }
-        let startEpoch = trainer.completedEpochs
-        var lastCheckpoint = startEpoch
+    }
+
+    /// Trains to the planned (or stop) epoch, writing a checkpoint every `checkpointEvery` epochs and
+    /// at the end; returns the divergence that stopped training, if any.
+    private static func trainWithCheckpoints<S: NetworkScalar>(_ trainer: Trainer<S>, _ c: Context, at checkpointURL: URL,
+                                                               progress: (HistoryRow, Int) -> Void,
+                                                               notice: (String) -> Void) throws -> Divergence? {
+        var lastCheckpoint = trainer.completedEpochs
         let stopAt = min(c.settings.epochs, c.settings.stopAfterEpoch ?? Int.max)
         let divergence = try trainer.trainSpecialized(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
             progress(row, c.settings.epochs)
@@ -157,28 +181,30 @@ public enum TrainingRun {
         } else if lastCheckpoint != trainer.completedEpochs || !FileManager.default.fileExists(atPath: checkpointURL.path) {
             try TrainingCheckpoint.write(trainer, fingerprint: c.fingerprint, to: checkpointURL)
         }
+        return divergence
+    }
 
-        // The model as it stands, its history and the test predictions in physical units.
+    /// The model as it stands, its history and the test predictions in physical units; returns the files written.
+    private static func writeModel<S: NetworkScalar>(_ trainer: Trainer<S>, _ c: Context, divergence: Divergence?, trainCount: Int,
+                                                     testInputs: [S], testCount: Int, checkpointURL: URL) throws -> [URL] {
+        let data = c.dataset
         let description = ModelDescription(layout: c.layout, precision: S.precision, inputNames: c.settings.inputNames,
                                            epochsCompleted: trainer.completedEpochs, epochsPlanned: c.settings.epochs,
-                                           trainSamples: train.count, testSamples: test.count, windViscosity: c.settings.windViscosity,
+                                           trainSamples: trainCount, testSamples: testCount, windViscosity: c.settings.windViscosity,
                                            divergence: divergence)
         var outputs = try SurrogateModel.write(network: trainer.network, description: description, inputScaler: c.inputScaler,
                                                outputScaler: c.outputScaler, to: c.modelDirectory)
         let historyURL = c.modelDirectory.appendingPathComponent(historyFile)
         try AtomicFile.write(trainer.history.csv(), to: historyURL)
         let p = c.layout.outputWidth
-        let scaledPredictions = trainer.predictScaled(testInputs, count: test.count)
+        let scaledPredictions = trainer.predictScaled(testInputs, count: testCount)
         let predictions = scaledPredictions.enumerated().map { c.outputScaler.unstandardize(Double($0.element), column: $0.offset % p) }
         let predictionsURL = c.modelDirectory.appendingPathComponent(predictionsFile)
-        try Npy.write(predictions, shape: [test.count, p], to: predictionsURL)
+        try Npy.write(predictions, shape: [testCount, p], to: predictionsURL)
         let indicesURL = c.modelDirectory.appendingPathComponent(testIndicesFile)
-        try Npy.write(data.testIndices.map { Int64($0) }, shape: [test.count], to: indicesURL)
+        try Npy.write(data.testIndices.map { Int64($0) }, shape: [testCount], to: indicesURL)
         outputs += [historyURL, predictionsURL, indicesURL]
         if FileManager.default.fileExists(atPath: checkpointURL.path) { outputs.append(checkpointURL) }
-        return TrainingRunReport(layout: c.layout, startEpoch: startEpoch, completedEpochs: trainer.completedEpochs,
-                                 plannedEpochs: c.settings.epochs, lastRow: trainer.history.rows.last, trainCount: train.count,
-                                 testCount: test.count, flooredOutputs: c.outputScaler.flooredCount, outputs: outputs,
-                                 divergence: divergence)
+        return outputs
     }
 }

@@ -139,6 +139,33 @@ public enum Sobol {
                                progress: ((Int, Int) -> Void)? = nil,
                                model: BatchModel) throws -> SobolResult {
         let d = inputs.dimension, n = settings.baseSamples, p = outputs
+        try validate(outside: outside, outputs: p, settings: settings)
+        var genA = SeededGenerator(seed: settings.seed, stream: 1)
+        var genB = SeededGenerator(seed: settings.seed, stream: 2)
+        let group = d + 2
+        let basePerCall = max(1, settings.batch / group)
+
+        var sums = DesignSums(dimension: d, outputs: p)
+        var done = 0
+        while done < n {
+            let m = min(basePerCall, n - done)
+            let a = inputs.sample(rows: m, generator: &genA)
+            let b = inputs.sample(rows: m, generator: &genB)
+            let design = saltelliDesign(a: a, b: b, baseRows: m, dimension: d)
+            let (y, feasible) = try evaluateDesign(design, rows: group * m, dimension: d, outputs: p, indicator: indicator,
+                                                   outside: outside, model: model, sums: &sums)
+            if indicator != nil { sums.infeasibleAB += feasible[0..<(2 * m)].filter { !$0 }.count }
+            sums.add(y, baseRows: m)
+            if let scalar { sums.addScalars(y, baseRows: m, scalar: scalar) }
+            if indicator != nil { sums.addIndicators(feasible, baseRows: m) }
+            done += m
+            progress?(done * group, n * group)
+        }
+        return sums.result(baseSamples: n, settings: settings, hasScalar: scalar != nil, hasIndicator: indicator != nil)
+    }
+
+    private static func validate(outside: [Double]?, outputs p: Int, settings: SobolSettings) throws {
+        let n = settings.baseSamples
         if let outside {
             guard outside.count == p, outside.allSatisfy({ $0.isFinite }) else {
                 throw UQError("the values for infeasible rows must be \(p) finite numbers, got \(outside.count)")
@@ -148,64 +175,81 @@ public enum Sobol {
         guard p >= 1 else { throw UQError("the model must have at least one output") }
         guard settings.batch >= 1 else { throw UQError("the batch size must be at least 1") }
         guard settings.confidence > 0, settings.confidence < 1 else { throw UQError("the confidence level must lie in (0, 1)") }
-        var genA = SeededGenerator(seed: settings.seed, stream: 1)
-        var genB = SeededGenerator(seed: settings.seed, stream: 2)
-        let group = d + 2
-        let basePerCall = max(1, settings.batch / group)
+    }
 
-        // Per-output accumulators (shifted by `shift`).
-        var shift: [Double]? = nil
-        var momentsAB = StreamingMoments(outputs: p)
-        var firstSum = [Double](repeating: 0, count: d * p), totalSum = [Double](repeating: 0, count: d * p)
-        // Scalar quantities of every base row, for the bootstrap.
-        var sA: [Double] = [], sB: [Double] = [], sAB = [[Double]](repeating: [], count: d)
-        var iA: [Double] = [], iB: [Double] = [], iAB = [[Double]](repeating: [], count: d)
-        var evaluations = 0, infeasibleAB = 0
-        var done = 0
-        while done < n {
-            let m = min(basePerCall, n - done)
-            let a = inputs.sample(rows: m, generator: &genA)
-            let b = inputs.sample(rows: m, generator: &genB)
-            // Rows grouped by kind: A (m rows), B (m rows), then A_B^(i) for i = 0..<d.
-            var design = [Double](repeating: 0, count: group * m * d)
+    /// The rows of one call grouped by kind: A (m rows), B (m rows), then A_B^(i) for i = 0..<d.
+    private static func saltelliDesign(a: [Double], b: [Double], baseRows m: Int, dimension d: Int) -> [Double] {
+        var design = [Double](repeating: 0, count: (d + 2) * m * d)
+        for r in 0..<m {
+            for j in 0..<d {
+                design[r * d + j] = a[r * d + j]
+                design[(m + r) * d + j] = b[r * d + j]
+            }
+        }
+        for i in 0..<d {
             for r in 0..<m {
-                for j in 0..<d {
-                    design[r * d + j] = a[r * d + j]
-                    design[(m + r) * d + j] = b[r * d + j]
-                }
+                let row = (2 + i) * m + r
+                for j in 0..<d { design[row * d + j] = j == i ? b[r * d + j] : a[r * d + j] }
             }
-            for i in 0..<d {
-                for r in 0..<m {
-                    let row = (2 + i) * m + r
-                    for j in 0..<d { design[row * d + j] = j == i ? b[r * d + j] : a[r * d + j] }
-                }
+        }
+        return design
+    }
+
+    /// The outputs of every design row, row-major: the model's on feasible rows, `outside` (or zeros)
+    /// elsewhere; with which rows were feasible.
+    private static func evaluateDesign(_ design: [Double], rows total: Int, dimension d: Int, outputs p: Int,
+                                       indicator: FeasibilityIndicator?, outside: [Double]?, model: BatchModel,
+                                       sums: inout DesignSums) throws -> (y: [Double], feasible: [Bool]) {
+        var feasible = [Bool](repeating: true, count: total)
+        if let indicator {
+            for r in 0..<total { feasible[r] = indicator(design[(r * d)..<((r + 1) * d)]) }
+        }
+        let live = (0..<total).filter { feasible[$0] }
+        var y = [Double](repeating: 0, count: total * p)
+        if let outside {
+            for r in 0..<total where !feasible[r] { y.replaceSubrange((r * p)..<((r + 1) * p), with: outside) }
+        }
+        if !live.isEmpty {
+            var rows = [Double](); rows.reserveCapacity(live.count * d)
+            for r in live { rows += design[(r * d)..<((r + 1) * d)] }
+            let out = try model(rows, live.count)
+            guard out.count == live.count * p else {
+                throw UQError("the model returned \(out.count) values for \(live.count) rows; expected \(live.count * p)")
             }
-            let total = group * m
-            var feasible = [Bool](repeating: true, count: total)
-            if let indicator {
-                for r in 0..<total { feasible[r] = indicator(design[(r * d)..<((r + 1) * d)]) }
-                infeasibleAB += feasible[0..<(2 * m)].filter { !$0 }.count
+            if let bad = out.firstIndex(where: { !$0.isFinite }) {
+                throw UQError("the model returned \(out[bad]) at output \(bad % p) of a row")
             }
-            let live = (0..<total).filter { feasible[$0] }
-            var y = [Double](repeating: 0, count: total * p)
-            if let outside {
-                for r in 0..<total where !feasible[r] { y.replaceSubrange((r * p)..<((r + 1) * p), with: outside) }
+            for (k, r) in live.enumerated() {
+                y.replaceSubrange((r * p)..<((r + 1) * p), with: out[(k * p)..<((k + 1) * p)])
             }
-            if !live.isEmpty {
-                var rows = [Double](); rows.reserveCapacity(live.count * d)
-                for r in live { rows += design[(r * d)..<((r + 1) * d)] }
-                let out = try model(rows, live.count)
-                guard out.count == live.count * p else {
-                    throw UQError("the model returned \(out.count) values for \(live.count) rows; expected \(live.count * p)")
-                }
-                if let bad = out.firstIndex(where: { !$0.isFinite }) {
-                    throw UQError("the model returned \(out[bad]) at output \(bad % p) of a row")
-                }
-                for (k, r) in live.enumerated() {
-                    y.replaceSubrange((r * p)..<((r + 1) * p), with: out[(k * p)..<((k + 1) * p)])
-                }
-                evaluations += live.count
-            }
+            sums.evaluations += live.count
+        }
+        return (y, feasible)
+    }
+
+    /// The running sums of the estimators over the design's calls, per output (shifted by `shift`),
+    /// and the scalar quantities of every base row for the bootstrap.
+    private struct DesignSums {
+        let d: Int, p: Int
+        var shift: [Double]? = nil
+        var momentsAB: StreamingMoments
+        var firstSum: [Double], totalSum: [Double]
+        var sA: [Double] = [], sB: [Double] = [], sAB: [[Double]]
+        var iA: [Double] = [], iB: [Double] = [], iAB: [[Double]]
+        var evaluations = 0, infeasibleAB = 0
+
+        init(dimension d: Int, outputs p: Int) {
+            self.d = d; self.p = p
+            momentsAB = StreamingMoments(outputs: p)
+            firstSum = [Double](repeating: 0, count: d * p); totalSum = [Double](repeating: 0, count: d * p)
+            sAB = [[Double]](repeating: [], count: d); iAB = [[Double]](repeating: [], count: d)
+        }
+
+        /// Adds one call's outputs (m base rows, so (d + 2) m design rows) to the pooled moments and
+        /// the sums of S_i and S_Ti; the first call fixes the shift.
+        mutating func add(_ y: [Double], baseRows m: Int) {
+            let d = self.d, p = self.p
+            let total = (d + 2) * m
             if shift == nil {
                 var c = [Double](repeating: 0, count: p)
                 for r in 0..<m { for q in 0..<p { c[q] += y[r * p + q] } }
@@ -227,40 +271,44 @@ public enum Sobol {
                     }
                 }
             }
-            if let scalar {
-                func s(_ r: Int) -> Double { scalar(y[(r * p)..<((r + 1) * p)]) }
-                for r in 0..<m {
-                    sA.append(s(r)); sB.append(s(m + r))
-                    for i in 0..<d { sAB[i].append(s((2 + i) * m + r)) }
-                }
-            }
-            if indicator != nil {
-                for r in 0..<m {
-                    iA.append(feasible[r] ? 1 : 0); iB.append(feasible[m + r] ? 1 : 0)
-                    for i in 0..<d { iAB[i].append(feasible[(2 + i) * m + r] ? 1 : 0) }
-                }
-            }
-            done += m
-            progress?(done * group, n * group)
         }
-        // The pooled moments are of the shifted values; the mean of the shifted f_B is not zero in
-        // general, but Σ f_B (f_i − f_A) with the shifted f_B is as unbiased as with the centred one.
-        let variance = momentsAB.variance
-        var first = [Double](repeating: .nan, count: d * p), totalIndex = [Double](repeating: .nan, count: d * p)
-        for i in 0..<d {
-            for q in 0..<p where variance[q] > 0 {
-                first[i * p + q] = firstSum[i * p + q] / Double(n) / variance[q]
-                totalIndex[i * p + q] = totalSum[i * p + q] / (2 * Double(n)) / variance[q]
+
+        mutating func addScalars(_ y: [Double], baseRows m: Int, scalar: (ArraySlice<Double>) -> Double) {
+            let p = self.p
+            func s(_ r: Int) -> Double { scalar(y[(r * p)..<((r + 1) * p)]) }
+            for r in 0..<m {
+                sA.append(s(r)); sB.append(s(m + r))
+                for i in 0..<d { sAB[i].append(s((2 + i) * m + r)) }
             }
         }
-        let mean = zip(momentsAB.mean, shift ?? []).map { $0 + $1 }
-        let scalarResult = scalar == nil ? nil : bootstrap(fA: sA, fB: sB, fAB: sAB, resamples: settings.bootstrap,
-                                                            confidence: settings.confidence, seed: settings.seed, stream: 3)
-        let indicatorResult = indicator == nil ? nil : bootstrap(fA: iA, fB: iB, fAB: iAB, resamples: settings.bootstrap,
-                                                                  confidence: settings.confidence, seed: settings.seed, stream: 4)
-        return SobolResult(dimension: d, outputs: p, baseSamples: n, designRows: n * group, modelEvaluations: evaluations,
-                           first: first, total: totalIndex, mean: mean, variance: variance, scalar: scalarResult,
-                           indicator: indicatorResult,
-                           infeasibleFraction: indicator == nil ? nil : Double(infeasibleAB) / Double(2 * n))
+
+        mutating func addIndicators(_ feasible: [Bool], baseRows m: Int) {
+            for r in 0..<m {
+                iA.append(feasible[r] ? 1 : 0); iB.append(feasible[m + r] ? 1 : 0)
+                for i in 0..<d { iAB[i].append(feasible[(2 + i) * m + r] ? 1 : 0) }
+            }
+        }
+
+        func result(baseSamples n: Int, settings: SobolSettings, hasScalar: Bool, hasIndicator: Bool) -> SobolResult {
+            // The pooled moments are of the shifted values; the mean of the shifted f_B is not zero in
+            // general, but Σ f_B (f_i − f_A) with the shifted f_B is as unbiased as with the centred one.
+            let variance = momentsAB.variance
+            var first = [Double](repeating: .nan, count: d * p), totalIndex = [Double](repeating: .nan, count: d * p)
+            for i in 0..<d {
+                for q in 0..<p where variance[q] > 0 {
+                    first[i * p + q] = firstSum[i * p + q] / Double(n) / variance[q]
+                    totalIndex[i * p + q] = totalSum[i * p + q] / (2 * Double(n)) / variance[q]
+                }
+            }
+            let mean = zip(momentsAB.mean, shift ?? []).map { $0 + $1 }
+            let scalarResult = !hasScalar ? nil : bootstrap(fA: sA, fB: sB, fAB: sAB, resamples: settings.bootstrap,
+                                                             confidence: settings.confidence, seed: settings.seed, stream: 3)
+            let indicatorResult = !hasIndicator ? nil : bootstrap(fA: iA, fB: iB, fAB: iAB, resamples: settings.bootstrap,
+                                                                   confidence: settings.confidence, seed: settings.seed, stream: 4)
+            return SobolResult(dimension: d, outputs: p, baseSamples: n, designRows: n * (d + 2), modelEvaluations: evaluations,
+                               first: first, total: totalIndex, mean: mean, variance: variance, scalar: scalarResult,
+                               indicator: indicatorResult,
+                               infeasibleFraction: !hasIndicator ? nil : Double(infeasibleAB) / Double(2 * n))
+        }
     }
 }

@@ -90,28 +90,9 @@ public enum EvaluationReport {
         let plain = inputs.models.first { $0.name == "plain" }, dmd = inputs.models.first { $0.name == "dmd" }
 
         var metrics: [String: JSONValue] = [:]
-        var models: [String: JSONValue] = [:]
-        for e in evaluations {
-            var o = e.accuracy.json.object ?? [:]
-            o["epochs"] = JSONValue(e.epochs)
-            o["wall_seconds"] = JSONValue(e.wallSeconds)
-            o["final_history_train_mse_scaled"] = JSONValue(e.finalTrainMSE)
-            o["final_history_test_mse_scaled"] = JSONValue(e.finalTestMSE)
-            if let dv = inputs.models.first(where: { $0.name == e.name })?.model.description.divergence {
-                o["diverged"] = .object(["epoch": JSONValue(dv.epoch), "message": .string(dv.message)])
-            }
-            models[e.name] = .object(o)
-        }
-        metrics["models"] = .object(models)
+        metrics["models"] = modelMetrics(evaluations, inputs: inputs)
         if !inputs.missingModels.isEmpty { metrics["missing_models"] = .array(inputs.missingModels.map { .string($0) }) }
-        let n = inputs.split.count
-        var dataset: [String: JSONValue] = [
-            "samples": JSONValue(n), "train_used": JSONValue(inputs.trainIndices.count), "test_used": JSONValue(inputs.testIndices.count),
-            "outputs": JSONValue(inputs.c3.rowLength),
-            "fem_failed_or_skipped": JSONValue(inputs.femStatus.filter { $0 != 0 }.count),
-        ]
-        if let w = inputs.windStatus { dataset["wind_without_solution"] = JSONValue(w.filter { $0 != 0 }.count) }
-        metrics["dataset"] = .object(dataset)
+        metrics["dataset"] = datasetMetrics(inputs)
 
         var dmdStats: DMDStatistics? = nil, comparison: RunComparison? = nil
         if let dmd, dmd.history.hasJumpColumn { dmdStats = try DMDStatistics(history: dmd.history); metrics["dmd"] = dmdStats!.json }
@@ -120,24 +101,71 @@ public enum EvaluationReport {
         for m in inputs.models { breakdowns.append((m.name, try TimeBreakdown(history: m.history))) }
         metrics["time_per_epoch"] = .object(Dictionary(breakdowns.map { ($0.label, $0.breakdown.json) }, uniquingKeysWith: { first, _ in first }))
 
-        // Figures.
-        var blocks: [ReportBlock] = []
-        let d = config.dmd
-        blocks.append(.heading(2, "Setup"))
-        blocks.append(.bulletList(inputs.missingModels.map { name in
+        var blocks = setupSection(inputs: inputs, config: config, configPath: configPath, dataPath: dataPath)
+        blocks += accuracySection(evaluations, inputs: inputs)
+        if let stats = dmdStats { blocks += dmdJumpsSection(stats, comparison: comparison) }
+        blocks += try dmdRunsSection(inputs: inputs, plain: plain, metrics: &metrics)
+        blocks += paperComparisonSection(evaluations, inputs: inputs, dmdSettings: config.dmd, comparison: comparison, metrics: &metrics)
+        blocks += try surrogatesSection(inputs: inputs, config: config, dataPath: dataPath, threads: threads, metrics: &metrics)
+        blocks += try figuresSection(inputs: inputs, evaluations: evaluations, config: config, dmd: dmd, breakdowns: breakdowns, metrics: &metrics)
+        blocks += reproduceSection(configPath: configPath, dataPath: dataPath)
+
+        let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
+        let report = try ReportWriter.write(document, to: folder)
+        let metricsJSON = JSONValue.object(metrics)
+        try AtomicFile.write(metricsJSON.jsonText(), to: folder.appendingPathComponent("metrics.json"))
+        return Output(metrics: metricsJSON, report: report)
+    }
+
+    /// metrics.json "models": each model's accuracy, epochs, wall time, final history losses and divergence.
+    private static func modelMetrics(_ evaluations: [ModelEvaluation], inputs: EvaluationInputs) -> JSONValue {
+        var models: [String: JSONValue] = [:]
+        for evaluation in evaluations {
+            var modelMetrics = evaluation.accuracy.json.object ?? [:]
+            modelMetrics["epochs"] = JSONValue(evaluation.epochs)
+            modelMetrics["wall_seconds"] = JSONValue(evaluation.wallSeconds)
+            modelMetrics["final_history_train_mse_scaled"] = JSONValue(evaluation.finalTrainMSE)
+            modelMetrics["final_history_test_mse_scaled"] = JSONValue(evaluation.finalTestMSE)
+            if let divergence = inputs.models.first(where: { $0.name == evaluation.name })?.model.description.divergence {
+                modelMetrics["diverged"] = .object(["epoch": JSONValue(divergence.epoch), "message": .string(divergence.message)])
+            }
+            models[evaluation.name] = .object(modelMetrics)
+        }
+        return .object(models)
+    }
+
+    /// metrics.json "dataset": sample counts, used and unusable.
+    private static func datasetMetrics(_ inputs: EvaluationInputs) -> JSONValue {
+        var dataset: [String: JSONValue] = [
+            "samples": JSONValue(inputs.split.count), "train_used": JSONValue(inputs.trainIndices.count), "test_used": JSONValue(inputs.testIndices.count),
+            "outputs": JSONValue(inputs.c3.rowLength),
+            "fem_failed_or_skipped": JSONValue(inputs.femStatus.filter { $0 != 0 }.count),
+        ]
+        if let w = inputs.windStatus { dataset["wind_without_solution"] = JSONValue(w.filter { $0 != 0 }.count) }
+        return .object(dataset)
+    }
+
+    /// "Setup": missing models, configuration, samples, network and DMD settings.
+    private static func setupSection(inputs: EvaluationInputs, config: PipelineConfig, configPath: String, dataPath: String) -> [ReportBlock] {
+        let dmdSettings = config.dmd
+        let sampleCount = inputs.split.count
+        return [.heading(2, "Setup"), .bulletList(inputs.missingModels.map { name in
             RichText([.strong("Model \(name) is missing"),
                       .text(": \(dataPath)/models/\(name) holds no trained model, so this report covers only "
                             + inputs.models.map(\.name).joined(separator: ", ") + " (run train-dmd" + (name == "plain" ? " --no-dmd" : name == "dmd" ? "" : " --name \(name)") + ").")])
         } + [
             RichText("Configuration: \(configPath); data folder: \(dataPath)."),
-            RichText("Samples: \(n) Latin-hypercube parameter sets (K12, K3, D, U0, u_h, u_v); used for training \(inputs.trainIndices.count), for testing \(inputs.testIndices.count); without a usable FEM solution \(inputs.femStatus.filter { $0 != 0 }.count)"
+            RichText("Samples: \(sampleCount) Latin-hypercube parameter sets (K12, K3, D, U0, u_h, u_v); used for training \(inputs.trainIndices.count), for testing \(inputs.testIndices.count); without a usable FEM solution \(inputs.femStatus.filter { $0 != 0 }.count)"
                      + (inputs.windStatus.map { ", of which without a Blasius similarity solution \($0.filter { $0 != 0 }.count)" } ?? "") + "."),
             RichText("Network: " + (inputs.models.first.map { $0.model.layout.widths.map(String.init).joined(separator: " → ") } ?? "?")
                      + ", \(config.network.activation.rawValue), \(config.network.precision.rawValue); Adam lr \(config.training.learningRate), batch \(config.training.batchSize), \(config.training.epochs) epochs."),
-            RichText("DMD (Algorithm 1): m = \(d.m), s = \(d.s), tol = \(d.tol), SVD by \(d.svd.rawValue), \(d.modes.rawValue) modes, Adam moments \(d.moments.rawValue); safeguards: clamp |λ| \(d.clampEigenvalues ? "on" : "off"), relaxation ω = \(d.relaxation), guarded jump \(d.guarded ? "on" : "off"), annealing \(d.annealing.rawValue)."),
-        ]))
+            RichText("DMD (Algorithm 1): m = \(dmdSettings.m), s = \(dmdSettings.s), tol = \(dmdSettings.tol), SVD by \(dmdSettings.svd.rawValue), \(dmdSettings.modes.rawValue) modes, Adam moments \(dmdSettings.moments.rawValue); safeguards: clamp |λ| \(dmdSettings.clampEigenvalues ? "on" : "off"), relaxation ω = \(dmdSettings.relaxation), guarded jump \(dmdSettings.guarded ? "on" : "off"), annealing \(dmdSettings.annealing.rawValue)."),
+        ])]
+    }
 
-        blocks.append(.heading(2, "Accuracy"))
+    /// "Accuracy": the error table of the final parameters, and which models diverged.
+    private static func accuracySection(_ evaluations: [ModelEvaluation], inputs: EvaluationInputs) -> [ReportBlock] {
+        var blocks: [ReportBlock] = [.heading(2, "Accuracy")]
         var rows: [[String]] = []
         for e in evaluations {
             let r = e.accuracy.testRelativeL2
@@ -151,96 +179,112 @@ public enum EvaluationReport {
                                          caption: "Errors of the final parameters on the FEM data. Scaled units: outputs standardised with the training set's mean and standard deviation (the units of the paper's figures).")))
         let diverged = inputs.models.compactMap { m in m.model.description.divergence.map { (m.name, m.model.description, $0) } }
         if !diverged.isEmpty {
-            blocks.append(.bulletList(diverged.map { name, description, dv in
+            blocks.append(.bulletList(diverged.map { name, description, divergence in
                 RichText([.strong("\(name) diverged"),
-                          .text(" in epoch \(dv.epoch) of \(description.epochsPlanned) and stopped there: \(dv.message). "
+                          .text(" in epoch \(divergence.epoch) of \(description.epochsPlanned) and stopped there: \(divergence.message). "
                                 + "Its row above is the model after epoch \(description.epochsCompleted), the last one with finite losses.")])
             }))
         }
+        return blocks
+    }
 
-        if let stats = dmdStats {
-            blocks.append(.heading(2, "DMD jumps"))
-            var items: [RichText] = [
-                RichText("Jumps: \(stats.jumpCount). Mean relative error (MSE after / before, the paper's Figure 3 metric): training \(fmt(stats.training.meanRelativeError)), test \(fmt(stats.test?.meanRelativeError)); share of jumps that lowered the training MSE: \(fmt(stats.training.shareHelped.map { 100 * $0 }))%."),
-            ]
-            if let c = comparison {
-                items.append(RichText("Overhead per epoch (DMD run / plain run): \(fmt(c.overheadPerEpoch)). "
-                                      + "The plain run's final test MSE \(fmt(c.targetTestMSE)) was \(reachText(c.reach, plain: c.plainReach, speedup: c.speedup)); "
-                                      + "its final training MSE \(fmt(c.targetTrainMSE)) was \(reachText(c.trainReach, plain: c.plainTrainReach, speedup: c.trainSpeedup))."))
-            }
-            blocks.append(.bulletList(items))
+    /// "DMD jumps": how often and how much the jumps of the dmd run helped, and its overhead and speed-up.
+    private static func dmdJumpsSection(_ stats: DMDStatistics, comparison: RunComparison?) -> [ReportBlock] {
+        var items: [RichText] = [
+            RichText("Jumps: \(stats.jumpCount). Mean relative error (MSE after / before, the paper's Figure 3 metric): training \(fmt(stats.training.meanRelativeError)), test \(fmt(stats.test?.meanRelativeError)); share of jumps that lowered the training MSE: \(fmt(stats.training.shareHelped.map { 100 * $0 }))%."),
+        ]
+        if let c = comparison {
+            items.append(RichText("Overhead per epoch (DMD run / plain run): \(fmt(c.overheadPerEpoch)). "
+                                  + "The plain run's final test MSE \(fmt(c.targetTestMSE)) was \(reachText(c.reach, plain: c.plainReach, speedup: c.speedup)); "
+                                  + "its final training MSE \(fmt(c.targetTrainMSE)) was \(reachText(c.trainReach, plain: c.plainTrainReach, speedup: c.trainSpeedup))."))
         }
+        return [.heading(2, "DMD jumps"), .bulletList(items)]
+    }
 
-        // More than one accelerated run (e.g. scripts/safeguard-study.sh): one row per run.
+    /// "DMD runs compared": one row per accelerated run when there is more than one (e.g.
+    /// scripts/safeguard-study.sh); adds metrics.json "dmd_runs".
+    private static func dmdRunsSection(inputs: EvaluationInputs, plain: EvaluationInputs.TrainedModel?,
+                                       metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
         let jumpRuns = inputs.models.filter { $0.history.hasJumpColumn }
-        if jumpRuns.count > 1 {
-            var runRows: [[String]] = []
-            var runMetrics: [String: JSONValue] = [:]
-            for m in jumpRuns {
-                let stats = try DMDStatistics(history: m.history)
-                var o = stats.json.object ?? [:]
-                var reachText = "—", trainReachText = "—"
-                if let plain {
-                    let c = try RunComparison(plain: plain.history, dmd: m.history)
-                    o["comparison_with_plain"] = c.json
-                    reachText = reachCell(c.reach, speedup: c.speedup)
-                    trainReachText = reachCell(c.trainReach, speedup: c.trainSpeedup)
-                }
-                runMetrics[m.name] = .object(o)
-                runRows.append([m.name, "\(stats.jumpCount)", fmt(stats.training.shareHelped.map { 100 * $0 }),
-                                fmt(stats.training.medianRelativeError), fmt(stats.training.meanRelativeError),
-                                fmt(stats.test?.medianRelativeError), fmt(m.history.trainMSE.last), fmt(m.history.testMSE.last),
-                                trainReachText, reachText])
+        guard jumpRuns.count > 1 else { return [] }
+        var runRows: [[String]] = []
+        var runMetrics: [String: JSONValue] = [:]
+        for m in jumpRuns {
+            let stats = try DMDStatistics(history: m.history)
+            var runEntry = stats.json.object ?? [:]
+            var reachText = "—", trainReachText = "—"
+            if let plain {
+                let c = try RunComparison(plain: plain.history, dmd: m.history)
+                runEntry["comparison_with_plain"] = c.json
+                reachText = reachCell(c.reach, speedup: c.speedup)
+                trainReachText = reachCell(c.trainReach, speedup: c.trainSpeedup)
             }
-            metrics["dmd_runs"] = .object(runMetrics)
-            blocks.append(.heading(2, "DMD runs compared"))
-            blocks.append(.table(ReportTable(header: ["run", "jumps", "helped (% of jumps, training)", "median ratio, training", "mean ratio, training",
-                                                      "median ratio, test", "final train MSE (scaled)", "final test MSE (scaled)",
-                                                      "plain run's final train MSE reached", "plain run's final test MSE reached"],
-                                             rows: runRows, alignments: [.left] + Array(repeating: .right, count: 9),
-                                             caption: "Ratio = MSE after the jump / MSE before it (below 1 the jump helped); the mean is the paper's Figure 3 metric, the median is robust to a few catastrophic jumps. A rejected guarded jump counts as ratio 1. Speed-up: when the plain run first reached its own final MSE / when this run first reached it.")))
+            runMetrics[m.name] = .object(runEntry)
+            runRows.append([m.name, "\(stats.jumpCount)", fmt(stats.training.shareHelped.map { 100 * $0 }),
+                            fmt(stats.training.medianRelativeError), fmt(stats.training.meanRelativeError),
+                            fmt(stats.test?.medianRelativeError), fmt(m.history.trainMSE.last), fmt(m.history.testMSE.last),
+                            trainReachText, reachText])
         }
+        metrics["dmd_runs"] = .object(runMetrics)
+        return [.heading(2, "DMD runs compared"),
+                .table(ReportTable(header: ["run", "jumps", "helped (% of jumps, training)", "median ratio, training", "mean ratio, training",
+                                            "median ratio, test", "final train MSE (scaled)", "final test MSE (scaled)",
+                                            "plain run's final train MSE reached", "plain run's final test MSE reached"],
+                                   rows: runRows, alignments: [.left] + Array(repeating: .right, count: 9),
+                                   caption: "Ratio = MSE after the jump / MSE before it (below 1 the jump helped); the mean is the paper's Figure 3 metric, the median is robust to a few catastrophic jumps. A rejected guarded jump counts as ratio 1. Speed-up: when the plain run first reached its own final MSE / when this run first reached it."))]
+    }
 
-        // Paper vs this run.
-        if let pe = evaluations.first(where: { $0.name == "plain" }), let de = evaluations.first(where: { $0.name == "dmd" }) {
-            let ratio = pe.finalTestMSE / de.finalTestMSE, trainRatio = pe.finalTrainMSE / de.finalTrainMSE
-            blocks.append(.heading(2, "Paper vs this run"))
-            blocks.append(.table(ReportTable(header: ["quantity", "paper", "this run"], rows: [
-                ["MSE plain / MSE with DMD at the end, training", "≈ \(Int(PaperFigures.mseRatioAt3000)) (two decades, Fig. 4, 3000 epochs)", fmt(trainRatio) + " (\(pe.epochs) epochs)"],
-                ["MSE plain / MSE with DMD at the end, test", "≈ \(Int(PaperFigures.mseRatioAt3000))", fmt(ratio)],
-                ["chosen m, s", "\(PaperFigures.chosenM), \(PaperFigures.chosenS)", "\(d.m), \(d.s)"],
-                ["lowest mean relative error of the (m, s) study, training / test", "m = 20 (overall); s = 55 (on the m = 14 row)",
-                 inputs.sweep.map { sweep in
-                     [sweep.best(test: false), sweep.best(test: true)].map { b in b.map { "m = \($0.m), s = \($0.s): \(fmt($0.value))" } ?? "—" }
-                         .joined(separator: " / ")
-                 } ?? "no sweep (train-dmd sweep)"],
-                ["wall time per epoch, DMD / plain", "\(PaperFigures.measuredOverhead) measured, \(PaperFigures.predictedOverhead) predicted",
-                 fmt(comparison?.overheadPerEpoch)],
-            ], alignments: [.left, .right, .right])))
-            metrics["paper_vs_run"] = ["mse_ratio_train": JSONValue(trainRatio), "mse_ratio_test": JSONValue(ratio),
-                                       "paper_mse_ratio": JSONValue(PaperFigures.mseRatioAt3000),
-                                       "overhead": comparison.map { JSONValue($0.overheadPerEpoch) } ?? .null,
-                                       "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
-        }
+    /// "Paper vs this run", when both the plain and the dmd run were evaluated; adds metrics.json "paper_vs_run".
+    private static func paperComparisonSection(_ evaluations: [ModelEvaluation], inputs: EvaluationInputs, dmdSettings: DMDSettings,
+                                               comparison: RunComparison?, metrics: inout [String: JSONValue]) -> [ReportBlock] {
+        guard let plainEvaluation = evaluations.first(where: { $0.name == "plain" }),
+              let dmdEvaluation = evaluations.first(where: { $0.name == "dmd" }) else { return [] }
+        let ratio = plainEvaluation.finalTestMSE / dmdEvaluation.finalTestMSE, trainRatio = plainEvaluation.finalTrainMSE / dmdEvaluation.finalTrainMSE
+        metrics["paper_vs_run"] = ["mse_ratio_train": JSONValue(trainRatio), "mse_ratio_test": JSONValue(ratio),
+                                   "paper_mse_ratio": JSONValue(PaperFigures.mseRatioAt3000),
+                                   "overhead": comparison.map { JSONValue($0.overheadPerEpoch) } ?? .null,
+                                   "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
+        return [.heading(2, "Paper vs this run"), .table(ReportTable(header: ["quantity", "paper", "this run"], rows: [
+            ["MSE plain / MSE with DMD at the end, training", "≈ \(Int(PaperFigures.mseRatioAt3000)) (two decades, Fig. 4, 3000 epochs)", fmt(trainRatio) + " (\(plainEvaluation.epochs) epochs)"],
+            ["MSE plain / MSE with DMD at the end, test", "≈ \(Int(PaperFigures.mseRatioAt3000))", fmt(ratio)],
+            ["chosen m, s", "\(PaperFigures.chosenM), \(PaperFigures.chosenS)", "\(dmdSettings.m), \(dmdSettings.s)"],
+            ["lowest mean relative error of the (m, s) study, training / test", "m = 20 (overall); s = 55 (on the m = 14 row)",
+             inputs.sweep.map { sweep in
+                 [sweep.best(test: false), sweep.best(test: true)].map { b in b.map { "m = \($0.m), s = \($0.s): \(fmt($0.value))" } ?? "—" }
+                     .joined(separator: " / ")
+             } ?? "no sweep (train-dmd sweep)"],
+            ["wall time per epoch, DMD / plain", "\(PaperFigures.measuredOverhead) measured, \(PaperFigures.predictedOverhead) predicted",
+             fmt(comparison?.overheadPerEpoch)],
+        ], alignments: [.left, .right, .right]))]
+    }
 
-        // The surrogates beyond the paper's runs (issue 15), with the diagnosis of where they fail.
+    /// The surrogates beyond the paper's runs, with the diagnosis of where they fail, and the learning
+    /// curve when one was written; adds metrics.json "surrogates" and "learning_curve".
+    private static func surrogatesSection(inputs: EvaluationInputs, config: PipelineConfig, dataPath: String, threads: Int,
+                                          metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
         let surrogateRows = try SurrogateComparison.rows(dataDirectory: URL(fileURLWithPath: dataPath, isDirectory: true), params: inputs.params,
                                                          c3: inputs.c3, trainRows: inputs.trainIndices, testRows: inputs.testIndices,
                                                          box: config.sampling.ranges, threads: threads)
-        if !surrogateRows.isEmpty {
-            metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
-            blocks.append(contentsOf: SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
-                                                                 names: SamplingSettings.parameterNames))
-            let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
-            if FileManager.default.fileExists(atPath: curveURL.path) {
-                let curve = try LearningCurve.read(curveURL)
-                metrics["learning_curve"] = curve.json
-                blocks.append(.figure(ReportFigure(curve.figure(), caption: "Learning curve: median test relative L2 error against the number of training samples "
-                                                    + "(each model refitted on nested subsets of the training set; `train-dmd learning-curve`).")))
-            }
+        guard !surrogateRows.isEmpty else { return [] }
+        metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
+        var blocks = SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
+                                                names: SamplingSettings.parameterNames)
+        let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
+        if FileManager.default.fileExists(atPath: curveURL.path) {
+            let curve = try LearningCurve.read(curveURL)
+            metrics["learning_curve"] = curve.json
+            blocks.append(.figure(ReportFigure(curve.figure(), caption: "Learning curve: median test relative L2 error against the number of training samples "
+                                                + "(each model refitted on nested subsets of the training set; `train-dmd learning-curve`).")))
         }
+        return blocks
+    }
 
-        blocks.append(.heading(2, "Figures"))
+    /// "Figures": loss curves, jump ratios, time per epoch, the (m, s) study, fields and eigenvalues;
+    /// adds metrics.json "sweep".
+    private static func figuresSection(inputs: EvaluationInputs, evaluations: [ModelEvaluation], config: PipelineConfig,
+                                       dmd: EvaluationInputs.TrainedModel?, breakdowns: [(label: String, breakdown: TimeBreakdown)],
+                                       metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
+        var blocks: [ReportBlock] = [.heading(2, "Figures")]
         let runs = inputs.models.map { FigureCatalogue.Run($0.name, $0.history) }
         blocks.append(.figure(ReportFigure(FigureCatalogue.lossCurves(runs), caption: "Training and test MSE (scaled units) per epoch, log scale (the paper's Figure 4). The dashed line is the plain run's final test MSE.")))
         if let dmd, !dmd.history.jumps.isEmpty {
@@ -249,7 +293,7 @@ public enum EvaluationReport {
         blocks.append(.figure(ReportFigure(FigureCatalogue.timePerEpoch(breakdowns), caption: "Mean wall time per epoch, split into backpropagation, snapshots, DMD and assignment of the new weights.")))
         if let sweep = inputs.sweep {
             blocks.append(.figure(ReportFigure(FigureCatalogue.stepStudy(mValues: sweep.mValues, sValues: sweep.sValues, training: sweep.training,
-                                                                        test: sweep.test, chosen: (d.m, d.s)),
+                                                                        test: sweep.test, chosen: (config.dmd.m, config.dmd.s)),
                                                caption: "Mean relative error of the DMD jumps for each (m, s), training (left) and test (right) sets (the paper's Figure 3); the configured pair is outlined; a grey cell is a run that diverged (+∞ in sweep.npy) or was not run (NaN).")))
             var sweepMetrics: [String: JSONValue] = ["m_values": .array(sweep.mValues.map { JSONValue($0) }),
                                                      "s_values": .array(sweep.sValues.map { JSONValue($0) })]
@@ -261,24 +305,28 @@ public enum EvaluationReport {
         blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
                                                    nx: config.fem.observationNx, ny: config.fem.observationNy))
         if let dmd, !dmd.eigenvalues.isEmpty, config.evaluation.eigenvalueJumps > 0 {
-            let jumps = dmd.eigenvalues.keys.sorted()
-            let k = min(config.evaluation.eigenvalueJumps, jumps.count)
-            let chosen = (0..<k).map { jumps[k == 1 ? jumps.count - 1 : $0 * (jumps.count - 1) / (k - 1)] }
-            let panels = chosen.map { j in
-                (title: "jump \(j)", layers: dmd.eigenvalues[j]!.map { FigureCatalogue.ComplexPoints("layer \($0.layer)", real: $0.real, imaginary: $0.imaginary) })
-            }
-            blocks.append(.figure(ReportFigure(FigureCatalogue.eigenvalues(panels), caption: "DMD eigenvalues of each layer in the complex plane, with the unit circle, for the first, middle and last jumps.")))
+            blocks.append(eigenvalueFigure(dmd, jumpCount: config.evaluation.eigenvalueJumps))
         }
-        blocks.append(.heading(2, "Reproduce"))
-        blocks.append(.code("./pipeline.sh --config \(configPath) --data-dir \(dataPath)\n# or stage by stage:\n"
-                            + ["lhs-sample", "blasius-solve", "pollutant-fem", "train-dmd --no-dmd", "train-dmd", "evaluate"]
-                                .map { ".build/release/\($0) --config \(configPath) --data-dir \(dataPath)" }.joined(separator: "\n"), language: "sh"))
+        return blocks
+    }
 
-        let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
-        let report = try ReportWriter.write(document, to: folder)
-        let metricsJSON = JSONValue.object(metrics)
-        try AtomicFile.write(metricsJSON.jsonText(), to: folder.appendingPathComponent("metrics.json"))
-        return Output(metrics: metricsJSON, report: report)
+    /// DMD eigenvalues of `jumpCount` jumps spread evenly from the first to the last.
+    private static func eigenvalueFigure(_ dmd: EvaluationInputs.TrainedModel, jumpCount: Int) -> ReportBlock {
+        let jumps = dmd.eigenvalues.keys.sorted()
+        let k = min(jumpCount, jumps.count)
+        let chosen = (0..<k).map { jumps[k == 1 ? jumps.count - 1 : $0 * (jumps.count - 1) / (k - 1)] }
+        let panels = chosen.map { j in
+            (title: "jump \(j)", layers: dmd.eigenvalues[j]!.map { FigureCatalogue.ComplexPoints("layer \($0.layer)", real: $0.real, imaginary: $0.imaginary) })
+        }
+        return .figure(ReportFigure(FigureCatalogue.eigenvalues(panels), caption: "DMD eigenvalues of each layer in the complex plane, with the unit circle, for the first, middle and last jumps."))
+    }
+
+    /// "Reproduce": the commands that remake this report.
+    private static func reproduceSection(configPath: String, dataPath: String) -> [ReportBlock] {
+        [.heading(2, "Reproduce"),
+         .code("./pipeline.sh --config \(configPath) --data-dir \(dataPath)\n# or stage by stage:\n"
+               + ["lhs-sample", "blasius-solve", "pollutant-fem", "train-dmd --no-dmd", "train-dmd", "evaluate"]
+                   .map { ".build/release/\($0) --config \(configPath) --data-dir \(dataPath)" }.joined(separator: "\n"), language: "sh")]
     }
 
     /// c3 of a few test samples: FEM truth, each model's prediction and error, at the test samples whose

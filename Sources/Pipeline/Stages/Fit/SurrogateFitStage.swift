@@ -76,85 +76,117 @@ public enum SurrogateFitStage {
     /// `modelsFolder` (DATA/models) is where the ensemble finds its members, fitted before it.
     public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL? = nil,
                            progress: @escaping (String) -> Void = { _ in }) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
-        let s = config.surrogate
-        let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
         let start = monotonicSeconds()
-        func inputs(_ rows: [Int]) -> [Double] {
-            rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
-        }
-        func outputs(_ rows: [Int]) -> [Double] {
-            rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
-        }
         switch model {
-        case .tuned:
-            var options = try tunedOptions(config: config, threads: threads)
-            // [surrogate] tuned_method: one key turns on a method of the acceleration study (issue 16).
-            let method: AccelerationMethod
-            do { method = try AccelerationMethod.named(s.tunedMethod) } catch { throw StageError("[surrogate] tuned_method: \(error)") }
-            if case .lbfgs = method.accelerator {
-                throw StageError("[surrogate] tuned_method = \"\(method.name)\": the L-BFGS phase runs in `train-dmd study` only, not in the fit")
-            }
-            options = method.recipe(tuned: options, fitCount: prepared.fitRows.count)
-            let layoutForHook = try NetworkLayout(widths: [data.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
-            let hook = try method.makeHook(layout: layoutForHook, log: progress)
-            let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
-            let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
-                                                     inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,
-                                                     inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu, hook: hook) { row, _ in
-                reporter.advance(detail: String(format: "train %.4g, validation %.4g (scaled log units)", row.trainMSE, row.validationMSE))
-            }
-            return (result.model, monotonicSeconds() - start, [
-                "best_epoch": JSONValue(result.bestEpoch), "epochs_run": JSONValue(result.completedEpochs), "method": .string(method.name),
-                "history_csv": .string(result.historyCSV()),
-            ])
-        case .pod_gp:
-            let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
-            var gp = GaussianProcessOptions()
-            gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
-            let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
-                                                    threads: threads)
-            progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
-            let model = try PODGaussianProcess.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows),
-                                                   count: prepared.fitRows.count, options: options)
-            let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
-                                                      inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
-                                                      trainSamples: prepared.fitRows.count)
-            return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+        case .tuned: return try fitTuned(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
+        case .pod_gp: return try fitPODGaussianProcess(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
         case .ensemble:
             guard let modelsFolder else { throw StageFailureText("the ensemble needs the folder of its members") }
-            let names = s.ensembleMembers.map(\.rawValue)
-            let members = try names.map { try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true)) }
-            let rows = prepared.validationRows
-            let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
-            let truth = rows.flatMap { data.observations[($0 * p)..<(($0 + 1) * p)] }
-            let weights = try EnsembleSurrogate.chooseWeights(members, parameters: parameters, truth: truth, rows: rows.count, threads: threads)
-            progress("ensemble of \(names.joined(separator: ", ")) with weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) (chosen on validation)")
-            let ensemble = try EnsembleSurrogate(members: members, names: names, weights: weights)
-            return (ensemble, monotonicSeconds() - start, ["members": .array(names.map { .string($0) }), "weights": .array(weights.map { JSONValue($0) })])
-        case .pod_nn:
-            let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
-                                                  activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
-                                                  batchSize: s.podnnBatchSize, seed: config.network.seed,
-                                                  patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads,
-                                                  optimizer: s.podnnOptimizer == .adam ? .adam : .levenbergMarquardt,
-                                                  lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
-                                                  lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
-            progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))")
-            let model = try PODNeuralNetwork.fit(inputs: inputs(prepared.fitRows), outputs: outputs(prepared.fitRows), count: prepared.fitRows.count,
-                                                 validationInputs: inputs(prepared.validationRows), validationOutputs: outputs(prepared.validationRows),
-                                                 validationCount: prepared.validationRows.count, options: options)
-            let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
-                                                      inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
-                                                      trainSamples: prepared.fitRows.count)
-            var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
-                                                "history_csv": .string(model.trainingCurveCSV())]
-            if let r = model.fitReport {
-                details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
-                if let status = r.lmStatus { details["lm_status"] = .string(status) }
-                if let cg = r.lmCGIterations { details["lm_cg_iterations"] = JSONValue(cg) }
-            }
-            return (surrogate, monotonicSeconds() - start, details)
+            return try fitEnsemble(prepared: prepared, config: config, threads: threads, modelsFolder: modelsFolder, start: start, progress: progress)
+        case .pod_nn: return try fitPODNeuralNetwork(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
         }
+    }
+
+    /// The fit rows' parameters scaled by the reduced-order models' features, row-major.
+    private static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+        let data = prepared.dataset, d = data.parameterWidth
+        return rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
+    }
+
+    /// The rows' observations through the output transform, row-major.
+    private static func transformedOutputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+        let data = prepared.dataset, p = data.observationWidth
+        return rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
+    }
+
+    /// The tuned network, trained by the acceleration method `[surrogate] tuned_method` names.
+    private static func fitTuned(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
+                                 progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+        let s = config.surrogate
+        let data = prepared.dataset, p = data.observationWidth
+        var options = try tunedOptions(config: config, threads: threads)
+        // [surrogate] tuned_method: one key turns on a method of the acceleration study.
+        let method: AccelerationMethod
+        do { method = try AccelerationMethod.named(s.tunedMethod) } catch { throw StageError("[surrogate] tuned_method: \(error)") }
+        if case .lbfgs = method.accelerator {
+            throw StageError("[surrogate] tuned_method = \"\(method.name)\": the L-BFGS phase runs in `train-dmd study` only, not in the fit")
+        }
+        options = method.recipe(tuned: options, fitCount: prepared.fitRows.count)
+        let layoutForHook = try NetworkLayout(widths: [data.parameterWidth] + options.hiddenWidths + [p], activation: options.activation)
+        let hook = try method.makeHook(layout: layoutForHook, log: progress)
+        let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
+        let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
+                                                 inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,
+                                                 inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu, hook: hook) { row, _ in
+            reporter.advance(detail: String(format: "train %.4g, validation %.4g (scaled log units)", row.trainMSE, row.validationMSE))
+        }
+        return (result.model, monotonicSeconds() - start, [
+            "best_epoch": JSONValue(result.bestEpoch), "epochs_run": JSONValue(result.completedEpochs), "method": .string(method.name),
+            "history_csv": .string(result.historyCSV()),
+        ])
+    }
+
+    /// POD of the fit fields, then one Gaussian process per retained mode.
+    private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
+                                              progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+        let s = config.surrogate
+        let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
+        var gp = GaussianProcessOptions()
+        gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
+        let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
+                                                threads: threads)
+        progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
+        let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+                                               count: prepared.fitRows.count, options: options)
+        let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
+                                                  inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                  trainSamples: prepared.fitRows.count)
+        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+    }
+
+    /// A weighted mean of the members fitted before it, the weights chosen on the validation rows.
+    private static func fitEnsemble(prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL, start: Double,
+                                    progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+        let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
+        let names = config.surrogate.ensembleMembers.map(\.rawValue)
+        let members = try names.map { try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true)) }
+        let rows = prepared.validationRows
+        let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
+        let truth = rows.flatMap { data.observations[($0 * p)..<(($0 + 1) * p)] }
+        let weights = try EnsembleSurrogate.chooseWeights(members, parameters: parameters, truth: truth, rows: rows.count, threads: threads)
+        progress("ensemble of \(names.joined(separator: ", ")) with weights \(weights.map { String(format: "%.2f", $0) }.joined(separator: ", ")) (chosen on validation)")
+        let ensemble = try EnsembleSurrogate(members: members, names: names, weights: weights)
+        return (ensemble, monotonicSeconds() - start, ["members": .array(names.map { .string($0) }), "weights": .array(weights.map { JSONValue($0) })])
+    }
+
+    /// POD of the fit fields, then a network from the parameters to the modes' coefficients.
+    private static func fitPODNeuralNetwork(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
+                                            progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+        let s = config.surrogate
+        let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
+                                              activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
+                                              batchSize: s.podnnBatchSize, seed: config.network.seed,
+                                              patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads,
+                                              optimizer: s.podnnOptimizer == .adam ? .adam : .levenbergMarquardt,
+                                              lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
+                                              lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
+        progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))")
+        let model = try PODNeuralNetwork.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+                                             count: prepared.fitRows.count,
+                                             validationInputs: scaledInputs(prepared, rows: prepared.validationRows),
+                                             validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
+                                             validationCount: prepared.validationRows.count, options: options)
+        let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
+                                                  inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                  trainSamples: prepared.fitRows.count)
+        var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
+                                            "history_csv": .string(model.trainingCurveCSV())]
+        if let r = model.fitReport {
+            details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
+            if let status = r.lmStatus { details["lm_status"] = .string(status) }
+            if let cg = r.lmCGIterations { details["lm_cg_iterations"] = JSONValue(cg) }
+        }
+        return (surrogate, monotonicSeconds() - start, details)
     }
 
     /// Per-sample relative L2 errors of `surrogate` on `rows` (physical units).

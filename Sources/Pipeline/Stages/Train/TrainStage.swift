@@ -39,8 +39,31 @@ public enum TrainStage {
         let modelName = request.name ?? (request.noDMD ? "plain" : "dmd")
         let modelFiles = DataLayout(dataDirectory).models.model(modelName)
         let modelDirectory = modelFiles.folder
-                var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
+        var record = StageRecord(stage: "train-dmd", config: config, seed: config.training.seed)
 
+        let dataset = try loadDataset(dataDirectory, settings: settings, record: &record)
+        let accelerator = request.noDMD ? nil : try makeAccelerator(config: config, settings: settings, dataset: dataset, modelFiles: modelFiles)
+
+        let progress = EpochProgress()
+        let report = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: modelDirectory,
+                                             resume: request.resume,
+                                             hook: accelerator, progress: progress.update, notice: { note("train-dmd: " + $0) })
+        for url in report.outputs { record.output(url) }
+        if let accelerator { try writeJumps(accelerator, modelFiles: modelFiles, record: &record) }
+        recordRun(report, dataset: dataset, settings: settings, modelName: modelName, dmd: !request.noDMD, record: &record)
+        try record.finish(manifestAt: modelFiles.manifest)
+
+        note(summaryLine(report, settings: settings) + " → \(modelDirectory.path)")
+        if let divergence = report.divergence {
+            // Everything is written (the history up to the divergence, the model before it, the
+            // manifest with the cause); the distinct exit status tells scripts the run did not finish.
+            note("train-dmd: the training diverged in epoch \(divergence.epoch): \(divergence.message); exit status \(divergedExitCode)")
+            throw ReportedFailure(exitCode: divergedExitCode)
+        }
+    }
+
+    /// The dataset, its files recorded as inputs, and a note of what it holds.
+    private static func loadDataset(_ dataDirectory: URL, settings: TrainingRunSettings, record: inout StageRecord) throws -> SurrogateDataset {
         let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: InputScaler(ranges: settings.inputRanges),
                                                 parameterNames: settings.inputNames)
         for url in dataset.files { try record.input(url) }
@@ -49,37 +72,39 @@ public enum TrainStage {
              + (excluded > 0 ? "; \(excluded) samples without a FEM solution left out "
                 + "(status " + dataset.excludedByStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" : ""))
         if dataset.testIndices.isEmpty { note("train-dmd: warning: no test samples; test MSE columns stay empty") }
+        return dataset
+    }
 
-        var accelerator: DMDAccelerator? = nil
-        if !request.noDMD {
-            let layout = try NetworkLayout(widths: [dataset.parameterWidth] + settings.hiddenWidths + [dataset.observationWidth],
-                                           activation: settings.activation)
-            accelerator = try DMDAccelerator(settings: DMDTrainingSettings(config.dmd, plannedEpochs: settings.epochs), layout: layout,
-                                             eigenvalueDirectory: modelFiles.eigenvalues,
-                                             copyThreads: settings.trainer.threads, log: { note("train-dmd: " + $0) })
-        }
+    private static func makeAccelerator(config: PipelineConfig, settings: TrainingRunSettings, dataset: SurrogateDataset,
+                                        modelFiles: DataLayout.Model) throws -> DMDAccelerator {
+        let layout = try NetworkLayout(widths: [dataset.parameterWidth] + settings.hiddenWidths + [dataset.observationWidth],
+                                       activation: settings.activation)
+        return try DMDAccelerator(settings: DMDTrainingSettings(config.dmd, plannedEpochs: settings.epochs), layout: layout,
+                                  eigenvalueDirectory: modelFiles.eigenvalues,
+                                  copyThreads: settings.trainer.threads, log: { note("train-dmd: " + $0) })
+    }
 
-        let progress = EpochProgress()
-        let report = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: modelDirectory,
-                                             resume: request.resume,
-                                             hook: accelerator, progress: progress.update, notice: { note("train-dmd: " + $0) })
-        for url in report.outputs { record.output(url) }
-        if let accelerator {
-            let jumpsURL = modelFiles.jumps
-            try AtomicFile.write(DMDJump.csv(accelerator.jumps), to: jumpsURL)
-            record.output(jumpsURL)
-            record.detail("dmd_jumps", JSONValue(accelerator.jumps.count))
-            record.detail("dmd_jumps_rejected", JSONValue(accelerator.jumps.filter { !$0.accepted }.count))
-            record.detail("dmd_mean_relative_error_train", DMDJump.meanRelativeError(accelerator.jumps, test: false).map { JSONValue($0) } ?? .null)
-            record.detail("dmd_mean_relative_error_test", DMDJump.meanRelativeError(accelerator.jumps, test: true).map { JSONValue($0) } ?? .null)
-            record.detail("dmd_eigenvalue_folder", .string(accelerator.eigenvalueDirectory?.path ?? ""))
-        }
+    /// jumps.csv and the jumps' figures in the manifest.
+    private static func writeJumps(_ accelerator: DMDAccelerator, modelFiles: DataLayout.Model, record: inout StageRecord) throws {
+        let jumpsURL = modelFiles.jumps
+        try AtomicFile.write(DMDJump.csv(accelerator.jumps), to: jumpsURL)
+        record.output(jumpsURL)
+        record.detail("dmd_jumps", JSONValue(accelerator.jumps.count))
+        record.detail("dmd_jumps_rejected", JSONValue(accelerator.jumps.filter { !$0.accepted }.count))
+        record.detail("dmd_mean_relative_error_train", DMDJump.meanRelativeError(accelerator.jumps, test: false).map { JSONValue($0) } ?? .null)
+        record.detail("dmd_mean_relative_error_test", DMDJump.meanRelativeError(accelerator.jumps, test: true).map { JSONValue($0) } ?? .null)
+        record.detail("dmd_eigenvalue_folder", .string(accelerator.eigenvalueDirectory?.path ?? ""))
+    }
+
+    /// The manifest's account of the run: model, data, epochs, status and final losses.
+    private static func recordRun(_ report: TrainingRunReport, dataset: SurrogateDataset, settings: TrainingRunSettings,
+                                  modelName: String, dmd: Bool, record: inout StageRecord) {
         record.detail("model", .string(modelName))
         record.detail("layout", .array(report.layout.widths.map { JSONValue($0) }))
         record.detail("activation", .string(report.layout.activation.rawValue))
         record.detail("precision", .string(settings.precision.rawValue))
         record.detail("parameters", JSONValue(report.layout.parameterCount))
-        record.detail("dmd", .bool(!request.noDMD))
+        record.detail("dmd", .bool(dmd))
         record.detail("train_count", JSONValue(report.trainCount))
         record.detail("test_count", JSONValue(report.testCount))
         record.detail("excluded_by_status", .object(Dictionary(uniqueKeysWithValues: dataset.excludedByStatus.map { ("\($0.key)", JSONValue($0.value)) })))
@@ -101,8 +126,10 @@ public enum TrainStage {
                 "training_wall_seconds": JSONValue(last.wallSeconds),
             ]))
         }
-        try record.finish(manifestAt: modelFiles.manifest)
+    }
 
+    /// "train-dmd: LAYOUT PRECISION, STATE; train MSE …, test MSE … (scaled); TIME of training".
+    private static func summaryLine(_ report: TrainingRunReport, settings: TrainingRunSettings) -> String {
         let state = report.divergence != nil ? "DIVERGED in epoch \(report.completedEpochs + 1) of \(report.plannedEpochs) (model of epoch \(report.completedEpochs) kept)"
             : report.finished ? "trained" : "stopped at epoch \(report.completedEpochs) of \(report.plannedEpochs) (continue with --resume)"
         var summary = "train-dmd: \(report.layout) \(settings.precision.rawValue), \(state)"
@@ -110,13 +137,7 @@ public enum TrainStage {
             summary += String(format: "; train MSE %.4g, test MSE %@ (scaled); %@ of training",
                               last.trainMSE, last.testMSE.map { String(format: "%.4g", $0) } ?? "n/a", formatDuration(last.wallSeconds))
         }
-        note(summary + " → \(modelDirectory.path)")
-        if let divergence = report.divergence {
-            // Everything is written (the history up to the divergence, the model before it, the
-            // manifest with the cause); the distinct exit status tells scripts the run did not finish.
-            note("train-dmd: the training diverged in epoch \(divergence.epoch): \(divergence.message); exit status \(divergedExitCode)")
-            throw ReportedFailure(exitCode: divergedExitCode)
-        }
+        return summary
     }
 
     /// The library's settings from the configuration sections.

@@ -26,59 +26,90 @@ public enum WindStage {
         let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
                                                             box: config.sampling.ranges, nu: wind.nu, source: paramsURL.path)
         let n = similarity.count
+        let (outcomes, solveSeconds) = try solveSamples(similarity, wind: wind, paramsPath: paramsURL.path)
+
+        let arrays = try WindArrays(outcomes, samples: n, params: params.values, profilePoints: wind.profilePoints, nu: wind.nu)
+        let out = layout.wind
+        try arrays.write(to: out, record: &record)
+
+        let times = outcomes.map(\.seconds).sorted()
+        let median = times.isEmpty ? 0 : times[times.count / 2]
+        recordDetails(outcomes, wind: wind, solveSeconds: solveSeconds, sortedTimes: times, record: &record)
+        try record.finish(manifestAt: out.manifest)
+
+        let line = WindStatus.allCases.map { status in "\(status.label) \(outcomes.filter { $0.status == status }.count)" }.joined(separator: ", ")
+        note("blasius-solve: \(n) samples in \(String(format: "%.2f", solveSeconds)) s (median \(String(format: "%.2f", median * 1e3)) ms, worst \(String(format: "%.2f", (times.last ?? 0) * 1e3)) ms per sample): \(line) → \(out.folder.path)")
+    }
+
+    /// Every sample solved on the worker threads, with the wall time of the whole batch.
+    private static func solveSamples(_ similarity: [SimilarityParameters], wind: WindSettings,
+                                     paramsPath: String) throws -> (outcomes: [WindSampleOutcome], seconds: Double) {
         let policy = NoSolutionPolicy(wind)
         let solver = BlasiusSolver(tolerance: wind.tolerance, profilePoints: wind.profilePoints)
         _ = BlasiusSolver.blowOffSuction   // computed once, before the workers start
 
-        let progress = ProgressReporter("blasius-solve", total: n)
+        let progress = ProgressReporter("blasius-solve", total: similarity.count)
         let started = monotonicSeconds()
         let outcomes: [WindSampleOutcome]
         do {
             outcomes = try WindBatch.solveAll(similarity, solver: solver, policy: policy) { _ in progress.advance() }
         } catch let error as WindBatchError {
-            throw StageError("blasius-solve: \(paramsURL.path): \(error.message)")
+            throw StageError("blasius-solve: \(paramsPath): \(error.message)")
         }
-        let solveSeconds = monotonicSeconds() - started
+        return (outcomes, monotonicSeconds() - started)
+    }
 
-        // Arrays, rows of zeros where there is no profile.
-        let k = wind.profilePoints
-        var profiles = [Double](repeating: 0, count: n * k * 4)
-        var summary = [Double](repeating: 0, count: n * 4)
-        var status = [Int32](repeating: 0, count: n)
-        var logCurvature = [Double](repeating: 0, count: n)
-        var effective = params.values
-        for (i, o) in outcomes.enumerated() {
-            status[i] = o.status.rawValue
-            guard o.status.hasProfile, let s = o.solution else { continue }
-            let rows = s.profile.rows
-            guard rows.count == k * 4 else { throw StageError("internal: sample \(i) has \(rows.count / 4) profile nodes, expected \(k)") }
-            profiles.replaceSubrange((i * k * 4)..<((i + 1) * k * 4), with: rows)
-            summary.replaceSubrange((i * 4)..<(i * 4 + 4), with: [s.lambda, s.fw, s.wallCurvature, s.displacement])
-            // ln|f''(0)| is −∞ only at λ = 1 (f'' ≡ 0); store the most negative double instead of −∞.
-            logCurvature[i] = s.logWallCurvature.isFinite ? s.logWallCurvature : -Double.greatestFiniteMagnitude
-            if o.status == .clamped {
-                effective[i * 6 + WindBatch.uvColumn] = SimilarityParameters.transpirationVelocity(
-                    fw: o.effective.fw, U0: params.values[i * 6 + WindBatch.u0Column], nu: wind.nu)
+    /// The arrays of wind/, rows of zeros where there is no profile.
+    private struct WindArrays {
+        let samples: Int, profilePoints: Int
+        var profiles: [Double], summary: [Double], status: [Int32], logCurvature: [Double]
+        /// The parameter rows with u_v replaced where the policy clamped f_w.
+        var effective: [Double]
+
+        init(_ outcomes: [WindSampleOutcome], samples n: Int, params: [Double], profilePoints k: Int, nu: Double) throws {
+            samples = n; profilePoints = k
+            profiles = [Double](repeating: 0, count: n * k * 4)
+            summary = [Double](repeating: 0, count: n * 4)
+            status = [Int32](repeating: 0, count: n)
+            logCurvature = [Double](repeating: 0, count: n)
+            effective = params
+            for (i, o) in outcomes.enumerated() {
+                status[i] = o.status.rawValue
+                guard o.status.hasProfile, let s = o.solution else { continue }
+                let rows = s.profile.rows
+                guard rows.count == k * 4 else { throw StageError("internal: sample \(i) has \(rows.count / 4) profile nodes, expected \(k)") }
+                profiles.replaceSubrange((i * k * 4)..<((i + 1) * k * 4), with: rows)
+                summary.replaceSubrange((i * 4)..<(i * 4 + 4), with: [s.lambda, s.fw, s.wallCurvature, s.displacement])
+                // ln|f''(0)| is −∞ only at λ = 1 (f'' ≡ 0); store the most negative double instead of −∞.
+                logCurvature[i] = s.logWallCurvature.isFinite ? s.logWallCurvature : -Double.greatestFiniteMagnitude
+                if o.status == .clamped {
+                    effective[i * 6 + WindBatch.uvColumn] = SimilarityParameters.transpirationVelocity(
+                        fw: o.effective.fw, U0: params[i * 6 + WindBatch.u0Column], nu: nu)
+                }
             }
         }
 
-        let out = layout.wind
-        let files: [(URL, () throws -> Void)] = [
-            (out.profiles, { try Npy.write(profiles, shape: [n, k, 4], to: out.profiles) }),
-            (out.summary, { try Npy.write(summary, shape: [n, 4], to: out.summary) }),
-            (out.status, { try Npy.write(status, shape: [n], to: out.status) }),
-            (out.logWallCurvature, { try Npy.write(logCurvature, shape: [n], to: out.logWallCurvature) }),
-            (out.effectiveParams, { try Npy.write(effective, shape: [n, 6], to: out.effectiveParams) }),
-        ]
-        for (url, write) in files {
-            try write()
-            record.output(url)
+        func write(to out: DataLayout.Wind, record: inout StageRecord) throws {
+            let n = samples, k = profilePoints
+            let files: [(URL, () throws -> Void)] = [
+                (out.profiles, { try Npy.write(profiles, shape: [n, k, 4], to: out.profiles) }),
+                (out.summary, { try Npy.write(summary, shape: [n, 4], to: out.summary) }),
+                (out.status, { try Npy.write(status, shape: [n], to: out.status) }),
+                (out.logWallCurvature, { try Npy.write(logCurvature, shape: [n], to: out.logWallCurvature) }),
+                (out.effectiveParams, { try Npy.write(effective, shape: [n, 6], to: out.effectiveParams) }),
+            ]
+            for (url, write) in files {
+                try write()
+                record.output(url)
+            }
         }
+    }
 
-        // Manifest: counts per status, per-sample shots/time, reasons, timing figures.
+    /// Manifest: counts per status, per-sample shots/time, reasons, timing figures.
+    private static func recordDetails(_ outcomes: [WindSampleOutcome], wind: WindSettings, solveSeconds: Double, sortedTimes times: [Double],
+                                      record: inout StageRecord) {
         var counts: [String: JSONValue] = [:]
         for s in WindStatus.allCases { counts[s.label] = JSONValue(outcomes.filter { $0.status == s }.count) }
-        let times = outcomes.map(\.seconds).sorted()
         let median = times.isEmpty ? 0 : times[times.count / 2]
         var unsolved: [JSONValue] = []
         for (i, o) in outcomes.enumerated() where o.status != .solved {
@@ -101,10 +132,6 @@ public enum WindStage {
         record.detail("solve_wall_seconds", JSONValue(solveSeconds))
         record.detail("sample_seconds_median", JSONValue(median))
         record.detail("sample_seconds_max", JSONValue(times.last ?? 0))
-        record.detail("profile_points", JSONValue(k))
-        try record.finish(manifestAt: out.manifest)
-
-        let line = WindStatus.allCases.map { status in "\(status.label) \(outcomes.filter { $0.status == status }.count)" }.joined(separator: ", ")
-        note("blasius-solve: \(n) samples in \(String(format: "%.2f", solveSeconds)) s (median \(String(format: "%.2f", median * 1e3)) ms, worst \(String(format: "%.2f", (times.last ?? 0) * 1e3)) ms per sample): \(line) → \(out.folder.path)")
+        record.detail("profile_points", JSONValue(wind.profilePoints))
     }
 }
