@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import NumericalFoundations
 import PDE
 import Pipeline
 

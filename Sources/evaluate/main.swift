@@ -28,7 +28,7 @@ struct Evaluate: ParsableCommand {
         defer { lock.release() }
         var record = StageRecord(stage: "evaluate", config: config, seed: nil)
         let selection: (names: [String], missing: [String])
-        do { selection = try EvaluationInputs.selectModels(models, data: options.dataURL) } catch let e as StageFailure {
+        do { selection = try EvaluationInputs.selectModels(models, data: options.dataURL) } catch let e as StageError {
             throw StageError("evaluate: \(e.description)")
         }
         for name in selection.missing where selection.missing.count < selection.names.count {

@@ -28,8 +28,8 @@ struct SyntheticFEM: ParsableCommand {
         }
         let paramsURL = layout.samples.params
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, 6])
-        let f = config.fem
-        let points = SyntheticPlume.observationPoints(nx: f.observationNx, ny: f.observationNy, lx: f.lx, ly: f.ly,
+        let f = config.fem.problem
+        let points = SyntheticPlume.observationPoints(nx: f.observationNx, ny: f.observationNy, lx: f.mesh.lx, ly: f.mesh.ly,
                                                       gradingX: f.observationGradingX, gradingY: f.observationGradingY)
         let n = params.shape[0], p = points.count / 2
         var c3 = [Double](repeating: 0, count: n * p)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import PDE
 
-/// Manufactured-solution convergence studies (issue 5): four successive refinements, h halving,
+/// Manufactured-solution convergence studies: four successive refinements, h halving,
 /// the rates computed from the errors and asserted.
 final class ConvergenceTests: XCTestCase {
     let sizes = [8, 16, 32, 64]

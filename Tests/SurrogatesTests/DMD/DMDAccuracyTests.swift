@@ -4,8 +4,7 @@ import NumericalFoundations
 @testable import Surrogates
 import Numerics
 
-/// DMD on snapshots of exactly linear systems w_{k+1} = A w_k with known eigenvalues (issue 7's
-/// first "what must hold"): there DMD is exact in exact arithmetic, so every deviation is rounding.
+/// DMD on snapshots of exactly linear systems w_{k+1} = A w_k with known eigenvalues: there DMD is exact in exact arithmetic, so every deviation is rounding.
 final class DMDAccuracyTests: XCTestCase {
     /// Four conjugate pairs would be as good; this mix has pairs, a positive and a negative real
     /// eigenvalue, moduli 0.85–0.99: q = 8 dimensions of dynamics.
@@ -41,7 +40,7 @@ final class DMDAccuracyTests: XCTestCase {
     /// tol = 1e-10, so the QR path finds exactly the 8 eigenvalues. The method of snapshots forms
     /// XᵀX, whose rounding (≈ m ε σ_0²) puts its noise singular values anywhere up to √(m ε) σ_0 ≈ 6e-8 σ_0
     /// — above tol, so it may keep spurious modes (the reason QR is the default). Whether it does
-    /// depends on the BLAS kernel's rounding (issue 13), so the test asserts only what holds on
+    /// depends on the BLAS kernel's rounding, so the test asserts only what holds on
     /// every kernel: its noise floor lies below its bound, and its 8 true singular values agree with
     /// the QR path's to the Gram path's own accuracy ε/(σ_k/σ_0)².
     func testRankDeficientSnapshotsTruncateExactlyOnTheQRPath() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import PDE
 import NumericalFoundations
 import Surrogates
 import Reporting
@@ -47,7 +48,7 @@ public enum EvaluationReport {
         }
         let train = inputs.trainIndices, test = inputs.testIndices
         guard !train.isEmpty, !test.isEmpty else {
-            throw StageFailure("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
+            throw StageError("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
         }
         let testPredictions = try predict(test)
         let accuracy = try ModelAccuracy(trainPredicted: try predict(train), trainTruth: rows(train),
@@ -84,7 +85,7 @@ public enum EvaluationReport {
     public static func write(inputs: EvaluationInputs, config: PipelineConfig, configPath: String, dataPath: String,
                              to folder: URL, threads: Int = 2) throws -> Output {
         guard !inputs.models.isEmpty else {
-            throw StageFailure("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
+            throw StageError("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
         }
         let evaluations = try inputs.models.map { try evaluate($0, inputs: inputs, threads: threads) }
         let plain = inputs.models.first { $0.name == "plain" }, dmd = inputs.models.first { $0.name == "dmd" }
@@ -223,14 +224,14 @@ public enum EvaluationReport {
                                        "paper_overhead_measured": JSONValue(PaperFigures.measuredOverhead)]
         }
 
-        // The surrogates beyond the paper's runs (issue 15), with the diagnosis of where they fail.
+        // The surrogates beyond the paper's runs, with the diagnosis of where they fail.
         let surrogateRows = try SurrogateComparison.rows(dataDirectory: URL(fileURLWithPath: dataPath, isDirectory: true), params: inputs.params,
                                                          c3: inputs.c3, trainRows: inputs.trainIndices, testRows: inputs.testIndices,
                                                          box: config.sampling.ranges, threads: threads)
         if !surrogateRows.isEmpty {
             metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
             blocks.append(contentsOf: SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
-                                                                 names: SamplingSettings.parameterNames))
+                                                                 names: PollutantParameters.names))
             let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
             if FileManager.default.fileExists(atPath: curveURL.path) {
                 let curve = try LearningCurve.read(curveURL)
@@ -259,7 +260,7 @@ public enum EvaluationReport {
             metrics["sweep"] = .object(sweepMetrics)
         }
         blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
-                                                   nx: config.fem.observationNx, ny: config.fem.observationNy))
+                                                   nx: config.fem.problem.observationNx, ny: config.fem.problem.observationNy))
         if let dmd, !dmd.eigenvalues.isEmpty, config.evaluation.eigenvalueJumps > 0 {
             let jumps = dmd.eigenvalues.keys.sorted()
             let k = min(config.evaluation.eigenvalueJumps, jumps.count)

@@ -1,7 +1,7 @@
 import Foundation
 import Surrogates
 
-/// One contender of the acceleration study (issue 16): the tuned recipe of `train-dmd fit`
+/// One contender of the acceleration study: the tuned recipe of `train-dmd fit`
 /// (`[surrogate] tuned_*`, docs/surrogates.md) with, at most, a changed learning rate, batch or
 /// schedule, and one accelerator. Every method trains the same network from the same data, on the
 /// same fitting / validation split, for the same planned epochs E (the schedules span E).

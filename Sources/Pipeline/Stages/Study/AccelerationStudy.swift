@@ -2,7 +2,7 @@ import Foundation
 import NumericalFoundations
 import Reporting
 
-/// `train-dmd study` (issue 16): does anything reach the tuned Adam's validation error sooner?
+/// `train-dmd study`: does anything reach the tuned Adam's validation error sooner?
 ///
 /// 1. The baseline (`adam`, the tuned recipe) trains every seed for all E planned epochs.
 /// 2. Targets from the baseline: T1 = the worst over its seeds of the best validation MSE within E

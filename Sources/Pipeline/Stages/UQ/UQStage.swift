@@ -9,7 +9,6 @@ import Reporting
 /// surrogate (Monte Carlo maps, Sobol indices per point and of the domain integral of c3), checked
 /// against the finite-element samples. Method and choices: docs/uq.md.
 public enum UQStage {
-    public static let parameterNames = SamplingSettings.parameterNames
 
     /// The input model of `[uq]` on the `[sampling]` box.
     public static func inputModel(_ config: PipelineConfig) throws -> InputModel {
@@ -19,7 +18,7 @@ public enum UQStage {
             switch uq.distributions[j] {
             case .uniform: return .uniform(lower: a, upper: b)
             case .normal: return .truncatedNormal(mean: uq.means[j], std: uq.stds[j], lower: a, upper: b)
-            case .log_uniform: return .logUniform(lower: a, upper: b)
+            case .logUniform: return .logUniform(lower: a, upper: b)
             }
         })
     }
@@ -67,7 +66,7 @@ public enum UQStage {
         // Inputs.
         let layout = DataLayout(data)
         let modelFolder = layout.models.model(uq.model).folder
-        // Any surrogate of the project: the paper's network, the tuned one, POD-GP or POD-NN (issue 15).
+        // Any surrogate of the project: the paper's network, the tuned one, POD-GP or POD-NN.
         let model = try SurrogateLoader.load(from: modelFolder)
         for f in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json"]
         where FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(f).path) {
@@ -203,7 +202,7 @@ public enum UQStage {
         try npy("sobol_first.npy", sobol.first, [6, p]); try npy("sobol_total.npy", sobol.total, [6, p])
         func indicesJSON(_ s: ScalarSobol) -> JSONValue {
             .array((0..<6).map { i in
-                ["parameter": .string(parameterNames[i]), "first": .number(s.indices.first[i]),
+                ["parameter": .string(PollutantParameters.names[i]), "first": .number(s.indices.first[i]),
                  "first_low": .number(s.firstInterval[i].lowerBound), "first_high": .number(s.firstInterval[i].upperBound),
                  "total": .number(s.indices.total[i]),
                  "total_low": .number(s.totalInterval[i].lowerBound), "total_high": .number(s.totalInterval[i].upperBound)]
@@ -232,7 +231,7 @@ public enum UQStage {
         try AtomicFile.write(JSONValue.object(sobolJSON).jsonText(), to: sobolURL); files.append(sobolURL)
         var csv = "parameter,first,first_low,first_high,total,total_low,total_high\n"
         for i in 0..<6 {
-            csv += parameterNames[i] + "," + [scalar.indices.first[i], scalar.firstInterval[i].lowerBound, scalar.firstInterval[i].upperBound,
+            csv += PollutantParameters.names[i] + "," + [scalar.indices.first[i], scalar.firstInterval[i].lowerBound, scalar.firstInterval[i].upperBound,
                                          scalar.indices.total[i], scalar.totalInterval[i].lowerBound, scalar.totalInterval[i].upperBound]
                 .map { String(format: "%.6g", $0) }.joined(separator: ",") + "\n"
         }
