@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "PDETests", dependencies: ["PDE", "Pipeline", "NumericalFoundations", "_TestSupport"],
                     resources: [.copy("FiniteElements/Fixtures")]),
         .testTarget(name: "UncertaintyTests", dependencies: ["Uncertainty", "NumericalFoundations", "_TestSupport"]),
-        .testTarget(name: "SurrogatesTests", dependencies: ["Surrogates", "Pipeline", "Uncertainty", "NumericalFoundations", "_TestSupport", numerics]),
+        .testTarget(name: "SurrogatesTests", dependencies: ["Surrogates", "PDE", "Pipeline", "Uncertainty", "NumericalFoundations", "_TestSupport", numerics]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Surrogates", "NumericalFoundations", "_TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Surrogates", "PDE", "Reporting", "NumericalFoundations", "_TestSupport", numerics]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).

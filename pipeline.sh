@@ -227,7 +227,7 @@ PY
 smoke_test() {
     local t0=$SECONDS
     # The suite runs with one and with two OpenBLAS threads: every tolerance must hold for both
-    # (issue 13); scripts/test-blas-kernels.sh adds the processor kernels.
+    # (the rounding differs between kernels); scripts/test-blas-kernels.sh adds the processor kernels.
     local threads skip="" layers
     # The import rule of docs/architecture.md (executables reach the libraries only through Pipeline).
     say "pipeline.sh test: import rule (scripts/check-layers.py)…"
@@ -302,7 +302,7 @@ smoke_test() {
             grep -qF "| ${m//_/\\_} | 12 |" "$DATA/safeguards/report/report.md" || die "the safeguard report lacks the model $m"
         done
     fi
-    # The acceleration study (train-dmd study, issue 16) on the smoke data: every method (19), two seeds,
+    # The acceleration study (train-dmd study) on the smoke data: every method (19), two seeds,
     # 12 epochs, each run in its own child process; then a rerun that must resume (no run redone).
     if [[ " ${RAN[*]} " == *" fit "* ]]; then
         say "pipeline.sh test: acceleration study on the smoke data"

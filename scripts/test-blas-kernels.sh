@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the unit tests under several OpenBLAS processor kernels and thread counts (issue 13): every
+# Runs the unit tests under several OpenBLAS processor kernels and thread counts (the rounding differs between them): every
 # tolerance in the suite must hold whatever kernel the processor gets. Kernels the processor cannot
 # run are skipped by OpenBLAS itself (it falls back), so the list may name more than this machine has.
 #

@@ -6,7 +6,7 @@ import Foundation
 /// The pipeline's one clock. It lives in ArrayFiles, the lowest library, because every library and
 /// stage that times something already depends on it (and it keeps Configuration out of the domain
 /// libraries). `@inlinable` so that the trainer's per-batch timing reads the clock without a
-/// cross-module call, as its former `@inline(__always)` copy did.
+/// cross-module call.
 @inlinable
 public func monotonicSeconds() -> Double {
     var ts = timespec()
@@ -16,7 +16,7 @@ public func monotonicSeconds() -> Double {
 
 /// CPU seconds used by this process so far, all its threads together (CLOCK_PROCESS_CPUTIME_ID).
 ///
-/// The acceleration study's time axis (issue 16): on a shared machine the wall time of a training
+/// The acceleration study's time axis: on a shared machine the wall time of a training
 /// depends on what else runs, its CPU time much less; with one OpenBLAS thread per run the two agree
 /// on a quiet core. Work a run hands to other threads (DMD's concurrent layers) is counted too.
 public func processCPUSeconds() -> Double {

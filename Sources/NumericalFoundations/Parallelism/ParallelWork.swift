@@ -10,8 +10,8 @@ import Foundation
 /// - **a shared queue** (`forEachItem`): items of unequal cost (FEM samples, DMD layers), taken one
 ///   at a time in a given order by a fixed number of workers, so no core idles while work remains.
 ///
-/// The range functions are `@inlinable` so that, as before they moved here, they inline into the
-/// training's hot loops in other modules and their closures are not called through a context.
+/// The range functions are `@inlinable` so that they inline into the training's hot loops in other
+/// modules and their closures are not called through a context.
 public enum ParallelWork {
     /// Calls `body` on `threads` (or fewer) contiguous, disjoint ranges covering 0..<count, each at
     /// least `grain` long; inline when the work is too small to pay for a thread hand-off.

@@ -19,10 +19,6 @@ public struct CSCMatrix: Sendable {
         self.values = values
     }
 
-    public mutating func setZero() {
-        values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-    }
-
     /// Adds `value` to entry (row, column); a slow path (binary search) for tests and small setups.
     public mutating func add(_ value: Double, row: Int, column: Int) throws {
         guard let p = pattern.slot(row: row, column: column) else { throw SparseMatrixError.entryNotInPattern(row: row, column: column) }

@@ -65,8 +65,8 @@ public struct WindBatchError: Error, CustomStringConvertible, Equatable {
 /// The batch of `blasius-solve`: validation of the parameter table, the solve of every sample on all
 /// cores, and the `wind.no_solution` policy.
 public enum WindBatch {
-    /// Columns of `params.npy` (formulation.md §1): K12, K3, D, U0, u_h, u_v.
-    public static let columnNames = ["K12", "K3", "D", "U0", "u_h", "u_v"]
+    /// Columns of `params.npy` (formulation.md §1): `PollutantParameters.names`.
+    static let columnNames = PollutantParameters.names
     public static let u0Column = 3, uhColumn = 4, uvColumn = 5
 
     /// Checks an N × 6 parameter table (finite values, inside `box` if given, U0 > 0) and maps each row

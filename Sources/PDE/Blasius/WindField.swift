@@ -59,10 +59,4 @@ public struct WindField: Sendable {
         return (U0 * value.fPrime,                                                     // (F4)
                 0.5 * (nu * U0 / distance).squareRoot() * (eta * value.fPrime - value.f))
     }
-
-    /// η of a point (F1).
-    @inlinable
-    public func similarityVariable(x: Double, heightAboveGround y: Double) -> Double {
-        max(y, 0) * (U0 / (nu * max(x + x0, x0 * 1e-12))).squareRoot()
-    }
 }

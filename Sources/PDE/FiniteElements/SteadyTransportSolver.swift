@@ -3,20 +3,8 @@ import NumericalFoundations
 /// Assembles and solves the steady advection–diffusion–reaction system (F5)–(F7) on a
 /// `CoupledP1Space` with P1 elements, SUPG and Newton's method.
 ///
-/// Weak form, for every species s and test function φ_i (c_h, u_h the P1 interpolants):
-///
-///     ∫ (u_h·∇c_s) φ_i + D_s ∇c_s·∇φ_i + r_s(c) φ_i − Q_s φ_i
-///       + Σ_e τ_{s,e} ∫_e (u_h·∇φ_i) (u_h·∇c_s + r_s(c) − Q_s) = 0
-///
-/// (the −D Δc part of the SUPG residual vanishes for P1). Zero diffusive flux on every boundary
-/// part without Dirichlet nodes needs no term. All integrals are evaluated exactly with the closed
-/// forms ∫_e φ_i φ_j = |e|(1 + δ_ij)/12 and ∫_e φ_i φ_j φ_k = |e|·{6, 2, 1}/60 (all equal, two equal,
-/// all different); u_h·∇φ_i is linear on e, so every SUPG product reduces to these too.
-///
-/// τ (Codina 2000, with the reaction term): τ_{s,e} = 1 / (2|u_e|/h_e + 4 D_s/h_e² + |σ_s|), where u_e is
-/// the velocity at the centroid, h_e = 2|u_e| / Σ_a |u_e·∇φ_a| the element length along the stream
-/// (Tezduyar), h_e = √(2|e|) if u_e = 0, and σ_s = linear[s·k + s] the linear self-reaction (K3 for c3).
-/// The product reaction is not in τ, so that τ does not depend on c and the Jacobian stays exact.
+/// The weak form, its exact integrals and the SUPG parameter τ are stated in docs/fem.md ("Weak form",
+/// "Integrals", "SUPG τ"); `TransportWeakForm` computes them term by term.
 ///
 /// Newton: c⁰ solves the problem with product rates 0 (linear, "the solution with K12 = 0"), then
 /// J(c) δ = −F(c) with the exact Jacobian, backtracking until ‖F‖ decreases (Armijo), until

@@ -2,9 +2,9 @@ import NumericalFoundations
 
 // Assembly: the global loops over the triangles that call the element terms of
 // `TransportWeakForm` and add them into the CSC values through the slot maps of `CoupledP1Space`,
-// the Dirichlet rows, and the nonlinear (product) part of F and J. The loop nesting and the order of
-// the `+=` into each slot are those of the former single-file solver: each slot receives its
-// contributions in the same order, so the assembled values are bit-identical.
+// the Dirichlet rows, and the nonlinear (product) part of F and J. The loop nesting fixes the order
+// of the `+=` into each slot; floating-point addition is not associative, so changing it changes the
+// assembled values in the last bits (and with them every stored result).
 extension SteadyTransportSolver {
     // MARK: Linear part (once per problem)
 

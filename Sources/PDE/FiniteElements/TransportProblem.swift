@@ -30,14 +30,6 @@ public struct ReactionModel: Sendable, Equatable {
         ReactionModel(speciesCount: 3, linear: [0, 0, 0, 0, 0, 0, 0, 0, k3],
                       products: [ProductReaction(first: 0, second: 1, rates: [k12, k12, -k12])])
     }
-
-    /// The same model with every product rate multiplied by `factor` (0 gives the linear problem
-    /// from which Newton starts, "the solution with K12 = 0").
-    public func scalingProducts(by factor: Double) -> ReactionModel {
-        var copy = self
-        for p in copy.products.indices { copy.products[p].rates = copy.products[p].rates.map { $0 * factor } }
-        return copy
-    }
 }
 
 /// The right-hand side Q of every species, already integrated against the basis.

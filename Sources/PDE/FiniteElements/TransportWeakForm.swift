@@ -1,13 +1,9 @@
-// The weak form of (F5)–(F7) (formulation.md §3; docs/fem.md "Weak form"), one named function per
-// term, for species s, test function φ_i and trial function φ_j on one element e:
-//
-//     ∫ (u_h·∇c_s) φ_i + D_s ∇c_s·∇φ_i + r_s(c) φ_i − Q_s φ_i
-//       + Σ_e τ_{s,e} ∫_e (u_h·∇φ_i) (u_h·∇c_s + r_s(c) − Q_s) = 0,
-//
-// r_s(c) = Σ_t L_st c_t + Σ_products rate_s c_a c_b. Each function returns the integral per unit
-// coefficient (per unit rate for the reactions); `TransportAssembly.swift` multiplies by the
-// coefficient and scatters. The arithmetic inside each function is exactly that of the former
-// single-file solver, term by term, so the assembled values are bit-identical.
+// The SUPG weak form of (F5)–(F7) as stated in docs/fem.md ("Weak form", "SUPG τ"; formulation.md §3),
+// one named function per term, for species s, test function φ_i and trial function φ_j on one
+// element e. Each function returns the integral per unit coefficient (per unit rate for the
+// reactions); `TransportAssembly.swift` multiplies by the coefficient and scatters. The order of the
+// operations inside each function is part of the results: floating-point arithmetic is not
+// associative, so a reordering changes every stored field in the last bits.
 
 /// The element terms of the SUPG weak form of (F5)–(F7). A namespace, not a type with state.
 enum TransportWeakForm {
@@ -16,9 +12,9 @@ enum TransportWeakForm {
 
     // MARK: SUPG parameter
 
-    /// The streamline geometry of triangle t that τ needs: Σ_a |u_e·∇φ_a| (= 2|u_e|/h_e) and h_e,
-    /// with u_e the velocity at the centroid. h_e = 2|u_e| / Σ_a |u_e·∇φ_a| is the element length
-    /// along the stream (Tezduyar); √(2|e|) where u_e = 0, so that τ stays finite in still air.
+    /// The streamline geometry of triangle t that τ needs (docs/fem.md, "SUPG τ"): Σ_a |u_e·∇φ_a|
+    /// (= 2|u_e|/h_e) and the element length h_e along the stream; √(2|e|) where u_e = 0, so that τ
+    /// stays finite in still air.
     @inline(__always)
     static func streamlineScale(space: CoupledP1Space, triangle t: Int, velocityX: [Double],
                                 velocityY: [Double]) -> (streamSum: Double, length: Double) {
@@ -33,9 +29,8 @@ enum TransportWeakForm {
         return (streamSum, h)
     }
 
-    /// Codina's τ_{s,e} = 1 / (2|u_e|/h_e + 4 D_s/h_e² + |σ_s|) (Codina 2000, with the reaction term),
-    /// σ_s = L_ss the linear self-reaction (K3 for c3 in (F7)). The product K12 c1 c2 is left out so
-    /// that τ does not depend on c and Newton's Jacobian stays exact. τ = 0 when nothing stabilises.
+    /// Codina's τ_{s,e} of docs/fem.md ("SUPG τ"), from `streamlineScale`'s Σ_a |u_e·∇φ_a| = 2|u_e|/h_e;
+    /// τ = 0 when nothing stabilises.
     @inline(__always)
     static func supgTau(streamSum: Double, length h: Double, diffusion: Double, selfReaction: Double) -> Double {
         let denominator = streamSum + 4 * diffusion / (h * h) + abs(selfReaction)

@@ -119,7 +119,7 @@ public enum BatchRunner {
 
         let pending = (0..<chunkCount).filter { !done[$0] }.flatMap { Array(chunkRange($0)) }
         let collector = ChunkCollector(range: range, chunkSize: chunkSize, points: points, c3: c3, records: records)
-        WorkerPool.run(count: pending.count, threads: settings.threads, makeWorker: { _ in
+        ParallelWork.forEachItem(count: pending.count, threads: settings.threads, makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: settings.newton)
         }) { solver, item in
             if stop?.isRequested == true || collector.failed { return }

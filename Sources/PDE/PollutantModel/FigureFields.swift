@@ -92,7 +92,7 @@ public enum FigureFields {
                          discretization: PollutantDiscretization, folder: URL, log: (String) -> Void) throws -> [String] {
         let slots = ResultSlots<(entry: [String: JSONValue], url: URL?)>(count: variations.count)
         let writeErrors = ResultSlots<String>(count: variations.count)
-        WorkerPool.run(count: variations.count, threads: threads, makeWorker: { _ in
+        ParallelWork.forEachItem(count: variations.count, threads: threads, makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: newton)
         }) { solver, i in
             let v = variations[i]

@@ -67,7 +67,7 @@ public enum MeshConvergenceStudy {
             let discretization = try PollutantDiscretization(specification.resolution(nx: nx, ny: ny))
             let setup = (monotonicSeconds() - started)
             let collector = ResultSlots<(c3: [Double]?, failure: String?, iterations: Int, seconds: Double)>(count: cases.count)
-            WorkerPool.run(count: cases.count, threads: threads,
+            ParallelWork.forEachItem(count: cases.count, threads: threads,
                            makeWorker: { _ in PollutantSolver(discretization: discretization, newton: newton) }) { solver, i in
                 let t0 = monotonicSeconds()
                 do {

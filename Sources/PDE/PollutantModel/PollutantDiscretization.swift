@@ -73,19 +73,13 @@ public final class PollutantDiscretization: Sendable {
     /// The structured terrain-following mesh, the sources and the observation grid of `specification`
     /// (formulation.md §3).
     public convenience init(_ specification: Specification) throws {
-        let terrain = specification.terrain
-        // The mesh is graded in x towards the first source (Q1, the emission corner). Without sources the
-        // designated initializer below refuses the specification.
-        let sourceX = min(max(specification.sources.first?.disk.centerX ?? 0, 0), specification.lx)
-        let meshSpecification = StructuredMeshSpecification(
-            lx: specification.lx, ly: specification.ly, nx: specification.nx, ny: specification.ny,
-            groundGrading: specification.groundGrading, sourceGrading: specification.sourceGrading, sourceX: sourceX, terrain: terrain)
+        let terrain = specification.mesh.terrain
         let mesh: TriangleMesh
-        do { mesh = try TriangleMesh.structured(meshSpecification) } catch {
+        do { mesh = try TriangleMesh.structured(specification.mesh) } catch {
             throw PollutantInputError("mesh: \(error)")
         }
         let grid = ObservationGrid(nx: specification.observationNx, ny: specification.observationNy,
-                                   lx: specification.lx, ly: specification.ly,
+                                   lx: specification.mesh.lx, ly: specification.mesh.ly,
                                    gradingX: specification.observationGradingX, gradingY: specification.observationGradingY,
                                    ground: { terrain.height(at: $0) })
         var sides: Set<BoundaryTag> = [.upstream, .top, .downstream]
@@ -125,17 +119,10 @@ public final class PollutantDiscretization: Sendable {
 extension PollutantDiscretization {
     /// The sample-independent problem of formulation.md §3 that a discretization is built from: the
     /// domain and its structured terrain-following mesh, the two sources (F8), the observation grid
-    /// and which boundary parts may be inflow. The stages translate `[fem]` into it (FEMStage).
+    /// and which boundary parts may be inflow. `[fem]` decodes into it (FEMSettings).
     public struct Specification: Sendable, Equatable {
-        public var lx: Double
-        public var ly: Double
-        public var nx: Int
-        public var ny: Int
-        /// Ratio of the tallest to the shortest cell height in a column (1 = uniform), shortest at the ground.
-        public var groundGrading: Double
-        /// Ratio of the widest to the narrowest cell width (1 = uniform), narrowest at Q1's x position.
-        public var sourceGrading: Double
-        public var terrain: Terrain
+        /// The domain [0, Lx] × [h(x), Ly] and its mesh, graded in x towards Q1 (`sourceX`).
+        public var mesh: StructuredMeshSpecification
         /// Q1 (species c1) and Q2 (species c2).
         public var sources: [SourceDisk]
         public var observationNx: Int
@@ -148,11 +135,12 @@ extension PollutantDiscretization {
         public var groundInflow: Bool
         public var inflowDetection: InflowDetection
 
-        public init(lx: Double, ly: Double, nx: Int, ny: Int, groundGrading: Double, sourceGrading: Double, terrain: Terrain,
-                    sources: [SourceDisk], observationNx: Int, observationNy: Int, observationGradingX: Double,
-                    observationGradingY: Double, groundInflow: Bool, inflowDetection: InflowDetection) {
-            self.lx = lx; self.ly = ly; self.nx = nx; self.ny = ny
-            self.groundGrading = groundGrading; self.sourceGrading = sourceGrading; self.terrain = terrain
+        /// `mesh.sourceX` becomes Q1's x position (clamped to the domain): the mesh is refined towards the
+        /// emission corner. Without sources the discretization refuses the specification.
+        public init(mesh: StructuredMeshSpecification, sources: [SourceDisk], observationNx: Int, observationNy: Int,
+                    observationGradingX: Double, observationGradingY: Double, groundInflow: Bool, inflowDetection: InflowDetection) {
+            self.mesh = mesh
+            self.mesh.sourceX = min(max(sources.first?.disk.centerX ?? 0, 0), mesh.lx)
             self.sources = sources
             self.observationNx = observationNx; self.observationNy = observationNy
             self.observationGradingX = observationGradingX; self.observationGradingY = observationGradingY
@@ -162,7 +150,7 @@ extension PollutantDiscretization {
         /// The same problem on an nx × ny mesh (mesh studies).
         public func resolution(nx: Int, ny: Int) -> Specification {
             var copy = self
-            copy.nx = nx; copy.ny = ny
+            copy.mesh.nx = nx; copy.mesh.ny = ny
             return copy
         }
     }

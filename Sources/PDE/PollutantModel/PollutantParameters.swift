@@ -23,7 +23,8 @@ public struct PollutantParameters: Sendable, Equatable, CustomStringConvertible 
     /// Transpiration velocity at the ground, u_v (F3).
     public var uv: Double
 
-    /// Column names of params.npy.
+    /// The parameters' names, in the order of params.npy's columns (formulation.md §1): the one spelling
+    /// of the configuration's `[sampling]` keys, the reports and the model files.
     public static let names = ["K12", "K3", "D", "U0", "u_h", "u_v"]
 
     public init(k12: Double, k3: Double, diffusion: Double, u0: Double, uh: Double, uv: Double) {

@@ -64,10 +64,6 @@ public final class PollutantSolver {
         transport = SteadyTransportSolver(space: discretization.space, options: newton)
     }
 
-    public var newtonOptions: NewtonOptions {
-        get { transport.options }
-        set { transport.options = newValue }
-    }
 
     /// The transport problem of (F5)–(F8) for these parameters and this wind: D for all species,
     /// K12 c1c2 consumed in (F5), (F6) and produced in (F7), K3 c3 decay, the exact disk moments of

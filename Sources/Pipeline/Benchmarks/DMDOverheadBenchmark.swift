@@ -3,7 +3,7 @@ import Surrogates
 import Foundation
 
 /// The overhead of Algorithm 1: seconds per epoch with DMD divided by seconds per epoch without
-/// (issue 7's target ≤ 1.03; the paper measured 1.41), on the paper network and synthetic data
+/// (target ≤ 1.03; the paper measured 1.41), on the paper network and synthetic data
 /// of the paper's shapes (`SyntheticRegression` outputs; the timing of dense layers does not depend
 /// on the values).
 ///

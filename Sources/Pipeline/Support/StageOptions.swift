@@ -35,7 +35,7 @@ public struct StageOptions: ParsableArguments {
         let loaded = try PipelineConfig.load(URL(fileURLWithPath: config), overrides: all)
         if loaded.fileSetsNoKeys, let defaults = try? PipelineConfig.parse("") {
             note("note: \(config) sets no keys: every value not given by a flag or --set is the default, i.e. the paper's full setup "
-                 + "(\(defaults.sampling.samples) samples, a \(defaults.fem.nx) x \(defaults.fem.ny) mesh, \(defaults.training.epochs) epochs)")
+                 + "(\(defaults.sampling.samples) samples, a \(defaults.fem.problem.mesh.nx) x \(defaults.fem.problem.mesh.ny) mesh, \(defaults.training.epochs) epochs)")
         }
         return loaded
     }
@@ -46,12 +46,6 @@ public struct StageOptions: ParsableArguments {
             throw StageError(e.description)
         }
     }
-}
-
-/// A failure a stage reports to its user: one line, non-zero exit, no stack trace.
-public struct StageError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
 }
 
 /// Writes a line to standard error (progress and warnings never mix with data on stdout).

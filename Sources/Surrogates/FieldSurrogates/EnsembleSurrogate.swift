@@ -1,7 +1,7 @@
 import Foundation
 import NumericalFoundations
 
-/// A weighted average of other surrogates' predictions, c = Σ_k w_k c_k with Σ w_k = 1 (issue 15).
+/// A weighted average of other surrogates' predictions, c = Σ_k w_k c_k with Σ w_k = 1.
 /// The tuned network and POD-GP err differently (their validation errors are weakly related), so
 /// their average is more accurate than either. The weights are chosen on the validation split.
 /// The folder holds only `ensemble.json`; the members are the sibling folders it names.
@@ -19,14 +19,14 @@ public final class EnsembleSurrogate: FieldSurrogate {
 
     public init(members: [FieldSurrogate], names: [String], weights: [Double]) throws {
         guard !members.isEmpty, members.count == names.count, weights.count == members.count else {
-            throw StageFailureText("an ensemble needs as many weights and names as members (got \(members.count), \(names.count), \(weights.count))")
+            throw StageError("an ensemble needs as many weights and names as members (got \(members.count), \(names.count), \(weights.count))")
         }
         guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }), abs(weights.reduce(0, +) - 1) < 1e-9 else {
-            throw StageFailureText("ensemble weights must be non-negative and sum to 1, got \(weights)")
+            throw StageError("ensemble weights must be non-negative and sum to 1, got \(weights)")
         }
         let first = members[0]
         for (m, name) in zip(members, names) where m.inputWidth != first.inputWidth || m.outputWidth != first.outputWidth {
-            throw StageFailureText("ensemble member \(name) maps \(m.inputWidth) → \(m.outputWidth), the first \(first.inputWidth) → \(first.outputWidth)")
+            throw StageError("ensemble member \(name) maps \(m.inputWidth) → \(m.outputWidth), the first \(first.inputWidth) → \(first.outputWidth)")
         }
         self.members = members
         description = Description(members: names, weights: weights)

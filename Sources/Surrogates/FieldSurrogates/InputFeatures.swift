@@ -1,4 +1,5 @@
 import Foundation
+import NumericalFoundations
 
 /// The inputs of the POD models: each parameter mapped to [−1, 1] over the box, linearly (as the
 /// paper's network) or, for the parameters named in `[surrogate] log_inputs`, linearly in its
@@ -12,10 +13,10 @@ public struct InputFeatures: Codable, Equatable, Sendable {
 
     public init(box: InputScaler, logarithmic: [Bool]) throws {
         guard logarithmic.count == box.width else {
-            throw StageFailureText("input features: \(logarithmic.count) log flags for \(box.width) parameters")
+            throw StageError("input features: \(logarithmic.count) log flags for \(box.width) parameters")
         }
         for j in 0..<box.width where logarithmic[j] && !(box.lower[j] > 0) {
-            throw StageFailureText("input features: parameter \(j) has the range [\(box.lower[j]), \(box.upper[j])]; a log input needs a positive lower bound")
+            throw StageError("input features: parameter \(j) has the range [\(box.lower[j]), \(box.upper[j])]; a log input needs a positive lower bound")
         }
         lower = box.lower; upper = box.upper; self.logarithmic = logarithmic
     }
@@ -34,10 +35,4 @@ public struct InputFeatures: Codable, Equatable, Sendable {
     public func scale(rows values: [Double]) -> [Double] {
         values.enumerated().map { scale($0.element, column: $0.offset % width) }
     }
-}
-
-/// A one-line error of the stages layer that needs no other context.
-public struct StageFailureText: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
 }

@@ -77,7 +77,7 @@ public struct DMDStatistics: Sendable, Equatable {
 
 /// A DMD run measured against the plain run it accelerates.
 ///
-/// The yardstick of the issue is "the wall time the DMD run needs to reach the plain run's final test
+/// The yardstick of the acceleration question is "the wall time the DMD run needs to reach the plain run's final test
 /// MSE". A plain run that overfits passes its own final test MSE long before its end, so the
 /// speed-up compares like with like: the first time the *plain* run reached that value against the
 /// first time the DMD run did. The same is done for the training MSE (what the optimizer minimises).

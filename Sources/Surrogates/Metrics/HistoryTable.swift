@@ -51,7 +51,6 @@ public struct HistoryTable: Sendable {
     /// Every column by name, including the required ones (as numbers).
     public let columns: [String: HistoryColumn]
 
-    public var rowCount: Int { epochs.count }
 
     /// A numeric column by name (`nil` if absent or text).
     public func numbers(_ name: String) -> [Double?]? {

@@ -99,7 +99,7 @@ public final class Network<Scalar: NetworkScalar> {
                         b: weights(layer), ldb: nIn, beta: 0, c: out, ldc: nOut)
             let activation = layer == layout.layerCount - 1 ? Activation.linear : layout.activation
             let b = UnsafePointer(bias(layer))
-            Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / nOut)) { range in
+            ParallelWork.forEachRange(count: rows, threads: threads, grain: max(1, ParallelWork.elementGrain / nOut)) { range in
                 activation.applyWithBias(out, rows: range, width: nOut, bias: b)
             }
             previous = UnsafePointer(out)
@@ -117,7 +117,7 @@ public final class Network<Scalar: NetworkScalar> {
                     b: weights(layer), ldb: nIn, beta: 0, c: below, ldc: nIn)
         let a = UnsafePointer(workspace.activations[layer - 1])
         let activation = layout.activation
-        Parallel.forEachRange(count: rows * nIn, threads: threads, grain: Parallel.elementGrain) { range in
+        ParallelWork.forEachRange(count: rows * nIn, threads: threads, grain: ParallelWork.elementGrain) { range in
             activation.multiplyByDerivative(below, output: a, range: range)
         }
     }
@@ -178,7 +178,7 @@ public final class Network<Scalar: NetworkScalar> {
             let parallel = threads > 1 && blockCount >= 2 * threads
             let previousThreads = BLASThreads.current
             if parallel { BLASThreads.set(1) }
-            Parallel.forEachChunk(count: blockCount, threads: parallel ? threads : 1, grain: 1) { chunk, range in
+            ParallelWork.forEachChunk(count: blockCount, threads: parallel ? threads : 1, grain: 1) { chunk, range in
                 let scratch = blocks[chunk]
                 for block in range {
                     let first = block * blockRows, count = min(blockRows, nOut - first)
@@ -204,7 +204,7 @@ public final class Network<Scalar: NetworkScalar> {
         let delta = workspace.deltas[layout.layerCount - 1]
         let scale = Scalar(2 / (Double(rows) * Double(width)))
         let rowSums = workspace.rowSums, weightedRowSums = workspace.weightedRowSums
-        Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / width)) { range in
+        ParallelWork.forEachRange(count: rows, threads: threads, grain: max(1, ParallelWork.elementGrain / width)) { range in
             for r in range {
                 (rowSums[r], weightedRowSums[r]) = Kernels.squaredErrorDelta(a: output + r * width, y: target(r), d: delta + r * width,
                                                                              weights: weights, count: width, scale: scale)

@@ -88,7 +88,7 @@ public final class NetworkLinearization {
             if layer < last {
                 let a = UnsafePointer(workspace.activations[layer])
                 let activation = layout.activation
-                Parallel.forEachRange(count: rows * nOut, threads: threads, grain: Parallel.elementGrain) { range in
+                ParallelWork.forEachRange(count: rows * nOut, threads: threads, grain: ParallelWork.elementGrain) { range in
                     activation.multiplyByDerivative(tangent, output: a, range: range)
                 }
             }

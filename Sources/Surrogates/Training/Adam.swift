@@ -1,4 +1,5 @@
 import Foundation
+import NumericalFoundations
 
 /// Hyper-parameters of Adam (Kingma & Ba 2014) with TensorFlow's defaults (formulation.md §4).
 public struct AdamSettings: Codable, Equatable, Sendable {
@@ -72,7 +73,7 @@ public final class AdamOptimizer<Scalar: NetworkScalar> {
             let offset = offsets[layer]
             let w = parameters + offset, g = gradient + offset
             let coefficients = coefficients(ofLayer: layer)
-            Parallel.forEachRange(count: layout.parameterCount(ofLayer: layer), threads: threads, grain: Parallel.elementGrain) { range in
+            ParallelWork.forEachRange(count: layout.parameterCount(ofLayer: layer), threads: threads, grain: ParallelWork.elementGrain) { range in
                 update(coefficients, layer: layer, range: range, parameters: w, gradient: g + range.lowerBound)
             }
             finishStep(ofLayer: layer)

@@ -1,7 +1,7 @@
 import Foundation
 import NumericalFoundations
 
-/// The paper's network trained as a practitioner would (issue 15): the same MLP and Adam, plus
+/// The paper's network trained as a practitioner would: the same MLP and Adam, plus
 ///
 /// - an output transform suited to data that span decades (`OutputTransform.logarithm`),
 /// - decoupled weight decay (AdamW, Loshchilov & Hutter, ICLR 2019),
@@ -133,7 +133,7 @@ public enum RegularizedTraining {
     /// training set and the validation rows as its "test" set (the trainer's test MSE is then the
     /// validation MSE), AdamW's λ set. The learning-rate factor is the caller's to set per epoch
     /// (`RegularizedTrainingOptions.learningRateFactor`). For trainings driven from outside, as the
-    /// acceleration study (issue 16).
+    /// acceleration study.
     public struct Setup<S: NetworkScalar> {
         public var trainer: Trainer<S>
         public var outputScaler: OutputScaler

@@ -359,7 +359,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             network.forward(inputs + start * d, rows: rows, workspace: workspace, threads: threads)
             let out = UnsafePointer(workspace.output), rowSums = workspace.rowSums, weighted = workspace.weightedRowSums
             let y = targets + start * p
-            Parallel.forEachRange(count: rows, threads: threads, grain: max(1, Parallel.elementGrain / p)) { range in
+            ParallelWork.forEachRange(count: rows, threads: threads, grain: max(1, ParallelWork.elementGrain / p)) { range in
                 for r in range {
                     (rowSums[r], weighted[r]) = Kernels.squaredErrors(a: out + r * p, y: y + r * p, weights: weights, count: p)
                 }
@@ -376,7 +376,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         network.predict(inputs, rows: count, threads: options.threads)
     }
 
-    // MARK: Full-batch access (second-order phases, issue 16)
+    // MARK: Full-batch access (second-order phases of the acceleration study)
 
     /// The training MSE L (scaled units, the trainer's loss) of the current parameters and its
     /// gradient ∂L/∂θ over the whole training set, in float64 (layout of `network.parameters`).

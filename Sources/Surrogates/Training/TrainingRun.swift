@@ -70,10 +70,9 @@ public enum TrainingRun {
                                               trainLoss: settings.trainer.trainLoss, inputHashes: hashes, hook: hook?.checkpointFingerprint ?? "")
         let context = Context(dataset: dataset, settings: settings, layout: layout, inputScaler: inputScaler, outputScaler: outputScaler,
                               fingerprint: fingerprint, modelDirectory: modelDirectory, resume: resume, hook: hook)
-        // Outside NeuralNetwork the trainer's generic code runs unspecialised (an order of magnitude
-        // slower, docs/dmd-training.md): the training loop goes through `trainSpecialized`, which
-        // makes the cast to Trainer<Float> or Trainer<Double> inside that module; only the one-off
-        // work (scaling, building, predicting, checkpoint bytes) runs the generic code here.
+        // One call per precision, so that the optimiser compiles `run` (and the trainer's loop it calls,
+        // in this module) for Float and for Double: unspecialised generic code is an order of magnitude
+        // slower (docs/dmd-training.md).
         switch settings.precision {
         case .float32: return try run(Float.self, context, progress: progress, notice: notice)
         case .float64: return try run(Double.self, context, progress: progress, notice: notice)
@@ -165,7 +164,7 @@ public enum TrainingRun {
                                                                notice: (String) -> Void) throws -> Divergence? {
         var lastCheckpoint = trainer.completedEpochs
         let stopAt = min(c.settings.epochs, c.settings.stopAfterEpoch ?? Int.max)
-        let divergence = try trainer.trainSpecialized(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
+        let divergence = try trainer.train(untilEpoch: stopAt, stopOnDivergence: c.settings.stopOnDivergence) { row in
             progress(row, c.settings.epochs)
             if row.epoch % c.settings.checkpointEvery == 0 {
                 try TrainingCheckpoint.write(trainer, fingerprint: c.fingerprint, to: checkpointURL)

@@ -1,6 +1,6 @@
 import NumericalFoundations
 
-/// A validation split carved from the training samples (issue 15): hyper-parameters and early
+/// A validation split carved from the training samples: hyper-parameters and early
 /// stopping are chosen on it, so that the test split is used once, for the final table.
 public enum ValidationSplit {
     /// Splits `trainingRows` into (fit, validation): a seeded permutation, the first

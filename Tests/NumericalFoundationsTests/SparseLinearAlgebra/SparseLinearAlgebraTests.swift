@@ -96,7 +96,7 @@ final class UMFPACKTests: XCTestCase {
         try lu.factorize(matrix)
         let x = try lu.solve(b)
         // A backward-stable LU with iterative refinement leaves a residual at round-off level (~1e-16);
-        // 1e-12 is the acceptance bound of the issue.
+        // 1e-12 is the specified acceptance bound.
         let residual = try matrix.relativeResidual(solution: x, rightHandSide: b)
         XCTAssertLessThan(residual, 1e-12)
         // Forward error ≤ cond(A) · residual; this matrix has cond ≈ 1e3, so 1e-10 is generous.

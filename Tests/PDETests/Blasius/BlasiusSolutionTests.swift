@@ -17,7 +17,7 @@ final class BlasiusSolutionTests: XCTestCase {
     /// Blasius (λ = 0, f_w = 0) in the normalisation 2f''' + f f'' = 0: f''(0) = 0.332057336215196…
     /// (Boyd 2008, "The Blasius function: computations before computers, the value of tricks,
     /// undergraduate projects, and open research problems", SIAM Review 50) and β = 1.72078765752….
-    /// The tolerances are the issue's (1e-10 and 1e-9); the solver's own is |f'(∞) − 1| ≤ 1e-10.
+    /// The specified tolerances are 1e-10 and 1e-9; the solver's own is |f'(∞) − 1| ≤ 1e-10.
     func testClassicBlasius() throws {
         let s = try solved(0, 0)
         XCTAssertEqual(s.wallCurvature, 0.332057336215, accuracy: 1e-10)

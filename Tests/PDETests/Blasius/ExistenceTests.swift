@@ -14,7 +14,7 @@ final class ExistenceTests: XCTestCase {
     }
 
     /// formulation.md §2a: λ_c(0) ≈ −0.35411, λ_c(1) ≈ −0.907, λ_c(5) ≈ −5.84, λ_c(−1) ≈ −0.0353,
-    /// f_w* ≈ −1.23849. The issue asks λ_c(0) = −0.3541 to 1e-4; the others are checked to the digits
+    /// f_w* ≈ −1.23849. λ_c(0) = −0.3541 is required to 1e-4; the others are checked to the digits
     /// the specification gives (half a unit of the last digit).
     func testPublishedValues() throws {
         XCTAssertEqual(try criticalLambda(0).lambda, -0.3541, accuracy: 1e-4)

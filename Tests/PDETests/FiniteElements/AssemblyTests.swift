@@ -116,7 +116,7 @@ final class AssemblyTests: XCTestCase {
         let (matrix, load) = try solver.linearSystem()
         let lu = UMFPACKFactorization(symbolic: space.symbolicAnalysis)
         try lu.factorize(matrix)
-        // The bound; LU with iterative refinement reaches round-off (~1e-16).
+        // The specified bound; LU with iterative refinement reaches round-off (~1e-16).
         XCTAssertLessThan(try matrix.relativeResidual(solution: try lu.solve(load), rightHandSide: load), 1e-12)
         let jacobian = try solver.jacobian(at: randomState(space.unknownCount, seed: 2))
         try lu.factorize(jacobian)

@@ -192,7 +192,7 @@ final class PollutantBatchTests: XCTestCase {
         // K12 < 0 makes c1 c2 a source of c1 and c2: the product blows up.
         let p = PollutantParameters(k12: -2000, k3: 1, diffusion: 0.01, u0: 0.05, uh: 0.0, uv: 0)
         let outcome = solver.solveSample(index: 7, parameters: p, windStatus: .solved, profile: try Fixture.profile(PollutantParameters(k12: 1, k3: 1, diffusion: 0.1, u0: 0.05, uh: 0, uv: 0)), nu: 1e-5, x0: 0.1)
-        // What is promised whatever the rounding (issue 13: never assert that a method fails): either
+        // What is promised whatever the rounding, which differs between BLAS kernels (so never assert that a method fails): either
         // Newton meets its tolerance with a finite field, or the sample gets a typed failure status,
         // a reason, finite residuals and zeros for c3 — never NaN.
         XCTAssertTrue(outcome.record.relativeResiduals.allSatisfy { $0.isFinite })

@@ -3,19 +3,19 @@ import XCTest
 @testable import PDE
 import Pipeline
 
-/// FEMStage's one translation of `[fem]` and `[wind]` into PollutantModel's options.
+/// `[fem]` decoded into PollutantModel's specification, and `[wind]` translated into its options.
 final class SettingsTranslationTests: XCTestCase {
     func testFEMSettingsBecomeTheSpecification() throws {
         let fem = try Fixture.config("inflow_detection = \"nodal\"\nground_inflow = true\nterrain = [{center = 0.5, height = 0.1, width = 0.2}]").fem
-        let s = PollutantDiscretization.Specification(fem)
-        XCTAssertEqual([s.nx, s.ny, s.observationNx, s.observationNy], [12, 8, 6, 4])
+        let s = fem.problem
+        XCTAssertEqual([s.mesh.nx, s.mesh.ny, s.observationNx, s.observationNy], [12, 8, 6, 4])
         XCTAssertEqual(s.inflowDetection, .nodal)
         XCTAssertTrue(s.groundInflow)
-        XCTAssertEqual(s.terrain, Terrain(bumps: [TerrainBump(center: 0.5, height: 0.1, width: 0.2)]))
+        XCTAssertEqual(s.mesh.terrain, Terrain(bumps: [TerrainBump(center: 0.5, height: 0.1, width: 0.2)]))
         // [fem] sources give radius², the disk its radius.
         XCTAssertEqual(s.sources, [SourceDisk(disk: Disk(centerX: 0.1, centerY: 0.1, radius: 0.5), rate: 0.1),
                                    SourceDisk(disk: Disk(centerX: 0.1, centerY: 0.3, radius: 0.5), rate: 0.1)])
-        XCTAssertEqual(s.resolution(nx: 20, ny: 10).nx, 20)
+        XCTAssertEqual(s.resolution(nx: 20, ny: 10).mesh.nx, 20)
         let d = try PollutantDiscretization(settings: fem, nx: 14)
         XCTAssertEqual(d.mesh.nodeCount, 15 * 9)
         XCTAssertEqual(d.inflowDetection, .nodal)
@@ -24,7 +24,7 @@ final class SettingsTranslationTests: XCTestCase {
     func testMeshErrorsFromTheConfigurationNameTheSection() throws {
         let fem = try Fixture.config("terrain = [{center = 0.5, height = 2.0, width = 0.2}]").fem
         assertThrows(try PollutantDiscretization(settings: fem), contains: ["[fem] mesh:", "reaches the top"])
-        assertThrows(try PollutantDiscretization(PollutantDiscretization.Specification(fem)), contains: ["mesh:", "reaches the top"])
+        assertThrows(try PollutantDiscretization(fem.problem), contains: ["mesh:", "reaches the top"])
     }
 
     func testWindSettingsBecomeTheInProcessOptions() throws {

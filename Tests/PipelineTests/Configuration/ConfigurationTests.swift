@@ -1,4 +1,5 @@
 import XCTest
+import PDE
 import _TestSupport
 import Foundation
 @testable import Pipeline
@@ -27,7 +28,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.dmd.m, 14); XCTAssertEqual(c.dmd.s, 55); XCTAssertEqual(c.dmd.tol, 1e-10)
         XCTAssertEqual(c.dmd.snapshotKind, .weights); XCTAssertEqual(c.dmd.scope, .layer)
         XCTAssertEqual(c.fem.observationCount, 2670)
-        XCTAssertEqual(c.fem.sources[1], FEMSettings.Source(x: 0.1, y: 0.3, radius2: 0.25, rate: 0.1))
+        XCTAssertEqual(c.fem.problem.sources[1], SourceDisk(disk: Disk(centerX: 0.1, centerY: 0.3, radius: 0.5), rate: 0.1))
     }
 
     func testCommittedConfigsLoad() throws {
@@ -58,7 +59,7 @@ final class ConfigurationTests: XCTestCase {
 
     func testOverridesApplyAndAreValidated() throws {
         let c = try PipelineConfig.parse("[fem]\nnx = 10\n", overrides: ["fem.nx=40", "wind.no_solution=\"clamp\"", "sampling.K3=[1, 2]", "wind.no_solution=error"])
-        XCTAssertEqual(c.fem.nx, 40)
+        XCTAssertEqual(c.fem.problem.mesh.nx, 40)
         XCTAssertEqual(c.wind.noSolution, .error) // the bare word is a string; the last override wins
         XCTAssertEqual(c.sampling.ranges[1], 1...2)
         XCTAssertEqual(c.resolved["fem"]?["nx"], .number(40))
@@ -87,7 +88,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(formatDuration(.infinity), "?")
     }
 
-    // MARK: reliability (issue 17)
+    // MARK: reliability
 
     func testTrainFractionMustLeaveATestSample() throws {
         for (fraction, n) in [(1.0, 10), (0.96, 10), (0.95, 10)] {
@@ -150,7 +151,7 @@ final class SurrogateSettingsTests: XCTestCase {
         XCTAssertEqual(d.surrogate.podnnLMIterations, 200); XCTAssertEqual(d.surrogate.podnnLMCGIterations, 20)
         XCTAssertEqual(d.surrogate.podnnLMPatience, 10)
         let lm = try PipelineConfig.parse("[surrogate]\npodnn_optimizer = \"levenberg_marquardt\"\npodnn_lm_patience = 0\n")
-        XCTAssertEqual(lm.surrogate.podnnOptimizer, .levenberg_marquardt); XCTAssertEqual(lm.surrogate.podnnLMPatience, 0)
+        XCTAssertEqual(lm.surrogate.podnnOptimizer, .levenbergMarquardt); XCTAssertEqual(lm.surrogate.podnnLMPatience, 0)
         for (text, fragments) in [("podnn_optimizer = \"sgd\"", ["surrogate.podnn_optimizer", "levenberg_marquardt"]),
                                   ("podnn_lm_iterations = 0", ["surrogate.podnn_lm_iterations"]),
                                   ("podnn_lm_cg_iterations = 1.5", ["surrogate.podnn_lm_cg_iterations"]),

@@ -1,4 +1,5 @@
 import XCTest
+import PDE
 import Foundation
 import NumericalFoundations
 import Surrogates
@@ -44,7 +45,7 @@ final class EvaluationTests: XCTestCase {
         try Npy.write(points, shape: [p, 2], to: data.appendingPathComponent("fem/points.npy"))
 
         let scaler = try InputScaler(ranges: ranges)
-        let dataset = try SurrogateDataset.load(layout: DataLayout(data), inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        let dataset = try SurrogateDataset.load(layout: DataLayout(data), inputScaler: scaler, parameterNames: PollutantParameters.names)
         // A third run diverges in epoch 3 (a hook reporting a divergence): the report must say so.
         struct Blowup: DivergenceError { var description: String }
         final class Wrecker: TrainingHook {
@@ -56,7 +57,7 @@ final class EvaluationTests: XCTestCase {
         for (name, seed) in [("plain", UInt64(1)), ("dmd", UInt64(2)), ("blown", UInt64(3))] {
             var settings = TrainingRunSettings(hiddenWidths: [8], networkSeed: seed,
                                                trainer: TrainerOptions(batchSize: 8, threads: 1), epochs: 4, checkpointEvery: 2,
-                                               inputRanges: ranges, inputNames: SamplingSettings.parameterNames)
+                                               inputRanges: ranges, inputNames: PollutantParameters.names)
             settings.stopOnDivergence = true
             _ = try TrainingRun.execute(dataset: dataset, settings: settings, modelDirectory: data.appendingPathComponent("models/\(name)"),
                                         resume: .never, hook: name == "blown" ? Wrecker() : nil)

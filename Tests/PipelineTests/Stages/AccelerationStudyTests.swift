@@ -4,7 +4,7 @@ import NumericalFoundations
 import Reporting
 @testable import Pipeline
 
-/// The acceleration study (issue 16) on a tiny synthetic data folder, in this process: the
+/// The acceleration study on a tiny synthetic data folder, in this process: the
 /// targets come from the baseline, the runs stop at T1, and an interrupted study resumes to the
 /// same numbers, bit for bit (every training value; only the clocks differ).
 final class AccelerationStudyTests: XCTestCase {

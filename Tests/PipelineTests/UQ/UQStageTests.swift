@@ -1,4 +1,5 @@
 import XCTest
+import PDE
 import Foundation
 import NumericalFoundations
 import Surrogates
@@ -42,7 +43,7 @@ final class UQStageTests: XCTestCase {
         try Npy.write(wind, shape: [n], to: data.appendingPathComponent("wind/status.npy"))
         let layout = try NetworkLayout(widths: [6, 8, p], activation: .softsign)
         try SurrogateModel.write(network: Network<Float>(layout: layout, seed: 3),
-                                 description: ModelDescription(layout: layout, precision: .float32, inputNames: UQStage.parameterNames,
+                                 description: ModelDescription(layout: layout, precision: .float32, inputNames: PollutantParameters.names,
                                                                epochsCompleted: 1, epochsPlanned: 1, trainSamples: 30, testSamples: 10),
                                  inputScaler: InputScaler(ranges: box),
                                  outputScaler: OutputScaler(mean: [Double](repeating: 1e-3, count: p), standardDeviation: [Double](repeating: 1e-4, count: p)),

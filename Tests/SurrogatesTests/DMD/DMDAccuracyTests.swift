@@ -4,8 +4,7 @@ import NumericalFoundations
 @testable import Surrogates
 import Numerics
 
-/// DMD on snapshots of exactly linear systems w_{k+1} = A w_k with known eigenvalues (issue 7's
-/// first "what must hold"): there DMD is exact in exact arithmetic, so every deviation is rounding.
+/// DMD on snapshots of exactly linear systems w_{k+1} = A w_k with known eigenvalues: there DMD is exact in exact arithmetic, so every deviation is rounding.
 final class DMDAccuracyTests: XCTestCase {
     /// Four conjugate pairs would be as good; this mix has pairs, a positive and a negative real
     /// eigenvalue, moduli 0.85–0.99: q = 8 dimensions of dynamics.
@@ -13,7 +12,7 @@ final class DMDAccuracyTests: XCTestCase {
 
     /// n ≫ m, m − 1 = q: X has full rank 8 with σ_7/σ_0 ≈ 5e-3 (well conditioned). Measured:
     /// QR path eigenvalue error 9e-15 and s = 50 extrapolation error 5e-13; method of snapshots
-    /// 5e-12 and 1e-10 (it squares the condition number, κ(X)² ε ≈ 1e-11). The issue's bounds
+    /// 5e-12 and 1e-10 (it squares the condition number, κ(X)² ε ≈ 1e-11). The specified bounds
     /// 1e-10 and 1e-8 hold for both paths and both mode kinds.
     func testExactlyLinearSystemOnBothSVDPaths() throws {
         let system = LinearSystem(dimension: 3000, modes: modes, seed: 1)
@@ -41,7 +40,7 @@ final class DMDAccuracyTests: XCTestCase {
     /// tol = 1e-10, so the QR path finds exactly the 8 eigenvalues. The method of snapshots forms
     /// XᵀX, whose rounding (≈ m ε σ_0²) puts its noise singular values anywhere up to √(m ε) σ_0 ≈ 6e-8 σ_0
     /// — above tol, so it may keep spurious modes (the reason QR is the default). Whether it does
-    /// depends on the BLAS kernel's rounding (issue 13), so the test asserts only what holds on
+    /// depends on the BLAS kernel's rounding, so the test asserts only what holds on
     /// every kernel: its noise floor lies below its bound, and its 8 true singular values agree with
     /// the QR path's to the Gram path's own accuracy ε/(σ_k/σ_0)².
     func testRankDeficientSnapshotsTruncateExactlyOnTheQRPath() throws {
@@ -72,8 +71,7 @@ final class DMDAccuracyTests: XCTestCase {
     /// its error bound grows like ε/δ for a mode of relative strength δ = σ_min/σ_0 ≈ 5e-10 (≈ 4e-7:
     /// still a guarantee), while the method of snapshots squares the condition number, ε/δ² ≈ 1e3,
     /// so on this problem it has no guarantee at all. How wrong it then is depends on the rounding
-    /// of the BLAS kernel (measured: off by 1e11 on one processor, right to 3e-8 on another; issue
-    /// 13), so the test asserts the two bounds — properties of the problem, computed from the QR
+    /// of the BLAS kernel (measured: off by 1e11 on one processor, right to 3e-8 on another), so the test asserts the two bounds — properties of the problem, computed from the QR
     /// path's accurate singular values — and that the Gram path still returns a finite model, never
     /// how wrong it is.
     func testQRPathStaysAccurateWhereTheMethodOfSnapshotsHasNoGuarantee() throws {

@@ -4,7 +4,7 @@ import NumericalFoundations
 @testable import Surrogates
 import Numerics
 
-/// Safeguards (a) and (b) of issue 7, item 4, checked against closed forms on exactly linear data.
+/// The DMD safeguards (a) and (b), checked against closed forms on exactly linear data.
 final class DMDSafeguardTests: XCTestCase {
     /// One growing pair (|λ| = 1.04), one real and one decaying pair: q = 5, m = 6 (full rank).
     let modes = [polar(1.04, 0.3), Complex(0.9), polar(0.7, 1.2)]
@@ -12,7 +12,7 @@ final class DMDSafeguardTests: XCTestCase {
     /// (a) With clamping, a mode with |λ| > 1 evolves with λ/|λ|. On exactly linear data the DMD
     /// modes are B times D's eigenvectors, so the clamped extrapolation is B D_c^s D^{m−1} c, where
     /// D_c is D with the growing block divided by 1.04 (same eigenvectors, eigenvalue λ/|λ|).
-    /// Without clamping the growing truth B D^{m−1+s} c is reproduced. Both to 1e-8 (the issue's
+    /// Without clamping the growing truth B D^{m−1+s} c is reproduced. Both to 1e-8 (the specified
     /// extrapolation bound; measured ≈ 1e-13).
     func testClampingMovesGrowingEigenvaluesOntoTheUnitCircle() throws {
         let system = LinearSystem(dimension: 1000, modes: modes, seed: 21)
@@ -24,7 +24,7 @@ final class DMDSafeguardTests: XCTestCase {
         let clampedTruth = try system.basis.multiplied(by: coordinates)
         for method in DMDOptions.SVDMethod.allCases {
             let plain = try DMD.decompose(system.snapshots(m), options: DMDOptions(svdMethod: method))
-            // The eigenvalue bound of issue 7 (1e-10, both paths): measured 1e-15 (QR) to 1e-12 (Gram,
+            // The eigenvalue bound (1e-10, both paths): measured 1e-15 (QR) to 1e-12 (Gram,
             // whose error depends on the BLAS kernel: ε κ(X)² with κ(X) ≈ 1e2).
             XCTAssertEqual(plain.largestEigenvalueModulus, 1.04, accuracy: 1e-10, "\(method)")
             XCTAssertEqual(plain.clampedEigenvalueCount, 0)

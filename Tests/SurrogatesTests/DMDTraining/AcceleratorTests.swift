@@ -53,7 +53,7 @@ final class AcceleratorTests: XCTestCase {
         XCTAssertEqual(hook.jumps[0].testMSEBefore, plain.history.rows[m].testMSE)
         // That the jump changed the parameters is checked positively below: they equal the DMD
         // extrapolation of the plain run's snapshots (an inequality of two floating-point runs would
-        // prove nothing and depend on rounding, issue 13).
+        // prove nothing and depend on rounding, which differs between BLAS kernels).
 
         // Eigenvalue files of every jump and layer: r × 2, the largest modulus as in the history.
         for jump in hook.jumps {

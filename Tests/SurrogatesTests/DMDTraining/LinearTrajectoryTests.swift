@@ -34,7 +34,7 @@ final class LinearTrajectoryTests: XCTestCase {
     }
 
     /// The plain jump (the paper's Algorithm 1, QR path, exact modes): after m = 10 snapshots the
-    /// parameters are w_{10+50} to 1e-8 (the bound for s = 50; measured ≈ 1e-13, the
+    /// parameters are w_{10+50} to 1e-8 (the specified bound for s = 50; measured ≈ 1e-13, the
     /// library's accuracy on such data), the eigenvalue files hold D's eigenvalues to 1e-10, and the
     /// history columns report the jump.
     func testJumpLandsOnTheLinearTrajectory() throws {

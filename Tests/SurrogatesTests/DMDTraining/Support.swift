@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PDE
 import NumericalFoundations
 import Surrogates
 import Pipeline
@@ -9,7 +10,7 @@ import Pipeline
 /// batches of 8 (5 optimizer steps per epoch), Adam with lr 1e-2. Small enough for a debug build.
 enum SmallProblem {
     static let widths = [6, 12, 8, 5]
-    static let names = ["K12", "K3", "D", "U0", "u_h", "u_v"]
+    static let names = PollutantParameters.names
     static let ranges: [ClosedRange<Double>] = Array(repeating: 0...1, count: 6)
 
     static var layout: NetworkLayout { try! NetworkLayout(widths: widths, activation: .softsign) }

@@ -3,7 +3,7 @@ import Surrogates
 import Pipeline
 import Foundation
 
-/// The practitioner's recipe (issue 15): schedule, AdamW, output transform, validation split and
+/// The practitioner's recipe: schedule, AdamW, output transform, validation split and
 /// early stopping, each against a closed form or an exact property.
 final class RegularizedTrainingTests: XCTestCase {
     func testLearningRateScheduleFollowsWarmUpThenCosine() {

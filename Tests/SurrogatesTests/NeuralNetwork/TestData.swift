@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PDE
 import NumericalFoundations
 @testable import Surrogates
 
@@ -7,7 +8,7 @@ import NumericalFoundations
 /// synthetic c3 so that a small network can learn it, and a few failed FEM samples (status ≠ 0,
 /// NaN rows) that training must leave out.
 struct TestDataFolder {
-    static let names = ["K12", "K3", "D", "U0", "u_h", "u_v"]
+    static let names = PollutantParameters.names
     static let ranges: [ClosedRange<Double>] = [1...20, 0...10, 0.01...0.5, 0.01...2.0, -0.2...0.2, -0.2...0.2]
 
     let root: URL

@@ -16,8 +16,8 @@ final class TrainerTests: XCTestCase {
     }
 
     /// A smooth synthetic function (three sines of two inputs) is learnt: the full-set training MSE
-    /// falls by more than 100× within 60 epochs (measured: to ~2e-3 of its start; the bound is the
-    /// issue's), and the test MSE follows, so the network generalises rather than memorises.
+    /// falls by more than 100× within 60 epochs (measured: to ~2e-3 of its start; 100× is the
+    /// specified bound), and the test MSE follows, so the network generalises rather than memorises.
     func testLearnsSmoothFunction() throws {
         let trainer = try makeTrainer(Float.self)
         let initial = trainer.trainingLoss().scaled

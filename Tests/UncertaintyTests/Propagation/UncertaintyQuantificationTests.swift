@@ -29,7 +29,7 @@ func measured(_ label: String, _ values: [Double]) {
 final class UncertaintyQuantificationTests: XCTestCase {
     func testIshigamiClosedFormMatchesTheLiterature() {
         let f = Ishigami()
-        // The published values (Saltelli et al. 2010 and the issue): to the 4 digits given.
+        // The published values (Saltelli et al. 2010): to the 4 digits given.
         for (x, y) in zip(f.first, [0.3139, 0.4424, 0]) { XCTAssertEqual(x, y, accuracy: 6e-5) }
         for (x, y) in zip(f.total, [0.5576, 0.4424, 0.2437]) { XCTAssertEqual(x, y, accuracy: 6e-5) }
         // The partial variances add up to V (no other interactions).

@@ -1,14 +1,15 @@
+import PDE
+
 /// `[sampling]`: the Latin hypercube of formulation.md §1.
 public struct SamplingSettings: Sendable, Equatable {
-    /// Parameter names in the column order of `params.npy` (formulation.md §1 table).
-    public static let parameterNames = ["K12", "K3", "D", "U0", "u_h", "u_v"]
+    /// The default range of each parameter, in the column order of `params.npy` (formulation.md §1 table).
     public static let defaultRanges: [ClosedRange<Double>] = [1...20, 0...10, 0.01...0.5, 0.01...2.0, -0.2...0.2, -0.2...0.2]
 
     public var samples: Int
     public var seed: UInt64
     public var trainFraction: Double
     public var maximinIterations: Int
-    /// One interval per parameter, in `parameterNames` order.
+    /// One interval per parameter, in `PollutantParameters.names` order.
     public var ranges: [ClosedRange<Double>]
 
     public init(_ r: SectionReader) throws {
@@ -23,7 +24,7 @@ public struct SamplingSettings: Sendable, Equatable {
                           + "expected 0 ≤ value < 1 with at least one test sample, i.e. value < \(Double(2 * samples - 1) / Double(2 * samples))")
         }
         maximinIterations = try r.int("maximin_iterations", default: 0, in: 0...100_000_000)
-        ranges = try zip(Self.parameterNames, Self.defaultRanges).map { try r.interval($0.0, default: $0.1) }
+        ranges = try zip(PollutantParameters.names, Self.defaultRanges).map { try r.interval($0.0, default: $0.1) }
         // U0 > 0 is needed by (F1); D > 0 by (F5)-(F7).
         if ranges[3].lowerBound <= 0 { throw r.error("U0", "the wind speed range must be positive (η in (F1) divides by U0)") }
         if ranges[2].lowerBound <= 0 { throw r.error("D", "the diffusion range must be positive") }

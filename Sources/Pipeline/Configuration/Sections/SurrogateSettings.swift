@@ -1,15 +1,17 @@
-/// `[surrogate]`: the surrogates beyond the paper's network (issue 15), fitted by `train-dmd fit`.
+import PDE
+
+/// `[surrogate]`: the surrogates beyond the paper's network, fitted by `train-dmd fit`.
 ///
 /// The paper's route (`[network]`, `[training]`, `[dmd]`: the models "plain" and "dmd") is left as
 /// it is. This section configures the models that compete with it — the paper's network trained
 /// with a practitioner's recipe ("tuned"), POD with a Gaussian process per coefficient ("pod_gp"),
 /// POD with a small network ("pod_nn") — and which of them is the project's best surrogate.
 public struct SurrogateSettings: Sendable, Equatable {
-    public enum Model: String, CaseIterable, Sendable { case tuned, pod_gp, pod_nn, ensemble }
+    public enum Model: String, CaseIterable, Sendable { case tuned, podGP = "pod_gp", podNN = "pod_nn", ensemble }
     public enum Transform: String, CaseIterable, Sendable { case identity, log }
-    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, one_cycle }
-    public enum Kernel: String, CaseIterable, Sendable { case matern52, squared_exponential }
-    public enum Optimizer: String, CaseIterable, Sendable { case adam, levenberg_marquardt }
+    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, oneCycle = "one_cycle" }
+    public enum Kernel: String, CaseIterable, Sendable { case matern52, squaredExponential = "squared_exponential" }
+    public enum Optimizer: String, CaseIterable, Sendable { case adam, levenbergMarquardt = "levenberg_marquardt" }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
     public var best: Model
@@ -74,7 +76,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         validationSeed = UInt64(try r.int("validation_seed", default: 5, in: 0...Int.max))
         outputTransform = try r.choice("output_transform", default: Transform.log)
         logOffset = try r.double("log_offset", default: 1e-4, in: 1e-12...1)
-        logInputs = try r.strings("log_inputs", default: [], allowed: SamplingSettings.parameterNames)
+        logInputs = try r.strings("log_inputs", default: [], allowed: PollutantParameters.names)
         if Set(logInputs).count != logInputs.count { throw r.error("log_inputs", "lists a parameter twice") }
 
         tunedHidden = try r.ints("tuned_hidden", default: [40, 200, 1000], each: 1...1_000_000)

@@ -1,7 +1,7 @@
 /// `[training]`: Adam, mini-batches and epochs of formulation.md §4.
 public struct TrainingSettings: Sendable, Equatable {
     /// What the history's train MSE is: a full pass after the epoch, or the mean of its mini-batch losses (docs/train.md).
-    public enum TrainMSE: String, CaseIterable, Sendable { case full_pass, minibatch_mean }
+    public enum TrainMSE: String, CaseIterable, Sendable { case fullPass = "full_pass", minibatchMean = "minibatch_mean" }
 
     public var epochs: Int
     public var batchSize: Int
@@ -24,6 +24,6 @@ public struct TrainingSettings: Sendable, Equatable {
         seed = UInt64(try r.int("seed", default: 2, in: 0...Int.max))
         checkpointEvery = try r.int("checkpoint_every", default: 100, in: 1...10_000_000)
         threads = try r.int("threads", default: 2, in: 1...256)
-        trainMSE = try r.choice("train_mse", default: TrainMSE.full_pass)
+        trainMSE = try r.choice("train_mse", default: TrainMSE.fullPass)
     }
 }

@@ -5,7 +5,7 @@ public struct UQSettings: Sendable, Equatable {
     /// wind similarity solution (where the surrogate was trained), `box` = the whole box.
     public enum Region: String, CaseIterable, Sendable { case feasible, box }
     /// One input distribution kind per parameter; bounds are always the [sampling] box.
-    public enum Distribution: String, CaseIterable, Sendable { case uniform, normal, log_uniform }
+    public enum Distribution: String, CaseIterable, Sendable { case uniform, normal, logUniform = "log_uniform" }
 
     /// Monte Carlo rows (model evaluations inside the region).
     public var samples: Int
@@ -56,7 +56,7 @@ public struct UQSettings: Sendable, Equatable {
                 guard z < 7 else {
                     throw r.error("means", "entry \(j + 1) (\(means[j])) lies more than 7 standard deviations outside the box [\(box[j].lowerBound), \(box[j].upperBound)]")
                 }
-            case .log_uniform:
+            case .logUniform:
                 guard box[j].lowerBound > 0 else {
                     throw r.error("distributions", "entry \(j + 1) is log_uniform but the [sampling] range [\(box[j].lowerBound), \(box[j].upperBound)] is not positive")
                 }

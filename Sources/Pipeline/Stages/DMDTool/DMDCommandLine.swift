@@ -3,7 +3,7 @@ import Surrogates
 import Foundation
 import Numerics
 
-/// The logic of `train-dmd dmd` (issue 7, item 2): DMD of any snapshot matrix stored as `.npy`,
+/// The logic of `train-dmd dmd`: DMD of any snapshot matrix stored as `.npy`,
 /// with its results written as `.npy` files. It reads and writes files, so it lives here, beside
 /// the `dmd` subcommand that parses the arguments, and not in the DMD library.
 ///

@@ -46,7 +46,7 @@ public enum EvaluateStage {
     /// other) unless none is there.
     static func selectModels(_ options: EvaluateOptions) throws -> [String] {
         let selection: (names: [String], missing: [String])
-        do { selection = try EvaluationInputs.selectModels(options.models, data: options.stage.dataURL) } catch let e as StageFailure {
+        do { selection = try EvaluationInputs.selectModels(options.models, data: options.stage.dataURL) } catch let e as StageError {
             throw StageError("evaluate: \(e.description)")
         }
         for name in selection.missing where selection.missing.count < selection.names.count {

@@ -63,19 +63,19 @@ public struct EvaluationInputs {
         }
         let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         if names.contains(where: \.isEmpty) {
-            throw StageFailure("--models \"\(list)\": an empty model name; expected names separated by commas, e.g. plain,dmd")
+            throw StageError("--models \"\(list)\": an empty model name; expected names separated by commas, e.g. plain,dmd")
         }
         var seen: Set<String> = []
         for name in names {
             guard seen.insert(name).inserted else {
-                throw StageFailure("--models \"\(list)\": model \(name) is named twice; expected each model once")
+                throw StageError("--models \"\(list)\": model \(name) is named twice; expected each model once")
             }
             guard !name.contains("/"), name != ".", name != ".." else {
-                throw StageFailure("--models \"\(list)\": \(name) is not a folder name under \(data.path)/models")
+                throw StageError("--models \"\(list)\": \(name) is not a folder name under \(data.path)/models")
             }
         }
         if let absent = names.first(where: { !exists($0) }) {
-            throw StageFailure("--models: \(DataLayout(data).models.model(absent).folder.path) holds no trained model "
+            throw StageError("--models: \(DataLayout(data).models.model(absent).folder.path) holds no trained model "
                                + "(no \(SurrogateModel.descriptionFile)); expected a folder written by train-dmd")
         }
         return (names, [])
@@ -105,7 +105,7 @@ public struct EvaluationInputs {
         }
 
         if let repeated = modelNames.first(where: { name in modelNames.filter { $0 == name }.count > 1 }) {
-            throw StageFailure("model \(repeated) is named twice; expected each model once")
+            throw StageError("model \(repeated) is named twice; expected each model once")
         }
         var models: [TrainedModel] = []
         var missing: [String] = []
@@ -118,7 +118,7 @@ public struct EvaluationInputs {
             }
             let model = try SurrogateModel.load(from: folder)
             guard model.layout.outputWidth == c3.rowLength else {
-                throw StageFailure("\(folder.path): the model predicts \(model.layout.outputWidth) outputs but fem/c3.npy has \(c3.rowLength)")
+                throw StageError("\(folder.path): the model predicts \(model.layout.outputWidth) outputs but fem/c3.npy has \(c3.rowLength)")
             }
             let historyURL = modelFiles.history
             let history = try HistoryTable.load(from: historyURL)
@@ -156,10 +156,4 @@ public struct EvaluationInputs {
         }
         return Sweep(mValues: m, sValues: s, training: plane(0), test: plane(1))
     }
-}
-
-/// An evaluation failure with its message (file and what was expected).
-public struct StageFailure: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
 }

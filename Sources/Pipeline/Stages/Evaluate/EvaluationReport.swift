@@ -1,5 +1,6 @@
 import Foundation
 import NumericalFoundations
+import PDE
 import Surrogates
 import Reporting
 
@@ -47,7 +48,7 @@ public enum EvaluationReport {
         }
         let train = inputs.trainIndices, test = inputs.testIndices
         guard !train.isEmpty, !test.isEmpty else {
-            throw StageFailure("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
+            throw StageError("the dataset has \(train.count) usable training and \(test.count) test samples; the report needs both")
         }
         let testPredictions = try predict(test)
         let accuracy = try ModelAccuracy(trainPredicted: try predict(train), trainTruth: rows(train),
@@ -84,7 +85,7 @@ public enum EvaluationReport {
     public static func write(inputs: EvaluationInputs, config: PipelineConfig, configPath: String, dataPath: String,
                              to folder: URL, threads: Int = 2) throws -> Output {
         guard !inputs.models.isEmpty else {
-            throw StageFailure("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
+            throw StageError("no trained model under \(dataPath)/models (expected plain/ and dmd/ from train-dmd)")
         }
         let evaluations = try inputs.models.map { try evaluate($0, inputs: inputs, threads: threads) }
         let plain = inputs.models.first { $0.name == "plain" }, dmd = inputs.models.first { $0.name == "dmd" }
@@ -268,7 +269,7 @@ public enum EvaluationReport {
         guard !surrogateRows.isEmpty else { return [] }
         metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
         var blocks = SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,
-                                                names: SamplingSettings.parameterNames)
+                                                names: PollutantParameters.names)
         let curveURL = DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)).learningCurve.csv
         if FileManager.default.fileExists(atPath: curveURL.path) {
             let curve = try LearningCurve.read(curveURL)
@@ -303,7 +304,7 @@ public enum EvaluationReport {
             metrics["sweep"] = .object(sweepMetrics)
         }
         blocks.append(contentsOf: try fieldFigures(inputs: inputs, evaluations: evaluations, count: config.evaluation.fieldSamples,
-                                                   nx: config.fem.observationNx, ny: config.fem.observationNy))
+                                                   nx: config.fem.problem.observationNx, ny: config.fem.problem.observationNy))
         if let dmd, !dmd.eigenvalues.isEmpty, config.evaluation.eigenvalueJumps > 0 {
             blocks.append(eigenvalueFigure(dmd, jumpCount: config.evaluation.eigenvalueJumps))
         }

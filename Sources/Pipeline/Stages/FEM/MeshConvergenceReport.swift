@@ -45,7 +45,8 @@ public enum MeshConvergenceReport {
     public static func run(config: PipelineConfig, dataDirectory: URL, request: Request, print: (String) -> Void) throws {
         BLASThreads.set(1)
         let fem = config.fem
-        let meshList = request.meshes ?? [(max(2, fem.nx / 2), max(2, fem.ny / 2)), (fem.nx, fem.ny), (2 * fem.nx, 2 * fem.ny)]
+        let (nx, ny) = (fem.problem.mesh.nx, fem.problem.mesh.ny)
+        let meshList = request.meshes ?? [(max(2, nx / 2), max(2, ny / 2)), (nx, ny), (2 * nx, 2 * ny)]
         var selected = request.caseNames.map { names in
             names.compactMap { name in MeshConvergenceStudy.representativeCases.first { $0.name == name } }
         } ?? MeshConvergenceStudy.representativeCases
@@ -55,7 +56,7 @@ public enum MeshConvergenceReport {
                 let inputs = try BatchInputs.load(dataDirectory: dataDirectory, nu: config.wind.nu)
                 selected += MeshConvergenceStudy.cases(from: inputs, count: request.samples)
             }
-            results = try MeshConvergenceStudy.run(specification: PollutantDiscretization.Specification(fem),
+            results = try MeshConvergenceStudy.run(specification: fem.problem,
                                                    wind: InProcessWind.Options(config.wind), meshes: meshList, cases: selected,
                                                    threads: fem.threads, newton: NewtonOptions(fem),
                                                    log: { note("pollutant-fem convergence: \($0)") })

@@ -1,33 +1,14 @@
 import Foundation
 import PDE
 
-// The one translation of `[fem]` and `[wind]` into the options of PollutantModel and FiniteElements:
+// The one translation of `[fem]` (beyond its `problem`, decoded as it is) and `[wind]` into the options of PollutantModel and FiniteElements:
 // the domain libraries take these typed values and know nothing of the configuration file.
-
-extension PollutantDiscretization.Specification {
-    /// The mesh, sources, observation grid and inflow sides of `[fem]`.
-    public init(_ fem: FEMSettings) {
-        let detection: InflowDetection
-        switch fem.inflowDetection {
-        case .flux: detection = .flux
-        case .nodal: detection = .nodal
-        }
-        self.init(lx: fem.lx, ly: fem.ly, nx: fem.nx, ny: fem.ny, groundGrading: fem.groundGrading, sourceGrading: fem.sourceGrading,
-                  terrain: Terrain(bumps: fem.terrain.map { TerrainBump(center: $0.center, height: $0.height, width: $0.width) }),
-                  sources: fem.sources.map {
-                      SourceDisk(disk: Disk(centerX: $0.x, centerY: $0.y, radius: $0.radius2.squareRoot()), rate: $0.rate)
-                  },
-                  observationNx: fem.observationNx, observationNy: fem.observationNy,
-                  observationGradingX: fem.observationGradingX, observationGradingY: fem.observationGradingY,
-                  groundInflow: fem.groundInflow, inflowDetection: detection)
-    }
-}
 
 extension PollutantDiscretization {
     /// The discretization of `[fem]`; `nx`, `ny` replace the configured resolution. Its input errors
     /// name the section they came from.
     public convenience init(settings fem: FEMSettings, nx: Int? = nil, ny: Int? = nil) throws {
-        let specification = Specification(fem).resolution(nx: nx ?? fem.nx, ny: ny ?? fem.ny)
+        let specification = fem.problem.resolution(nx: nx ?? fem.problem.mesh.nx, ny: ny ?? fem.problem.mesh.ny)
         do { try self.init(specification) } catch let error as PollutantInputError {
             throw PollutantInputError("[fem] \(error.message)")
         }

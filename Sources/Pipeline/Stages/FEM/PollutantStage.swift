@@ -111,7 +111,7 @@ public enum PollutantStage {
     }
 
     static func meshDetails(_ d: PollutantDiscretization, fem: FEMSettings) -> [String: JSONValue] {
-        ["nx": JSONValue(fem.nx), "ny": JSONValue(fem.ny), "nodes": JSONValue(d.mesh.nodeCount),
+        ["nx": JSONValue(fem.problem.mesh.nx), "ny": JSONValue(fem.problem.mesh.ny), "nodes": JSONValue(d.mesh.nodeCount),
          "triangles": JSONValue(d.mesh.triangleCount), "unknowns": JSONValue(d.space.unknownCount),
          "observation_points": JSONValue(d.observation.count), "inflow_detection": JSONValue(d.inflowDetection.rawValue),
          "source_integrals": .array(d.sourceIntegrals.map { JSONValue($0) })]

@@ -38,7 +38,7 @@ public enum SingleSolve {
         let mesh = discretization.mesh
         let r = solution.report
         print("# \(p)")
-        print("# mesh \(config.fem.nx) x \(config.fem.ny): \(mesh.nodeCount) nodes, \(discretization.space.unknownCount) unknowns; " +
+        print("# mesh \(config.fem.problem.mesh.nx) x \(config.fem.problem.mesh.ny): \(mesh.nodeCount) nodes, \(discretization.space.unknownCount) unknowns; " +
               "\(solution.inflowNodes.filter { $0 }.count) inflow nodes")
         print("# Newton: \(r.iterations) iterations, \(r.factorizations) factorizations, relative residuals " +
               r.relativeResiduals.map { String(format: "%.2e", $0) }.joined(separator: " ") +

@@ -24,8 +24,8 @@ public enum SyntheticFEMStage {
         try refuseForeignResults(layout.fem)
         let paramsURL = layout.samples.params
         let params = try Npy.read(Double.self, from: paramsURL, expectedShape: [nil, 6])
-        let f = config.fem
-        let points = SyntheticPlume.observationPoints(nx: f.observationNx, ny: f.observationNy, lx: f.lx, ly: f.ly,
+        let f = config.fem.problem
+        let points = SyntheticPlume.observationPoints(nx: f.observationNx, ny: f.observationNy, lx: f.mesh.lx, ly: f.mesh.ly,
                                                       gradingX: f.observationGradingX, gradingY: f.observationGradingY)
         let n = params.shape[0], p = points.count / 2
         let c3 = concentrations(params.values, count: n, points: points)

@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import NumericalFoundations
+import PDE
 import Surrogates
 import Reporting
 
@@ -26,7 +27,7 @@ public enum CompareStage {
         let lock = try options.stage.lockOutput(layout.models.folder)
         defer { lock.release() }
         let scaler = try InputScaler(ranges: config.sampling.ranges)
-        let data = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: SamplingSettings.parameterNames)
+        let data = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
         let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)
         let c3 = NDArray(shape: [data.sampleCount, data.observationWidth], values: data.observations)
         let rows = try SurrogateComparison.rows(dataDirectory: options.stage.dataURL, params: params, c3: c3, trainRows: data.trainIndices,
@@ -36,7 +37,7 @@ public enum CompareStage {
         let url = layout.models.comparison
         try AtomicFile.write(SurrogateComparison.json(rows).jsonText(), to: url)
         // The diagnosis figure of the report: where (in the box, in ‖c3‖) each model fails.
-        let figure = SurrogateComparison.diagnosisFigure(rows, params: params, c3: c3, testRows: data.testIndices, names: SamplingSettings.parameterNames)
+        let figure = SurrogateComparison.diagnosisFigure(rows, params: params, c3: c3, testRows: data.testIndices, names: PollutantParameters.names)
         let svg = url.deletingLastPathComponent().appendingPathComponent("surrogate-errors.svg")
         try AtomicFile.write(try figure.svg(), to: svg)
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))

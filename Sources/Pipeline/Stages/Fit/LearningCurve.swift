@@ -1,9 +1,10 @@
 import Foundation
+import PDE
 import NumericalFoundations
 import Surrogates
 import Reporting
 
-/// Test error against the number of training samples (issue 15's diagnosis): each model refitted on
+/// Test error against the number of training samples (does more data help a surrogate?): each model refitted on
 /// nested subsets of the training samples (the first n of one seeded permutation, so that a larger
 /// subset contains the smaller ones), its validation split carved from the subset, scored on the
 /// whole test split. Tells a user whether more samples or a better model is the way forward.
@@ -54,7 +55,7 @@ public struct LearningCurve {
                     options.restoreBest = false
                     surrogate = try RegularizedTraining.fit(dataset: prepared.dataset, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
                                                             inputScaler: prepared.inputScaler, transform: .identity, options: options,
-                                                            inputNames: SamplingSettings.parameterNames).model
+                                                            inputNames: PollutantParameters.names).model
                 } else {
                     guard let kind = SurrogateSettings.Model(rawValue: model) else {
                         throw StageError("learning curve: unknown model \"\(model)\" (expected \(Self.models.joined(separator: ", ")))")

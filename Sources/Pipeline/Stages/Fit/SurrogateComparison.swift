@@ -3,7 +3,7 @@ import NumericalFoundations
 import Surrogates
 import Reporting
 
-/// The report's comparison of every surrogate in DATA/models (issue 15): the paper's runs and the
+/// The report's comparison of every surrogate in DATA/models: the paper's runs and the
 /// fitted models side by side, on the same test samples, with the diagnosis of where they fail.
 public enum SurrogateComparison {
     /// The model folders compared, in this order, when present.

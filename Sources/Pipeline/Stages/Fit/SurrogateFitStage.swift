@@ -1,9 +1,10 @@
 import Foundation
 import NumericalFoundations
+import PDE
 import Surrogates
 import Reporting
 
-/// `train-dmd fit`: the surrogates beyond the paper's network (issue 15), each into
+/// `train-dmd fit`: the surrogates beyond the paper's network, each into
 /// DATA/models/NAME/ with the same outputs as the paper's runs (predictions_test.npy,
 /// test_indices.npy) plus fit.json (what was fitted, how long it took, its validation error, the
 /// time to predict 1000 parameter sets) and manifest.json.
@@ -40,7 +41,7 @@ public enum SurrogateFitStage {
     public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
-                                                parameterNames: SamplingSettings.parameterNames)
+                                                parameterNames: PollutantParameters.names)
         let s = config.surrogate
         let (fit, validation) = try ValidationSplit.carve(trainingRows ?? dataset.trainIndices, fraction: s.validationFraction, seed: s.validationSeed)
         let transform: OutputTransform
@@ -51,7 +52,7 @@ public enum SurrogateFitStage {
             let values = fit.flatMap { dataset.observations[($0 * p)..<(($0 + 1) * p)] }
             transform = .logarithm(offset: try OutputTransform.logarithmOffset(for: values, relative: s.logOffset))
         }
-        let names = SamplingSettings.parameterNames
+        let names = PollutantParameters.names
         let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features)
     }
@@ -67,7 +68,7 @@ public enum SurrogateFitStage {
             hiddenWidths: s.tunedHidden, activation: activation, precision: precision, networkSeed: config.network.seed,
             shuffleSeed: config.training.seed, batchSize: s.tunedBatchSize, learningRate: s.tunedLearningRate,
             minimumLearningRateFraction: s.tunedMinimumLearningRateFraction,
-            schedule: s.tunedSchedule == .cosine ? .cosine : s.tunedSchedule == .one_cycle ? .oneCycle : .constant, warmupEpochs: s.tunedWarmupEpochs,
+            schedule: s.tunedSchedule == .cosine ? .cosine : s.tunedSchedule == .oneCycle ? .oneCycle : .constant, warmupEpochs: s.tunedWarmupEpochs,
             weightDecay: s.tunedWeightDecay, epochs: s.tunedEpochs, patience: s.tunedPatience, threads: threads,
             outputStandardDeviationFloor: config.network.outputStdFloor)
     }
@@ -79,11 +80,11 @@ public enum SurrogateFitStage {
         let start = monotonicSeconds()
         switch model {
         case .tuned: return try fitTuned(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
-        case .pod_gp: return try fitPODGaussianProcess(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
+        case .podGP: return try fitPODGaussianProcess(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
         case .ensemble:
-            guard let modelsFolder else { throw StageFailureText("the ensemble needs the folder of its members") }
+            guard let modelsFolder else { throw StageError("the ensemble needs the folder of its members") }
             return try fitEnsemble(prepared: prepared, config: config, threads: threads, modelsFolder: modelsFolder, start: start, progress: progress)
-        case .pod_nn: return try fitPODNeuralNetwork(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
+        case .podNN: return try fitPODNeuralNetwork(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
         }
     }
 
@@ -117,7 +118,7 @@ public enum SurrogateFitStage {
         let reporter = ProgressReporter("train-dmd fit tuned epochs", total: s.tunedEpochs)
         let result = try RegularizedTraining.fit(dataset: data, fitRows: prepared.fitRows, validationRows: prepared.validationRows,
                                                  inputScaler: prepared.inputScaler, transform: prepared.transform, options: options,
-                                                 inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu, hook: hook) { row, _ in
+                                                 inputNames: PollutantParameters.names, windViscosity: config.wind.nu, hook: hook) { row, _ in
             reporter.advance(detail: String(format: "train %.4g, validation %.4g (scaled log units)", row.trainMSE, row.validationMSE))
         }
         return (result.model, monotonicSeconds() - start, [
@@ -139,7 +140,7 @@ public enum SurrogateFitStage {
         let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                                count: prepared.fitRows.count, options: options)
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
-                                                  inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                  inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
         return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
     }
@@ -177,7 +178,7 @@ public enum SurrogateFitStage {
                                              validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
                                              validationCount: prepared.validationRows.count, options: options)
         let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
-                                                  inputNames: SamplingSettings.parameterNames, windViscosity: config.wind.nu,
+                                                  inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
         var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
                                             "history_csv": .string(model.trainingCurveCSV())]

@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import NumericalFoundations
+import PDE
 import Uncertainty
 
 /// The command line of `lhs-sample`: the stage options and the overrides of [sampling].
@@ -42,7 +43,7 @@ public enum SamplingStage {
         let settings = config.sampling
         var record = StageRecord(stage: "lhs-sample", config: config, seed: settings.seed)
 
-        let dims = SamplingSettings.parameterNames.count
+        let dims = PollutantParameters.names.count
         var generator = SeededGenerator(seed: settings.seed, stream: 0)
         var design = LatinHypercube(count: settings.samples, dimensions: dims, generator: &generator)
         let before = design.minimumDistance
@@ -61,7 +62,7 @@ public enum SamplingStage {
         try Npy.write(split, shape: [settings.samples], to: samples.split)
         record.output(samples.params)
         record.output(samples.split)
-        record.detail("columns", .array(SamplingSettings.parameterNames.map { .string($0) }))
+        record.detail("columns", .array(PollutantParameters.names.map { .string($0) }))
         record.detail("train_count", JSONValue(split.filter { $0 == 0 }.count))
         record.detail("test_count", JSONValue(split.filter { $0 == 1 }.count))
         record.detail("min_distance_unit_cube_before_maximin", settings.samples > 1 ? JSONValue(before) : .null)

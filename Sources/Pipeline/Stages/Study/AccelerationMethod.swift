@@ -1,7 +1,7 @@
 import Foundation
 import Surrogates
 
-/// One contender of the acceleration study (issue 16): the tuned recipe of `train-dmd fit`
+/// One contender of the acceleration study: the tuned recipe of `train-dmd fit`
 /// (`[surrogate] tuned_*`, docs/surrogates.md) with, at most, a changed learning rate, batch or
 /// schedule, and one accelerator. Every method trains the same network from the same data, on the
 /// same fitting / validation split, for the same planned epochs E (the schedules span E).
@@ -73,7 +73,7 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
             // fastest plain-Adam learning rate.
             AccelerationMethod(name: "dmd_clamped_lr3e-3", summary: "DMD jump with |λ| ≤ 1, m = 14, s = 55, on Adam with lr 3e-3",
                                learningRate: 3e-3, accelerator: .dmd(clamped)),
-            // The last two DMD variants of the issue, on both learning rates: the DMD of the updates
+            // Two more DMD variants, on both learning rates: the DMD of the updates
             // w_{j+1} − w_j (13 updates from the same 14 snapshots), and one DMD over all four layers.
             AccelerationMethod(name: "dmd_updates", summary: "DMD of the updates w_{j+1} − w_j with |λ| ≤ 1, m = 14, s = 55",
                                accelerator: .dmd(updates)),

@@ -2,12 +2,12 @@ import Foundation
 import NumericalFoundations
 import Reporting
 
-/// `train-dmd study` (issue 16): does anything reach the tuned Adam's validation error sooner?
+/// `train-dmd study`: does anything reach the tuned Adam's validation error sooner?
 ///
 /// 1. The baseline (`adam`, the tuned recipe) trains every seed for all E planned epochs.
 /// 2. Targets from the baseline: T1 = the worst over its seeds of the best validation MSE within E
 ///    epochs (so every baseline seed reaches it), T2 = the worst over seeds of the best validation
-///    MSE within the first E/3 epochs (the issue's "error at epoch 1000 of 3000").
+///    MSE within the first E/3 epochs (the error a run has after a third of its horizon, e.g. at epoch 1000 of 3000).
 /// 3. Every other method trains every seed until its validation MSE reaches T1, or for E epochs.
 /// 4. Per method: CPU seconds (and epochs) to T1 and T2, median and spread over seeds, the
 ///    speed-up over the baseline's median, the best validation MSE reached; one figure.
@@ -168,8 +168,8 @@ public struct StudySummary: Codable, Sendable {
         public var speedupPrimaryRange: [Double]?
         public var speedupSecondary: Double?
         public var speedupSecondaryRange: [Double]?
-        /// The fastest Adam variant's median CPU time to T1 / this method's ("tuned Adam" of the
-        /// issue: the learning-rate / schedule / batch grid, not only the default recipe).
+        /// The fastest Adam variant's median CPU time to T1 / this method's ("tuned Adam" means
+        /// the best of the learning-rate / schedule / batch grid, not only the default recipe).
         public var speedupOverBestAdam: Double?
         public var speedupOverBestAdamRange: [Double]?
         public var bestValidationMedian: Double

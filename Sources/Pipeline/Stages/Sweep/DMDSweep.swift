@@ -52,7 +52,7 @@ public struct SweepPairResult: Codable, Equatable, Sendable {
     public var message: String?
 }
 
-/// The (m, s) study of issue 7 / the paper's Figure 3: Algorithm 1 for every pair of a grid, on the
+/// The (m, s) study of the paper's Figure 3: Algorithm 1 for every pair of a grid, on the
 /// same data and network, `concurrentRuns` runs at a time (one per core, one OpenBLAS thread each),
 /// and the mean relative error of each run's jumps on the training and test sets.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import PDE
 import NumericalFoundations
 import Surrogates
 
@@ -154,9 +155,9 @@ public enum TrainStage {
             trainer: TrainerOptions(batchSize: t.batchSize,
                                     adam: AdamSettings(learningRate: t.learningRate, beta1: t.beta1, beta2: t.beta2, epsilon: t.epsilon),
                                     shuffleSeed: t.seed, threads: t.threads,
-                                    trainLoss: t.trainMSE == .full_pass ? .fullPass : .minibatchMean),
+                                    trainLoss: t.trainMSE == .fullPass ? .fullPass : .minibatchMean),
             epochs: t.epochs, checkpointEvery: t.checkpointEvery, outputStandardDeviationFloor: config.network.outputStdFloor,
-            inputRanges: config.sampling.ranges, inputNames: SamplingSettings.parameterNames,
+            inputRanges: config.sampling.ranges, inputNames: PollutantParameters.names,
             windViscosity: config.wind.nu, stopAfterEpoch: stopAfter)
     }
 }

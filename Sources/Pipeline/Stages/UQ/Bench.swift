@@ -1,4 +1,5 @@
 import Foundation
+import PDE
 import NumericalFoundations
 import Surrogates
 
@@ -19,7 +20,7 @@ extension UQStage {
             defer { try? FileManager.default.removeItem(at: scratch) }
             let out = widths[widths.count - 1]
             try SurrogateModel.write(network: network,
-                                     description: ModelDescription(layout: layout, precision: .float32, inputNames: parameterNames,
+                                     description: ModelDescription(layout: layout, precision: .float32, inputNames: PollutantParameters.names,
                                                                    epochsCompleted: 0, epochsPlanned: 0, trainSamples: 0, testSamples: 0),
                                      inputScaler: InputScaler(ranges: box),
                                      outputScaler: OutputScaler(mean: [Double](repeating: 0, count: out), standardDeviation: [Double](repeating: 1, count: out)),

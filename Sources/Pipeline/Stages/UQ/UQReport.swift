@@ -1,4 +1,5 @@
 import Foundation
+import PDE
 import NumericalFoundations
 import Uncertainty
 
@@ -11,7 +12,7 @@ enum UQReport {
         let uq = config.uq
         var s = "# Uncertainty propagation and global sensitivity of c₃\n\n"
         s += "Surrogate `data/models/\(modelName)`, region `\(uq.region.rawValue)`, inputs: "
-        s += zip(UQStage.parameterNames, uq.distributions).map { "\($0.0) \($0.1.rawValue)" }.joined(separator: ", ") + ". Method: docs/uq.md.\n\n"
+        s += zip(PollutantParameters.names, uq.distributions).map { "\($0.0) \($0.1.rawValue)" }.joined(separator: ", ") + ". Method: docs/uq.md.\n\n"
         s += "## Monte Carlo\n\n"
         s += "- \(mc.samples) surrogate evaluations from \(mc.draws) draws; probability that the wind does not exist: "
         s += "\(f(mc.infeasibleFraction, 4)) ± \(f(mc.infeasibleStandardError, 2))"
@@ -32,7 +33,7 @@ enum UQReport {
         s += "|---|---|---|---|---|" + (sobol.indicator != nil ? "---|---|" : "") + "\n"
         if let sc = sobol.scalar {
             for i in 0..<sobol.dimension {
-                s += "| \(UQStage.parameterNames[i]) | \(f(sc.indices.first[i])) | [\(f(sc.firstInterval[i].lowerBound)), \(f(sc.firstInterval[i].upperBound))] "
+                s += "| \(PollutantParameters.names[i]) | \(f(sc.indices.first[i])) | [\(f(sc.firstInterval[i].lowerBound)), \(f(sc.firstInterval[i].upperBound))] "
                 s += "| \(f(sc.indices.total[i])) | [\(f(sc.totalInterval[i].lowerBound)), \(f(sc.totalInterval[i].upperBound))] |"
                 if let ind = sobol.indicator { s += " \(f(ind.indices.first[i])) | \(f(ind.indices.total[i])) |" }
                 s += "\n"

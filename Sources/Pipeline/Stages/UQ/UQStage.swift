@@ -9,7 +9,7 @@ import Reporting
 /// surrogate (Monte Carlo maps, Sobol indices per point and of the domain integral of c3), checked
 /// against the finite-element samples. Method and choices: docs/uq.md.
 public enum UQStage {
-    public static let parameterNames = SamplingSettings.parameterNames
+    public static let parameterNames = PollutantParameters.names
 
     /// The six inputs, in the column order of parameter rows and of `parameterNames`.
     enum Parameter: Int, CaseIterable {
@@ -29,7 +29,7 @@ public enum UQStage {
             switch uq.distributions[j] {
             case .uniform: return .uniform(lower: a, upper: b)
             case .normal: return .truncatedNormal(mean: uq.means[j], std: uq.stds[j], lower: a, upper: b)
-            case .log_uniform: return .logUniform(lower: a, upper: b)
+            case .logUniform: return .logUniform(lower: a, upper: b)
             }
         })
     }

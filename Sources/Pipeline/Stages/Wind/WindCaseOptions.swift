@@ -1,4 +1,5 @@
 import Foundation
+import NumericalFoundations
 import ArgumentParser
 import PDE
 
