@@ -180,6 +180,16 @@ public enum Npy {
             }
             shape.append(n)
         }
+        // The data size must be representable: a hostile or damaged header may declare a shape whose
+        // product overflows, which would otherwise trap when the count is computed.
+        var bytesNeeded = dtype.itemSize
+        for n in shape {
+            let (product, overflow) = bytesNeeded.multipliedReportingOverflow(by: n)
+            guard !overflow else {
+                throw ArrayFileError(path: path, "shape \(shapeText) in .npy header declares more data than any file can hold")
+            }
+            bytesNeeded = product
+        }
         return Header(dtype: dtype, shape: shape, dataOffset: prefix + headerLength)
     }
 

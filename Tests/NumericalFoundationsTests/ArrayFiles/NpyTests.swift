@@ -105,6 +105,62 @@ final class NpyTests: XCTestCase {
         assertError({ _ = try Npy.read(Double.self, from: mismatch) }, contains: ["mismatch.npy", "needs 24 data bytes, file has 16"])
     }
 
+    /// A 128-byte file whose declared shape overflows 64 bits when multiplied out: one named error, no trap.
+    func testOverflowingShapeIsANamedError() throws {
+        for shape in ["(3074457345618258603, 6)", "(9223372036854775807, 2)", "(4294967296, 4294967296, 1)"] {
+            let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }"
+            var header = [UInt8](dict.utf8)
+            while (10 + header.count + 1) % 64 != 0 { header.append(UInt8(ascii: " ")) }
+            header.append(UInt8(ascii: "\n"))
+            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xff), UInt8(header.count >> 8)]
+            bytes += header
+            let url = folder.appendingPathComponent("overflow.npy")
+            try Data(bytes).write(to: url)
+            assertError({ _ = try Npy.read(Double.self, from: url) }, contains: ["overflow.npy", "declares more data than any file can hold"])
+            assertError({ _ = try Npy.readHeader(from: url) }, contains: ["overflow.npy", "declares more data"])
+        }
+    }
+
+    /// Seeded mutations of valid files (flipped, inserted and deleted bytes, header text edits): every
+    /// outcome is a value or an `ArrayFileError`, never a trap. 4000 cases run in well under a second.
+    func testMutatedFilesNeverTrap() throws {
+        var generator = SeededGenerator(seed: 20261206)
+        let seeds: [Data] = [Npy.encode([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape: [2, 3]), Npy.encode([Int32(7)], shape: []),
+                             Npy.encode([UInt8](repeating: 1, count: 5), shape: [5]), Npy.encode([Double](), shape: [0, 6])]
+        let edits: [String] = ["(", ")", ",", "-1", "99999999999999999999", "9223372036854775807", "'", "True", "<f4", ":", "}", " "]
+        var outcomes = (values: 0, errors: 0)
+        for case_ in 0..<4000 {
+            var bytes = [UInt8](seeds[case_ % seeds.count])
+            for _ in 0..<(1 + Int(generator.next() % 3)) {
+                let at = Int(generator.next() % UInt64(max(1, bytes.count)))
+                switch generator.next() % 4 {
+                case 0: if !bytes.isEmpty { bytes[at] ^= UInt8(truncatingIfNeeded: 1 << (generator.next() % 8)) }
+                case 1: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: min(at, bytes.count))
+                case 2: if !bytes.isEmpty { bytes.remove(at: at) }
+                default:
+                    let text = Array(edits[Int(generator.next() % UInt64(edits.count))].utf8)
+                    let start = min(max(10, at), bytes.count)
+                    bytes.replaceSubrange(start..<min(start + text.count, bytes.count), with: text)
+                }
+            }
+            do {
+                switch try Npy.parseHeader(Data(bytes), path: "mutant.npy").dtype {
+                case .float64: _ = try Npy.decode(Data(bytes), as: Double.self, path: "mutant.npy")
+                case .float32: _ = try Npy.decode(Data(bytes), as: Float.self, path: "mutant.npy")
+                case .int32: _ = try Npy.decode(Data(bytes), as: Int32.self, path: "mutant.npy")
+                case .int64: _ = try Npy.decode(Data(bytes), as: Int64.self, path: "mutant.npy")
+                case .uint8: _ = try Npy.decode(Data(bytes), as: UInt8.self, path: "mutant.npy")
+                }
+                outcomes.values += 1
+            } catch let error as ArrayFileError {
+                XCTAssertTrue(error.description.contains("mutant.npy"), "error without the file's name: \(error)")
+                outcomes.errors += 1
+            }
+        }
+        XCTAssertEqual(outcomes.values + outcomes.errors, 4000)
+        XCTAssertGreaterThan(outcomes.errors, 1000)
+    }
+
     func testAtomicWriteLeavesNoTemporaryFiles() throws {
         let url = folder.appendingPathComponent("sub/dir/a.npy")
         try Npy.write([1.0, 2.0], shape: [2], to: url)
