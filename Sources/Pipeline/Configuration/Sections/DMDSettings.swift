@@ -1,12 +1,15 @@
+import Surrogates
+
 /// `[dmd]`: Algorithm 1 and formulation.md §5 (F9)-(F13), plus the safeguards beyond the paper.
 public struct DMDSettings: Sendable, Equatable {
-    public enum SVDMethod: String, CaseIterable, Sendable { case qr, gram }
-    public enum Modes: String, CaseIterable, Sendable { case exact, projected }
-    public enum Moments: String, CaseIterable, Sendable { case keep, reset }
-    public enum SnapshotTiming: String, CaseIterable, Sendable { case epoch, step }
-    public enum Annealing: String, CaseIterable, Sendable { case none, linear, cosine }
-    public enum SnapshotKind: String, CaseIterable, Sendable { case weights, updates }
-    public enum Scope: String, CaseIterable, Sendable { case layer, network }
+    // The choices are the libraries' own enums, whose raw values are the TOML spellings.
+    public typealias SVDMethod = DMDOptions.SVDMethod
+    public typealias Modes = DMDOptions.ModeKind
+    public typealias Moments = DMDTrainingSettings.MomentPolicy
+    public typealias SnapshotTiming = DMDTrainingSettings.SnapshotTiming
+    public typealias Annealing = DMDTrainingSettings.Annealing
+    public typealias SnapshotKind = DMDTrainingSettings.SnapshotKind
+    public typealias Scope = DMDTrainingSettings.Scope
 
     public var m: Int
     public var s: Int
@@ -41,7 +44,7 @@ public struct DMDSettings: Sendable, Equatable {
         s = try r.int("s", default: 55, in: 0...1_000_000)
         tol = try r.double("tol", default: 1e-10, in: 0...1)
         maxRank = try r.int("max_rank", default: 0, in: 0...10_000)
-        svd = try r.choice("svd", default: SVDMethod.qr)
+        svd = try r.choice("svd", default: SVDMethod.householderQR)
         modes = try r.choice("modes", default: Modes.exact)
         layers = try r.ints("layers", default: [], each: 0...1000)
         moments = try r.choice("adam_moments", default: Moments.keep)

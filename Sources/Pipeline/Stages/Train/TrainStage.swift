@@ -167,14 +167,11 @@ extension DMDTrainingSettings {
     /// horizon of the annealing schedule.
     public init(_ dmd: DMDSettings, plannedEpochs: Int) {
         self.init(snapshotCount: dmd.m, steps: Double(dmd.s), tolerance: dmd.tol, maximumRank: dmd.maxRank > 0 ? dmd.maxRank : nil,
-                  svdMethod: dmd.svd == .gram ? .methodOfSnapshots : .householderQR, modes: dmd.modes == .projected ? .projected : .exact,
-                  clampEigenvalues: dmd.clampEigenvalues, relaxation: dmd.relaxation, layers: dmd.layers,
-                  moments: dmd.moments == .reset ? .reset : .keep,
-                  snapshotTiming: dmd.snapshot == .step ? .step : .epoch,
-                  guarded: dmd.guarded, guardFactors: dmd.guardFactors,
-                  annealing: Annealing(rawValue: dmd.annealing.rawValue) ?? .none,
+                  svdMethod: dmd.svd, modes: dmd.modes, clampEigenvalues: dmd.clampEigenvalues, relaxation: dmd.relaxation,
+                  layers: dmd.layers, moments: dmd.moments, snapshotTiming: dmd.snapshot,
+                  guarded: dmd.guarded, guardFactors: dmd.guardFactors, annealing: dmd.annealing,
                   annealingEpochs: plannedEpochs, recordJumpLosses: dmd.recordJumpLosses,
-                  snapshotKind: dmd.snapshotKind == .updates ? .updates : .weights, scope: dmd.scope == .network ? .network : .layer)
+                  snapshotKind: dmd.snapshotKind, scope: dmd.scope)
     }
 }
 
