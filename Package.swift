@@ -39,7 +39,7 @@ let package = Package(
         // The pipeline: configuration, one folder per stage, benchmarks.
         .target(name: "Pipeline", dependencies: ["NumericalFoundations", "PDE", "Uncertainty", "Surrogates", "Reporting",
                                                  "_LinearAlgebraShims", toml, argumentParser, numerics], exclude: ["README.md"]),
-        // What the tests share: synthetic systems and data.
+        // What the tests share: synthetic systems, temporary folders, the checkout's root.
         .target(name: "_TestSupport", dependencies: ["NumericalFoundations", numerics]),
 
         // Executables: argument parsing and one call into a stage.
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Surrogates", "NumericalFoundations", "_TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Surrogates", "PDE", "Reporting", "NumericalFoundations", "_TestSupport", numerics]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
-        .testTarget(name: "FaultTests"),
+        .testTarget(name: "FaultTests", dependencies: ["_TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

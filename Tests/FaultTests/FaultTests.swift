@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ final class FaultTests: XCTestCase {
         var errorLine: String { lines.first { $0.hasPrefix("Error: ") } ?? "" }
     }
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = _TestSupport.packageRoot(of: #filePath)
     static var smokeConfig: String { packageRoot.appendingPathComponent("configs/smoke.toml").path }
 
     static func binFolder() -> URL? {

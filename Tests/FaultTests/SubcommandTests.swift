@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// The hand-use subcommands of `blasius-solve` (profile, boundary) and `pollutant-fem` (solve,
 /// convergence), run as a user runs them: their printed numbers against closed-form or published
@@ -43,8 +44,7 @@ final class SubcommandTests: XCTestCase {
     }
 
     func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("subcommands-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let url = try makeTemporaryFolder("subcommands")
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }

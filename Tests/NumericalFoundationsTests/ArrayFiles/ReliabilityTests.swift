@@ -1,4 +1,5 @@
 import XCTest
+import _TestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -8,8 +9,7 @@ import Glibc
 /// Folder creation, output locks and the clean-up of stale temporaries.
 final class ReliabilityTests: XCTestCase {
     func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let url = try makeTemporaryFolder("reliability")
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }

@@ -49,11 +49,7 @@ enum Fixture {
         [20, 6, 0.25, 1.8, 0.1, 0.1],
     ]
 
-    static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pollutant-tests-\(name)-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryDirectory(_ name: String) throws -> URL { try makeTemporaryFolder("pollutant-tests-\(name)") }
 
     /// Writes samples/params.npy and the wind files of `blasius-solve` (same layout: profiles N × K × 4,
     /// summary N × 4 = (λ, f_w, f''(0), β), status N int32, zero rows where there is no profile).

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 import PDE
 import NumericalFoundations
 import Surrogates
@@ -49,11 +50,7 @@ enum SmallProblem {
     }
 }
 
-func temporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dmdtraining-\(label)-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+func temporaryDirectory(_ label: String) throws -> URL { try makeTemporaryFolder("dmdtraining-\(label)") }
 
 /// A stand-in trainer whose parameters the test sets directly: every layer follows an exactly
 /// linear trajectory w_k = B_ℓ D_ℓ^k c_ℓ (k = 1, 2, …), with D_ℓ block-diagonal — rotation-scaling
