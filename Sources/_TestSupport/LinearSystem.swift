@@ -89,3 +89,11 @@ public func noisySnapshots(n: Int, m: Int, seed: UInt64) -> ColumnMajorMatrix {
     for j in 0..<m { for i in 0..<n { x[i, j] += 1e-3 * generator.nextGaussian() / Double(n).squareRoot() } }
     return x
 }
+
+/// Writes the n × m snapshot matrix `x` as an (n, m) float64 `.npy` (one snapshot per column, the
+/// layout `train-dmd dmd` and NumPy's `np.stack(snapshots, axis=1)` use) named `name` in `folder`.
+public func writeSnapshotColumns(_ x: ColumnMajorMatrix, named name: String, in folder: URL) throws -> URL {
+    let url = folder.appendingPathComponent(name)
+    try Npy.write(x.rowMajorValues, shape: [x.rows, x.columns], to: url)
+    return url
+}

@@ -11,8 +11,7 @@ final class DMDCommandLineTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("dmd-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("dmd-cli")
     }
 
     override func tearDownWithError() throws {
@@ -20,9 +19,7 @@ final class DMDCommandLineTests: XCTestCase {
     }
 
     func writeColumnsLayout(_ x: ColumnMajorMatrix, name: String) throws -> URL {
-        let url = folder.appendingPathComponent(name)
-        try Npy.write(x.rowMajorValues, shape: [x.rows, x.columns], to: url)
-        return url
+        try writeSnapshotColumns(x, named: name, in: folder)
     }
 
     func testOutputsMatchTheLibraryAndBothLayoutsAgree() throws {

@@ -10,8 +10,7 @@ final class DMDNumPyCrossCheckTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("dmd-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("dmd-numpy")
     }
 
     override func tearDownWithError() throws {
@@ -19,9 +18,7 @@ final class DMDNumPyCrossCheckTests: XCTestCase {
     }
 
     func writeColumnsLayout(_ x: ColumnMajorMatrix, name: String) throws -> URL {
-        let url = folder.appendingPathComponent(name)
-        try Npy.write(x.rowMajorValues, shape: [x.rows, x.columns], to: url)
-        return url
+        try writeSnapshotColumns(x, named: name, in: folder)
     }
 
     /// Independent check: the textbook DMD written in NumPy (np.linalg.svd of X, eig of Ã,
