@@ -40,6 +40,7 @@ public struct PipelineConfig: Sendable {
         uq = try UQSettings(source.section("uq"), box: sampling.ranges, defaultModel: surrogate.best.rawValue)
         try source.checkNoUnknownKeys()
         resolved = source.resolvedJSON
+        try MemoryRequirement.check(self, source: source, available: MemoryRequirement.physicalMemory)
     }
 
     public static func load(_ url: URL, overrides: [String] = []) throws -> PipelineConfig {

@@ -11,6 +11,10 @@ extension PollutantDiscretization {
         let specification = fem.problem.resolution(nx: nx ?? fem.problem.mesh.nx, ny: ny ?? fem.problem.mesh.ny)
         do { try self.init(specification) } catch let error as PollutantInputError {
             throw PollutantInputError("[fem] \(error.message)")
+        } catch {
+            // E.g. UMFPACK out of memory in the symbolic analysis: say which mesh it was.
+            let mesh = specification.mesh
+            throw PollutantInputError("[fem] the \(mesh.nx) × \(mesh.ny) mesh (fem.nx × fem.ny, \(3 * (mesh.nx + 1) * (mesh.ny + 1)) unknowns): \(error)")
         }
     }
 }
