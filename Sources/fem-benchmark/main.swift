@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import NumericalFoundations
 import PDE
+import Pipeline
 import Foundation
 
 /// Times one nonlinear solve of the 3-species system (F5)–(F7) on graded meshes of growing size and
@@ -48,11 +49,28 @@ struct FEMBenchmark: ParsableCommand {
     @Option(help: "Free-stream wind speed U0.") var u0: Double = 1
     @Option(help: "Terrain bump height at x = 0.5 (0 = flat).") var bump: Double = 0
 
+    @Option(help: "Instead of the meshes: time a solve with and without its six sensitivities dc3/dθ on the [fem] mesh of this configuration (e.g. configs/paper.toml), for several parameter sets, and print the median ratio (target ≤ 1.3).")
+    var sensitivityConfig: String? = nil
+
+    @Option(help: "Parameter sets timed with --sensitivity-config (at most \(SensitivityBenchmark.defaultParameters.count)).")
+    var sensitivitySamples: Int = 7
+
     func validate() throws {
         if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
     }
 
     mutating func run() throws {
+        if let path = sensitivityConfig {
+            BLASThreads.set(blasThreads)
+            let config = try PipelineConfig.load(URL(fileURLWithPath: path))
+            let rows = try SensitivityBenchmark.run(config: config, parameters: Array(SensitivityBenchmark.defaultParameters.prefix(max(1, sensitivitySamples))),
+                                                    repeats: repeats, log: { print($0) })
+            let ratio = SensitivityBenchmark.median(rows.map(\.ratio))
+            print(String(format: "median over %d parameter sets: solve %.3f s, with sensitivities %.3f s, ratio %.3f (target ≤ 1.3: %@)",
+                         rows.count, SensitivityBenchmark.median(rows.map(\.solveSeconds)), SensitivityBenchmark.median(rows.map(\.withSensitivitiesSeconds)),
+                         ratio, ratio <= 1.3 ? "met" : "not met"))
+            return
+        }
         let ordering: UMFPACKOptions.Ordering
         switch self.ordering {
         case "amd": ordering = .amd

@@ -112,19 +112,28 @@ struct Solve: ParsableCommand {
     @Option(name: .customLong("uv"), parsing: .unconditional, help: "Transpiration velocity at the ground (> 0 blowing).") var uv: Double
     @Option(help: "Write the fields on the mesh to this .vtu file.") var vtu: String?
     @Option(help: "Write c3 at the observation points to this .csv or .npy file.") var observations: String?
+    @Flag(help: "Also compute dc3/dθ for θ = K12, K3, D, U0, u_h, u_v (the tangent of the discrete problem) and print it with its cost.")
+    var sensitivities = false
+    @Option(help: "Write dc3/dθ at the observation points (x, y, dc3/dK12, …, dc3/du_v) to this .csv or .npy file (P x 8); implies --sensitivities.")
+    var sensitivitiesFile: String?
 
     func validate() throws {
         if let observations, !(observations.hasSuffix(".csv") || observations.hasSuffix(".npy")) {
             throw ValidationError("--observations must end in .csv or .npy")
         }
         if let vtu, !vtu.hasSuffix(".vtu") { throw ValidationError("--vtu must end in .vtu") }
+        if let sensitivitiesFile, !(sensitivitiesFile.hasSuffix(".csv") || sensitivitiesFile.hasSuffix(".npy")) {
+            throw ValidationError("--sensitivities-file must end in .csv or .npy")
+        }
     }
 
     func run() throws {
         let parameters = PollutantParameters(k12: k12, k3: k3, diffusion: d, u0: u0, uh: uh, uv: uv)
         try SingleSolve.run(config: try options.loadConfig(), parameters: parameters,
                             outputs: SingleSolve.Outputs(vtu: vtu.map { URL(fileURLWithPath: $0) },
-                                                         observations: observations.map { URL(fileURLWithPath: $0) }),
+                                                         observations: observations.map { URL(fileURLWithPath: $0) },
+                                                         sensitivities: sensitivities,
+                                                         sensitivitiesFile: sensitivitiesFile.map { URL(fileURLWithPath: $0) }),
                             print: { Swift.print($0) })
     }
 }

@@ -78,8 +78,14 @@ extension PollutantSolver {
     /// ∂c3 at the observation points is the observation interpolation (linear) applied to the nodal ∂c3.
     public func solveWithSensitivities(_ p: PollutantParameters, profile: BlasiusProfile, options: SensitivityOptions,
                                        nodal: Bool = false) throws -> (solution: PollutantSolution, sensitivities: PollutantSensitivities) {
-        let nu = options.wind.nu, x0 = options.wind.x0
-        let solution = try solve(p, profile: profile, nu: nu, x0: x0)
+        let solution = try solve(p, profile: profile, nu: options.wind.nu, x0: options.wind.x0)
+        return (solution, try sensitivities(of: solution, parameters: p, options: options, nodal: nodal))
+    }
+
+    /// The sensitivities of `solution`, which must be this solver's latest solve (its Newton factors
+    /// precondition the tangent solves). The solver stays usable as before.
+    public func sensitivities(of solution: PollutantSolution, parameters p: PollutantParameters, options: SensitivityOptions,
+                              nodal: Bool = false) throws -> PollutantSensitivities {
         var base = try problem(p, wind: solution.wind)
         base.dirichletNodes = solution.inflowNodes
         let zeroLinear = [Double](repeating: 0, count: 9), zeroDiffusion = [0.0, 0, 0]
@@ -123,6 +129,6 @@ extension PollutantSolver {
             throw NonFiniteSolution(message: "∂c3/∂\(PollutantParameters.names[bad % count]) at observation point \(bad / count) is \(observations[bad])")
         }
         let nodalFields = nodal ? tangent.derivatives.map { d in stride(from: 2, to: d.count, by: 3).map { d[$0] } } : nil
-        return (solution, PollutantSensitivities(observations: observations, nodal: nodalFields, report: tangent.report, differences: differences))
+        return PollutantSensitivities(observations: observations, nodal: nodalFields, report: tangent.report, differences: differences)
     }
 }
