@@ -62,7 +62,8 @@ public struct TangentSolution: Sendable {
 extension SteadyTransportSolver {
     /// Solves J(c) x_k = −∂R/∂θ_k for every source at the state `c` of the prepared problem, normally
     /// the converged Newton state of the last `solve` (whose LU factors precondition the refinement).
-    /// Leaves the solver prepared with the same problem as before.
+    /// The prepared problem is left as it was (only the Jacobian values and, after a stall, the
+    /// factors change).
     public func tangent(at c: [Double], sources: [TangentSource], options: TangentOptions = TangentOptions()) throws -> TangentSolution {
         guard prepared, let base = preparedProblem else { throw TransportProblemError("solver", "no problem prepared") }
         let n = space.unknownCount, k = space.speciesCount
@@ -83,25 +84,23 @@ extension SteadyTransportSolver {
             for i in 0..<n { b[i] = -b[i] }
             rhs[index] = b
         }
-        // J(c*) stays in `jacobianValues`: preparing the perturbed problems below does not touch it.
-        assembleJacobian(c)
-        var restore = false
         for (index, source) in sources.enumerated() {
             guard case .difference(let plus, let minus, let spacing) = source else { continue }
             guard spacing != 0, spacing.isFinite else { throw TransportProblemError("sources[\(index)]", "spacing \(spacing) must be finite and non-zero") }
-            for problem in [plus, minus] where problem.dirichletNodes != base.dirichletNodes || problem.dirichletValues != base.dirichletValues {
-                throw TransportProblemError("sources[\(index)]", "the perturbed problems must keep the Dirichlet nodes and values of the prepared problem")
+            for problem in [plus, minus] {
+                try validate(problem)
+                guard problem.dirichletNodes == base.dirichletNodes, problem.dirichletValues == base.dirichletValues,
+                      problem.stabilization == base.stabilization else {
+                    throw TransportProblemError("sources[\(index)]", "the perturbed problems must keep the Dirichlet nodes and values and the stabilization of the prepared problem")
+                }
             }
-            restore = true
-            try prepare(plus)
-            var rPlus = [Double](repeating: 0, count: n), rMinus = rPlus
-            evaluateResidual(c, into: &rPlus)
-            try prepare(minus)
-            evaluateResidual(c, into: &rMinus)
-            for i in 0..<n { rPlus[i] = (rMinus[i] - rPlus[i]) / spacing }
-            rhs[index] = rPlus
+            var b = [Double](repeating: 0, count: n)
+            c.withUnsafeBufferPointer { cb in
+                b.withUnsafeMutableBufferPointer { addResidualDifference(plus: plus, minus: minus, scale: -1 / spacing, at: cb, into: $0) }
+            }
+            rhs[index] = b
         }
-        if restore { try prepare(base) }
+        assembleJacobian(c)
         report.rightHandSideSeconds = seconds(since: start)
 
         let solveStart = monotonicSeconds()
@@ -159,6 +158,76 @@ extension SteadyTransportSolver {
             }
             for i in 0..<x.count { x[i] += work.correction[i] }
             sweeps += 1
+        }
+    }
+
+    /// Adds scale · [R(c; plus) − R(c; minus)] into `out` (S5), element by element, Dirichlet rows left
+    /// out (they are c − g on both sides). The Galerkin source terms are the same on both sides and
+    /// left out; everything that involves the wind (advection, τ, the SUPG terms) is evaluated for
+    /// each problem with its own velocity. No matrix is assembled and the prepared state is untouched.
+    func addResidualDifference(plus: TransportProblem, minus: TransportProblem, scale: Double, at c: UnsafeBufferPointer<Double>,
+                               into out: UnsafeMutableBufferPointer<Double>) {
+        let k = space.speciesCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
+        let sides = [plus, minus], signs = [scale, -scale]
+        // Per side and species: the element moments of Q_s, or the lumped projection of its nodal load.
+        var elementMoments: [[[Double]]] = [], nodalProjections: [[[Double]]] = []
+        for problem in sides {
+            switch problem.source {
+            case .nodal(let loads):
+                elementMoments.append([])
+                nodalProjections.append(loads.map { load in load.isEmpty ? [] : zip(load, space.lumpedMass).map { $0 / $1 } })
+            case .elementMoments(let moments):
+                elementMoments.append(moments)
+                nodalProjections.append([])
+            }
+        }
+        for t in 0..<triangleCount {
+            let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
+                                       dirichletNode[elements[3 * t + 2]] ? 0 : 1)
+            if active == SIMD3(repeating: 0) { continue }
+            for side in 0..<2 {
+                let problem = sides[side], sign = signs[side]
+                let e = LocalElement(space: space, triangle: t, velocityX: problem.velocityX, velocityY: problem.velocityY)
+                let geometry = TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: problem.velocityX,
+                                                                velocityY: problem.velocityY)
+                let linear = problem.reactions.linear
+                for s in 0..<k {
+                    let tauS = problem.stabilization == .supg
+                        ? TransportWeakForm.supgTau(streamSum: geometry.streamSum, length: geometry.length,
+                                                    diffusion: problem.diffusion[s], selfReaction: linear[s * k + s]) : 0
+                    let cs = SIMD3(c[e.nodes[0] * k + s], c[e.nodes[1] * k + s], c[e.nodes[2] * k + s])
+                    var residual = SIMD3<Double>(repeating: 0)
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            residual[i] += TransportWeakForm.advectionDiffusion(e, i, j, diffusion: problem.diffusion[s], tau: tauS) * cs[j]
+                        }
+                    }
+                    for other in 0..<k where linear[s * k + other] != 0 {
+                        let ct = SIMD3(c[e.nodes[0] * k + other], c[e.nodes[1] * k + other], c[e.nodes[2] * k + other])
+                        for i in 0..<3 {
+                            for j in 0..<3 { residual[i] += linear[s * k + other] * TransportWeakForm.linearReaction(e, i, j, tau: tauS) * ct[j] }
+                        }
+                    }
+                    for product in problem.reactions.products where product.rates[s] != 0 {
+                        let ca = SIMD3(c[e.nodes[0] * k + product.first], c[e.nodes[1] * k + product.first], c[e.nodes[2] * k + product.first])
+                        let cb = SIMD3(c[e.nodes[0] * k + product.second], c[e.nodes[1] * k + product.second], c[e.nodes[2] * k + product.second])
+                        let nodal = TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
+                        for i in 0..<3 { residual[i] += product.rates[s] * TransportWeakForm.productResidual(e, i, tau: tauS, nodal: nodal) }
+                    }
+                    if tauS != 0 {
+                        var q = SIMD3<Double>(repeating: 0)
+                        if s < elementMoments[side].count, !elementMoments[side][s].isEmpty {
+                            let moments = elementMoments[side][s]
+                            q = SIMD3(moments[3 * t], moments[3 * t + 1], moments[3 * t + 2])
+                        } else if s < nodalProjections[side].count, !nodalProjections[side][s].isEmpty {
+                            let projection = nodalProjections[side][s]
+                            q = TransportWeakForm.projectedSourceMoments(e, SIMD3(projection[e.nodes[0]], projection[e.nodes[1]], projection[e.nodes[2]]))
+                        }
+                        for i in 0..<3 { residual[i] -= TransportWeakForm.supgMoments(e, i, tau: tauS, q) }
+                    }
+                    for i in 0..<3 where active[i] != 0 { out[e.nodes[i] * k + s] += sign * residual[i] }
+                }
+            }
         }
     }
 

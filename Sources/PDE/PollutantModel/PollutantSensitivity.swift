@@ -39,6 +39,9 @@ public struct PollutantSensitivities: Sendable {
     /// How each wind derivative was differenced: "central", or "forward"/"backward" where the wind on
     /// one side has no similarity solution (next to the blow-off boundary); empty for the others.
     public var differences: [String]
+    /// Wall time of the perturbed winds (Blasius solves and nodal evaluation) and of the whole computation.
+    public var windSeconds = 0.0
+    public var totalSeconds = 0.0
 }
 
 extension PollutantDiscretization {
@@ -86,6 +89,7 @@ extension PollutantSolver {
     /// precondition the tangent solves). The solver stays usable as before.
     public func sensitivities(of solution: PollutantSolution, parameters p: PollutantParameters, options: SensitivityOptions,
                               nodal: Bool = false) throws -> PollutantSensitivities {
+        let started = monotonicSeconds()
         var base = try problem(p, wind: solution.wind)
         base.dirichletNodes = solution.inflowNodes
         let zeroLinear = [Double](repeating: 0, count: 9), zeroDiffusion = [0.0, 0, 0]
@@ -96,6 +100,7 @@ extension PollutantSolver {
             .coefficients(CoefficientDerivative(diffusion: [1, 1, 1], linear: zeroLinear, productRates: [])),
         ]
         var differences = ["", "", ""]
+        let windStarted = monotonicSeconds()
         for k in 3..<6 {
             let h = options.step(k, at: p)
             func perturbed(_ delta: Double) -> TransportProblem? {
@@ -115,6 +120,7 @@ extension PollutantSolver {
                 throw PollutantInputError("\(p): no wind profile at \(PollutantParameters.names[k]) ± \(h), so ∂c3/∂\(PollutantParameters.names[k]) cannot be differenced")
             }
         }
+        let windSeconds = monotonicSeconds() - windStarted
         let tangent: TangentSolution
         do { tangent = try transport.tangent(at: solution.values, sources: sources, options: options.tangent) } catch let error as TransportProblemError {
             throw PollutantInputError("\(p): sensitivities: \(error)")
@@ -129,6 +135,7 @@ extension PollutantSolver {
             throw NonFiniteSolution(message: "∂c3/∂\(PollutantParameters.names[bad % count]) at observation point \(bad / count) is \(observations[bad])")
         }
         let nodalFields = nodal ? tangent.derivatives.map { d in stride(from: 2, to: d.count, by: 3).map { d[$0] } } : nil
-        return PollutantSensitivities(observations: observations, nodal: nodalFields, report: tangent.report, differences: differences)
+        return PollutantSensitivities(observations: observations, nodal: nodalFields, report: tangent.report, differences: differences,
+                                      windSeconds: windSeconds, totalSeconds: monotonicSeconds() - started)
     }
 }

@@ -98,8 +98,8 @@ public enum SingleSolve {
             print(String(format: "# dc3/d%@: RMS %.6e, max |.| %.6e (%@)", name, (sum / Double(max(p, 1))).squareRoot(), largest, how))
         }
         let t = s.report
-        print(String(format: "# sensitivities: %.3f s beside the solve's %.3f s (ratio %.3f); right-hand sides %.3f s; LU sweeps %@%@",
-                     t.totalSeconds, solveSeconds, (solveSeconds + t.totalSeconds) / solveSeconds, t.rightHandSideSeconds,
+        print(String(format: "# sensitivities: %.3f s beside the solve's %.3f s (ratio %.3f); perturbed winds %.3f s, right-hand sides %.3f s, tangent solves %.3f s; LU sweeps %@%@",
+                     s.totalSeconds, solveSeconds, (solveSeconds + s.totalSeconds) / solveSeconds, s.windSeconds, t.rightHandSideSeconds, t.solveSeconds,
                      t.sweeps.map(String.init).joined(separator: " "), t.refactorized ? "; J(c*) refactorised" : ""))
         guard let url = file else { return }
         if url.pathExtension == "npy" {
