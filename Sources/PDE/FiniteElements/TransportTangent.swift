@@ -73,16 +73,19 @@ extension SteadyTransportSolver {
 
         // Right-hand sides; the analytic ones first, while the base problem is assembled.
         var rhs = [[Double]](repeating: [], count: sources.count)
+        var analytic: [(index: Int, derivative: CoefficientDerivative)] = []
         for (index, source) in sources.enumerated() {
             guard case .coefficients(let d) = source else { continue }
             guard d.diffusion.count == k, d.linear.count == k * k, d.productRates.count <= base.reactions.products.count,
                   d.productRates.allSatisfy({ $0.count == k }) else {
                 throw TransportProblemError("sources[\(index)]", "needs \(k) diffusion and \(k * k) linear derivatives and \(k) rates per product")
             }
-            var b = [Double](repeating: 0, count: n)
-            c.withUnsafeBufferPointer { cb in b.withUnsafeMutableBufferPointer { addCoefficientDerivative(base, d, at: cb, into: $0) } }
-            for i in 0..<n { b[i] = -b[i] }
-            rhs[index] = b
+            analytic.append((index, d))
+        }
+        if !analytic.isEmpty {
+            var b = [Double](repeating: 0, count: n * analytic.count)
+            c.withUnsafeBufferPointer { cb in b.withUnsafeMutableBufferPointer { addCoefficientDerivatives(base, analytic.map(\.derivative), at: cb, into: $0) } }
+            for (position, entry) in analytic.enumerated() { rhs[entry.index] = b[(position * n)..<((position + 1) * n)].map { -$0 } }
         }
         for (index, source) in sources.enumerated() {
             guard case .difference(let plus, let minus, let spacing) = source else { continue }
@@ -161,148 +164,159 @@ extension SteadyTransportSolver {
         }
     }
 
+    /// The values of species s at the three nodes of an element (interleaved state, k species).
+    @inline(__always)
+    private func local(_ c: UnsafeBufferPointer<Double>, _ nodes: SIMD3<Int>, _ k: Int, _ s: Int) -> SIMD3<Double> {
+        let a: Double = c[nodes[0] * k + s], b: Double = c[nodes[1] * k + s], d: Double = c[nodes[2] * k + s]
+        return SIMD3(a, b, d)
+    }
+
+    /// The per-element data of one problem's source for species s: element moments of Q_s or the
+    /// lumped projection of its nodal load (nil: no source). Hoisted out of the element loops.
+    private func sourceData(_ problem: TransportProblem) -> (moments: [[Double]], projections: [[Double]]) {
+        switch problem.source {
+        case .nodal(let loads):
+            return ([], loads.map { load in load.isEmpty ? [] : zip(load, space.lumpedMass).map { $0 / $1 } })
+        case .elementMoments(let moments):
+            return (moments, [])
+        }
+    }
+
+    /// ∫_e Q_s φ_m on triangle t (or its P1 stand-in, `projectedSourceMoments`), 0 without a source.
+    @inline(__always)
+    private func sourceMoments(_ data: (moments: [[Double]], projections: [[Double]]), species s: Int, triangle t: Int,
+                               element e: LocalElement) -> SIMD3<Double> {
+        if s < data.moments.count, !data.moments[s].isEmpty {
+            return SIMD3(data.moments[s][3 * t], data.moments[s][3 * t + 1], data.moments[s][3 * t + 2])
+        }
+        if s < data.projections.count, !data.projections[s].isEmpty {
+            let q = data.projections[s]
+            return TransportWeakForm.projectedSourceMoments(e, SIMD3(q[e.nodes[0]], q[e.nodes[1]], q[e.nodes[2]]))
+        }
+        return SIMD3(repeating: 0)
+    }
+
     /// Adds scale · [R(c; plus) − R(c; minus)] into `out` (S5), element by element, Dirichlet rows left
-    /// out (they are c − g on both sides). The Galerkin source terms are the same on both sides and
-    /// left out; everything that involves the wind (advection, τ, the SUPG terms) is evaluated for
-    /// each problem with its own velocity. No matrix is assembled and the prepared state is untouched.
+    /// out (they are c − g on both sides). Only the terms that involve the wind differ between the two
+    /// problems (`windTerms`); diffusion, mass reactions and Galerkin sources cancel and are not
+    /// evaluated, and the products' moments, which do not depend on the wind, are shared. No matrix is
+    /// assembled; the prepared state is untouched.
     func addResidualDifference(plus: TransportProblem, minus: TransportProblem, scale: Double, at c: UnsafeBufferPointer<Double>,
                                into out: UnsafeMutableBufferPointer<Double>) {
         let k = space.speciesCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
-        let sides = [plus, minus], signs = [scale, -scale]
-        // Per side and species: the element moments of Q_s, or the lumped projection of its nodal load.
-        var elementMoments: [[[Double]]] = [], nodalProjections: [[[Double]]] = []
-        for problem in sides {
-            switch problem.source {
-            case .nodal(let loads):
-                elementMoments.append([])
-                nodalProjections.append(loads.map { load in load.isEmpty ? [] : zip(load, space.lumpedMass).map { $0 / $1 } })
-            case .elementMoments(let moments):
-                elementMoments.append(moments)
-                nodalProjections.append([])
-            }
-        }
+        let sourcePlus = sourceData(plus), sourceMinus = sourceData(minus)
+        let linear = plus.reactions.linear, products = plus.reactions.products, supg = plus.stabilization == .supg
         for t in 0..<triangleCount {
             let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
                                        dirichletNode[elements[3 * t + 2]] ? 0 : 1)
             if active == SIMD3(repeating: 0) { continue }
-            for side in 0..<2 {
-                let problem = sides[side], sign = signs[side]
-                let e = LocalElement(space: space, triangle: t, velocityX: problem.velocityX, velocityY: problem.velocityY)
-                let geometry = TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: problem.velocityX,
-                                                                velocityY: problem.velocityY)
-                let linear = problem.reactions.linear
-                for s in 0..<k {
-                    let tauS = problem.stabilization == .supg
-                        ? TransportWeakForm.supgTau(streamSum: geometry.streamSum, length: geometry.length,
-                                                    diffusion: problem.diffusion[s], selfReaction: linear[s * k + s]) : 0
-                    let cs = SIMD3(c[e.nodes[0] * k + s], c[e.nodes[1] * k + s], c[e.nodes[2] * k + s])
-                    var residual = SIMD3<Double>(repeating: 0)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            residual[i] += TransportWeakForm.advectionDiffusion(e, i, j, diffusion: problem.diffusion[s], tau: tauS) * cs[j]
-                        }
-                    }
-                    for other in 0..<k where linear[s * k + other] != 0 {
-                        let ct = SIMD3(c[e.nodes[0] * k + other], c[e.nodes[1] * k + other], c[e.nodes[2] * k + other])
-                        for i in 0..<3 {
-                            for j in 0..<3 { residual[i] += linear[s * k + other] * TransportWeakForm.linearReaction(e, i, j, tau: tauS) * ct[j] }
-                        }
-                    }
-                    for product in problem.reactions.products where product.rates[s] != 0 {
-                        let ca = SIMD3(c[e.nodes[0] * k + product.first], c[e.nodes[1] * k + product.first], c[e.nodes[2] * k + product.first])
-                        let cb = SIMD3(c[e.nodes[0] * k + product.second], c[e.nodes[1] * k + product.second], c[e.nodes[2] * k + product.second])
-                        let nodal = TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
-                        for i in 0..<3 { residual[i] += product.rates[s] * TransportWeakForm.productResidual(e, i, tau: tauS, nodal: nodal) }
-                    }
-                    if tauS != 0 {
-                        var q = SIMD3<Double>(repeating: 0)
-                        if s < elementMoments[side].count, !elementMoments[side][s].isEmpty {
-                            let moments = elementMoments[side][s]
-                            q = SIMD3(moments[3 * t], moments[3 * t + 1], moments[3 * t + 2])
-                        } else if s < nodalProjections[side].count, !nodalProjections[side][s].isEmpty {
-                            let projection = nodalProjections[side][s]
-                            q = TransportWeakForm.projectedSourceMoments(e, SIMD3(projection[e.nodes[0]], projection[e.nodes[1]], projection[e.nodes[2]]))
-                        }
-                        for i in 0..<3 { residual[i] -= TransportWeakForm.supgMoments(e, i, tau: tauS, q) }
-                    }
-                    for i in 0..<3 where active[i] != 0 { out[e.nodes[i] * k + s] += sign * residual[i] }
+            let ePlus = LocalElement(space: space, triangle: t, velocityX: plus.velocityX, velocityY: plus.velocityY)
+            let eMinus = LocalElement(space: space, triangle: t, velocityX: minus.velocityX, velocityY: minus.velocityY)
+            let scalePlus = TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: plus.velocityX, velocityY: plus.velocityY)
+            let scaleMinus = TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: minus.velocityX, velocityY: minus.velocityY)
+            let nodes = ePlus.nodes
+            for s in 0..<k {
+                let cs = local(c, nodes, k, s)
+                var linearField = SIMD3<Double>(repeating: 0)
+                for other in 0..<k where linear[s * k + other] != 0 {
+                    let rate: Double = linear[s * k + other]
+                    linearField += rate * local(c, nodes, k, other)
                 }
+                var productMoments = SIMD3<Double>(repeating: 0)
+                for product in products where product.rates[s] != 0 {
+                    let ca = local(c, nodes, k, product.first)
+                    let cb = local(c, nodes, k, product.second)
+                    productMoments += product.rates[s] * TransportWeakForm.productMoments(ePlus, first: ca, second: cb).nodal
+                }
+                let d = plus.diffusion[s], sigma = linear[s * k + s]
+                let tauPlus = supg ? TransportWeakForm.supgTau(streamSum: scalePlus.streamSum, length: scalePlus.length, diffusion: d, selfReaction: sigma) : 0
+                let tauMinus = supg ? TransportWeakForm.supgTau(streamSum: scaleMinus.streamSum, length: scaleMinus.length, diffusion: d, selfReaction: sigma) : 0
+                let difference = windTerms(ePlus, tau: tauPlus, c: cs, linearField: linearField, products: productMoments,
+                                           source: sourceMoments(sourcePlus, species: s, triangle: t, element: ePlus))
+                    - windTerms(eMinus, tau: tauMinus, c: cs, linearField: linearField, products: productMoments,
+                                source: sourceMoments(sourceMinus, species: s, triangle: t, element: eMinus))
+                for i in 0..<3 where active[i] != 0 { out[nodes[i] * k + s] += scale * difference[i] }
             }
         }
     }
 
-    /// Adds ∂R/∂θ at c for coefficient derivatives `d` (S1)–(S3) into `out`, Dirichlet rows left out:
-    /// at fixed τ the derivative of each term is the term per unit coefficient; τ_{s,e} adds
-    /// (∂τ_{s,e}/∂θ) · `supgPerTau` with ∂τ/∂θ = ∂τ/∂D_s · ∂D_s/∂θ + ∂τ/∂σ_s · ∂σ_s/∂θ (S2).
-    func addCoefficientDerivative(_ problem: TransportProblem, _ d: CoefficientDerivative, at c: UnsafeBufferPointer<Double>,
-                                  into out: UnsafeMutableBufferPointer<Double>) {
-        let k = space.speciesCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
+    /// The wind-dependent part of species s's element residual, rows i = 0, 1, 2: the Galerkin advection
+    /// Σ_j c_s,j ∫ (u_h·∇φ_j) φ_i plus every SUPG term, τ_s Σ_m (u_m·∇φ_i) F_m (`supgPerTau`).
+    @inline(__always)
+    private func windTerms(_ e: LocalElement, tau: Double, c: SIMD3<Double>, linearField: SIMD3<Double>, products: SIMD3<Double>,
+                           source: SIMD3<Double>) -> SIMD3<Double> {
+        let advective = TransportWeakForm.advectionMoments(e, c)
+        guard tau != 0 else { return advective }
+        let strong = TransportWeakForm.strongResidualMoments(e, advective: advective, linearReaction: linearField, products: products, source: source)
+        return advective + tau * SIMD3(TransportWeakForm.supgPerTau(e, 0, strongResidual: strong), TransportWeakForm.supgPerTau(e, 1, strongResidual: strong),
+                                       TransportWeakForm.supgPerTau(e, 2, strongResidual: strong))
+    }
+
+    /// Adds ∂R/∂θ_d at c for every coefficient derivative d (S1)–(S3) into out[d·n + row], Dirichlet rows
+    /// left out, in one pass over the elements: at fixed τ the derivative of each term is the term per
+    /// unit coefficient; τ_{s,e} adds (∂τ_{s,e}/∂θ) · `supgPerTau` with ∂τ/∂θ = ∂τ/∂D_s · ∂D_s/∂θ +
+    /// ∂τ/∂σ_s · ∂σ_s/∂θ (S2).
+    func addCoefficientDerivatives(_ problem: TransportProblem, _ derivatives: [CoefficientDerivative], at c: UnsafeBufferPointer<Double>,
+                                   into out: UnsafeMutableBufferPointer<Double>) {
+        let k = space.speciesCount, n = space.unknownCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
         let linear = problem.reactions.linear, allProducts = problem.reactions.products
         let supg = problem.stabilization == .supg
-        var nodalProjection: [[Double]] = []
-        if case .nodal(let loads) = problem.source {
-            nodalProjection = loads.map { load in load.isEmpty ? [] : zip(load, space.lumpedMass).map { $0 / $1 } }
-        }
-        let sourceMoments: [[Double]]
-        if case .elementMoments(let moments) = problem.source { sourceMoments = moments } else { sourceMoments = [] }
+        let source = sourceData(problem)
         for t in 0..<triangleCount {
             let e = LocalElement(space: space, triangle: t, velocityX: velocityX, velocityY: velocityY)
+            let nodes = e.nodes
             let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
                                        dirichletNode[elements[3 * t + 2]] ? 0 : 1)
             if active == SIMD3(repeating: 0) { continue }
             let length = supg ? TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: velocityX, velocityY: velocityY).length : 1
             for s in 0..<k {
                 let tauS = tau[s * triangleCount + t]
-                var derivative = SIMD3<Double>(repeating: 0)   // ∂R_{s,i}/∂θ on this element, i = 0, 1, 2
-                let cs = SIMD3(c[e.nodes[0] * k + s], c[e.nodes[1] * k + s], c[e.nodes[2] * k + s])
-                if d.diffusion[s] != 0 {
-                    for i in 0..<3 {
-                        derivative[i] += d.diffusion[s] * (TransportWeakForm.advectionDiffusionPerDiffusion(e, i, 0) * cs[0]
-                            + TransportWeakForm.advectionDiffusionPerDiffusion(e, i, 1) * cs[1]
-                            + TransportWeakForm.advectionDiffusionPerDiffusion(e, i, 2) * cs[2])
-                    }
+                let cs = local(c, nodes, k, s)
+                // Shared by every derivative: ∫ ∇c_s·∇φ_i, Σ_t L_st c_t, the product moments, and F_m.
+                let stiffness = SIMD3((0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 0, $1) * cs[$1] },
+                                      (0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 1, $1) * cs[$1] },
+                                      (0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 2, $1) * cs[$1] })
+                var linearField = SIMD3<Double>(repeating: 0)
+                for other in 0..<k where linear[s * k + other] != 0 {
+                    let rate: Double = linear[s * k + other]
+                    linearField += rate * local(c, nodes, k, other)
                 }
-                var linearField = SIMD3<Double>(repeating: 0)   // Σ_t L_st c_t at the three nodes
-                for other in 0..<k {
-                    let ct = SIMD3(c[e.nodes[0] * k + other], c[e.nodes[1] * k + other], c[e.nodes[2] * k + other])
-                    linearField += linear[s * k + other] * ct
-                    let rate = d.linear[s * k + other]
-                    if rate == 0 { continue }
-                    for i in 0..<3 {
-                        derivative[i] += rate * (TransportWeakForm.linearReaction(e, i, 0, tau: tauS) * ct[0]
-                            + TransportWeakForm.linearReaction(e, i, 1, tau: tauS) * ct[1]
-                            + TransportWeakForm.linearReaction(e, i, 2, tau: tauS) * ct[2])
-                    }
+                var productMoments = SIMD3<Double>(repeating: 0)
+                for product in allProducts where product.rates[s] != 0 {
+                    let ca = local(c, nodes, k, product.first)
+                    let cb = local(c, nodes, k, product.second)
+                    productMoments += product.rates[s] * TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
                 }
-                var productMoments = SIMD3<Double>(repeating: 0)   // Σ rate_s ∫ c_a c_b φ_m
-                for (p, product) in allProducts.enumerated() {
-                    let rateDerivative = p < d.productRates.count ? d.productRates[p][s] : 0
-                    if product.rates[s] == 0 && rateDerivative == 0 { continue }
-                    let ca = SIMD3(c[e.nodes[0] * k + product.first], c[e.nodes[1] * k + product.first], c[e.nodes[2] * k + product.first])
-                    let cb = SIMD3(c[e.nodes[0] * k + product.second], c[e.nodes[1] * k + product.second], c[e.nodes[2] * k + product.second])
-                    let nodal = TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
-                    productMoments += product.rates[s] * nodal
-                    if rateDerivative != 0 {
-                        for i in 0..<3 { derivative[i] += rateDerivative * TransportWeakForm.productResidual(e, i, tau: tauS, nodal: nodal) }
-                    }
-                }
+                var perTau = SIMD3<Double>(repeating: 0)
                 if supg && tauS != 0 {
-                    let tauDerivative = d.diffusion[s] * TransportWeakForm.supgTauPerDiffusion(tau: tauS, length: length)
-                        + d.linear[s * k + s] * TransportWeakForm.supgTauPerSelfReaction(tau: tauS, selfReaction: linear[s * k + s])
-                    if tauDerivative != 0 {
-                        var q = SIMD3<Double>(repeating: 0)
-                        if s < sourceMoments.count, !sourceMoments[s].isEmpty {
-                            q = SIMD3(sourceMoments[s][3 * t], sourceMoments[s][3 * t + 1], sourceMoments[s][3 * t + 2])
-                        } else if s < nodalProjection.count, !nodalProjection[s].isEmpty {
-                            q = TransportWeakForm.projectedSourceMoments(e, SIMD3(nodalProjection[s][e.nodes[0]], nodalProjection[s][e.nodes[1]],
-                                                                                 nodalProjection[s][e.nodes[2]]))
-                        }
-                        let strong = TransportWeakForm.strongResidualMoments(e, advected: cs, linearReaction: linearField,
-                                                                             products: productMoments, source: q)
-                        for i in 0..<3 { derivative[i] += tauDerivative * TransportWeakForm.supgPerTau(e, i, strongResidual: strong) }
-                    }
+                    let strong = TransportWeakForm.strongResidualMoments(e, advective: TransportWeakForm.advectionMoments(e, cs), linearReaction: linearField,
+                                                                         products: productMoments, source: sourceMoments(source, species: s, triangle: t, element: e))
+                    perTau = SIMD3(TransportWeakForm.supgPerTau(e, 0, strongResidual: strong), TransportWeakForm.supgPerTau(e, 1, strongResidual: strong),
+                                   TransportWeakForm.supgPerTau(e, 2, strongResidual: strong))
                 }
-                for i in 0..<3 where active[i] != 0 { out[e.nodes[i] * k + s] += derivative[i] }
+                for (index, d) in derivatives.enumerated() {
+                    var derivative = d.diffusion[s] * stiffness   // ∂R_{s,i}/∂θ on this element, i = 0, 1, 2
+                    for other in 0..<k where d.linear[s * k + other] != 0 {
+                        let ct = local(c, nodes, k, other)
+                        for i in 0..<3 {
+                            derivative[i] += d.linear[s * k + other] * (TransportWeakForm.linearReaction(e, i, 0, tau: tauS) * ct[0]
+                                + TransportWeakForm.linearReaction(e, i, 1, tau: tauS) * ct[1] + TransportWeakForm.linearReaction(e, i, 2, tau: tauS) * ct[2])
+                        }
+                    }
+                    for (p, rates) in d.productRates.enumerated() where rates[s] != 0 {
+                        let product = allProducts[p]
+                        let ca = local(c, nodes, k, product.first)
+                        let cb = local(c, nodes, k, product.second)
+                        let nodal = TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
+                        for i in 0..<3 { derivative[i] += rates[s] * TransportWeakForm.productResidual(e, i, tau: tauS, nodal: nodal) }
+                    }
+                    if supg && tauS != 0 {
+                        let tauDerivative = d.diffusion[s] * TransportWeakForm.supgTauPerDiffusion(tau: tauS, length: length)
+                            + d.linear[s * k + s] * TransportWeakForm.supgTauPerSelfReaction(tau: tauS, selfReaction: linear[s * k + s])
+                        derivative += tauDerivative * perTau
+                    }
+                    for i in 0..<3 where active[i] != 0 { out[index * n + nodes[i] * k + s] += derivative[i] }
+                }
             }
         }
     }

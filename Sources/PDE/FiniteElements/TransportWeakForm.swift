@@ -94,17 +94,22 @@ enum TransportWeakForm {
         (e.stream(i) * moments).sum()
     }
 
-    /// The moments F_m = ∫_e φ_m (u_h·∇c_s + Σ_t L_st c_t + Σ rate_s c_a c_b − Q_s) of the strong
-    /// residual of species s on e, from its pieces: the advected field c_s, the linear reaction field
-    /// Σ_t L_st c_t (nodal, P1), the product moments per unit rate times the rate, and the source moments.
-    /// ∫_e φ_m (u_h·∇c_s) = Σ_j c_s,j ∫_e φ_m (u_h·∇φ_j) is the advection matrix applied to c_s.
+    /// ∫_e φ_m (u_h·∇c_s) = Σ_j c_s,j ∫_e φ_m (u_h·∇φ_j) for m = 0, 1, 2: the Galerkin advection term of
+    /// row m, and the advective part of the strong residual's moments.
     @inline(__always)
-    static func strongResidualMoments(_ e: LocalElement, advected c: SIMD3<Double>, linearReaction r: SIMD3<Double>,
+    static func advectionMoments(_ e: LocalElement, _ c: SIMD3<Double>) -> SIMD3<Double> {
+        SIMD3(e.advection(0, 0) * c[0] + e.advection(0, 1) * c[1] + e.advection(0, 2) * c[2],
+              e.advection(1, 0) * c[0] + e.advection(1, 1) * c[1] + e.advection(1, 2) * c[2],
+              e.advection(2, 0) * c[0] + e.advection(2, 1) * c[1] + e.advection(2, 2) * c[2])
+    }
+
+    /// The moments F_m = ∫_e φ_m (u_h·∇c_s + Σ_t L_st c_t + Σ rate_s c_a c_b − Q_s) of the strong
+    /// residual of species s on e, from its pieces: `advectionMoments` of c_s, the linear reaction field
+    /// Σ_t L_st c_t (nodal, P1), the product moments times their rates, and the source moments.
+    @inline(__always)
+    static func strongResidualMoments(_ e: LocalElement, advective: SIMD3<Double>, linearReaction r: SIMD3<Double>,
                                       products: SIMD3<Double>, source q: SIMD3<Double>) -> SIMD3<Double> {
-        let advective = SIMD3(e.advection(0, 0) * c[0] + e.advection(0, 1) * c[1] + e.advection(0, 2) * c[2],
-                              e.advection(1, 0) * c[0] + e.advection(1, 1) * c[1] + e.advection(1, 2) * c[2],
-                              e.advection(2, 0) * c[0] + e.advection(2, 1) * c[1] + e.advection(2, 2) * c[2])
-        return advective + e.massTimes(r) + products - q
+        advective + e.massTimes(r) + products - q
     }
 
     /// Moments ∫_e q_h φ_m of a P1 field given by its nodal values q: the stand-in for Q in the SUPG
