@@ -55,7 +55,8 @@ public struct BatchInterrupted: Error, CustomStringConvertible {
 ///
 /// Checkpoints: the block is cut into chunks of `chunkSize` samples. When the last sample of a chunk
 /// is done, the chunk's c3 rows (`chunk-NNNNNN.npy`) and records (`chunk-NNNNNN.json`, with the
-/// SHA-256 of the rows) are written atomically to the checkpoint folder. A rerun with the same
+/// SHA-256 of the rows; with sensitivities also `chunk-NNNNNN-dtheta.npy` and its hash) are written
+/// atomically to the checkpoint folder. A rerun with the same
 /// fingerprint (inputs and result-changing settings) reloads every intact chunk and solves only the
 /// rest. Each sample's result depends only on its own inputs (one BLAS thread, one factorization per
 /// worker, deterministic UMFPACK), so a resumed run ends with the same bytes as an uninterrupted one.
