@@ -84,4 +84,29 @@ final class SensitivityDatasetTests: XCTestCase {
         _ = try PollutantStage.merge(config: config, dataDirectory: sharded)
         XCTAssertEqual(try files(sharded, names), try files(reference, names))
     }
+
+    func testOffByDefault() throws {
+        XCTAssertFalse(try Fixture.config().fem.sensitivities)
+    }
+
+    /// `pollutant-fem solve --sensitivities-file`: the table of one sample, as .npy (P × 8) and .csv.
+    func testSingleSolveWritesOneSamplesSensitivities() throws {
+        let folder = try Fixture.temporaryDirectory("sens-solve")
+        cleanup.append(folder)
+        let config = try Fixture.config()
+        let p = try PollutantParameters(row: Fixture.params[0])
+        var lines: [String] = []
+        let npy = folder.appendingPathComponent("dtheta.npy"), csv = folder.appendingPathComponent("dtheta.csv")
+        try SingleSolve.run(config: config, parameters: p, outputs: SingleSolve.Outputs(sensitivitiesFile: npy), print: { lines.append($0) })
+        try SingleSolve.run(config: config, parameters: p, outputs: SingleSolve.Outputs(sensitivitiesFile: csv), print: { _ in })
+        let points = config.fem.observationCount
+        let table = try Npy.read(Double.self, from: npy)
+        XCTAssertEqual(table.shape, [points, 8])
+        for name in PollutantParameters.names { XCTAssertTrue(lines.contains { $0.hasPrefix("# dc3/d\(name):") }, name) }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("# sensitivities:") })
+        let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "x,y,dc3_dK12,dc3_dK3,dc3_dD,dc3_dU0,dc3_du_h,dc3_du_v")
+        XCTAssertEqual(rows.count, points + 1)
+        XCTAssertEqual(Double(rows[1].split(separator: ",")[2]), table.values[2])
+    }
 }
