@@ -263,6 +263,7 @@ smoke_test() {
         check_npy "$DATA/fem/c3.npy" float64 "\\($n, [0-9]+\\)"
         check_npy "$DATA/fem/status.npy" int32 "\\($n,\\)"
         check_npy "$DATA/fem/points.npy" float64 "\\([0-9]+, 2\\)"
+        check_npy "$DATA/fem/dc3_dtheta.npy" float64 "\\($n, [0-9]+, 6\\)"
     fi
     if [[ " ${RAN[*]} " == *" train "* ]]; then
         for m in plain dmd; do

@@ -28,6 +28,9 @@ public final class SteadyTransportSolver {
     let factorization: UMFPACKFactorization
     // Prepared problem.
     var prepared = false
+    /// The prepared problem as given (the tangent equation needs its coefficients and every product,
+    /// also those with rate 0 that `products` leaves out).
+    var preparedProblem: TransportProblem?
     var velocityX: [Double] = []
     var velocityY: [Double] = []
     var products: [ProductReaction] = []
@@ -87,6 +90,7 @@ public final class SteadyTransportSolver {
         applyDirichlet(problem)
         report.assemblySeconds += seconds(since: started)
         prepared = true
+        preparedProblem = problem
     }
 
     // MARK: Inspection (tests, diagnostics)

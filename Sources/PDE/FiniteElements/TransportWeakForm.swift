@@ -37,6 +37,18 @@ enum TransportWeakForm {
         return denominator > 0 ? 1 / denominator : 0
     }
 
+    /// ∂τ_{s,e}/∂D_s = −τ² · 4/h_e² (docs/fem.md (S2)): h_e depends on the wind only, so D enters τ
+    /// through the diffusive term of the denominator alone.
+    @inline(__always)
+    static func supgTauPerDiffusion(tau: Double, length h: Double) -> Double { -tau * tau * 4 / (h * h) }
+
+    /// ∂τ_{s,e}/∂σ_s = −τ² · sign(σ_s) (docs/fem.md (S2)), with sign(0) = +1: the rates are ≥ 0, so at
+    /// σ_s = 0 this is the derivative from the admissible side.
+    @inline(__always)
+    static func supgTauPerSelfReaction(tau: Double, selfReaction: Double) -> Double {
+        -tau * tau * (selfReaction < 0 ? -1 : 1)
+    }
+
     // MARK: Element matrix (the linear operator)
 
     /// Advection–diffusion with SUPG, the u·∇c_s − D_s ∇²c_s of (F5)–(F7), entry (i, j):
@@ -45,6 +57,11 @@ enum TransportWeakForm {
     static func advectionDiffusion(_ e: LocalElement, _ i: Int, _ j: Int, diffusion d: Double, tau: Double) -> Double {
         e.advection(i, j) + d * e.stiffness(i, j) + tau * e.streamlineDiffusion(i, j)
     }
+
+    /// ∂/∂D of `advectionDiffusion` at fixed τ, entry (i, j): ∫ ∇φ_j·∇φ_i (docs/fem.md (S1)); the
+    /// change of τ with D is the separate factor ∂τ/∂D times `supgPerTau`.
+    @inline(__always)
+    static func advectionDiffusionPerDiffusion(_ e: LocalElement, _ i: Int, _ j: Int) -> Double { e.stiffness(i, j) }
 
     /// Linear reaction L_sc c_c (K3 c3 in (F7)), entry (i, j) per unit rate, Galerkin and SUPG:
     /// ∫ φ_j φ_i + τ ∫ (u_h·∇φ_i) φ_j.
@@ -61,6 +78,33 @@ enum TransportWeakForm {
     @inline(__always)
     static func supgMoments(_ e: LocalElement, _ i: Int, tau: Double, _ moments: SIMD3<Double>) -> Double {
         tau * (e.stream(i) * moments).sum()
+    }
+
+    /// ∂/∂τ_{s,e} of every SUPG term of species s on e together (docs/fem.md (S3)):
+    /// ∫_e (u_h·∇φ_i)(u_h·∇c_s + r_s(c) − Q_s) = Σ_m (u_m·∇φ_i) F_m, exact for the same reason as
+    /// `supgMoments`, with F_m = ∫_e φ_m (u_h·∇c_s + r_s(c) − Q_s) the moments of the strong residual
+    /// (`strongResidualMoments`). τ varies by element, so this is a per-element quantity.
+    @inline(__always)
+    static func supgPerTau(_ e: LocalElement, _ i: Int, strongResidual moments: SIMD3<Double>) -> Double {
+        (e.stream(i) * moments).sum()
+    }
+
+    /// ∫_e φ_m (u_h·∇c_s) = Σ_j c_s,j ∫_e φ_m (u_h·∇φ_j) for m = 0, 1, 2: the Galerkin advection term of
+    /// row m, and the advective part of the strong residual's moments.
+    @inline(__always)
+    static func advectionMoments(_ e: LocalElement, _ c: SIMD3<Double>) -> SIMD3<Double> {
+        SIMD3(e.advection(0, 0) * c[0] + e.advection(0, 1) * c[1] + e.advection(0, 2) * c[2],
+              e.advection(1, 0) * c[0] + e.advection(1, 1) * c[1] + e.advection(1, 2) * c[2],
+              e.advection(2, 0) * c[0] + e.advection(2, 1) * c[1] + e.advection(2, 2) * c[2])
+    }
+
+    /// The moments F_m = ∫_e φ_m (u_h·∇c_s + Σ_t L_st c_t + Σ rate_s c_a c_b − Q_s) of the strong
+    /// residual of species s on e, from its pieces: `advectionMoments` of c_s, the linear reaction field
+    /// Σ_t L_st c_t (nodal, P1), the product moments times their rates, and the source moments.
+    @inline(__always)
+    static func strongResidualMoments(_ e: LocalElement, advective: SIMD3<Double>, linearReaction r: SIMD3<Double>,
+                                      products: SIMD3<Double>, source q: SIMD3<Double>) -> SIMD3<Double> {
+        advective + e.massTimes(r) + products - q
     }
 
     /// Moments ∫_e q_h φ_m of a P1 field given by its nodal values q: the stand-in for Q in the SUPG
@@ -83,6 +127,9 @@ enum TransportWeakForm {
     static func productResidual(_ e: LocalElement, _ i: Int, tau: Double, nodal: SIMD3<Double>) -> Double {
         nodal[i] + supgMoments(e, i, tau: tau, nodal)
     }
+
+    /// ∂/∂rate of the product term at fixed τ is `productResidual` itself (it is per unit rate,
+    /// docs/fem.md (S1)); likewise ∂/∂L_st of the linear reaction term is `linearReaction` applied to c_t.
 
     /// Jacobian of one product per unit rate, entry (i, j), with respect to the factor whose partner
     /// has weighted mass w: ∂N_i/∂c_a,j = W(c_b)_ij, ∂N_i/∂c_b,j = W(c_a)_ij; SUPG adds

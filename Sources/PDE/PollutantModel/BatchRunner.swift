@@ -9,9 +9,12 @@ public struct BatchSettings: Sendable {
     /// ν and x0 of (F1)–(F4).
     public var nu: Double
     public var x0: Double
+    /// When set, every converged sample also gets ∂c3/∂θ at the observation points (`BatchResult.sensitivities`).
+    public var sensitivities: SensitivityOptions?
 
-    public init(threads: Int, chunkSize: Int, newton: NewtonOptions, nu: Double, x0: Double) {
+    public init(threads: Int, chunkSize: Int, newton: NewtonOptions, nu: Double, x0: Double, sensitivities: SensitivityOptions? = nil) {
         self.threads = threads; self.chunkSize = chunkSize; self.newton = newton; self.nu = nu; self.x0 = x0
+        self.sensitivities = sensitivities
     }
 }
 
@@ -21,6 +24,8 @@ public struct BatchResult: Sendable {
     public var pointCount: Int
     /// range.count × pointCount, row-major; zero rows for samples that did not converge.
     public var c3: [Double]
+    /// range.count × pointCount × 6, row-major: ∂c3/∂θ (zero rows where c3's are); nil unless asked for.
+    public var sensitivities: [Double]?
     public var records: [SampleRecord]
     /// Samples solved in this run, and chunks restored from checkpoints of an interrupted one.
     public var solvedNow: Int
@@ -50,7 +55,8 @@ public struct BatchInterrupted: Error, CustomStringConvertible {
 ///
 /// Checkpoints: the block is cut into chunks of `chunkSize` samples. When the last sample of a chunk
 /// is done, the chunk's c3 rows (`chunk-NNNNNN.npy`) and records (`chunk-NNNNNN.json`, with the
-/// SHA-256 of the rows) are written atomically to the checkpoint folder. A rerun with the same
+/// SHA-256 of the rows; with sensitivities also `chunk-NNNNNN-dtheta.npy` and its hash) are written
+/// atomically to the checkpoint folder. A rerun with the same
 /// fingerprint (inputs and result-changing settings) reloads every intact chunk and solves only the
 /// rest. Each sample's result depends only on its own inputs (one BLAS thread, one factorization per
 /// worker, deterministic UMFPACK), so a resumed run ends with the same bytes as an uninterrupted one.
@@ -61,13 +67,20 @@ public enum BatchRunner {
         var end: Int
         var chunkSize: Int
         var points: Int
+        /// Set (true) only when the run computes sensitivities, so that the header of a run without
+        /// them is unchanged.
+        var sensitivities: Bool?
     }
     struct ChunkFile: Codable {
         var c3Sha256: String
+        /// SHA-256 of the chunk's ∂c3/∂θ rows (`chunk-NNNNNN-dtheta.npy`), when the run computes them.
+        var sensitivitiesSha256: String?
         var records: [SampleRecord]
     }
 
     static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
+    static let sensitivitySuffix = "-dtheta"
+    static let parameterCount = PollutantSensitivities.parameterCount
 
     public static func run(inputs: BatchInputs, discretization: PollutantDiscretization, settings: BatchSettings,
                            range: Range<Int>, checkpoints: URL, fingerprint: String, stop: StopSignal? = nil,
@@ -88,22 +101,30 @@ public enum BatchRunner {
         }
         let fm = FileManager.default
         try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
-        let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points)
+        let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points,
+                                       sensitivities: settings.sensitivities == nil ? nil : true)
         let headerURL = checkpoints.appendingPathComponent("run.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
 
         // Restore the chunks of an interrupted run with the same header; otherwise start afresh.
         var c3 = [Double](repeating: 0, count: range.count * points)
+        let withSensitivities = settings.sensitivities != nil
+        var sensitivities = withSensitivities ? [Double](repeating: 0, count: range.count * points * parameterCount) : nil
         var records = [SampleRecord?](repeating: nil, count: range.count)
         var done = [Bool](repeating: false, count: chunkCount)
         let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
         if previous == header {
             for c in 0..<chunkCount {
-                guard let rows = loadChunk(c, range: chunkRange(c), points: points, folder: checkpoints) else { continue }
+                guard let rows = loadChunk(c, range: chunkRange(c), points: points, sensitivities: withSensitivities,
+                                           folder: checkpoints) else { continue }
                 let r = chunkRange(c)
                 let offset = r.lowerBound - range.lowerBound
                 c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
+                if let chunkSensitivities = rows.sensitivities {
+                    let width = points * parameterCount
+                    sensitivities?.replaceSubrange((offset * width)..<((offset + r.count) * width), with: chunkSensitivities)
+                }
                 for (j, record) in rows.records.enumerated() { records[offset + j] = record }
                 done[c] = true
             }
@@ -118,17 +139,20 @@ public enum BatchRunner {
         if restored > 0 { log("resuming: \(restored) of \(chunkCount) chunks restored from \(checkpoints.path)") }
 
         let pending = (0..<chunkCount).filter { !done[$0] }.flatMap { Array(chunkRange($0)) }
-        let collector = ChunkCollector(range: range, chunkSize: chunkSize, points: points, c3: c3, records: records)
+        let collector = ChunkCollector(range: range, chunkSize: chunkSize, points: points, c3: c3, sensitivities: sensitivities,
+                                       records: records)
         ParallelWork.forEachItem(count: pending.count, threads: settings.threads, makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: settings.newton)
         }) { solver, item in
             if stop?.isRequested == true || collector.failed { return }
             let i = pending[item]
             let outcome = solver.solveSample(index: i, parameters: inputs.parameters[i], windStatus: inputs.windStatus[i],
-                                             profile: inputs.profiles[i], nu: settings.nu, x0: settings.x0)
+                                             profile: inputs.profiles[i], nu: settings.nu, x0: settings.x0,
+                                             sensitivities: settings.sensitivities)
             if let finished = collector.add(outcome) {
                 do {
-                    try writeChunk(finished.chunk, rows: finished.c3, records: finished.records, folder: checkpoints, encoder: encoder)
+                    try writeChunk(finished.chunk, rows: finished.c3, sensitivities: finished.sensitivities, records: finished.records,
+                                   folder: checkpoints, encoder: encoder)
                     collector.chunkSaved()
                 } catch {
                     collector.fail(error)
@@ -141,20 +165,28 @@ public enum BatchRunner {
         guard final.records.allSatisfy({ $0 != nil }) else {
             throw BatchInterrupted(savedChunks: restored + collector.savedChunks, totalChunks: chunkCount)
         }
-        return BatchResult(range: range, pointCount: points, c3: final.c3, records: final.records.map { $0! },
+        return BatchResult(range: range, pointCount: points, c3: final.c3, sensitivities: final.sensitivities, records: final.records.map { $0! },
                            solvedNow: pending.count, restoredChunks: restored)
     }
 
-    static func writeChunk(_ c: Int, rows: [Double], records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {
+    static func writeChunk(_ c: Int, rows: [Double], sensitivities: [Double]?, records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
-        let data = Npy.encode(rows, shape: [records.count, rows.count / max(records.count, 1)])
+        let points = rows.count / max(records.count, 1)
+        let data = Npy.encode(rows, shape: [records.count, points])
         try AtomicFile.write(data, to: npyURL)
-        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), records: records)
+        var sensitivitiesSha256: String? = nil
+        if let sensitivities {
+            let encoded = Npy.encode(sensitivities, shape: [records.count, points, parameterCount])
+            try AtomicFile.write(encoded, to: folder.appendingPathComponent(chunkName(c) + sensitivitySuffix + ".npy"))
+            sensitivitiesSha256 = SHA256Digest.hex(of: encoded)
+        }
+        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: records)
         try AtomicFile.write(try encoder.encode(file), to: folder.appendingPathComponent(chunkName(c) + ".json"))
     }
 
     /// A chunk whose two files are present, consistent with each other and with the expected samples.
-    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, folder: URL) -> (c3: [Double], records: [SampleRecord])? {
+    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, sensitivities: Bool = false,
+                          folder: URL) -> (c3: [Double], sensitivities: [Double]?, records: [SampleRecord])? {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
         guard let json = try? Data(contentsOf: folder.appendingPathComponent(chunkName(c) + ".json")),
               let file = try? JSONDecoder().decode(ChunkFile.self, from: json),
@@ -163,7 +195,12 @@ public enum BatchRunner {
               let rows = try? Npy.decode(data, as: Double.self, path: npyURL.path),
               rows.shape == [range.count, points],
               file.records.map(\.sample) == Array(range) else { return nil }
-        return (rows.values, file.records)
+        guard sensitivities else { return (rows.values, nil, file.records) }
+        let url = folder.appendingPathComponent(chunkName(c) + sensitivitySuffix + ".npy")
+        guard let data = try? Data(contentsOf: url), SHA256Digest.hex(of: data) == file.sensitivitiesSha256,
+              let derivatives = try? Npy.decode(data, as: Double.self, path: url.path),
+              derivatives.shape == [range.count, points, parameterCount] else { return nil }
+        return (rows.values, derivatives.values, file.records)
     }
 }
 
@@ -174,13 +211,15 @@ final class ChunkCollector: @unchecked Sendable {
     private let chunkSize: Int
     private let points: Int
     private var c3: [Double]
+    private var sensitivities: [Double]?
     private var records: [SampleRecord?]
     private var missing: [Int]
     private var storedError: Error?
     private var saved = 0
 
-    init(range: Range<Int>, chunkSize: Int, points: Int, c3: [Double], records: [SampleRecord?]) {
+    init(range: Range<Int>, chunkSize: Int, points: Int, c3: [Double], sensitivities: [Double]?, records: [SampleRecord?]) {
         self.range = range; self.chunkSize = chunkSize; self.points = points; self.c3 = c3; self.records = records
+        self.sensitivities = sensitivities
         let chunks = (range.count + chunkSize - 1) / chunkSize
         missing = (0..<chunks).map { c in
             let lower = c * chunkSize, upper = min((c + 1) * chunkSize, range.count)
@@ -189,16 +228,21 @@ final class ChunkCollector: @unchecked Sendable {
     }
 
     /// Stores an outcome; returns the chunk's rows and records if it was the chunk's last sample.
-    func add(_ outcome: SampleOutcome) -> (chunk: Int, c3: [Double], records: [SampleRecord])? {
+    func add(_ outcome: SampleOutcome) -> (chunk: Int, c3: [Double], sensitivities: [Double]?, records: [SampleRecord])? {
         lock.lock(); defer { lock.unlock() }
         let offset = outcome.record.sample - range.lowerBound
         c3.replaceSubrange((offset * points)..<((offset + 1) * points), with: outcome.c3)
+        let width = points * BatchRunner.parameterCount
+        if sensitivities != nil, let rows = outcome.sensitivities {
+            sensitivities!.replaceSubrange((offset * width)..<((offset + 1) * width), with: rows)
+        }
         records[offset] = outcome.record
         let c = offset / chunkSize
         missing[c] -= 1
         guard missing[c] == 0 else { return nil }
         let lower = c * chunkSize, upper = min((c + 1) * chunkSize, range.count)
-        return (c, Array(c3[(lower * points)..<(upper * points)]), records[lower..<upper].map { $0! })
+        return (c, Array(c3[(lower * points)..<(upper * points)]), sensitivities.map { Array($0[(lower * width)..<(upper * width)]) },
+                records[lower..<upper].map { $0! })
     }
 
     func chunkSaved() { lock.lock(); saved += 1; lock.unlock() }
@@ -206,5 +250,8 @@ final class ChunkCollector: @unchecked Sendable {
     func fail(_ e: Error) { lock.lock(); if storedError == nil { storedError = e }; lock.unlock() }
     var error: Error? { lock.lock(); defer { lock.unlock() }; return storedError }
     var failed: Bool { error != nil }
-    func snapshot() -> (c3: [Double], records: [SampleRecord?]) { lock.lock(); defer { lock.unlock() }; return (c3, records) }
+    func snapshot() -> (c3: [Double], sensitivities: [Double]?, records: [SampleRecord?]) {
+        lock.lock(); defer { lock.unlock() }
+        return (c3, sensitivities, records)
+    }
 }

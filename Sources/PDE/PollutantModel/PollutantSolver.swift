@@ -57,7 +57,7 @@ public struct NonFiniteSolution: Error, CustomStringConvertible {
 /// and symbolic analysis come from the shared `PollutantDiscretization`.
 public final class PollutantSolver {
     public let discretization: PollutantDiscretization
-    private let transport: SteadyTransportSolver
+    let transport: SteadyTransportSolver
 
     public init(discretization: PollutantDiscretization, newton: NewtonOptions = NewtonOptions()) {
         self.discretization = discretization

@@ -53,6 +53,8 @@ public struct SampleRecord: Sendable, Codable, Equatable {
     public var seconds: Double
     public var assemblySeconds: Double
     public var factorizationSeconds: Double
+    /// Why ∂c3/∂θ of a converged sample could not be computed (its rows of dc3_dtheta.npy are then zeros).
+    public var sensitivityFailure: String?
 
     public var finalRelativeResidual: Double? { relativeResiduals.last }
 
@@ -60,6 +62,7 @@ public struct SampleRecord: Sendable, Codable, Equatable {
         case sample, status, reason, windStatus = "wind_status", newtonIterations = "newton_iterations", factorizations
         case relativeResiduals = "relative_residuals", minC1 = "min_c1", minC2 = "min_c2", minC3 = "min_c3", maxC3 = "max_c3"
         case inflowNodes = "inflow_nodes", seconds, assemblySeconds = "assembly_seconds", factorizationSeconds = "factorization_seconds"
+        case sensitivityFailure = "sensitivity_failure"
     }
 
     init(sample: Int, status: FEMStatus, reason: String?, windStatus: Int32) {
@@ -78,6 +81,7 @@ public struct SampleRecord: Sendable, Codable, Equatable {
             "factorization_seconds": JSONValue(factorizationSeconds),
             "relative_residuals": .array(relativeResiduals.map { JSONValue($0) })]
         if let reason { o["reason"] = JSONValue(reason) }
+        if let sensitivityFailure { o["sensitivity_failure"] = JSONValue(sensitivityFailure) }
         if let r = finalRelativeResidual { o["final_relative_residual"] = JSONValue(r) }
         if let v = minC1 { o["min_c1"] = JSONValue(v) }
         if let v = minC2 { o["min_c2"] = JSONValue(v) }
@@ -91,13 +95,15 @@ public struct SampleRecord: Sendable, Codable, Equatable {
 public struct SampleOutcome: Sendable {
     public var record: SampleRecord
     public var c3: [Double]
+    /// P × 6 ∂c3/∂θ (zeros unless converged) when sensitivities were asked for, else nil.
+    public var sensitivities: [Double]? = nil
 }
 
 extension PollutantSolver {
     /// Solves sample `index` for the batch, turning every failure into a status and a reason (never
     /// throws, never returns a non-finite value): `profile` nil means the wind stage gave none.
     public func solveSample(index: Int, parameters: PollutantParameters, windStatus: WindStatus,
-                            profile: BlasiusProfile?, nu: Double, x0: Double) -> SampleOutcome {
+                            profile: BlasiusProfile?, nu: Double, x0: Double, sensitivities: SensitivityOptions? = nil) -> SampleOutcome {
         let started = monotonicSeconds()
         let pointCount = discretization.observation.count
         let zeros = [Double](repeating: 0, count: pointCount)
@@ -113,7 +119,8 @@ extension PollutantSolver {
                 record.factorizationSeconds = report.factorizationSeconds
             }
             record.seconds = (monotonicSeconds() - started)
-            return SampleOutcome(record: record, c3: zeros)
+            return SampleOutcome(record: record, c3: zeros,
+                                 sensitivities: sensitivities.map { _ in [Double](repeating: 0, count: pointCount * PollutantSensitivities.parameterCount) })
         }
         guard let profile else {
             return finish(.noWindProfile, "blasius-solve gave no wind profile (wind status \(windStatus.rawValue), \(windStatus.label))", nil)
@@ -129,6 +136,16 @@ extension PollutantSolver {
             outcome.record.maxC3 = maxima[2]
             outcome.record.inflowNodes = solution.inflowNodes.filter { $0 }.count
             outcome.c3 = solution.c3AtObservations
+            // The solve above is the same with or without sensitivities; a failure here only zeroes
+            // the sample's sensitivities and is recorded, its c3 and status stand.
+            if let options = sensitivities {
+                do {
+                    outcome.sensitivities = try self.sensitivities(of: solution, parameters: parameters, options: options).observations
+                } catch {
+                    outcome.record.sensitivityFailure = "\(error)"
+                }
+                outcome.record.seconds = monotonicSeconds() - started
+            }
             return outcome
         } catch let failure as NewtonFailure {
             let status: FEMStatus

@@ -43,6 +43,12 @@ public struct FEMBenchmarkOptions: ParsableArguments {
     @Option(help: "Free-stream wind speed U0.") public var u0: Double = 1
     @Option(help: "Terrain bump height at x = 0.5 (0 = flat).") public var bump: Double = 0
 
+    @Option(help: "Instead of the meshes: time a solve with and without its six sensitivities dc3/dθ on the [fem] mesh of this configuration (e.g. configs/paper.toml), for several parameter sets, and print the median ratio (target ≤ 1.3).")
+    public var sensitivityConfig: String? = nil
+
+    @Option(help: "Parameter sets timed with --sensitivity-config (at most \(SensitivityBenchmark.defaultParameters.count)).")
+    public var sensitivitySamples: Int = 7
+
     public init() {}
 
     public func validate() throws {
@@ -86,6 +92,9 @@ public struct FEMBenchmark {
     let options: FEMBenchmarkOptions
 
     public static func run(_ options: FEMBenchmarkOptions) throws {
+        if let path = options.sensitivityConfig {
+            return try compareSensitivityCost(configuration: URL(fileURLWithPath: path), options: options)
+        }
         let solverOptions = try options.solverOptions()
         let sizes = try options.meshSizes()
         BLASThreads.set(options.blasThreads)
@@ -270,5 +279,24 @@ public struct FEMBenchmark {
             defer { wall = nowWall; cpu = nowCPU }
             return Lap(wall: nowWall - wall, cpu: nowCPU - cpu)
         }
+    }
+}
+
+extension FEMBenchmark {
+    /// `--sensitivity-config`: the cost of the six tangent solves (docs/fem.md (S6)) relative to the
+    /// solve itself, median over parameter sets, in wall and in thread CPU time.
+    static func compareSensitivityCost(configuration: URL, options: FEMBenchmarkOptions) throws {
+        BLASThreads.set(options.blasThreads)
+        let config = try PipelineConfig.load(configuration)
+        let parameters = Array(SensitivityBenchmark.defaultParameters.prefix(max(1, options.sensitivitySamples)))
+        let rows = try SensitivityBenchmark.run(config: config, parameters: parameters, repeats: options.repeats, log: { print($0) })
+        let ratio = SensitivityBenchmark.median(rows.map(\.ratio))
+        print(String(format: "median over %d parameter sets: solve %.3f s, with sensitivities %.3f s, ratio %.3f (target ≤ 1.3: %@)",
+                     rows.count, SensitivityBenchmark.median(rows.map(\.solveSeconds)), SensitivityBenchmark.median(rows.map(\.withSensitivitiesSeconds)),
+                     ratio, ratio <= 1.3 ? "met" : "not met"))
+        let cpu = SensitivityBenchmark.median(rows.map(\.cpuRatio))
+        print(String(format: "median in thread CPU time: solve %.3f s, with sensitivities %.3f s, ratio %.3f (target ≤ 1.3: %@)",
+                     SensitivityBenchmark.median(rows.map(\.solveCPUSeconds)), SensitivityBenchmark.median(rows.map(\.withSensitivitiesCPUSeconds)),
+                     cpu, cpu <= 1.3 ? "met" : "not met"))
     }
 }

@@ -60,11 +60,14 @@ public struct DataLayout: Sendable {
         public static let folderName = "fem"
         /// The file names also hold inside each shard's folder.
         public static let c3File = "c3.npy", statusFile = "status.npy", pointsFile = "points.npy"
+        /// N × P × 6 float64, ∂c3/∂θ (with `[fem] sensitivities = true`).
+        public static let sensitivitiesFile = "dc3_dtheta.npy"
         public static let fieldsFolder = "fields", shardsFolder = "shards", checkpointsFolder = "checkpoints"
         public let folder: URL
         public var c3: URL { folder.appendingPathComponent(Self.c3File) }
         public var status: URL { folder.appendingPathComponent(Self.statusFile) }
         public var points: URL { folder.appendingPathComponent(Self.pointsFile) }
+        public var sensitivities: URL { folder.appendingPathComponent(Self.sensitivitiesFile) }
         /// The Figure 2 fields (.vtu).
         public var fields: URL { folder.appendingPathComponent(Self.fieldsFolder, isDirectory: true) }
         public var shards: URL { folder.appendingPathComponent(Self.shardsFolder, isDirectory: true) }

@@ -37,6 +37,27 @@ public enum OutputTransform: Codable, Equatable, Sendable {
         }
     }
 
+    /// The chain rule through the map (docs/fem.md (S7)): d apply(y)/dθ = apply'(y) · dy/dθ, i.e. dy/dθ
+    /// for `identity` and (dy/dθ)/(y + δ) for `logarithm`, 0 where the floor y + δ ≤ δ·1e-12 holds
+    /// (apply is constant there). δ is fixed from the training set, not per sample, so it adds no term.
+    @inline(__always) public func derivative(at y: Double, _ dy: Double) -> Double {
+        switch self {
+        case .identity: return dy
+        case .logarithm(let offset): return y + offset > offset * 1e-12 ? dy / (y + offset) : 0
+        }
+    }
+
+    /// `derivative` for one sample: its P values and its P × k derivatives (row-major, as one sample of
+    /// fem/dc3_dtheta.npy with k = 6).
+    public func derivatives(at y: [Double], _ dy: [Double], parameterCount k: Int) -> [Double] {
+        precondition(dy.count == y.count * k, "derivatives: \(dy.count) values for \(y.count) outputs × \(k) parameters")
+        var out = dy
+        for p in 0..<y.count {
+            for j in 0..<k { out[p * k + j] = derivative(at: y[p], dy[p * k + j]) }
+        }
+        return out
+    }
+
     public var name: String {
         switch self {
         case .identity: return "identity"

@@ -15,6 +15,9 @@ public struct FEMSettings: Sendable, Equatable {
     /// The central parameter set (K12, K3, D, U0, u_h, u_v) of those variations; each parameter is moved
     /// to the low and the high end of its `[sampling]` range in turn.
     public var fieldsCenter: [Double]
+    /// Whether the batch also writes DATA/fem/dc3_dtheta.npy, ∂c3/∂θ of every sample at the observation
+    /// points by the tangent equation of the discrete problem (docs/fem.md (S1)–(S6)).
+    public var sensitivities: Bool
 
     public init(_ r: SectionReader) throws {
         // The keys are read in the order of the file's documentation, so that of several bad keys the
@@ -61,6 +64,7 @@ public struct FEMSettings: Sendable, Equatable {
         fields = try r.bool("fields", default: true)
         // u_h = 0.1, not the box's centre 0: with λ = 0 every u_v above ≈ 0.002 has no similarity solution
         // (blow-off, formulation.md §2a), which would leave the u_v variation empty.
+        sensitivities = try r.bool("sensitivities", default: false)
         fieldsCenter = try r.doubles("fields_center", default: [10, 5, 0.25, 1, 0.1, 0], count: 6)
         guard fieldsCenter[2] > 0, fieldsCenter[3] > 0, fieldsCenter[0] >= 0, fieldsCenter[1] >= 0 else {
             throw r.error("fields_center", "expected K12 ≥ 0, K3 ≥ 0, D > 0 and U0 > 0, found \(fieldsCenter)")

@@ -23,6 +23,10 @@ public struct PollutantSolveOptions: ParsableArguments {
     @Option(name: .customLong("uv"), parsing: .unconditional, help: "Transpiration velocity at the ground (> 0 blowing).") public var uv: Double
     @Option(help: "Write the fields on the mesh to this .vtu file.") public var vtu: String?
     @Option(help: "Write c3 at the observation points to this .csv or .npy file.") public var observations: String?
+    @Flag(help: "Also compute dc3/dθ for θ = K12, K3, D, U0, u_h, u_v (the tangent of the discrete problem) and print it with its cost.")
+    public var sensitivities = false
+    @Option(help: "Write dc3/dθ at the observation points (x, y, dc3/dK12, …, dc3/du_v) to this .csv or .npy file (P x 8); implies --sensitivities.")
+    public var sensitivitiesFile: String?
 
     public init() {}
 
@@ -31,6 +35,9 @@ public struct PollutantSolveOptions: ParsableArguments {
             throw ValidationError("--observations must end in .csv or .npy")
         }
         if let vtu, !vtu.hasSuffix(".vtu") { throw ValidationError("--vtu must end in .vtu") }
+        if let sensitivitiesFile, !(sensitivitiesFile.hasSuffix(".csv") || sensitivitiesFile.hasSuffix(".npy")) {
+            throw ValidationError("--sensitivities-file must end in .csv or .npy")
+        }
     }
 }
 
@@ -67,7 +74,9 @@ extension PollutantStage {
         let parameters = PollutantParameters(k12: options.k12, k3: options.k3, diffusion: options.d, u0: options.u0, uh: options.uh, uv: options.uv)
         try SingleSolve.run(config: try options.stage.loadConfig(), parameters: parameters,
                             outputs: SingleSolve.Outputs(vtu: options.vtu.map { URL(fileURLWithPath: $0) },
-                                                         observations: options.observations.map { URL(fileURLWithPath: $0) }),
+                                                         observations: options.observations.map { URL(fileURLWithPath: $0) },
+                                                         sensitivities: options.sensitivities,
+                                                         sensitivitiesFile: options.sensitivitiesFile.map { URL(fileURLWithPath: $0) }),
                             print: { Swift.print($0) })
     }
 

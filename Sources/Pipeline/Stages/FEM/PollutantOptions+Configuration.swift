@@ -35,9 +35,11 @@ extension InProcessWind.Options {
 }
 
 extension BatchSettings {
-    /// Threads, chunking and Newton of `[fem]`; ν and x0 of `[wind]`.
+    /// Threads, chunking, Newton and sensitivities of `[fem]`; ν, x0 (and, for the sensitivities'
+    /// perturbed winds, the whole wind solve) of `[wind]`.
     public init(fem: FEMSettings, wind: WindSettings) {
-        self.init(threads: fem.threads, chunkSize: fem.chunkSize, newton: NewtonOptions(fem), nu: wind.nu, x0: wind.x0)
+        self.init(threads: fem.threads, chunkSize: fem.chunkSize, newton: NewtonOptions(fem), nu: wind.nu, x0: wind.x0,
+                  sensitivities: fem.sensitivities ? SensitivityOptions(wind: InProcessWind.Options(wind)) : nil)
     }
 }
 

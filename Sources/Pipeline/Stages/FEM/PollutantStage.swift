@@ -87,6 +87,7 @@ public struct StageSummary: Sendable {
 /// - DATA/fem/c3.npy: N × P float64, c3 at the observation points (rows of zeros unless status 0);
 /// - DATA/fem/status.npy: N int32, `FEMStatus` codes;
 /// - DATA/fem/points.npy: P × 2 float64, the observation points (x, y);
+/// - DATA/fem/dc3_dtheta.npy: N × P × 6 float64, ∂c3/∂θ (zeros unless status 0), with `[fem] sensitivities`;
 /// - DATA/fem/checkpoints/: chunks of an unfinished run (removed when the run completes);
 /// - DATA/fem/shards/shard-KKKK-of-NNNN/: c3.npy, status.npy and shard.json of one shard.
 public enum PollutantStage {
@@ -105,6 +106,8 @@ public enum PollutantStage {
         for url in inputFiles { text += url.lastPathComponent + " " + (try SHA256Digest.hex(ofFile: url)) + "\n" }
         var fem = config.resolved["fem"]?.object ?? [:]
         for key in resultNeutralKeys { fem.removeValue(forKey: key) }
+        // Off, the sensitivities change nothing: runs without them keep the fingerprint they had before the key existed.
+        if !config.fem.sensitivities { fem.removeValue(forKey: "sensitivities") }
         text += JSONValue.object(fem).jsonText() + "\n"
         text += "nu \(config.wind.nu) x0 \(config.wind.x0)\n"
         return SHA256Digest.hex(of: Data(text.utf8))
@@ -145,20 +148,24 @@ public enum PollutantStage {
             summary.outputs = try writeShard(result, shard: shard, total: inputs.count, fingerprint: fingerprint, to: folder)
         } else {
             summary.outputs = try writeDataset(c3: result.c3, status: result.statusCodes, points: discretization.observationPoints,
-                                               pointCount: result.pointCount, to: folder)
+                                               pointCount: result.pointCount, sensitivities: result.sensitivities, to: folder)
         }
         try? FileManager.default.removeItem(at: checkpoints)
         return summary
     }
 
     /// c3.npy, status.npy and points.npy of the whole dataset.
-    static func writeDataset(c3: [Double], status: [Int32], points: [Double], pointCount: Int, to folder: URL) throws -> [URL] {
+    static func writeDataset(c3: [Double], status: [Int32], points: [Double], pointCount: Int, sensitivities: [Double]? = nil,
+                             to folder: URL) throws -> [URL] {
         let c3URL = folder.appendingPathComponent(DataLayout.FEM.c3File), statusURL = folder.appendingPathComponent(DataLayout.FEM.statusFile)
         let pointsURL = folder.appendingPathComponent(DataLayout.FEM.pointsFile)
         try Npy.write(c3, shape: [status.count, pointCount], to: c3URL)
         try Npy.write(status, shape: [status.count], to: statusURL)
         try Npy.write(points, shape: [pointCount, 2], to: pointsURL)
-        return [c3URL, statusURL, pointsURL]
+        guard let sensitivities else { return [c3URL, statusURL, pointsURL] }
+        let sensitivitiesURL = folder.appendingPathComponent(DataLayout.FEM.sensitivitiesFile)
+        try Npy.write(sensitivities, shape: [status.count, pointCount, SensitivityFile.parameterCount], to: sensitivitiesURL)
+        return [c3URL, statusURL, pointsURL, sensitivitiesURL]
     }
 
     struct ShardFile: Codable {
@@ -170,6 +177,8 @@ public enum PollutantStage {
         var points: Int
         var fingerprint: String
         var c3Sha256: String
+        /// SHA-256 of the shard's dc3_dtheta.npy, when the run computes sensitivities.
+        var sensitivitiesSha256: String?
         var records: [SampleRecord]
     }
 
@@ -179,13 +188,22 @@ public enum PollutantStage {
         let data = Npy.encode(result.c3, shape: [result.range.count, result.pointCount])
         try AtomicFile.write(data, to: c3URL)
         try Npy.write(result.statusCodes, shape: [result.range.count], to: statusURL)
+        var outputs = [c3URL, statusURL, shardURL]
+        var sensitivitiesSha256: String? = nil
+        if let sensitivities = result.sensitivities {
+            let url = folder.appendingPathComponent(DataLayout.FEM.sensitivitiesFile)
+            let encoded = Npy.encode(sensitivities, shape: [result.range.count, result.pointCount, SensitivityFile.parameterCount])
+            try AtomicFile.write(encoded, to: url)
+            sensitivitiesSha256 = SHA256Digest.hex(of: encoded)
+            outputs.insert(url, at: 2)
+        }
         let file = ShardFile(shard: shard.index, shards: shard.count, start: result.range.lowerBound, end: result.range.upperBound,
                              total: total, points: result.pointCount, fingerprint: fingerprint,
-                             c3Sha256: SHA256Digest.hex(of: data), records: result.records)
+                             c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: result.records)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(try encoder.encode(file), to: shardURL)   // written last: marks the shard complete
-        return [c3URL, statusURL, shardURL]
+        return outputs
     }
 
     /// Assembles DATA/fem/shards/* into the files of an unsharded run. Refuses shards of other inputs or
@@ -199,7 +217,7 @@ public enum PollutantStage {
         guard !names.isEmpty else {
             throw PollutantInputError("\(folder.path) holds no shards: run `pollutant-fem --shard K/N` for K = 1 … N first")
         }
-        var shards: [(name: String, file: ShardFile, c3: [Double])] = []
+        var shards: [(name: String, file: ShardFile, c3: [Double], sensitivities: [Double])] = []
         for name in names {
             let dir = folder.appendingPathComponent(name)
             guard let json = try? Data(contentsOf: dir.appendingPathComponent("shard.json")) else {
@@ -221,7 +239,15 @@ public enum PollutantStage {
                 throw PollutantInputError("shard \(name): c3.npy is missing or does not match its shard.json (rerun the shard)")
             }
             let rows = try Npy.decode(data, as: Double.self, path: c3URL.path, expectedShape: [file.end - file.start, file.points])
-            shards.append((name, file, rows.values))
+            var derivatives: [Double] = []
+            if config.fem.sensitivities {
+                let url = dir.appendingPathComponent(DataLayout.FEM.sensitivitiesFile)
+                guard let data = try? Data(contentsOf: url), SHA256Digest.hex(of: data) == file.sensitivitiesSha256 else {
+                    throw PollutantInputError("shard \(name): \(DataLayout.FEM.sensitivitiesFile) is missing or does not match its shard.json (rerun the shard)")
+                }
+                derivatives = try SensitivityFile.decode(data, path: url.path, samples: file.end - file.start, points: file.points)
+            }
+            shards.append((name, file, rows.values, derivatives))
         }
         shards.sort { ($0.file.start, $0.file.end) < ($1.file.start, $1.file.end) }
         var next = 0
@@ -244,6 +270,7 @@ public enum PollutantStage {
         summary.meshDetails = meshDetails(discretization, fem: config.fem)
         summary.outputs = try writeDataset(c3: shards.flatMap(\.c3), status: summary.records.map(\.status.rawValue),
                                            points: discretization.observationPoints, pointCount: discretization.observation.count,
+                                           sensitivities: config.fem.sensitivities ? shards.flatMap(\.sensitivities) : nil,
                                            to: femFolder(data))
         return summary
     }

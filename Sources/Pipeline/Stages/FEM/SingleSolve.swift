@@ -12,7 +12,14 @@ public enum SingleSolve {
         public var vtu: URL?
         /// c3 at the observation points, (x, y, c3) per row: .npy (P × 3) or .csv.
         public var observations: URL?
-        public init(vtu: URL? = nil, observations: URL? = nil) { self.vtu = vtu; self.observations = observations }
+        /// Whether to compute ∂c3/∂θ (docs/fem.md (S1)–(S6)) and print a summary with its cost.
+        public var sensitivities: Bool
+        /// ∂c3/∂θ at the observation points, (x, y, ∂c3/∂K12, …, ∂c3/∂u_v) per row: .npy (P × 8) or .csv.
+        public var sensitivitiesFile: URL?
+        public init(vtu: URL? = nil, observations: URL? = nil, sensitivities: Bool = false, sensitivitiesFile: URL? = nil) {
+            self.vtu = vtu; self.observations = observations
+            self.sensitivities = sensitivities || sensitivitiesFile != nil; self.sensitivitiesFile = sensitivitiesFile
+        }
     }
 
     /// Solves `parameters` with the mesh, sources and Newton settings of [fem] and the wind of [wind];
@@ -22,6 +29,7 @@ public enum SingleSolve {
         BLASThreads.set(1)
         let started = monotonicSeconds()
         let solution: PollutantSolution
+        var sensitivities: PollutantSensitivities? = nil
         let discretization: PollutantDiscretization
         do {
             try p.validate(context: "parameters")
@@ -30,6 +38,9 @@ public enum SingleSolve {
             discretization = try PollutantDiscretization(settings: config.fem)
             let solver = PollutantSolver(discretization: discretization, newton: NewtonOptions(config.fem))
             solution = try solver.solve(p, profile: wind.profile, nu: config.wind.nu, x0: config.wind.x0)
+            if outputs.sensitivities {
+                sensitivities = try solver.sensitivities(of: solution, parameters: p, options: SensitivityOptions(wind: InProcessWind.Options(config.wind)))
+            }
         } catch let e as PollutantInputError {
             throw StageError("pollutant-fem solve: \(e.message)")
         } catch let failure as NewtonFailure {
@@ -71,6 +82,38 @@ public enum SingleSolve {
             }
             print("# c3 at the observation points → \(url.relativePath)")
         }
+        if let sensitivities { try report(sensitivities, solveSeconds: r.totalSeconds, points: discretization.observationPoints,
+                                          file: outputs.sensitivitiesFile, print: print) }
         print(String(format: "# total %.2f s", monotonicSeconds() - started))
+    }
+
+    /// Prints RMS and max |∂c3/∂θ_k| over the observation points, the tangent solves' cost beside the
+    /// solve's, and writes the table on request.
+    static func report(_ s: PollutantSensitivities, solveSeconds: Double, points: [Double], file: URL?, print: (String) -> Void) throws {
+        let count = PollutantSensitivities.parameterCount, p = s.observations.count / count
+        for (k, name) in PollutantParameters.names.enumerated() {
+            var sum = 0.0, largest = 0.0
+            for q in 0..<p { let v = s.observations[q * count + k]; sum += v * v; largest = max(largest, abs(v)) }
+            let how = s.differences[k].isEmpty ? "analytic" : "\(s.differences[k]) difference of the wind"
+            print(String(format: "# dc3/d%@: RMS %.6e, max |.| %.6e (%@)", name, (sum / Double(max(p, 1))).squareRoot(), largest, how))
+        }
+        let t = s.report
+        print(String(format: "# sensitivities: %.3f s beside the solve's %.3f s (ratio %.3f); perturbed winds %.3f s, right-hand sides %.3f s, tangent solves %.3f s; LU sweeps %@%@",
+                     s.totalSeconds, solveSeconds, (solveSeconds + s.totalSeconds) / solveSeconds, s.windSeconds, t.rightHandSideSeconds, t.solveSeconds,
+                     t.sweeps.map(String.init).joined(separator: " "), t.refactorized ? "; J(c*) refactorised" : ""))
+        guard let url = file else { return }
+        if url.pathExtension == "npy" {
+            var table = [Double]()
+            table.reserveCapacity((2 + count) * p)
+            for q in 0..<p { table += [points[2 * q], points[2 * q + 1]] + s.observations[(q * count)..<((q + 1) * count)] }
+            try Npy.write(table, shape: [p, 2 + count], to: url)
+        } else {
+            var text = "x,y," + PollutantParameters.names.map { "dc3_d\($0)" }.joined(separator: ",") + "\n"
+            for q in 0..<p {
+                text += ([points[2 * q], points[2 * q + 1]] + s.observations[(q * count)..<((q + 1) * count)]).map { "\($0)" }.joined(separator: ",") + "\n"
+            }
+            try AtomicFile.write(text, to: url)
+        }
+        print("# dc3/dθ at the observation points → \(url.relativePath)")
     }
 }
