@@ -99,42 +99,13 @@ public enum BatchRunner {
         func chunkRange(_ c: Int) -> Range<Int> {
             (range.lowerBound + c * chunkSize)..<min(range.lowerBound + (c + 1) * chunkSize, range.upperBound)
         }
-        let fm = FileManager.default
-        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
         let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points,
                                        sensitivities: settings.sensitivities == nil ? nil : true)
-        let headerURL = checkpoints.appendingPathComponent("run.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-
-        // Restore the chunks of an interrupted run with the same header; otherwise start afresh.
-        var c3 = [Double](repeating: 0, count: range.count * points)
-        let withSensitivities = settings.sensitivities != nil
-        var sensitivities = withSensitivities ? [Double](repeating: 0, count: range.count * points * parameterCount) : nil
-        var records = [SampleRecord?](repeating: nil, count: range.count)
-        var done = [Bool](repeating: false, count: chunkCount)
-        let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
-        if previous == header {
-            for c in 0..<chunkCount {
-                guard let rows = loadChunk(c, range: chunkRange(c), points: points, sensitivities: withSensitivities,
-                                           folder: checkpoints) else { continue }
-                let r = chunkRange(c)
-                let offset = r.lowerBound - range.lowerBound
-                c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
-                if let chunkSensitivities = rows.sensitivities {
-                    let width = points * parameterCount
-                    sensitivities?.replaceSubrange((offset * width)..<((offset + r.count) * width), with: chunkSensitivities)
-                }
-                for (j, record) in rows.records.enumerated() { records[offset + j] = record }
-                done[c] = true
-            }
-        } else {
-            if previous != nil { log("checkpoints in \(checkpoints.path) belong to other inputs or settings: starting afresh") }
-            for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix("chunk-") {
-                try? fm.removeItem(at: checkpoints.appendingPathComponent(name))
-            }
-            try AtomicFile.write(try encoder.encode(header), to: headerURL)
-        }
+        let state = try restoreOrStart(header: header, chunkCount: chunkCount, chunkRange: chunkRange, folder: checkpoints,
+                                       encoder: encoder, log: log)
+        let (c3, sensitivities, records, done) = (state.c3, state.sensitivities, state.records, state.done)
         let restored = done.filter { $0 }.count
         if restored > 0 { log("resuming: \(restored) of \(chunkCount) chunks restored from \(checkpoints.path)") }
 
@@ -167,6 +138,50 @@ public enum BatchRunner {
         }
         return BatchResult(range: range, pointCount: points, c3: final.c3, sensitivities: final.sensitivities, records: final.records.map { $0! },
                            solvedNow: pending.count, restoredChunks: restored)
+    }
+
+    /// What a run starts from: the chunks of an interrupted run with the same header, or nothing (the
+    /// folder then gets this header and loses the other run's chunks).
+    struct StartingState {
+        var c3: [Double]
+        var sensitivities: [Double]?
+        var records: [SampleRecord?]
+        var done: [Bool]
+    }
+
+    static func restoreOrStart(header: CheckpointHeader, chunkCount: Int, chunkRange: (Int) -> Range<Int>, folder checkpoints: URL,
+                               encoder: JSONEncoder, log: (String) -> Void) throws -> StartingState {
+        let fm = FileManager.default
+        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        let headerURL = checkpoints.appendingPathComponent("run.json")
+        let sampleCount = header.end - header.start, points = header.points
+        let withSensitivities = header.sensitivities == true
+        var state = StartingState(c3: [Double](repeating: 0, count: sampleCount * points),
+                                  sensitivities: withSensitivities ? [Double](repeating: 0, count: sampleCount * points * parameterCount) : nil,
+                                  records: [SampleRecord?](repeating: nil, count: sampleCount),
+                                  done: [Bool](repeating: false, count: chunkCount))
+        let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
+        guard previous == header else {
+            if previous != nil { log("checkpoints in \(checkpoints.path) belong to other inputs or settings: starting afresh") }
+            for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix("chunk-") {
+                try? fm.removeItem(at: checkpoints.appendingPathComponent(name))
+            }
+            try AtomicFile.write(try encoder.encode(header), to: headerURL)
+            return state
+        }
+        for c in 0..<chunkCount {
+            let r = chunkRange(c)
+            guard let rows = loadChunk(c, range: r, points: points, sensitivities: withSensitivities, folder: checkpoints) else { continue }
+            let offset = r.lowerBound - header.start
+            state.c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
+            if let chunkSensitivities = rows.sensitivities {
+                let width = points * parameterCount
+                state.sensitivities?.replaceSubrange((offset * width)..<((offset + r.count) * width), with: chunkSensitivities)
+            }
+            for (j, record) in rows.records.enumerated() { state.records[offset + j] = record }
+            state.done[c] = true
+        }
+        return state
     }
 
     static func writeChunk(_ c: Int, rows: [Double], sensitivities: [Double]?, records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {

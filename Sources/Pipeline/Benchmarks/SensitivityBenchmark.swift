@@ -39,7 +39,7 @@ public enum SensitivityBenchmark {
         let discretization = try PollutantDiscretization(settings: config.fem)
         let solver = PollutantSolver(discretization: discretization, newton: NewtonOptions(config.fem))
         let options = SensitivityOptions(wind: InProcessWind.Options(config.wind))
-        log("mesh \(config.fem.nx) x \(config.fem.ny): \(discretization.mesh.nodeCount) nodes, \(discretization.space.unknownCount) unknowns, \(discretization.observation.count) observation points; fastest of \(repeats)")
+        log("mesh \(config.fem.problem.mesh.nx) x \(config.fem.problem.mesh.ny): \(discretization.mesh.nodeCount) nodes, \(discretization.space.unknownCount) unknowns, \(discretization.observation.count) observation points; fastest of \(repeats)")
         var rows: [Row] = []
         for p in parameters {
             let profile = try InProcessWind.profile(for: p, options: options.wind).profile
