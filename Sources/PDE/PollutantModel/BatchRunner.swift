@@ -61,16 +61,25 @@ public enum BatchRunner {
         var end: Int
         var chunkSize: Int
         var points: Int
+        /// `BLASThreads.kernel` of the run that wrote the chunks (nil in checkpoints from before it was recorded).
+        var blasKernel: String?
+
+        /// Same inputs, settings and block: only the kernel may still differ.
+        func sameRun(as other: CheckpointHeader) -> Bool {
+            (fingerprint, start, end, chunkSize, points) == (other.fingerprint, other.start, other.end, other.chunkSize, other.points)
+        }
     }
     struct ChunkFile: Codable {
         var c3Sha256: String
         var records: [SampleRecord]
+        var blasKernel: String?
     }
 
     static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
 
     public static func run(inputs: BatchInputs, discretization: PollutantDiscretization, settings: BatchSettings,
-                           range: Range<Int>, checkpoints: URL, fingerprint: String, stop: StopSignal? = nil,
+                           range: Range<Int>, checkpoints: URL, fingerprint: String, blasKernel: String = BLASThreads.kernel,
+                           stop: StopSignal? = nil,
                            progress: ((SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> BatchResult {
         guard range.lowerBound >= 0, range.upperBound <= inputs.count else {
             throw PollutantInputError("sample range \(range) lies outside the \(inputs.count) samples")
@@ -88,7 +97,8 @@ public enum BatchRunner {
         }
         let fm = FileManager.default
         try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
-        let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points)
+        let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize,
+                                      points: points, blasKernel: blasKernel)
         let headerURL = checkpoints.appendingPathComponent("run.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -98,9 +108,16 @@ public enum BatchRunner {
         var records = [SampleRecord?](repeating: nil, count: range.count)
         var done = [Bool](repeating: false, count: chunkCount)
         let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
+        // Chunks of another kernel would be merged silently into rows that differ in the last bits from
+        // an uninterrupted run: refuse, and let the user pick the kernel or start afresh.
+        if let previous, previous.sameRun(as: header), let theirs = previous.blasKernel, theirs != blasKernel {
+            throw PollutantInputError("the checkpoints in \(checkpoints.path) were solved with the OpenBLAS kernel \(theirs), "
+                                      + "this run has \(blasKernel): rerun with OPENBLAS_CORETYPE=\(theirs.split(separator: " ").first ?? "") "
+                                      + "or delete \(checkpoints.path) to start afresh")
+        }
         if previous == header {
             for c in 0..<chunkCount {
-                guard let rows = loadChunk(c, range: chunkRange(c), points: points, folder: checkpoints) else { continue }
+                guard let rows = loadChunk(c, range: chunkRange(c), points: points, blasKernel: blasKernel, folder: checkpoints) else { continue }
                 let r = chunkRange(c)
                 let offset = r.lowerBound - range.lowerBound
                 c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
@@ -128,7 +145,8 @@ public enum BatchRunner {
                                              profile: inputs.profiles[i], nu: settings.nu, x0: settings.x0)
             if let finished = collector.add(outcome) {
                 do {
-                    try writeChunk(finished.chunk, rows: finished.c3, records: finished.records, folder: checkpoints, encoder: encoder)
+                    try writeChunk(finished.chunk, rows: finished.c3, records: finished.records, blasKernel: blasKernel,
+                                   folder: checkpoints, encoder: encoder)
                     collector.chunkSaved()
                 } catch {
                     collector.fail(error)
@@ -145,19 +163,21 @@ public enum BatchRunner {
                            solvedNow: pending.count, restoredChunks: restored)
     }
 
-    static func writeChunk(_ c: Int, rows: [Double], records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {
+    static func writeChunk(_ c: Int, rows: [Double], records: [SampleRecord], blasKernel: String, folder: URL, encoder: JSONEncoder) throws {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
         let data = Npy.encode(rows, shape: [records.count, rows.count / max(records.count, 1)])
         try AtomicFile.write(data, to: npyURL)
-        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), records: records)
+        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), records: records, blasKernel: blasKernel)
         try AtomicFile.write(try encoder.encode(file), to: folder.appendingPathComponent(chunkName(c) + ".json"))
     }
 
-    /// A chunk whose two files are present, consistent with each other and with the expected samples.
-    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, folder: URL) -> (c3: [Double], records: [SampleRecord])? {
+    /// A chunk whose two files are present, consistent with each other and with the expected samples,
+    /// and solved with this kernel (a chunk of another one is solved again).
+    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, blasKernel: String, folder: URL) -> (c3: [Double], records: [SampleRecord])? {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
         guard let json = try? Data(contentsOf: folder.appendingPathComponent(chunkName(c) + ".json")),
               let file = try? JSONDecoder().decode(ChunkFile.self, from: json),
+              file.blasKernel == nil || file.blasKernel == blasKernel,
               let data = try? Data(contentsOf: npyURL),
               SHA256Digest.hex(of: data) == file.c3Sha256,
               let rows = try? Npy.decode(data, as: Double.self, path: npyURL.path),

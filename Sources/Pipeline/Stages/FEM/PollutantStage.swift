@@ -42,6 +42,10 @@ public struct StageSummary: Sendable {
     /// Mesh and discretization facts.
     public var meshDetails: [String: JSONValue] = [:]
     public var shard: ShardSpec?
+    /// The OpenBLAS kernel the rows were solved with (`BLASThreads.kernel`; for a merge, the shards').
+    public var blasKernel = BLASThreads.kernel
+    /// For a merge: one entry per shard (its samples and what its last run did).
+    public var mergedShards: [JSONValue]?
 
     public var attempted: Int { records.filter { $0.status != .noWindProfile }.count }
     public var converged: Int { records.filter { $0.status == .converged }.count }
@@ -77,6 +81,8 @@ public struct StageSummary: Sendable {
             "mesh": .object(meshDetails),
         ]
         if let shard { d["shard"] = JSONValue(shard.description) }
+        d["blas_kernel"] = JSONValue(blasKernel)
+        if let mergedShards { d["merged_shards"] = .array(mergedShards) }
         return d
     }
 }
@@ -119,7 +125,8 @@ public enum PollutantStage {
 
     /// Solves all samples (or one shard of them) and writes the outputs. `makeProgress` receives the
     /// number of samples to solve and returns the per-sample callback.
-    public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil, stop: StopSignal? = nil,
+    public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil,
+                           blasKernel: String = BLASThreads.kernel, stop: StopSignal? = nil,
                            makeProgress: ((Int) -> (SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> StageSummary {
         let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
@@ -131,7 +138,7 @@ public enum PollutantStage {
 
         let started = monotonicSeconds()
         let result = try BatchRunner.run(inputs: inputs, discretization: discretization, settings: settings, range: range,
-                                         checkpoints: checkpoints, fingerprint: fingerprint, stop: stop,
+                                         checkpoints: checkpoints, fingerprint: fingerprint, blasKernel: blasKernel, stop: stop,
                                          progress: makeProgress?(range.count), log: log)
         var summary = StageSummary()
         summary.solveWallSeconds = (monotonicSeconds() - started)
@@ -141,8 +148,10 @@ public enum PollutantStage {
         summary.solvedNow = result.solvedNow
         summary.meshDetails = meshDetails(discretization, fem: config.fem)
         summary.shard = shard
+        summary.blasKernel = blasKernel
         if let shard {
-            summary.outputs = try writeShard(result, shard: shard, total: inputs.count, fingerprint: fingerprint, to: folder)
+            summary.outputs = try writeShard(result, shard: shard, total: inputs.count, fingerprint: fingerprint, blasKernel: blasKernel,
+                                             solveWallSeconds: summary.solveWallSeconds, to: folder)
         } else {
             summary.outputs = try writeDataset(c3: result.c3, status: result.statusCodes, points: discretization.observationPoints,
                                                pointCount: result.pointCount, to: folder)
@@ -171,9 +180,15 @@ public enum PollutantStage {
         var fingerprint: String
         var c3Sha256: String
         var records: [SampleRecord]
+        /// Optional: shard files from before these were recorded lack them.
+        var blasKernel: String?
+        var solvedInRun: Int?
+        var restoredChunks: Int?
+        var solveWallSeconds: Double?
     }
 
-    static func writeShard(_ result: BatchResult, shard: ShardSpec, total: Int, fingerprint: String, to folder: URL) throws -> [URL] {
+    static func writeShard(_ result: BatchResult, shard: ShardSpec, total: Int, fingerprint: String, blasKernel: String,
+                           solveWallSeconds: Double, to folder: URL) throws -> [URL] {
         let c3URL = folder.appendingPathComponent(DataLayout.FEM.c3File), statusURL = folder.appendingPathComponent(DataLayout.FEM.statusFile)
         let shardURL = folder.appendingPathComponent("shard.json")
         let data = Npy.encode(result.c3, shape: [result.range.count, result.pointCount])
@@ -181,7 +196,8 @@ public enum PollutantStage {
         try Npy.write(result.statusCodes, shape: [result.range.count], to: statusURL)
         let file = ShardFile(shard: shard.index, shards: shard.count, start: result.range.lowerBound, end: result.range.upperBound,
                              total: total, points: result.pointCount, fingerprint: fingerprint,
-                             c3Sha256: SHA256Digest.hex(of: data), records: result.records)
+                             c3Sha256: SHA256Digest.hex(of: data), records: result.records, blasKernel: blasKernel,
+                             solvedInRun: result.solvedNow, restoredChunks: result.restoredChunks, solveWallSeconds: solveWallSeconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(try encoder.encode(file), to: shardURL)   // written last: marks the shard complete
@@ -223,6 +239,13 @@ public enum PollutantStage {
             let rows = try Npy.decode(data, as: Double.self, path: c3URL.path, expectedShape: [file.end - file.start, file.points])
             shards.append((name, file, rows.values))
         }
+        // Rows of two kernels differ in the last bits: a dataset mixing them is not what any one run gives.
+        let unrecorded = "unrecorded (a shard from before kernels were recorded)"
+        if let first = shards.first, let other = shards.first(where: { ($0.file.blasKernel ?? unrecorded) != (first.file.blasKernel ?? unrecorded) }) {
+            throw PollutantInputError("shards solved with different OpenBLAS kernels: \(folder.path)/\(first.name)/shard.json has "
+                                      + "\(first.file.blasKernel ?? unrecorded), \(folder.path)/\(other.name)/shard.json has "
+                                      + "\(other.file.blasKernel ?? unrecorded); rerun one group with OPENBLAS_CORETYPE set to the other's core")
+        }
         shards.sort { ($0.file.start, $0.file.end) < ($1.file.start, $1.file.end) }
         var next = 0
         for (k, s) in shards.enumerated() {
@@ -241,6 +264,18 @@ public enum PollutantStage {
         var summary = StageSummary()
         summary.inputs = inputs.files
         summary.records = shards.flatMap(\.file.records)
+        // Nothing is solved by the merge itself: the counts are those of the runs that completed the shards.
+        summary.solvedNow = shards.reduce(0) { $0 + ($1.file.solvedInRun ?? 0) }
+        summary.restoredChunks = shards.reduce(0) { $0 + ($1.file.restoredChunks ?? 0) }
+        summary.solveWallSeconds = shards.reduce(0) { $0 + ($1.file.solveWallSeconds ?? 0) }
+        summary.blasKernel = shards.first?.file.blasKernel ?? "unrecorded"
+        summary.mergedShards = shards.map { s in
+            var o: [String: JSONValue] = ["name": JSONValue(s.name), "start": JSONValue(s.file.start), "end": JSONValue(s.file.end)]
+            if let n = s.file.solvedInRun { o["solved_in_its_run"] = JSONValue(n) }
+            if let n = s.file.restoredChunks { o["restored_chunks"] = JSONValue(n) }
+            if let t = s.file.solveWallSeconds { o["solve_wall_seconds"] = JSONValue(t) }
+            return .object(o)
+        }
         summary.meshDetails = meshDetails(discretization, fem: config.fem)
         summary.outputs = try writeDataset(c3: shards.flatMap(\.c3), status: summary.records.map(\.status.rawValue),
                                            points: discretization.observationPoints, pointCount: discretization.observation.count,
