@@ -191,6 +191,10 @@ public enum TrainingCheckpoint {
         let data = try verified(checkpoint, path: source)
         let (header, start) = try readHeader(data, path: source)
         let differences = header.fingerprint.differences(from: fingerprint)
+        if differences.count == 1, let theirs = header.fingerprint.blasKernel, let mine = fingerprint.blasKernel, theirs != mine {
+            throw NetworkError("the checkpoint \(source) was written under the OpenBLAS kernel \(theirs), this run has \(mine): "
+                               + "set OPENBLAS_CORETYPE=\(theirs.split(separator: " ").first ?? "") to resume it, or run without --resume")
+        }
         guard differences.isEmpty else {
             throw NetworkError("the checkpoint \(source) was made by another setup and cannot be resumed:\n  "
                                + differences.joined(separator: "\n  ")
