@@ -61,8 +61,9 @@ build_release() {
 
 # OpenBLAS picks its kernels from the CPU model; on a model it does not know (some virtual machines)
 # it falls back to generic SSE3 code, several times slower than the AVX2 / AVX-512 kernels the CPU
-# can run (docs/dmd-training.md, "OpenBLAS kernels"). Unless the user chose one, export the kernel
-# that `train-dmd blas-kernel` recommends (it prints nothing when OpenBLAS's own choice is fine).
+# can run (docs/dmd-training.md, "OpenBLAS kernels"). Every stage restarts itself with the better kernel
+# anyway; exporting it here names the choice once in the log. Unless the user chose one, export the
+# kernel that `train-dmd blas-kernel` recommends (it prints nothing when OpenBLAS's own choice is fine).
 choose_blas_kernel() {
     [ -n "${OPENBLAS_CORETYPE:-}" ] && return 0
     local core; core=$("$BIN/train-dmd" blas-kernel 2>/dev/null || true)
@@ -334,6 +335,9 @@ smoke_test() {
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
     run_pipeline
     [ ${#RAN[@]} -eq 0 ] || die "rerun with nothing changed ran: ${RAN[*]}"
+    # The FEM stage as a SLURM job array on a real one-node SLURM (root only; it says why when skipped).
+    say "pipeline.sh test: the SLURM script on a real SLURM (scripts/slurm/test-real-slurm.sh)"
+    scripts/slurm/test-real-slurm.sh "$BIN" || die "the real-SLURM test failed"
     say "pipeline.sh test: smoke pipeline ok in $DATA; not built yet: ${SKIPPED_NOT_BUILT[*]:-none}"
     say "pipeline.sh test: total $((SECONDS - t0)) s"
 }

@@ -13,4 +13,4 @@ struct Evaluate: ParsableCommand {
     func run() throws { try EvaluateStage.run(options) }
 }
 
-Evaluate.stageMain()
+Evaluate.stageMain(usesBLAS: true)

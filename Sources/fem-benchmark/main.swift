@@ -14,4 +14,4 @@ struct FEMBenchmarkCommand: ParsableCommand {
     func run() throws { try FEMBenchmark.run(options) }
 }
 
-FEMBenchmarkCommand.main()
+FEMBenchmarkCommand.stageMain(usesBLAS: true)

@@ -13,4 +13,4 @@ struct UQPropagate: ParsableCommand {
     func run() throws { try UQStage.run(options) }
 }
 
-UQPropagate.main()
+UQPropagate.stageMain(usesBLAS: true)

@@ -27,6 +27,9 @@ public struct Manifest: Codable, Sendable {
     public var outputs: [OutputFile]
     public var wallSeconds: Double
     public var host: [String: String]
+    /// The OpenBLAS kernel of the process ("core", "configuration"): it changes results in the last bits,
+    /// so it belongs to a result's description. Optional: manifests written before it was recorded lack it.
+    public var blas: [String: String]?
     /// Stage-specific records (per-sample status, timings, …).
     public var details: JSONValue
 
@@ -43,6 +46,7 @@ public struct Manifest: Codable, Sendable {
         self.wallSeconds = 0
         self.host = ["cores": String(ProcessInfo.processInfo.activeProcessorCount),
                      "os": ProcessInfo.processInfo.operatingSystemVersionString]
+        self.blas = ["core": BLASThreads.coreName, "configuration": BLASThreads.configuration]
         self.details = .object([:])
     }
 

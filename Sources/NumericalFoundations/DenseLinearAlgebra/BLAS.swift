@@ -163,4 +163,10 @@ public enum BLASThreads {
         guard let text = openblas_get_corename() else { return "unknown" }
         return String(cString: text)
     }
+
+    /// The kernel as results depend on it: the core name and the build description (version, build
+    /// options). Different kernels sum in different orders, so the same inputs give results that differ
+    /// in the last bits; outputs that must be bit-identical (shards of one dataset, a resumed training)
+    /// record this string and refuse to mix two of them.
+    public static var kernel: String { "\(coreName) (\(configuration))" }
 }

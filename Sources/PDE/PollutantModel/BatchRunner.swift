@@ -70,12 +70,21 @@ public enum BatchRunner {
         /// Set (true) only when the run computes sensitivities, so that the header of a run without
         /// them is unchanged.
         var sensitivities: Bool?
+        /// `BLASThreads.kernel` of the run that wrote the chunks (nil in checkpoints from before it was recorded).
+        var blasKernel: String?
+
+        /// Same inputs, settings and block: only the kernel may still differ.
+        func sameRun(as other: CheckpointHeader) -> Bool {
+            (fingerprint, start, end, chunkSize, points, sensitivities)
+                == (other.fingerprint, other.start, other.end, other.chunkSize, other.points, other.sensitivities)
+        }
     }
     struct ChunkFile: Codable {
         var c3Sha256: String
         /// SHA-256 of the chunk's ∂c3/∂θ rows (`chunk-NNNNNN-dtheta.npy`), when the run computes them.
         var sensitivitiesSha256: String?
         var records: [SampleRecord]
+        var blasKernel: String?
     }
 
     static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
@@ -83,7 +92,8 @@ public enum BatchRunner {
     static let parameterCount = PollutantSensitivities.parameterCount
 
     public static func run(inputs: BatchInputs, discretization: PollutantDiscretization, settings: BatchSettings,
-                           range: Range<Int>, checkpoints: URL, fingerprint: String, stop: StopSignal? = nil,
+                           range: Range<Int>, checkpoints: URL, fingerprint: String, blasKernel: String = BLASThreads.kernel,
+                           stop: StopSignal? = nil,
                            progress: ((SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> BatchResult {
         guard range.lowerBound >= 0, range.upperBound <= inputs.count else {
             throw PollutantInputError("sample range \(range) lies outside the \(inputs.count) samples")
@@ -100,7 +110,7 @@ public enum BatchRunner {
             (range.lowerBound + c * chunkSize)..<min(range.lowerBound + (c + 1) * chunkSize, range.upperBound)
         }
         let header = CheckpointHeader(fingerprint: fingerprint, start: range.lowerBound, end: range.upperBound, chunkSize: chunkSize, points: points,
-                                       sensitivities: settings.sensitivities == nil ? nil : true)
+                                       sensitivities: settings.sensitivities == nil ? nil : true, blasKernel: blasKernel)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let state = try restoreOrStart(header: header, chunkCount: chunkCount, chunkRange: chunkRange, folder: checkpoints,
@@ -123,6 +133,7 @@ public enum BatchRunner {
             if let finished = collector.add(outcome) {
                 do {
                     try writeChunk(finished.chunk, rows: finished.c3, sensitivities: finished.sensitivities, records: finished.records,
+                                   blasKernel: blasKernel,
                                    folder: checkpoints, encoder: encoder)
                     collector.chunkSaved()
                 } catch {
@@ -161,6 +172,13 @@ public enum BatchRunner {
                                   records: [SampleRecord?](repeating: nil, count: sampleCount),
                                   done: [Bool](repeating: false, count: chunkCount))
         let previous = (try? Data(contentsOf: headerURL)).flatMap { try? JSONDecoder().decode(CheckpointHeader.self, from: $0) }
+        // Chunks of another kernel would be merged silently into rows that differ in the last bits from
+        // an uninterrupted run: refuse, and let the user pick the kernel or start afresh.
+        if let previous, previous.sameRun(as: header), let theirs = previous.blasKernel, let ours = header.blasKernel, theirs != ours {
+            throw PollutantInputError("the checkpoints in \(checkpoints.path) were solved with the OpenBLAS kernel \(theirs), "
+                                      + "this run has \(ours): rerun with OPENBLAS_CORETYPE=\(theirs.split(separator: " ").first ?? "") "
+                                      + "or delete \(checkpoints.path) to start afresh")
+        }
         guard previous == header else {
             if previous != nil { log("checkpoints in \(checkpoints.path) belong to other inputs or settings: starting afresh") }
             for name in (try? fm.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where name.hasPrefix("chunk-") {
@@ -171,7 +189,8 @@ public enum BatchRunner {
         }
         for c in 0..<chunkCount {
             let r = chunkRange(c)
-            guard let rows = loadChunk(c, range: r, points: points, sensitivities: withSensitivities, folder: checkpoints) else { continue }
+            guard let rows = loadChunk(c, range: r, points: points, sensitivities: withSensitivities, blasKernel: header.blasKernel,
+                                       folder: checkpoints) else { continue }
             let offset = r.lowerBound - header.start
             state.c3.replaceSubrange((offset * points)..<((offset + r.count) * points), with: rows.c3)
             if let chunkSensitivities = rows.sensitivities {
@@ -184,7 +203,8 @@ public enum BatchRunner {
         return state
     }
 
-    static func writeChunk(_ c: Int, rows: [Double], sensitivities: [Double]?, records: [SampleRecord], folder: URL, encoder: JSONEncoder) throws {
+    static func writeChunk(_ c: Int, rows: [Double], sensitivities: [Double]?, records: [SampleRecord], blasKernel: String,
+                           folder: URL, encoder: JSONEncoder) throws {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
         let points = rows.count / max(records.count, 1)
         let data = Npy.encode(rows, shape: [records.count, points])
@@ -195,16 +215,19 @@ public enum BatchRunner {
             try AtomicFile.write(encoded, to: folder.appendingPathComponent(chunkName(c) + sensitivitySuffix + ".npy"))
             sensitivitiesSha256 = SHA256Digest.hex(of: encoded)
         }
-        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: records)
+        let file = ChunkFile(c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: records,
+                             blasKernel: blasKernel)
         try AtomicFile.write(try encoder.encode(file), to: folder.appendingPathComponent(chunkName(c) + ".json"))
     }
 
-    /// A chunk whose two files are present, consistent with each other and with the expected samples.
-    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, sensitivities: Bool = false,
+    /// A chunk whose files are present, consistent with each other and with the expected samples,
+    /// and solved with this kernel (a chunk of another one is solved again).
+    static func loadChunk(_ c: Int, range: Range<Int>, points: Int, sensitivities: Bool = false, blasKernel: String?,
                           folder: URL) -> (c3: [Double], sensitivities: [Double]?, records: [SampleRecord])? {
         let npyURL = folder.appendingPathComponent(chunkName(c) + ".npy")
         guard let json = try? Data(contentsOf: folder.appendingPathComponent(chunkName(c) + ".json")),
               let file = try? JSONDecoder().decode(ChunkFile.self, from: json),
+              file.blasKernel == nil || blasKernel == nil || file.blasKernel == blasKernel,
               let data = try? Data(contentsOf: npyURL),
               SHA256Digest.hex(of: data) == file.c3Sha256,
               let rows = try? Npy.decode(data, as: Double.self, path: npyURL.path),

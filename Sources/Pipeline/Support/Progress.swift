@@ -35,6 +35,25 @@ public final class ProgressReporter: @unchecked Sendable {
     public var elapsed: Double { monotonicSeconds() - start }
 }
 
+/// A `ProgressReporter` created at the first report, for work whose total is known only once it runs
+/// (e.g. the POD rank decides the number of GP fits). Thread-safe.
+public final class LazyProgressReporter: @unchecked Sendable {
+    private let label: String
+    private var reporter: ProgressReporter?
+    private let lock = NSLock()
+
+    public init(_ label: String) { self.label = label }
+
+    /// One more unit of `total` done.
+    public func advance(total: Int, detail: @autoclosure () -> String = "") {
+        lock.lock()
+        if reporter == nil { reporter = ProgressReporter(label, total: total) }
+        let current = reporter!
+        lock.unlock()
+        current.advance(detail: detail())
+    }
+}
+
 public func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite else { return "?" }
     if seconds < 60 { return String(format: "%.1fs", seconds) }

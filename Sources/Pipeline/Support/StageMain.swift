@@ -11,12 +11,17 @@ extension ParsableCommand {
     /// - SIGXFSZ is ignored, so a write beyond the file-size limit fails with EFBIG (an error naming the
     ///   file) instead of killing the process with no word;
     /// - a Foundation file error that escapes a stage becomes one line, "PATH: reason";
-    /// - with `usesBLAS`, after a successful run, a note on stderr when OpenBLAS fell back to slow generic
-    ///   kernels (`BLASKernelAdvice`).
+    /// - with `usesBLAS`, once the arguments parse (help and queries excepted), a restart with the
+    ///   recommended OpenBLAS kernel when OpenBLAS fell back to slow generic ones and the user chose none,
+    ///   and after a successful run a note on stderr if it still runs them (`BLASKernelAdvice`).
     public static func stageMain(_ arguments: [String]? = nil, usesBLAS: Bool = false) {
         signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot(arguments)
+            // Only with the process's own arguments: a restart re-reads those, not `arguments`.
+            if usesBLAS, arguments == nil, !(command is HelpLike), !"\(type(of: command))".contains("Help") {
+                BLASKernelAdvice.restartWithRecommendedKernelIfNeeded()
+            }
             try command.run()
             // After the work, never before an error: a failing stage prints one line, its error.
             if usesBLAS, !(command is HelpLike), !"\(type(of: command))".contains("Help"), let advice = BLASKernelAdvice.current {

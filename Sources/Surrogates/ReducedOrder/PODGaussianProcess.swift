@@ -67,8 +67,11 @@ public struct PODGaussianProcess: Sendable {
 
     /// Fits POD + one GP per coefficient to `count` samples: `inputs` count × d (scaled to [−1, 1]),
     /// `outputs` count × P (row-major). The GPs run on `options.threads` threads, BLAS single-threaded.
+    /// `progress(done, total)` is called (from the worker threads) as each mode's GP is fitted: a fit of
+    /// the paper's dataset takes minutes, and the caller decides how to show it.
     public static func fit(inputs: [Double], outputs: [Double], count: Int,
-                           options: PODGaussianProcessOptions = PODGaussianProcessOptions()) throws -> PODGaussianProcess {
+                           options: PODGaussianProcessOptions = PODGaussianProcessOptions(),
+                           progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> PODGaussianProcess {
         let start = monotonicSeconds()
         guard count >= 2, inputs.count % count == 0, outputs.count % count == 0, !inputs.isEmpty, !outputs.isEmpty else {
             throw ReducedOrderModelError.shapeMismatch("POD-GP needs ≥ 2 samples with inputs and outputs a whole number of rows each; got \(count) samples, \(inputs.count) input and \(outputs.count) output values")
@@ -82,6 +85,7 @@ public struct PODGaussianProcess: Sendable {
         let coefficients = try pod.coefficients(of: outputs, count: count)
         let podSeconds = monotonicSeconds() - start
         let r = pod.rank
+        var finished = 0
         var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: r)
         var seconds = [Double](repeating: 0, count: r)
         let lock = NSLock()
@@ -97,7 +101,10 @@ public struct PODGaussianProcess: Sendable {
                 lock.lock()
                 results[k] = result
                 seconds[k] = elapsed
+                finished += 1
+                let done = finished
                 lock.unlock()
+                progress?(done, r)
             }
         }
         var processes: [GaussianProcessRegressor] = []

@@ -16,13 +16,17 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
     public var inputHashes: [String: String]
     /// The hook's `checkpointFingerprint` ("" without a hook).
     public var hook: String
+    /// `BLASThreads.kernel` of the run: another kernel continues the same training with other last bits,
+    /// so a resumed run would match neither kernel's uninterrupted run. Nil in checkpoints written
+    /// before the kernel was recorded (accepted: their kernel is unknown, not known to differ).
+    public var blasKernel: String?
 
     public init(layout: NetworkLayout, precision: NetworkPrecision, networkSeed: UInt64, batchSize: Int, adam: AdamSettings,
                 shuffleSeed: UInt64, outputStandardDeviationFloor: Double, trainLoss: TrainLossMeasure = .fullPass,
-                inputHashes: [String: String], hook: String) {
+                inputHashes: [String: String], hook: String, blasKernel: String? = BLASThreads.kernel) {
         self.layout = layout; self.precision = precision; self.networkSeed = networkSeed; self.batchSize = batchSize
         self.adam = adam; self.shuffleSeed = shuffleSeed; self.outputStandardDeviationFloor = outputStandardDeviationFloor
-        self.trainLoss = trainLoss; self.inputHashes = inputHashes; self.hook = hook
+        self.trainLoss = trainLoss; self.inputHashes = inputHashes; self.hook = hook; self.blasKernel = blasKernel
     }
 
     /// The fields that differ, each as "name: checkpoint X, now Y".
@@ -46,6 +50,9 @@ public struct TrainingFingerprint: Codable, Equatable, Sendable {
             out.append("input \(name): content changed since the checkpoint (SHA-256 \(inputHashes[name]?.prefix(12) ?? "none") → \(other.inputHashes[name]?.prefix(12) ?? "none"))")
         }
         compare("acceleration hook", hook, other.hook) { $0.isEmpty ? "none (plain training)" : $0 }
+        if let mine = blasKernel, let theirs = other.blasKernel, mine != theirs {
+            out.append("OpenBLAS kernel: checkpoint \(mine), now \(theirs) (set OPENBLAS_CORETYPE=\(mine.split(separator: " ").first ?? "") to resume)")
+        }
         return out
     }
 }
@@ -184,6 +191,10 @@ public enum TrainingCheckpoint {
         let data = try verified(checkpoint, path: source)
         let (header, start) = try readHeader(data, path: source)
         let differences = header.fingerprint.differences(from: fingerprint)
+        if differences.count == 1, let theirs = header.fingerprint.blasKernel, let mine = fingerprint.blasKernel, theirs != mine {
+            throw NetworkError("the checkpoint \(source) was written under the OpenBLAS kernel \(theirs), this run has \(mine): "
+                               + "set OPENBLAS_CORETYPE=\(theirs.split(separator: " ").first ?? "") to resume it, or run without --resume")
+        }
         guard differences.isEmpty else {
             throw NetworkError("the checkpoint \(source) was made by another setup and cannot be resumed:\n  "
                                + differences.joined(separator: "\n  ")

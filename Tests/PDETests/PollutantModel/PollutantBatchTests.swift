@@ -98,6 +98,33 @@ final class PollutantBatchTests: XCTestCase {
         XCTAssertEqual(try outputs(again), try outputs(reference))
     }
 
+    /// Rows of two OpenBLAS kernels differ in the last bits: a restart on another kernel and a merge of
+    /// shards of two kernels are refused, naming both kernels and the files; the merge records the kernel
+    /// and the counts of the runs that completed the shards.
+    func testKernelsAreNotMixed() throws {
+        let data = try dataDirectory("kernels")
+        let stop = StopSignal(), done = SharedCounter()
+        XCTAssertThrowsError(try PollutantStage.run(config: Fixture.config(overrides: ["fem.threads=1"]), dataDirectory: data,
+                                                    blasKernel: "KernelA (test)", stop: stop,
+                                                    makeProgress: { _ in { _ in if done.next() == 3 { stop.request() } } }))
+        assertThrows(try PollutantStage.run(config: Fixture.config(), dataDirectory: data, blasKernel: "KernelB (test)"),
+                     contains: ["KernelA (test)", "KernelB (test)", "checkpoints", "OPENBLAS_CORETYPE=KernelA"])
+        let resumed = try PollutantStage.run(config: Fixture.config(), dataDirectory: data, blasKernel: "KernelA (test)")
+        XCTAssertEqual(resumed.restoredChunks, 1)
+
+        let config = try Fixture.config()
+        _ = try PollutantStage.run(config: config, dataDirectory: data, shard: ShardSpec(index: 1, count: 2), blasKernel: "KernelA (test)")
+        _ = try PollutantStage.run(config: config, dataDirectory: data, shard: ShardSpec(index: 2, count: 2), blasKernel: "KernelB (test)")
+        assertThrows(try PollutantStage.merge(config: config, dataDirectory: data),
+                     contains: ["different OpenBLAS kernels", "shard-0001-of-0002/shard.json", "KernelA (test)",
+                                "shard-0002-of-0002/shard.json", "KernelB (test)"])
+        _ = try PollutantStage.run(config: config, dataDirectory: data, shard: ShardSpec(index: 2, count: 2), blasKernel: "KernelA (test)")
+        let merged = try PollutantStage.merge(config: config, dataDirectory: data)
+        XCTAssertEqual(merged.blasKernel, "KernelA (test)")
+        XCTAssertEqual(merged.solvedNow, 10, "every sample was solved by the runs that completed the shards")
+        XCTAssertEqual(merged.details["merged_shards"]?.array?.count, 2)
+    }
+
     /// Checkpoints of other settings are not reused (a changed mesh starts afresh).
     func testCheckpointsOfOtherSettingsAreDiscarded() throws {
         let data = try dataDirectory("stale")

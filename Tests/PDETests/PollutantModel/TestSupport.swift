@@ -96,7 +96,7 @@ enum Fixture {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        process.environment = sameKernel(environment ?? ProcessInfo.processInfo.environment)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -104,6 +104,15 @@ enum Fixture {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// `environment` with the test process's OpenBLAS kernel: an executable would otherwise restart
+    /// itself with a faster one on a CPU where OpenBLAS falls back to generic kernels, and its bytes would
+    /// differ from the in-process reference in the last bits.
+    static func sameKernel(_ environment: [String: String]) -> [String: String] {
+        var e = environment
+        if e["OPENBLAS_CORETYPE"] == nil { e["OPENBLAS_CORETYPE"] = BLASThreads.coreName }
+        return e
     }
 
     /// The tiny configuration as a file (for the executable).

@@ -22,6 +22,18 @@ final class BLASKernelAdviceTests: XCTestCase {
         XCTAssertNil(BLASKernelAdvice.advice(coreName: "Prescott", cpuFlags: ["sse3"], environment: [:]), "nothing better to run")
     }
 
+    /// A stage restarts itself once, with the recommended kernel, and only when nobody chose one.
+    func testRestartOnlyOnceAndOnlyForAFallBack() {
+        XCTAssertEqual(BLASKernelAdvice.restartCoreType(coreName: "Prescott", cpuFlags: avx512, environment: [:]), "SkylakeX")
+        XCTAssertEqual(BLASKernelAdvice.restartCoreType(coreName: "Prescott", cpuFlags: ["avx2", "fma"], environment: [:]), "Haswell")
+        XCTAssertNil(BLASKernelAdvice.restartCoreType(coreName: "Prescott", cpuFlags: avx512,
+                                                      environment: [BLASKernelAdvice.reexecMarker: "SkylakeX"]),
+                     "the restarted process never restarts again, even if OpenBLAS ignored the kernel")
+        XCTAssertNil(BLASKernelAdvice.restartCoreType(coreName: "Prescott", cpuFlags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"]))
+        XCTAssertNil(BLASKernelAdvice.restartCoreType(coreName: "Cooperlake", cpuFlags: avx512, environment: [:]))
+        XCTAssertNil(BLASKernelAdvice.restartCoreType(coreName: "Prescott", cpuFlags: ["sse3"], environment: [:]))
+    }
+
     func testCPUFlagsFromCpuinfo() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cpuinfo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }

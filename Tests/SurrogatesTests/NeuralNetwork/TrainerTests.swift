@@ -15,6 +15,31 @@ final class TrainerTests: XCTestCase {
                            train: data.train, test: data.test, outputVariances: Array(repeating: 1, count: widths.last!))
     }
 
+    /// A checkpoint written under another OpenBLAS kernel is refused in one line naming both kernels and
+    /// the file; under the same kernel it restores.
+    func testCheckpointOfAnotherKernelIsRefused() throws {
+        let trainer = try makeTrainer(Float.self, train: 32, test: 8)
+        try trainer.train(untilEpoch: 1)
+        func fingerprint(_ kernel: String) throws -> TrainingFingerprint {
+            TrainingFingerprint(layout: trainer.layout, precision: .float32, networkSeed: 1, batchSize: 32, adam: AdamSettings(),
+                                shuffleSeed: 2, outputStandardDeviationFloor: 0, inputHashes: [:], hook: "", blasKernel: kernel)
+        }
+        let bytes = try TrainingCheckpoint.encode(trainer, fingerprint: fingerprint("Haswell (OpenBLAS 0.3.21 Haswell)"))
+        let other = try makeTrainer(Float.self, train: 32, test: 8)
+        XCTAssertThrowsError(try TrainingCheckpoint.restore(other, fingerprint: fingerprint("SkylakeX (OpenBLAS 0.3.21 SkylakeX)"),
+                                                            from: bytes, source: "models/m/checkpoint.bin")) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.contains("\n"), text)
+            for part in ["models/m/checkpoint.bin", "Haswell (OpenBLAS 0.3.21 Haswell)", "SkylakeX (OpenBLAS 0.3.21 SkylakeX)",
+                         "OPENBLAS_CORETYPE=Haswell"] {
+                XCTAssertTrue(text.contains(part), text)
+            }
+        }
+        XCTAssertNoThrow(try TrainingCheckpoint.restore(other, fingerprint: fingerprint("Haswell (OpenBLAS 0.3.21 Haswell)"),
+                                                        from: bytes, source: "models/m/checkpoint.bin"))
+        XCTAssertEqual(other.completedEpochs, 1)
+    }
+
     /// A smooth synthetic function (three sines of two inputs) is learnt: the full-set training MSE
     /// falls by more than 100× within 60 epochs (measured: to ~2e-3 of its start; 100× is the
     /// specified bound), and the test MSE follows, so the network generalises rather than memorises.

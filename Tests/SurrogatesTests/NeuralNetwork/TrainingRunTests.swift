@@ -130,6 +130,24 @@ final class TrainingRunTests: XCTestCase {
 
     /// A checkpoint is only resumed by the setup that wrote it: another architecture, batch size,
     /// or changed data is refused with the differences listed; so is a damaged file.
+    /// The OpenBLAS kernel is part of the setup: another one continues with other last bits. A checkpoint
+    /// from before kernels were recorded (nil) is accepted.
+    func testFingerprintHoldsTheBLASKernel() throws {
+        func fingerprint(_ kernel: String?) throws -> TrainingFingerprint {
+            TrainingFingerprint(layout: try NetworkLayout(widths: [6, 4, 2], activation: .softsign), precision: .float32, networkSeed: 1,
+                                batchSize: 8, adam: AdamSettings(), shuffleSeed: 2, outputStandardDeviationFloor: 1e-6,
+                                inputHashes: [:], hook: "", blasKernel: kernel)
+        }
+        XCTAssertEqual(try fingerprint("Prescott (OpenBLAS 0.3.21 Prescott)").differences(from: fingerprint("SkylakeX (OpenBLAS 0.3.21 SkylakeX)")),
+                       ["OpenBLAS kernel: checkpoint Prescott (OpenBLAS 0.3.21 Prescott), now SkylakeX (OpenBLAS 0.3.21 SkylakeX) "
+                        + "(set OPENBLAS_CORETYPE=Prescott to resume)"])
+        XCTAssertEqual(try fingerprint(nil).differences(from: fingerprint("SkylakeX (OpenBLAS 0.3.21 SkylakeX)")), [])
+        let byDefault = TrainingFingerprint(layout: try NetworkLayout(widths: [6, 2], activation: .softsign), precision: .float32,
+                                            networkSeed: 1, batchSize: 8, adam: AdamSettings(), shuffleSeed: 2,
+                                            outputStandardDeviationFloor: 1e-6, inputHashes: [:], hook: "")
+        XCTAssertEqual(byDefault.blasKernel, BLASThreads.kernel, "a run records the kernel of its process")
+    }
+
     func testResumeRefusesAnotherSetupOrDamagedCheckpoint() throws {
         let folder = try TestDataFolder()
         defer { folder.remove() }

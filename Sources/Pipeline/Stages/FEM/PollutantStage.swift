@@ -42,6 +42,10 @@ public struct StageSummary: Sendable {
     /// Mesh and discretization facts.
     public var meshDetails: [String: JSONValue] = [:]
     public var shard: ShardSpec?
+    /// The OpenBLAS kernel the rows were solved with (`BLASThreads.kernel`; for a merge, the shards').
+    public var blasKernel = BLASThreads.kernel
+    /// For a merge: one entry per shard (its samples and what its last run did).
+    public var mergedShards: [JSONValue]?
 
     public var attempted: Int { records.filter { $0.status != .noWindProfile }.count }
     public var converged: Int { records.filter { $0.status == .converged }.count }
@@ -77,6 +81,8 @@ public struct StageSummary: Sendable {
             "mesh": .object(meshDetails),
         ]
         if let shard { d["shard"] = JSONValue(shard.description) }
+        d["blas_kernel"] = JSONValue(blasKernel)
+        if let mergedShards { d["merged_shards"] = .array(mergedShards) }
         return d
     }
 }
@@ -122,7 +128,8 @@ public enum PollutantStage {
 
     /// Solves all samples (or one shard of them) and writes the outputs. `makeProgress` receives the
     /// number of samples to solve and returns the per-sample callback.
-    public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil, stop: StopSignal? = nil,
+    public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil,
+                           blasKernel: String = BLASThreads.kernel, stop: StopSignal? = nil,
                            makeProgress: ((Int) -> (SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> StageSummary {
         let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
@@ -134,7 +141,7 @@ public enum PollutantStage {
 
         let started = monotonicSeconds()
         let result = try BatchRunner.run(inputs: inputs, discretization: discretization, settings: settings, range: range,
-                                         checkpoints: checkpoints, fingerprint: fingerprint, stop: stop,
+                                         checkpoints: checkpoints, fingerprint: fingerprint, blasKernel: blasKernel, stop: stop,
                                          progress: makeProgress?(range.count), log: log)
         var summary = StageSummary()
         summary.solveWallSeconds = (monotonicSeconds() - started)
@@ -144,8 +151,10 @@ public enum PollutantStage {
         summary.solvedNow = result.solvedNow
         summary.meshDetails = meshDetails(discretization, fem: config.fem)
         summary.shard = shard
+        summary.blasKernel = blasKernel
         if let shard {
-            summary.outputs = try writeShard(result, shard: shard, total: inputs.count, fingerprint: fingerprint, to: folder)
+            summary.outputs = try writeShard(result, shard: shard, total: inputs.count, fingerprint: fingerprint, blasKernel: blasKernel,
+                                             solveWallSeconds: summary.solveWallSeconds, to: folder)
         } else {
             summary.outputs = try writeDataset(c3: result.c3, status: result.statusCodes, points: discretization.observationPoints,
                                                pointCount: result.pointCount, sensitivities: result.sensitivities, to: folder)
@@ -180,9 +189,15 @@ public enum PollutantStage {
         /// SHA-256 of the shard's dc3_dtheta.npy, when the run computes sensitivities.
         var sensitivitiesSha256: String?
         var records: [SampleRecord]
+        /// Optional: shard files from before these were recorded lack them.
+        var blasKernel: String?
+        var solvedInRun: Int?
+        var restoredChunks: Int?
+        var solveWallSeconds: Double?
     }
 
-    static func writeShard(_ result: BatchResult, shard: ShardSpec, total: Int, fingerprint: String, to folder: URL) throws -> [URL] {
+    static func writeShard(_ result: BatchResult, shard: ShardSpec, total: Int, fingerprint: String, blasKernel: String,
+                           solveWallSeconds: Double, to folder: URL) throws -> [URL] {
         let c3URL = folder.appendingPathComponent(DataLayout.FEM.c3File), statusURL = folder.appendingPathComponent(DataLayout.FEM.statusFile)
         let shardURL = folder.appendingPathComponent("shard.json")
         let data = Npy.encode(result.c3, shape: [result.range.count, result.pointCount])
@@ -199,7 +214,9 @@ public enum PollutantStage {
         }
         let file = ShardFile(shard: shard.index, shards: shard.count, start: result.range.lowerBound, end: result.range.upperBound,
                              total: total, points: result.pointCount, fingerprint: fingerprint,
-                             c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: result.records)
+                             c3Sha256: SHA256Digest.hex(of: data), sensitivitiesSha256: sensitivitiesSha256, records: result.records,
+                             blasKernel: blasKernel,
+                             solvedInRun: result.solvedNow, restoredChunks: result.restoredChunks, solveWallSeconds: solveWallSeconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(try encoder.encode(file), to: shardURL)   // written last: marks the shard complete
@@ -217,39 +234,80 @@ public enum PollutantStage {
         guard !names.isEmpty else {
             throw PollutantInputError("\(folder.path) holds no shards: run `pollutant-fem --shard K/N` for K = 1 … N first")
         }
-        var shards: [(name: String, file: ShardFile, c3: [Double], sensitivities: [Double])] = []
-        for name in names {
-            let dir = folder.appendingPathComponent(name)
-            guard let json = try? Data(contentsOf: dir.appendingPathComponent("shard.json")) else {
-                throw PollutantInputError("\(dir.path) has no shard.json: that shard did not finish (run it again)")
-            }
-            let file: ShardFile
-            do { file = try JSONDecoder().decode(ShardFile.self, from: json) } catch {
-                throw PollutantInputError("\(dir.path)/shard.json is not readable: \(error)")
-            }
-            guard file.fingerprint == fingerprint else {
-                throw PollutantInputError("shard \(name) was computed from other inputs or [fem]/[wind] settings than \(data.path) and the configuration now hold: rerun it (or delete it)")
-            }
-            guard file.total == inputs.count, file.points == discretization.observation.count, file.start <= file.end,
-                  file.records.map(\.sample) == Array(file.start..<file.end) else {
-                throw PollutantInputError("shard \(name): its shard.json is inconsistent (samples \(file.start)..<\(file.end) of \(file.total), \(file.points) points)")
-            }
-            let c3URL = dir.appendingPathComponent(DataLayout.FEM.c3File)
-            guard let data = try? Data(contentsOf: c3URL), SHA256Digest.hex(of: data) == file.c3Sha256 else {
-                throw PollutantInputError("shard \(name): c3.npy is missing or does not match its shard.json (rerun the shard)")
-            }
-            let rows = try Npy.decode(data, as: Double.self, path: c3URL.path, expectedShape: [file.end - file.start, file.points])
-            var derivatives: [Double] = []
-            if config.fem.sensitivities {
-                let url = dir.appendingPathComponent(DataLayout.FEM.sensitivitiesFile)
-                guard let data = try? Data(contentsOf: url), SHA256Digest.hex(of: data) == file.sensitivitiesSha256 else {
-                    throw PollutantInputError("shard \(name): \(DataLayout.FEM.sensitivitiesFile) is missing or does not match its shard.json (rerun the shard)")
-                }
-                derivatives = try SensitivityFile.decode(data, path: url.path, samples: file.end - file.start, points: file.points)
-            }
-            shards.append((name, file, rows.values, derivatives))
-        }
+        var shards = try names.map { try readShard($0, in: folder, fingerprint: fingerprint, inputs: inputs, points: discretization.observation.count,
+                                                   config: config, data: data) }
         shards.sort { ($0.file.start, $0.file.end) < ($1.file.start, $1.file.end) }
+        try checkShardsCompose(shards, folder: folder, sampleCount: inputs.count)
+        log("merging \(shards.count) shards (\(inputs.count) samples)")
+        var summary = StageSummary()
+        summary.inputs = inputs.files
+        summary.records = shards.flatMap(\.file.records)
+        // Nothing is solved by the merge itself: the counts are those of the runs that completed the shards.
+        summary.solvedNow = shards.reduce(0) { $0 + ($1.file.solvedInRun ?? 0) }
+        summary.restoredChunks = shards.reduce(0) { $0 + ($1.file.restoredChunks ?? 0) }
+        summary.solveWallSeconds = shards.reduce(0) { $0 + ($1.file.solveWallSeconds ?? 0) }
+        summary.blasKernel = shards.first?.file.blasKernel ?? "unrecorded"
+        summary.mergedShards = shards.map { s in
+            var o: [String: JSONValue] = ["name": JSONValue(s.name), "start": JSONValue(s.file.start), "end": JSONValue(s.file.end)]
+            if let n = s.file.solvedInRun { o["solved_in_its_run"] = JSONValue(n) }
+            if let n = s.file.restoredChunks { o["restored_chunks"] = JSONValue(n) }
+            if let t = s.file.solveWallSeconds { o["solve_wall_seconds"] = JSONValue(t) }
+            return .object(o)
+        }
+        summary.meshDetails = meshDetails(discretization, fem: config.fem)
+        summary.outputs = try writeDataset(c3: shards.flatMap(\.c3), status: summary.records.map(\.status.rawValue),
+                                           points: discretization.observationPoints, pointCount: discretization.observation.count,
+                                           sensitivities: config.fem.sensitivities ? shards.flatMap(\.sensitivities) : nil,
+                                           to: femFolder(data))
+        return summary
+    }
+
+    /// One shard of DATA/fem/shards as the merge needs it.
+    typealias LoadedShard = (name: String, file: ShardFile, c3: [Double], sensitivities: [Double])
+
+    /// Reads and checks one shard: complete, of these inputs and settings, its files matching its record.
+    static func readShard(_ name: String, in folder: URL, fingerprint: String, inputs: BatchInputs, points: Int,
+                          config: PipelineConfig, data: URL) throws -> LoadedShard {
+        let dir = folder.appendingPathComponent(name)
+        guard let json = try? Data(contentsOf: dir.appendingPathComponent("shard.json")) else {
+            throw PollutantInputError("\(dir.path) has no shard.json: that shard did not finish (run it again)")
+        }
+        let file: ShardFile
+        do { file = try JSONDecoder().decode(ShardFile.self, from: json) } catch {
+            throw PollutantInputError("\(dir.path)/shard.json is not readable: \(error)")
+        }
+        guard file.fingerprint == fingerprint else {
+            throw PollutantInputError("shard \(name) was computed from other inputs or [fem]/[wind] settings than \(data.path) and the configuration now hold: rerun it (or delete it)")
+        }
+        guard file.total == inputs.count, file.points == points, file.start <= file.end,
+              file.records.map(\.sample) == Array(file.start..<file.end) else {
+            throw PollutantInputError("shard \(name): its shard.json is inconsistent (samples \(file.start)..<\(file.end) of \(file.total), \(file.points) points)")
+        }
+        let c3URL = dir.appendingPathComponent(DataLayout.FEM.c3File)
+        guard let data = try? Data(contentsOf: c3URL), SHA256Digest.hex(of: data) == file.c3Sha256 else {
+            throw PollutantInputError("shard \(name): c3.npy is missing or does not match its shard.json (rerun the shard)")
+        }
+        let rows = try Npy.decode(data, as: Double.self, path: c3URL.path, expectedShape: [file.end - file.start, file.points])
+        var derivatives: [Double] = []
+        if config.fem.sensitivities {
+            let url = dir.appendingPathComponent(DataLayout.FEM.sensitivitiesFile)
+            guard let data = try? Data(contentsOf: url), SHA256Digest.hex(of: data) == file.sensitivitiesSha256 else {
+                throw PollutantInputError("shard \(name): \(DataLayout.FEM.sensitivitiesFile) is missing or does not match its shard.json (rerun the shard)")
+            }
+            derivatives = try SensitivityFile.decode(data, path: url.path, samples: file.end - file.start, points: file.points)
+        }
+        return (name, file, rows.values, derivatives)
+    }
+
+    /// The shards, sorted by their first sample, solved with one kernel and covering every sample once.
+    static func checkShardsCompose(_ shards: [LoadedShard], folder: URL, sampleCount: Int) throws {
+        // Rows of two kernels differ in the last bits: a dataset mixing them is not what any one run gives.
+        let unrecorded = "unrecorded (a shard from before kernels were recorded)"
+        if let first = shards.first, let other = shards.first(where: { ($0.file.blasKernel ?? unrecorded) != (first.file.blasKernel ?? unrecorded) }) {
+            throw PollutantInputError("shards solved with different OpenBLAS kernels: \(folder.path)/\(first.name)/shard.json has "
+                                      + "\(first.file.blasKernel ?? unrecorded), \(folder.path)/\(other.name)/shard.json has "
+                                      + "\(other.file.blasKernel ?? unrecorded); rerun one group with OPENBLAS_CORETYPE set to the other's core")
+        }
         var next = 0
         for (k, s) in shards.enumerated() {
             if s.file.start < next {
@@ -260,18 +318,8 @@ public enum PollutantStage {
             }
             next = s.file.end
         }
-        guard next == inputs.count else {
-            throw PollutantInputError("samples \(next)..<\(inputs.count) are in no shard (the last shard is missing); run it first")
+        guard next == sampleCount else {
+            throw PollutantInputError("samples \(next)..<\(sampleCount) are in no shard (the last shard is missing); run it first")
         }
-        log("merging \(shards.count) shards (\(inputs.count) samples)")
-        var summary = StageSummary()
-        summary.inputs = inputs.files
-        summary.records = shards.flatMap(\.file.records)
-        summary.meshDetails = meshDetails(discretization, fem: config.fem)
-        summary.outputs = try writeDataset(c3: shards.flatMap(\.c3), status: summary.records.map(\.status.rawValue),
-                                           points: discretization.observationPoints, pointCount: discretization.observation.count,
-                                           sensitivities: config.fem.sensitivities ? shards.flatMap(\.sensitivities) : nil,
-                                           to: femFolder(data))
-        return summary
     }
 }

@@ -137,8 +137,9 @@ public enum SurrogateFitStage {
         let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads)
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
+        let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
-                                               count: prepared.fitRows.count, options: options)
+                                               count: prepared.fitRows.count, options: options) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
