@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates everything, from the sampled parameters to the report, incrementally.
 #
-#   ./pipeline.sh [--config FILE] [--data-dir DIR] [--force] [STAGE ...]
+#   ./pipeline.sh [--config FILE] [--data-dir DIR] [--set section.key=value ...] [--force] [STAGE ...]
 #   ./pipeline.sh test
 #
 # STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order). A stage whose outputs
 # exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
-# after an interruption resumes where it stopped. `test` runs the unit tests and then the whole
+# after an interruption resumes where it stopped. `--set` overrides a configuration key in every stage
+# (as each stage's own --set does; the overrides count as part of the configuration for the skip test).
+# `test` runs the unit tests and then the whole
 # pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -76,7 +78,27 @@ choose_blas_kernel() {
 have_exe() { [ -x "$BIN/$1" ]; }
 
 # --- incremental bookkeeping -------------------------------------------------------------------
-config_fingerprint() { sha256sum "$CONFIG" | cut -d' ' -f1; }
+config_fingerprint() { { cat "$CONFIG"; printf 'set %s\n' "${SETS[@]+"${SETS[@]}"}"; } | sha256sum | cut -d' ' -f1; }
+
+# A value of the configuration with the --set overrides applied, read the way the stages read it
+# (a value that is not TOML is a bare string): `config_value EXPR DEFAULT` evaluates EXPR with `c`
+# the configuration as a dict; DEFAULT is printed if the file cannot be read.
+config_value() {
+    python3 - "$CONFIG" "$1" "${SETS[@]+"${SETS[@]}"}" <<'PY' 2>/dev/null || echo "$2"
+import sys, tomllib
+c = tomllib.loads(open(sys.argv[1], encoding="utf-8-sig").read())
+for assignment in sys.argv[3:]:
+    dotted, _, value = assignment.partition("=")
+    section, _, key = dotted.strip().partition(".")
+    try:
+        parsed = tomllib.loads("v = " + value.strip())["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    c.setdefault(section, {})[key] = parsed
+v = eval(sys.argv[2])
+print(" ".join(map(str, v)) if isinstance(v, list) else v)
+PY
+}
 stamp_file() { echo "$DATA/.stamps/$1"; }
 
 # up_to_date STAGE "inputs…" "outputs…": outputs all exist, none older than any input, same config.
@@ -97,16 +119,12 @@ up_to_date() {
 
 # The models of [surrogate] models (default: all three), for the fit stage's outputs.
 fit_models() {
-    python3 - "$CONFIG" <<'PY' 2>/dev/null || echo "tuned pod_gp pod_nn ensemble"
-import sys, tomllib
-c = tomllib.load(open(sys.argv[1], "rb")).get("surrogate", {})
-print(" ".join(c.get("models", ["tuned", "pod_gp", "pod_nn", "ensemble"])))
-PY
+    config_value 'c.get("surrogate", {}).get("models", ["tuned", "pod_gp", "pod_nn", "ensemble"])' "tuned pod_gp pod_nn ensemble"
 }
 
 # The surrogate the uq stage propagates: [uq] model, else [surrogate] best (default "tuned").
 uq_model() {
-    python3 -c "import tomllib,sys;c=tomllib.load(open(sys.argv[1],'rb'));print(c.get('uq',{}).get('model',c.get('surrogate',{}).get('best','tuned')))" "$CONFIG" 2>/dev/null || echo tuned
+    config_value 'c.get("uq", {}).get("model", c.get("surrogate", {}).get("best", "tuned"))' tuned
 }
 
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }
@@ -153,8 +171,8 @@ run_stage() {
     local t0=$SECONDS
     case $stage in
         train) train_both ;;
-        fit) "$BIN/train-dmd" fit --config "$CONFIG" --data-dir "$DATA" ;;
-        *) "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" ;;
+        fit) "$BIN/train-dmd" fit --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
+        *) "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
     esac
     mark_done "$stage"
     TIMINGS+=("$stage: $((SECONDS - t0)) s")
@@ -169,13 +187,13 @@ train_both() {
     local cores; cores=$(nproc 2>/dev/null || echo 1)
     local plain_rc=0 dmd_rc=0
     if [ "$cores" -lt 2 ]; then
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" --no-dmd --resume-if-compatible || plain_rc=$?
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" --resume-if-compatible || dmd_rc=$?
+        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --no-dmd --resume-if-compatible || plain_rc=$?
+        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --resume-if-compatible || dmd_rc=$?
     else
         local half=$((cores / 2))
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" --no-dmd --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[plain] /' >&2) &
+        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --no-dmd --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[plain] /' >&2) &
         local plain_pid=$!
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[dmd] /' >&2) &
+        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[dmd] /' >&2) &
         local dmd_pid=$!
         wait "$plain_pid" || plain_rc=$?
         wait "$dmd_pid" || dmd_rc=$?
@@ -335,6 +353,15 @@ smoke_test() {
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
     run_pipeline
     [ ${#RAN[@]} -eq 0 ] || die "rerun with nothing changed ran: ${RAN[*]}"
+    # --set reaches every stage and is part of the configuration: with one override every stage runs
+    # again and records the overridden value.
+    SETS=("evaluate.field_samples=1"); SET_ARGS=(--set "evaluate.field_samples=1")
+    RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
+    run_pipeline
+    [ ${#RAN[@]} -eq ${#STAGES[@]} ] || die "a rerun with --set ran only: ${RAN[*]}"
+    python3 -c "import json,sys;sys.exit(json.load(open('$DATA/report/manifest.json'))['config']['evaluate']['field_samples'] != 1)" \
+        || die "--set evaluate.field_samples=1 did not reach the evaluate stage"
+    SETS=(); SET_ARGS=()
     # The FEM stage as a SLURM job array on a real one-node SLURM (root only; it says why when skipped).
     say "pipeline.sh test: the SLURM script on a real SLURM (scripts/slurm/test-real-slurm.sh)"
     scripts/slurm/test-real-slurm.sh "$BIN" || die "the real-SLURM test failed"
@@ -347,17 +374,22 @@ CONFIG=configs/paper.toml
 DATA=data
 FORCE=0
 ARGS=()
+SETS=()
 RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()
 while [ $# -gt 0 ]; do
     case $1 in
         --config) CONFIG=$2; shift 2 ;;
         --data-dir) DATA=$2; shift 2 ;;
         --force) FORCE=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --set) [ $# -ge 2 ] || die "--set needs section.key=value"; SETS+=("$2"); shift 2 ;;
+        --set=*) SETS+=("${1#--set=}"); shift ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) ARGS+=("$1"); shift ;;
     esac
 done
 
+SET_ARGS=()
+for assignment in "${SETS[@]+"${SETS[@]}"}"; do SET_ARGS+=(--set "$assignment"); done
 ensure_system_packages
 ensure_swift
 if [ "${ARGS[0]:-}" = test ]; then
