@@ -83,6 +83,16 @@ public enum Npy {
     /// Encodes an array into `.npy` bytes (version 1.0, or 2.0 when the header is too long for 1.0).
     public static func encode<T: NpyElement>(_ values: [T], shape: [Int]) -> Data {
         precondition(shape.reduce(1, *) == values.count, "Npy.encode: shape \(shape) does not hold \(values.count) values")
+        var out = header(for: T.self, shape: shape)
+        out.reserveCapacity(out.count + values.count * T.npyDType.itemSize)
+        values.withUnsafeBytes { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The magic string, version, header length and the padded dict of an array of `T` with `shape`:
+    /// everything before the data (its length a multiple of 64, NumPy's rule). Format 2.0 only when
+    /// the dict does not fit in 1.0's 16-bit length.
+    public static func header<T: NpyElement>(for type: T.Type, shape: [Int]) -> Data {
         let shapeText: String
         switch shape.count {
         case 0: shapeText = "()"
@@ -95,7 +105,7 @@ public enum Npy {
         if (dict.utf8.count + prefix + 1 + 63) / 64 * 64 - prefix > 65535 { version = 2; prefix = magic.count + 2 + 4 }
         let total = (prefix + dict.utf8.count + 1 + 63) / 64 * 64
         dict += String(repeating: " ", count: total - prefix - dict.utf8.count - 1) + "\n"
-        var out = Data(capacity: total + values.count * T.npyDType.itemSize)
+        var out = Data(capacity: total)
         out.append(contentsOf: magic)
         out.append(contentsOf: [version, 0])
         let headerLength = dict.utf8.count
@@ -105,7 +115,6 @@ public enum Npy {
             out.append(contentsOf: (0..<4).map { UInt8((headerLength >> (8 * $0)) & 0xFF) })
         }
         out.append(contentsOf: Array(dict.utf8))
-        values.withUnsafeBytes { out.append(contentsOf: $0) }
         return out
     }
 
@@ -259,12 +268,27 @@ public enum Npy {
     }
 
     /// Reads only the header (dtype and shape) of a file.
+    /// The largest header `readHeader` reads (NumPy writes a few hundred bytes; 2.0 allows 4 GiB).
+    public static let maximumHeaderLength = 64 << 20
+
     public static func readHeader(from url: URL) throws -> Header {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             throw ArrayFileError(path: url.path, "cannot be opened (missing file?)")
         }
         defer { try? handle.close() }
-        let data = handle.readData(ofLength: 65536 + 12)
+        // The header's own length field says how much to read (format 2.0 allows headers far beyond
+        // 64 KiB); a length beyond any sensible header is refused before it is read.
+        let prefix = handle.readData(ofLength: 12)
+        var length = 65536
+        if prefix.count >= 10, Array(prefix.prefix(6)) == magic {
+            let b = [UInt8](prefix)
+            if b[6] == 1 { length = Int(b[8]) | Int(b[9]) << 8 }
+            if b[6] >= 2, b.count >= 12 { length = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24 }
+        }
+        guard length <= maximumHeaderLength else {
+            throw ArrayFileError(path: url.path, "declares a \(length)-byte .npy header; at most \(maximumHeaderLength) bytes are read")
+        }
+        let data = prefix + handle.readData(ofLength: length)
         return try parseHeader(data, path: url.path)
     }
 

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import _TestSupport
 @testable import NumericalFoundations
 
 final class NpyTests: XCTestCase {
@@ -211,5 +212,52 @@ enum PythonCheck {
         process.waitUntilExit()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The streamed writer and large headers: a file written block by block is the file `Npy.write` writes;
+/// an unfinished one never appears; a v2 header beyond 64 KiB is read whole.
+final class NpyStreamTests: XCTestCase {
+    func testStreamedFileEqualsTheOneShotFile() throws {
+        let folder = try makeTemporaryFolder("npy-stream")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let values = (0..<24).map { Double($0) * 0.5 - 3 }
+        let oneShot = folder.appendingPathComponent("one.npy"), streamed = folder.appendingPathComponent("streamed.npy")
+        try Npy.write(values, shape: [4, 6], to: oneShot)
+        let writer = try NpyStreamWriter<Double>(url: streamed, shape: [4, 6])
+        try writer.append(values[0..<6]); try writer.append(values[6..<18]); try writer.append(values[18...])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: streamed.path), "the file appears only when finished")
+        try writer.finish()
+        XCTAssertEqual(try Data(contentsOf: streamed), try Data(contentsOf: oneShot))
+
+        // Too few values: an error naming the file, and no file (nor temporary) left.
+        let short = folder.appendingPathComponent("short.npy")
+        let partial = try NpyStreamWriter<Double>(url: short, shape: [4, 6])
+        try partial.append(values[0..<6])
+        XCTAssertThrowsError(try partial.finish()) { XCTAssertTrue("\($0)".contains("short.npy") && "\($0)".contains("6 of the 24")) }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["one.npy", "streamed.npy"])
+        // Too many: refused at once.
+        let long = try NpyStreamWriter<Double>(url: folder.appendingPathComponent("long.npy"), shape: [1, 2])
+        XCTAssertThrowsError(try long.append(values[0..<3]))
+    }
+
+    /// NumPy writes format 2.0 when the dict exceeds 64 KiB (e.g. a structured dtype); this project's
+    /// header reader used to read only 64 KiB and called such a file truncated.
+    func testVersion2HeaderOf200KiBIsReadWhole() throws {
+        let folder = try makeTemporaryFolder("npy-v2")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+        dict += String(repeating: " ", count: 200 * 1024)
+        while (12 + dict.utf8.count + 1) % 64 != 0 { dict += " " }
+        dict += "\n"
+        let length = dict.utf8.count
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [2, 0] + (0..<4).map { UInt8((length >> (8 * $0)) & 0xFF) }
+        bytes += Array(dict.utf8)
+        let values: [Double] = [1, 2, 3, 4, 5, 6]
+        values.withUnsafeBytes { bytes += $0 }
+        let url = folder.appendingPathComponent("v2.npy")
+        try Data(bytes).write(to: url)
+        XCTAssertEqual(try Npy.readHeader(from: url).shape, [2, 3])
+        XCTAssertEqual(try Npy.read(Double.self, from: url, expectedShape: [2, 3]).values, values)
     }
 }

@@ -2,6 +2,7 @@ import XCTest
 import _TestSupport
 import NumericalFoundations
 @testable import Surrogates
+import Pipeline
 
 /// The `train-dmd` executable end to end, on a data folder built in a temporary directory.
 /// Skipped when the executable has not been built next to the tests (`swift build` builds it).
@@ -101,6 +102,44 @@ final class CommandLineTests: XCTestCase {
         let c3 = try Npy.read(Double.self, from: out, expectedShape: [2, 5])
         let surrogate = try SurrogateModel.load(from: plain)
         XCTAssertEqual(c3.values, try surrogate.predict(parameters: [10, 5, 0.2, 1.0, 0.0, -0.1, 10, 5, 0.2, 3.0, 0.0, -0.1], rows: 2))
+
+        // Written in blocks (here of one and of two rows, bounded memory whatever N), the rows come out
+        // in order: the same predictions as one call (to rounding: a GEMM of other sizes may sum in
+        // another order), for .npy and .csv alike.
+        let many = folder.root.appendingPathComponent("many.csv")
+        var manySets: [[Double]] = []
+        for k in 0..<5 {
+            let x = Double(k)
+            manySets.append([10 + x, 5, 0.1 + 0.05 * x, 1.0, 0.02 * x, -0.1])
+        }
+        let lines: [String] = manySets.map { set in set.map { "\($0)" }.joined(separator: ",") }
+        try lines.joined(separator: "\n").write(to: many, atomically: true, encoding: .utf8)
+        let whole = try surrogate.predict(parameters: manySets.flatMap { $0 }, rows: 5)
+        for (block, name) in [(1, "blocks1.npy"), (2, "blocks2.npy"), (2, "blocks2.csv")] {
+            let blockOut = folder.root.appendingPathComponent(name)
+            try PredictStage.run(try PredictOptions.parse(["--model", plain.path, "--params", many.path, "--out", blockOut.path]), rowsPerBlock: block)
+            let written: [Double]
+            if name.hasSuffix(".npy") {
+                written = try Npy.read(Double.self, from: blockOut, expectedShape: [5, 5]).values
+            } else {
+                written = try String(contentsOf: blockOut, encoding: .utf8).split(whereSeparator: { $0 == "," || $0 == "\n" }).map { Double($0)! }
+            }
+            XCTAssertEqual(written.count, whole.count, name)
+            for (a, b) in zip(written, whole) { XCTAssertEqual(a, b, accuracy: 1e-9 * max(1, abs(b)), name) }
+        }
+
+        // NaN in a .npy input: one error naming the file and the parameter, before any warning.
+        let nanSets = folder.root.appendingPathComponent("nan.npy")
+        try Npy.write([10, 5, 0.2, Double.nan, 0.0, -0.1], shape: [1, 6], to: nanSets)
+        let nan = try run(["predict", "--model", plain.path, "--params", nanSets.path, "--out", out.path])
+        XCTAssertNotEqual(nan.status, 0)
+        XCTAssertTrue(nan.stderr.contains("nan.npy") && nan.stderr.contains("U0 = nan is not a finite number"), nan.stderr)
+        XCTAssertFalse(nan.stderr.contains("warning"), nan.stderr)
+        // Text that is not UTF-8 is called that, not a missing file.
+        let latin1 = folder.root.appendingPathComponent("latin1.csv")
+        try Data([0x31, 0x30, 0xE9, 0x0A]).write(to: latin1)
+        let notUTF8 = try run(["predict", "--model", plain.path, "--params", latin1.path, "--out", out.path])
+        XCTAssertTrue(notUTF8.stderr.contains("is not UTF-8 text"), notUTF8.stderr)
 
         // Blow-off: u_v = 0.1 > 0.619·sqrt(1e-5·1.0) with u_h ≤ 0 has no wind solution.
         try "10 5 0.2 1.0 -0.1 0.1\n".write(to: sets, atomically: true, encoding: .utf8)

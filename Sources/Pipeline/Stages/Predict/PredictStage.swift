@@ -33,8 +33,12 @@ public struct PredictOptions: ParsableArguments {
 
 /// `train-dmd predict`: reads parameter sets, warns about those the surrogate was not trained for,
 /// and writes its predictions (and, for POD-GP, the predictive standard deviation).
+///
+/// The predictions are computed and written in blocks of `rowsPerBlock(outputWidth:)` rows, so memory
+/// stays bounded whatever the row count: the parameter sets (48 bytes a row) plus one block of
+/// predictions (at most 64 MiB of values, and its CSV text). The output files appear when complete.
 public enum PredictStage {
-    public static func run(_ options: PredictOptions) throws {
+    public static func run(_ options: PredictOptions, rowsPerBlock blockRows: Int? = nil) throws {
         let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: options.model, isDirectory: true))
         let d = surrogate.inputWidth, p = surrogate.outputWidth
         let values = try ParameterSetFile.read(URL(fileURLWithPath: options.params), width: d, names: surrogate.inputNames)
@@ -42,33 +46,67 @@ public enum PredictStage {
         guard rows > 0 else { throw StageError("\(options.params): no parameter sets") }
         PredictionWarnings.extrapolation(surrogate, values)
         PredictionWarnings.blowOff(surrogate, values)
+        if options.stdOut != nil, try surrogate.predictWithUncertainty(parameters: Array(values[0..<d]), rows: 1, threads: 1) == nil {
+            throw StageError("--std-out: the model in \(options.model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+        }
         let outURL = URL(fileURLWithPath: options.out)
-        let predictions = try predict(surrogate, values, rows: rows, options: options)
-        if outURL.pathExtension.lowercased() == "csv" {
-            var text = ""
-            for r in 0..<rows {
-                text += predictions[(r * p)..<((r + 1) * p)].map { "\($0)" }.joined(separator: ",") + "\n"
+        let output = try PredictionOutput(url: outURL, rows: rows, columns: p)
+        let deviations = try options.stdOut.map { try PredictionOutput(url: URL(fileURLWithPath: $0), rows: rows, columns: p) }
+        let block = max(1, blockRows ?? rowsPerBlock(outputWidth: p))
+        for start in stride(from: 0, to: rows, by: block) {
+            let count = min(block, rows - start)
+            let parameters = Array(values[(start * d)..<((start + count) * d)])
+            if let deviations {
+                guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: parameters, rows: count, threads: options.threads) else {
+                    throw StageError("--std-out: the model in \(options.model) has no predictive uncertainty")
+                }
+                try output.append(mean)
+                try deviations.append(std)
+            } else {
+                try output.append(try surrogate.predict(parameters: parameters, rows: count, threads: options.threads))
             }
-            try AtomicFile.write(text, to: outURL)
-        } else {
-            try Npy.write(predictions, shape: [rows, p], to: outURL)
+        }
+        try output.finish()
+        if let deviations, let stdOut = options.stdOut {
+            try deviations.finish()
+            note("train-dmd predict: predictive standard deviation → \(stdOut) (\(rows) x \(p))")
         }
         note("train-dmd predict: \(rows) parameter set(s) → \(outURL.path) (\(rows) x \(p), physical units)")
     }
 
-    /// The mean prediction; with `--std-out`, also writes the predictive standard deviation, which only
-    /// POD-GP models have (docs/surrogates.md).
-    static func predict(_ surrogate: FieldSurrogate, _ values: [Double], rows: Int, options: PredictOptions) throws -> [Double] {
-        guard let stdOut = options.stdOut else {
-            return try surrogate.predict(parameters: values, rows: rows, threads: options.threads)
+    /// Rows per block: at most 8 Mi values (64 MiB) of predictions at a time, at least one row.
+    public static func rowsPerBlock(outputWidth p: Int) -> Int { max(1, (8 << 20) / max(1, p)) }
+}
+
+/// A predictions file written block by block: `.npy` (rows × columns float64) or `.csv` (one line a row).
+final class PredictionOutput {
+    private let npy: NpyStreamWriter<Double>?
+    private let csv: AtomicFileStream?
+    private let columns: Int
+
+    init(url: URL, rows: Int, columns: Int) throws {
+        self.columns = columns
+        if url.pathExtension.lowercased() == "csv" {
+            csv = try AtomicFileStream(url: url)
+            npy = nil
+        } else {
+            npy = try NpyStreamWriter(url: url, shape: [rows, columns])
+            csv = nil
         }
-        guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: values, rows: rows, threads: options.threads) else {
-            throw StageError("--std-out: the model in \(options.model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+    }
+
+    func append(_ block: [Double]) throws {
+        if let npy { return try npy.append(block) }
+        var text = ""
+        for r in 0..<(block.count / columns) {
+            text += block[(r * columns)..<((r + 1) * columns)].map { "\($0)" }.joined(separator: ",") + "\n"
         }
-        let stdURL = URL(fileURLWithPath: stdOut)
-        try Npy.write(std, shape: [rows, surrogate.outputWidth], to: stdURL)
-        note("train-dmd predict: predictive standard deviation → \(stdURL.path) (\(rows) x \(surrogate.outputWidth))")
-        return mean
+        try csv?.append(text)
+    }
+
+    func finish() throws {
+        try npy?.finish()
+        try csv?.commit()
     }
 }
 
@@ -78,13 +116,22 @@ public enum ParameterSetFile {
     public static func read(_ url: URL, width d: Int, names: [String]) throws -> [Double] {
         if url.pathExtension.lowercased() == "npy" {
             let header = try Npy.readHeader(from: url)
+            let values: [Double]
             if header.shape.count == 1, header.shape[0] == d {   // a single set as a vector
-                return try Npy.read(Double.self, from: url, expectedShape: [d]).values
+                values = try Npy.read(Double.self, from: url, expectedShape: [d]).values
+            } else {
+                values = try Npy.read(Double.self, from: url, expectedShape: [nil, d]).values
             }
-            return try Npy.read(Double.self, from: url, expectedShape: [nil, d]).values
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw ArrayFileError(path: url.path, "parameter set \(bad / d): \(names[bad % d]) = \(values[bad]) is not a finite number")
+            }
+            return values
         }
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ArrayFileError(path: url.path, "cannot be read (missing file?): expected parameter sets, one per line")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ArrayFileError(path: url.path, "is not UTF-8 text: expected parameter sets, one per line (or a .npy file)")
         }
         return try parse(text, path: url.path, width: d, names: names)
     }
