@@ -56,12 +56,40 @@ public final class ConfigSource {
 
     public init(text: String, file: String) throws {
         self.file = file
+        try Self.checkTableHeaders(text, file: file)
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw ConfigError(file: file, key: nil, "malformed TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         try flatten(table, prefix: "")
         fileKeyCount = values.count
+    }
+
+    /// The TOML parser underneath (toml++, through TOMLKit) stops the process on an assertion when a
+    /// table header starts with a character no key can start with (`[:a]`, `[[é]]`) instead of reporting
+    /// an error; such a header is refused here first, with its line and column. The scan follows the
+    /// text as TOML does (strings, multi-line strings, comments, arrays spanning lines) so that only
+    /// real headers are looked at.
+    static func checkTableHeaders(_ text: String, file: String) throws {
+        var scanner = TOMLLineScanner()
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let startsOutside = scanner.isAtTopLevel
+            if let column = scanner.consume(line) {
+                throw ConfigError(file: file, key: nil, "malformed TOML at line \(number + 1), column \(column): this bracket does not close the one opened before it")
+            }
+            guard startsOutside else { continue }
+            let body = line.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
+            guard body.first == "[" else { continue }
+            let afterBrackets = body.dropFirst(body.hasPrefix("[[") ? 2 : 1).drop { $0 == " " || $0 == "\t" }
+            let first = afterBrackets.first
+            let startsKey = first.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") } ?? false
+            if !(startsKey || first == "\"" || first == "'" || first == "]") {
+                let column = line.distance(from: line.startIndex, to: afterBrackets.startIndex) + 1
+                throw ConfigError(file: file, key: nil, "malformed TOML at line \(number + 1), column \(column): a table header must start with a key "
+                                  + "(letters, digits, '_' or '-', or a quoted string) on its own line, found "
+                                  + (first.map { "'\($0)'" } ?? "the end of the line"))
+            }
+        }
     }
 
     public convenience init(contentsOf url: URL) throws {
@@ -320,5 +348,54 @@ public struct SectionReader {
         }
         source.record(full, .array(out.map { .object($0.mapValues { .number($0) }) }))
         return out
+    }
+}
+
+/// Where a TOML text is at the end of each line: inside a multi-line string, or inside brackets
+/// (an array or inline table spanning lines), or at the top level where a line may be a table header.
+/// A closing bracket that does not match the open one (`[1, }`) is reported here: the parser
+/// underneath stops the process on it.
+struct TOMLLineScanner {
+    private var multilineQuote: String?
+    private var open: [Character] = []
+
+    var isAtTopLevel: Bool { multilineQuote == nil && open.isEmpty }
+
+    /// Follows one line; returns the column (1-based) of a mismatched closing bracket, if any.
+    mutating func consume(_ line: Substring) -> Int? {
+        var rest = line[...]
+        while let c = rest.first {
+            if let quote = multilineQuote {
+                if rest.hasPrefix(quote) { multilineQuote = nil; rest = rest.dropFirst(3); continue }
+                rest = rest.dropFirst(quote == "\"\"\"" && c == "\\" ? 2 : 1)
+                continue
+            }
+            if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") { multilineQuote = String(rest.prefix(3)); rest = rest.dropFirst(3); continue }
+            switch c {
+            case "#":
+                rest = rest.dropFirst(rest.count)
+            case "\"", "'":
+                // A one-line string: skip to its closing quote (escapes only in basic strings).
+                rest = rest.dropFirst()
+                while let d = rest.first, d != c {
+                    rest = rest.dropFirst(c == "\"" && d == "\\" ? 2 : 1)
+                }
+                rest = rest.dropFirst()
+            case "[", "{":
+                open.append(c)
+                rest = rest.dropFirst()
+            case "]", "}":
+                if let top = open.last {
+                    guard (top == "[") == (c == "]") else { return line.distance(from: line.startIndex, to: rest.startIndex) + 1 }
+                    open.removeLast()
+                }
+                rest = rest.dropFirst()
+            default:
+                rest = rest.dropFirst()
+            }
+        }
+        // A table header closes its brackets on its own line; an unclosed one is the parser's to report.
+        if !open.isEmpty, line.drop(while: { $0 == " " || $0 == "\t" }).first == "[", !line.contains("=") { open.removeAll() }
+        return nil
     }
 }
