@@ -15,6 +15,7 @@ extension ParsableCommand {
     ///   kernels (`BLASKernelAdvice`).
     public static func stageMain(_ arguments: [String]? = nil, usesBLAS: Bool = false) {
         signal(SIGXFSZ, SIG_IGN)
+        Interruption.install()
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
@@ -24,6 +25,11 @@ extension ParsableCommand {
             }
         } catch let failure as ReportedFailure {
             exit(withError: ExitCode(failure.exitCode))
+        } catch where Interruption.received != nil {
+            // Stopped at a safe point after SIGINT/SIGTERM: the status a shell expects of that signal.
+            let sig = Interruption.received!
+            FileHandle.standardError.write(Data("\(ProcessInfo.processInfo.processName): stopped by \(Interruption.signalName(sig)): \(error)\n".utf8))
+            exit(withError: ExitCode(Interruption.exitStatus(sig)))
         } catch {
             exit(withError: StageErrors.userFacing(error))
         }

@@ -34,6 +34,8 @@ public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
 /// What a stage run did: for the manifest, the summary line and the exit status.
 public struct StageSummary: Sendable {
     public var inputs: [URL] = []
+    /// The inputs' records (SHA-256 of the bytes read), in the order of `inputs`.
+    public var inputFiles: [Manifest.InputFile] = []
     public var outputs: [URL] = []
     public var records: [SampleRecord] = []
     public var restoredChunks = 0
@@ -101,8 +103,13 @@ public enum PollutantStage {
     /// `resultNeutralKeys`, wind.nu, wind.x0). Checkpoints and shards carry it; a mismatch means
     /// they came from other inputs or settings.
     public static func fingerprint(config: PipelineConfig, inputFiles: [URL]) throws -> String {
+        fingerprint(config: config, inputs: try inputFiles.map { try Provenance.inputFile($0) })
+    }
+
+    /// As `fingerprint(config:inputFiles:)`, from the hashes taken when the inputs were read.
+    static func fingerprint(config: PipelineConfig, inputs: [Manifest.InputFile]) -> String {
         var text = ""
-        for url in inputFiles { text += url.lastPathComponent + " " + (try SHA256Digest.hex(ofFile: url)) + "\n" }
+        for file in inputs { text += URL(fileURLWithPath: file.path).lastPathComponent + " " + file.sha256 + "\n" }
         var fem = config.resolved["fem"]?.object ?? [:]
         for key in resultNeutralKeys { fem.removeValue(forKey: key) }
         text += JSONValue.object(fem).jsonText() + "\n"
@@ -121,9 +128,9 @@ public enum PollutantStage {
     /// number of samples to solve and returns the per-sample callback.
     public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil, stop: StopSignal? = nil,
                            makeProgress: ((Int) -> (SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
-        let fingerprint = try fingerprint(config: config, inputFiles: inputs.files)
+        let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let range = shard?.range(total: inputs.count) ?? 0..<inputs.count
         let folder = shard.map { shardsFolder(data).appendingPathComponent($0.folderName, isDirectory: true) } ?? femFolder(data)
         let checkpoints = folder.appendingPathComponent(DataLayout.FEM.checkpointsFolder, isDirectory: true)
@@ -136,6 +143,7 @@ public enum PollutantStage {
         var summary = StageSummary()
         summary.solveWallSeconds = (monotonicSeconds() - started)
         summary.inputs = inputs.files
+        summary.inputFiles = inputFiles
         summary.records = result.records
         summary.restoredChunks = result.restoredChunks
         summary.solvedNow = result.solvedNow
@@ -191,9 +199,9 @@ public enum PollutantStage {
     /// Assembles DATA/fem/shards/* into the files of an unsharded run. Refuses shards of other inputs or
     /// settings, incomplete shards, overlaps and gaps, each with a message naming the shards or samples.
     public static func merge(config: PipelineConfig, dataDirectory data: URL, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
-        let fingerprint = try fingerprint(config: config, inputFiles: inputs.files)
+        let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let folder = shardsFolder(data)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("shard-") }.sorted()
         guard !names.isEmpty else {
@@ -238,8 +246,11 @@ public enum PollutantStage {
             throw PollutantInputError("samples \(next)..<\(inputs.count) are in no shard (the last shard is missing); run it first")
         }
         log("merging \(shards.count) shards (\(inputs.count) samples)")
+        // Every check passed: from here on fem/ changes, and the earlier manifest no longer describes it.
+        try removeManifest(in: femFolder(data))
         var summary = StageSummary()
         summary.inputs = inputs.files
+        summary.inputFiles = inputFiles
         summary.records = shards.flatMap(\.file.records)
         summary.meshDetails = meshDetails(discretization, fem: config.fem)
         summary.outputs = try writeDataset(c3: shards.flatMap(\.c3), status: summary.records.map(\.status.rawValue),
