@@ -5,9 +5,11 @@
 #   ./pipeline.sh test
 #
 # STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order). A stage whose outputs
-# exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
-# after an interruption resumes where it stopped. `test` runs the unit tests and then the whole
-# pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
+# exist, are newer than its inputs, were made with the same configuration and from the inputs now present
+# (the SHA-256 its manifest records) is skipped, so a rerun after an interruption resumes where it
+# stopped. TERM and INT are passed on to the running stage. PIPELINE_BIN=DIR uses the executables in DIR
+# instead of building. `test` runs the unit tests and then the whole pipeline on configs/smoke.toml in a
+# temporary data folder, checking every artifact.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)

@@ -103,6 +103,8 @@ public enum Provenance {
         var st = stat()
         let opened = fstat(handle.fileDescriptor, &st) == 0 ? FileIdentity(path: url.path, st) : nil
         let data = handle.readDataToEndOfFile()
+        // The version just read was hashed already (by the check before the stage computes): same bytes.
+        if let opened, opened.size == Int64(data.count), let known = digests.lookup(opened) { return (data, known) }
         let file = Manifest.InputFile(path: url.path, sha256: SHA256Digest.hex(of: data), bytes: data.count)
         if let opened, opened.size == Int64(data.count) { digests.store(opened, file) }
         return (data, file)
