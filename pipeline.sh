@@ -123,6 +123,9 @@ up_to_date() {
     [ -f "$(stamp_file "$stage")" ] || return 1
     [ "$(cat "$(stamp_file "$stage")")" = "$(config_fingerprint)" ] || return 1
     for f in $outputs; do [ -e "$f" ] || return 1; done
+    # An output rewritten after this script marked the stage done comes from another run (e.g.
+    # `lhs-sample --seed 5` by hand): not what the configuration asks for.
+    for f in $outputs; do [ "$f" -nt "$(stamp_file "$stage")" ] && return 1; done
     for f in $outputs; do
         for i in $inputs "$CONFIG"; do
             [ -e "$i" ] || return 1

@@ -122,6 +122,16 @@ extension FaultTests {
         XCTAssertTrue(o.stderr.contains("[wind] running blasius-solve"), o.stderr)
     }
 
+    func testPipelineRerunsAStageWhoseOutputsAnotherRunRewrote() throws {
+        let data = try copyOfSmokeData()
+        XCTAssertEqual(try pipeline(Self.smokeConfig, data, ["lhs"]).status, 0)
+        XCTAssertTrue(try pipeline(Self.smokeConfig, data, ["lhs"]).stderr.contains("[lhs] up to date"))
+        // By hand, with another seed than the configuration's.
+        XCTAssertEqual(try run("lhs-sample", common(data) + ["--seed", "5"]).status, 0)
+        let o = try pipeline(Self.smokeConfig, data, ["lhs"])
+        XCTAssertTrue(o.stderr.contains("[lhs] running lhs-sample"), o.stderr)
+    }
+
     func testPipelineReadsAConfigurationWithAByteOrderMarkAsTheStagesDo() throws {
         let data = try copyOfSmokeData()
         let text = try String(contentsOfFile: Self.smokeConfig, encoding: .utf8).replacingOccurrences(of: "[uq]\n", with: "[uq]\nmodel = \"plain\"\n")
