@@ -5,11 +5,12 @@
 #   ./pipeline.sh test
 #
 # STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order). A stage whose outputs
-# exist, are newer than its inputs, and were made with the same configuration is skipped, so a rerun
-# after an interruption resumes where it stopped. `--set` overrides a configuration key in every stage
-# (as each stage's own --set does; the overrides count as part of the configuration for the skip test).
-# `test` runs the unit tests and then the whole
-# pipeline on configs/smoke.toml in a temporary data folder, checking every artifact.
+# exist, are newer than its inputs, were made with the same configuration (file and `--set` overrides)
+# and from the inputs now present (the SHA-256 its manifest records) is skipped, so a rerun after an
+# interruption resumes where it stopped. `--set` overrides a configuration key in every stage, as each
+# stage's own --set does. TERM and INT are passed on to the running stage. PIPELINE_BIN=DIR uses the
+# executables in DIR instead of building. `test` runs the unit tests and then the whole pipeline on
+# configs/smoke.toml in a temporary data folder, checking every artifact.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -53,6 +54,8 @@ ensure_swift() {
 
 BIN=""
 build_release() {
+    # PIPELINE_BIN: executables built elsewhere (the fault tests run this script on their own build).
+    if [ -n "${PIPELINE_BIN:-}" ]; then BIN=$PIPELINE_BIN; choose_blas_kernel; return 0; fi
     say "pipeline.sh: building (release)…"
     local t0=$SECONDS
     swift build -c release $SWIFTPM_FLAGS >&2 || die "release build failed"
@@ -80,13 +83,74 @@ have_exe() { [ -x "$BIN/$1" ]; }
 # --- incremental bookkeeping -------------------------------------------------------------------
 config_fingerprint() { { cat "$CONFIG"; printf 'set %s\n' "${SETS[@]+"${SETS[@]}"}"; } | sha256sum | cut -d' ' -f1; }
 
-# A value of the configuration with the --set overrides applied, read the way the stages read it
-# (a value that is not TOML is a bare string): `config_value EXPR DEFAULT` evaluates EXPR with `c`
-# the configuration as a dict; DEFAULT is printed if the file cannot be read.
+stamp_file() { echo "$DATA/.stamps/$1"; }
+
+# manifest_inputs_current MANIFEST: every input the manifest records (found by its place in the data
+# folder, e.g. samples/params.npy) still has the recorded SHA-256. Modification times alone miss a
+# file replaced by an older one or copied with its times (cp -p), and a model copied from elsewhere.
+manifest_inputs_current() {
+    python3 - "$1" "$DATA" <<'PY'
+import hashlib, json, os, sys
+manifest, data = sys.argv[1], sys.argv[2]
+try:
+    inputs = json.load(open(manifest, encoding="utf-8")).get("inputs", [])
+except (OSError, ValueError):
+    sys.exit(1)
+for entry in inputs:
+    parts = entry["path"].split("/")
+    if len(parts) >= 3 and parts[-3] == "models":
+        relative = parts[-3:]
+    elif len(parts) >= 2 and parts[-2] in ("samples", "wind", "fem"):
+        relative = parts[-2:]
+    else:
+        continue
+    path = os.path.join(data, *relative)
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.sha256()
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        sys.exit(1)
+    if digest.hexdigest() != entry["sha256"]:
+        print(f"pipeline.sh: {path} is not the file {os.path.dirname(manifest)} was made from (SHA-256 differs)", file=sys.stderr)
+        sys.exit(1)
+PY
+}
+
+# up_to_date STAGE "inputs…" "outputs…": outputs all exist, none older than any input, same config,
+# and every manifest among the outputs names the inputs now present (same SHA-256).
+up_to_date() {
+    local stage=$1 inputs=$2 outputs=$3 f
+    [ "$FORCE" = 1 ] && return 1
+    [ -f "$(stamp_file "$stage")" ] || return 1
+    [ "$(cat "$(stamp_file "$stage")")" = "$(config_fingerprint)" ] || return 1
+    for f in $outputs; do [ -e "$f" ] || return 1; done
+    # An output rewritten after this script marked the stage done comes from another run (e.g.
+    # `lhs-sample --seed 5` by hand): not what the configuration asks for.
+    for f in $outputs; do [ "$f" -nt "$(stamp_file "$stage")" ] && return 1; done
+    for f in $outputs; do
+        for i in $inputs "$CONFIG"; do
+            [ -e "$i" ] || return 1
+            [ "$i" -nt "$f" ] && return 1
+        done
+    done
+    for f in $outputs; do
+        [[ $f == */manifest.json ]] || continue
+        manifest_inputs_current "$f" || return 1
+    done
+    return 0
+}
+
+# config_value EXPRESSION: a Python expression over the configuration `c` (a dict) with the --set
+# overrides applied (a value that is not TOML is a bare string, as the stages take it), printed. The
+# file is read as the stages read it (UTF-8, a byte-order mark allowed); an unreadable file stops the
+# script with the reason instead of falling back to defaults (which would rerun stages on every call).
 config_value() {
-    python3 - "$CONFIG" "$1" "${SETS[@]+"${SETS[@]}"}" <<'PY' 2>/dev/null || echo "$2"
+    python3 - "$CONFIG" "$1" "${SETS[@]+"${SETS[@]}"}" <<'PY' || die "cannot read the configuration $CONFIG (see the error above)"
 import sys, tomllib
-c = tomllib.loads(open(sys.argv[1], encoding="utf-8-sig").read())
+with open(sys.argv[1], encoding="utf-8-sig") as f:
+    c = tomllib.loads(f.read())
 for assignment in sys.argv[3:]:
     dotted, _, value = assignment.partition("=")
     section, _, key = dotted.strip().partition(".")
@@ -95,39 +159,44 @@ for assignment in sys.argv[3:]:
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
     c.setdefault(section, {})[key] = parsed
-v = eval(sys.argv[2])
-print(" ".join(map(str, v)) if isinstance(v, list) else v)
+print(eval(sys.argv[2], {"c": c}))
 PY
 }
-stamp_file() { echo "$DATA/.stamps/$1"; }
 
-# up_to_date STAGE "inputs…" "outputs…": outputs all exist, none older than any input, same config.
-up_to_date() {
-    local stage=$1 inputs=$2 outputs=$3 f
-    [ "$FORCE" = 1 ] && return 1
-    [ -f "$(stamp_file "$stage")" ] || return 1
-    [ "$(cat "$(stamp_file "$stage")")" = "$(config_fingerprint)" ] || return 1
-    for f in $outputs; do [ -e "$f" ] || return 1; done
-    for f in $outputs; do
-        for i in $inputs "$CONFIG"; do
-            [ -e "$i" ] || return 1
-            [ "$i" -nt "$f" ] && return 1
-        done
-    done
-    return 0
-}
-
-# The models of [surrogate] models (default: all three), for the fit stage's outputs.
-fit_models() {
-    config_value 'c.get("surrogate", {}).get("models", ["tuned", "pod_gp", "pod_nn", "ensemble"])' "tuned pod_gp pod_nn ensemble"
-}
+# The models of [surrogate] models (default: all four), for the fit stage's outputs.
+fit_models() { config_value '" ".join(c.get("surrogate", {}).get("models", ["tuned", "pod_gp", "pod_nn", "ensemble"]))'; }
 
 # The surrogate the uq stage propagates: [uq] model, else [surrogate] best (default "tuned").
-uq_model() {
-    config_value 'c.get("uq", {}).get("model", c.get("surrogate", {}).get("best", "tuned"))' tuned
-}
+uq_model() { config_value 'c.get("uq", {}).get("model", c.get("surrogate", {}).get("best", "tuned"))'; }
 
 mark_done() { mkdir -p "$DATA/.stamps"; config_fingerprint > "$(stamp_file "$1")"; }
+
+# --- signals -------------------------------------------------------------------------------------
+# Stages run in the background and this script waits for them, so that a TERM or INT sent to it
+# reaches the stage: the stage stops at its next safe point (removing its temporaries, releasing its
+# lock) and this script exits with the signal's status (143, 130) instead of leaving the stage running.
+CHILDREN=()
+forward_signal() {
+    local sig=$1 status=$2 pid
+    trap - TERM INT
+    for pid in "${CHILDREN[@]}"; do kill -s "$sig" "$pid" 2>/dev/null || true; done
+    for pid in "${CHILDREN[@]}"; do wait "$pid" 2>/dev/null || true; done
+    say "pipeline.sh: stopped by SIG$sig"
+    exit "$status"
+}
+trap 'forward_signal TERM 143' TERM
+trap 'forward_signal INT 130' INT
+
+# run_child COMMAND…: runs it in the background and waits; its exit status is this function's.
+run_child() {
+    local pid rc=0
+    "$@" &
+    pid=$!
+    CHILDREN+=("$pid")
+    wait "$pid" || rc=$?
+    CHILDREN=("${CHILDREN[@]/$pid}")
+    return "$rc"
+}
 
 run_stage() {
     local stage=$1 exe inputs outputs
@@ -140,11 +209,11 @@ run_stage() {
         train) exe=train-dmd; inputs="$S/params.npy $S/split.npy $F/c3.npy $F/status.npy"
                outputs="$M/plain/manifest.json $M/dmd/manifest.json" ;;
         fit) exe=train-dmd; inputs="$S/params.npy $S/split.npy $F/c3.npy $F/status.npy"
-             outputs=""; for m in $(fit_models); do outputs+=" $M/$m/fit.json $M/$m/manifest.json"; done ;;
+             outputs=""; for m in $FIT_MODELS; do outputs+=" $M/$m/fit.json $M/$m/manifest.json"; done ;;
         evaluate) exe=evaluate; inputs="$M/plain/manifest.json $M/dmd/manifest.json"
-                  for m in $(fit_models); do inputs+=" $M/$m/fit.json"; done
-                  outputs="$R/report.md $R/metrics.json" ;;
-        uq) exe=uq-propagate; local um; um=$(uq_model)
+                  for m in $FIT_MODELS; do inputs+=" $M/$m/fit.json"; done
+                  outputs="$R/report.md $R/metrics.json $R/manifest.json" ;;
+        uq) exe=uq-propagate; local um=$UQ_MODEL
             inputs="$M/$um/manifest.json $S/params.npy $S/split.npy $W/status.npy $F/c3.npy $F/status.npy $F/points.npy"
             outputs="$DATA/uq/mean.npy $DATA/uq/sobol_integral.json $DATA/uq/fem_comparison.json $DATA/uq/manifest.json" ;;
         *) die "unknown stage '$stage' (expected one of: ${STAGES[*]})" ;;
@@ -171,8 +240,8 @@ run_stage() {
     local t0=$SECONDS
     case $stage in
         train) train_both ;;
-        fit) "$BIN/train-dmd" fit --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
-        *) "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
+        fit) run_child "$BIN/train-dmd" fit --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
+        *) run_child "$BIN/$exe" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ;;
     esac
     mark_done "$stage"
     TIMINGS+=("$stage: $((SECONDS - t0)) s")
@@ -187,16 +256,19 @@ train_both() {
     local cores; cores=$(nproc 2>/dev/null || echo 1)
     local plain_rc=0 dmd_rc=0
     if [ "$cores" -lt 2 ]; then
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --no-dmd --resume-if-compatible || plain_rc=$?
-        "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --resume-if-compatible || dmd_rc=$?
+        run_child "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --no-dmd --resume-if-compatible || plain_rc=$?
+        run_child "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --resume-if-compatible || dmd_rc=$?
     else
         local half=$((cores / 2))
         "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --no-dmd --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[plain] /' >&2) &
         local plain_pid=$!
+        CHILDREN+=("$plain_pid")
         "$BIN/train-dmd" --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" --threads "$half" --resume-if-compatible 2> >(sed -u 's/^/[dmd] /' >&2) &
         local dmd_pid=$!
+        CHILDREN+=("$dmd_pid")
         wait "$plain_pid" || plain_rc=$?
         wait "$dmd_pid" || dmd_rc=$?
+        CHILDREN=()
     fi
     # Exit status 3: the training diverged; everything up to the divergence is written and the
     # report shows it (a result, not a failure of the pipeline).
@@ -213,6 +285,9 @@ train_both() {
 
 run_pipeline() {
     local selected=("$@")
+    # Read once, up front: a failure inside $(…) in a word list would not stop the script.
+    FIT_MODELS=$(fit_models) || exit 1
+    UQ_MODEL=$(uq_model) || exit 1
     [ ${#selected[@]} -eq 0 ] && selected=("${STAGES[@]}")
     for s in "${selected[@]}"; do
         [[ " ${STAGES[*]} " == *" $s "* ]] || die "unknown stage '$s' (expected one of: ${STAGES[*]})"
@@ -269,7 +344,7 @@ smoke_test() {
     say "pipeline.sh test: smoke pipeline into $DATA"
     run_pipeline
     say "pipeline.sh test: checking artifacts"
-    local n; n=$(python3 -c "import tomllib;print(tomllib.load(open('$CONFIG','rb'))['sampling']['n_samples'])" 2>/dev/null || echo '[0-9]+')
+    local n; n=$(config_value 'c["sampling"]["n_samples"]') || exit 1
     check_npy "$DATA/samples/params.npy" float64 "\\($n, 6\\)"
     check_npy "$DATA/samples/split.npy" uint8 "\\($n,\\)"
     [ -s "$DATA/samples/manifest.json" ] || die "missing samples/manifest.json"
@@ -302,7 +377,7 @@ smoke_test() {
         done
     fi
     if [[ " ${RAN[*]} " == *" fit "* ]]; then
-        for m in $(fit_models); do
+        for m in $FIT_MODELS; do
             [ -s "$DATA/models/$m/fit.json" ] || die "missing models/$m/fit.json"
             check_npy "$DATA/models/$m/predictions_test.npy" float64 "\\([0-9]+, [0-9]+\\)"
         done

@@ -40,6 +40,8 @@ public enum AtomicFile {
     static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
 
     /// Removes the temporaries of `url` left by writers that no longer run (pid dead). Returns their names.
+    /// A temporary may also be a folder named `.NAME.tmp-PID` (a folder built beside `url` and then
+    /// renamed over it, like the FEM fields); it is removed with its contents.
     @discardableResult
     public static func removeStaleTemporaries(of url: URL) -> [String] {
         let directory = url.deletingLastPathComponent()
@@ -48,8 +50,11 @@ public enum AtomicFile {
         var removed: [String] = []
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0, pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH, unlink(directory.appendingPathComponent(name).path) == 0 {
+            let end = rest.firstIndex(of: "-") ?? rest.endIndex
+            guard let pid = Int32(rest[..<end]), pid > 0, pid != getpid() else { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            let path = directory.appendingPathComponent(name).path
+            if unlink(path) == 0 || (try? FileManager.default.removeItem(atPath: path)) != nil {
                 removed.append(name)
             }
         }

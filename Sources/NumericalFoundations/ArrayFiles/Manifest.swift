@@ -7,6 +7,7 @@ public struct Manifest: Codable, Sendable {
         public var path: String
         public var sha256: String
         public var bytes: Int
+        public init(path: String, sha256: String, bytes: Int) { self.path = path; self.sha256 = sha256; self.bytes = bytes }
     }
     public struct OutputFile: Codable, Sendable, Equatable {
         public var path: String
@@ -55,6 +56,9 @@ public struct Manifest: Codable, Sendable {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int ?? 0
         inputs.append(InputFile(path: url.path, sha256: try SHA256Digest.hex(ofFile: url), bytes: size))
     }
+
+    /// Records an input whose hash the caller took (e.g. of the very bytes it read).
+    public mutating func addInput(_ file: InputFile) { inputs.append(file) }
 
     /// Records an `.npy` output with its dtype and shape, read back from the file's header.
     public mutating func addOutput(_ url: URL) {

@@ -59,6 +59,8 @@ public enum FigureFields {
         try Folder.create(parent)
         let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(getpid())", isDirectory: true)
         let fm = FileManager.default
+        // A run stopped while writing (killed, or a full disk) left its staging folder behind.
+        AtomicFile.removeStaleTemporaries(of: folder)
         try? fm.removeItem(at: staging)
         try Folder.create(staging)
         do {

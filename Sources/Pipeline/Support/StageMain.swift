@@ -16,6 +16,7 @@ extension ParsableCommand {
     ///   and after a successful run a note on stderr if it still runs them (`BLASKernelAdvice`).
     public static func stageMain(_ arguments: [String]? = nil, usesBLAS: Bool = false) {
         signal(SIGXFSZ, SIG_IGN)
+        Interruption.install()
         do {
             var command = try parseAsRoot(arguments)
             // Only with the process's own arguments: a restart re-reads those, not `arguments`.
@@ -29,6 +30,11 @@ extension ParsableCommand {
             }
         } catch let failure as ReportedFailure {
             exit(withError: ExitCode(failure.exitCode))
+        } catch where Interruption.received != nil {
+            // Stopped at a safe point after SIGINT/SIGTERM: the status a shell expects of that signal.
+            let sig = Interruption.received!
+            FileHandle.standardError.write(Data("\(ProcessInfo.processInfo.processName): stopped by \(Interruption.signalName(sig)): \(error)\n".utf8))
+            exit(withError: ExitCode(Interruption.exitStatus(sig)))
         } catch {
             exit(withError: StageErrors.userFacing(error))
         }

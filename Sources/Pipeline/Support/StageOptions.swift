@@ -19,6 +19,13 @@ public struct StageOptions: ParsableArguments {
 
     public init() {}
 
+    /// An empty `--data-dir` would resolve to the current folder and scatter samples/, wind/, … there.
+    public func validate() throws {
+        if dataDir.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--data-dir is empty: name the data folder (e.g. --data-dir data, or --data-dir . for the current folder)")
+        }
+    }
+
     public var dataURL: URL { URL(fileURLWithPath: dataDir, isDirectory: true) }
 
     /// Loads and validates the configuration with the overrides applied (extra ones from stage flags first).

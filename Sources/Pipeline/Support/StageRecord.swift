@@ -10,7 +10,10 @@ public struct StageRecord {
         manifest = Manifest(stage: stage, version: projectVersion, configFile: config.file, config: config.resolved, seed: seed)
     }
 
-    public mutating func input(_ url: URL) throws { try manifest.addInput(url) }
+    /// Records an input with its SHA-256 (shared with `Provenance`'s check: each file is hashed once).
+    public mutating func input(_ url: URL) throws { manifest.addInput(try Provenance.inputFile(url)) }
+    /// Records an input whose hash was taken when it was read (`Provenance.read`).
+    public mutating func input(_ file: Manifest.InputFile) { manifest.addInput(file) }
     public mutating func output(_ url: URL) { manifest.addOutput(url) }
     public mutating func detail(_ key: String, _ value: JSONValue) {
         var o = manifest.details.object ?? [:]

@@ -30,11 +30,11 @@ public struct LatinHypercube: Sendable {
         min(count - 1, Int(unitPoints[i * dimensions + j] * Double(count)))
     }
 
-    /// Smallest Euclidean distance between two points of the design, in unit-cube coordinates.
+    /// Smallest Euclidean distance between two points of the design, in unit-cube coordinates
+    /// (infinity for a single point). Exact, in about O(n) pair comparisons (`ClosestPair`), so that
+    /// the manifest's diagnostic stays cheap for 10⁵ samples.
     public var minimumDistance: Double {
-        var best = Double.infinity
-        for a in 0..<count { for b in (a + 1)..<max(a + 1, count) { best = min(best, distance(a, b)) } }
-        return best.squareRoot()
+        ClosestPair.minimumSquaredDistance(unitPoints, count: count, dimensions: dimensions).squared.squareRoot()
     }
 
     func distance(_ a: Int, _ b: Int) -> Double {

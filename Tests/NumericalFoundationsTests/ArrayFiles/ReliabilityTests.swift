@@ -57,4 +57,23 @@ final class ReliabilityTests: XCTestCase {
         // pid 1 runs (init); our own pid runs; another output's temporaries and unparsable names stay.
         XCTAssertEqual(left, Set(names.dropFirst()).union(["c3.npy"]))
     }
+
+    /// A folder built beside its target and renamed over it (the FEM fields' `.fields.tmp-PID`) is a
+    /// temporary too: a dead writer's is removed with its contents, a live one's is kept.
+    func testStaleTemporaryFoldersOfDeadWritersAreRemoved() throws {
+        let folder = try temporaryFolder()
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = child.processIdentifier
+        for name in [".fields.tmp-\(dead)", ".fields.tmp-1"] {
+            let staging = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try Data("field".utf8).write(to: staging.appendingPathComponent("center.vtu"))
+        }
+        let removed = AtomicFile.removeStaleTemporaries(of: folder.appendingPathComponent("fields"))
+        XCTAssertEqual(removed, [".fields.tmp-\(dead)"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [".fields.tmp-1"])
+    }
 }

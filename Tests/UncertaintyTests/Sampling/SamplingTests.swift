@@ -111,4 +111,26 @@ final class SamplingTests: XCTestCase {
         var tiny = LatinHypercube(count: 2, dimensions: 6, generator: &g)
         XCTAssertEqual(tiny.improveMaximin(iterations: 10, generator: &m), 0)
     }
+
+    /// The minimum distance of the manifest is exact (the same bits as comparing all pairs) and costs
+    /// about n pair comparisons, not n²/2: 10⁵ samples took minutes when every pair was compared.
+    func testMinimumDistanceIsExactWithoutComparingAllPairs() {
+        for (n, d) in [(2, 6), (5, 6), (700, 6), (3000, 6), (4000, 3), (2500, 2)] {
+            var g = SeededGenerator(seed: UInt64(n * 10 + d))
+            let lhs = LatinHypercube(count: n, dimensions: d, generator: &g)
+            var best = Double.infinity
+            for a in 0..<n { for b in (a + 1)..<n {
+                var s = 0.0
+                for j in 0..<d { let t = lhs.unitPoints[a * d + j] - lhs.unitPoints[b * d + j]; s += t * t }
+                best = min(best, s)
+            } }
+            XCTAssertEqual(lhs.minimumDistance, best.squareRoot(), "n = \(n), d = \(d)")
+        }
+        var g = SeededGenerator(seed: 3)
+        let n = 20000
+        let lhs = LatinHypercube(count: n, dimensions: 6, generator: &g)
+        let result = ClosestPair.minimumSquaredDistance(lhs.unitPoints, count: n, dimensions: 6)
+        XCTAssertEqual(result.squared.squareRoot(), lhs.minimumDistance)
+        XCTAssertLessThan(result.pairs, 1000 * n, "pairs compared for n = \(n)")
+    }
 }

@@ -28,7 +28,10 @@ public enum EvaluateStage {
         let lock = try stage.lockOutput(report.folder)
         defer { lock.release() }
         var record = StageRecord(stage: "evaluate", config: config, seed: nil)
-        let inputs = try EvaluationInputs.load(data: stage.dataURL, modelNames: try selectModels(options))
+        let (names, missing) = try selectModels(options)
+        // A missing model of the default pair is stated in the report; every present one is checked.
+        try Provenance.verify(Provenance.chain(DataLayout(stage.dataURL), models: names.filter { !missing.contains($0) }), root: stage.dataURL)
+        let inputs = try EvaluationInputs.load(data: stage.dataURL, modelNames: names)
         for f in inputs.files { try record.input(f) }
         let out = try EvaluationReport.write(inputs: inputs, config: config, configPath: stage.config, dataPath: stage.dataDir,
                                              to: report.folder, threads: config.training.threads)
@@ -44,7 +47,7 @@ public enum EvaluateStage {
 
     /// The models to compare; a missing one of the default pair is a warning (the report covers the
     /// other) unless none is there.
-    static func selectModels(_ options: EvaluateOptions) throws -> [String] {
+    static func selectModels(_ options: EvaluateOptions) throws -> (names: [String], missing: [String]) {
         let selection: (names: [String], missing: [String])
         do { selection = try EvaluationInputs.selectModels(options.models, data: options.stage.dataURL) } catch let e as StageError {
             throw StageError("evaluate: \(e.description)")
@@ -52,6 +55,6 @@ public enum EvaluateStage {
         for name in selection.missing where selection.missing.count < selection.names.count {
             note("evaluate: warning: \(options.stage.dataDir)/models/\(name) holds no trained model; the report says so and covers the others")
         }
-        return selection.names
+        return selection
     }
 }

@@ -13,6 +13,12 @@ extension BatchInputs {
     /// Reads and validates the inputs under `dataDirectory`; ν (`wind.nu`) is used to check that each
     /// profile's f_w matches the sample's u_v (equal, or raised under the `clamp` policy).
     public static func load(dataDirectory data: URL, nu: Double) throws -> BatchInputs {
+        try loadRecorded(dataDirectory: data, nu: nu).inputs
+    }
+
+    /// As `load`, with the manifest record (SHA-256) of each file taken from the very bytes decoded, in
+    /// the order of `files`: a later run of an earlier stage cannot change what the manifest says was read.
+    public static func loadRecorded(dataDirectory data: URL, nu: Double) throws -> (inputs: BatchInputs, files: [Manifest.InputFile]) {
         let paramsURL = paramsURL(data)
         let wind = DataLayout(data).wind
         let statusURL = wind.status, profilesURL = wind.profiles, summaryURL = wind.summary
@@ -21,7 +27,8 @@ extension BatchInputs {
             where !FileManager.default.fileExists(atPath: url.path) {
             throw PollutantInputError("\(url.path) is missing: run \(producer) first")
         }
-        let params = try Npy.read(Double.self, from: paramsURL)
+        let (paramsBytes, paramsFile) = try Provenance.read(paramsURL)
+        let params = try Npy.decode(paramsBytes, as: Double.self, path: paramsURL.path)
         guard params.shape.count == 2, params.shape[1] == 6 else {
             throw PollutantInputError("\(paramsURL.path): expected an N × 6 array (columns \(PollutantParameters.names.joined(separator: ", "))), found shape \(Npy.shapeString(params.shape))")
         }
@@ -34,15 +41,18 @@ extension BatchInputs {
             parameters.append(p)
         }
 
-        let status = try Npy.read(Int32.self, from: statusURL)
+        let (statusBytes, statusFile) = try Provenance.read(statusURL)
+        let status = try Npy.decode(statusBytes, as: Int32.self, path: statusURL.path)
         guard status.shape == [n] else {
             throw PollutantInputError("\(statusURL.path): expected \(n) status codes (one per sample of params.npy), found shape \(Npy.shapeString(status.shape)); rerun blasius-solve")
         }
-        let summary = try Npy.read(Double.self, from: summaryURL)
+        let (summaryBytes, summaryFile) = try Provenance.read(summaryURL)
+        let summary = try Npy.decode(summaryBytes, as: Double.self, path: summaryURL.path)
         guard summary.shape == [n, 4] else {
             throw PollutantInputError("\(summaryURL.path): expected shape (\(n), 4) (λ, f_w, f''(0), β per sample), found \(Npy.shapeString(summary.shape)); rerun blasius-solve")
         }
-        let profiles = try Npy.read(Double.self, from: profilesURL)
+        let (profilesBytes, profilesFile) = try Provenance.read(profilesURL)
+        let profiles = try Npy.decode(profilesBytes, as: Double.self, path: profilesURL.path)
         guard profiles.shape.count == 3, profiles.shape[0] == n, profiles.shape[2] == 4, profiles.shape[1] >= 2 else {
             throw PollutantInputError("\(profilesURL.path): expected shape (\(n), K, 4) with K ≥ 2 ((η, f, f', f'') on K nodes per sample), found \(Npy.shapeString(profiles.shape)); rerun blasius-solve")
         }
@@ -75,7 +85,8 @@ extension BatchInputs {
             }
             built.append(profile)
         }
-        return BatchInputs(parameters: parameters, windStatus: codes, profiles: built,
-                           files: [paramsURL, statusURL, profilesURL, summaryURL])
+        let inputs = BatchInputs(parameters: parameters, windStatus: codes, profiles: built,
+                                 files: [paramsURL, statusURL, profilesURL, summaryURL])
+        return (inputs, [paramsFile, statusFile, profilesFile, summaryFile])
     }
 }

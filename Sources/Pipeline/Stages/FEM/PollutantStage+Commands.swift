@@ -13,21 +13,24 @@ extension PollutantStage {
         let folder = shard.map { shardsFolder(data).appendingPathComponent($0.folderName) } ?? femFolder(data)
         let lock = try options.lockOutput(folder)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(data), throughFEM: false), root: data)
         // The manifest is written last and marks a complete run: an earlier run's must not stay beside
         // this run's outputs if this one fails.
         try removeManifest(in: folder)
         BLASThreads.set(1)   // one BLAS thread per solver thread (fem.threads solvers share the cores)
+        Interruption.removeTemporariesOnExit(in: folder)
         let started = monotonicSeconds()
         let summary: StageSummary
+        let stop = StopSignal()
         do {
-            summary = try run(config: config, dataDirectory: data, shard: shard, makeProgress: { total in
+            summary = try Interruption.stoppable(stop) { try run(config: config, dataDirectory: data, shard: shard, stop: stop, makeProgress: { total in
                 let progress = ProgressReporter("pollutant-fem" + (shard.map { " shard \($0)" } ?? ""), total: total)
                 let failed = FailureCount()
                 return { record in
                     if record.status != .converged && record.status != .noWindProfile { failed.increment() }
                     progress.advance(detail: failed.value > 0 ? "\(failed.value) failed" : "")
                 }
-            }, log: note)
+            }, log: note) }
         } catch let error as PollutantInputError {
             throw StageError("pollutant-fem: \(error.message)")
         }
@@ -43,8 +46,11 @@ extension PollutantStage {
         let fem = femFolder(options.dataURL)
         let lock = try options.lockOutput(fem)
         defer { lock.release() }
-        try removeManifest(in: fem)
+        try Provenance.verify(Provenance.chain(DataLayout(options.dataURL), throughFEM: false), root: options.dataURL)
+        // The earlier manifest is removed only once the shards are checked (in `merge`): a refused merge
+        // leaves a complete fem/ complete.
         BLASThreads.set(1)
+        Interruption.removeTemporariesOnExit(in: fem)
         let started = monotonicSeconds()
         let summary: StageSummary
         do { summary = try merge(config: config, dataDirectory: options.dataURL, log: note) } catch let error as PollutantInputError {
@@ -61,13 +67,19 @@ extension PollutantStage {
         let lock = try options.lockOutput(femFolder(options.dataURL))
         defer { lock.release() }
         BLASThreads.set(1)
+        Interruption.removeTemporariesOnExit(in: femFolder(options.dataURL))
         _ = try writeFigureFields(config: config, data: options.dataURL)
     }
 
     /// Writes the manifest of a run: inputs with hashes, outputs (the fields too), the summary's details.
     static func recordManifest(_ summary: StageSummary, config: PipelineConfig, extraOutputs: [URL], at manifest: URL) throws {
         var record = StageRecord(stage: "pollutant-fem", config: config, seed: nil)
-        for url in summary.inputs { try record.input(url) }
+        // The hashes of the bytes the batch read, not of the files now (an earlier stage may have run since).
+        if summary.inputFiles.count == summary.inputs.count {
+            for file in summary.inputFiles { record.input(file) }
+        } else {
+            for url in summary.inputs { try record.input(url) }
+        }
         for url in summary.outputs + extraOutputs { record.output(url) }
         for (key, value) in summary.details { record.detail(key, value) }
         try record.finish(manifestAt: manifest)

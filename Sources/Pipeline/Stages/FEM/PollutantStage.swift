@@ -34,6 +34,8 @@ public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
 /// What a stage run did: for the manifest, the summary line and the exit status.
 public struct StageSummary: Sendable {
     public var inputs: [URL] = []
+    /// The inputs' records (SHA-256 of the bytes read), in the order of `inputs`.
+    public var inputFiles: [Manifest.InputFile] = []
     public var outputs: [URL] = []
     public var records: [SampleRecord] = []
     public var restoredChunks = 0
@@ -108,8 +110,13 @@ public enum PollutantStage {
     /// `resultNeutralKeys`, wind.nu, wind.x0). Checkpoints and shards carry it; a mismatch means
     /// they came from other inputs or settings.
     public static func fingerprint(config: PipelineConfig, inputFiles: [URL]) throws -> String {
+        fingerprint(config: config, inputs: try inputFiles.map { try Provenance.inputFile($0) })
+    }
+
+    /// As `fingerprint(config:inputFiles:)`, from the hashes taken when the inputs were read.
+    static func fingerprint(config: PipelineConfig, inputs: [Manifest.InputFile]) -> String {
         var text = ""
-        for url in inputFiles { text += url.lastPathComponent + " " + (try SHA256Digest.hex(ofFile: url)) + "\n" }
+        for file in inputs { text += URL(fileURLWithPath: file.path).lastPathComponent + " " + file.sha256 + "\n" }
         var fem = config.resolved["fem"]?.object ?? [:]
         for key in resultNeutralKeys { fem.removeValue(forKey: key) }
         // Off, the sensitivities change nothing: runs without them keep the fingerprint they had before the key existed.
@@ -131,9 +138,9 @@ public enum PollutantStage {
     public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil,
                            blasKernel: String = BLASThreads.kernel, stop: StopSignal? = nil,
                            makeProgress: ((Int) -> (SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
-        let fingerprint = try fingerprint(config: config, inputFiles: inputs.files)
+        let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let range = shard?.range(total: inputs.count) ?? 0..<inputs.count
         let folder = shard.map { shardsFolder(data).appendingPathComponent($0.folderName, isDirectory: true) } ?? femFolder(data)
         let checkpoints = folder.appendingPathComponent(DataLayout.FEM.checkpointsFolder, isDirectory: true)
@@ -146,6 +153,7 @@ public enum PollutantStage {
         var summary = StageSummary()
         summary.solveWallSeconds = (monotonicSeconds() - started)
         summary.inputs = inputs.files
+        summary.inputFiles = inputFiles
         summary.records = result.records
         summary.restoredChunks = result.restoredChunks
         summary.solvedNow = result.solvedNow
@@ -226,9 +234,9 @@ public enum PollutantStage {
     /// Assembles DATA/fem/shards/* into the files of an unsharded run. Refuses shards of other inputs or
     /// settings, incomplete shards, overlaps and gaps, each with a message naming the shards or samples.
     public static func merge(config: PipelineConfig, dataDirectory data: URL, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let inputs = try BatchInputs.load(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
         let discretization = try PollutantDiscretization(settings: config.fem)
-        let fingerprint = try fingerprint(config: config, inputFiles: inputs.files)
+        let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let folder = shardsFolder(data)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("shard-") }.sorted()
         guard !names.isEmpty else {
@@ -239,8 +247,11 @@ public enum PollutantStage {
         shards.sort { ($0.file.start, $0.file.end) < ($1.file.start, $1.file.end) }
         try checkShardsCompose(shards, folder: folder, sampleCount: inputs.count)
         log("merging \(shards.count) shards (\(inputs.count) samples)")
+        // Every check passed: from here on fem/ changes, and the earlier manifest no longer describes it.
+        try removeManifest(in: femFolder(data))
         var summary = StageSummary()
         summary.inputs = inputs.files
+        summary.inputFiles = inputFiles
         summary.records = shards.flatMap(\.file.records)
         // Nothing is solved by the merge itself: the counts are those of the runs that completed the shards.
         summary.solvedNow = shards.reduce(0) { $0 + ($1.file.solvedInRun ?? 0) }

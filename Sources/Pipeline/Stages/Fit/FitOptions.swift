@@ -53,6 +53,7 @@ extension SurrogateFitStage {
         let models = DataLayout(options.stage.dataURL).models
         let locks = try chosen.map { try options.stage.lockOutput(models.model($0.rawValue).folder) }
         defer { locks.forEach { $0.release() } }
+        try Provenance.verify(Provenance.chain(DataLayout(options.stage.dataURL)), root: options.stage.dataURL)
         _ = try run(config: config, dataDirectory: options.stage.dataURL, models: chosen,
                     threads: options.threads ?? config.training.threads, notice: note)
     }

@@ -52,6 +52,8 @@ public enum SamplingStage {
             var maximinGenerator = SeededGenerator(seed: settings.seed, stream: 2)
             accepted = design.improveMaximin(iterations: settings.maximinIterations, generator: &maximinGenerator)
         }
+        // Without maximin the design is unchanged: its minimum distance is the one just computed.
+        let after = settings.maximinIterations > 0 ? design.minimumDistance : before
         var splitGenerator = SeededGenerator(seed: settings.seed, stream: 1)
         let split = trainTestSplit(count: settings.samples, trainFraction: settings.trainFraction, generator: &splitGenerator)
 
@@ -66,10 +68,10 @@ public enum SamplingStage {
         record.detail("train_count", JSONValue(split.filter { $0 == 0 }.count))
         record.detail("test_count", JSONValue(split.filter { $0 == 1 }.count))
         record.detail("min_distance_unit_cube_before_maximin", settings.samples > 1 ? JSONValue(before) : .null)
-        record.detail("min_distance_unit_cube", settings.samples > 1 ? JSONValue(design.minimumDistance) : .null)
+        record.detail("min_distance_unit_cube", settings.samples > 1 ? JSONValue(after) : .null)
         record.detail("maximin_accepted_swaps", JSONValue(accepted))
         try record.finish(manifestAt: samples.manifest)
         note("lhs-sample: \(settings.samples) samples (\(split.filter { $0 == 0 }.count) train) → \(samples.params.path)"
-             + (settings.maximinIterations > 0 ? String(format: "; maximin: min distance %.4f → %.4f (%d swaps kept)", before, design.minimumDistance, accepted) : ""))
+             + (settings.maximinIterations > 0 ? String(format: "; maximin: min distance %.4f → %.4f (%d swaps kept)", before, after, accepted) : ""))
     }
 }

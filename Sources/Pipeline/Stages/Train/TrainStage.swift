@@ -29,6 +29,7 @@ public enum TrainStage {
         let name = request.name ?? (request.noDMD ? "plain" : "dmd")
         let lock = try options.lockOutput(DataLayout(options.dataURL).models.model(name).folder)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(options.dataURL)), root: options.dataURL)
         try run(config: config, dataDirectory: options.dataURL, request: request)
     }
 

@@ -37,6 +37,7 @@ extension UQStage {
         // Two studies into one data/uq must not mix their maps: the folder is locked for the whole run.
         let lock = try options.stage.lockOutput(DataLayout(options.stage.dataURL).uq.folder)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(options.stage.dataURL), models: [config.uq.model]), root: options.stage.dataURL)
         var record = StageRecord(stage: "uq-propagate", config: config, seed: config.uq.seed)
         let out = try run(config: config, data: options.stage.dataURL, record: &record, threadsOverride: options.threads)
         try record.finish(manifestAt: out.folder.appendingPathComponent(DataLayout.manifestFile))

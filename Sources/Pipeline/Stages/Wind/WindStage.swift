@@ -21,8 +21,9 @@ public enum WindStage {
         let wind = config.wind
         var record = StageRecord(stage: "blasius-solve", config: config, seed: nil)
         let paramsURL = layout.samples.params
-        let params = try Npy.read(Double.self, from: paramsURL)
-        try record.input(paramsURL)
+        let (paramsBytes, paramsFile) = try Provenance.read(paramsURL)
+        let params = try Npy.decode(paramsBytes, as: Double.self, path: paramsURL.path)
+        record.input(paramsFile)
         let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
                                                             box: config.sampling.ranges, nu: wind.nu, source: paramsURL.path)
         let n = similarity.count
