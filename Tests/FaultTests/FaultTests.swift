@@ -348,4 +348,58 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: live.path), "a live writer's temporary was removed")
         XCTAssertTrue(FileManager.default.fileExists(atPath: other.path))
     }
+
+    // MARK: Messages that name the cause
+
+    /// A negative number after a space is a value, not an unknown option: the range check names it.
+    func testNegativeFlagValueIsOutOfRangeNotMissing() throws {
+        let data = try copyOfSmokeData()
+        assertFails(try run("lhs-sample", common(data) + ["--samples", "-5"]), "Error: --samples -5: key 'sampling.n_samples': value -5 is out of range")
+        assertFails(try run("train-dmd", common(data) + ["--no-dmd", "--epochs", "-3"]), "Error: --epochs -3: key 'training.epochs': value -3 is out of range")
+    }
+
+    /// A data folder that does not exist is a mistyped --data-dir: refused, and nothing is created there.
+    func testMistypedDataDirIsRefusedAndLeavesNothingBehind() throws {
+        let parent = try emptyFolder()
+        let typo = parent.appendingPathComponent("dtaa")
+        for (name, arguments) in [("blasius-solve", [String]()), ("pollutant-fem", []), ("train-dmd", ["--no-dmd"]), ("train-dmd", ["fit"]),
+                                  ("uq-propagate", []), ("evaluate", [])] {
+            let outcome = try run(name, (arguments == ["fit"] ? ["fit"] : []) + common(typo) + (arguments == ["fit"] ? [] : arguments))
+            assertFails(outcome, "Error: --data-dir \(typo.path): no such folder")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: typo.path), "\(name) \(arguments) created \(typo.path)")
+        }
+    }
+
+    /// A params.npy of no rows is named as such by the wind and the FEM stage (not "0.0 % converged").
+    func testEmptyParameterTableIsNamed() throws {
+        let data = try copyOfSmokeData()
+        let params = data.appendingPathComponent("samples/params.npy")
+        let dict = Array("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 6), }".utf8)
+        let empty = Data([0x93] + Array("NUMPY".utf8) + [1, 0, 118, 0] + dict
+                         + Array(repeating: UInt8(ascii: " "), count: 118 - dict.count - 1) + [0x0A])
+        try empty.write(to: params)
+        let wind = try run("blasius-solve", common(data))
+        XCTAssertNotEqual(wind.status, 0)
+        XCTAssertTrue(wind.stderr.contains("params.npy holds no samples (shape (0, 6))"), wind.stderr)
+    }
+
+    /// train_fraction must leave a training sample as well as a test sample, refused at lhs already.
+    func testTrainFractionWithoutTrainingSampleIsRejectedAtLHS() throws {
+        let data = try emptyFolder()
+        assertFails(try run("lhs-sample", common(data) + ["--set", "sampling.train_fraction=0.0"]),
+                    "Error: --set sampling.train_fraction=0.0: key 'sampling.train_fraction': value 0.0 leaves no training sample")
+        let one = try run("lhs-sample", common(data) + ["--samples", "1", "--set", "sampling.train_fraction=0.4"])
+        XCTAssertNotEqual(one.status, 0)
+        XCTAssertTrue(one.stderr.contains("leaves no") && one.stderr.contains("train_fraction"), one.stderr)
+    }
+
+    /// Wind profiles made with another profile_points than the configuration's are refused by the FEM stage.
+    func testWindOfAnotherProfileResolutionIsRefusedByFEM() throws {
+        let data = try copyOfSmokeData()
+        let wind = try run("blasius-solve", common(data) + ["--set", "wind.profile_points=51"])
+        XCTAssertEqual(wind.status, 0, wind.stderr)
+        let fem = try run("pollutant-fem", common(data))
+        XCTAssertNotEqual(fem.status, 0)
+        XCTAssertTrue(fem.stderr.contains("holds 51 nodes per profile but [wind] profile_points = 101"), fem.stderr)
+    }
 }

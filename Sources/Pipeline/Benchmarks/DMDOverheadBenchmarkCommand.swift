@@ -14,13 +14,13 @@ public struct DMDOverheadBenchmarkOptions: ParsableArguments {
         """
 
     @Option(help: "Layer widths, input first.") public var widths: String = "6,40,200,1000,2670"
-    @Option(help: "Training samples.") public var samples: Int = 800
-    @Option(help: "Test samples.") public var testSamples: Int = 200
-    @Option(help: "Mini-batch size.") public var batch: Int = 32
-    @Option(help: "Cores for OpenBLAS, the element-wise loops and the parameter copies.") public var threads: Int = 2
-    @Option(help: "Snapshots per DMD (m).") public var m: Int = 14
-    @Option(help: "Steps extrapolated per jump (s).") public var s: Double = 55
-    @Option(help: "Turns of m epochs per trainer.") public var rounds: Int = 3
+    @Option(parsing: .unconditional, help: "Training samples.") public var samples: Int = 800
+    @Option(parsing: .unconditional, help: "Test samples.") public var testSamples: Int = 200
+    @Option(parsing: .unconditional, help: "Mini-batch size.") public var batch: Int = 32
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS, the element-wise loops and the parameter copies.") public var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Snapshots per DMD (m).") public var m: Int = 14
+    @Option(parsing: .unconditional, help: "Steps extrapolated per jump (s).") public var s: Double = 55
+    @Option(parsing: .unconditional, help: "Turns of m epochs per trainer.") public var rounds: Int = 3
     @Option(help: "Thin SVD of the DMD: qr or gram.") public var svd: String = "qr"
     @Option(help: "float32 or float64.") public var precision: String = "float32"
     @Option(help: "Folder for the runs' checkpoints between turns (default: the system's temporary folder).") public var scratch: String?

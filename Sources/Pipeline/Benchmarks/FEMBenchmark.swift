@@ -19,7 +19,7 @@ public struct FEMBenchmarkOptions: ParsableArguments {
     @Option(help: "Comma-separated meshes as NXxNY (cells). The defaults give ≈ 10k, 40k and 155k nodes.")
     public var meshes: String = "120x80,240x160,480x320"
 
-    @Option(help: "Solves per mesh; the report shows the fastest of each measurement (the machine may be shared).")
+    @Option(parsing: .unconditional, help: "Solves per mesh; the report shows the fastest of each measurement (the machine may be shared).")
     public var repeats: Int = 3
 
     @Option(help: "UMFPACK fill-reducing ordering: amd, metis, cholmod or best.")
@@ -28,25 +28,25 @@ public struct FEMBenchmarkOptions: ParsableArguments {
     @Option(help: "UMFPACK strategy: auto, symmetric or unsymmetric.")
     public var strategy: String = "symmetric"
 
-    @Option(help: "Threads of OpenBLAS under UMFPACK (1 = what a two-thread batch should use).")
+    @Option(parsing: .unconditional, help: "Threads of OpenBLAS under UMFPACK (1 = what a two-thread batch should use).")
     public var blasThreads: Int = 1
 
-    @Option(help: "UMFPACK iterative-refinement steps in Newton's linear solves.")
+    @Option(parsing: .unconditional, help: "UMFPACK iterative-refinement steps in Newton's linear solves.")
     public var refinement: Int = 0
 
     @Option(help: "Folder to write each mesh's solution to as fem-NXxNY.vtu (c1, c2, c3, wind, height above ground).")
     public var vtu: String? = nil
 
-    @Option(help: "Reaction rate K12 of c1 + c2 → c3.") public var k12: Double = 10
-    @Option(help: "Decay rate K3 of c3.") public var k3: Double = 5
-    @Option(help: "Diffusion coefficient D (all species).") public var diffusion: Double = 0.01
-    @Option(help: "Free-stream wind speed U0.") public var u0: Double = 1
-    @Option(help: "Terrain bump height at x = 0.5 (0 = flat).") public var bump: Double = 0
+    @Option(parsing: .unconditional, help: "Reaction rate K12 of c1 + c2 → c3.") public var k12: Double = 10
+    @Option(parsing: .unconditional, help: "Decay rate K3 of c3.") public var k3: Double = 5
+    @Option(parsing: .unconditional, help: "Diffusion coefficient D (all species).") public var diffusion: Double = 0.01
+    @Option(parsing: .unconditional, help: "Free-stream wind speed U0.") public var u0: Double = 1
+    @Option(parsing: .unconditional, help: "Terrain bump height at x = 0.5 (0 = flat).") public var bump: Double = 0
 
     @Option(help: "Instead of the meshes: time a solve with and without its six sensitivities dc3/dθ on the [fem] mesh of this configuration (e.g. configs/paper.toml), for several parameter sets, and print the median ratio (target ≤ 1.3).")
     public var sensitivityConfig: String? = nil
 
-    @Option(help: "Parameter sets timed with --sensitivity-config (at most \(SensitivityBenchmark.defaultParameters.count)).")
+    @Option(parsing: .unconditional, help: "Parameter sets timed with --sensitivity-config (at most \(SensitivityBenchmark.defaultParameters.count)).")
     public var sensitivitySamples: Int = 7
 
     public init() {}

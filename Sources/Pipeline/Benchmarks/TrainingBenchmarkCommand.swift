@@ -11,14 +11,14 @@ public struct TrainingBenchmarkOptions: ParsableArguments {
         """
 
     @Option(help: "Layer widths, input first.") public var widths: String = "6,40,200,1000,2670"
-    @Option(help: "Training samples.") public var samples: Int = 800
-    @Option(help: "Test samples (the per-epoch test MSE).") public var testSamples: Int = 200
+    @Option(parsing: .unconditional, help: "Training samples.") public var samples: Int = 800
+    @Option(parsing: .unconditional, help: "Test samples (the per-epoch test MSE).") public var testSamples: Int = 200
     @Option(help: "Batch sizes, comma-separated.") public var batches: String = "32,800"
     @Option(help: "Thread counts, comma-separated.") public var threads: String = "1,2"
-    @Option(help: "Timed epochs per case, after one warm-up epoch; the fastest is reported.") public var epochs: Int = 5
-    @Option(help: "Order of the square GEMM that measures the large-size rate.") public var gemmOrder: Int = 2048
+    @Option(parsing: .unconditional, help: "Timed epochs per case, after one warm-up epoch; the fastest is reported.") public var epochs: Int = 5
+    @Option(parsing: .unconditional, help: "Order of the square GEMM that measures the large-size rate.") public var gemmOrder: Int = 2048
     @Option(help: "float32 or float64.") public var precision: String = "float32"
-    @Option(help: "Epochs of a full training run, for the extrapolated time.") public var runEpochs: Int = 3000
+    @Option(parsing: .unconditional, help: "Epochs of a full training run, for the extrapolated time.") public var runEpochs: Int = 3000
     @Flag(help: "Time the backward pass and Adam as two passes over a full gradient instead of the fused step.") public var unfused = false
 
     public init() {}

@@ -48,7 +48,13 @@ public struct StageOptions: ParsableArguments {
     }
 
     /// Takes the advisory lock of an output folder (see `OutputLock`), as a one-line stage error.
-    public func lockOutput(_ folder: URL) throws -> OutputLock {
+    /// Every stage but the first reads its inputs from the data folder, so a data folder that does not
+    /// exist is a mistyped `--data-dir`: refused before the lock creates folders (and a `.lock`) there.
+    public func lockOutput(_ folder: URL, createsDataFolder: Bool = false) throws -> OutputLock {
+        var isFolder: ObjCBool = false
+        if !createsDataFolder, !(FileManager.default.fileExists(atPath: dataURL.path, isDirectory: &isFolder) && isFolder.boolValue) {
+            throw StageError("--data-dir \(dataDir): no such folder; the pipeline's first stage (lhs-sample) makes it: check the path, or run that stage first")
+        }
         do { return try OutputLock(folder: folder) } catch let e as ArrayFileError { throw StageError(e.description) } catch let e as OutputInUse {
             throw StageError(e.description)
         }

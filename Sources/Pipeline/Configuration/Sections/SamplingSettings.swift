@@ -23,6 +23,11 @@ public struct SamplingSettings: Sendable, Equatable {
             throw r.error("train_fraction", "value \(trainFraction) leaves no test sample (round(\(trainFraction) · \(samples)) = \(trainCount) of \(samples) samples train); "
                           + "expected 0 ≤ value < 1 with at least one test sample, i.e. value < \(Double(2 * samples - 1) / Double(2 * samples))")
         }
+        // ... and at least one training sample (the networks and the reduced-order models are fitted on them).
+        if trainCount < 1 {
+            throw r.error("train_fraction", "value \(trainFraction) leaves no training sample (round(\(trainFraction) · \(samples)) = 0 of \(samples) samples train); "
+                          + (samples < 2 ? "a split needs at least 2 samples (sampling.n_samples)" : "expected a value ≥ \(1 / Double(2 * samples))"))
+        }
         maximinIterations = try r.int("maximin_iterations", default: 0, in: 0...100_000_000)
         ranges = try zip(PollutantParameters.names, Self.defaultRanges).map { try r.interval($0.0, default: $0.1) }
         // U0 > 0 is needed by (F1); D > 0 by (F5)-(F7).

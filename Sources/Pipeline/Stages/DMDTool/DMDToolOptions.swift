@@ -24,13 +24,13 @@ public struct DMDToolOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Snapshot matrix (.npy, float64 or float32).", valueName: "file.npy"))
     public var snapshots: String?
 
-    @Option(help: "Steps s to extrapolate beyond the last snapshot (s ≥ 0; may be fractional: λ^s on the principal branch).")
+    @Option(parsing: .unconditional, help: "Steps s to extrapolate beyond the last snapshot (s ≥ 0; may be fractional: λ^s on the principal branch).")
     public var steps: Double?
 
-    @Option(help: "Keep singular values with σ_i/σ_0 > tol (the paper: 1e-10).")
+    @Option(parsing: .unconditional, help: "Keep singular values with σ_i/σ_0 > tol (the paper: 1e-10).")
     public var tol: Double = 1e-10
 
-    @Option(help: "At most this many modes (on top of --tol).")
+    @Option(parsing: .unconditional, help: "At most this many modes (on top of --tol).")
     public var rank: Int?
 
     @Option(help: "Output folder (created if missing).")
@@ -48,7 +48,7 @@ public struct DMDToolOptions: ParsableArguments {
     @Flag(help: "Safeguard (a): scale eigenvalues with |λ| > 1 back onto the unit circle before extrapolating.")
     public var clampEigenvalues = false
 
-    @Option(help: "Safeguard (b): relaxation ω, w = w_m + ω (w_dmd − w_m); 1 is the plain jump.")
+    @Option(parsing: .unconditional, help: "Safeguard (b): relaxation ω, w = w_m + ω (w_dmd − w_m); 1 is the plain jump.")
     public var relaxation: Double = 1
 
     @Flag(help: "Also write the modes Φ (n × r complex; large for big n).")

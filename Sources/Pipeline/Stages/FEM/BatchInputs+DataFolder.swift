@@ -18,7 +18,10 @@ extension BatchInputs {
 
     /// As `load`, with the manifest record (SHA-256) of each file taken from the very bytes decoded, in
     /// the order of `files`: a later run of an earlier stage cannot change what the manifest says was read.
-    public static func loadRecorded(dataDirectory data: URL, nu: Double) throws -> (inputs: BatchInputs, files: [Manifest.InputFile]) {
+    /// `profilePoints`: the `[wind] profile_points` of the configuration, which the profiles must have
+    /// (a wind made with another configuration would be solved as if it matched this one).
+    public static func loadRecorded(dataDirectory data: URL, nu: Double,
+                                    profilePoints: Int? = nil) throws -> (inputs: BatchInputs, files: [Manifest.InputFile]) {
         let paramsURL = paramsURL(data)
         let wind = DataLayout(data).wind
         let statusURL = wind.status, profilesURL = wind.profiles, summaryURL = wind.summary
@@ -33,6 +36,9 @@ extension BatchInputs {
             throw PollutantInputError("\(paramsURL.path): expected an N × 6 array (columns \(PollutantParameters.names.joined(separator: ", "))), found shape \(Npy.shapeString(params.shape))")
         }
         let n = params.shape[0]
+        guard n > 0 else {
+            throw PollutantInputError("\(paramsURL.path) holds no samples (shape \(Npy.shapeString(params.shape))): run lhs-sample with sampling.n_samples ≥ 1")
+        }
         var parameters: [PollutantParameters] = []
         parameters.reserveCapacity(n)
         for i in 0..<n {
@@ -57,6 +63,9 @@ extension BatchInputs {
             throw PollutantInputError("\(profilesURL.path): expected shape (\(n), K, 4) with K ≥ 2 ((η, f, f', f'') on K nodes per sample), found \(Npy.shapeString(profiles.shape)); rerun blasius-solve")
         }
         let k = profiles.shape[1]
+        if let profilePoints, k != profilePoints {
+            throw PollutantInputError("\(profilesURL.path) holds \(k) nodes per profile but [wind] profile_points = \(profilePoints): the wind was made with another configuration; rerun blasius-solve")
+        }
         var codes: [WindStatus] = []
         var built: [BlasiusProfile?] = []
         codes.reserveCapacity(n); built.reserveCapacity(n)

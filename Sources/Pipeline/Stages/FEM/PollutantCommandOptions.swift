@@ -15,10 +15,10 @@ public struct PollutantRunOptions: ParsableArguments {
 /// The command line of `pollutant-fem solve`: one parameter set and where to write its fields.
 public struct PollutantSolveOptions: ParsableArguments {
     @OptionGroup public var stage: StageOptions
-    @Option(name: .customLong("K12"), help: "Reaction rate of c1 + c2 → c3.") public var k12: Double
-    @Option(name: .customLong("K3"), help: "Decay rate of c3.") public var k3: Double
-    @Option(name: .customLong("D"), help: "Diffusion coefficient (all species).") public var d: Double
-    @Option(name: .customLong("U0"), help: "Free-stream wind speed.") public var u0: Double
+    @Option(name: .customLong("K12"), parsing: .unconditional, help: "Reaction rate of c1 + c2 → c3.") public var k12: Double
+    @Option(name: .customLong("K3"), parsing: .unconditional, help: "Decay rate of c3.") public var k3: Double
+    @Option(name: .customLong("D"), parsing: .unconditional, help: "Diffusion coefficient (all species).") public var d: Double
+    @Option(name: .customLong("U0"), parsing: .unconditional, help: "Free-stream wind speed.") public var u0: Double
     @Option(name: .customLong("uh"), parsing: .unconditional, help: "Slip velocity at the ground.") public var uh: Double
     @Option(name: .customLong("uv"), parsing: .unconditional, help: "Transpiration velocity at the ground (> 0 blowing).") public var uv: Double
     @Option(help: "Write the fields on the mesh to this .vtu file.") public var vtu: String?
@@ -47,7 +47,7 @@ public struct MeshConvergenceOptions: ParsableArguments {
     @Option(help: "Meshes NXxNY, coarse to fine (default: fem.nx x fem.ny halved, as is, doubled).") public var meshes: String?
     @Option(help: "Comma-separated case names (default: all; 'none' for only --samples): \(MeshConvergenceStudy.representativeCases.map(\.name).joined(separator: ", ")).")
     public var cases: String?
-    @Option(help: "Also solve this many samples of DATA (evenly spaced over those with a wind profile, with their profiles from DATA/wind).")
+    @Option(parsing: .unconditional, help: "Also solve this many samples of DATA (evenly spaced over those with a wind profile, with their profiles from DATA/wind).")
     public var samples: Int = 0
     @Option(help: "Also write the table to this .csv file.") public var csv: String?
 

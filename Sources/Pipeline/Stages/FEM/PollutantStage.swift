@@ -138,7 +138,7 @@ public enum PollutantStage {
     public static func run(config: PipelineConfig, dataDirectory data: URL, shard: ShardSpec? = nil,
                            blasKernel: String = BLASThreads.kernel, stop: StopSignal? = nil,
                            makeProgress: ((Int) -> (SampleRecord) -> Void)? = nil, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu, profilePoints: config.wind.profilePoints)
         let discretization = try PollutantDiscretization(settings: config.fem)
         let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let range = shard?.range(total: inputs.count) ?? 0..<inputs.count
@@ -234,7 +234,7 @@ public enum PollutantStage {
     /// Assembles DATA/fem/shards/* into the files of an unsharded run. Refuses shards of other inputs or
     /// settings, incomplete shards, overlaps and gaps, each with a message naming the shards or samples.
     public static func merge(config: PipelineConfig, dataDirectory data: URL, log: (String) -> Void = { _ in }) throws -> StageSummary {
-        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu)
+        let (inputs, inputFiles) = try BatchInputs.loadRecorded(dataDirectory: data, nu: config.wind.nu, profilePoints: config.wind.profilePoints)
         let discretization = try PollutantDiscretization(settings: config.fem)
         let fingerprint = fingerprint(config: config, inputs: inputFiles)
         let folder = shardsFolder(data)

@@ -9,7 +9,7 @@ import Reporting
 public struct CompareOptions: ParsableArguments {
     @OptionGroup public var stage: StageOptions
 
-    @Option(help: "Cores for OpenBLAS.")
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS.")
     public var threads: Int = 2
 
     public init() {}

@@ -14,7 +14,7 @@ public struct FitOptions: ParsableArguments {
     @Option(help: "Comma-separated models to fit: tuned, pod_gp, pod_nn, ensemble (default: [surrogate] models).")
     public var models: String?
 
-    @Option(help: "Cores for OpenBLAS and the fits (overrides training.threads).")
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS and the fits (overrides training.threads).")
     public var threads: Int?
 
     public init() {}

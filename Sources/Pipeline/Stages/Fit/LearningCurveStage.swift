@@ -13,10 +13,10 @@ public struct LearningCurveOptions: ParsableArguments {
     @Option(help: "Comma-separated models: paper, tuned, pod_gp, pod_nn.")
     public var models: String = "pod_gp,pod_nn,tuned,paper"
 
-    @Option(help: "Epochs of the paper recipe (default training.epochs).")
+    @Option(parsing: .unconditional, help: "Epochs of the paper recipe (default training.epochs).")
     public var paperEpochs: Int?
 
-    @Option(help: "Cores for OpenBLAS and the fits.")
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS and the fits.")
     public var threads: Int = 2
 
     @Flag(help: "Only redraw learning_curve.svg (and .png) from the existing learning_curve.csv.")

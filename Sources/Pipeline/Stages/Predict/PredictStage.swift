@@ -20,7 +20,7 @@ public struct PredictOptions: ParsableArguments {
     @Option(help: "Output file: .npy (N x P float64) or .csv.")
     public var out: String = "predictions.npy"
 
-    @Option(help: "Cores for OpenBLAS.")
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS.")
     public var threads: Int = 1
 
     @Option(help: "Also write the predictive standard deviation (N x P, .npy) here: POD-GP models only.")

@@ -13,13 +13,13 @@ public struct SamplingOptions: ParsableArguments {
 
     @OptionGroup public var stage: StageOptions
 
-    @Option(help: "Number of samples (overrides sampling.n_samples).")
+    @Option(parsing: .unconditional, help: "Number of samples (overrides sampling.n_samples).")
     public var samples: Int?
 
-    @Option(help: "Random seed (overrides sampling.seed).")
+    @Option(parsing: .unconditional, help: "Random seed (overrides sampling.seed).")
     public var seed: Int?
 
-    @Option(help: "Maximin swaps that raise the minimum pairwise distance while keeping the Latin property (overrides sampling.maximin_iterations; 0 = off).")
+    @Option(parsing: .unconditional, help: "Maximin swaps that raise the minimum pairwise distance while keeping the Latin property (overrides sampling.maximin_iterations; 0 = off).")
     public var maximinIterations: Int?
 
     public init() {}
@@ -58,7 +58,7 @@ public enum SamplingStage {
         let split = trainTestSplit(count: settings.samples, trainFraction: settings.trainFraction, generator: &splitGenerator)
 
         let samples = DataLayout(options.stage.dataURL).samples
-        let lock = try options.stage.lockOutput(samples.folder)
+        let lock = try options.stage.lockOutput(samples.folder, createsDataFolder: true)
         defer { lock.release() }
         try Npy.write(design.scaled(to: settings.ranges), shape: [settings.samples, dims], to: samples.params)
         try Npy.write(split, shape: [settings.samples], to: samples.split)

@@ -17,13 +17,13 @@ public struct StudyOptions: ParsableArguments {
     @Option(help: "Comma-separated methods (default: all; the baseline \"adam\" is always run).")
     public var methods: String?
 
-    @Option(help: "Seeds per method (network initialisation and sample order offset by 0, 1, …).")
+    @Option(parsing: .unconditional, help: "Seeds per method (network initialisation and sample order offset by 0, 1, …).")
     public var seeds: Int = 3
 
-    @Option(help: "Planned epochs of every run (the schedules span them).")
+    @Option(parsing: .unconditional, help: "Planned epochs of every run (the schedules span them).")
     public var epochs: Int = 300
 
-    @Option(help: "Runs at a time (each on one core).")
+    @Option(parsing: .unconditional, help: "Runs at a time (each on one core).")
     public var jobs: Int = 2
 
     @Option(help: "Study folder (default DATA/study).")

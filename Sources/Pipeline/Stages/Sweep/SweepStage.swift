@@ -21,10 +21,10 @@ public struct SweepOptions: ParsableArguments {
     @Option(help: "Values of s: start:stop:step, start:stop, a comma-separated list, or one value (each ≥ 0).")
     public var s: String = "5:100:5"
 
-    @Option(help: "Epochs per run (overrides training.epochs; the paper: 3000).")
+    @Option(parsing: .unconditional, help: "Epochs per run (overrides training.epochs; the paper: 3000).")
     public var epochs: Int?
 
-    @Option(help: "Runs at a time (one OpenBLAS thread each).")
+    @Option(parsing: .unconditional, help: "Runs at a time (one OpenBLAS thread each).")
     public var jobs: Int = 2
 
     @Option(help: "Output folder (default: DATA/sweep).")

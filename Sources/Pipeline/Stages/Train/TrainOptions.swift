@@ -28,13 +28,13 @@ public struct TrainOptions: ParsableArguments {
     @Option(help: "Model folder under DATA/models (default: \"plain\" with --no-dmd, \"dmd\" otherwise).")
     public var name: String?
 
-    @Option(help: "Number of epochs (overrides training.epochs).")
+    @Option(parsing: .unconditional, help: "Number of epochs (overrides training.epochs).")
     public var epochs: Int?
 
-    @Option(help: "Cores for OpenBLAS and the element-wise loops (overrides training.threads).")
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS and the element-wise loops (overrides training.threads).")
     public var threads: Int?
 
-    @Option(help: "Stop after this epoch, with a checkpoint, to continue later with --resume.")
+    @Option(parsing: .unconditional, help: "Stop after this epoch, with a checkpoint, to continue later with --resume.")
     public var stopAfter: Int?
 
     public init() {}

@@ -12,13 +12,13 @@ public struct UQPropagateOptions: ParsableArguments {
 
     @OptionGroup public var stage: StageOptions
 
-    @Option(help: "Threads of the surrogate's matrix products (default: uq.threads).")
+    @Option(parsing: .unconditional, help: "Threads of the surrogate's matrix products (default: uq.threads).")
     public var threads: Int?
 
     @Flag(help: "Only time the surrogate: evaluations per second (a random-weight network of the configured shape when no model is trained).")
     public var bench = false
 
-    @Option(help: "Rows timed by --bench.")
+    @Option(parsing: .unconditional, help: "Rows timed by --bench.")
     public var benchRows: Int = 65_536
 
     public init() {}

@@ -7,12 +7,12 @@ import PDE
 public struct WindProfileOptions: ParsableArguments {
     @Option(name: .customLong("lambda"), parsing: .unconditional, help: "λ = f'(0), the wall speed over the free-stream speed.") public var lambda: Double?
     @Option(name: .customLong("fw"), parsing: .unconditional, help: "f_w = f(0) (positive: suction, negative: blowing).") public var fw: Double?
-    @Option(name: .customLong("U0"), help: "Free-stream wind speed U0 > 0.") public var u0: Double?
+    @Option(name: .customLong("U0"), parsing: .unconditional, help: "Free-stream wind speed U0 > 0.") public var u0: Double?
     @Option(name: .customLong("uh"), parsing: .unconditional, help: "Horizontal slip velocity u_h at the ground.") public var uh: Double?
     @Option(name: .customLong("uv"), parsing: .unconditional, help: "Vertical (transpiration) velocity u_v at the ground.") public var uv: Double?
-    @Option(name: .customLong("nu"), help: "Kinematic viscosity ν > 0.") public var nu: Double = 1e-5
-    @Option(help: "Number of profile nodes K.") public var points: Int = 401
-    @Option(help: "Accuracy of f'(∞) = 1.") public var tolerance: Double = 1e-10
+    @Option(name: .customLong("nu"), parsing: .unconditional, help: "Kinematic viscosity ν > 0.") public var nu: Double = 1e-5
+    @Option(parsing: .unconditional, help: "Number of profile nodes K.") public var points: Int = 401
+    @Option(parsing: .unconditional, help: "Accuracy of f'(∞) = 1.") public var tolerance: Double = 1e-10
     @Option(help: "Write the profile to this .csv or .npy file instead of standard output.") public var out: String?
 
     public init() {}
@@ -44,8 +44,8 @@ public struct WindProfileOptions: ParsableArguments {
 public struct WindBoundaryOptions: ParsableArguments {
     @Option(name: .customLong("fw-from"), parsing: .unconditional, help: "First f_w.") public var fwFrom: Double
     @Option(name: .customLong("fw-to"), parsing: .unconditional, help: "Last f_w.") public var fwTo: Double
-    @Option(help: "Number of f_w values (≥ 1).") public var count: Int = 11
-    @Option(help: "Accuracy of f'(∞) = 1 in the shots.") public var tolerance: Double = 1e-10
+    @Option(parsing: .unconditional, help: "Number of f_w values (≥ 1).") public var count: Int = 11
+    @Option(parsing: .unconditional, help: "Accuracy of f'(∞) = 1 in the shots.") public var tolerance: Double = 1e-10
 
     public init() {}
 

@@ -23,6 +23,9 @@ public enum WindStage {
         let paramsURL = layout.samples.params
         let (paramsBytes, paramsFile) = try Provenance.read(paramsURL)
         let params = try Npy.decode(paramsBytes, as: Double.self, path: paramsURL.path)
+        guard params.shape.first.map({ $0 > 0 }) ?? false else {
+            throw StageError("\(paramsURL.path) holds no samples (shape \(Npy.shapeString(params.shape))): run lhs-sample with sampling.n_samples ≥ 1")
+        }
         record.input(paramsFile)
         let similarity = try WindBatch.similarityParameters(table: params.values, shape: params.shape,
                                                             box: config.sampling.ranges, nu: wind.nu, source: paramsURL.path)
