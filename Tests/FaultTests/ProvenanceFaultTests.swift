@@ -20,6 +20,10 @@ extension FaultTests {
             ("pollutant-fem", common(data)), ("train-dmd", common(data) + ["--no-dmd"]),
             ("train-dmd", ["fit", "--models", "pod_gp"] + common(data)), ("evaluate", common(data)),
             ("uq-propagate", common(data) + ["--set", "uq.model=plain"]),
+            ("train-dmd", ["compare"] + common(data)),
+            ("train-dmd", ["sweep", "--m", "2", "--s", "1", "--epochs", "1"] + common(data)),
+            ("train-dmd", ["learning-curve", "--sizes", "4", "--models", "pod_gp"] + common(data)),
+            ("train-dmd", ["study", "--seeds", "1", "--epochs", "3"] + common(data)),
         ]
         for (exe, arguments) in commands {
             let o = try run(exe, arguments)

@@ -26,6 +26,10 @@ public enum CompareStage {
         // comparison.json and the figure go to DATA/models itself (its own lock, not the models').
         let lock = try options.stage.lockOutput(layout.models.folder)
         defer { lock.release() }
+        // The data, and each model to be scored, must come from the files now in the data folder.
+        let fitted = ((try? FileManager.default.contentsOfDirectory(atPath: layout.models.folder.path)) ?? []).sorted()
+            .filter { FileManager.default.fileExists(atPath: layout.models.model($0).folder.appendingPathComponent(DataLayout.manifestFile).path) }
+        try Provenance.verify(Provenance.chain(layout, models: fitted), root: options.stage.dataURL)
         let scaler = try InputScaler(ranges: config.sampling.ranges)
         let data = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
         let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)

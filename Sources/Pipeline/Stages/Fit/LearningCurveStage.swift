@@ -59,6 +59,7 @@ public enum LearningCurveStage {
         let models = try options.modelList()
         let lock = try options.stage.lockOutput(curveFiles.folder)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(options.stage.dataURL)), root: options.stage.dataURL)
         var record = StageRecord(stage: "train-dmd learning-curve", config: config, seed: config.surrogate.validationSeed)
         let curve = try LearningCurve.run(config: config, dataDirectory: options.stage.dataURL, models: models, sizes: sizes,
                                           paperEpochs: options.paperEpochs, threads: options.threads, notice: note)

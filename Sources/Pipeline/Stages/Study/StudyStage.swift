@@ -70,6 +70,7 @@ public enum StudyStage {
             ?? options.stage.dataURL.appendingPathComponent("study", isDirectory: true)
         let lock = try options.stage.lockOutput(folder)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(options.stage.dataURL)), root: options.stage.dataURL)
         let summary = try AccelerationStudy.run(config: config, dataDirectory: options.stage.dataURL, folder: folder, methods: chosen,
                                                 seeds: options.seeds, epochs: options.epochs,
                                                 executor: childProcessExecutor(options.stage, jobs: options.jobs), notice: note)

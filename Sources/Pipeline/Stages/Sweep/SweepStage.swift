@@ -54,6 +54,7 @@ public enum SweepStage {
         let directory = options.out.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? layout.sweep.folder
         let lock = try options.stage.lockOutput(directory)
         defer { lock.release() }
+        try Provenance.verify(Provenance.chain(DataLayout(options.stage.dataURL)), root: options.stage.dataURL)
         var record = StageRecord(stage: "train-dmd sweep", config: config, seed: config.training.seed)
         for url in dataset.files { try record.input(url) }
 
