@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// A stage that uses BLAS restarts itself with the recommended OpenBLAS kernel when OpenBLAS fell back
 /// to its generic one. A CPU where it does is simulated with a preloaded library whose
@@ -8,21 +9,13 @@ import XCTest
 /// executables, or a CPU with AVX2 and FMA (nothing better to restart with).
 final class BLASRestartTests: XCTestCase {
     func run(_ exe: URL, environment extra: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = exe
-        process.arguments = ["bench", "--widths", "6,8,4", "--samples", "16", "--test-samples", "4", "--batches", "8",
-                             "--threads", "1", "--epochs", "1", "--gemm-order", "64", "--run-epochs", "1"]
         var environment = ProcessInfo.processInfo.environment
         for key in ["OPENBLAS_CORETYPE", "DMD_SURROGATE_BLAS_REEXEC"] { environment.removeValue(forKey: key) }
         environment.merge(extra) { $1 }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let child = try runChild(exe, ["bench", "--widths", "6,8,4", "--samples", "16", "--test-samples", "4", "--batches", "8",
+                                       "--threads", "1", "--epochs", "1", "--gemm-order", "64", "--run-epochs", "1"],
+                                 environment: environment, mergeOutput: true)
+        return (child.status, child.output)
     }
 
     func testAFallBackKernelIsReplacedOnceUnlessChosen() throws {

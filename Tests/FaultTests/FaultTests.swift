@@ -42,25 +42,16 @@ final class FaultTests: XCTestCase {
     @discardableResult
     func run(_ name: String, _ arguments: [String], fileSizeBlocks: Int? = nil) throws -> Outcome {
         let exe = try executable(name)
-        let process = Process()
-        if let blocks = fileSizeBlocks {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -f \(blocks); exec \"$0\" \"$@\"", exe] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: exe)
-            process.arguments = arguments
-        }
         var environment = ProcessInfo.processInfo.environment
         environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                       stderr: String(decoding: data, as: UTF8.self))
+        let child: ChildOutcome
+        if let blocks = fileSizeBlocks {
+            child = try runChild(URL(fileURLWithPath: "/bin/sh"), ["-c", "ulimit -f \(blocks); exec \"$0\" \"$@\"", exe] + arguments,
+                                 environment: environment)
+        } else {
+            child = try runChild(URL(fileURLWithPath: exe), arguments, environment: environment)
+        }
+        return Outcome(status: child.status, signalled: child.signalled, stderr: child.output)
     }
 
     func common(_ data: URL) -> [String] { ["--config", Self.smokeConfig, "--data-dir", data.path] }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -178,18 +179,8 @@ extension FaultTests {
 
     /// Runs `name` with the current folder `folder`.
     func runIn(_ folder: URL, _ name: String, _ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable(name))
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                       stderr: String(decoding: data, as: UTF8.self))
+        let child = try runChild(URL(fileURLWithPath: try executable(name)), arguments, in: folder)
+        return Outcome(status: child.status, signalled: child.signalled, stderr: child.output)
     }
 
     /// Starts `name` without waiting (stderr discarded).

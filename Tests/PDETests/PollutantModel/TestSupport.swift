@@ -93,17 +93,9 @@ enum Fixture {
 
     /// Runs a program; returns its exit status and its standard output and error together.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = sameKernel(environment ?? ProcessInfo.processInfo.environment)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let child = try runChild(executable, arguments, environment: sameKernel(environment ?? ProcessInfo.processInfo.environment),
+                                 mergeOutput: true)
+        return (child.status, child.output)
     }
 
     /// `environment` with the test process's OpenBLAS kernel: an executable would otherwise restart

@@ -20,16 +20,8 @@ final class CommandLineTests: XCTestCase {
 
     @discardableResult
     private func run(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = try executable()
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+        let child = try runChild(try executable(), arguments)
+        return Outcome(status: child.status, stderr: child.output)
     }
 
     func testTrainResumePredictAndErrors() throws {
