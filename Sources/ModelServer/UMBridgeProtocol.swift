@@ -35,19 +35,19 @@ public struct UMBridgeProtocol: Sendable {
                 return Reply(status: 200, body: "{\"support\": {\"Evaluate\": true, \"Gradient\": \(j), \"ApplyJacobian\": \(j), \"ApplyHessian\": false}}")
             case "Evaluate":
                 let x = try Self.input(request, model)
-                return try Self.output("[\(Self.numbers(try await model.evaluate(x)))]", count: nil)
+                return try Self.output("[\(Self.numbers(try await model.evaluate(x)))]")
             case "Gradient":
                 guard model.hasJacobian else { throw ServeError("UnsupportedFeature", "Gradient not supported by model \(name)") }
                 let x = try Self.input(request, model)
                 try Self.checkIndices(request, model)
                 let sens = try Self.sized(request.sens, name: "sens", count: model.outputSizes[0])
-                return try Self.output(Self.numbers(try await model.gradient(x, sensitivity: sens)), count: nil)
+                return try Self.output(Self.numbers(try await model.gradient(x, sensitivity: sens)))
             case "ApplyJacobian":
                 guard model.hasJacobian else { throw ServeError("UnsupportedFeature", "ApplyJacobian not supported by model \(name)") }
                 let x = try Self.input(request, model)
                 try Self.checkIndices(request, model)
                 let v = try Self.sized(request.vec, name: "vec", count: model.inputSizes[0])
-                return try Self.output(Self.numbers(try await model.applyJacobian(x, vector: v)), count: nil)
+                return try Self.output(Self.numbers(try await model.applyJacobian(x, vector: v)))
             case "ApplyHessian":
                 throw ServeError("UnsupportedFeature", "ApplyHessian not supported by model \(name)")
             default:
@@ -130,7 +130,7 @@ public struct UMBridgeProtocol: Sendable {
 
     // MARK: - Writing
 
-    static func output(_ json: String, count: Int?) throws -> Reply {
+    static func output(_ json: String) -> Reply {
         Reply(status: 200, body: "{\"output\": \(json)}")
     }
 

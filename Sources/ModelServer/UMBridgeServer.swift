@@ -24,9 +24,13 @@ public enum UMBridgeServer {
         }
         for (name, reason) in catalog.skipped { note("pollutant-serve: not serving \(name): \(reason)") }
         let stopped = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: (any Error)?
+        let state = StopState()
         let task = Task {
-            do { await addRoutes(umbridge, to: server); try await server.run() } catch is CancellationError {} catch { failure = error }
+            do { await addRoutes(umbridge, to: server); try await server.run() } catch is CancellationError {} catch {
+                // Closing the listening socket ends the accept loop with "disconnected": after a
+                // signal that is the clean stop, not a failure.
+                state.fail(error)
+            }
             stopped.signal()
         }
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
@@ -34,6 +38,7 @@ public enum UMBridgeServer {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 note("pollutant-serve: signal \(number): stopping")
+                state.stopRequested()
                 Task { await server.stop(timeout: 10) }
             }
             source.resume()
@@ -41,12 +46,16 @@ public enum UMBridgeServer {
         }
         Task {
             try? await server.waitUntilListening(timeout: 30)
-            if let address = await server.listeningAddress { note("pollutant-serve: listening on \(address) (UM-Bridge \(UMBridgeProtocol.version))") }
+            guard let address = await server.listeningAddress else { return }
+            if case let .ip6(_, port) = address { ListeningSocket.disableNagle(port: port) } else if case let .ip4(_, port) = address {
+                ListeningSocket.disableNagle(port: port)
+            }
+            note("pollutant-serve: listening on \(address) (UM-Bridge \(UMBridgeProtocol.version))")
         }
         stopped.wait()
         signals.forEach { $0.cancel() }
         _ = task
-        if let failure { throw ServeError("ServerError", "pollutant-serve: \(failure)", status: 500) }
+        if let failure = state.failure { throw ServeError("ServerError", "pollutant-serve: \(failure)", status: 500) }
         note("pollutant-serve: stopped")
     }
 
@@ -62,4 +71,15 @@ public enum UMBridgeServer {
         HTTPResponse(statusCode: HTTPStatusCode(reply.status, phrase: reply.status == 200 ? "OK" : "Error"),
                      headers: [.contentType: "application/json"], body: Data(reply.body.utf8))
     }
+}
+
+/// Whether a stop was asked for, and the server's failure if it ended otherwise.
+final class StopState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopping = false
+    private var error: (any Error)?
+
+    func stopRequested() { lock.withLock { stopping = true } }
+    func fail(_ e: any Error) { lock.withLock { if !stopping { error = e } } }
+    var failure: (any Error)? { lock.withLock { error } }
 }

@@ -61,6 +61,9 @@ public final class FEMServedModel: ServedModel, @unchecked Sendable {
     private let queue = DispatchQueue(label: "pollutant-serve.fem", attributes: .concurrent)
 
     public init(config: PipelineConfig, workers: Int) throws {
+        // One OpenBLAS thread, as `pollutant-fem solve` runs: the same kernels give the same c3 bit for
+        // bit, and the parallel solves are the workers, not BLAS's threads.
+        BLASThreads.set(1)
         self.config = config
         self.workers = workers
         discretization = try PollutantDiscretization(settings: config.fem)
