@@ -6,7 +6,8 @@
 
 1. Throughput of a served surrogate: --clients processes, each a keep-alive HTTP session posting
    UM-Bridge Evaluate requests for --seconds; evaluations per second over all clients. Also the
-   umbridge client's own loop (one new connection per call) in one process, for reference.
+   umbridge client's own loop (one new connection per call) in one process, for reference, and the
+   server alone under wrk (C, 8 keep-alive connections) where wrk is installed.
 2. A served FEM solve against the same solve by `pollutant-fem solve`, alternating: its printed
    in-process "# total" (no process start) and its whole run; medians over --fem-repeats, on --fem-config.
 """
@@ -15,6 +16,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -56,6 +58,21 @@ def client(url, body, seconds, out):
         assert reply.status_code == 200, reply.text
         count += 1
     out.put(count)
+
+
+def wrk_throughput(url, model, theta, seconds):
+    """The server alone: wrk (Debian's package, C) posts the same request over 8 keep-alive connections."""
+    if not shutil.which("wrk"):
+        print("serve-benchmark: wrk not installed (apt-get install wrk): no client-free figure")
+        return
+    body = json.dumps({"name": model, "input": [theta], "config": {}})
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n')
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{int(seconds)}s", "-s", script.name, url + "/Evaluate"], capture_output=True, text=True).stdout
+    os.unlink(script.name)
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", out)
+    print(f"serve-benchmark: {model}: {rate:.0f} evaluations/s (wrk, 1 thread, 8 keep-alive connections, {errors.group(1) if errors else 0} errors)")
 
 
 def throughput(url, model, theta, seconds, clients):
@@ -118,6 +135,7 @@ def main():
     process, url = start(a.bin, a.config, a.data_dir)
     try:
         throughput(url, a.model, theta, a.seconds, a.clients)
+        wrk_throughput(url, a.model, theta, a.seconds)
     finally:
         process.terminate()
         process.wait()

@@ -14,4 +14,4 @@ struct PollutantServe: ParsableCommand {
     func run() throws { try UMBridgeServer.run(options) }
 }
 
-PollutantServe.stageMain()
+PollutantServe.stageMain(usesBLAS: true)

@@ -7,7 +7,9 @@ import Surrogates
 /// and the output transform's derivative); for POD-GP, POD-NN and the ensemble it is the central
 /// difference (f(θ + h e_k) − f(θ − h e_k)) / 2h with h = 1e-3 × the box's width in that parameter
 /// (an O(h²) truncation error near 1e-6 relative for a smooth model; a smaller step would drown in the float32 rounding of the ensemble's networks: 1e-7 / h).
-/// Calls into one model are serialised: a model's buffers are not shared between threads.
+/// A network answers requests in parallel (each prediction and linearisation allocates its own
+/// workspace); calls into the other models are serialised, as their buffers are not known to be
+/// safe to share between threads.
 public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
     public let name: String
     public let inputSizes: [Int]
@@ -22,7 +24,7 @@ public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
 
     let surrogate: FieldSurrogate
     let checks: ParameterChecks
-    private let lock = NSLock()
+    private let lock: NSLock?
 
     public init(name: String, surrogate: FieldSurrogate) {
         self.name = name
@@ -31,16 +33,22 @@ public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
         outputSizes = [surrogate.outputWidth]
         checks = ParameterChecks(names: surrogate.inputNames, lower: surrogate.inputScaler.lower, upper: surrogate.inputScaler.upper,
                                  viscosity: surrogate.windViscosity)
+        lock = surrogate is SurrogateModel ? nil : NSLock()
+    }
+
+    private func exclusive<R>(_ body: () throws -> R) rethrows -> R {
+        guard let lock else { return try body() }
+        return try lock.withLock(body)
     }
 
     public func evaluate(_ parameters: [Double]) async throws -> [Double] {
         try checks.check(parameters)
-        return try lock.withLock { try surrogate.predict(parameters: parameters, rows: 1, threads: 1) }
+        return try exclusive { try surrogate.predict(parameters: parameters, rows: 1, threads: 1) }
     }
 
     public func valueAndJacobian(_ parameters: [Double]) async throws -> (value: [Double], jacobian: [Double]) {
         try checks.check(parameters)
-        return try lock.withLock {
+        return try exclusive {
             if let network = surrogate as? SurrogateModel { return try network.valueAndInputJacobian(at: parameters) }
             return try centralDifferences(parameters)
         }
