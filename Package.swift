@@ -9,6 +9,7 @@ import PackageDescription
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let numerics: Target.Dependency = .product(name: "Numerics", package: "swift-numerics")
 let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
+let flyingFox: Target.Dependency = .product(name: "FlyingFox", package: "FlyingFox")
 
 let package = Package(
     name: "DMDSurrogate",
@@ -16,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The HTTP server of `pollutant-serve` (pure Swift on sockets: 25 s of clean debug build against
+        // Hummingbird's SwiftNIO stack; docs/serve.md).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Internals: OpenBLAS (CBLAS), LAPACKE and UMFPACK (Debian packages; pipeline.sh installs them),
@@ -39,6 +43,9 @@ let package = Package(
         // The pipeline: configuration, one folder per stage, benchmarks.
         .target(name: "Pipeline", dependencies: ["NumericalFoundations", "PDE", "Uncertainty", "Surrogates", "Reporting",
                                                  "_LinearAlgebraShims", toml, argumentParser, numerics], exclude: ["README.md"]),
+        // The UM-Bridge HTTP protocol over FlyingFox, serving the models of Pipeline's Serve stage; only
+        // `pollutant-serve` links it.
+        .target(name: "ModelServer", dependencies: ["Pipeline", flyingFox], exclude: ["README.md"]),
         // What the tests share: synthetic systems, temporary folders, the checkout's root.
         .target(name: "_TestSupport", dependencies: ["NumericalFoundations", numerics]),
 
@@ -49,6 +56,7 @@ let package = Package(
         .executableTarget(name: "train-dmd", dependencies: ["Pipeline", argumentParser]),
         .executableTarget(name: "uq-propagate", dependencies: ["Pipeline", argumentParser]),
         .executableTarget(name: "evaluate", dependencies: ["Pipeline", argumentParser]),
+        .executableTarget(name: "pollutant-serve", dependencies: ["ModelServer", "Pipeline", argumentParser]),
         // Benchmarks (swift run -c release NAME): performance figures, never timed unit tests.
         .executableTarget(name: "fem-benchmark", dependencies: ["Pipeline", argumentParser]),
 

@@ -38,11 +38,18 @@ ensure_system_packages() {
         apt-get update -qq >&2
         apt-get install -y -qq "${missing[@]}" >&2
         apt-get install -y -qq "${OPTIONAL_APT_PACKAGES[@]}" >&2 || say "pipeline.sh: optional ${OPTIONAL_APT_PACKAGES[*]} not installed: figures will be SVG only"
+        ensure_umbridge
     else
         say "pipeline.sh: missing system packages. Run, as root:"
         say "  apt-get update && apt-get install -y ${APT_PACKAGES[*]}"
         exit 1
     fi
+}
+
+# The UM-Bridge Python client, for the test of pollutant-serve (scripts/test-serve.py skips without it).
+ensure_umbridge() {
+    python3 -c "import umbridge" 2>/dev/null && return 0
+    python3 -m pip install -q umbridge >&2 2>/dev/null || say "pipeline.sh: optional umbridge (pip) not installed: the pollutant-serve test will be skipped"
 }
 
 ensure_swift() {
@@ -423,6 +430,14 @@ smoke_test() {
         [ "$(tail -n +2 "$DATA/podnn-optimizers/summary.csv" | wc -l)" -eq 4 ] || die "podnn-optimizers/summary.csv should hold 2 optimizers × 2 seeds"
         scripts/podnn-optimizers.sh --config "$CONFIG" --data-dir "$DATA" --seeds 2 2>&1 >/dev/null | grep -c "already done" | grep -qx 4 \
             || die "the POD-NN optimizer rerun redid fits"
+    fi
+    # pollutant-serve against the real UM-Bridge client, on the smoke data (about 20 s).
+    if [[ " ${RAN[*]} " == *" fit "* ]] && have_exe pollutant-serve; then
+        say "pipeline.sh test: pollutant-serve with the umbridge client (scripts/test-serve.py)"
+        [ "$(id -u)" -eq 0 ] && ensure_umbridge
+        python3 scripts/test-serve.py --bin "$BIN" --config "$CONFIG" --data-dir "$DATA" >"$DATA/serve-test.log" 2>&1 \
+            || { tail -30 "$DATA/serve-test.log" >&2; die "scripts/test-serve.py failed (log: $DATA/serve-test.log)"; }
+        tail -1 "$DATA/serve-test.log" >&2
     fi
     # A rerun with nothing changed must do no work.
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()

@@ -1,0 +1,79 @@
+import Foundation
+
+/// An error answered to a UM-Bridge client: the protocol's error object `{"error": {"type", "message"}}`
+/// and its HTTP status (400 for the caller's mistakes, 500 for the model's failures).
+public struct ServeError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var type: String
+    public var message: String
+    public var status: Int
+    public init(_ type: String, _ message: String, status: Int = 400) { self.type = type; self.message = message; self.status = status }
+    public static func invalidInput(_ message: String) -> ServeError { ServeError("InvalidInput", message) }
+    public var description: String { "\(type): \(message)" }
+}
+
+/// One model as UM-Bridge sees it: one input vector (the 6 parameters), one output vector (c3 at the
+/// observation points), and the Jacobian J = ∂c3/∂θ (P × 6) where the model has one. The server
+/// checks sizes and indices before calling; the model checks values (finite, in its box, a wind).
+public protocol ServedModel: AnyObject, Sendable {
+    var name: String { get }
+    var inputSizes: [Int] { get }
+    var outputSizes: [Int] { get }
+    /// Whether `valueAndJacobian` works: Gradient and ApplyJacobian are served from it.
+    var hasJacobian: Bool { get }
+    /// One line for the server's start-up listing: what the model is and how its Jacobian is made.
+    var summary: String { get }
+    func evaluate(_ parameters: [Double]) async throws -> [Double]
+    /// c3 (P) and J (P × 6, row-major).
+    func valueAndJacobian(_ parameters: [Double]) async throws -> (value: [Double], jacobian: [Double])
+}
+
+extension ServedModel {
+    /// UM-Bridge's ApplyJacobian: J v (P values).
+    public func applyJacobian(_ parameters: [Double], vector v: [Double]) async throws -> [Double] {
+        let (value, j) = try await valueAndJacobian(parameters)
+        let d = v.count
+        return (0..<value.count).map { p in (0..<d).reduce(0.0) { $0 + j[p * d + $1] * v[$1] } }
+    }
+
+    /// UM-Bridge's Gradient: Jᵀ sens (6 values).
+    public func gradient(_ parameters: [Double], sensitivity s: [Double]) async throws -> [Double] {
+        let (_, j) = try await valueAndJacobian(parameters)
+        let d = parameters.count
+        var out = [Double](repeating: 0, count: d)
+        for p in 0..<s.count { for k in 0..<d { out[k] += j[p * d + k] * s[p] } }
+        return out
+    }
+}
+
+/// The checks every model makes of a parameter set before computing: finite values, inside the box
+/// (the sampling ranges the data and the surrogates were made on; outside it a surrogate extrapolates
+/// and the FEM runs where no sample was drawn), and not in the blow-off region where the wind model
+/// has no solution (formulation.md §2a: f_w = −2 u_v / sqrt(ν U0) ≤ −1.23849 with u_h ≤ 0).
+public struct ParameterChecks: Sendable {
+    public var names: [String]
+    public var lower: [Double]
+    public var upper: [Double]
+    /// The wind's kinematic viscosity; nil: the blow-off region is not checked here.
+    public var viscosity: Double?
+
+    public init(names: [String], lower: [Double], upper: [Double], viscosity: Double?) {
+        self.names = names; self.lower = lower; self.upper = upper; self.viscosity = viscosity
+    }
+
+    public func check(_ x: [Double]) throws {
+        for (k, v) in x.enumerated() where !v.isFinite {
+            throw ServeError.invalidInput("\(names[k]) = \(v) is not a finite number")
+        }
+        for (k, v) in x.enumerated() {
+            let slack = 1e-9 * max(upper[k] - lower[k], abs(upper[k]), abs(lower[k]), 1e-300)
+            if v < lower[k] - slack || v > upper[k] + slack {
+                throw ServeError.invalidInput("\(names[k]) = \(v) is outside the box [\(lower[k]), \(upper[k])] the model was made on")
+            }
+        }
+        if let nu = viscosity, let i0 = names.firstIndex(of: "U0"), let ih = names.firstIndex(of: "u_h"), let iv = names.firstIndex(of: "u_v"),
+           x[i0] > 0, -2 * x[iv] / (nu * x[i0]).squareRoot() <= -1.23849, x[ih] <= 0 {
+            throw ServeError.invalidInput("no wind for these parameters (blow-off: u_v = \(x[iv]) > 0.619·sqrt(ν U0) with u_h = \(x[ih]) ≤ 0, "
+                                          + "formulation.md §2a); the model is not defined there")
+        }
+    }
+}

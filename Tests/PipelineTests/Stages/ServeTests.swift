@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+import NumericalFoundations
+import Surrogates
+import PDE
+import _TestSupport
+@testable import Pipeline
+
+/// The Serve stage's models without the HTTP layer (scripts/test-serve.py drives the server with the
+/// real UM-Bridge client): the network's exact Jacobian against central differences, the parameter
+/// checks' messages, and the FEM workers' queue.
+final class ServeTests: XCTestCase {
+    let box: [ClosedRange<Double>] = [1...20, 0...10, 0.01...0.5, 0.01...2.0, -0.2...0.2, -0.2...0.2]
+
+    func network(transform: OutputTransform) throws -> SurrogateModel {
+        let folder = try makeTemporaryFolder("serve")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let layout = try NetworkLayout(widths: [6, 12, 9, 5], activation: .softsign)
+        var description = ModelDescription(layout: layout, precision: .float64, inputNames: PollutantParameters.names,
+                                           epochsCompleted: 1, epochsPlanned: 1, trainSamples: 1, testSamples: 1, windViscosity: 1.5e-5)
+        description.outputTransform = transform
+        try SurrogateModel.write(network: Network<Double>(layout: layout, seed: 5), description: description, inputScaler: InputScaler(ranges: box),
+                                 outputScaler: OutputScaler(mean: [-7, -6.5, -6, -5.5, -5], standardDeviation: [0.5, 0.4, 0.3, 0.2, 0.1]), to: folder)
+        return try SurrogateModel.load(from: folder)
+    }
+
+    /// The forward-mode Jacobian through scaling, network, standardisation and the log transform
+    /// agrees with central differences of `predict` (float64: step 1e-5 of the box, error ~1e-9).
+    func testNetworkJacobianMatchesCentralDifferences() async throws {
+        for transform in [OutputTransform.identity, .logarithm(offset: 1e-4)] {
+            let served = SurrogateServedModel(name: "net", surrogate: try network(transform: transform))
+            let x = [10.0, 3.0, 0.2, 1.1, 0.05, -0.03]
+            let exact = try await served.valueAndJacobian(x)
+            let value = try await served.evaluate(x)
+            XCTAssertEqual(exact.value, value)
+            var fd = [Double](repeating: 0, count: exact.jacobian.count)
+            let model = served.surrogate
+            for k in 0..<6 {
+                let h = 1e-5 * (box[k].upperBound - box[k].lowerBound)
+                var plus = x, minus = x
+                plus[k] += h; minus[k] -= h
+                let f1 = try model.predict(parameters: plus, rows: 1, threads: 1), f0 = try model.predict(parameters: minus, rows: 1, threads: 1)
+                for p in 0..<5 { fd[p * 6 + k] = (f1[p] - f0[p]) / (plus[k] - minus[k]) }
+            }
+            let scale = fd.map(abs).max()!
+            XCTAssertGreaterThan(scale, 0)
+            for i in fd.indices { XCTAssertEqual(exact.jacobian[i], fd[i], accuracy: 1e-6 * scale, "\(transform) entry \(i)") }
+            // ApplyJacobian and Gradient are J v and Jᵀ s of the same J: <J v, s> = <v, Jᵀ s>.
+            let v = [0.3, -1.0, 2.0, 0.5, -0.7, 1.1], s = [1.0, -2.0, 0.5, 0.25, 3.0]
+            let jv = try await served.applyJacobian(x, vector: v), jts = try await served.gradient(x, sensitivity: s)
+            XCTAssertEqual(zip(jv, s).map(*).reduce(0, +), zip(v, jts).map(*).reduce(0, +), accuracy: 1e-12 * scale * 10)
+        }
+    }
+
+    /// The served central differences (the POD models' and the ensemble's Jacobian) on a network,
+    /// whose exact Jacobian is known: within the O(h²) truncation of h = 1e-3 of the box.
+    func testCentralDifferencesAgreeWithTheExactJacobian() async throws {
+        let served = SurrogateServedModel(name: "net", surrogate: try network(transform: .logarithm(offset: 1e-4)))
+        let x = [5.0, 7.0, 0.3, 0.6, 0.1, 0.02]
+        let exact = try await served.valueAndJacobian(x)
+        let fd = try served.centralDifferences(x)
+        XCTAssertEqual(fd.value, exact.value)
+        let scale = exact.jacobian.map(abs).max()!
+        for i in fd.jacobian.indices { XCTAssertEqual(fd.jacobian[i], exact.jacobian[i], accuracy: 1e-4 * scale, "entry \(i)") }
+    }
+
+    func testParameterChecksNameTheProblem() {
+        let checks = ParameterChecks(names: PollutantParameters.names, lower: box.map(\.lowerBound), upper: box.map(\.upperBound), viscosity: 1.5e-5)
+        XCTAssertNoThrow(try checks.check([10, 3, 0.2, 1, 0.1, 0.1]))
+        func message(_ x: [Double]) -> String {
+            do { try checks.check(x); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message([10, 3, .nan, 1, 0.1, 0.1]).contains("D = nan is not a finite number"))
+        XCTAssertTrue(message([30, 3, 0.2, 1, 0.1, 0.1]).contains("K12 = 30.0 is outside the box [1.0, 20.0]"))
+        XCTAssertTrue(message([10, 3, 0.2, 0.02, -0.05, 0.2]).contains("blow-off"))
+    }
+
+    /// At most `capacity` holders at once; every waiter gets its turn.
+    func testWorkerSlotsQueueBeyondTheirCapacity() async throws {
+        let slots = WorkerSlots(capacity: 2)
+        actor Count { var now = 0, most = 0, done = 0
+            func enter() { now += 1; most = max(most, now) }
+            func leave() { now -= 1; done += 1 }
+        }
+        let count = Count()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<7 {
+                group.addTask {
+                    try await slots.acquire()
+                    await count.enter()
+                    try await Task.sleep(nanoseconds: 5_000_000)
+                    await count.leave()
+                    await slots.release()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let most = await count.most, done = await count.done
+        XCTAssertEqual(done, 7)
+        XCTAssertLessThanOrEqual(most, 2)
+    }
+}
