@@ -103,11 +103,10 @@ extension SteadyTransportSolver {
     /// the Jacobian values `jacobian` (if given), skipping Dirichlet rows (they stay identity rows).
     func addProducts(at c: UnsafeBufferPointer<Double>, residual r: UnsafeMutableBufferPointer<Double>?,
                      jacobian: UnsafeMutableBufferPointer<Double>?) {
-        let k = space.speciesCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
+        let k = space.speciesCount, triangleCount = space.mesh.triangleCount
         for t in 0..<triangleCount {
             let e = LocalElement(space: space, triangle: t, velocityX: velocityX, velocityY: velocityY)
-            let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
-                                       dirichletNode[elements[3 * t + 2]] ? 0 : 1)
+            let active = activeRows(ofTriangle: t)
             if active == SIMD3(repeating: 0) { continue }
             for product in products {
                 let a = product.first, b = product.second
@@ -136,6 +135,14 @@ extension SteadyTransportSolver {
                 }
             }
         }
+    }
+
+    /// 1 for each vertex of triangle t whose rows are assembled, 0 for a Dirichlet vertex (its rows stay
+    /// identity rows).
+    @inline(__always)
+    func activeRows(ofTriangle t: Int) -> SIMD3<Double> {
+        let elements = space.mesh.triangles
+        return SIMD3(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1, dirichletNode[elements[3 * t + 2]] ? 0 : 1)
     }
 
     /// F(c) = A c − b + N(c) into `output`; returns ‖F‖₂.

@@ -171,6 +171,27 @@ extension SteadyTransportSolver {
         return SIMD3(a, b, d)
     }
 
+    /// Species s's reactions on one element at c: the nodal values of Σ_t L_st c_t (the linear part)
+    /// and the moments of its products Σ rate_s ∫ c_a c_b φ_i. Shared by the wind and the coefficient
+    /// derivatives, which need both at c* unchanged.
+    @inline(__always)
+    private func reactionFields(species s: Int, element e: LocalElement, at c: UnsafeBufferPointer<Double>, linear: [Double],
+                                products: [ProductReaction]) -> (linear: SIMD3<Double>, products: SIMD3<Double>) {
+        let k = space.speciesCount, nodes = e.nodes
+        var linearField = SIMD3<Double>(repeating: 0)
+        for other in 0..<k where linear[s * k + other] != 0 {
+            let rate: Double = linear[s * k + other]
+            linearField += rate * local(c, nodes, k, other)
+        }
+        var productMoments = SIMD3<Double>(repeating: 0)
+        for product in products where product.rates[s] != 0 {
+            let ca = local(c, nodes, k, product.first)
+            let cb = local(c, nodes, k, product.second)
+            productMoments += product.rates[s] * TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
+        }
+        return (linearField, productMoments)
+    }
+
     /// The per-element data of one problem's source for species s: element moments of Q_s or the
     /// lumped projection of its nodal load (nil: no source). Hoisted out of the element loops.
     private func sourceData(_ problem: TransportProblem) -> (moments: [[Double]], projections: [[Double]]) {
@@ -203,12 +224,11 @@ extension SteadyTransportSolver {
     /// assembled; the prepared state is untouched.
     func addResidualDifference(plus: TransportProblem, minus: TransportProblem, scale: Double, at c: UnsafeBufferPointer<Double>,
                                into out: UnsafeMutableBufferPointer<Double>) {
-        let k = space.speciesCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
+        let k = space.speciesCount, triangleCount = space.mesh.triangleCount
         let sourcePlus = sourceData(plus), sourceMinus = sourceData(minus)
         let linear = plus.reactions.linear, products = plus.reactions.products, supg = plus.stabilization == .supg
         for t in 0..<triangleCount {
-            let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
-                                       dirichletNode[elements[3 * t + 2]] ? 0 : 1)
+            let active = activeRows(ofTriangle: t)
             if active == SIMD3(repeating: 0) { continue }
             let ePlus = LocalElement(space: space, triangle: t, velocityX: plus.velocityX, velocityY: plus.velocityY)
             let eMinus = LocalElement(space: space, triangle: t, velocityX: minus.velocityX, velocityY: minus.velocityY)
@@ -217,17 +237,7 @@ extension SteadyTransportSolver {
             let nodes = ePlus.nodes
             for s in 0..<k {
                 let cs = local(c, nodes, k, s)
-                var linearField = SIMD3<Double>(repeating: 0)
-                for other in 0..<k where linear[s * k + other] != 0 {
-                    let rate: Double = linear[s * k + other]
-                    linearField += rate * local(c, nodes, k, other)
-                }
-                var productMoments = SIMD3<Double>(repeating: 0)
-                for product in products where product.rates[s] != 0 {
-                    let ca = local(c, nodes, k, product.first)
-                    let cb = local(c, nodes, k, product.second)
-                    productMoments += product.rates[s] * TransportWeakForm.productMoments(ePlus, first: ca, second: cb).nodal
-                }
+                let (linearField, productMoments) = reactionFields(species: s, element: ePlus, at: c, linear: linear, products: products)
                 let d = plus.diffusion[s], sigma = linear[s * k + s]
                 let tauPlus = supg ? TransportWeakForm.supgTau(streamSum: scalePlus.streamSum, length: scalePlus.length, diffusion: d, selfReaction: sigma) : 0
                 let tauMinus = supg ? TransportWeakForm.supgTau(streamSum: scaleMinus.streamSum, length: scaleMinus.length, diffusion: d, selfReaction: sigma) : 0
@@ -258,15 +268,14 @@ extension SteadyTransportSolver {
     /// ∂τ/∂σ_s · ∂σ_s/∂θ (S2).
     func addCoefficientDerivatives(_ problem: TransportProblem, _ derivatives: [CoefficientDerivative], at c: UnsafeBufferPointer<Double>,
                                    into out: UnsafeMutableBufferPointer<Double>) {
-        let k = space.speciesCount, n = space.unknownCount, triangleCount = space.mesh.triangleCount, elements = space.mesh.triangles
+        let k = space.speciesCount, n = space.unknownCount, triangleCount = space.mesh.triangleCount
         let linear = problem.reactions.linear, allProducts = problem.reactions.products
         let supg = problem.stabilization == .supg
         let source = sourceData(problem)
         for t in 0..<triangleCount {
             let e = LocalElement(space: space, triangle: t, velocityX: velocityX, velocityY: velocityY)
             let nodes = e.nodes
-            let active = SIMD3<Double>(dirichletNode[elements[3 * t]] ? 0 : 1, dirichletNode[elements[3 * t + 1]] ? 0 : 1,
-                                       dirichletNode[elements[3 * t + 2]] ? 0 : 1)
+            let active = activeRows(ofTriangle: t)
             if active == SIMD3(repeating: 0) { continue }
             let length = supg ? TransportWeakForm.streamlineScale(space: space, triangle: t, velocityX: velocityX, velocityY: velocityY).length : 1
             for s in 0..<k {
@@ -276,17 +285,7 @@ extension SteadyTransportSolver {
                 let stiffness = SIMD3((0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 0, $1) * cs[$1] },
                                       (0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 1, $1) * cs[$1] },
                                       (0..<3).reduce(0.0) { $0 + TransportWeakForm.advectionDiffusionPerDiffusion(e, 2, $1) * cs[$1] })
-                var linearField = SIMD3<Double>(repeating: 0)
-                for other in 0..<k where linear[s * k + other] != 0 {
-                    let rate: Double = linear[s * k + other]
-                    linearField += rate * local(c, nodes, k, other)
-                }
-                var productMoments = SIMD3<Double>(repeating: 0)
-                for product in allProducts where product.rates[s] != 0 {
-                    let ca = local(c, nodes, k, product.first)
-                    let cb = local(c, nodes, k, product.second)
-                    productMoments += product.rates[s] * TransportWeakForm.productMoments(e, first: ca, second: cb).nodal
-                }
+                let (linearField, productMoments) = reactionFields(species: s, element: e, at: c, linear: linear, products: allProducts)
                 var perTau = SIMD3<Double>(repeating: 0)
                 if supg && tauS != 0 {
                     let strong = TransportWeakForm.strongResidualMoments(e, advective: TransportWeakForm.advectionMoments(e, cs), linearReaction: linearField,
