@@ -224,3 +224,16 @@ extension BlasiusSolver {
         }
     }
 }
+
+/// Blow-off (formulation.md §2a) in the physical parameters: with f_w = −2 u_v / sqrt(ν U0) at or
+/// below f_w* and λ = u_h / U0 ≤ 0 the wind model has no solution. f_w* is taken to the digits of
+/// its published value (−1.23849) rather than from `BlasiusSolver.blowOffSuction`, which costs a
+/// root search: the check runs on every surrogate query. (The reverse-wall limit λ < λ_c(f_w) needs
+/// the solver and is not part of this check.)
+public enum BlowOff {
+    public static let suctionLimit = -1.23849
+
+    public static func hasNoWind(u0: Double, uh: Double, uv: Double, nu: Double) -> Bool {
+        u0 > 0 && -2 * uv / (nu * u0).squareRoot() <= suctionLimit && uh <= 0
+    }
+}

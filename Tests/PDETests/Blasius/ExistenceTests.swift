@@ -23,6 +23,13 @@ final class ExistenceTests: XCTestCase {
         XCTAssertEqual(try criticalLambda(5).lambda, -5.84, accuracy: 5e-3)
         XCTAssertEqual(try criticalLambda(-1).lambda, -0.0353, accuracy: 5e-5)
         XCTAssertEqual(BlasiusSolver.blowOffSuction, -1.23849, accuracy: 5e-6)
+        // The quick check the surrogates use holds the same value to its printed digits.
+        XCTAssertEqual(BlowOff.suctionLimit, BlasiusSolver.blowOffSuction, accuracy: 5e-6)
+        // f_w = −2 u_v / sqrt(ν U0): with ν = 1e-5, U0 = 1, u_v = 0.0025 gives f_w = −1.58 (blown off at
+        // u_h ≤ 0), u_v = 0.0015 gives −0.95 (a wind exists).
+        XCTAssertTrue(BlowOff.hasNoWind(u0: 1, uh: 0, uv: 0.0025, nu: 1e-5))
+        XCTAssertFalse(BlowOff.hasNoWind(u0: 1, uh: 0.01, uv: 0.0025, nu: 1e-5))
+        XCTAssertFalse(BlowOff.hasNoWind(u0: 1, uh: 0, uv: 0.0015, nu: 1e-5))
     }
 
     /// Suction lowers λ_c (more reverse wall motion is sustained), blowing raises it towards 0 at f_w*.

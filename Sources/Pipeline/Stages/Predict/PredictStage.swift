@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import NumericalFoundations
+import PDE
 import Surrogates
 
 /// The command line of `train-dmd predict`: the trained surrogate as a tool.
@@ -181,9 +182,7 @@ enum PredictionWarnings {
         let d = names.count
         var blownOff: [Int] = []
         for r in 0..<(values.count / d) {
-            let u0 = values[r * d + iU0], uh = values[r * d + iUh], uv = values[r * d + iUv]
-            guard u0 > 0 else { continue }
-            if -2 * uv / (nu * u0).squareRoot() <= -1.23849, uh <= 0 { blownOff.append(r) }
+            if BlowOff.hasNoWind(u0: values[r * d + iU0], uh: values[r * d + iUh], uv: values[r * d + iUv], nu: nu) { blownOff.append(r) }
         }
         if !blownOff.isEmpty {
             note("train-dmd predict: warning: \(blownOff.count) parameter set(s) (first: \(blownOff.prefix(5).map(String.init).joined(separator: ", "))) "

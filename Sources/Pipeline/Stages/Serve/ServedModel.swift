@@ -1,4 +1,5 @@
 import Foundation
+import PDE
 
 /// An error answered to a UM-Bridge client: the protocol's error object `{"error": {"type", "message"}}`
 /// and its HTTP status (400 for the caller's mistakes, 500 for the model's failures).
@@ -71,7 +72,7 @@ public struct ParameterChecks: Sendable {
             }
         }
         if let nu = viscosity, let i0 = names.firstIndex(of: "U0"), let ih = names.firstIndex(of: "u_h"), let iv = names.firstIndex(of: "u_v"),
-           x[i0] > 0, -2 * x[iv] / (nu * x[i0]).squareRoot() <= -1.23849, x[ih] <= 0 {
+           BlowOff.hasNoWind(u0: x[i0], uh: x[ih], uv: x[iv], nu: nu) {
             throw ServeError.invalidInput("no wind for these parameters (blow-off: u_v = \(x[iv]) > 0.619·sqrt(ν U0) with u_h = \(x[ih]) ≤ 0, "
                                           + "formulation.md §2a); the model is not defined there")
         }
