@@ -27,6 +27,8 @@ public struct DataLayout: Sendable {
     public var sweep: Sweep { Sweep(folder: subfolder(Sweep.folderName)) }
     /// uq-propagate's output.
     public var uq: UQ { UQ(folder: subfolder(UQ.folderName)) }
+    /// uq-propagate fem-reference's output: the finite-element Monte Carlo of the [uq] distribution.
+    public var uqFEMReference: UQFEMReference { UQFEMReference(folder: subfolder(UQFEMReference.folderName)) }
     /// evaluate's output.
     public var report: Report { Report(folder: subfolder(Report.folderName)) }
 
@@ -113,8 +115,28 @@ public struct DataLayout: Sendable {
     public struct UQ: Sendable {
         public static let folderName = "uq"
         public static let reportFile = "uq.md"
+        /// The surrogate's maps against the FEM Monte Carlo reference (`compare-fem`).
+        public static let referenceComparisonName = "fem_reference_comparison"
         public let folder: URL
         public var report: URL { folder.appendingPathComponent(Self.reportFile) }
+        public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    public struct UQFEMReference: Sendable {
+        public static let folderName = "uq_fem_reference"
+        public let folder: URL
+        /// N × 6 float64: the drawn feasible parameter rows.
+        public var params: URL { folder.appendingPathComponent("params.npy") }
+        /// N × P float64 (zero rows unless status 0), N int32 `FEMStatus`, P × 2 points.
+        public var c3: URL { folder.appendingPathComponent(FEM.c3File) }
+        public var status: URL { folder.appendingPathComponent(FEM.statusFile) }
+        public var points: URL { folder.appendingPathComponent(FEM.pointsFile) }
+        /// P float64 each: the maps over the converged samples; 2 × P: their bootstrap intervals (low, high).
+        public var mean: URL { folder.appendingPathComponent("mean.npy") }
+        public var std: URL { folder.appendingPathComponent("std.npy") }
+        public var meanInterval: URL { folder.appendingPathComponent("mean_interval.npy") }
+        public var stdInterval: URL { folder.appendingPathComponent("std_interval.npy") }
+        public var checkpoints: URL { folder.appendingPathComponent(FEM.checkpointsFolder, isDirectory: true) }
         public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
     }
 

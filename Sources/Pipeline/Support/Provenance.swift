@@ -73,6 +73,7 @@ public enum Provenance {
         case DataLayout.Wind.folderName: return "blasius-solve (pipeline stage `wind`)"
         case DataLayout.FEM.folderName: return "pollutant-fem (pipeline stage `fem`)"
         case DataLayout.Samples.folderName: return "lhs-sample (pipeline stage `lhs`)"
+        case DataLayout.UQ.folderName: return "uq-propagate (pipeline stage `uq`)"
         default: return "train-dmd (pipeline stage `train` or `fit`)"
         }
     }

@@ -3,7 +3,8 @@ import NumericalFoundations
 
 /// Variance-based global sensitivity (Sobol indices) by Saltelli's design.
 ///
-/// Two independent N × d matrices A and B are drawn from the input model (streams 1 and 2 of the seed);
+/// Two N × d matrices A and B are drawn from the input model (`SaltelliDesign`): the first and last d
+/// coordinates of a scrambled 2d-dimensional Sobol' sequence, or independent pseudo-random rows;
 /// A_B^(i) is A with column i taken from B. The model is evaluated on A, B and the d matrices A_B^(i):
 /// N (d + 2) rows. With f_A = f(A), f_B = f(B), f_i = f(A_B^(i)) and V the variance of f over A and B
 /// pooled, per output (Saltelli et al., Comput. Phys. Commun. 181 (2010) 259–270, Table 2 (b) for the
@@ -16,6 +17,7 @@ import NumericalFoundations
 public struct SobolSettings: Sendable, Equatable {
     /// N, the base sample (rows of A and of B).
     public var baseSamples: Int
+    public var design: SaltelliDesign
     /// Rows per model call (at most; a call holds whole groups of d + 2 rows).
     public var batch: Int
     public var seed: UInt64
@@ -23,8 +25,50 @@ public struct SobolSettings: Sendable, Equatable {
     public var bootstrap: Int
     public var confidence: Double
 
-    public init(baseSamples: Int, batch: Int = 4096, seed: UInt64, bootstrap: Int = 200, confidence: Double = 0.95) {
-        self.baseSamples = baseSamples; self.batch = batch; self.seed = seed; self.bootstrap = bootstrap; self.confidence = confidence
+    public init(baseSamples: Int, design: SaltelliDesign = .scrambledSobol, batch: Int = 4096, seed: UInt64, bootstrap: Int = 200,
+                confidence: Double = 0.95) {
+        self.baseSamples = baseSamples; self.design = design; self.batch = batch; self.seed = seed; self.bootstrap = bootstrap
+        self.confidence = confidence
+    }
+}
+
+/// Where the rows of A and B come from. Both feed the same estimators.
+public enum SaltelliDesign: String, CaseIterable, Sendable {
+    /// Row j of A and of B are the first and the last d coordinates of point j of one scrambled
+    /// Sobol' sequence of dimension 2d (stream 1 of the seed scrambles it), mapped through each
+    /// input's inverse CDF (Saltelli et al. 2010, §3). Unbiased like the pseudo-random design (every
+    /// scrambled point is uniform), with an error that falls faster than N^(−1/2) for smooth outputs;
+    /// the net property holds for N a power of 2.
+    case scrambledSobol = "sobol"
+    /// A and B drawn row by row from streams 1 and 2 of the seed (d uniforms per row).
+    case pseudoRandom = "random"
+}
+
+/// The rows of A and B, batch after batch, of either design.
+struct SaltelliRows {
+    private let inputs: InputModel
+    private var genA: SeededGenerator, genB: SeededGenerator
+    private var sequence: SobolSequence?
+
+    init(inputs: InputModel, design: SaltelliDesign, seed: UInt64) throws {
+        self.inputs = inputs
+        genA = SeededGenerator(seed: seed, stream: 1); genB = SeededGenerator(seed: seed, stream: 2)
+        if design == .scrambledSobol { sequence = try SobolSequence(dimension: 2 * inputs.dimension, scrambledBy: &genA) }
+    }
+
+    /// The next m rows of A and of B (row-major m × d each).
+    mutating func next(_ m: Int) -> (a: [Double], b: [Double]) {
+        guard var sequence else { return (inputs.sample(rows: m, generator: &genA), inputs.sample(rows: m, generator: &genB)) }
+        let d = inputs.dimension
+        var a = [Double](), b = [Double](), point = [Double]()
+        a.reserveCapacity(m * d); b.reserveCapacity(m * d); point.reserveCapacity(2 * d)
+        for _ in 0..<m {
+            point.removeAll(keepingCapacity: true)
+            sequence.next(into: &point)
+            for j in 0..<d { a.append(inputs.distributions[j].quantile(point[j])); b.append(inputs.distributions[j].quantile(point[d + j])) }
+        }
+        self.sequence = sequence
+        return (a, b)
     }
 }
 
@@ -140,8 +184,7 @@ public enum Sobol {
                                model: BatchModel) throws -> SobolResult {
         let d = inputs.dimension, n = settings.baseSamples, p = outputs
         try validate(outside: outside, outputs: p, settings: settings)
-        var genA = SeededGenerator(seed: settings.seed, stream: 1)
-        var genB = SeededGenerator(seed: settings.seed, stream: 2)
+        var rows = try SaltelliRows(inputs: inputs, design: settings.design, seed: settings.seed)
         let group = d + 2
         let basePerCall = max(1, settings.batch / group)
 
@@ -149,8 +192,7 @@ public enum Sobol {
         var done = 0
         while done < n {
             let m = min(basePerCall, n - done)
-            let a = inputs.sample(rows: m, generator: &genA)
-            let b = inputs.sample(rows: m, generator: &genB)
+            let (a, b) = rows.next(m)
             let design = saltelliDesign(a: a, b: b, baseRows: m, dimension: d)
             let (y, feasible) = try evaluateDesign(design, rows: group * m, dimension: d, outputs: p, indicator: indicator,
                                                    outside: outside, model: model, sums: &sums)

@@ -3,24 +3,6 @@ import Foundation
 import NumericalFoundations
 @testable import Uncertainty
 
-/// The Ishigami function f = sin x₁ + a sin² x₂ + b x₃⁴ sin x₁, x ~ U(−π, π)³, with its closed-form
-/// partial variances (Ishigami & Homma 1990; Saltelli et al. 2010):
-///   V₁ = ½ (1 + bπ⁴/5)², V₂ = a²/8, V₁₃ = 8 b² π⁸ / 225, V = ½ + a²/8 + bπ⁴/5 + b²π⁸/18.
-struct Ishigami {
-    var a = 7.0, b = 0.1
-    func callAsFunction(_ x: ArraySlice<Double>) -> Double {
-        let s = x.startIndex
-        return sin(x[s]) + a * pow(sin(x[s + 1]), 2) + b * pow(x[s + 2], 4) * sin(x[s])
-    }
-    var v1: Double { 0.5 * pow(1 + b * pow(.pi, 4) / 5, 2) }
-    var v2: Double { a * a / 8 }
-    var v13: Double { 8 * b * b * pow(.pi, 8) / 225 }
-    var variance: Double { 0.5 + a * a / 8 + b * pow(.pi, 4) / 5 + b * b * pow(.pi, 8) / 18 }
-    var first: [Double] { [v1 / variance, v2 / variance, 0] }
-    var total: [Double] { [(v1 + v13) / variance, v2 / variance, v13 / variance] }
-    var inputs: InputModel { try! InputModel(box: [-Double.pi...Double.pi, -Double.pi...Double.pi, -Double.pi...Double.pi]) }
-}
-
 /// Prints a measured value (the numbers quoted in the comments come from these lines).
 func measured(_ label: String, _ values: [Double]) {
     print("measured \(label): " + values.map { String(format: "%.4g", $0) }.joined(separator: ", "))
@@ -39,7 +21,7 @@ final class UncertaintyQuantificationTests: XCTestCase {
     /// The Ishigami function as a two-output model (f and 3f − 2, which has the same indices).
     func ishigamiSobol(n: Int, batch: Int = 4096, seed: UInt64 = 2010) throws -> SobolResult {
         let f = Ishigami()
-        return try Sobol.analyse(inputs: f.inputs, outputs: 2,
+        return try Sobol.analyse(inputs: f.inputModel(), outputs: 2,
                                  settings: SobolSettings(baseSamples: n, batch: batch, seed: seed, bootstrap: 200),
                                  scalar: { $0[$0.startIndex] }) { x, rows in
             (0..<rows).flatMap { r -> [Double] in let v = f(x[(3 * r)..<(3 * r + 3)]); return [v, 3 * v - 2] }
@@ -94,6 +76,26 @@ final class UncertaintyQuantificationTests: XCTestCase {
         }
         // Six 95 % intervals: measured 6 of 6 cover (seed 2010); at least 5 asserted (each misses with probability 5 %).
         XCTAssertGreaterThanOrEqual(covered, 5)
+    }
+
+    /// The scrambled Sobol' design against the pseudo-random one on the Ishigami function: RMS error of
+    /// the six indices over 8 seeds at N = 2^12. Measured: Sobol' 0.0049, random 0.0131 (the reason the
+    /// scrambled design is the default).
+    func testScrambledSobolDesignIsMoreAccurateThanPseudoRandom() throws {
+        let f = Ishigami()
+        func rmsError(_ design: SaltelliDesign) throws -> Double {
+            var total = 0.0
+            for seed in 0..<8 {
+                let r = try Sobol.analyse(inputs: f.inputModel(), outputs: 1,
+                                          settings: SobolSettings(baseSamples: 1 << 12, design: design, seed: UInt64(seed), bootstrap: 0), model: f.model)
+                for i in 0..<3 { total += pow(r.first[i] - f.first[i], 2) + pow(r.total[i] - f.total[i], 2) }
+            }
+            return (total / 48).squareRoot()
+        }
+        let sobol = try rmsError(.scrambledSobol), random = try rmsError(.pseudoRandom)
+        measured("Ishigami RMS index error N=4096, Sobol' vs random", [sobol, random])
+        XCTAssertLessThan(sobol, 0.01)
+        XCTAssertLessThan(sobol, 0.6 * random)
     }
 
     func testLinearModelIndicesAndMoments() throws {

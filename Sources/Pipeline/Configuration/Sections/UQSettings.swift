@@ -1,3 +1,5 @@
+import Uncertainty
+
 /// `[uq]`: uncertainty propagation and Sobol indices of c3 through the trained surrogate
 /// (`uq-propagate`, docs/uq.md).
 public struct UQSettings: Sendable, Equatable {
@@ -11,7 +13,12 @@ public struct UQSettings: Sendable, Equatable {
     public var samples: Int
     /// N of Saltelli's design: N (d + 2) rows.
     public var sobolN: Int
+    /// Where A and B come from: a scrambled Sobol' sequence or pseudo-random rows.
+    public var sobolDesign: SaltelliDesign
     public var bootstrap: Int
+    /// Feasible samples of the FEM Monte Carlo reference, and the bootstrap resamples of its maps.
+    public var referenceSamples: Int
+    public var referenceBootstrap: Int
     public var seed: UInt64
     /// Rows per surrogate call.
     public var batch: Int
@@ -32,7 +39,10 @@ public struct UQSettings: Sendable, Equatable {
         let d = box.count
         samples = try r.int("n_samples", default: 100_000, in: 2...100_000_000)
         sobolN = try r.int("sobol_n", default: 8192, in: 2...10_000_000)
+        sobolDesign = try r.choice("sobol_design", default: SaltelliDesign.scrambledSobol)
         bootstrap = try r.int("bootstrap", default: 200, in: 0...100_000)
+        referenceSamples = try r.int("fem_reference_samples", default: 2000, in: 2...10_000_000)
+        referenceBootstrap = try r.int("fem_reference_bootstrap", default: 1000, in: 1...100_000)
         seed = UInt64(try r.int("seed", default: 18, in: 0...Int.max))
         batch = try r.int("batch", default: 4096, in: 1...1_000_000)
         quantileSample = try r.int("quantile_sample", default: 10_000, in: 1...10_000_000)

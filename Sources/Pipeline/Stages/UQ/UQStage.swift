@@ -215,7 +215,7 @@ public enum UQStage {
         let sobolProgress = ProgressReporter("uq-propagate: Sobol design", total: uq.sobolN * group)
         var sobolDone = 0
         return try Sobol.analyse(inputs: inputs, outputs: study.outputs,
-                                 settings: SobolSettings(baseSamples: uq.sobolN, batch: uq.batch, seed: uq.seed, bootstrap: uq.bootstrap),
+                                 settings: SobolSettings(baseSamples: uq.sobolN, design: uq.sobolDesign, batch: uq.batch, seed: uq.seed, bootstrap: uq.bootstrap),
                                  indicator: indicator, outside: indicator == nil ? nil : outsideMean, scalar: study.integral,
                                  progress: { done, _ in sobolProgress.advance(by: done - sobolDone); sobolDone = done }, model: surrogate)
     }
@@ -317,6 +317,7 @@ public enum UQStage {
             "quantity": "integral of c3 over the observation grid (trapezoid rule)",
             "quantity_definition": .string(uq.region == .feasible ? "Y = ∫c3 where the wind exists, its Monte Carlo mean on the feasible region elsewhere (no variance of its own)" : "Y = ∫c3 of the surrogate over the whole box"),
             "estimators": "first order: Saltelli et al. 2010 Table 2 (b); total: Jansen 1999; percentile bootstrap",
+            "design": .string(uq.sobolDesign.rawValue),
             "base_samples": .number(Double(uq.sobolN)), "design_rows": .number(Double(sobol.designRows)),
             "model_evaluations": .number(Double(sobol.modelEvaluations)), "bootstrap": .number(Double(uq.bootstrap)),
             "confidence": .number(scalar.confidence), "variance": .number(scalar.indices.variance), "mean": .number(scalar.indices.mean),
