@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "UncertaintyTests", dependencies: ["Uncertainty", "NumericalFoundations", "_TestSupport"]),
         .testTarget(name: "SurrogatesTests", dependencies: ["Surrogates", "PDE", "Pipeline", "Uncertainty", "NumericalFoundations", "_TestSupport", numerics]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Surrogates", "NumericalFoundations", "_TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Surrogates", "PDE", "Reporting", "NumericalFoundations", "_TestSupport", numerics]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Surrogates", "PDE", "Uncertainty", "Reporting", "NumericalFoundations", "_TestSupport", numerics]),
         // The executables run as a user runs them (faults: bad input, locked folders, full disks, damaged files).
         .testTarget(name: "FaultTests", dependencies: ["_TestSupport"]),
     ],

@@ -39,6 +39,7 @@ ensure_system_packages() {
         apt-get install -y -qq "${missing[@]}" >&2
         apt-get install -y -qq "${OPTIONAL_APT_PACKAGES[@]}" >&2 || say "pipeline.sh: optional ${OPTIONAL_APT_PACKAGES[*]} not installed: figures will be SVG only"
         ensure_umbridge
+        ensure_salib
     else
         say "pipeline.sh: missing system packages. Run, as root:"
         say "  apt-get update && apt-get install -y ${APT_PACKAGES[*]}"
@@ -50,6 +51,12 @@ ensure_system_packages() {
 ensure_umbridge() {
     python3 -c "import umbridge" 2>/dev/null && return 0
     python3 -m pip install -q umbridge >&2 2>/dev/null || say "pipeline.sh: optional umbridge (pip) not installed: the pollutant-serve test will be skipped"
+}
+
+# SALib, for the cross-check of the Sobol indices (scripts/test-sobol-salib.py skips without it).
+ensure_salib() {
+    python3 -c "import SALib" 2>/dev/null && return 0
+    python3 -m pip install -q SALib >&2 2>/dev/null || say "pipeline.sh: optional SALib (pip) not installed: the Sobol cross-check will be skipped"
 }
 
 ensure_swift() {
@@ -438,6 +445,14 @@ smoke_test() {
         python3 scripts/test-serve.py --bin "$BIN" --config "$CONFIG" --data-dir "$DATA" >"$DATA/serve-test.log" 2>&1 \
             || { tail -30 "$DATA/serve-test.log" >&2; die "scripts/test-serve.py failed (log: $DATA/serve-test.log)"; }
         tail -1 "$DATA/serve-test.log" >&2
+    fi
+    # The Sobol indices against SALib's and the closed form on the Ishigami function (a few seconds).
+    if have_exe uq-propagate; then
+        say "pipeline.sh test: Sobol indices against SALib (scripts/test-sobol-salib.py)"
+        [ "$(id -u)" -eq 0 ] && ensure_salib
+        python3 scripts/test-sobol-salib.py --bin "$BIN" >"$DATA/sobol-salib.log" 2>&1 \
+            || { tail -30 "$DATA/sobol-salib.log" >&2; die "scripts/test-sobol-salib.py failed (log: $DATA/sobol-salib.log)"; }
+        tail -1 "$DATA/sobol-salib.log" >&2
     fi
     # A rerun with nothing changed must do no work.
     RAN=(); TIMINGS=(); SKIPPED_NOT_BUILT=()

@@ -128,6 +128,8 @@ final class UQSettingsTests: XCTestCase {
         XCTAssertEqual(c.uq.batch, 4096); XCTAssertEqual(c.uq.model, "tuned"); XCTAssertEqual(c.uq.region, .feasible)
         XCTAssertEqual(c.uq.distributions, [UQSettings.Distribution](repeating: .uniform, count: 6))
         XCTAssertEqual(c.uq.means[0], 10.5); XCTAssertEqual(c.uq.stds[0], 4.75)
+        XCTAssertEqual(c.uq.sobolDesign, .scrambledSobol); XCTAssertEqual(c.uq.referenceSamples, 2000); XCTAssertEqual(c.uq.referenceBootstrap, 1000)
+        XCTAssertEqual(try PipelineConfig.parse("[uq]\nsobol_design = \"random\"").uq.sobolDesign, .pseudoRandom)
         let n = try PipelineConfig.parse("[uq]\ndistributions = [\"normal\", \"uniform\", \"log_uniform\", \"uniform\", \"uniform\", \"uniform\"]\nmeans = [5, 0, 0, 0, 0, 0]\n")
         XCTAssertEqual(n.uq.distributions[0], .normal); XCTAssertEqual(n.uq.means[0], 5)
         for (text, fragment) in [("[uq]\nregion = \"everywhere\"", "uq.region"), ("[uq]\nn_samples = 1", "uq.n_samples"),
@@ -135,6 +137,9 @@ final class UQSettingsTests: XCTestCase {
                                  ("[uq]\ndistributions = [\"uniform\"]", "expected 6 entries"),
                                  ("[uq]\ndistributions = [\"uniform\", \"uniform\", \"uniform\", \"uniform\", \"log_uniform\", \"uniform\"]", "not positive"),
                                  ("[uq]\ndistributions = [\"normal\", \"uniform\", \"uniform\", \"uniform\", \"uniform\", \"uniform\"]\nstds = [0, 1, 1, 1, 1, 1]", "uq.stds"),
+                                 ("[uq]\nsobol_design = \"halton\"", "uq.sobol_design"),
+                                 ("[uq]\nfem_reference_samples = 1", "uq.fem_reference_samples"),
+                                 ("[uq]\nfem_reference_bootstrap = 0", "uq.fem_reference_bootstrap"),
                                  ("[uq]\nbootstrapp = 3", "unknown key")] {
             XCTAssertThrowsError(try PipelineConfig.parse(text, file: "t.toml")) { e in
                 XCTAssertTrue("\(e)".contains(fragment), "'\(e)' lacks '\(fragment)'")

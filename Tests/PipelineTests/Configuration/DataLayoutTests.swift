@@ -20,7 +20,7 @@ final class DataLayoutTests: XCTestCase {
             (layout.models.model("dmd").jumps, "/data/models/dmd/jumps.csv"), (layout.models.model("dmd").eigenvalues, "/data/models/dmd/eigenvalues"),
             (layout.models.comparison, "/data/models/comparison.json"),
             (layout.learningCurve.csv, "/data/learning_curve/learning_curve.csv"), (layout.sweep.folder, "/data/sweep"),
-            (layout.uq.report, "/data/uq/uq.md"), (layout.report.metrics, "/data/report/metrics.json"),
+            (layout.uq.report, "/data/uq/uq.md"), (layout.uqFEMReference.c3, "/data/uq_fem_reference/c3.npy"), (layout.report.metrics, "/data/report/metrics.json"),
             (layout.report.manifest, "/data/report/manifest.json"),
         ]
         for (url, path) in expected { XCTAssertEqual(url.path, path) }
