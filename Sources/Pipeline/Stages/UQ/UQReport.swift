@@ -23,7 +23,8 @@ enum UQReport {
         }
         s += "\n![mean](figures/mean_map.svg)\n\n![std](figures/std_map.svg)\n\n"
         s += "## Sobol indices of the integral of c₃\n\n"
-        s += "N = \(sobol.baseSamples), \(sobol.designRows) design rows, \(sobol.modelEvaluations) surrogate evaluations, \(uq.bootstrap) bootstrap resamples (95 % percentile intervals)."
+        let design = uq.sobolDesign == .scrambledSobol ? "A and B from a scrambled Sobol' sequence" : "A and B pseudo-random"
+        s += "N = \(sobol.baseSamples) (\(design)), \(sobol.designRows) design rows, \(sobol.modelEvaluations) surrogate evaluations, \(uq.bootstrap) bootstrap resamples (95 % percentile intervals)."
         if uq.region == .feasible {
             s += " Inputs independent on the whole box; Y = ∫c₃ where the wind exists and, elsewhere, the Monte Carlo mean of ∫c₃ on the feasible region "
             s += "(so the infeasible quarter adds no variance: V(Y) ≈ P(F) V(∫c₃ | F)); the surrogate is never evaluated where the wind does not exist. "
