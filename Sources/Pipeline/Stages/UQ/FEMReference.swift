@@ -9,8 +9,8 @@ import Uncertainty
 /// Rows are drawn one after the other from stream 5 of `[uq] seed` (six uniforms per row, as the
 /// surrogate's Monte Carlo draws them) and kept when the wind similarity solution exists: first the
 /// surrogate study's own indicator (`UQStage.Feasibility`, the wind stage's rule made fast), then the
-/// wind stage's solve itself, which gives the profile (a row whose solve yields none is rejected too
-/// and counted). The first N kept rows are solved by the FEM batch (`BatchRunner`: chunked, atomic
+/// wind stage's solve itself (`WindBatch.solveSample`, no clamping), which gives the profile (a row
+/// whose solve yields none is rejected too and counted). The first N kept rows are solved by the FEM batch (`BatchRunner`: chunked, atomic
 /// checkpoints, a rerun resumes, `[fem] threads` solvers); a sample whose solve fails is recorded and
 /// left out of the maps. The per-point mean and standard deviation of c3 over the converged samples get
 /// percentile bootstrap intervals (`MapBootstrap`, stream 6 of the seed). Method: docs/uq.md.
@@ -37,8 +37,6 @@ public enum FEMReference {
                              seed: UInt64) throws -> FeasibleDraws {
         var generator = SeededGenerator(seed: seed, stream: drawStream)
         var out = FeasibleDraws()
-        // `error` stops a batch at the first sample without a profile; here such a row is only rejected.
-        let policy: NoSolutionPolicy = { if case .error = $0 { return .skip }; return $0 }(NoSolutionPolicy(wind))
         let solver = BlasiusSolver(tolerance: wind.tolerance, profilePoints: wind.profilePoints)
         _ = BlasiusSolver.blowOffSuction
         let maxDraws = max(1_000_000, 1000 * count)
@@ -55,9 +53,10 @@ public enum FEMReference {
                 candidates += row
                 similarity.append(try SimilarityParameters(U0: row[p.u0.rawValue], uh: row[p.uh.rawValue], uv: row[p.uv.rawValue], nu: wind.nu))
             }
-            let outcomes = try WindBatch.solveAll(similarity, solver: solver, policy: policy)
+            // Only a solution at the row's own parameters counts: no `clamp` (it would solve another row).
+            let outcomes = try WindBatch.solveAll(similarity, solver: solver, policy: .skip)
             for (k, o) in outcomes.enumerated() {
-                guard o.status.hasProfile, let solution = o.solution else { out.rejectedBySolve += 1; continue }
+                guard o.status == .solved, let solution = o.solution else { out.rejectedBySolve += 1; continue }
                 out.rows += candidates[(6 * k)..<(6 * k + 6)]
                 out.windStatus.append(o.status)
                 out.profiles.append(solution.profile)
