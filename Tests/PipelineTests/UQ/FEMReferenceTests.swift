@@ -76,6 +76,14 @@ final class FEMReferenceTests: XCTestCase {
         let full = try FEMReference.run(config: config, layout: whole, stop: nil, record: &record)
         XCTAssertEqual(full.converged + full.failed, 10)
         XCTAssertGreaterThanOrEqual(full.converged, 9)
+        // A finished run of the same settings is recognised (and redone after a change of seed or a changed c3.npy).
+        XCTAssertNil(FEMReference.finishedRun(config: config, folder: whole.uqFEMReference))
+        for f in full.files { record.output(f) }
+        try record.finish(manifestAt: whole.uqFEMReference.manifest)
+        XCTAssertNotNil(FEMReference.finishedRun(config: config, folder: whole.uqFEMReference))
+        XCTAssertNotNil(FEMReference.finishedRun(config: try PipelineConfig.parse(Self.toml.replacingOccurrences(of: "threads = 1", with: "threads = 2")),
+                                                 folder: whole.uqFEMReference))
+        XCTAssertNil(FEMReference.finishedRun(config: try PipelineConfig.parse(Self.toml + "\nseed = 19\n"), folder: whole.uqFEMReference))
 
         let stop = StopSignal()
         let seen = FailureCount()

@@ -54,6 +54,7 @@ extension FEMReference {
         let folder = layout.uqFEMReference
         let lock = try options.stage.lockOutput(folder.folder)
         defer { lock.release() }
+        if let done = finishedRun(config: config, folder: folder) { return note("uq-propagate fem-reference: \(done)") }
         // The manifest marks a finished run: an earlier one must not stay beside a run that fails.
         try? FileManager.default.removeItem(at: folder.manifest)
         BLASThreads.set(1)   // one BLAS thread per solver thread
@@ -69,6 +70,19 @@ extension FEMReference {
         for f in out.files { record.output(f) }
         try record.finish(manifestAt: folder.manifest)
         note("uq-propagate fem-reference: \(out.converged) converged, \(out.failed) failed, FEM \(formatDuration(out.solveSeconds)) → \(folder.folder.path)")
+    }
+}
+
+extension FEMReference {
+    /// A finished run of the same settings in `folder` (its manifest's [sampling] ranges, [wind], result-changing
+    /// [fem] keys, [uq] distributions and the reference's seed, size and resamples equal, and its c3.npy the
+    /// file it records): a line saying so, or nil when the run is to be made.
+    static func finishedRun(config: PipelineConfig, folder: DataLayout.UQFEMReference) -> String? {
+        guard let manifest = try? Manifest.read(from: folder.manifest),
+              FEMReferenceComparison.configurationDifferences(manifest.config, config.resolved).isEmpty,
+              ["seed", "fem_reference_samples", "fem_reference_bootstrap"].allSatisfy({ manifest.config["uq"]?[$0] == config.resolved["uq"]?[$0] }),
+              let recorded = manifest.details["c3_sha256"]?.string, (try? SHA256Digest.hex(ofFile: folder.c3)) == recorded else { return nil }
+        return "\(folder.folder.path) already holds this reference (same settings, c3.npy as recorded): nothing to do; delete its manifest.json to redo it"
     }
 }
 
