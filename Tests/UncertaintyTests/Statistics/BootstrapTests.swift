@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import Uncertainty
 
 /// The paired bootstrap of a median ratio against closed forms.
@@ -20,11 +21,16 @@ final class BootstrapTests: XCTestCase {
     /// bootstrap distribution are therefore x_(3) and x_(9); with 4000 resamples the Monte Carlo
     /// error of a tail fraction (≈ 0.0025) is far from the gaps (≥ 0.017) that would move them.
     func testMedianIntervalMatchesTheBinomialClosedForm() throws {
+        func choose(_ n: Int, _ k: Int) -> Double {
+            var c = 1.0
+            for i in 0..<k { c = c * Double(n - i) / Double(i + 1) }
+            return c
+        }
         func atLeastSixOfEleven(_ j: Int) -> Double {
             let p = Double(j) / 11
-            return (6...11).reduce(0.0) { sum, k in
-                sum + Double((0..<k).reduce(1) { $0 * (11 - $1) } / (1...k).reduce(1, *)) * pow(p, Double(k)) * pow(1 - p, Double(11 - k))
-            }
+            var sum = 0.0
+            for k in 6...11 { sum += choose(11, k) * pow(p, Double(k)) * pow(1 - p, Double(11 - k)) }
+            return sum
         }
         XCTAssertEqual(atLeastSixOfEleven(2), 0.0072, accuracy: 5e-5)
         XCTAssertEqual(atLeastSixOfEleven(3), 0.0512, accuracy: 5e-5)
