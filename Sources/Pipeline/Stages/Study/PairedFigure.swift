@@ -48,7 +48,7 @@ extension PairedSummary {
                                                series: series, referenceLines: lines))))
             }
         }
-        return Figure(name: "verdict", title: "Paired study: median and range over \(seeds.count) seeds", panels: panels)
+        return Figure(name: "verdict", title: "Paired study: median and range over \(seeds.count) seeds", panels: panels, columns: 2)
     }
 
     /// Writes runs.csv, verdict.csv, verdict.md, verdict.json and the figure (SVG and PNG) into `folder`.
