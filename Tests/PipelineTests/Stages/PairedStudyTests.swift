@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import NumericalFoundations
+import Reporting
 @testable import Pipeline
 
 /// The paired study on the tiny synthetic data folder of `AccelerationStudyTests`, in this process:
@@ -125,6 +126,14 @@ final class PairedStudyTests: XCTestCase {
             XCTAssertEqual(hitsA, hitsB, a.method)
         }
         for (a, b) in zip(first.rows, second.rows) { XCTAssertEqual(a.epochRatio, b.epochRatio, a.method) }
+
+        // `evaluate`'s report finds the study in DATA/verdict and shows its table.
+        var metrics: [String: JSONValue] = [:]
+        let blocks = try EvaluationReport.pairedStudySection(dataPath: data.path, metrics: &metrics)
+        XCTAssertEqual(blocks.first, .heading(2, "Paired acceleration study"))
+        XCTAssertEqual(metrics["paired_study"]?["target"]?.number, second.target)
+        guard case .table(let table)? = blocks.dropFirst(2).first else { return XCTFail("no table") }
+        XCTAssertEqual(table.rows.count, 8 * settings.levels.count)
     }
 
     /// Under the paired protocol the seed carves the validation split: two seeds, two splits of the same rows.
