@@ -127,6 +127,12 @@ final class PairedStudyTests: XCTestCase {
         }
         for (a, b) in zip(first.rows, second.rows) { XCTAssertEqual(a.epochRatio, b.epochRatio, a.method) }
 
+        // An evaluation over another horizon than the tuning's is refused, naming the tuning's setup.
+        var longer = settings; longer.epochs = 30
+        XCTAssertThrowsError(try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: longer, executor: executor)) {
+            XCTAssertTrue("\($0)".contains("tuning/setup.json"), "\($0)")
+        }
+
         // `evaluate`'s report finds the study in DATA/verdict and shows its table.
         var metrics: [String: JSONValue] = [:]
         let blocks = try EvaluationReport.pairedStudySection(dataPath: data.path, metrics: &metrics)

@@ -9,9 +9,10 @@ extension PairedStudy {
     public static func measureCost(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings,
                                    notice: @escaping (String) -> Void = { _ in }) throws -> EpochCosts {
         try settings.validate()
-        let choice = try readChoice(root: root)
+        let current = try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs)
+        let choice = try readChoice(root: root, setup: current)
         let folder = root.appendingPathComponent(evaluationFolder, isDirectory: true)
-        try AccelerationStudy.claim(folder: folder, setup: try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs))
+        try AccelerationStudy.claim(folder: folder, setup: current)
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: dataDirectory)
         let costs = try EpochCostBenchmark.measure(methods: choice.evaluated, prepared: prepared, config: config, epochs: settings.epochs,
                                                    seed: settings.evaluationSeeds[0], repetitions: settings.costRepetitions,
@@ -42,9 +43,10 @@ extension PairedStudy {
     public static func evaluate(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor,
                                 notice: @escaping (String) -> Void = { _ in }) throws -> PairedSummary {
         try settings.validate()
-        let choice = try readChoice(root: root)
+        let current = try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs)
+        let choice = try readChoice(root: root, setup: current)
         let folder = root.appendingPathComponent(evaluationFolder, isDirectory: true)
-        try AccelerationStudy.claim(folder: folder, setup: try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs))
+        try AccelerationStudy.claim(folder: folder, setup: current)
         let methods = choice.evaluated
         let paired = PairedRunSettings(window: settings.window)
         let baselineSpecs = settings.evaluationSeeds.map { AccelerationRunSpec(method: choice.adam, seed: $0, epochs: settings.epochs, stopAtValidationMSE: nil, paired: paired) }

@@ -170,9 +170,16 @@ public enum PairedStudy {
         try AtomicFile.write(t, to: folder.appendingPathComponent(tuningTable))
     }
 
-    /// The choice of a finished tuning.
-    public static func readChoice(root: URL) throws -> Choice {
-        let url = root.appendingPathComponent(tuningFolder).appendingPathComponent(choiceFile)
+    /// The choice of a finished tuning; with `setup`, the tuning must have been made with it (the same
+    /// epochs — the schedules span them —, recipe and data).
+    public static func readChoice(root: URL, setup: AccelerationStudy.Setup? = nil) throws -> Choice {
+        let folder = root.appendingPathComponent(tuningFolder)
+        if let setup, let data = try? Data(contentsOf: folder.appendingPathComponent(AccelerationStudy.setupFile)),
+           (try? JSONDecoder().decode(AccelerationStudy.Setup.self, from: data)) != setup {
+            throw StudyError("\(folder.appendingPathComponent(AccelerationStudy.setupFile).path): the tuning was made with another setup "
+                             + "(epochs, recipe or data) than this run asks for; use the tuning's --epochs and data, or tune again into another --out")
+        }
+        let url = folder.appendingPathComponent(choiceFile)
         guard let data = try? Data(contentsOf: url) else { throw StudyError("\(url.path): missing; run `train-dmd verdict --phase tune` first") }
         do { return try AccelerationRun.decodeJSON(Choice.self, from: data) } catch { throw StudyError("\(url.path): not a tuning choice: \(error)") }
     }
