@@ -29,6 +29,26 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(SustainedTarget.bestMovingAverage(curve, window: 3), 1, accuracy: 1e-15)
     }
 
+    /// Clock-free time on a hand-made history: epochs × the minimum cost per epoch; for Adam → L-BFGS
+    /// the Adam epochs (a third of 9) at the epoch cost, then each full-batch evaluation at its own cost.
+    func testClockFreeTimeOfAHandMadeHistory() {
+        func row(_ epoch: Int, _ samples: Double) -> AccelerationEpoch {
+            AccelerationEpoch(epoch: epoch, trainMSE: 1, validationMSE: 1, cpuSeconds: 0, wallSeconds: 0, gradientEvaluations: samples)
+        }
+        // 10 fitting samples; L-BFGS row 4 took one evaluation (+10 samples), row 5 two (+20).
+        let history = [row(0, 0), row(1, 10), row(2, 20), row(3, 30), row(4, 40), row(5, 60)]
+        let lbfgs = AccelerationMethod(name: "adam_lbfgs", summary: "", accelerator: .lbfgs(switchFraction: 1.0 / 3.0, memory: 10))
+        let plain = AccelerationMethod(name: "adam", summary: "")
+        let costs = EpochCosts(entries: [
+            EpochCosts.Entry(method: "adam", blockEpochs: 14, perEpoch: [2, 3], minimum: 2, median: 2.5, wallMedian: 2.5),
+            EpochCosts.Entry(method: "adam_lbfgs", blockEpochs: 14, perEpoch: [2], minimum: 2, median: 2, wallMedian: 2,
+                             fullBatchEvaluation: [0.5], fullBatchMinimum: 0.5, fullBatchMedian: 0.5),
+        ], repetitions: 1, fitSamples: 10, seed: 0)
+        XCTAssertEqual(PairedSummary.clockFree(history, method: lbfgs, plannedEpochs: 9, costs: costs), [0, 2, 4, 6, 6.5, 7.5])
+        XCTAssertEqual(PairedSummary.clockFree(history, method: plain, plannedEpochs: 9, costs: costs), [0, 2, 4, 6, 8, 10])
+        XCTAssertNil(PairedSummary.clockFree(history, method: plain, plannedEpochs: 9, costs: nil))
+    }
+
     func testGridsHaveTheDocumentedSizesAndSubsampleBySeed() throws {
         let adam = VerdictGrids.adam(weightDecay: 1e-4)
         XCTAssertEqual(adam.count, 90)

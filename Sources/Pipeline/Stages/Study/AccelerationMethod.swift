@@ -126,6 +126,12 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
         return o
     }
 
+    /// The epochs of Adam before the L-BFGS phase (all `planned` epochs for every other method).
+    public func adamEpochs(planned: Int) -> Int {
+        guard case .lbfgs(let fraction, _) = accelerator else { return planned }
+        return max(1, Int((fraction * Double(planned)).rounded()))
+    }
+
     /// The hook this method attaches to the trainer (nil: none, or the L-BFGS phase, which is not a hook).
     public func makeHook(layout: NetworkLayout, log: @escaping (String) -> Void) throws -> TrainingHook? {
         switch accelerator {

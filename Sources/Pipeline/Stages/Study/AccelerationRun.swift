@@ -126,8 +126,7 @@ public enum AccelerationRun {
         let trainer = setup.trainer
         trainer.hook = try spec.method.makeHook(layout: setup.layout, log: log)
         let recorder = RunRecorder(trainer: trainer, spec: spec)
-        var adamEpochs = spec.epochs
-        if case .lbfgs(let fraction, _) = spec.method.accelerator { adamEpochs = max(1, Int((fraction * Double(spec.epochs)).rounded())) }
+        let adamEpochs = spec.method.adamEpochs(planned: spec.epochs)
         adam: for epoch in 1...min(adamEpochs, spec.epochs) {
             trainer.optimizer.learningRateFactor = o.learningRateFactor(epoch: epoch)
             do {

@@ -61,13 +61,13 @@ public struct PairedSummary: Codable, Sendable {
 
     /// The clock-free seconds at each row of `history`: epochs × the method's minimum CPU seconds
     /// per epoch; for Adam → L-BFGS, the second phase's full-batch evaluations × their cost.
-    static func clockFree(_ history: [AccelerationEpoch], method: AccelerationMethod, costs: EpochCosts?) -> [Double]? {
+    static func clockFree(_ history: [AccelerationEpoch], method: AccelerationMethod, plannedEpochs: Int, costs: EpochCosts?) -> [Double]? {
         guard let entry = costs?.entry(method.name) else { return nil }
         guard case .lbfgs = method.accelerator, let perEvaluation = entry.fullBatchMinimum else {
             return history.map { Double($0.epoch) * entry.minimum }
         }
         let perEpochSamples = history.first { $0.epoch == 1 }?.gradientEvaluations ?? .nan
-        let adamEpochs = history.filter { $0.epoch >= 1 }.prefix { abs($0.gradientEvaluations - Double($0.epoch) * perEpochSamples) < 0.5 }.last?.epoch ?? 0
+        let adamEpochs = method.adamEpochs(planned: plannedEpochs)
         return history.map { row in
             guard row.epoch > adamEpochs else { return Double(row.epoch) * entry.minimum }
             let evaluations = (row.gradientEvaluations - Double(adamEpochs) * perEpochSamples) / perEpochSamples
@@ -78,7 +78,7 @@ public struct PairedSummary: Codable, Sendable {
     static func run(_ r: PairedStudy.FinishedRun, levels: [Double], window: Int, costs: EpochCosts?) -> Run {
         let rows = r.history.filter { $0.epoch >= 1 }
         let average = SustainedTarget.movingAverages(rows.map(\.validationMSE), window: window)
-        let clock = clockFree(rows, method: r.spec.method, costs: costs)
+        let clock = clockFree(rows, method: r.spec.method, plannedEpochs: r.spec.epochs, costs: costs)
         let hits = levels.map { level -> Hit? in
             guard let k = average.firstIndex(where: { $0.isFinite && $0 <= level }) else { return nil }
             return Hit(epoch: rows[k].epoch, gradientEvaluations: rows[k].gradientEvaluations, clockFreeSeconds: clock?[k],
