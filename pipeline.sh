@@ -425,6 +425,20 @@ smoke_test() {
         grep -q "2 of 2 seeds already done" "$DATA/study-rerun.log" || die "the study rerun did not resume (log: $DATA/study-rerun.log)"
         grep -q "36 of 36 other runs already done" "$DATA/study-rerun.log" || die "the study rerun redid runs (log: $DATA/study-rerun.log)"
     fi
+    # The paired study (train-dmd verdict) on the smoke data: tuning on 3 configurations per family,
+    # the cost benchmark, 10 evaluation seeds × 8 methods; then a rerun that must resume.
+    if [[ " ${RAN[*]} " == *" fit "* ]]; then
+        say "pipeline.sh test: paired study on the smoke data"
+        local verdict=(verdict --config "$CONFIG" --data-dir "$DATA" --phase all --epochs 30 --seeds 10 --budget 3 --cost-repetitions 2 --resamples 1000)
+        "$BIN/train-dmd" "${verdict[@]}" > "$DATA/verdict.log" 2>&1 \
+            || { tail -20 "$DATA/verdict.log" >&2; die "train-dmd verdict failed (log: $DATA/verdict.log)"; }
+        for f in tuning/choice.json tuning/tuning.csv evaluation/cost.json evaluation/runs.csv evaluation/verdict.csv evaluation/verdict.md evaluation/verdict.svg; do
+            [ -s "$DATA/verdict/$f" ] || die "missing verdict/$f"
+        done
+        [ "$(tail -n +2 "$DATA/verdict/evaluation/runs.csv" | wc -l)" -eq 80 ] || die "verdict runs.csv should hold 8 methods × 10 seeds"
+        "$BIN/train-dmd" "${verdict[@]}" > "$DATA/verdict-rerun.log" 2>&1 || die "the verdict rerun failed (log: $DATA/verdict-rerun.log)"
+        grep -q "70 of 70 runs already done" "$DATA/verdict-rerun.log" || die "the verdict rerun redid runs (log: $DATA/verdict-rerun.log)"
+    fi
     # Adam against Levenberg–Marquardt for POD-NN (scripts/podnn-optimizers.sh) on the smoke data: two
     # seeds each, the table of times to the Adam target; a rerun must skip every fit.
     if [[ " ${RAN[*]} " == *" fit "* ]]; then

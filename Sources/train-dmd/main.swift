@@ -15,13 +15,14 @@ struct TrainDMD: ParsableCommand {
           train-dmd --config configs/paper.toml --no-dmd         (plain Adam; model "plain")
           train-dmd --config configs/paper.toml --no-dmd --resume
           train-dmd study --seeds 3 --epochs 300                 (the acceleration study, docs/dmd-training.md)
+          train-dmd verdict --phase all --seeds 10 --epochs 1000  (the paired study: tuning, cost, evaluation)
           train-dmd sweep --m 2:20:2 --s 5:100:5 --epochs 300     (the (m, s) study, docs/dmd-training.md)
           train-dmd predict --model data/models/plain --params sets.csv
           train-dmd dmd --snapshots W.npy --steps 55
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Predict.self, DMDCommand.self, Sweep.self,
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
                       Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
 }
@@ -65,6 +66,14 @@ struct Study: ParsableCommand {
         discussion: StudyOptions.discussion)
     @OptionGroup var options: StudyOptions
     func run() throws { try StudyStage.run(options) }
+}
+
+struct Verdict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verdict", abstract: "The paired acceleration study: equal tuning budgets, paired seeds, clock-free cost, bootstrap intervals (resumable).",
+        discussion: VerdictOptions.discussion)
+    @OptionGroup var options: VerdictOptions
+    func run() throws { try VerdictStage.run(options) }
 }
 
 struct StudyRun: ParsableCommand {

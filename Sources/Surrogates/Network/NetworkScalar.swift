@@ -16,6 +16,10 @@ public protocol NetworkScalar: BLASScalar, NpyElement, SIMDScalar, Codable {
     static func adamUpdate(w: UnsafeMutablePointer<Self>, g: UnsafePointer<Self>, m: UnsafeMutablePointer<Self>,
                            v: UnsafeMutablePointer<Self>, count: Int, alpha: Self, oneMinusBeta1: Self,
                            oneMinusBeta2: Self, epsilon: Self)
+    /// Schedule-free AdamW's element-wise step (the C kernel; see `AdamOptimizer.Rule.scheduleFree`).
+    static func scheduleFreeUpdate(w: UnsafeMutablePointer<Self>, g: UnsafePointer<Self>, z: UnsafeMutablePointer<Self>,
+                                   x: UnsafeMutablePointer<Self>, v: UnsafeMutablePointer<Self>, count: Int, gamma: Self,
+                                   gammaLambda: Self, c: Self, beta1: Self, oneMinusBeta2: Self, epsilon: Self)
 }
 
 extension Float: NetworkScalar {
@@ -28,6 +32,12 @@ extension Float: NetworkScalar {
                                   oneMinusBeta2: Float, epsilon: Float) {
         nk_adam_f32(w, g, m, v, count, alpha, oneMinusBeta1, oneMinusBeta2, epsilon)
     }
+    @inline(__always)
+    public static func scheduleFreeUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
+                                          x: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int, gamma: Float,
+                                          gammaLambda: Float, c: Float, beta1: Float, oneMinusBeta2: Float, epsilon: Float) {
+        nk_schedule_free_f32(w, g, z, x, v, count, gamma, gammaLambda, c, beta1, oneMinusBeta2, epsilon)
+    }
 }
 
 extension Double: NetworkScalar {
@@ -39,6 +49,12 @@ extension Double: NetworkScalar {
                                   v: UnsafeMutablePointer<Double>, count: Int, alpha: Double, oneMinusBeta1: Double,
                                   oneMinusBeta2: Double, epsilon: Double) {
         nk_adam_f64(w, g, m, v, count, alpha, oneMinusBeta1, oneMinusBeta2, epsilon)
+    }
+    @inline(__always)
+    public static func scheduleFreeUpdate(w: UnsafeMutablePointer<Double>, g: UnsafePointer<Double>, z: UnsafeMutablePointer<Double>,
+                                          x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, count: Int, gamma: Double,
+                                          gammaLambda: Double, c: Double, beta1: Double, oneMinusBeta2: Double, epsilon: Double) {
+        nk_schedule_free_f64(w, g, z, x, v, count, gamma, gammaLambda, c, beta1, oneMinusBeta2, epsilon)
     }
 }
 

@@ -41,6 +41,8 @@ public struct RegularizedTrainingOptions: Codable, Equatable, Sendable {
     /// Keep the parameters of the best validation epoch (early stopping) or those of the last epoch
     /// (the paper's recipe, for the learning curve's "paper" row).
     public var restoreBest = true
+    /// Schedule-free AdamW (`AdamSettings.scheduleFree`) instead of Adam; nil = Adam (and nothing encoded).
+    public var scheduleFree: Bool?
 
     public init(hiddenWidths: [Int] = [40, 200, 1000], activation: Activation = .softsign, precision: NetworkPrecision = .float32,
                 networkSeed: UInt64 = 1, shuffleSeed: UInt64 = 2, batchSize: Int = 32, learningRate: Double = 1e-3,
@@ -159,7 +161,7 @@ public enum RegularizedTraining {
         let validation = ScaledSamples<S>(inputs: data.scaledInputs(validationRows, scaler: inputScaler, as: S.self),
                                           targets: targets(validationRows), count: validationRows.count)
         let trainer = try Trainer(network: Network<S>(layout: layout, seed: o.networkSeed),
-                                  options: TrainerOptions(batchSize: o.batchSize, adam: AdamSettings(learningRate: o.learningRate),
+                                  options: TrainerOptions(batchSize: o.batchSize, adam: AdamSettings(learningRate: o.learningRate, scheduleFree: o.scheduleFree),
                                                           shuffleSeed: o.shuffleSeed, threads: o.threads),
                                   train: fit, test: validation, outputVariances: outputScaler.variances)
         trainer.optimizer.weightDecay = o.weightDecay

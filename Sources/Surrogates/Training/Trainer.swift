@@ -222,6 +222,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
         let d = layout.inputWidth, p = layout.outputWidth
         let threads = options.threads
         shuffle(forEpoch: epoch)
+        if optimizer.beginEpoch(parameters: network.parameters) { parameterVersion += 1 }
         var sumOfSquares = 0.0, weightedSumOfSquares = 0.0
         var stepHookSeconds = 0.0
         var begin = 0
@@ -262,6 +263,7 @@ public final class Trainer<Scalar: NetworkScalar>: TrainerAccess {
             }
             begin += rows
         }
+        if optimizer.endEpoch(parameters: network.parameters) { parameterVersion += 1 }
         let backpropSeconds = monotonicSeconds() - epochStart - stepHookSeconds
         completedEpochs = epoch
         var t = profiling ? monotonicSeconds() : 0

@@ -113,6 +113,9 @@ public enum TrainingCheckpoint {
 
     /// The checkpoint of `trainer` (and its hook) in the layout above.
     public static func encode<S: NetworkScalar>(_ trainer: Trainer<S>, fingerprint: TrainingFingerprint) throws -> Data {
+        guard !trainer.optimizer.settings.isScheduleFree else {
+            throw NetworkError("a schedule-free optimizer's iterates z and x are not part of a checkpoint: such a training cannot be checkpointed")
+        }
         let hookState = try trainer.hook?.checkpointState() ?? Data()
         let count = trainer.layout.parameterCount
         let arrays: [(String, UnsafeMutableBufferPointer<S>)] = [

@@ -148,19 +148,13 @@ public enum Sobol {
             return ScalarSobol(indices: estimate, firstInterval: estimate.first.map { $0...$0 },
                                totalInterval: estimate.total.map { $0...$0 }, resamples: 0, confidence: confidence)
         }
-        var generator = SeededGenerator(seed: seed, stream: stream)
         var firsts = [[Double]](repeating: [], count: d), totals = [[Double]](repeating: [], count: d)
-        var rows = [Int](repeating: 0, count: n)
-        for _ in 0..<resamples {
-            for k in 0..<n { rows[k] = generator.nextIndex(below: n) }
+        Bootstrap.forEachResample(count: n, resamples: resamples, seed: seed, stream: stream) { rows in
             let r = indices(fA: fA, fB: fB, fAB: fAB, rows: rows)
             for i in 0..<d { firsts[i].append(r.first[i]); totals[i].append(r.total[i]) }
         }
-        let lo = (1 - confidence) / 2, hi = 1 - lo
         func interval(_ v: [Double]) -> ClosedRange<Double> {
-            let f = v.filter { $0.isFinite }
-            guard !f.isEmpty else { return Double.nan...Double.nan }
-            return sampleQuantile(f, lo)...sampleQuantile(f, hi)
+            Bootstrap.percentileInterval(v.filter { $0.isFinite }, confidence: confidence) ?? Double.nan...Double.nan
         }
         return ScalarSobol(indices: estimate, firstInterval: firsts.map(interval), totalInterval: totals.map(interval),
                            resamples: resamples, confidence: confidence)

@@ -10,4 +10,12 @@ void nk_adam_f32(float *w, const float *g, float *m, float *v, ptrdiff_t n,
 void nk_adam_f64(double *w, const double *g, double *m, double *v, ptrdiff_t n,
                  double alpha, double one_minus_beta1, double one_minus_beta2, double epsilon);
 
+/// Schedule-free AdamW's element-wise step (Defazio et al. 2024, Algorithm 1) on n elements, w = y:
+///   v ← v + (g² − v)·one_minus_beta2,  z ← z − gamma·g/(sqrt(v) + epsilon) − gamma_lambda·y,
+///   x ← (1 − c)·x + c·z,  y ← (1 − beta1)·z + beta1·x.  The five arrays must not overlap.
+void nk_schedule_free_f32(float *w, const float *g, float *z, float *x, float *v, ptrdiff_t n,
+                          float gamma, float gamma_lambda, float c, float beta1, float one_minus_beta2, float epsilon);
+void nk_schedule_free_f64(double *w, const double *g, double *z, double *x, double *v, ptrdiff_t n,
+                          double gamma, double gamma_lambda, double c, double beta1, double one_minus_beta2, double epsilon);
+
 #endif

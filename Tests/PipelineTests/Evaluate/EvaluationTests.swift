@@ -104,6 +104,7 @@ final class EvaluationTests: XCTestCase {
             XCTAssertTrue(markdown.contains(section), "report.md lacks \(section)")
         }
         XCTAssertNotNil(try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("metrics.json")))["comparison"])
+        XCTAssertFalse(markdown.contains("## Paired acceleration study"), "no verdict folder, no section")
         XCTAssertEqual(out.metrics["models"]?["blown"]?["diverged"]?["epoch"]?.number, 3)
         XCTAssertEqual(out.metrics["models"]?["blown"]?["epochs"]?.number, 2, "the model and history of the last good epoch")
         XCTAssertNil(out.metrics["models"]?["plain"]?["diverged"])

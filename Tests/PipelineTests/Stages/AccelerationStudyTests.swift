@@ -8,7 +8,7 @@ import Reporting
 /// targets come from the baseline, the runs stop at T1, and an interrupted study resumes to the
 /// same numbers, bit for bit (every training value; only the clocks differ).
 final class AccelerationStudyTests: XCTestCase {
-    func makeData() throws -> (URL, PipelineConfig) {
+    static func makeData() throws -> (URL, PipelineConfig) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("study-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         for sub in ["samples", "fem"] { try FileManager.default.createDirectory(at: data.appendingPathComponent(sub), withIntermediateDirectories: true) }
         let config = try PipelineConfig.parse("[surrogate]\ntuned_hidden = [10, 10]\ntuned_warmup_epochs = 2\n")
@@ -30,7 +30,7 @@ final class AccelerationStudyTests: XCTestCase {
     }
 
     func testStudySetsTargetsStopsAtThemAndResumesBitForBit() throws {
-        let (data, config) = try makeData()
+        let (data, config) = try Self.makeData()
         defer { try? FileManager.default.removeItem(at: data) }
         let folder = data.appendingPathComponent("study")
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
@@ -75,6 +75,7 @@ final class AccelerationStudyTests: XCTestCase {
         for (a, b) in zip(histories, again) {
             XCTAssertEqual(a.map(\.validationMSE), b.map(\.validationMSE))
             XCTAssertEqual(a.map(\.trainMSE), b.map(\.trainMSE))
+            XCTAssertEqual(a.map(\.gradientEvaluations), b.map(\.gradientEvaluations))
         }
         XCTAssertEqual(second.targets, first.targets)
 

@@ -109,6 +109,7 @@ public enum EvaluationReport {
         blocks += paperComparisonSection(evaluations, inputs: inputs, dmdSettings: config.dmd, comparison: comparison, metrics: &metrics)
         blocks += try surrogatesSection(inputs: inputs, config: config, dataPath: dataPath, threads: threads, metrics: &metrics)
         blocks += try figuresSection(inputs: inputs, evaluations: evaluations, config: config, dmd: dmd, breakdowns: breakdowns, metrics: &metrics)
+        blocks += try pairedStudySection(dataPath: dataPath, metrics: &metrics)
         blocks += reproduceSection(configPath: configPath, dataPath: dataPath)
 
         let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
@@ -323,6 +324,33 @@ public enum EvaluationReport {
     }
 
     /// "Reproduce": the commands that remake this report.
+    /// "Paired acceleration study": the table with its intervals and the figure of `train-dmd verdict`
+    /// when DATA/verdict/evaluation/verdict.json exists; adds metrics.json "paired_study".
+    static func pairedStudySection(dataPath: String, metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
+        let url = URL(fileURLWithPath: dataPath).appendingPathComponent("verdict/evaluation").appendingPathComponent(PairedSummary.jsonFile)
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        let summary: PairedSummary
+        do { summary = try AccelerationRun.decodeJSON(PairedSummary.self, from: data) } catch {
+            throw StageError("\(url.path): not a paired-study summary: \(error)")
+        }
+        let rows = summary.rows.map { r in
+            [r.method, String(format: "%gT", r.level), "\(r.reached)/\(r.seeds)", PairedSummary.format(r.medianEpochs),
+             PairedSummary.interval(r.speedup), PairedSummary.interval(r.epochRatio),
+             "\(PairedSummary.format(r.testRelativeL2Median)) / \(PairedSummary.format(r.testRelativeL2P95))"]
+        }
+        metrics["paired_study"] = .object(["target": JSONValue(summary.target), "baseline": .string(summary.baseline),
+                                           "seeds": JSONValue(summary.seeds.count), "epochs": JSONValue(summary.epochs)])
+        return [
+            .heading(2, "Paired acceleration study"),
+            .paragraph(RichText("train-dmd verdict (docs/dmd-training.md): \(summary.seeds.count) paired seeds, \(summary.epochs) planned epochs; T = \(fmt(summary.target, 4)), "
+                                + "the baseline \(summary.baseline)'s median-seed best \(summary.window)-epoch moving average of the validation MSE. Speed-up: the baseline's "
+                                + "clock-free time to the level over the method's, per seed, median [paired bootstrap 95 % interval].")),
+            .table(ReportTable(header: ["method", "level", "reached", "median epochs", "speed-up (clock-free)", "ratio of epochs", "test rel. L2 median / p95"],
+                               rows: rows)),
+            .figure(ReportFigure(summary.figure(), caption: "Validation MSE (moving average) against epochs and clock-free time, median and range over seeds.")),
+        ]
+    }
+
     private static func reproduceSection(configPath: String, dataPath: String) -> [ReportBlock] {
         [.heading(2, "Reproduce"),
          .code("./pipeline.sh --config \(configPath) --data-dir \(dataPath)\n# or stage by stage:\n"

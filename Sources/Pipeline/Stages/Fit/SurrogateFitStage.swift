@@ -42,8 +42,16 @@ public enum SurrogateFitStage {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
                                                 parameterNames: PollutantParameters.names)
+        return try split(dataset, inputScaler: inputScaler, config: config, trainingRows: trainingRows ?? dataset.trainIndices,
+                         validationSeed: config.surrogate.validationSeed)
+    }
+
+    /// `trainingRows` carved into fitting and validation rows with `validationSeed`, and the output
+    /// transform fitted on the fitting rows.
+    public static func split(_ dataset: SurrogateDataset, inputScaler: InputScaler, config: PipelineConfig, trainingRows: [Int],
+                             validationSeed: UInt64) throws -> Prepared {
         let s = config.surrogate
-        let (fit, validation) = try ValidationSplit.carve(trainingRows ?? dataset.trainIndices, fraction: s.validationFraction, seed: s.validationSeed)
+        let (fit, validation) = try ValidationSplit.carve(trainingRows, fraction: s.validationFraction, seed: validationSeed)
         let transform: OutputTransform
         switch s.outputTransform {
         case .identity: transform = .identity

@@ -28,11 +28,20 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
     /// nil = `[surrogate] tuned_schedule`.
     public var schedule: RegularizedTrainingOptions.Schedule?
     public var accelerator: Accelerator
+    /// nil = `[surrogate] tuned_weight_decay` (AdamW's λ; 0 = Adam).
+    public var weightDecay: Double?
+    /// nil = `[surrogate] tuned_min_lr_fraction` (the floor of the cosine and one-cycle schedules; 0 = to zero).
+    public var minimumLearningRateFraction: Double?
+    /// true = schedule-free AdamW (Defazio et al. 2024) instead of Adam; nil = Adam.
+    public var scheduleFree: Bool?
 
     public init(name: String, summary: String, learningRate: Double? = nil, batchSize: Int? = nil,
-                schedule: RegularizedTrainingOptions.Schedule? = nil, accelerator: Accelerator = .none) {
+                schedule: RegularizedTrainingOptions.Schedule? = nil, accelerator: Accelerator = .none,
+                weightDecay: Double? = nil, minimumLearningRateFraction: Double? = nil, scheduleFree: Bool? = nil) {
         self.name = name; self.summary = summary; self.learningRate = learningRate; self.batchSize = batchSize
         self.schedule = schedule; self.accelerator = accelerator
+        self.weightDecay = weightDecay; self.minimumLearningRateFraction = minimumLearningRateFraction
+        self.scheduleFree = scheduleFree == true ? true : nil
     }
 
     /// The baseline that defines the targets: the tuned recipe unchanged.
@@ -111,7 +120,16 @@ public struct AccelerationMethod: Codable, Equatable, Sendable {
         if let learningRate { o.learningRate = learningRate }
         if let batchSize { o.batchSize = batchSize == 0 ? fitCount : batchSize }
         if let schedule { o.schedule = schedule }
+        if let weightDecay { o.weightDecay = weightDecay }
+        if let minimumLearningRateFraction { o.minimumLearningRateFraction = minimumLearningRateFraction }
+        if scheduleFree == true { o.scheduleFree = true }
         return o
+    }
+
+    /// The epochs of Adam before the L-BFGS phase (all `planned` epochs for every other method).
+    public func adamEpochs(planned: Int) -> Int {
+        guard case .lbfgs(let fraction, _) = accelerator else { return planned }
+        return max(1, Int((fraction * Double(planned)).rounded()))
     }
 
     /// The hook this method attaches to the trainer (nil: none, or the L-BFGS phase, which is not a hook).

@@ -43,14 +43,10 @@ public enum AccelerationStudy {
                      inputs: inputs)
     }
 
-    public static func run(config: PipelineConfig, dataDirectory: URL, folder: URL, methods: [AccelerationMethod], seeds: Int, epochs: Int,
-                           executor: Executor, notice: (String) -> Void = { _ in }) throws -> StudySummary {
-        guard seeds >= 1 else { throw StudyError("--seeds must be at least 1, got \(seeds)") }
-        guard epochs >= 3 else { throw StudyError("--epochs must be at least 3, got \(epochs)") }
-        guard !methods.isEmpty else { throw StudyError("no method to study") }
-        guard Set(methods.map(\.name)).count == methods.count else { throw StudyError("a method is listed twice: \(methods.map(\.name))") }
+    /// Creates `folder` with `setup` in its setup.json, or checks that the one there is the same:
+    /// a folder holds the runs of one setup only.
+    static func claim(folder: URL, setup current: Setup) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let current = try setup(config: config, dataDirectory: dataDirectory, epochs: epochs)
         let setupURL = folder.appendingPathComponent(setupFile)
         if let data = try? Data(contentsOf: setupURL) {
             guard let old = try? JSONDecoder().decode(Setup.self, from: data), old == current else {
@@ -59,6 +55,15 @@ public enum AccelerationStudy {
         } else {
             try AtomicFile.write(try AccelerationRun.encodeJSON(current), to: setupURL)
         }
+    }
+
+    public static func run(config: PipelineConfig, dataDirectory: URL, folder: URL, methods: [AccelerationMethod], seeds: Int, epochs: Int,
+                           executor: Executor, notice: (String) -> Void = { _ in }) throws -> StudySummary {
+        guard seeds >= 1 else { throw StudyError("--seeds must be at least 1, got \(seeds)") }
+        guard epochs >= 3 else { throw StudyError("--epochs must be at least 3, got \(epochs)") }
+        guard !methods.isEmpty else { throw StudyError("no method to study") }
+        guard Set(methods.map(\.name)).count == methods.count else { throw StudyError("a method is listed twice: \(methods.map(\.name))") }
+        try claim(folder: folder, setup: try setup(config: config, dataDirectory: dataDirectory, epochs: epochs))
         let baseline = try AccelerationMethod.named(AccelerationMethod.baselineName)
         func folderOf(_ spec: AccelerationRunSpec) -> URL { folder.appendingPathComponent(runsFolder).appendingPathComponent(spec.folderName, isDirectory: true) }
         func missing(_ specs: [AccelerationRunSpec]) -> [(spec: AccelerationRunSpec, folder: URL)] {

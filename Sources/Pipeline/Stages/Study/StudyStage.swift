@@ -81,10 +81,16 @@ public enum StudyStage {
     /// Runs the pending runs as `study-run` child processes of this very executable, `jobs` at a time,
     /// in order from a shared queue.
     static func childProcessExecutor(_ stage: StageOptions, jobs: Int) -> AccelerationStudy.Executor {
+        let executor = childProcessExecutorReportingEach(stage, jobs: jobs)
+        return { runs in try executor(runs, {}) }
+    }
+
+    /// The same, calling `finished` (one call at a time) after each run ends.
+    static func childProcessExecutorReportingEach(_ stage: StageOptions, jobs: Int) -> PairedStudy.Executor {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var baseArguments = ["study-run", "--config", stage.config, "--data-dir", stage.dataDir]
         for o in stage.overrides { baseArguments += ["--set", o] }
-        return { [baseArguments] runs in
+        return { [baseArguments] runs, finished in
             guard !runs.isEmpty else { return }
             let progress = ProgressReporter("train-dmd study runs", total: runs.count, interval: 0)
             let queue = NSLock()
@@ -93,6 +99,7 @@ public enum StudyStage {
                 let outcome = launch(executable: executable, arguments: baseArguments, spec: spec, folder: runFolder)
                 queue.lock()
                 progress.advance(detail: "\(spec.folderName): \(outcome)")
+                finished()
                 queue.unlock()
             }
         }

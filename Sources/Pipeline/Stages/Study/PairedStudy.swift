@@ -1,0 +1,186 @@
+import Foundation
+import NumericalFoundations
+import Surrogates
+import Uncertainty
+
+/// `train-dmd verdict`: the acceleration study under a protocol a reviewer accepts (docs/dmd-training.md,
+/// "The paired study").
+///
+/// 1. Tuning (`tune`): every configuration of the `adam` and `schedule_free` grids (`VerdictGrids`),
+///    then of the `dmd` grid on the chosen Adam configuration, trains all E epochs on each tuning
+///    seed; a family's configuration is the one with the lowest median over the tuning seeds of
+///    its best 10-epoch moving average of the validation MSE.
+/// 2. Cost (`measureCost`): each evaluated method's CPU seconds per epoch, in one process,
+///    methods interleaved, repeated (`EpochCostBenchmark`).
+/// 3. Evaluation (`evaluate`): the chosen configurations and the untuned accelerators on the
+///    evaluation seeds (disjoint from the tuning seeds). The Adam choice (the baseline) runs all
+///    E epochs; its median-seed best moving average is the target T, and the levels are T × {1, 1.1, 1.5, 2}.
+///    Every other run stops when its moving average reaches T. Per seed and level: epochs and
+///    gradient evaluations to the level, and the clock-free time epochs × cost per epoch; speed-ups
+///    are per-seed ratios to the baseline on the same seed, with a paired bootstrap interval of the median.
+///
+/// A seed fixes the initial weights, the batch order and the validation split of every method alike
+/// (`PairedRunSettings`). Resumable run by run, as the first study; partial tables are written as runs finish.
+public enum PairedStudy {
+    public static let tuningFolder = "tuning", evaluationFolder = "evaluation", runsFolder = "runs"
+    public static let choiceFile = "choice.json", tuningTable = "tuning.csv", costFile = "cost.json"
+
+    /// Runs the given runs; calls `finished` after each one ends (for the partial tables).
+    public typealias Executor = (_ runs: [(spec: AccelerationRunSpec, folder: URL)], _ finished: @escaping () -> Void) throws -> Void
+
+    public struct Settings: Codable, Equatable, Sendable {
+        public var epochs: Int
+        public var evaluationSeeds: [Int]
+        public var tuningSeeds: [Int]
+        /// Configurations per family at most (seeded random search when a grid is larger); nil = full grids.
+        public var budget: Int?
+        public var gridSeed: UInt64
+        public var window: Int
+        /// Multiples of T.
+        public var levels: [Double]
+        public var resamples: Int
+        public var bootstrapSeed: UInt64
+        public var costRepetitions: Int
+        public var costBlockEpochs: Int
+
+        public init(epochs: Int, evaluationSeeds: [Int], tuningSeeds: [Int], budget: Int? = nil, gridSeed: UInt64 = 1, window: Int = 10,
+                    levels: [Double] = [1, 1.1, 1.5, 2], resamples: Int = 10000, bootstrapSeed: UInt64 = 1, costRepetitions: Int = 5,
+                    costBlockEpochs: Int = 14) {
+            self.epochs = epochs; self.evaluationSeeds = evaluationSeeds; self.tuningSeeds = tuningSeeds; self.budget = budget
+            self.gridSeed = gridSeed; self.window = window; self.levels = levels; self.resamples = resamples
+            self.bootstrapSeed = bootstrapSeed; self.costRepetitions = costRepetitions; self.costBlockEpochs = costBlockEpochs
+        }
+
+        public func validate() throws {
+            guard epochs > window else { throw StudyError("--epochs (\(epochs)) must exceed the moving-average window (\(window))") }
+            guard window >= 1 else { throw StudyError("the moving-average window must be at least 1, got \(window)") }
+            guard !evaluationSeeds.isEmpty, !tuningSeeds.isEmpty else { throw StudyError("the study needs at least one evaluation and one tuning seed") }
+            let shared = Set(evaluationSeeds).intersection(tuningSeeds)
+            guard shared.isEmpty else { throw StudyError("tuning and evaluation seeds must be disjoint; both hold \(shared.sorted())") }
+            guard let low = levels.min(), low >= 1, levels.allSatisfy(\.isFinite) else { throw StudyError("the target levels must be finite multiples ≥ 1 of T, got \(levels)") }
+            if let budget, budget < 1 { throw StudyError("--budget must be at least 1, got \(budget)") }
+            guard resamples >= 100 else { throw StudyError("--resamples must be at least 100, got \(resamples)") }
+            guard costRepetitions >= 1, costBlockEpochs >= 1 else { throw StudyError("the cost benchmark needs ≥ 1 repetition of ≥ 1 epoch") }
+        }
+    }
+
+    /// The configuration chosen per family, with each tuned configuration's score.
+    public struct Choice: Codable, Equatable, Sendable {
+        public var adam: AccelerationMethod
+        public var scheduleFree: AccelerationMethod
+        public var dmd: AccelerationMethod
+        /// Method name → median over the tuning seeds of its best moving average (+∞: missing or diverged).
+        public var scores: [String: Double]
+
+        /// The evaluated methods: the baseline first.
+        public var evaluated: [AccelerationMethod] { [adam, scheduleFree, dmd] + VerdictGrids.fixedAccelerators(on: adam) }
+    }
+
+    /// A finished run.
+    public struct FinishedRun: Sendable {
+        public var spec: AccelerationRunSpec
+        public var result: AccelerationRunResult
+        public var history: [AccelerationEpoch]
+    }
+
+    static func folder(of spec: AccelerationRunSpec, in root: URL) -> URL {
+        root.appendingPathComponent(runsFolder).appendingPathComponent(spec.folderName, isDirectory: true)
+    }
+
+    /// The finished runs among `specs` (those whose result matches their spec).
+    static func finished(_ specs: [AccelerationRunSpec], in root: URL) -> [FinishedRun] {
+        specs.compactMap { spec in
+            let f = folder(of: spec, in: root)
+            guard let result = AccelerationRun.finishedResult(in: f, spec: spec), let history = try? AccelerationRun.readHistory(f) else { return nil }
+            return FinishedRun(spec: spec, result: result, history: history)
+        }
+    }
+
+    /// Runs the specs not yet finished; returns the finished ones (a failed run is missing).
+    static func runMissing(_ specs: [AccelerationRunSpec], in root: URL, executor: Executor, finished onEach: @escaping () -> Void,
+                           notice: (String) -> Void, label: String) throws -> [FinishedRun] {
+        let done = Set(finished(specs, in: root).map(\.spec.folderName))
+        let todo = specs.filter { !done.contains($0.folderName) }.map { ($0, folder(of: $0, in: root)) }
+        notice("train-dmd verdict: \(label): \(specs.count - todo.count) of \(specs.count) runs already done")
+        try executor(todo, onEach)
+        return finished(specs, in: root)
+    }
+
+    /// The tuning score of one configuration: the median over seeds of the best moving average.
+    static func scores(_ runs: [FinishedRun], methods: [AccelerationMethod], seeds: [Int], window: Int) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for m in methods {
+            let values = seeds.map { seed in
+                runs.first { $0.spec.method == m && $0.spec.seed == seed }.map { SustainedTarget.bestMovingAverage(Array($0.history.dropFirst().map(\.validationMSE)), window: window) } ?? .infinity
+            }
+            out[m.name] = Bootstrap.median(values)
+        }
+        return out
+    }
+
+    static func best(_ methods: [AccelerationMethod], scores: [String: Double]) throws -> AccelerationMethod {
+        guard let m = methods.min(by: { (scores[$0.name] ?? .infinity) < (scores[$1.name] ?? .infinity) }), (scores[m.name] ?? .infinity).isFinite else {
+            throw StudyError("no configuration of \(methods.first?.name ?? "an empty grid")'s family finished with a finite validation error")
+        }
+        return m
+    }
+
+    /// Phase 1: the tuning. Writes tuning/choice.json and tuning/tuning.csv.
+    @discardableResult
+    public static func tune(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor,
+                            notice: @escaping (String) -> Void = { _ in }) throws -> Choice {
+        try settings.validate()
+        let folder = root.appendingPathComponent(tuningFolder, isDirectory: true)
+        try AccelerationStudy.claim(folder: folder, setup: try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs))
+        let lambda = try SurrogateFitStage.tunedOptions(config: config, threads: 1).weightDecay
+        let adamGrid = VerdictGrids.subsample(VerdictGrids.adam(weightDecay: lambda), budget: settings.budget, seed: settings.gridSeed, family: .adam)
+        let sfGrid = VerdictGrids.subsample(VerdictGrids.scheduleFree(weightDecay: lambda), budget: settings.budget, seed: settings.gridSeed, family: .scheduleFree)
+        func specs(_ grid: [AccelerationMethod]) -> [AccelerationRunSpec] {
+            grid.flatMap { m in settings.tuningSeeds.map { AccelerationRunSpec(method: m, seed: $0, epochs: settings.epochs, stopAtValidationMSE: nil,
+                                                                                  paired: PairedRunSettings(window: settings.window)) } }
+        }
+        var all: [FinishedRun] = []
+        let writeTable = { try? writeTuningTable(finished(specs(adamGrid + sfGrid), in: folder), settings: settings, to: folder) }
+        all = try runMissing(specs(adamGrid + sfGrid), in: folder, executor: executor, finished: { _ = writeTable() }, notice: notice, label: "tuning Adam/AdamW and schedule-free")
+        var scores = scores(all, methods: adamGrid + sfGrid, seeds: settings.tuningSeeds, window: settings.window)
+        let adam = try best(adamGrid, scores: scores), sf = try best(sfGrid, scores: scores)
+        notice("train-dmd verdict: chosen \(adam.name) (score \(scores[adam.name]!)), \(sf.name) (score \(scores[sf.name]!))")
+        let dmdGrid = VerdictGrids.subsample(VerdictGrids.dmd(on: adam), budget: settings.budget, seed: settings.gridSeed, family: .dmd)
+        let dmdRuns = try runMissing(specs(dmdGrid), in: folder, executor: executor,
+                                     finished: { try? writeTuningTable(finished(specs(adamGrid + sfGrid + dmdGrid), in: folder), settings: settings, to: folder) },
+                                     notice: notice, label: "tuning DMD on \(adam.name)")
+        all += dmdRuns
+        scores.merge(Self.scores(dmdRuns, methods: dmdGrid, seeds: settings.tuningSeeds, window: settings.window)) { $1 }
+        let choice = Choice(adam: adam, scheduleFree: sf, dmd: try best(dmdGrid, scores: scores), scores: scores)
+        try writeTuningTable(all, settings: settings, to: folder)
+        try AtomicFile.write(try AccelerationRun.encodeJSON(choice), to: folder.appendingPathComponent(choiceFile))
+        notice("train-dmd verdict: chosen DMD \(choice.dmd.name) (score \(scores[choice.dmd.name]!)); → \(folder.appendingPathComponent(choiceFile).path)")
+        return choice
+    }
+
+    /// tuning.csv: one line per tuning run (family, configuration, seed, best moving average, best validation MSE, status).
+    static func writeTuningTable(_ runs: [FinishedRun], settings: Settings, to folder: URL) throws {
+        var t = "family,method,seed,status,epochs_run,best_moving_average,best_validation_mse,summary\n"
+        for r in runs {
+            let m = r.spec.method
+            let family: VerdictGrids.Family = m.scheduleFree == true ? .scheduleFree : (m.accelerator == .none ? .adam : .dmd)
+            let best = SustainedTarget.bestMovingAverage(Array(r.history.dropFirst().map(\.validationMSE)), window: settings.window)
+            t += "\(family.rawValue),\(m.name),\(r.spec.seed),\(r.result.status.rawValue),\(r.result.epochsRun),\(best),\(r.result.bestValidationMSE),\"\(m.summary)\"\n"
+        }
+        try AtomicFile.write(t, to: folder.appendingPathComponent(tuningTable))
+    }
+
+    /// The choice of a finished tuning; with `setup`, the tuning must have been made with it (the same
+    /// epochs — the schedules span them —, recipe and data).
+    public static func readChoice(root: URL, setup: AccelerationStudy.Setup? = nil) throws -> Choice {
+        let folder = root.appendingPathComponent(tuningFolder)
+        if let setup, let data = try? Data(contentsOf: folder.appendingPathComponent(AccelerationStudy.setupFile)),
+           (try? JSONDecoder().decode(AccelerationStudy.Setup.self, from: data)) != setup {
+            throw StudyError("\(folder.appendingPathComponent(AccelerationStudy.setupFile).path): the tuning was made with another setup "
+                             + "(epochs, recipe or data) than this run asks for; use the tuning's --epochs and data, or tune again into another --out")
+        }
+        let url = folder.appendingPathComponent(choiceFile)
+        guard let data = try? Data(contentsOf: url) else { throw StudyError("\(url.path): missing; run `train-dmd verdict --phase tune` first") }
+        do { return try AccelerationRun.decodeJSON(Choice.self, from: data) } catch { throw StudyError("\(url.path): not a tuning choice: \(error)") }
+    }
+}

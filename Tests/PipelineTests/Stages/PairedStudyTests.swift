@@ -1,0 +1,182 @@
+import XCTest
+import Foundation
+import NumericalFoundations
+import Reporting
+@testable import Pipeline
+
+/// The paired study on the tiny synthetic data folder of `AccelerationStudyTests`, in this process:
+/// tuning picks per family by validation on the tuning seeds, the evaluation stops at the
+/// sustained target, and an interrupted evaluation resumes to the same numbers, bit for bit.
+final class PairedStudyTests: XCTestCase {
+    /// The sustained rule on a hand-made curve: a single dip below the level does not count; the
+    /// first epoch whose 3-epoch mean is ≤ the level does.
+    func testSustainedTargetOnAHandMadeCurve() {
+        let curve = [5.0, 4, 1, 4, 3, 2.5, 2, 2, 1.5, .nan, 1, 1, 1]
+        // Means of 3: —, —, 10/3, 3, 8/3, 19/6, 2.5, 13/6, 11/6, NaN, NaN, NaN, 1.
+        let averages = SustainedTarget.movingAverages(curve, window: 3)
+        XCTAssertTrue(averages[0].isNaN && averages[1].isNaN)
+        XCTAssertEqual(averages[2], 10.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(averages[8], 11.0 / 6, accuracy: 1e-15)
+        XCTAssertTrue(averages[9].isNaN && averages[11].isNaN)
+        XCTAssertEqual(averages[12], 1, accuracy: 1e-15)
+        // Epoch 3 dips to 1, but its mean is 10/3: level 2 is first sustained at epoch 9 (mean 11/6).
+        XCTAssertEqual(SustainedTarget.firstEpoch(curve, level: 2, window: 3), 9)
+        XCTAssertEqual(SustainedTarget.firstEpoch(curve, level: 2.5, window: 3), 7)
+        XCTAssertEqual(SustainedTarget.firstEpoch(curve, level: 1, window: 3), 13)
+        XCTAssertNil(SustainedTarget.firstEpoch(curve, level: 0.9, window: 3))
+        // With a window of 1 the rule is the first crossing.
+        XCTAssertEqual(SustainedTarget.firstEpoch(curve, level: 2, window: 1), 3)
+        XCTAssertEqual(SustainedTarget.bestMovingAverage(curve, window: 3), 1, accuracy: 1e-15)
+    }
+
+    /// Clock-free time on a hand-made history: epochs × the minimum cost per epoch; for Adam → L-BFGS
+    /// the Adam epochs (a third of 9) at the epoch cost, then each full-batch evaluation at its own cost.
+    func testClockFreeTimeOfAHandMadeHistory() {
+        func row(_ epoch: Int, _ samples: Double) -> AccelerationEpoch {
+            AccelerationEpoch(epoch: epoch, trainMSE: 1, validationMSE: 1, cpuSeconds: 0, wallSeconds: 0, gradientEvaluations: samples)
+        }
+        // 10 fitting samples; L-BFGS row 4 took one evaluation (+10 samples), row 5 two (+20).
+        let history = [row(0, 0), row(1, 10), row(2, 20), row(3, 30), row(4, 40), row(5, 60)]
+        let lbfgs = AccelerationMethod(name: "adam_lbfgs", summary: "", accelerator: .lbfgs(switchFraction: 1.0 / 3.0, memory: 10))
+        let plain = AccelerationMethod(name: "adam", summary: "")
+        let costs = EpochCosts(entries: [
+            EpochCosts.Entry(method: "adam", blockEpochs: 14, perEpoch: [2, 3], minimum: 2, median: 2.5, wallMedian: 2.5),
+            EpochCosts.Entry(method: "adam_lbfgs", blockEpochs: 14, perEpoch: [2], minimum: 2, median: 2, wallMedian: 2,
+                             fullBatchEvaluation: [0.5], fullBatchMinimum: 0.5, fullBatchMedian: 0.5),
+        ], repetitions: 1, fitSamples: 10, seed: 0)
+        XCTAssertEqual(PairedSummary.clockFree(history, method: lbfgs, plannedEpochs: 9, costs: costs), [0, 2, 4, 6, 6.5, 7.5])
+        XCTAssertEqual(PairedSummary.clockFree(history, method: plain, plannedEpochs: 9, costs: costs), [0, 2, 4, 6, 8, 10])
+        XCTAssertNil(PairedSummary.clockFree(history, method: plain, plannedEpochs: 9, costs: nil))
+    }
+
+    func testGridsHaveTheDocumentedSizesAndSubsampleBySeed() throws {
+        let adam = VerdictGrids.adam(weightDecay: 1e-4)
+        XCTAssertEqual(adam.count, 90)
+        XCTAssertEqual(Set(adam.map(\.name)).count, 90)
+        XCTAssertEqual(VerdictGrids.scheduleFree(weightDecay: 1e-4).count, 30)
+        let dmd = VerdictGrids.dmd(on: adam[7])
+        XCTAssertEqual(dmd.count, 90)
+        XCTAssertTrue(dmd.allSatisfy { $0.learningRate == adam[7].learningRate && $0.batchSize == adam[7].batchSize && $0.schedule == adam[7].schedule })
+        let a = VerdictGrids.subsample(adam, budget: 20, seed: 4, family: .adam)
+        XCTAssertEqual(a.count, 20)
+        XCTAssertEqual(a, VerdictGrids.subsample(adam, budget: 20, seed: 4, family: .adam))
+        XCTAssertNotEqual(a, VerdictGrids.subsample(adam, budget: 20, seed: 5, family: .adam))
+        XCTAssertEqual(VerdictGrids.subsample(adam, budget: 200, seed: 4, family: .adam), adam)
+        XCTAssertEqual(VerdictGrids.short(3e-3), "3e-3")
+        XCTAssertEqual(VerdictGrids.short(1e-2), "1e-2")
+    }
+
+    func testSeedsMustBeDisjoint() {
+        XCTAssertThrowsError(try PairedStudy.Settings(epochs: 30, evaluationSeeds: [0, 1], tuningSeeds: [1]).validate()) {
+            XCTAssertTrue("\($0)".contains("disjoint"), "\($0)")
+        }
+    }
+
+    func testTuneEvaluateAndResumeBitForBit() throws {
+        let (data, config) = try AccelerationStudyTests.makeData()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let root = data.appendingPathComponent("verdict")
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
+        var executed: [String] = []
+        let executor: PairedStudy.Executor = { runs, finished in
+            for (spec, folder) in runs {
+                executed.append(spec.folderName)
+                try AccelerationRun.execute(spec, prepared: prepared, config: config, folder: folder)
+                finished()
+            }
+        }
+        let settings = PairedStudy.Settings(epochs: 24, evaluationSeeds: [0, 1, 2], tuningSeeds: [1000], budget: 2, window: 3,
+                                            resamples: 200, costRepetitions: 1, costBlockEpochs: 2)
+        let choice = try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
+        XCTAssertEqual(executed.count, 6, "2 configurations per family, one tuning seed")
+        // The choice is the lowest score of its family.
+        let adamScores: [Double] = choice.scores.filter { $0.key.hasPrefix("adam") }.map { $0.value }
+        XCTAssertEqual(choice.scores[choice.adam.name], adamScores.min())
+        XCTAssertTrue(choice.scheduleFree.scheduleFree == true)
+        if case .dmd = choice.dmd.accelerator {} else { XCTFail("the DMD choice has no DMD jump") }
+        XCTAssertEqual(choice.dmd.learningRate, choice.adam.learningRate)
+        XCTAssertEqual(try PairedStudy.readChoice(root: root), choice)
+
+        executed = []
+        let first = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
+        XCTAssertEqual(executed.count, 3 * 8)
+        XCTAssertNotNil(first.costs)
+        let base = first.runs.filter { $0.method == choice.adam.name }
+        XCTAssertEqual(base.count, 3)
+        XCTAssertTrue(base.allSatisfy { $0.epochsRun == 24 })
+        // T is the median seed's best moving average; every other run stops where its moving average first reaches T.
+        let bestAverages: [Double] = base.map { $0.bestMovingAverage }
+        XCTAssertEqual(first.target, bestAverages.sorted()[1])
+        for run in first.runs where run.method != choice.adam.name {
+            if let hit = run.hits[0] { XCTAssertEqual(hit.epoch, run.epochsRun, run.method) } else { XCTAssertEqual(run.epochsRun, 24, run.method) }
+            XCTAssertNotNil(run.testRelativeL2Median, run.method)
+        }
+        // The baseline against itself: every ratio 1, so the interval is the point.
+        let own = try XCTUnwrap(first.rows.first { $0.method == choice.adam.name && $0.level == 2 })
+        if own.reached > 0 {
+            XCTAssertEqual(own.epochRatio?.lower, 1); XCTAssertEqual(own.epochRatio?.upper, 1)
+        }
+        for name in [PairedSummary.runsTable, PairedSummary.table, PairedSummary.markdownFile, PairedSummary.figureFile, PairedStudy.costFile] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("evaluation/\(name)").path), name)
+        }
+        let folder = root.appendingPathComponent("evaluation/runs")
+        func histories(_ s: PairedSummary) throws -> [[AccelerationEpoch]] {
+            try s.runs.map { try AccelerationRun.readHistory(folder.appendingPathComponent("\($0.method)/seed_\($0.seed)")) }
+        }
+        let before = try histories(first)
+
+        // An interrupted evaluation: one run lost its result, one never started.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("rre/seed_1/result.json"))
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("\(choice.dmd.name)/seed_2"))
+        executed = []
+        let second = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
+        XCTAssertEqual(executed.sorted(), ["\(choice.dmd.name)/seed_2", "rre/seed_1"].sorted(), "only the missing runs are redone")
+        let after = try histories(second)
+        XCTAssertEqual(before.count, after.count)
+        for (a, b) in zip(before, after) {
+            XCTAssertEqual(a.map(\.validationMSE), b.map(\.validationMSE))
+            XCTAssertEqual(a.map(\.trainMSE), b.map(\.trainMSE))
+            XCTAssertEqual(a.map(\.gradientEvaluations), b.map(\.gradientEvaluations))
+        }
+        XCTAssertEqual(second.target, first.target)
+        let l2First: [Double?] = first.runs.map { $0.testRelativeL2Median }, l2Second: [Double?] = second.runs.map { $0.testRelativeL2Median }
+        XCTAssertEqual(l2Second, l2First)
+        for (a, b) in zip(first.runs, second.runs) {
+            let hitsA: [Int?] = a.hits.map { $0?.epoch }, hitsB: [Int?] = b.hits.map { $0?.epoch }
+            XCTAssertEqual(hitsA, hitsB, a.method)
+        }
+        for (a, b) in zip(first.rows, second.rows) { XCTAssertEqual(a.epochRatio, b.epochRatio, a.method) }
+
+        // An evaluation over another horizon than the tuning's is refused, naming the tuning's setup.
+        var longer = settings; longer.epochs = 30
+        XCTAssertThrowsError(try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: longer, executor: executor)) {
+            XCTAssertTrue("\($0)".contains("tuning/setup.json"), "\($0)")
+        }
+
+        // `evaluate`'s report finds the study in DATA/verdict and shows its table.
+        var metrics: [String: JSONValue] = [:]
+        let blocks = try EvaluationReport.pairedStudySection(dataPath: data.path, metrics: &metrics)
+        XCTAssertEqual(blocks.first, .heading(2, "Paired acceleration study"))
+        XCTAssertEqual(metrics["paired_study"]?["target"]?.number, second.target)
+        guard case .table(let table)? = blocks.dropFirst(2).first else { return XCTFail("no table") }
+        XCTAssertEqual(table.rows.count, 8 * settings.levels.count)
+    }
+
+    /// Under the paired protocol the seed carves the validation split: two seeds, two splits of the same rows.
+    func testTheSeedCarvesTheValidationSplit() throws {
+        let (data, config) = try AccelerationStudyTests.makeData()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
+        let method = try AccelerationMethod.named("adam")
+        let a = try AccelerationRun.runData(AccelerationRunSpec(method: method, seed: 0, epochs: 5, stopAtValidationMSE: nil, paired: PairedRunSettings()),
+                                            prepared: prepared, config: config)
+        let b = try AccelerationRun.runData(AccelerationRunSpec(method: method, seed: 1, epochs: 5, stopAtValidationMSE: nil, paired: PairedRunSettings()),
+                                            prepared: prepared, config: config)
+        XCTAssertEqual(Set(a.fitRows + a.validationRows), Set(prepared.fitRows + prepared.validationRows))
+        XCTAssertEqual(Set(b.fitRows + b.validationRows), Set(prepared.fitRows + prepared.validationRows))
+        XCTAssertNotEqual(a.validationRows, b.validationRows)
+        XCTAssertEqual(a.validationRows.count, b.validationRows.count)
+        let unpaired = try AccelerationRun.runData(AccelerationRunSpec(method: method, seed: 1, epochs: 5, stopAtValidationMSE: nil), prepared: prepared, config: config)
+        XCTAssertEqual(unpaired.validationRows, prepared.validationRows)
+    }
+}
