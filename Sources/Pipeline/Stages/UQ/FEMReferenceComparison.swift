@@ -43,7 +43,7 @@ public enum FEMReferenceComparison {
         let lo = (1 - confidence) / 2
         let inside = zip(s, intervals).filter { $1.contains($0) }.count
         return MapComparison(name: name, relativeL2: Quadrature.relativeWeightedL2(s, from: f, weights: weights),
-                             interval: MapBootstrap.percentileInterval(differences, low: lo, high: 1 - lo),
+                             interval: Bootstrap.percentileInterval(differences, confidence: confidence) ?? .nan ... .nan,
                              samplingError: sampleQuantile(sampling, 1 - lo), shareInside: Double(inside) / Double(p))
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import NumericalFoundations
 
 /// The percentile bootstrap of per-output mean and standard-deviation maps of n i.i.d. rows
-/// (Efron & Tibshirani 1993, ch. 13): B resamples of the n rows with replacement, each giving a mean
+/// (`Bootstrap`'s draws and intervals): B resamples of the n rows with replacement, each giving a mean
 /// and a standard deviation per output; the interval of each output is the [(1 − c)/2, (1 + c)/2]
 /// range of its B values.
 ///
@@ -41,8 +41,11 @@ public struct MapBootstrap: Sendable {
         var centred = values, squared = values
         for k in 0..<n { for j in 0..<p { let y = values[k * p + j] - mean[j]; centred[k * p + j] = y; squared[k * p + j] = y * y } }
         var counts = [Double](repeating: 0, count: b * n)
-        var generator = SeededGenerator(seed: seed, stream: stream)
-        for r in 0..<b { for _ in 0..<n { counts[r * n + generator.nextIndex(below: n)] += 1 } }
+        var r = 0
+        Bootstrap.forEachResample(count: n, resamples: b, seed: seed, stream: stream) { rows in
+            for k in rows { counts[r * n + k] += 1 }
+            r += 1
+        }
         var s1 = [Double](repeating: 0, count: b * p), s2 = [Double](repeating: 0, count: b * p)
         Self.product(counts, centred, into: &s1, b: b, n: n, p: p)
         Self.product(counts, squared, into: &s2, b: b, n: n, p: p)
@@ -77,19 +80,13 @@ public struct MapBootstrap: Sendable {
         Self.columnIntervals(standardDeviations, columns: outputs, confidence: confidence)
     }
 
-    /// The percentile interval of each column of a B × columns table (type-7 quantiles).
+    /// The percentile interval of each column of a B × columns table (finite values).
     public static func columnIntervals(_ table: [Double], columns p: Int, confidence: Double) -> [ClosedRange<Double>] {
         let b = table.count / p
-        let lo = (1 - confidence) / 2, hi = 1 - lo
         var column = [Double](repeating: 0, count: b)
         return (0..<p).map { j in
             for r in 0..<b { column[r] = table[r * p + j] }
-            return percentileInterval(column, low: lo, high: hi)
+            return Bootstrap.percentileInterval(column, confidence: confidence) ?? .nan ... .nan
         }
-    }
-
-    /// The [low, high] sample quantiles (type 7, `sampleQuantile`) of `values`.
-    public static func percentileInterval(_ values: [Double], low: Double, high: Double) -> ClosedRange<Double> {
-        sampleQuantile(values, low)...sampleQuantile(values, high)
     }
 }
