@@ -63,6 +63,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnLMCGIterations: Int
     /// Accepted LM steps without a better validation MSE before stopping (0: never stop early).
     public var podnnLMPatience: Int
+    /// w of POD-NN's derivative-informed loss: the network also matches the projected sensitivities
+    /// fem/dc3_dtheta.npy (docs/surrogates.md); 0 = values only.
+    public var podnnDerivativeWeight: Double
 
     // The ensemble: a weighted average of other models (weights chosen on validation).
     public var ensembleMembers: [Model]
@@ -106,6 +109,10 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnLMIterations = try r.int("podnn_lm_iterations", default: 200, in: 1...1_000_000)
         podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
+        podnnDerivativeWeight = try r.double("podnn_derivative_weight", default: 0, in: 0...1e6)
+        if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
+            throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
+        }
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
         if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {
