@@ -13,22 +13,20 @@ public struct FieldJacobians: Sendable {
     }
 }
 
-extension PODNeuralNetwork {
-    /// The coefficient Jacobians the network is trained to match: for each sample, Φᵀ (∂y/∂x) (the
-    /// mean field has no derivative), each row k divided by the coefficient's scale s_k, as the
-    /// network's targets are (c_k − m_k)/s_k. count × r × d.
-    static func coefficientJacobians(_ jacobians: FieldJacobians, pod: ProperOrthogonalDecomposition, scale: [Double],
-                                     count: Int, inputWidth d: Int) throws -> [Double] {
-        let p = pod.pointCount, r = pod.rank
+extension ProperOrthogonalDecomposition {
+    /// The Jacobians of the POD coefficients, Φᵀ ∂y/∂x per sample (the mean field has no derivative):
+    /// count × r × d, zero for samples without Jacobian.
+    public func projectedJacobians(_ jacobians: FieldJacobians, count: Int, inputWidth d: Int) throws -> [Double] {
+        let p = pointCount, r = rank
         guard jacobians.values.count == count * p * d, jacobians.available.count == count else {
-            throw ReducedOrderModelError.shapeMismatch("POD-NN derivative training needs \(count) × \(p) × \(d) Jacobian values and \(count) availability flags; got \(jacobians.values.count) and \(jacobians.available.count)")
+            throw ReducedOrderModelError.shapeMismatch("derivative training needs \(count) × \(p) × \(d) Jacobian values and \(count) availability flags; got \(jacobians.values.count) and \(jacobians.available.count)")
         }
         if let bad = jacobians.values.firstIndex(where: { !$0.isFinite }), jacobians.available[bad / (p * d)] {
-            throw ReducedOrderModelError.shapeMismatch("POD-NN derivative training: sample \(bad / (p * d)) has a non-finite Jacobian value \(jacobians.values[bad])")
+            throw ReducedOrderModelError.shapeMismatch("derivative training: sample \(bad / (p * d)) has a non-finite Jacobian value \(jacobians.values[bad])")
         }
         var out = [Double](repeating: 0, count: count * r * d)
         jacobians.values.withUnsafeBufferPointer { jz in
-            pod.modes.withUnsafeBufferPointer { phi in
+            modes.withUnsafeBufferPointer { phi in
                 out.withUnsafeMutableBufferPointer { jc in
                     for i in 0..<count where jacobians.available[i] {
                         // (r × d) = Φᵀ (r × P) · J_i (P × d); Φ is P × r row-major.
@@ -38,6 +36,18 @@ extension PODNeuralNetwork {
                 }
             }
         }
+        return out
+    }
+}
+
+extension PODNeuralNetwork {
+    /// The coefficient Jacobians the network is trained to match: the projected Jacobians
+    /// (`ProperOrthogonalDecomposition.projectedJacobians`), row k divided by the coefficient's scale
+    /// s_k, as the network's targets are (c_k − m_k)/s_k. count × r × d.
+    static func coefficientJacobians(_ jacobians: FieldJacobians, pod: ProperOrthogonalDecomposition, scale: [Double],
+                                     count: Int, inputWidth d: Int) throws -> [Double] {
+        var out = try pod.projectedJacobians(jacobians, count: count, inputWidth: d)
+        let r = pod.rank
         for i in 0..<count { for k in 0..<r { for j in 0..<d { out[(i * r + k) * d + j] /= scale[k] } } }
         return out
     }

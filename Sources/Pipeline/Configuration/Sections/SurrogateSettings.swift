@@ -49,6 +49,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpKernel: Kernel
     public var gpRestarts: Int
     public var gpSeed: UInt64
+    /// The leading POD coefficients whose GPs are also conditioned on the projected sensitivities
+    /// fem/dc3_dtheta.npy (gradient-enhanced, hyper-parameters from the plain fit); 0 = none.
+    public var gpDerivativeModes: Int
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -99,6 +102,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpKernel = try r.choice("gp_kernel", default: Kernel.matern52)
         gpRestarts = try r.int("gp_restarts", default: 3, in: 1...100)
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
+        gpDerivativeModes = try r.int("gp_derivative_modes", default: 0, in: 0...100_000)
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
         podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)

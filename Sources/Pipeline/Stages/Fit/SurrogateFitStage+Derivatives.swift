@@ -6,7 +6,7 @@ import Surrogates
 extension SurrogateFitStage {
     /// Whether `model`'s fit reads fem/dc3_dtheta.npy (then it is an input of the model's manifest).
     static func usesSensitivities(_ model: SurrogateSettings.Model, config: PipelineConfig) -> Bool {
-        model == .podNN && config.surrogate.podnnDerivativeWeight > 0
+        (model == .podNN && config.surrogate.podnnDerivativeWeight > 0) || (model == .podGP && config.surrogate.gpDerivativeModes > 0)
     }
 
     /// The rows' sensitivities ∂c3/∂θ (fem/dc3_dtheta.npy, N × P × 6) as Jacobians of the fitted
@@ -18,7 +18,7 @@ extension SurrogateFitStage {
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
         let url = prepared.sensitivities
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw StageError("\(url.path): missing; [surrogate] podnn_derivative_weight > 0 needs the sensitivities (run pollutant-fem with [fem] sensitivities = true)")
+            throw StageError("\(url.path): missing; [surrogate] podnn_derivative_weight > 0 and gp_derivative_modes > 0 need the sensitivities (run pollutant-fem with [fem] sensitivities = true)")
         }
         let array = try Npy.read(Double.self, from: url, expectedShape: [data.sampleCount, p, d])
         let sensitivities = array.values

@@ -137,16 +137,19 @@ public enum SurrogateFitStage {
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
-        let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
+        var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads)
-        progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
+        options.gradientModes = s.gpDerivativeModes
+        let jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
+        progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
+                 + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
-                                               count: prepared.fitRows.count, options: options) { _, total in reporter.advance(total: total) }
+                                               count: prepared.fitRows.count, options: options, jacobians: jacobians) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
-        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count)])
     }
 
     /// A weighted mean of the members fitted before it, the weights chosen on the validation rows.
