@@ -70,7 +70,7 @@ final class DerivativeInformedTrainingTests: XCTestCase {
             }
         }
         let loss = DerivativeInformedLoss(network: network, capacity: n, step: 1e-3, weight: 1)
-        let sums = loss.evaluate(batch: (0..<n)[...], inputs: problem.inputs, targets: problem.targets, jacobians: problem.jacobians,
+        let sums = loss.evaluate(batch: Array(0..<n)[...], inputs: problem.inputs, targets: problem.targets, jacobians: problem.jacobians,
                                  hasJacobian: problem.available, threads: 1)
         let rms = (sums.derivatives / Double(n * r * d)).squareRoot()
         print("derivative-informed loss: RMS of D_j f − exact Jacobian at h = 1e-3: \(rms); value residual \(sums.values)")
@@ -147,9 +147,95 @@ final class DerivativeInformedTrainingTests: XCTestCase {
     }
 }
 
-/// Held-out errors of the derivative-informed POD-NN on the few-mode family from 30 samples
-/// (measured values in the test's output; tolerances ≈ 3× them).
+/// Held-out errors of the derivative-informed models, tolerances ≈ 3× the measured values:
+/// POD-NN on the few-mode family from 30 samples, field 1.07e-2 and Jacobian 9.7e-2 relative L2
+/// (without the derivative term 5.7e-2 and 0.50); the gradient-enhanced GP on 60 samples 4.9e-3
+/// (plain GP 4.2e-2), and the posterior mean's slope at a training point within 1.4e-6 of the
+/// observed gradient (noise share 1e-10 of the prior; the bound allows for the difference step).
 enum DerivativeTolerances {
-    static let field = 1.0
-    static let jacobian = 1.0
+    static let field = 3e-2
+    static let jacobian = 0.3
+    static let gradientEnhancedGP = 1.5e-2
+    static let observedGradient = 1e-4
+}
+
+/// The gradient-enhanced GP: its covariance blocks and its gain over the plain GP.
+final class GradientEnhancedGaussianProcessTests: XCTestCase {
+    /// The value–gradient and gradient–gradient blocks are the kernel's derivatives: against central
+    /// differences of k (step 1e-4: truncation ~1e-8, rounding of the mixed difference ε/h² ~1e-8),
+    /// for both kernels, to 1e-6.
+    func testCovarianceBlocksAreTheKernelDerivatives() {
+        let d = 3
+        let x: [Double] = [0.1, -0.4, 0.7, 0.5, 0.2, -0.3]
+        let w = [1.0 / 0.49, 1.0 / 1.44, 1.0 / 0.81], s2 = 1.7
+        for kernel in CovarianceKernel.allCases {
+            func k(_ a: [Double], _ b: [Double]) -> Double {
+                var r2 = 0.0
+                for m in 0..<d { r2 += (a[m] - b[m]) * (a[m] - b[m]) * w[m] }
+                return s2 * kernel.correlation(r2)
+            }
+            let order = 2 + 2 * d
+            var joint = [Double](repeating: 0, count: order * order)
+            x.withUnsafeBufferPointer { xb in
+                joint.withUnsafeMutableBufferPointer {
+                    GradientEnhancedGaussianProcess.fillJointCovariance(xb.baseAddress!, count: 2, gradientRows: [0, 1], dimension: d, kernel: kernel,
+                                                                        inverseSquaredLengthScales: w, signalVariance: s2, into: $0.baseAddress!)
+                }
+            }
+            let xa = Array(x[0..<3]), xb = Array(x[3..<6]), h = 1e-4
+            var worst = 0.0
+            for j in 0..<d {
+                var up = xb, down = xb
+                up[j] += h; down[j] -= h
+                // cov(f(x_a), ∂_j f(x_b)) = ∂k(x_a, x_b)/∂x_b,j: row 0, column 2 + d + j (the gradients of row 1).
+                worst = max(worst, abs((k(xa, up) - k(xa, down)) / (2 * h) - joint[0 * order + 2 + d + j]))
+                for i in 0..<d {
+                    var aUp = xa, aDown = xa
+                    aUp[i] += h; aDown[i] -= h
+                    let mixed = (k(aUp, up) - k(aUp, down) - k(aDown, up) + k(aDown, down)) / (4 * h * h)
+                    worst = max(worst, abs(mixed - joint[(2 + i) * order + 2 + d + j]))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-6, "\(kernel)")
+            XCTAssertEqual(joint[2 * order + 2], s2 * kernel.lengthScaleDerivativeFactor(0) * w[0], accuracy: 1e-14)
+            XCTAssertEqual(joint[2 * order + 3], 0, accuracy: 1e-14)
+        }
+    }
+
+    /// A smooth 6-parameter function from 60 samples: with its gradients (hyper-parameters of the
+    /// plain fit) the held-out error is smaller than half the plain GP's and below the stated
+    /// tolerance, and the posterior mean's gradient at a training point reproduces the observed one.
+    /// (With 25 samples the plain fit switches inputs off, ℓ → 1e3, and the gradients along them then
+    /// barely inform the prior: 0.249 → 0.229 measured. The hyper-parameters limit the method.)
+    func testGradientsLowerTheHeldOutError() throws {
+        func f(_ x: ArraySlice<Double>) -> Double {
+            let b = x.startIndex
+            return sin(2 * x[b]) + 0.5 * x[b + 1] * x[b + 1] + exp(0.5 * x[b + 2]) * x[b + 3] + 0.3 * x[b + 4] * x[b + 5]
+        }
+        func gradient(_ x: ArraySlice<Double>) -> [Double] {
+            let b = x.startIndex, e = exp(0.5 * x[b + 2])
+            return [2 * cos(2 * x[b]), x[b + 1], 0.5 * e * x[b + 3], e, 0.3 * x[b + 5], 0.3 * x[b + 4]]
+        }
+        let n = 60, d = 6
+        let x = latinHypercubePoints(n, d, seed: 41), z = latinHypercubePoints(200, d, seed: 42)
+        let y = (0..<n).map { f(x[($0 * d)..<($0 * d + d)]) }
+        let g = (0..<n).flatMap { gradient(x[($0 * d)..<($0 * d + d)]) }
+        let truth = (0..<200).map { f(z[($0 * d)..<($0 * d + d)]) }
+        let plain = try GaussianProcessRegressor.fit(inputs: x, targets: y, count: n, dimension: d, options: GaussianProcessOptions(restarts: 2))
+        let enhanced = try GradientEnhancedGaussianProcess.fit(base: plain, targets: y, gradients: g, available: Array(repeating: true, count: n))
+        let plainError = relativeL2(try plain.predict(inputs: z, count: 200, meanOnly: true).mean, truth)
+        let enhancedError = relativeL2(try enhanced.predictMean(inputs: z, count: 200), truth)
+        print("GP on 60 samples of a smooth 6-parameter function: held-out relative L2 plain \(plainError), gradient-enhanced \(enhancedError); ℓ \(plain.hyperparameters.lengthScales), σ_f² \(plain.hyperparameters.signalVariance), σ_n² \(plain.hyperparameters.noiseVariance)")
+        XCTAssertLessThan(enhancedError, 0.5 * plainError)
+        XCTAssertLessThan(enhancedError, DerivativeTolerances.gradientEnhancedGP)
+        var worst = 0.0
+        for j in 0..<d {
+            var up = Array(x[0..<d]), down = up
+            up[j] += 1e-5; down[j] -= 1e-5
+            let slope = (try enhanced.predictMean(inputs: up, count: 1)[0] - enhanced.predictMean(inputs: down, count: 1)[0]) / 2e-5
+            worst = max(worst, abs(slope - g[j]))
+        }
+        print("gradient-enhanced GP: worst |∂mean/∂x − observed gradient| at a training point \(worst)")
+        XCTAssertLessThan(worst, DerivativeTolerances.observedGradient)
+    }
 }
