@@ -3,8 +3,10 @@ import NumericalFoundations
 /// The derivative-informed (Sobolev) loss of a network f: ℝ^d → ℝ^r on a batch of B samples with
 /// targets y_i and target Jacobians J_i (r × d, row-major ∂y_k/∂x_j):
 ///
-///   L = (1/(B r)) Σ_i ‖f(x_i) − y_i‖² + w (1/(B r d)) Σ_{i with J_i} Σ_j ‖D_j f(x_i) − J_i e_j‖²,
+///   L = (1/(B r)) Σ_i ‖f(x_i) − y_i‖² + w (1/(B r d)) Σ_{i with J_i} Σ_j Σ_k ω_k (D_j f_k(x_i) − J_i,kj)²,
 ///
+/// ω_k per output (`outputWeights`, default 1; POD-NN passes the coefficients' variance shares, so
+/// that the derivative term measures the Jacobian error of the field, not of each standardised mode).
 /// D_j f(x) = [f(x + h e_j) − f(x − h e_j)] / (2h) the central difference along input j
 /// (O'Leary-Roseberry et al. 2022 derive the same loss with exact Jacobians; Czarnecki et al. 2017
 /// call it Sobolev training). D_j f = ∂f/∂x_j + (h²/6) ∂³f/∂x_j³ + O(h⁴): with the default h = 1e-3
@@ -22,14 +24,17 @@ final class DerivativeInformedLoss {
     let step: Double
     let weight: Double
     let gradient: UnsafeMutableBufferPointer<Double>
+    let outputWeights: [Double]
     private let workspace: NetworkWorkspace<Double>
     private let stacked: UnsafeMutablePointer<Double>
 
     /// Rows per sample in the stacked batch: x, then x ± h e_j for j = 0..<d.
     var rowsPerSample: Int { 1 + 2 * network.layout.inputWidth }
 
-    init(network: Network<Double>, capacity: Int, step: Double, weight: Double) {
+    init(network: Network<Double>, capacity: Int, step: Double, weight: Double, outputWeights: [Double]? = nil) {
         self.network = network; self.capacity = capacity; self.step = step; self.weight = weight
+        self.outputWeights = outputWeights ?? Array(repeating: 1, count: network.layout.outputWidth)
+        precondition(self.outputWeights.count == network.layout.outputWidth, "derivative-informed loss: one weight per output")
         let layout = network.layout
         let rows = capacity * (1 + 2 * layout.inputWidth)
         workspace = NetworkWorkspace<Double>(layout: layout, rows: rows, deltaRows: rows)
@@ -43,8 +48,8 @@ final class DerivativeInformedLoss {
 
     /// The loss over the samples `batch` (indices into the row-major arrays: inputs n × d, targets
     /// n × r, jacobians n × r × d, `hasJacobian` n) and its gradient with respect to the network's
-    /// parameters, written into `gradient`. Returns the two sums of squares (values, derivatives),
-    /// unweighted and unnormalised.
+    /// parameters, written into `gradient`. Returns the two sums of squares (values, derivatives with
+    /// the ω_k), without w and unnormalised.
     func evaluate(batch: ArraySlice<Int>, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>,
                   jacobians: UnsafePointer<Double>, hasJacobian: [Bool], threads: Int) -> (values: Double, derivatives: Double) {
         let layout = network.layout, d = layout.inputWidth, r = layout.outputWidth, m = rowsPerSample
@@ -73,9 +78,9 @@ final class DerivativeInformedLoss {
                 for k in 0..<r {
                     guard hasJacobian[i] else { delta[plus + k] = 0; delta[minus + k] = 0; continue }
                     let e = (output[plus + k] - output[minus + k]) / (2 * step) - jacobians[(i * r + k) * d + j]
-                    derivativeSum += e * e
-                    delta[plus + k] = derivativeScale * e
-                    delta[minus + k] = -derivativeScale * e
+                    derivativeSum += outputWeights[k] * e * e
+                    delta[plus + k] = derivativeScale * outputWeights[k] * e
+                    delta[minus + k] = -derivativeScale * outputWeights[k] * e
                 }
             }
         }

@@ -52,15 +52,21 @@ extension PODNeuralNetwork {
         return out
     }
 
-    /// Mini-batch Adam on `DerivativeInformedLoss` (weight `options.derivativeWeight`), with the same
+    /// Mini-batch Adam on `DerivativeInformedLoss` (weight `options.derivativeWeight`, each coefficient's
+    /// derivative error weighted by its share s_k² of the variance, so that the term is the field's
+    /// Jacobian error: the standardised high modes have rough, large gradients that would otherwise
+    /// dominate the loss — measured on the paper's dataset, docs/surrogates.md), with the same
     /// early stopping as `trainWithAdam`: on the validation MSE of the values alone, so that runs
     /// with and without the derivative term are judged by one measure.
     static func trainWithDerivatives(_ network: Network<Double>, inputs: [Double], targets: [Double], jacobians: [Double], available: [Bool],
-                                     count: Int, validationInputs: [Double], validationTargets: [Double], validationCount: Int,
+                                     coefficientScale scale: [Double], count: Int, validationInputs: [Double], validationTargets: [Double], validationCount: Int,
                                      options: PODNeuralNetworkOptions) throws -> TrainingOutcome {
         let start = monotonicSeconds()
         let batchSize = min(options.batchSize, count)
-        let loss = DerivativeInformedLoss(network: network, capacity: batchSize, step: options.derivativeStep, weight: options.derivativeWeight)
+        // ω_k = s_k² / mean(s²): the derivative error in field units (the modes are orthonormal), scaled to mean 1.
+        let meanSquare = scale.reduce(0) { $0 + $1 * $1 } / Double(scale.count)
+        let loss = DerivativeInformedLoss(network: network, capacity: batchSize, step: options.derivativeStep, weight: options.derivativeWeight,
+                                          outputWeights: scale.map { $0 * $0 / meanSquare })
         let optimizer = AdamOptimizer<Double>(layout: network.layout, settings: AdamSettings(learningRate: options.learningRate))
         var generator = SeededGenerator(seed: options.seed &+ 1)
         var outcome = TrainingOutcome()

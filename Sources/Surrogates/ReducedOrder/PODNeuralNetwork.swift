@@ -192,7 +192,7 @@ public final class PODNeuralNetwork {
             }
             let targetJacobians = try coefficientJacobians(jacobians, pod: pod, scale: scale, count: count, inputWidth: d)
             outcome = try trainWithDerivatives(network, inputs: inputs, targets: targets, jacobians: targetJacobians, available: jacobians.available,
-                                               count: count, validationInputs: validationInputs, validationTargets: validationTargets,
+                                               coefficientScale: scale, count: count, validationInputs: validationInputs, validationTargets: validationTargets,
                                                validationCount: validationCount, options: options)
         case .adam:
             outcome = try trainWithAdam(network, inputs: inputs, targets: targets, count: count, validationInputs: validationInputs,

@@ -24,12 +24,12 @@ final class DerivativeInformedTrainingTests: XCTestCase {
         return loss.loss(sums, batchSize: 5)
     }
 
-    /// The weight gradient is the exact gradient of the loss: against central differences in every
+    /// The weight gradient is the exact gradient of the loss (with unequal output weights ω_k): against central differences in every
     /// parameter (step 1e-5; truncation ~1e-10, rounding ~1e-13/1e-3/1e-5 ≈ 1e-8 of the loss scale),
     /// to 1e-6 of the largest gradient entry.
     func testWeightGradientMatchesCentralDifferences() {
         let problem = smallProblem()
-        let loss = DerivativeInformedLoss(network: problem.network, capacity: 5, step: 1e-3, weight: 0.7)
+        let loss = DerivativeInformedLoss(network: problem.network, capacity: 5, step: 1e-3, weight: 0.7, outputWeights: [0.3, 1.7])
         _ = lossValue(loss, problem)
         let gradient = Array(loss.gradient)
         let largest = gradient.map(abs).max()!
