@@ -148,7 +148,7 @@ final class DerivativeInformedTrainingTests: XCTestCase {
 }
 
 /// Held-out errors of the derivative-informed models, tolerances ≈ 3× the measured values:
-/// POD-NN on the few-mode family from 30 samples, field 1.07e-2 and Jacobian 9.7e-2 relative L2
+/// POD-NN on the few-mode family from 30 samples, field 7.0e-3 and Jacobian 8.4e-2 relative L2
 /// (without the derivative term 5.7e-2 and 0.50); the gradient-enhanced GP on 60 samples 4.9e-3
 /// (plain GP 4.2e-2), and the posterior mean's slope at a training point within 1.4e-6 of the
 /// observed gradient (noise share 1e-10 of the prior; the bound allows for the difference step).
