@@ -32,6 +32,17 @@ public struct InputFeatures: Codable, Equatable, Sendable {
         return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
     }
 
+    /// dθ_j/dx_j, the inverse of `scale`'s slope at the parameter value x: (upper − lower)/2 for a
+    /// linear input, x (log upper − log lower)/2 for a log input (x = exp(lo + (s + 1)(hi − lo)/2)).
+    /// The chain rule from ∂/∂θ (the FEM's sensitivities) to ∂/∂(scaled input). 0 for a fixed parameter.
+    @inline(__always) public func parameterPerScaledInput(_ x: Double, column j: Int) -> Double {
+        if logarithmic[j] {
+            let lo = Foundation.log(lower[j]), hi = Foundation.log(upper[j])
+            return hi > lo ? x * (hi - lo) / 2 : 0
+        }
+        return (upper[j] - lower[j]) / 2
+    }
+
     public func scale(rows values: [Double]) -> [Double] {
         values.enumerated().map { scale($0.element, column: $0.offset % width) }
     }

@@ -41,6 +41,21 @@ public enum CovarianceKernel: String, Codable, Sendable, CaseIterable {
     }
 }
 
+extension CovarianceKernel {
+    /// φ₂ of the mixed second derivative: with δ = x − x′ and w_m = 1/ℓ_m²,
+    /// ∂k/∂x′_j = σ_f² φ₁ δ_j w_j and ∂²k/∂x_i∂x′_j = σ_f² (φ₁ δ_ij w_i − φ₂ δ_i δ_j w_i w_j), where
+    /// φ₁ = `lengthScaleDerivativeFactor`. Squared exponential: φ₁ = φ₂ = e^{−r²/2}; Matérn-5/2 with
+    /// u = √5 r: φ₁ = (5/3)(1 + u)e^{−u}, φ₂ = (25/3)e^{−u} (differentiate (1 + u + u²/3)e^{−u};
+    /// R&W eq. 4.17 and §9.4 for derivative observations).
+    @inline(__always)
+    func secondDerivativeFactor(_ r2: Double) -> Double {
+        switch self {
+        case .squaredExponential: return Foundation.exp(-0.5 * r2)
+        case .matern52: return 25.0 / 3.0 * Foundation.exp(-(5.0.squareRoot()) * r2.squareRoot())
+        }
+    }
+}
+
 /// Hyper-parameters θ of a GP with an ARD kernel, stored as logarithms so that the optimizer works
 /// without positivity constraints: θ = (log ℓ_1 … log ℓ_d, log σ_f, log σ_n).
 public struct GaussianProcessHyperparameters: Codable, Equatable, Sendable {

@@ -26,6 +26,10 @@ public struct ReducedOrderModelDescription: Codable, Equatable, Sendable {
     public var network: NetworkLayout?
     public var coefficientScaling: CoefficientScaling?
     public var training: PODNeuralNetworkFitReport?
+    /// POD-GP: the leading coefficients whose GPs were also conditioned on gradients (absent = 0),
+    /// and how many samples' gradients they saw.
+    public var gradientEnhancedModes: Int? = nil
+    public var gradientSamples: Int? = nil
 
     public static let currentVersion = 1
 }

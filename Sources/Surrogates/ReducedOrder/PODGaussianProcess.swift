@@ -12,6 +12,9 @@ public struct PODGaussianProcessOptions: Codable, Equatable, Sendable {
     public var gaussianProcess: GaussianProcessOptions
     /// GPs fitted side by side (each with OpenBLAS on one thread).
     public var threads: Int
+    /// The leading coefficients whose GPs are also conditioned on the projected gradients passed to
+    /// `fit` (`GradientEnhancedGaussianProcess`, hyper-parameters from the plain fit); 0 = none.
+    public var gradientModes: Int = 0
 
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, gaussianProcess: GaussianProcessOptions = GaussianProcessOptions(),
                 threads: Int = 2) {
@@ -49,12 +52,18 @@ public struct PODGaussianProcess: Sendable {
     public let options: PODGaussianProcessOptions?
     /// Set by `fit`, nil after `load`.
     public let fitReport: PODGaussianProcessFitReport?
+    /// The gradient-enhanced GPs of the leading coefficients (their means replace the plain GPs').
+    public let gradientEnhanced: [GradientEnhancedGaussianProcess]
 
     public var rank: Int { pod.rank }
     public var pointCount: Int { pod.pointCount }
 
     public init(pod: ProperOrthogonalDecomposition, processes: [GaussianProcessRegressor], options: PODGaussianProcessOptions? = nil,
-                fitReport: PODGaussianProcessFitReport? = nil) throws {
+                fitReport: PODGaussianProcessFitReport? = nil, gradientEnhanced: [GradientEnhancedGaussianProcess] = []) throws {
+        guard gradientEnhanced.count <= processes.count else {
+            throw ReducedOrderModelError.shapeMismatch("\(gradientEnhanced.count) gradient-enhanced GPs for \(processes.count) coefficients")
+        }
+        self.gradientEnhanced = gradientEnhanced
         guard processes.count == pod.rank, let first = processes.first else {
             throw ReducedOrderModelError.shapeMismatch("\(processes.count) GPs for a POD of rank \(pod.rank)")
         }
@@ -70,7 +79,7 @@ public struct PODGaussianProcess: Sendable {
     /// `progress(done, total)` is called (from the worker threads) as each mode's GP is fitted: a fit of
     /// the paper's dataset takes minutes, and the caller decides how to show it.
     public static func fit(inputs: [Double], outputs: [Double], count: Int,
-                           options: PODGaussianProcessOptions = PODGaussianProcessOptions(),
+                           options: PODGaussianProcessOptions = PODGaussianProcessOptions(), jacobians: FieldJacobians? = nil,
                            progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> PODGaussianProcess {
         let start = monotonicSeconds()
         guard count >= 2, inputs.count % count == 0, outputs.count % count == 0, !inputs.isEmpty, !outputs.isEmpty else {
@@ -114,10 +123,42 @@ public struct PODGaussianProcess: Sendable {
             case .failure(let error): throw ReducedOrderModelError.numericalFailure("the GP of POD coefficient \(k) could not be fitted: \(error)")
             }
         }
-        let report = PODGaussianProcessFitReport(podSeconds: podSeconds, gaussianProcessSeconds: seconds,
+        var report = PODGaussianProcessFitReport(podSeconds: podSeconds, gaussianProcessSeconds: seconds,
                                                  gaussianProcessReports: processes.map { $0.fitReport! },
                                                  totalSeconds: monotonicSeconds() - start)
-        return try PODGaussianProcess(pod: pod, processes: processes, options: options, fitReport: report)
+        let enhanced = try fitGradientEnhanced(processes, pod: pod, coefficients: coefficients, jacobians: jacobians, count: count,
+                                               inputWidth: d, options: options)
+        report.totalSeconds = monotonicSeconds() - start
+        return try PODGaussianProcess(pod: pod, processes: processes, options: options, fitReport: report, gradientEnhanced: enhanced)
+    }
+
+    /// The gradient-enhanced GPs of the leading `options.gradientModes` coefficients, from the plain
+    /// GPs' hyper-parameters, in parallel over the modes (each factorisation single-threaded).
+    static func fitGradientEnhanced(_ processes: [GaussianProcessRegressor], pod: ProperOrthogonalDecomposition, coefficients: [Double],
+                                    jacobians: FieldJacobians?, count: Int, inputWidth d: Int,
+                                    options: PODGaussianProcessOptions) throws -> [GradientEnhancedGaussianProcess] {
+        let m = min(options.gradientModes, pod.rank), r = pod.rank
+        guard m > 0 else { return [] }
+        guard let jacobians else {
+            throw ReducedOrderModelError.invalidOption("POD-GP: \(options.gradientModes) gradient-enhanced modes need the training fields' Jacobians")
+        }
+        let projected = try pod.projectedJacobians(jacobians, count: count, inputWidth: d)
+        var results = [Result<GradientEnhancedGaussianProcess, Error>?](repeating: nil, count: m)
+        let lock = NSLock()
+        Lapack.withSingleThreadedBLAS {
+            ParallelWork.forEachItem(count: m, threads: options.threads) { k in
+                let targets = (0..<count).map { coefficients[$0 * r + k] }
+                let gradients = (0..<(count * d)).map { projected[(($0 / d) * r + k) * d + $0 % d] }
+                let result = Result { try GradientEnhancedGaussianProcess.fit(base: processes[k], targets: targets, gradients: gradients,
+                                                                              available: jacobians.available) }
+                lock.lock(); results[k] = result; lock.unlock()
+            }
+        }
+        return try results.enumerated().map { k, result in
+            do { return try result!.get() } catch {
+                throw ReducedOrderModelError.numericalFailure("the gradient-enhanced GP of POD coefficient \(k) could not be fitted: \(error)")
+            }
+        }
     }
 
     /// Predictive means and variances of the r coefficients at `count` inputs (count × r each).
@@ -127,7 +168,8 @@ public struct PODGaussianProcess: Sendable {
         var mean = [Double](repeating: 0, count: count * r), variance = [Double](repeating: 0, count: count * r)
         for (k, gp) in processes.enumerated() {
             let prediction = try gp.predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
-            for i in 0..<count { mean[i * r + k] = prediction.mean[i]; variance[i * r + k] = prediction.variance[i] }
+            let enhancedMean = k < gradientEnhanced.count ? try gradientEnhanced[k].predictMean(inputs: inputs, count: count) : prediction.mean
+            for i in 0..<count { mean[i * r + k] = enhancedMean[i]; variance[i * r + k] = prediction.variance[i] }
         }
         return (mean, variance)
     }
@@ -160,6 +202,8 @@ public struct PODGaussianProcess: Sendable {
     static let hyperparametersFile = "gp_hyperparameters.npy"
     static func alphaFile(_ k: Int) -> String { "gp_\(k)_alpha.npy" }
     static func choleskyFile(_ k: Int) -> String { "gp_\(k)_cholesky.npy" }
+    static let gradientRowsFile = "gp_gradient_rows.npy"
+    static func gradientAlphaFile(_ k: Int) -> String { "gp_\(k)_gradient_alpha.npy" }
 
     /// Writes the model into `folder` (created if needed), every file atomically: rom.json, the POD
     /// (pod_mean, pod_modes, pod_singular_values), gp_inputs (n × d), gp_hyperparameters (r × (d + 6):
@@ -178,6 +222,12 @@ public struct PODGaussianProcess: Sendable {
             try ModelFolder.write(gp.alpha, shape: [n], name: Self.alphaFile(k), in: folder)
             try ModelFolder.write(gp.factor, shape: [n, n], name: Self.choleskyFile(k), in: folder)
         }
+        if let first = gradientEnhanced.first {
+            try ModelFolder.write(first.gradientRows.map(Double.init), shape: [first.gradientRows.count], name: Self.gradientRowsFile, in: folder)
+            for (k, g) in gradientEnhanced.enumerated() {
+                try ModelFolder.write(g.alpha, shape: [g.alpha.count], name: Self.gradientAlphaFile(k), in: folder)
+            }
+        }
         let summaries = processes.enumerated().map { k, gp in
             GaussianProcessSummary(lengthScales: gp.hyperparameters.lengthScales,
                                    signalStandardDeviation: Foundation.exp(gp.hyperparameters.logSignalStandardDeviation),
@@ -190,7 +240,8 @@ public struct PODGaussianProcess: Sendable {
             kind: Self.kind, version: ReducedOrderModelDescription.currentVersion, inputDimension: d, pointCount: pointCount,
             trainingSamples: n, rank: r, energyTolerance: pod.energyTolerance, maxRank: options?.maxRank,
             singularValueCount: pod.singularValues.count, kernel: processes[0].kernel, gaussianProcesses: summaries,
-            network: nil, coefficientScaling: nil, training: nil)
+            network: nil, coefficientScaling: nil, training: nil,
+            gradientEnhancedModes: gradientEnhanced.isEmpty ? nil : gradientEnhanced.count, gradientSamples: gradientEnhanced.first?.gradientRows.count)
         try ModelFolder.writeDescription(description, to: folder)
     }
 
@@ -222,6 +273,19 @@ public struct PODGaussianProcess: Sendable {
                                                          message: "row \(k) does not describe a valid GP: \(error)")
             }
         }
-        return try PODGaussianProcess(pod: pod, processes: processes)
+        var enhanced: [GradientEnhancedGaussianProcess] = []
+        if let m = description.gradientEnhancedModes, m > 0, let g = description.gradientSamples {
+            let rows = try ModelFolder.read(gradientRowsFile, shape: [g], in: folder).map { Int($0) }
+            for k in 0..<min(m, r) {
+                do {
+                    enhanced.append(try GradientEnhancedGaussianProcess(base: processes[k], gradientRows: rows,
+                                                                        alpha: ModelFolder.read(gradientAlphaFile(k), shape: [n + g * d], in: folder)))
+                } catch let error as ReducedOrderModelError {
+                    if case .fileProblem = error { throw error }
+                    throw ReducedOrderModelError.fileProblem(path: folder.appendingPathComponent(gradientRowsFile).path, message: "\(error)")
+                }
+            }
+        }
+        return try PODGaussianProcess(pod: pod, processes: processes, gradientEnhanced: enhanced)
     }
 }

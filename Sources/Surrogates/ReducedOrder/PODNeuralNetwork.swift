@@ -46,6 +46,11 @@ public struct PODNeuralNetworkOptions: Codable, Equatable, Sendable {
     public var lmCGIterations: Int
     /// Stop after this many accepted LM steps without a better validation MSE (nil: never).
     public var lmPatience: Int?
+    /// w of the derivative-informed loss (`DerivativeInformedLoss`): 0 trains on the values alone;
+    /// > 0 (Adam only) also matches the projected input Jacobians passed to `fit`.
+    public var derivativeWeight: Double = 0
+    /// h of the loss's central differences, in the scaled inputs.
+    public var derivativeStep: Double = 1e-3
 
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, hidden: [Int] = [64, 64], activation: Activation = .tanh,
                 epochs: Int = 2000, learningRate: Double = 1e-3, batchSize: Int = 32, seed: UInt64 = 1,
@@ -134,6 +139,7 @@ public final class PODNeuralNetwork {
     /// (same units) drives early stopping: the parameters of its best epoch are kept.
     public static func fit(inputs: [Double], outputs: [Double], count: Int,
                            validationInputs: [Double] = [], validationOutputs: [Double] = [], validationCount: Int = 0,
+                           jacobians: FieldJacobians? = nil,
                            options: PODNeuralNetworkOptions = PODNeuralNetworkOptions()) throws -> PODNeuralNetwork {
         let start = monotonicSeconds()
         guard count >= 1, inputs.count % count == 0, outputs.count % count == 0, !inputs.isEmpty, !outputs.isEmpty else {
@@ -141,7 +147,8 @@ public final class PODNeuralNetwork {
         }
         guard options.epochs >= 1, options.batchSize >= 1, options.threads >= 1, options.learningRate > 0, options.learningRate.isFinite,
               options.hidden.allSatisfy({ $0 >= 1 }), (options.patience ?? 1) >= 1,
-              options.lmIterations >= 1, options.lmCGIterations >= 1, (options.lmPatience ?? 1) >= 1 else {
+              options.lmIterations >= 1, options.lmCGIterations >= 1, (options.lmPatience ?? 1) >= 1,
+              options.derivativeWeight >= 0, options.derivativeWeight.isFinite, options.derivativeStep > 0, options.derivativeStep.isFinite else {
             throw ReducedOrderModelError.invalidOption("POD-NN needs epochs, batch size, threads, hidden widths, patience and the LM iteration counts ≥ 1 and a positive learning rate; got \(options)")
         }
         let d = inputs.count / count, p = outputs.count / count
@@ -179,10 +186,21 @@ public final class PODNeuralNetwork {
         let trainingStart = monotonicSeconds()
         let outcome: TrainingOutcome
         switch options.optimizer {
+        case .adam where options.derivativeWeight > 0:
+            guard let jacobians else {
+                throw ReducedOrderModelError.invalidOption("POD-NN: a derivative weight of \(options.derivativeWeight) needs the training fields' Jacobians")
+            }
+            let targetJacobians = try coefficientJacobians(jacobians, pod: pod, scale: scale, count: count, inputWidth: d)
+            outcome = try trainWithDerivatives(network, inputs: inputs, targets: targets, jacobians: targetJacobians, available: jacobians.available,
+                                               coefficientScale: scale, count: count, validationInputs: validationInputs, validationTargets: validationTargets,
+                                               validationCount: validationCount, options: options)
         case .adam:
             outcome = try trainWithAdam(network, inputs: inputs, targets: targets, count: count, validationInputs: validationInputs,
                                         validationTargets: validationTargets, validationCount: validationCount, rank: r, options: options)
         case .levenbergMarquardt:
+            guard options.derivativeWeight == 0 else {
+                throw ReducedOrderModelError.invalidOption("POD-NN: the derivative-informed loss is trained with Adam only, not Levenberg–Marquardt")
+            }
             outcome = try trainWithLevenbergMarquardt(network, inputs: inputs, targets: targets, count: count, validationInputs: validationInputs,
                                                       validationTargets: validationTargets, validationCount: validationCount, options: options)
         }

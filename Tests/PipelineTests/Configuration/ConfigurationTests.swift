@@ -167,6 +167,21 @@ final class SurrogateSettingsTests: XCTestCase {
         }
     }
 
+    /// The derivative keys: defaults off, accepted values, and bad ones named (the derivative loss with LM too).
+    func testDerivativeKeys() throws {
+        let d = try PipelineConfig.parse("")
+        XCTAssertEqual(d.surrogate.podnnDerivativeWeight, 0); XCTAssertEqual(d.surrogate.gpDerivativeModes, 0)
+        let on = try PipelineConfig.parse("[surrogate]\npodnn_derivative_weight = 0.1\ngp_derivative_modes = 8\n")
+        XCTAssertEqual(on.surrogate.podnnDerivativeWeight, 0.1); XCTAssertEqual(on.surrogate.gpDerivativeModes, 8)
+        for (text, fragments) in [("podnn_derivative_weight = -1", ["surrogate.podnn_derivative_weight"]),
+                                  ("gp_derivative_modes = -2", ["surrogate.gp_derivative_modes"]),
+                                  ("podnn_derivative_weight = 1\npodnn_optimizer = \"levenberg_marquardt\"", ["surrogate.podnn_derivative_weight", "adam"])] {
+            XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
+                for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
+            }
+        }
+    }
+
     func testEnsembleMustFollowItsMembersAndUQDefaultsToTheBest() throws {
         XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\nmodels = [\"ensemble\", \"tuned\", \"pod_gp\"]\n", file: "c.toml")) {
             XCTAssertTrue("\($0)".contains("surrogate.models") && "\($0)".contains("after its member tuned"), "\($0)")

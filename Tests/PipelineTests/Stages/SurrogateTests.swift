@@ -1,5 +1,7 @@
 import XCTest
 import Foundation
+import NumericalFoundations
+import PDE
 import Surrogates
 @testable import Pipeline
 
@@ -132,5 +134,79 @@ final class EnsembleTests: XCTestCase {
         XCTAssertThrowsError(try EnsembleSurrogate(members: members, names: ["a", "b"], weights: [0.5, 0.6]))
         try FileManager.default.removeItem(at: root.appendingPathComponent("b"))
         XCTAssertThrowsError(try SurrogateLoader.load(from: folder)) { XCTAssertTrue("\($0)".contains("/b"), "\($0)") }
+    }
+}
+
+/// The sensitivities file turned into the POD models' Jacobian targets (`fieldJacobians`).
+final class FieldJacobianTests: XCTestCase {
+    static let lower = [1.0, 0, 0.01, 0.01, -0.2, -0.2], upper = [20.0, 10, 0.5, 2, 0.2, 0.2]
+    static let points = 5
+
+    /// c_p(θ) = (1 + 0.1p) √K12 e^{−2D} (2 + u_h + 0.3 u_v U0)(1 + 0.05 K3) and its gradient.
+    static func field(_ t: [Double]) -> [Double] {
+        let common: Double = t[0].squareRoot() * exp(-2 * t[2]) * (2 + t[4] + 0.3 * t[5] * t[3]) * (1 + 0.05 * t[1])
+        return (0..<points).map { (p: Int) -> Double in (1 + 0.1 * Double(p)) * common }
+    }
+    static func gradient(_ t: [Double]) -> [Double] {
+        let c: [Double] = field(t)
+        let g: Double = 2 + t[4] + 0.3 * t[5] * t[3]
+        let perUnit: [Double] = [1 / (2 * t[0]), 0.05 / (1 + 0.05 * t[1]), -2, 0.3 * t[5] / g, 1 / g, 0.3 * t[3] / g]
+        return c.flatMap { v in perUnit.map { v * $0 } }
+    }
+
+    /// Against central differences of log(c + δ) in the scaled inputs (K12, D, U0 in log), step 1e-6:
+    /// 1e-6 relative. A sample with all-zero sensitivities is marked unavailable; a NaN and a missing
+    /// file are named.
+    func testChainRuleThroughTransformAndScaling() throws {
+        let thetas = [[5.0, 3, 0.05, 1.2, 0.1, -0.05], [12.0, 7, 0.3, 0.2, -0.15, 0.1], [2.0, 1, 0.1, 1.8, 0.0, 0.15]]
+        let params = thetas.flatMap { $0 }, observations = thetas.flatMap(Self.field)
+        let scaler = try InputScaler(lower: Self.lower, upper: Self.upper)
+        let dataset = try SurrogateDataset(parameters: params, parameterWidth: 6, split: [0, 0, 0], observations: observations,
+                                           observationWidth: Self.points, status: [0, 0, 0], inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let features = try InputFeatures(box: scaler, logarithmic: [true, false, true, true, false, false])
+        let transform = OutputTransform.logarithm(offset: 0.01)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("field-jacobians-\(getpid())", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("dc3_dtheta.npy")
+        var sensitivities = Self.gradient(thetas[0]) + [Double](repeating: 0, count: Self.points * 6) + Self.gradient(thetas[2])
+        try Npy.write(sensitivities, shape: [3, Self.points, 6], to: url)
+        let prepared = SurrogateFitStage.Prepared(dataset: dataset, inputScaler: scaler, fitRows: [0, 1, 2], validationRows: [], transform: transform,
+                                                  features: features, sensitivities: url)
+        let jacobians = try SurrogateFitStage.fieldJacobians(prepared, rows: [2, 1, 0])
+        XCTAssertEqual(jacobians.available, [true, false, true])
+        func theta(_ x: [Double]) -> [Double] {
+            (0..<6).map { (j: Int) -> Double in
+                let share: Double = (x[j] + 1) / 2
+                if features.logarithmic[j] {
+                    let lo: Double = log(Self.lower[j]), hi: Double = log(Self.upper[j])
+                    return exp(lo + share * (hi - lo))
+                }
+                return Self.lower[j] + share * (Self.upper[j] - Self.lower[j])
+            }
+        }
+        var worst = 0.0
+        for (slot, row) in [(0, 2), (2, 0)] {  // rows [2, 1, 0] were asked for
+            let x = (0..<6).map { features.scale(thetas[row][$0], column: $0) }
+            for j in 0..<6 {
+                var up = x, down = x
+                up[j] += 1e-6; down[j] -= 1e-6
+                let zu = Self.field(theta(up)).map(transform.apply), zd = Self.field(theta(down)).map(transform.apply)
+                for p in 0..<Self.points {
+                    let expected = (zu[p] - zd[p]) / 2e-6
+                    worst = max(worst, abs(jacobians.values[(slot * Self.points + p) * 6 + j] - expected) / max(abs(expected), 1e-3))
+                }
+            }
+        }
+        XCTAssertLessThan(worst, 1e-6)
+        sensitivities[7] = .nan
+        try Npy.write(sensitivities, shape: [3, Self.points, 6], to: url)
+        XCTAssertThrowsError(try SurrogateFitStage.fieldJacobians(prepared, rows: [0])) { e in
+            XCTAssertTrue("\(e)".contains("dc3_dtheta.npy") && "\(e)".contains("sample 0") && "\(e)".contains("K3"), "\(e)")
+        }
+        try FileManager.default.removeItem(at: url)
+        XCTAssertThrowsError(try SurrogateFitStage.fieldJacobians(prepared, rows: [0])) { e in
+            XCTAssertTrue("\(e)".contains("missing") && "\(e)".contains("podnn_derivative_weight"), "\(e)")
+        }
     }
 }

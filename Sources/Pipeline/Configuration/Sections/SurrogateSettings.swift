@@ -49,6 +49,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpKernel: Kernel
     public var gpRestarts: Int
     public var gpSeed: UInt64
+    /// The leading POD coefficients whose GPs are also conditioned on the projected sensitivities
+    /// fem/dc3_dtheta.npy (gradient-enhanced, hyper-parameters from the plain fit); 0 = none.
+    public var gpDerivativeModes: Int
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -63,6 +66,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnLMCGIterations: Int
     /// Accepted LM steps without a better validation MSE before stopping (0: never stop early).
     public var podnnLMPatience: Int
+    /// w of POD-NN's derivative-informed loss: the network also matches the projected sensitivities
+    /// fem/dc3_dtheta.npy (docs/surrogates.md); 0 = values only.
+    public var podnnDerivativeWeight: Double
 
     // The ensemble: a weighted average of other models (weights chosen on validation).
     public var ensembleMembers: [Model]
@@ -96,6 +102,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpKernel = try r.choice("gp_kernel", default: Kernel.matern52)
         gpRestarts = try r.int("gp_restarts", default: 3, in: 1...100)
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
+        gpDerivativeModes = try r.int("gp_derivative_modes", default: 0, in: 0...100_000)
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
         podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)
@@ -106,6 +113,10 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnLMIterations = try r.int("podnn_lm_iterations", default: 200, in: 1...1_000_000)
         podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
+        podnnDerivativeWeight = try r.double("podnn_derivative_weight", default: 0, in: 0...1e6)
+        if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
+            throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
+        }
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
         if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {

@@ -36,6 +36,8 @@ public enum SurrogateFitStage {
         public var transform: OutputTransform
         /// The POD models' input map (`[surrogate] log_inputs`).
         public var features: InputFeatures
+        /// fem/dc3_dtheta.npy, for the derivative-informed fits (read only when one asks for it).
+        public var sensitivities: URL
     }
 
     public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
@@ -62,7 +64,8 @@ public enum SurrogateFitStage {
         }
         let names = PollutantParameters.names
         let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
-        return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features)
+        return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features,
+                        sensitivities: DataLayout(dataDirectory).fem.sensitivities)
     }
 
     /// The tuned network's recipe from `[surrogate] tuned_*` (and the network's seeds and precision).
@@ -142,16 +145,19 @@ public enum SurrogateFitStage {
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
-        let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
+        var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads)
-        progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
+        options.gradientModes = s.gpDerivativeModes
+        let jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
+        progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
+                 + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
-                                               count: prepared.fitRows.count, options: options) { _, total in reporter.advance(total: total) }
+                                               count: prepared.fitRows.count, options: options, jacobians: jacobians) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
-        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank)])
+        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count)])
     }
 
     /// A weighted mean of the members fitted before it, the weights chosen on the validation rows.
@@ -173,23 +179,27 @@ public enum SurrogateFitStage {
     private static func fitPODNeuralNetwork(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                             progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
-        let options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
+        var options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                               activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
                                               batchSize: s.podnnBatchSize, seed: config.network.seed,
                                               patience: s.podnnPatience > 0 ? s.podnnPatience : nil, threads: threads,
                                               optimizer: s.podnnOptimizer == .adam ? .adam : .levenbergMarquardt,
                                               lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
                                               lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
-        progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))")
+        options.derivativeWeight = s.podnnDerivativeWeight
+        let jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
+        progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))"
+                 + (jacobians.map { j in ", derivative-informed (weight \(s.podnnDerivativeWeight), \(j.available.filter { $0 }.count) samples with ∂c3/∂θ)" } ?? ""))
         let model = try PODNeuralNetwork.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                              count: prepared.fitRows.count,
                                              validationInputs: scaledInputs(prepared, rows: prepared.validationRows),
                                              validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
-                                             validationCount: prepared.validationRows.count, options: options)
+                                             validationCount: prepared.validationRows.count, jacobians: jacobians, options: options)
         let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count)
         var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
+                                            "derivative_weight": JSONValue(s.podnnDerivativeWeight),
                                             "history_csv": .string(model.trainingCurveCSV())]
         if let r = model.fitReport {
             details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
@@ -236,6 +246,7 @@ public enum SurrogateFitStage {
             let folder = modelFiles.folder
             var record = StageRecord(stage: "train-dmd fit", config: config, seed: config.surrogate.validationSeed)
             for url in data.files { try record.input(url) }
+            if usesSensitivities(model, config: config) { try record.input(prepared.sensitivities) }
             let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
                                                         modelsFolder: DataLayout(dataDirectory).models.folder,
                                                         progress: { notice("train-dmd fit: " + $0) })
