@@ -45,13 +45,13 @@ public enum SurrogateFitStage {
         let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
                                                 parameterNames: PollutantParameters.names)
         return try split(dataset, inputScaler: inputScaler, config: config, trainingRows: trainingRows ?? dataset.trainIndices,
-                         validationSeed: config.surrogate.validationSeed)
+                         validationSeed: config.surrogate.validationSeed, sensitivities: DataLayout(dataDirectory).fem.sensitivities)
     }
 
     /// `trainingRows` carved into fitting and validation rows with `validationSeed`, and the output
-    /// transform fitted on the fitting rows.
+    /// transform fitted on the fitting rows; `sensitivities` is where the dataset's ∂c3/∂θ lies.
     public static func split(_ dataset: SurrogateDataset, inputScaler: InputScaler, config: PipelineConfig, trainingRows: [Int],
-                             validationSeed: UInt64) throws -> Prepared {
+                             validationSeed: UInt64, sensitivities: URL) throws -> Prepared {
         let s = config.surrogate
         let (fit, validation) = try ValidationSplit.carve(trainingRows, fraction: s.validationFraction, seed: validationSeed)
         let transform: OutputTransform
@@ -65,7 +65,7 @@ public enum SurrogateFitStage {
         let names = PollutantParameters.names
         let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features,
-                        sensitivities: DataLayout(dataDirectory).fem.sensitivities)
+                        sensitivities: sensitivities)
     }
 
     /// The tuned network's recipe from `[surrogate] tuned_*` (and the network's seeds and precision).

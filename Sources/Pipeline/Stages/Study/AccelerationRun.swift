@@ -161,7 +161,8 @@ public enum AccelerationRun {
         guard spec.paired != nil else { return prepared }
         return try SurrogateFitStage.split(prepared.dataset, inputScaler: prepared.inputScaler, config: config,
                                            trainingRows: (prepared.fitRows + prepared.validationRows).sorted(),
-                                           validationSeed: config.surrogate.validationSeed &+ UInt64(spec.seed))
+                                           validationSeed: config.surrogate.validationSeed &+ UInt64(spec.seed),
+                                           sensitivities: prepared.sensitivities)
     }
 
     /// The second phase of `adam_lbfgs`: full-batch L-BFGS on the training MSE from Adam's last
