@@ -42,6 +42,12 @@ public enum SurrogateFitStage {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let dataset = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler,
                                                 parameterNames: PollutantParameters.names)
+        return try prepare(config: config, dataset: dataset, inputScaler: inputScaler, trainingRows: trainingRows)
+    }
+
+    /// As `prepare(config:dataDirectory:trainingRows:)`, on a data set already in memory (the refine
+    /// loop's: the LHS rows it started from, the points it acquired, the test split).
+    public static func prepare(config: PipelineConfig, dataset: SurrogateDataset, inputScaler: InputScaler, trainingRows: [Int]? = nil) throws -> Prepared {
         let s = config.surrogate
         let (fit, validation) = try ValidationSplit.carve(trainingRows ?? dataset.trainIndices, fraction: s.validationFraction, seed: s.validationSeed)
         let transform: OutputTransform
@@ -89,13 +95,13 @@ public enum SurrogateFitStage {
     }
 
     /// The fit rows' parameters scaled by the reduced-order models' features, row-major.
-    private static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+    static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
         let data = prepared.dataset, d = data.parameterWidth
         return rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
     }
 
     /// The rows' observations through the output transform, row-major.
-    private static func transformedOutputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+    static func transformedOutputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
         let data = prepared.dataset, p = data.observationWidth
         return rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
     }
