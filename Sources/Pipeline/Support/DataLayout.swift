@@ -120,7 +120,7 @@ public struct DataLayout: Sendable {
 
     /// One adaptive-sampling run: its settings and a folder per round.
     public struct RefineRun: Sendable {
-        public static let settingsFile = "run.json"
+        public static let settingsFile = "run.json", poolFile = "pool.npy"
         public static let baseRowsFile = "base_rows.npy", paramsFile = "params.npy", chosenFile = "chosen.npy"
         public static let acquisitionFile = "acquisition.npy", evaluationFile = "evaluation.json", timingsFile = "timings.json"
         public let folder: URL

@@ -153,9 +153,16 @@ public enum RefineLoop {
         let initialRows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed).prefix(settings.initialSize)).sorted()
         let d = base.parameterWidth
         let testParameters = base.testIndices.flatMap { base.parameters[($0 * d)..<(($0 + 1) * d)] }
-        let pool = try CandidatePool(box: config.sampling.ranges, nu: config.wind.nu, draws: settings.poolDraws, seed: settings.seed,
+        let poolURL = run.folder.appendingPathComponent(DataLayout.RefineRun.poolFile)
+        let pool: CandidatePool
+        if FileManager.default.fileExists(atPath: poolURL.path) {
+            pool = try CandidatePool(reading: poolURL, draws: settings.poolDraws)
+        } else {
+            pool = try CandidatePool(box: config.sampling.ranges, nu: config.wind.nu, draws: settings.poolDraws, seed: settings.seed,
                                      excluded: testParameters)
-        notice("refine: \(pool.count) feasible candidates of \(pool.drawn) drawn; initial design \(settings.initialSize) LHS samples, "
+            try pool.write(to: poolURL)
+        }
+        notice("refine: \(pool.count) feasible candidates of \(pool.drawn) drawn (\(poolURL.lastPathComponent)); initial design \(settings.initialSize) LHS samples, "
                + "batches of \(settings.batchSize) up to \(settings.budget) FEM solves; \(base.testIndices.count) test samples → \(run.folder.path)")
         return Context(config: config, base: base, inputScaler: inputScaler, initialRows: initialRows, pool: pool, settings: settings,
                        run: run, threads: threads, stop: stop, notice: notice)
