@@ -1,6 +1,5 @@
 import XCTest
 import Foundation
-import ArgumentParser
 import NumericalFoundations
 import PDE
 import Surrogates
