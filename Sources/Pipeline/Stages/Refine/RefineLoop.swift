@@ -123,6 +123,7 @@ public enum RefineLoop {
         var acquired = Acquired()
         var rounds: [RefineRound] = []
         var reporter: ProgressReporter?
+        var roundReporter: ProgressReporter?
         for r in 0..<roundCount(settings) {
             if let done = try completedRound(r, context: context, acquired: &acquired) {
                 rounds.append(done)
@@ -134,12 +135,15 @@ public enum RefineLoop {
             if reporter == nil {
                 let previous = r == 0 ? 0 : (r - 1) * settings.batchSize
                 reporter = ProgressReporter("refine FEM solves", total: max(1, settings.budget - settings.initialSize - previous))
+                // The rounds' ETA (a fit grows as n³, so it is a lower bound late in a long run).
+                roundReporter = ProgressReporter("refine rounds", total: roundCount(settings) - r, interval: 0)
             }
             let round = try runRound(r, context: context, acquired: &acquired, reporter: reporter!)
             rounds.append(round)
             let line = round.evaluation.scores.map { String(format: "%@ %.4f / %.4f", $0.model, $0.testMedian, $0.testP95) }.joined(separator: ", ")
             notice(String(format: "refine: round %d on %d FEM solves (%.0f s): test median / p95 ", r, round.evaluation.trainingSolves, round.timings.total)
                    + line)
+            roundReporter?.advance(detail: "round \(r) of \(roundCount(settings) - 1) done")
         }
         return rounds
     }

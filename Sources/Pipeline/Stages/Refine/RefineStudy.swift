@@ -70,13 +70,15 @@ public enum RefineStudy {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let base = try SurrogateDataset.load(layout: layout, inputScaler: inputScaler, parameterNames: PollutantParameters.names)
         try settings.validate(trainingSamples: base.trainIndices.count)
-        guard settings.budget <= base.trainIndices.count else {
-            throw StageError("refine-study: the LHS curve needs \(settings.budget) solved training samples, the data has \(base.trainIndices.count): lower --budget")
-        }
         let folder = seedFolder(layout, label, .lhs, settings.seed)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let order = LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed)
-        let sizes = (0..<RefineLoop.roundCount(settings)).map { settings.initialSize + (0..<$0).map { RefineLoop.batchSize(round: $0 + 1, settings) }.reduce(0, +) }
+        let allSizes = (0..<RefineLoop.roundCount(settings)).map { settings.initialSize + (0..<$0).map { RefineLoop.batchSize(round: $0 + 1, settings) }.reduce(0, +) }
+        // The LHS training split holds only so many solved samples (the rest had no wind): the curve stops there.
+        let sizes = allSizes.filter { $0 <= base.trainIndices.count }
+        if sizes.count < allSizes.count {
+            note("refine-study: the LHS curve stops at \(sizes.last ?? 0) solves: the training split has \(base.trainIndices.count) solved samples")
+        }
         let progress = ProgressReporter("refine-study lhs seed \(settings.seed) points", total: sizes.count)
         for n in sizes {
             let url = folder.appendingPathComponent(String(format: "n_%06d.json", n))
