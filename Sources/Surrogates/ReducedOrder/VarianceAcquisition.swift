@@ -36,11 +36,15 @@ extension GaussianProcessRegressor {
 
 /// A batch of parameter points chosen where a set of Gaussian processes is most uncertain.
 ///
-/// The score of a point is the summed latent variance Σ_k var c_k(x) of the GPs. For POD-GP, whose
+/// The score of a point is the weighted latent variance Σ_k a_k(x) var c_k(x) of the GPs (a_k = 1
+/// unless given; `relativeErrorWeights` gives those of the relative error in physical units). With
+/// a_k = 1, for POD-GP, whose
 /// modes Φ are orthonormal (Σ_p Φ_pk² = 1), that is the predictive variance of the (transformed)
 /// field summed over the observation points, Σ_p var y_p(x): the expected squared ℓ2 error of the
-/// prediction if the model is right about its uncertainty. Behind the log output transform an
-/// absolute error is a relative one, so this is the expected squared relative error of c3.
+/// prediction if the model is right about its uncertainty. Behind the log output transform that is
+/// close to the squared relative error only where c3 is well above the transform's floor δ; the
+/// weighted score counts the relative error in physical units everywhere. The weights depend on the
+/// predicted mean only, which conditioning on a batch's own (unknown) outputs leaves unchanged.
 ///
 /// The batch is chosen greedily, each point the largest score given the points chosen before it,
 /// with every GP's posterior conditioned on them (the "kriging believer" of Ginsbourger, Le Riche &
@@ -59,20 +63,60 @@ public enum VarianceAcquisition {
         public var scores: [Double]
     }
 
-    /// Σ_k var c_k at `count` points (count × d, the GPs' input units), latent (no noise).
-    public static func scores(processes: [GaussianProcessRegressor], points: [Double], count: Int) throws -> [Double] {
+    /// Σ_k a_k var c_k at `count` points (count × d, the GPs' input units), latent (no noise); the
+    /// weights a_k (count × processes, row-major) are 1 when nil.
+    public static func scores(processes: [GaussianProcessRegressor], points: [Double], count: Int, weights: [Double]? = nil) throws -> [Double] {
+        let r = processes.count
+        if let weights, weights.count != count * r {
+            throw ReducedOrderModelError.shapeMismatch("\(weights.count) acquisition weights for \(count) points × \(r) GPs")
+        }
         var total = [Double](repeating: 0, count: count)
-        for gp in processes {
+        for (k, gp) in processes.enumerated() {
             let v = try gp.predict(inputs: points, count: count, includeNoise: false).variance
-            for i in 0..<count { total[i] += v[i] }
+            for i in 0..<count { total[i] += (weights?[i * r + k] ?? 1) * v[i] }
         }
         return total
+    }
+
+    /// The weights that make the score the expected squared relative ℓ2 error of the field in
+    /// physical units: with the predicted mean ĉ(x) and the output map y = T(c), first order gives
+    /// var c_p ≈ (dc/dy)_p² var y_p, so E‖c − ĉ‖² / ‖ĉ‖² ≈ Σ_k a_k(x) var c_k(x) with
+    /// a_k(x) = Σ_p w_p(x) Φ_pk², w_p = (dc/dy)_p² / ‖ĉ‖². Behind the log transform dc/dy = c + δ: the
+    /// variance counts where the field is large, not where it lies at the transform's floor. Points
+    /// whose predicted field is zero get weight 0.
+    public static func relativeErrorWeights(model: PODGaussianProcess, points: [Double], count: Int, transform: OutputTransform,
+                                            chunk: Int = 256) throws -> [Double] {
+        let p = model.pointCount, r = model.rank, d = model.inputDimension
+        let squaredModes = model.pod.modes.map { $0 * $0 }
+        var weights = [Double](repeating: 0, count: count * r)
+        var start = 0
+        while start < count {
+            let rows = min(chunk, count - start)
+            let mean = try model.predictMean(inputs: Array(points[(start * d)..<((start + rows) * d)]), count: rows)
+            var w = [Double](repeating: 0, count: rows * p)
+            for i in 0..<rows {
+                var norm2 = 0.0
+                for j in 0..<p {
+                    let c = transform.invert(mean[i * p + j])
+                    norm2 += c * c
+                    let slope = transform.derivative(at: c, 1)
+                    w[i * p + j] = slope > 0 ? 1 / (slope * slope) : 0
+                }
+                let scale = norm2 > 0 ? 1 / norm2 : 0
+                for j in 0..<p { w[i * p + j] *= scale }
+            }
+            var block = [Double](repeating: 0, count: rows * r)
+            Double.gemm(.none, .none, m: rows, n: r, k: p, alpha: 1, a: w, lda: p, b: squaredModes, ldb: r, beta: 0, c: &block, ldc: r)
+            weights.replaceSubrange((start * r)..<((start + rows) * r), with: block)
+            start += rows
+        }
+        return weights
     }
 
     /// Chooses `batchSize` of the `count` candidates (count × d, the GPs' input units); see the type.
     /// The GPs' covariances are built side by side on `threads` threads (BLAS on one thread each).
     public static func selectBatch(processes: [GaussianProcessRegressor], candidates: [Double], count: Int, batchSize: Int,
-                                   shortlist: Int, threads: Int = 1) throws -> Batch {
+                                   shortlist: Int, weights: [Double]? = nil, threads: Int = 1) throws -> Batch {
         guard let first = processes.first else { throw ReducedOrderModelError.invalidOption("the acquisition needs at least one GP") }
         guard batchSize >= 1, batchSize <= count else {
             throw ReducedOrderModelError.invalidOption("a batch of \(batchSize) points from \(count) candidates is impossible (expected 1 … \(count))")
@@ -81,7 +125,7 @@ public enum VarianceAcquisition {
             throw ReducedOrderModelError.invalidOption("the shortlist (\(shortlist)) must hold at least the batch (\(batchSize))")
         }
         let d = first.dimension
-        let scores = try scores(processes: processes, points: candidates, count: count)
+        let scores = try scores(processes: processes, points: candidates, count: count, weights: weights)
         // The shortlist: largest scores first, ties to the lower index (a stable order on every machine).
         let order = (0..<count).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         let short = Array(order.prefix(min(shortlist, count)))
@@ -106,7 +150,7 @@ public enum VarianceAcquisition {
             var best = -1, bestScore = -Double.infinity
             for i in 0..<m where !taken[i] {
                 var s = 0.0
-                for k in 0..<processes.count { s += max(covariances[k][i * m + i], 0) }
+                for k in 0..<processes.count { s += (weights?[short[i] * processes.count + k] ?? 1) * max(covariances[k][i * m + i], 0) }
                 if s > bestScore { best = i; bestScore = s }
             }
             taken[best] = true

@@ -40,6 +40,15 @@ final class VarianceAcquisitionTests: XCTestCase {
         XCTAssertEqual(batch.chosen, [best])
         XCTAssertEqual(grid[best], 1.0, "the candidate farthest from both observations")
         XCTAssertEqual(batch.conditionalScores[0], exact[best], accuracy: 1e-10 * signal2)
+        // Weighted: the pick maximises w(x) σ²(x); w favours the left end, where σ² is smaller.
+        let weights = grid.map { exp(-4 * $0) }
+        let weighted = try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 1, shortlist: grid.count,
+                                                           weights: weights)
+        let products = zip(weights, exact).map { $0 * $1 }
+        let weightedBest = products.indices.max { products[$0] < products[$1] }!
+        XCTAssertEqual(weighted.chosen, [weightedBest])
+        XCTAssertLessThan(grid[weightedBest], -0.6)
+        XCTAssertEqual(weighted.conditionalScores[0], products[weightedBest], accuracy: 1e-10 * products[weightedBest])
     }
 
     func testTheBatchConditionsOnItsChosenPoints() throws {
@@ -86,6 +95,20 @@ final class VarianceAcquisitionTests: XCTestCase {
         for i in 0..<25 {
             let summed = std[(i * 60)..<((i + 1) * 60)].reduce(0) { $0 + $1 * $1 }
             XCTAssertEqual(scores[i], summed, accuracy: 1e-9 * max(summed, 1e-12), "point \(i)")
+        }
+        // Weighted to the relative error in physical units behind c = exp(y) − δ: Σ_p (dc/dy)² var y_p / ‖ĉ‖², dc/dy = exp(y).
+        let delta = 0.5
+        let weights = try VarianceAcquisition.relativeErrorWeights(model: model, points: z, count: 25, transform: .logarithm(offset: delta), chunk: 7)
+        let weighted = try VarianceAcquisition.scores(processes: model.processes, points: z, count: 25, weights: weights)
+        let mean = try model.predict(inputs: z, count: 25, includeNoise: false).mean
+        for i in 0..<25 {
+            var numerator = 0.0, norm2 = 0.0
+            for j in 0..<60 {
+                let y = mean[i * 60 + j], c = exp(y) - delta
+                numerator += exp(2 * y) * std[i * 60 + j] * std[i * 60 + j]
+                norm2 += c * c
+            }
+            XCTAssertEqual(weighted[i], numerator / norm2, accuracy: 1e-9 * numerator / norm2, "weighted point \(i)")
         }
         // Conditioned on its own training data with its own hyper-parameters, the model is unchanged.
         let same = try model.conditioned(inputs: x, outputs: y, count: 30, threads: 2)

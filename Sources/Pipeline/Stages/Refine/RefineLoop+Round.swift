@@ -133,7 +133,8 @@ extension RefineLoop {
     }
 
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
-    /// chosen pool indices, the integrated variance of each when chosen); returns those values.
+    /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
+    /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
     static func selectNext(round next: Int, model: PODGaussianProcess, prepared: SurrogateFitStage.Prepared, context: Context, acquired: Acquired,
                            record: inout StageRecord) throws -> [Double] {
         let settings = context.settings, pool = context.pool, run = context.run
@@ -148,8 +149,9 @@ extension RefineLoop {
             throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
         }
         let candidates = available.flatMap { i in pool.row(i).enumerated().map { prepared.features.scale($0.element, column: $0.offset) } }
+        let weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: prepared.transform)
         let batch = try VarianceAcquisition.selectBatch(processes: gp.processes, candidates: candidates, count: available.count, batchSize: k,
-                                                        shortlist: min(settings.shortlist, available.count), threads: context.threads)
+                                                        shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads)
         let chosen = batch.chosen.map { available[$0] }
         try FileManager.default.createDirectory(at: run.round(next), withIntermediateDirectories: true)
         let files: [(String, () throws -> Void)] = [
