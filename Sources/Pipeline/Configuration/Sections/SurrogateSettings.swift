@@ -49,6 +49,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpKernel: Kernel
     public var gpRestarts: Int
     public var gpSeed: UInt64
+    /// Samples whose likelihood the GP hyper-parameters maximise (a seeded subset); 0: all of them.
+    public var gpHyperparameterSamples: Int
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -96,6 +98,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpKernel = try r.choice("gp_kernel", default: Kernel.matern52)
         gpRestarts = try r.int("gp_restarts", default: 3, in: 1...100)
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
+        gpHyperparameterSamples = try r.int("gp_hyperparameter_samples", default: 0, in: 0...Int.max)
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
         podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)

@@ -141,7 +141,7 @@ public enum SurrogateFitStage {
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
         let options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
-                                                threads: threads)
+                                                threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)")
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
