@@ -20,6 +20,9 @@ public struct RefineSettings: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// Models fitted and scored each round (`[surrogate]` kinds by name); POD-GP also chooses the points.
     public var models: [String]
+    /// SHA-256 of the configuration's result-changing keys (`configurationDigest`), set by the loop: a
+    /// rerun with another configuration (e.g. another `--set surrogate.…`) must not continue the run.
+    public var configurationSHA256: String?
 
     public init(initialSize: Int, batchSize: Int, budget: Int, poolDraws: Int, shortlist: Int, seed: UInt64, models: [String]) {
         self.initialSize = initialSize; self.batchSize = batchSize; self.budget = budget; self.poolDraws = poolDraws
@@ -153,6 +156,8 @@ public enum RefineLoop {
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let base = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler, parameterNames: PollutantParameters.names)
         try settings.validate(trainingSamples: base.trainIndices.count)
+        var settings = settings
+        settings.configurationSHA256 = configurationDigest(config)
         try checkSettings(settings, in: run)
         let initialRows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed).prefix(settings.initialSize)).sorted()
         let d = base.parameterWidth
@@ -170,6 +175,16 @@ public enum RefineLoop {
                + "batches of \(settings.batchSize) up to \(settings.budget) FEM solves; \(base.testIndices.count) test samples → \(run.folder.path)")
         return Context(config: config, base: base, inputScaler: inputScaler, initialRows: initialRows, pool: pool, settings: settings,
                        run: run, threads: threads, stop: stop, notice: notice)
+    }
+
+    /// The configuration without the keys that change no result (threads, chunking, figure fields).
+    static func configurationDigest(_ config: PipelineConfig) -> String {
+        var sections = config.resolved.object ?? [:]
+        if var fem = sections["fem"]?.object {
+            for key in PollutantStage.resultNeutralKeys { fem.removeValue(forKey: key) }
+            sections["fem"] = .object(fem)
+        }
+        return SHA256Digest.hex(of: Data(JSONValue.object(sections).jsonText().utf8))
     }
 
     /// Rounds 0 … R: round 0 the initial design, each further round one batch (the last one smaller to meet the budget).

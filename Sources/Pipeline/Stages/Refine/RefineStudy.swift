@@ -32,6 +32,8 @@ public enum RefineStudy {
         var solves: Int
         var scores: [RefineScore]
         var fitSeconds: [String: Double]
+        /// `RefineLoop.configurationDigest` of the configuration it was fitted under.
+        var configurationSHA256: String
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
@@ -73,6 +75,7 @@ public enum RefineStudy {
         let folder = seedFolder(layout, label, .lhs, settings.seed)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let order = LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed)
+        let digest = RefineLoop.configurationDigest(config)
         let allSizes = (0..<RefineLoop.roundCount(settings)).map { settings.initialSize + (0..<$0).map { RefineLoop.batchSize(round: $0 + 1, settings) }.reduce(0, +) }
         // The LHS training split holds only so many solved samples (the rest had no wind): the curve stops there.
         let sizes = allSizes.filter { $0 <= base.trainIndices.count }
@@ -82,10 +85,19 @@ public enum RefineStudy {
         let progress = ProgressReporter("refine-study lhs seed \(settings.seed) points", total: sizes.count)
         for n in sizes {
             let url = folder.appendingPathComponent(String(format: "n_%06d.json", n))
-            if FileManager.default.fileExists(atPath: url.path) { progress.advance(); continue }
+            if let data = try? Data(contentsOf: url) {
+                guard let done = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
+                    throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
+                }
+                guard done.configurationSHA256 == digest else {
+                    throw StageError("refine-study: \(url.path) was fitted under another configuration: use another --label or delete \(folder.path)")
+                }
+                progress.advance()
+                continue
+            }
             let rows = Array(order.prefix(n)).sorted()
             let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows)
-            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:])
+            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest)
             for name in settings.models {
                 guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine-study: unknown model \"\(name)\"") }
                 let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: config, threads: threads)
