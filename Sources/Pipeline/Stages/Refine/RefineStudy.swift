@@ -32,8 +32,8 @@ public enum RefineStudy {
         var solves: Int
         var scores: [RefineScore]
         var fitSeconds: [String: Double]
-        /// `RefineLoop.configurationDigest` of the configuration it was fitted under.
-        var configurationSHA256: String
+        /// `RefineLoop.configurationDigest` of the configuration it was fitted under (nil: not recorded, refused by a rerun).
+        var configurationSHA256: String?
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
