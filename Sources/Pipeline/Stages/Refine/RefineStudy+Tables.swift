@@ -98,7 +98,10 @@ extension RefineStudy {
                     let v = rows.filter { $0.solves == n }.map(value).sorted()
                     return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
                 }
-                return .line(LineSeries(name, x: sizes.map(Double.init), y: ys, color: RGBColor.palette[k % RGBColor.palette.count]))
+                let color = RGBColor.palette[k % RGBColor.palette.count]
+                // A curve of one point (e.g. a single size) is a marker: a line of one point draws nothing.
+                return sizes.count == 1 ? .scatter(ScatterSeries(name, x: sizes.map(Double.init), y: ys, color: color))
+                                        : .line(LineSeries(name, x: sizes.map(Double.init), y: ys, color: color))
             }
         }
         return Figure(name: "refine-study", title: "Test error against FEM training solves (median over seeds)", panels: [
