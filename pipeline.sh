@@ -4,7 +4,8 @@
 #   ./pipeline.sh [--config FILE] [--data-dir DIR] [--set section.key=value ...] [--force] [STAGE ...]
 #   ./pipeline.sh test
 #
-# STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order). A stage whose outputs
+# STAGE is any of: lhs wind fem train fit uq evaluate (default: all, in that order), or refine
+# (adaptive sampling after fem, run only when named; options in REFINE_ARGS, see train-dmd refine --help). A stage whose outputs
 # exist, are newer than its inputs, were made with the same configuration (file and `--set` overrides)
 # and from the inputs now present (the SHA-256 its manifest records) is skipped, so a rerun after an
 # interruption resumes where it stopped. `--set` overrides a configuration key in every stage, as each
@@ -22,6 +23,9 @@ OPTIONAL_APT_PACKAGES=(librsvg2-bin)
 # another checkout of the project on this machine is never reused.
 SWIFTPM_FLAGS="--manifest-cache local"
 STAGES=(lhs wind fem train fit uq evaluate)
+# Stages run only when named: `refine` (adaptive sampling, train-dmd refine; its options from
+# REFINE_ARGS, e.g. REFINE_ARGS="--initial 200 --batch 100 --budget 1000 --seed 1"). It resumes by itself.
+EXTRA_STAGES=(refine)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "pipeline.sh: $*"; exit 1; }
@@ -304,11 +308,19 @@ run_pipeline() {
     UQ_MODEL=$(uq_model) || exit 1
     [ ${#selected[@]} -eq 0 ] && selected=("${STAGES[@]}")
     for s in "${selected[@]}"; do
-        [[ " ${STAGES[*]} " == *" $s "* ]] || die "unknown stage '$s' (expected one of: ${STAGES[*]})"
+        [[ " ${STAGES[*]} ${EXTRA_STAGES[*]} " == *" $s "* ]] || die "unknown stage '$s' (expected one of: ${STAGES[*]} ${EXTRA_STAGES[*]})"
     done
     for s in "${STAGES[@]}"; do
         [[ " ${selected[*]} " == *" $s "* ]] && run_stage "$s"
     done
+    if [[ " ${selected[*]} " == *" refine "* ]]; then
+        say "pipeline.sh: [refine] running train-dmd refine ${REFINE_ARGS:-}"
+        local t0=$SECONDS
+        # shellcheck disable=SC2086
+        run_child "$BIN/train-dmd" refine --config "$CONFIG" --data-dir "$DATA" "${SET_ARGS[@]+"${SET_ARGS[@]}"}" ${REFINE_ARGS:-}
+        TIMINGS+=("refine: $((SECONDS - t0)) s")
+        RAN+=("refine")
+    fi
     [ ${#TIMINGS[@]} -gt 0 ] && say "pipeline.sh: stage times: ${TIMINGS[*]}"
     if [ -f "$DATA/report/report.md" ]; then say "pipeline.sh: report at $DATA/report/report.md (and report.html)"; fi
 }
@@ -451,6 +463,24 @@ smoke_test() {
         [ "$(tail -n +2 "$DATA/podnn-optimizers/summary.csv" | wc -l)" -eq 4 ] || die "podnn-optimizers/summary.csv should hold 2 optimizers × 2 seeds"
         scripts/podnn-optimizers.sh --config "$CONFIG" --data-dir "$DATA" --seeds 2 2>&1 >/dev/null | grep -c "already done" | grep -qx 4 \
             || die "the POD-NN optimizer rerun redid fits"
+    fi
+    # Adaptive sampling (train-dmd refine) on the smoke data: two rounds of three FEM solves; a rerun
+    # resumes (solves nothing); the LHS-against-adaptive study on one seed writes its tables.
+    if [[ " ${RAN[*]} " == *" fem "* ]]; then
+        say "pipeline.sh test: adaptive sampling on the smoke data"
+        local refine=(--config "$CONFIG" --data-dir "$DATA" --initial 6 --batch 3 --budget 12 --pool 300 --shortlist 30 --threads 1)
+        "$BIN/train-dmd" refine "${refine[@]}" > "$DATA/refine.log" 2>&1 || { tail -20 "$DATA/refine.log" >&2; die "train-dmd refine failed (log: $DATA/refine.log)"; }
+        for r in 1 2; do
+            check_npy "$DATA/refine/seed_1/round_00$r/params.npy" float64 "\\(3, 6\\)"
+            check_npy "$DATA/refine/seed_1/round_00$r/c3.npy" float64 "\\(3, [0-9]+\\)"
+        done
+        [ "$(tail -n +2 "$DATA/refine/seed_1/refine.csv" | wc -l)" -eq 3 ] || die "refine.csv should hold 3 rounds"
+        "$BIN/train-dmd" refine "${refine[@]}" > "$DATA/refine-rerun.log" 2>&1 || die "the refine rerun failed (log: $DATA/refine-rerun.log)"
+        ! grep -q "refine FEM solves\|refine: round" "$DATA/refine-rerun.log" || die "the refine rerun redid work (log: $DATA/refine-rerun.log)"
+        "$BIN/train-dmd" refine-study "${refine[@]}" --budget 9 --seeds 1 > "$DATA/refine-study.log" 2>&1 \
+            || { tail -20 "$DATA/refine-study.log" >&2; die "train-dmd refine-study failed (log: $DATA/refine-study.log)"; }
+        [ "$(tail -n +2 "$DATA/refine/study/refine_study.csv" | wc -l)" -eq 4 ] || die "refine_study.csv should hold lhs and adaptive at 6 and 9 solves"
+        [ -s "$DATA/refine/study/refine_study.svg" ] || die "missing refine/study/refine_study.svg"
     fi
     # pollutant-serve against the real UM-Bridge client, on the smoke data (about 20 s).
     if [[ " ${RAN[*]} " == *" fit "* ]] && have_exe pollutant-serve; then

@@ -14,6 +14,7 @@ struct TrainDMD: ParsableCommand {
           train-dmd --config configs/paper.toml                  (DMD-accelerated, Algorithm 1; model "dmd")
           train-dmd --config configs/paper.toml --no-dmd         (plain Adam; model "plain")
           train-dmd --config configs/paper.toml --no-dmd --resume
+          train-dmd refine --initial 100 --batch 50 --budget 400    (adaptive sampling, docs/surrogates.md)
           train-dmd study --seeds 3 --epochs 300                 (the acceleration study, docs/dmd-training.md)
           train-dmd verdict --phase all --seeds 10 --epochs 1000  (the paired study: tuning, cost, evaluation)
           train-dmd sweep --m 2:20:2 --s 5:100:5 --epochs 300     (the (m, s) study, docs/dmd-training.md)
@@ -22,7 +23,7 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
+        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Refine.self, RefineStudy.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
                       Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
 }
@@ -58,6 +59,22 @@ struct LearningCurveCommand: ParsableCommand {
         discussion: "Writes DATA/learning_curve/learning_curve.csv (model, samples, test median and p95 relative L2, seconds) and manifest.json; `evaluate` draws it. Models: paper (the paper's network and recipe), tuned, pod_gp, pod_nn.")
     @OptionGroup var options: LearningCurveOptions
     func run() throws { try LearningCurveStage.run(options) }
+}
+
+struct Refine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refine", abstract: "Adaptive sampling: acquire FEM solves where POD-GP is most uncertain, refit, repeat (resumable).",
+        discussion: RefineOptions.discussion)
+    @OptionGroup var options: RefineOptions
+    func run() throws { try RefineStage.run(options) }
+}
+
+struct RefineStudy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refine-study", abstract: "Test error against FEM training solves: nested LHS subsets against adaptive sampling, several seeds (resumable).",
+        discussion: "Writes DATA/refine/study/refine_study.csv, refine_curves.csv (each curve's wall time), refine_study.svg/.png; see docs/surrogates.md.")
+    @OptionGroup var options: RefineStudyOptions
+    func run() throws { try Pipeline.RefineStudy.run(options) }
 }
 
 struct Study: ParsableCommand {

@@ -25,6 +25,7 @@ public struct DataLayout: Sendable {
     public var learningCurve: LearningCurveFolder { LearningCurveFolder(folder: subfolder(LearningCurveFolder.folderName)) }
     /// train-dmd sweep's default output: the (m, s) study.
     public var sweep: Sweep { Sweep(folder: subfolder(Sweep.folderName)) }
+    public var refine: Refine { Refine(folder: subfolder(Refine.folderName)) }
     /// uq-propagate's output.
     public var uq: UQ { UQ(folder: subfolder(UQ.folderName)) }
     /// uq-propagate fem-reference's output: the finite-element Monte Carlo of the [uq] distribution.
@@ -104,6 +105,32 @@ public struct DataLayout: Sendable {
         public let folder: URL
         public var csv: URL { folder.appendingPathComponent(Self.csvFile) }
         public var manifest: URL { folder.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    /// `train-dmd refine` (one adaptive-sampling run per folder) and `train-dmd refine-study`.
+    public struct Refine: Sendable {
+        public static let folderName = "refine"
+        public static let studyFolder = "study"
+        public static let csvFile = "refine_study.csv", curvesFile = "refine_curves.csv"
+        public let folder: URL
+        public func run(_ name: String) -> RefineRun { RefineRun(folder: folder.appendingPathComponent(name, isDirectory: true)) }
+        public var study: URL { folder.appendingPathComponent(Self.studyFolder, isDirectory: true) }
+        public var studyCSV: URL { study.appendingPathComponent(Self.csvFile) }
+        public var studyCurves: URL { study.appendingPathComponent(Self.curvesFile) }
+        public var studyManifest: URL { study.appendingPathComponent(DataLayout.manifestFile) }
+    }
+
+    /// One adaptive-sampling run: its settings and a folder per round.
+    public struct RefineRun: Sendable {
+        public static let settingsFile = "run.json", poolFile = "pool.npy"
+        public static let baseRowsFile = "base_rows.npy", paramsFile = "params.npy", chosenFile = "chosen.npy"
+        public static let acquisitionFile = "acquisition.npy", evaluationFile = "evaluation.json", timingsFile = "timings.json"
+        public let folder: URL
+        public var settings: URL { folder.appendingPathComponent(Self.settingsFile) }
+        public func round(_ r: Int) -> URL { folder.appendingPathComponent(String(format: "round_%03d", r), isDirectory: true) }
+        public func file(_ name: String, round r: Int) -> URL { round(r).appendingPathComponent(name) }
+        public func manifest(round r: Int) -> URL { file(DataLayout.manifestFile, round: r) }
+        public func checkpoints(round r: Int) -> URL { round(r).appendingPathComponent(FEM.checkpointsFolder, isDirectory: true) }
     }
 
     public struct Sweep: Sendable {

@@ -15,10 +15,16 @@ public struct PODGaussianProcessOptions: Codable, Equatable, Sendable {
     /// The leading coefficients whose GPs are also conditioned on the projected gradients passed to
     /// `fit` (`GradientEnhancedGaussianProcess`, hyper-parameters from the plain fit); 0 = none.
     public var gradientModes: Int = 0
+    /// When set and smaller than the sample count: each GP's hyper-parameters maximise the likelihood
+    /// of this many samples (a seeded subset, stream 1000 of `gaussianProcess.seed`), and the GP is then
+    /// conditioned on all of them (one Cholesky factorisation). The optimisation costs O(n³) per
+    /// likelihood evaluation; this bounds it while the predictions still use every sample.
+    public var hyperparameterSampleLimit: Int?
 
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, gaussianProcess: GaussianProcessOptions = GaussianProcessOptions(),
-                threads: Int = 2) {
+                threads: Int = 2, hyperparameterSampleLimit: Int? = nil) {
         self.energyTolerance = energyTolerance; self.maxRank = maxRank; self.gaussianProcess = gaussianProcess; self.threads = threads
+        self.hyperparameterSampleLimit = hyperparameterSampleLimit
     }
 }
 
@@ -94,8 +100,10 @@ public struct PODGaussianProcess: Sendable {
         let coefficients = try pod.coefficients(of: outputs, count: count)
         let podSeconds = monotonicSeconds() - start
         let r = pod.rank
+        let subset = hyperparameterSubset(count: count, options: options)
+        let subsetInputs = subset.map { rows in rows.flatMap { inputs[($0 * d)..<(($0 + 1) * d)] } }
         var finished = 0
-        var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: r)
+        var results = [Result<(fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor), Error>?](repeating: nil, count: r)
         var seconds = [Double](repeating: 0, count: r)
         let lock = NSLock()
         Lapack.withSingleThreadedBLAS {
@@ -105,7 +113,17 @@ public struct PODGaussianProcess: Sendable {
                 let targets = (0..<count).map { coefficients[$0 * r + k] }
                 var gpOptions = options.gaussianProcess
                 gpOptions.stream = options.gaussianProcess.stream &+ UInt64(k)
-                let result = Result { try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions) }
+                let result = Result { () throws -> (fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor) in
+                    guard let subset, let subsetInputs else {
+                        let gp = try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions)
+                        return (gp, gp)
+                    }
+                    let fitted = try GaussianProcessRegressor.fit(inputs: subsetInputs, targets: subset.map { targets[$0] }, count: subset.count,
+                                                                  dimension: d, options: gpOptions)
+                    let all = try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: fitted.kernel,
+                                                           hyperparameters: fitted.hyperparameters, standardizeTargets: gpOptions.standardizeTargets)
+                    return (fitted, all)
+                }
                 let elapsed = monotonicSeconds() - t0
                 lock.lock()
                 results[k] = result
@@ -116,15 +134,15 @@ public struct PODGaussianProcess: Sendable {
                 progress?(done, r)
             }
         }
-        var processes: [GaussianProcessRegressor] = []
+        var processes: [GaussianProcessRegressor] = [], reports: [GaussianProcessFitReport] = []
         for (k, result) in results.enumerated() {
             switch result! {
-            case .success(let gp): processes.append(gp)
+            case .success(let gp): processes.append(gp.conditioned); reports.append(gp.fitted.fitReport!)
             case .failure(let error): throw ReducedOrderModelError.numericalFailure("the GP of POD coefficient \(k) could not be fitted: \(error)")
             }
         }
         var report = PODGaussianProcessFitReport(podSeconds: podSeconds, gaussianProcessSeconds: seconds,
-                                                 gaussianProcessReports: processes.map { $0.fitReport! },
+                                                 gaussianProcessReports: reports,
                                                  totalSeconds: monotonicSeconds() - start)
         let enhanced = try fitGradientEnhanced(processes, pod: pod, coefficients: coefficients, jacobians: jacobians, count: count,
                                                inputWidth: d, options: options)
@@ -159,6 +177,13 @@ public struct PODGaussianProcess: Sendable {
                 throw ReducedOrderModelError.numericalFailure("the gradient-enhanced GP of POD coefficient \(k) could not be fitted: \(error)")
             }
         }
+    }
+
+    /// The rows whose likelihood the hyper-parameters maximise (`hyperparameterSampleLimit`), sorted; nil: all.
+    static func hyperparameterSubset(count: Int, options: PODGaussianProcessOptions) -> [Int]? {
+        guard let limit = options.hyperparameterSampleLimit, limit < count else { return nil }
+        var generator = SeededGenerator(seed: options.gaussianProcess.seed, stream: 1000)
+        return Array(generator.permutation(count).prefix(max(limit, 2))).sorted()
     }
 
     /// Predictive means and variances of the r coefficients at `count` inputs (count × r each).

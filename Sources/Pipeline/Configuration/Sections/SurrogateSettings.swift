@@ -52,6 +52,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// The leading POD coefficients whose GPs are also conditioned on the projected sensitivities
     /// fem/dc3_dtheta.npy (gradient-enhanced, hyper-parameters from the plain fit); 0 = none.
     public var gpDerivativeModes: Int
+    /// Samples whose likelihood the GP hyper-parameters maximise (a seeded subset); 0: all of them.
+    public var gpHyperparameterSamples: Int
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -103,6 +105,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpRestarts = try r.int("gp_restarts", default: 3, in: 1...100)
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
         gpDerivativeModes = try r.int("gp_derivative_modes", default: 0, in: 0...100_000)
+        gpHyperparameterSamples = try r.int("gp_hyperparameter_samples", default: 0, in: 0...Int.max)
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
         podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)

@@ -25,12 +25,18 @@ public struct LearningCurve {
     /// at a constant rate, the last epoch kept) on the same rows; the others are `SurrogateFitStage`'s.
     public static let models = ["paper", "tuned", "pod_gp", "pod_nn"]
 
+    /// The training rows in the seeded order whose first n are the subset of n samples (so that a
+    /// larger subset contains the smaller ones). The refine loop starts from such a subset too.
+    public static func nestedOrder(_ training: [Int], seed: UInt64) -> [Int] {
+        var generator = SeededGenerator(seed: seed, stream: 11)
+        return generator.permutation(training.count).map { training[$0] }
+    }
+
     public static func run(config: PipelineConfig, dataDirectory: URL, models: [String], sizes: [Int], paperEpochs: Int?, threads: Int,
                            notice: @escaping (String) -> Void) throws -> LearningCurve {
         let all = try SurrogateFitStage.prepare(config: config, dataDirectory: dataDirectory)
         let training = all.dataset.trainIndices
-        var generator = SeededGenerator(seed: config.surrogate.validationSeed, stream: 11)
-        let order = generator.permutation(training.count).map { training[$0] }
+        let order = nestedOrder(training, seed: config.surrogate.validationSeed)
         var points: [Point] = []
         for n in sizes {
             guard n >= 4, n <= training.count else {

@@ -16,7 +16,9 @@ extension SurrogateFitStage {
     /// stage writes zeros where they failed or the sample was skipped) is marked unavailable.
     static func fieldJacobians(_ prepared: Prepared, rows: [Int]) throws -> FieldJacobians {
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
-        let url = prepared.sensitivities
+        guard let url = prepared.sensitivities else {
+            throw StageError("[surrogate] podnn_derivative_weight > 0 or gp_derivative_modes > 0: this data set (assembled by the refine loop) has no sensitivities file of its rows; set both to 0 here")
+        }
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw StageError("\(url.path): missing; [surrogate] podnn_derivative_weight > 0 and gp_derivative_modes > 0 need the sensitivities (run pollutant-fem with [fem] sensitivities = true)")
         }

@@ -36,8 +36,9 @@ public enum SurrogateFitStage {
         public var transform: OutputTransform
         /// The POD models' input map (`[surrogate] log_inputs`).
         public var features: InputFeatures
-        /// fem/dc3_dtheta.npy, for the derivative-informed fits (read only when one asks for it).
-        public var sensitivities: URL
+        /// fem/dc3_dtheta.npy, for the derivative-informed fits (read only when one asks for it); nil
+        /// for a data set assembled in memory without one.
+        public var sensitivities: URL?
     }
 
     public static func prepare(config: PipelineConfig, dataDirectory: URL, trainingRows: [Int]? = nil) throws -> Prepared {
@@ -48,10 +49,20 @@ public enum SurrogateFitStage {
                          validationSeed: config.surrogate.validationSeed, sensitivities: DataLayout(dataDirectory).fem.sensitivities)
     }
 
+    /// As `prepare(config:dataDirectory:trainingRows:)`, on a data set already in memory (the refine
+    /// loop's: the LHS rows it started from, the points it acquired, the test split). `sensitivities`
+    /// is a dc3_dtheta.npy whose rows are the data set's rows; nil when there is none (a
+    /// derivative-informed fit then refuses, naming why).
+    public static func prepare(config: PipelineConfig, dataset: SurrogateDataset, inputScaler: InputScaler, trainingRows: [Int]? = nil,
+                               sensitivities: URL? = nil) throws -> Prepared {
+        try split(dataset, inputScaler: inputScaler, config: config, trainingRows: trainingRows ?? dataset.trainIndices,
+                  validationSeed: config.surrogate.validationSeed, sensitivities: sensitivities)
+    }
+
     /// `trainingRows` carved into fitting and validation rows with `validationSeed`, and the output
-    /// transform fitted on the fitting rows; `sensitivities` is where the dataset's ∂c3/∂θ lies.
+    /// transform fitted on the fitting rows; `sensitivities` is where the data set's ∂c3/∂θ lies.
     public static func split(_ dataset: SurrogateDataset, inputScaler: InputScaler, config: PipelineConfig, trainingRows: [Int],
-                             validationSeed: UInt64, sensitivities: URL) throws -> Prepared {
+                             validationSeed: UInt64, sensitivities: URL?) throws -> Prepared {
         let s = config.surrogate
         let (fit, validation) = try ValidationSplit.carve(trainingRows, fraction: s.validationFraction, seed: validationSeed)
         let transform: OutputTransform
@@ -100,13 +111,13 @@ public enum SurrogateFitStage {
     }
 
     /// The fit rows' parameters scaled by the reduced-order models' features, row-major.
-    private static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+    static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
         let data = prepared.dataset, d = data.parameterWidth
         return rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
     }
 
     /// The rows' observations through the output transform, row-major.
-    private static func transformedOutputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+    static func transformedOutputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
         let data = prepared.dataset, p = data.observationWidth
         return rows.flatMap { r in data.observations[(r * p)..<((r + 1) * p)].map { prepared.transform.apply($0) } }
     }
@@ -146,7 +157,7 @@ public enum SurrogateFitStage {
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
         var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
-                                                threads: threads)
+                                                threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
         options.gradientModes = s.gpDerivativeModes
         let jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
@@ -246,7 +257,7 @@ public enum SurrogateFitStage {
             let folder = modelFiles.folder
             var record = StageRecord(stage: "train-dmd fit", config: config, seed: config.surrogate.validationSeed)
             for url in data.files { try record.input(url) }
-            if usesSensitivities(model, config: config) { try record.input(prepared.sensitivities) }
+            if usesSensitivities(model, config: config), let url = prepared.sensitivities { try record.input(url) }
             let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
                                                         modelsFolder: DataLayout(dataDirectory).models.folder,
                                                         progress: { notice("train-dmd fit: " + $0) })

@@ -1,0 +1,168 @@
+import Foundation
+import NumericalFoundations
+import PDE
+import Surrogates
+
+/// One round of the refine loop: solve its points, refit, score, choose the next batch.
+extension RefineLoop {
+    static func runRound(_ r: Int, context: Context, acquired: inout Acquired, reporter: ProgressReporter) throws -> RefineRound {
+        let started = monotonicSeconds()
+        let run = context.run, settings = context.settings
+        var record = StageRecord(stage: "train-dmd refine", config: context.config, seed: settings.seed)
+        for url in context.base.files { try record.input(url) }
+        record.input(try Provenance.inputFile(run.settings))
+        var timings = RefineTimings()
+        try FileManager.default.createDirectory(at: run.round(r), withIntermediateDirectories: true)
+        if r == 0 {
+            let url = run.file(DataLayout.RefineRun.baseRowsFile, round: 0)
+            try Npy.write(context.initialRows.map { Int64($0) }, shape: [context.initialRows.count], to: url)
+            record.output(url)
+        } else {
+            try loadAcquired(round: r, context: context, into: &acquired, withResults: false)
+            let t0 = monotonicSeconds()
+            let results = try solvedRound(r, context: context, parameters: Array(acquired.parameters.suffix(batchSize(round: r, settings) * 6)),
+                                          reporter: reporter, record: &record)
+            acquired.c3 += results.c3; acquired.status += results.status
+            timings.fem = monotonicSeconds() - t0
+        }
+        let (dataset, trainingRows) = try combinedDataset(context, acquired)
+        let prepared = try SurrogateFitStage.prepare(config: context.config, dataset: dataset, inputScaler: context.inputScaler, trainingRows: trainingRows)
+        let (scores, model) = try fitAndScore(prepared, context: context, timings: &timings)
+        var evaluation = RefineEvaluation(round: r, trainingSolves: settings.initialSize + acquired.solves, trainingSamples: trainingRows.count,
+                                          scores: scores, acquisitionFirst: nil, acquisitionLast: nil)
+        if r + 1 < roundCount(settings) {
+            let t0 = monotonicSeconds()
+            let values = try selectNext(round: r + 1, model: model, prepared: prepared, context: context, acquired: acquired, record: &record)
+            evaluation.acquisitionFirst = values.first; evaluation.acquisitionLast = values.last
+            timings.acquisition = monotonicSeconds() - t0
+        }
+        timings.total = monotonicSeconds() - started
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        for (name, data) in [(DataLayout.RefineRun.evaluationFile, try encoder.encode(evaluation)),
+                             (DataLayout.RefineRun.timingsFile, try encoder.encode(timings))] {
+            let url = run.file(name, round: r)
+            try AtomicFile.write(data, to: url)
+            record.output(url)
+        }
+        record.detail("round", JSONValue(r))
+        record.detail("threads", JSONValue(context.threads))
+        try record.finish(manifestAt: run.manifest(round: r))
+        return RefineRound(evaluation: evaluation, timings: timings)
+    }
+
+    /// Round r's FEM results: read when an earlier run wrote them, else solved (`BatchRunner`, resuming
+    /// from its chunks) and written. Each point's wind profile is solved in-process.
+    static func solvedRound(_ r: Int, context: Context, parameters: [Double], reporter: ProgressReporter,
+                            record: inout StageRecord) throws -> (c3: [Double], status: [Int32]) {
+        let run = context.run, config = context.config, k = parameters.count / 6
+        let c3URL = run.file(DataLayout.FEM.c3File, round: r), statusURL = run.file(DataLayout.FEM.statusFile, round: r)
+        let paramsURL = run.file(DataLayout.RefineRun.paramsFile, round: r)
+        record.input(try Provenance.inputFile(paramsURL))
+        if FileManager.default.fileExists(atPath: c3URL.path), FileManager.default.fileExists(atPath: statusURL.path) {
+            let c3 = try Npy.read(Double.self, from: c3URL, expectedShape: [k, context.base.observationWidth])
+            let status = try Npy.read(Int32.self, from: statusURL, expectedShape: [k])
+            record.output(c3URL); record.output(statusURL)
+            return (c3.values, status.values)
+        }
+        let points = try (0..<k).map { try PollutantParameters(row: parameters[($0 * 6)..<(($0 + 1) * 6)]) }
+        var windStatus = [WindStatus](repeating: .notConverged, count: k)
+        var profiles = [BlasiusProfile?](repeating: nil, count: k)
+        let options = InProcessWind.Options(config.wind)
+        let lock = NSLock()
+        ParallelWork.forEachItem(count: k, threads: max(1, config.fem.threads)) { i in
+            let outcome = try? InProcessWind.profile(for: points[i], options: options)
+            lock.lock()
+            if let outcome { windStatus[i] = outcome.status; profiles[i] = outcome.profile }
+            lock.unlock()
+        }
+        let inputs = BatchInputs(parameters: points, windStatus: windStatus, profiles: profiles)
+        let fingerprint = PollutantStage.fingerprint(config: config, inputs: [try Provenance.inputFile(paramsURL)])
+        let discretization = try PollutantDiscretization(settings: config.fem)
+        let checkpoints = run.checkpoints(round: r)
+        let result = try BatchRunner.run(inputs: inputs, discretization: discretization, settings: BatchSettings(fem: config.fem, wind: config.wind),
+                                         range: 0..<k, checkpoints: checkpoints, fingerprint: fingerprint, stop: context.stop,
+                                         progress: { _ in reporter.advance() }, log: context.notice)
+        if let sensitivities = result.sensitivities {
+            let url = run.file(DataLayout.FEM.sensitivitiesFile, round: r)
+            try Npy.write(sensitivities, shape: [k, result.pointCount, SensitivityFile.parameterCount], to: url)
+            record.output(url)
+        }
+        try Npy.write(result.c3, shape: [k, result.pointCount], to: c3URL)
+        try Npy.write(result.statusCodes, shape: [k], to: statusURL)
+        record.output(c3URL); record.output(statusURL)
+        try? FileManager.default.removeItem(at: checkpoints)
+        let failed = result.statusCodes.filter { $0 != 0 }.count
+        if failed > 0 { context.notice("refine: round \(r): \(failed) of \(k) acquired points have no FEM solution (counted as spent solves)") }
+        return (result.c3, result.statusCodes)
+    }
+
+    /// The LHS data set with the acquired points appended (split 0); the training rows are the initial
+    /// subset and the solved acquired points, the test rows the LHS test split's.
+    static func combinedDataset(_ c: Context, _ a: Acquired) throws -> (dataset: SurrogateDataset, trainingRows: [Int]) {
+        let b = c.base
+        let dataset = try SurrogateDataset(parameters: b.parameters + a.parameters, parameterWidth: b.parameterWidth,
+                                           split: b.split + [UInt8](repeating: 0, count: a.solves), observations: b.observations + a.c3,
+                                           observationWidth: b.observationWidth, status: b.status + a.status, inputScaler: c.inputScaler,
+                                           parameterNames: PollutantParameters.names)
+        let acquiredRows = (0..<a.solves).filter { a.status[$0] == 0 }.map { b.sampleCount + $0 }
+        return (dataset, c.initialRows + acquiredRows)
+    }
+
+    /// Fits every model of the run (and POD-GP for the acquisition when it is not among them) and scores it.
+    static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context,
+                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisitionModel: PODGaussianProcess) {
+        var names = context.settings.models
+        if !names.contains(SurrogateSettings.Model.podGP.rawValue) { names.append(SurrogateSettings.Model.podGP.rawValue) }
+        var scores: [RefineScore] = []
+        var acquisitionModel: PODGaussianProcess?
+        for name in names {
+            guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine: unknown model \"\(name)\"") }
+            let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: context.config, threads: context.threads)
+            timings.fit[name] = fitted.seconds
+            if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess(let gp) = rom.model { acquisitionModel = gp }
+            guard context.settings.models.contains(name) else { continue }
+            let data = prepared.dataset
+            let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: data.testIndices, dataset: data, threads: context.threads).errors
+            let validation = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: prepared.validationRows, dataset: data, threads: context.threads).errors
+            scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
+                                      validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
+        }
+        guard let acquisitionModel else { throw StageError("refine: the POD-GP fit gave no Gaussian processes") }
+        return (scores, acquisitionModel)
+    }
+
+    /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
+    /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
+    /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
+    static func selectNext(round next: Int, model: PODGaussianProcess, prepared: SurrogateFitStage.Prepared, context: Context, acquired: Acquired,
+                           record: inout StageRecord) throws -> [Double] {
+        let settings = context.settings, pool = context.pool, run = context.run
+        // The GPs' hyper-parameters from the fit rows, conditioned on every training solve (the validation rows too).
+        let rows = prepared.fitRows + prepared.validationRows
+        let gp = try model.conditioned(inputs: SurrogateFitStage.scaledInputs(prepared, rows: rows),
+                                       outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count, threads: context.threads)
+        let taken = Set(acquired.chosen)
+        let available = (0..<pool.count).filter { !taken.contains($0) }
+        let k = batchSize(round: next, settings)
+        guard available.count >= k else {
+            throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
+        }
+        let candidates = available.flatMap { i in pool.row(i).enumerated().map { prepared.features.scale($0.element, column: $0.offset) } }
+        let weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: prepared.transform)
+        let batch = try VarianceAcquisition.selectBatch(processes: gp.processes, candidates: candidates, count: available.count, batchSize: k,
+                                                        shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads)
+        let chosen = batch.chosen.map { available[$0] }
+        try FileManager.default.createDirectory(at: run.round(next), withIntermediateDirectories: true)
+        let files: [(String, () throws -> Void)] = [
+            (DataLayout.RefineRun.paramsFile, { try Npy.write(chosen.flatMap { Array(pool.row($0)) }, shape: [k, 6], to: run.file(DataLayout.RefineRun.paramsFile, round: next)) }),
+            (DataLayout.RefineRun.chosenFile, { try Npy.write(chosen.map { Int64($0) }, shape: [k], to: run.file(DataLayout.RefineRun.chosenFile, round: next)) }),
+            (DataLayout.RefineRun.acquisitionFile, { try Npy.write(batch.conditionalScores, shape: [k], to: run.file(DataLayout.RefineRun.acquisitionFile, round: next)) }),
+        ]
+        for (name, write) in files {
+            try write()
+            record.output(run.file(name, round: next))
+        }
+        return batch.conditionalScores
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import ArgumentParser
+
+/// The design of an adaptive-sampling run, shared by `train-dmd refine` and `train-dmd refine-study`.
+public struct RefineDesignOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "FEM training solves to start from: the first N of the seeded nested order of the LHS training split.")
+    public var initial: Int = 100
+
+    @Option(parsing: .unconditional, help: "Points acquired (and solved) per round.")
+    public var batch: Int = 50
+
+    @Option(parsing: .unconditional, help: "FEM training solves at which the loop stops (the initial ones included).")
+    public var budget: Int = 400
+
+    @Option(parsing: .unconditional, help: "Latin-hypercube draws of the candidate pool (only the feasible ones, where the wind exists, are kept).")
+    public var pool: Int = 10000
+
+    @Option(parsing: .unconditional, help: "Candidates of largest POD-GP variance among which each batch is chosen greedily.")
+    public var shortlist: Int = 1000
+
+    @Option(help: "Comma-separated models fitted and scored each round ([surrogate] kinds: pod_gp, pod_nn, tuned); POD-GP also chooses the points.")
+    public var models: String = "pod_gp"
+
+    @Option(parsing: .unconditional, help: "Cores for OpenBLAS and the fits (the FEM solves use [fem] threads).")
+    public var threads: Int = 2
+
+    public init() {}
+
+    public func validate() throws {
+        for (name, value) in [("--initial", initial), ("--batch", batch), ("--budget", budget), ("--pool", pool), ("--shortlist", shortlist), ("--threads", threads)]
+            where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+        if budget < initial { throw ValidationError("--budget (\(budget)) is smaller than --initial (\(initial))") }
+        if shortlist < batch { throw ValidationError("--shortlist (\(shortlist)) must be at least --batch (\(batch))") }
+        _ = try modelList()
+    }
+
+    func modelList() throws -> [String] {
+        let list = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for m in list where !RefineSettings.fittableModels.contains(m) {
+            throw ValidationError("--models: unknown model \"\(m)\" (expected \(RefineSettings.fittableModels.joined(separator: ", ")))")
+        }
+        if list.isEmpty || Set(list).count != list.count { throw ValidationError("--models must name each model once: \(models)") }
+        return list
+    }
+
+    func settings(seed: UInt64) throws -> RefineSettings {
+        RefineSettings(initialSize: initial, batchSize: batch, budget: budget, poolDraws: pool, shortlist: shortlist, seed: seed, models: try modelList())
+    }
+}
+
+/// The command line of `train-dmd refine`.
+public struct RefineOptions: ParsableArguments {
+    @OptionGroup public var stage: StageOptions
+    @OptionGroup public var design: RefineDesignOptions
+
+    @Option(parsing: .unconditional, help: "Seed of the initial subset and of the candidate pool.")
+    public var seed: UInt64 = 1
+
+    @Option(help: "The run's folder under DATA/refine (default seed_SEED).")
+    public var name: String?
+
+    public init() {}
+
+    public var runName: String { name ?? "seed_\(seed)" }
+
+    public func validate() throws {
+        if let name, name.isEmpty || name.contains("/") || name == DataLayout.Refine.studyFolder {
+            throw ValidationError("--name must be a plain folder name other than \"\(DataLayout.Refine.studyFolder)\", got \"\(name)\"")
+        }
+    }
+
+    public static let discussion = """
+        Adaptive sampling: starts from --initial LHS training samples, fits POD-GP (and the other --models), chooses the next \
+        --batch points among a seeded candidate pool inside the feasible region (where the wind solution exists) by POD-GP's \
+        predictive variance integrated over the field, greedily with the posterior conditioned on the points already chosen, \
+        solves them with the FEM, refits, and repeats until --budget FEM solves. Every round is scored on the LHS test split, \
+        which the loop never acquires. Writes DATA/refine/NAME/round_RRR/ (params.npy, chosen.npy, acquisition.npy, c3.npy, \
+        status.npy, evaluation.json, timings.json, manifest.json) and refine.csv; a rerun resumes where it stopped.
+        """
+}
+
+/// The command line of `train-dmd refine-study`.
+public struct RefineStudyOptions: ParsableArguments {
+    @OptionGroup public var stage: StageOptions
+    @OptionGroup public var design: RefineDesignOptions
+
+    @Option(help: "Comma-separated seeds (each: its own nested LHS order, initial design and candidate pool).")
+    public var seeds: String = "1,2,3"
+
+    @Option(help: "Comma-separated sampling methods: lhs (nested subsets of the LHS training split), adaptive (train-dmd refine).")
+    public var methods: String = "lhs,adaptive"
+
+    @Option(help: "The name of this configuration's curves (e.g. \"derivatives\" for a run with --set surrogate.… on); the CSV and figure gather every label in DATA/refine/study.")
+    public var label: String = "plain"
+
+    @Flag(help: "Only rewrite the CSVs and the figure from the finished points in DATA/refine/study.")
+    public var replot = false
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try seedList(); _ = try methodList()
+        if label.isEmpty || label.contains("/") || label.contains(",") { throw ValidationError("--label must be a plain name without / or commas, got \"\(label)\"") }
+    }
+
+    func seedList() throws -> [UInt64] {
+        let list = try seeds.split(separator: ",").map { s -> UInt64 in
+            guard let v = UInt64(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: \"\(s)\" is not a non-negative integer") }
+            return v
+        }
+        if list.isEmpty || Set(list).count != list.count { throw ValidationError("--seeds must name each seed once: \(seeds)") }
+        return list
+    }
+
+    func methodList() throws -> [RefineStudy.Method] {
+        try methods.split(separator: ",").map { s -> RefineStudy.Method in
+            guard let m = RefineStudy.Method(rawValue: s.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--methods: unknown method \"\(s)\" (expected lhs, adaptive)")
+            }
+            return m
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import NumericalFoundations
+import Reporting
+
+/// The study's outputs, gathered from every finished point under DATA/refine/study.
+extension RefineStudy {
+    /// Every finished point: LHS point files and adaptive rounds with a manifest.
+    static func gather(_ layout: DataLayout) throws -> [Point] {
+        let fm = FileManager.default
+        var points: [Point] = []
+        let labels = ((try? fm.contentsOfDirectory(atPath: layout.refine.study.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        for label in labels {
+            for method in Method.allCases {
+                let methodFolder = labelFolder(layout, label).appendingPathComponent(method.rawValue, isDirectory: true)
+                let seeds = ((try? fm.contentsOfDirectory(atPath: methodFolder.path)) ?? []).compactMap { name -> UInt64? in
+                    name.hasPrefix("seed_") ? UInt64(name.dropFirst(5)) : nil
+                }.sorted()
+                for seed in seeds {
+                    let folder = seedFolder(layout, label, method, seed)
+                    points += method == .lhs ? try lhsPoints(folder, label: label, seed: seed) : try adaptivePoints(folder, label: label, seed: seed)
+                }
+            }
+        }
+        return points
+    }
+
+    static func lhsPoints(_ folder: URL, label: String, seed: UInt64) throws -> [Point] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("n_") && $0.hasSuffix(".json") }.sorted()
+        return try names.flatMap { name -> [Point] in
+            let url = folder.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url), let point = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
+                throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
+            }
+            return point.scores.map { Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
+                                            seconds: point.fitSeconds[$0.model] ?? .nan) }
+        }
+    }
+
+    static func adaptivePoints(_ folder: URL, label: String, seed: UInt64) throws -> [Point] {
+        let run = DataLayout.RefineRun(folder: folder)
+        var points: [Point] = []
+        var r = 0
+        while FileManager.default.fileExists(atPath: run.manifest(round: r).path) {
+            let decoder = JSONDecoder()
+            guard let e = try? decoder.decode(RefineEvaluation.self, from: Data(contentsOf: run.file(DataLayout.RefineRun.evaluationFile, round: r))),
+                  let t = try? decoder.decode(RefineTimings.self, from: Data(contentsOf: run.file(DataLayout.RefineRun.timingsFile, round: r))) else {
+                throw StageError("refine-study: round \(r) of \(folder.path) is damaged: delete \(run.round(r).path) and rerun")
+            }
+            points += e.scores.map { Point(label: label, method: Method.adaptive.rawValue, model: $0.model, seed: seed, solves: e.trainingSolves, score: $0,
+                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition) }
+            r += 1
+        }
+        return points
+    }
+
+    /// refine_study.csv (every point), refine_curves.csv (each curve's wall time), the figure, the manifest.
+    static func writeTables(layout: DataLayout, configFile: String) throws {
+        let points = try gather(layout)
+        guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
+        var csv = "label,method,model,seed,training_solves,test_median,test_p95,validation_median,validation_p95,seconds\n"
+        for p in points {
+            csv += "\(p.label),\(p.method),\(p.model),\(p.seed),\(p.solves),\(p.score.testMedian),\(p.score.testP95),"
+                + "\(p.score.validationMedian),\(p.score.validationP95),\(p.seconds)\n"
+        }
+        try AtomicFile.write(csv, to: layout.refine.studyCSV)
+        var curves = "label,method,model,seed,points,largest_solves,last_test_median,last_test_p95,wall_seconds\n"
+        for key in curveKeys(points) {
+            let rows = points.filter { ($0.label, $0.method, $0.model, $0.seed) == key }.sorted { $0.solves < $1.solves }
+            let last = rows.last!
+            curves += "\(key.0),\(key.1),\(key.2),\(key.3),\(rows.count),\(last.solves),\(last.score.testMedian),\(last.score.testP95),"
+                + "\(rows.map(\.seconds).reduce(0, +))\n"
+        }
+        try AtomicFile.write(curves, to: layout.refine.studyCurves)
+        let svg = layout.refine.studyCSV.deletingPathExtension().appendingPathExtension("svg")
+        try AtomicFile.write(try figure(points).svg(), to: svg)
+        try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
+        var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
+        for url in [layout.refine.studyCSV, layout.refine.studyCurves, svg] { manifest.addOutput(url) }
+        try manifest.write(to: layout.refine.studyManifest)
+        note("train-dmd refine-study: \(points.count) points → \(layout.refine.studyCSV.path), \(svg.lastPathComponent)")
+    }
+
+    static func curveKeys(_ points: [Point]) -> [(String, String, String, UInt64)] {
+        var keys: [(String, String, String, UInt64)] = []
+        for p in points where !keys.contains(where: { $0 == (p.label, p.method, p.model, p.seed) }) { keys.append((p.label, p.method, p.model, p.seed)) }
+        return keys
+    }
+
+    /// Median and p95 against FEM solves (log–log), one line per label, method and model: the median over the seeds.
+    static func figure(_ points: [Point]) -> Figure {
+        var names: [String] = []
+        for p in points where !names.contains("\(p.label) \(p.method) \(p.model)") { names.append("\(p.label) \(p.method) \(p.model)") }
+        func series(_ value: (Point) -> Double) -> [PlotSeries] {
+            names.enumerated().map { k, name in
+                let rows = points.filter { "\($0.label) \($0.method) \($0.model)" == name }
+                let sizes = Array(Set(rows.map(\.solves))).sorted()
+                let ys = sizes.map { n -> Double in
+                    let v = rows.filter { $0.solves == n }.map(value).sorted()
+                    return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+                }
+                let color = RGBColor.palette[k % RGBColor.palette.count]
+                // A curve of one point (e.g. a single size) is a marker: a line of one point draws nothing.
+                return sizes.count == 1 ? .scatter(ScatterSeries(name, x: sizes.map(Double.init), y: ys, color: color))
+                                        : .line(LineSeries(name, x: sizes.map(Double.init), y: ys, color: color))
+            }
+        }
+        return Figure(name: "refine-study", title: "Test error against FEM training solves (median over seeds)", panels: [
+            Panel("median", .xy(XYPlot(xAxis: Axis("FEM training solves", scale: .log10), yAxis: Axis("test rel. L2, median", scale: .log10),
+                                       series: series(\.score.testMedian)))),
+            Panel("95th percentile", .xy(XYPlot(xAxis: Axis("FEM training solves", scale: .log10), yAxis: Axis("test rel. L2, p95", scale: .log10),
+                                                series: series(\.score.testP95)))),
+        ], columns: 2)
+    }
+}

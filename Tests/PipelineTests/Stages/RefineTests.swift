@@ -1,0 +1,153 @@
+import XCTest
+import Foundation
+import NumericalFoundations
+import PDE
+import Surrogates
+import _TestSupport
+@testable import Pipeline
+
+/// The refine loop on configs/smoke.toml's data (lhs-sample, blasius-solve, pollutant-fem in a
+/// temporary folder): the candidates lie where the wind exists (each checked by a full Blasius solve),
+/// a test sample is never acquired, an interrupted run ends with the bytes of an uninterrupted one,
+/// and the study writes its tables.
+final class RefineTests: XCTestCase {
+    static let root = packageRoot(of: #filePath)
+    static var config: String { root.appendingPathComponent("configs/smoke.toml").path }
+    /// The smoke data, made once for the class (the tests only read it and write under refine/).
+    nonisolated(unsafe) static var smoke: URL?
+
+    override class func tearDown() {
+        if let smoke { try? FileManager.default.removeItem(at: smoke) }
+        smoke = nil
+    }
+
+    func smokeData() throws -> URL {
+        if let data = Self.smoke { return data }
+        let data = try makeTemporaryFolder("refine-test")
+        Self.smoke = data
+        let common = ["--config", Self.config, "--data-dir", data.path]
+        try SamplingStage.run(try SamplingOptions.parse(common))
+        try WindStage.run(try StageOptions.parse(common))
+        try PollutantStage.run(try StageOptions.parse(common + ["--set", "fem.fields=false"]), shard: nil)
+        return data
+    }
+
+    static let settings = RefineSettings(initialSize: 6, batchSize: 3, budget: 12, poolDraws: 300, shortlist: 30, seed: 3, models: ["pod_gp"])
+
+    func testCandidatesLieInTheFeasibleRegionAndExcludeGivenRows() throws {
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
+        let box = config.sampling.ranges, nu = config.wind.nu
+        let feasibility = try UQStage.Feasibility(box: box, nu: nu)
+        let pool = try CandidatePool(box: box, nu: nu, draws: 30, seed: 5, excluded: [], feasibility: feasibility)
+        XCTAssertGreaterThan(pool.count, 10)
+        XCTAssertLessThan(pool.count, 30, "the smoke box holds blow-off points: some draws must go")
+        let solver = BlasiusSolver()
+        func exists(_ row: ArraySlice<Double>) -> Bool {
+            let b = row.startIndex
+            let u0 = row[b + 3], uh = row[b + 4], uv = row[b + 5]
+            return solver.solve(lambda: uh / u0, fw: -2 * uv / (nu * u0).squareRoot()).solution != nil
+        }
+        for i in 0..<pool.count {
+            let row = pool.row(i)
+            XCTAssertTrue(exists(row), "candidate \(i) = \(Array(row)) has no wind solution")
+            for (j, r) in box.enumerated() { XCTAssertTrue(r.contains(row[row.startIndex + j]), "candidate \(i), column \(j)") }
+        }
+        // The same draws without three of the kept points given as held-out rows.
+        let excluded = (0..<3).flatMap { Array(pool.row($0 * 7)) }
+        let reduced = try CandidatePool(box: box, nu: nu, draws: 30, seed: 5, excluded: excluded, feasibility: feasibility)
+        XCTAssertEqual(reduced.count, pool.count - 3)
+        let kept = Set((0..<reduced.count).map { Array(reduced.row($0)) })
+        for k in 0..<3 { XCTAssertFalse(kept.contains(Array(pool.row(k * 7)))) }
+    }
+
+    /// Every file of a run but the wall times (manifest.json, timings.json), by relative path.
+    func contents(_ folder: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        let base = folder.standardizedFileURL.path
+        for case let url as URL in FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)! {
+            let name = url.lastPathComponent
+            guard !url.hasDirectoryPath, name != DataLayout.manifestFile, name != DataLayout.RefineRun.timingsFile, name != RefineStage.tableFile else { continue }
+            out[String(url.standardizedFileURL.path.dropFirst(base.count))] = try Data(contentsOf: url)
+        }
+        return out
+    }
+
+    func testLoopResumesBitForBitAndNeverAcquiresATestSample() throws {
+        let data = try smokeData()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
+        let layout = DataLayout(data)
+        let reference = layout.refine.run("reference"), resumed = layout.refine.run("resumed")
+        let rounds = try RefineLoop.run(config: config, dataDirectory: data, run: reference, settings: Self.settings, threads: 1, notice: { _ in })
+        XCTAssertEqual(rounds.map(\.evaluation.trainingSolves), [6, 9, 12])
+        for round in rounds { XCTAssertTrue(round.evaluation.scores.allSatisfy { $0.testMedian.isFinite && $0.testP95.isFinite }) }
+
+        // Stopped after round 1 (as SIGINT does between rounds), then resumed. The run starts from the
+        // reference's candidate pool (its existence table costs seconds in a debug build).
+        try FileManager.default.createDirectory(at: resumed.folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: reference.folder.appendingPathComponent(DataLayout.RefineRun.poolFile),
+                                         to: resumed.folder.appendingPathComponent(DataLayout.RefineRun.poolFile))
+        let stop = StopSignal()
+        XCTAssertThrowsError(try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 1, stop: stop,
+                                                notice: { if $0.hasPrefix("refine: round 1 ") { stop.request() } }))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: resumed.manifest(round: 2).path))
+        _ = try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 1, notice: { _ in })
+        XCTAssertEqual(try contents(resumed.folder), try contents(reference.folder))
+
+        // Killed inside round 2's FEM solves: its points were chosen (by round 1), nothing of the round
+        // itself was written. The rerun solves, fits and scores it again, to the same bytes.
+        let c3 = try Data(contentsOf: resumed.file(DataLayout.FEM.c3File, round: 2))
+        for name in [DataLayout.manifestFile, DataLayout.RefineRun.evaluationFile, DataLayout.RefineRun.timingsFile, DataLayout.FEM.c3File,
+                     DataLayout.FEM.statusFile, DataLayout.FEM.sensitivitiesFile] {
+            try? FileManager.default.removeItem(at: resumed.file(name, round: 2))
+        }
+        var notes: [String] = []
+        _ = try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 2, notice: { notes.append($0) })
+        XCTAssertEqual(try Data(contentsOf: resumed.file(DataLayout.FEM.c3File, round: 2)), c3)
+        XCTAssertEqual(try contents(resumed.folder), try contents(reference.folder))
+        XCTAssertTrue(notes.contains { $0.hasPrefix("refine: round 2 ") }, "round 2 was redone")
+
+        // A rerun with other settings is refused, naming the folder.
+        var other = Self.settings
+        other.batchSize = 2
+        XCTAssertThrowsError(try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: other, threads: 1, notice: { _ in })) {
+            XCTAssertTrue("\($0)".contains(resumed.folder.path), "\($0)")
+        }
+
+        // No test sample in the initial design nor among the acquired points.
+        let dataset = try SurrogateDataset.load(layout: layout, inputScaler: InputScaler(ranges: config.sampling.ranges), parameterNames: PollutantParameters.names)
+        let baseRows = try Npy.read(Int64.self, from: reference.file(DataLayout.RefineRun.baseRowsFile, round: 0)).values.map { Int($0) }
+        XCTAssertTrue(Set(baseRows).isSubset(of: Set(dataset.trainIndices)))
+        let testRows = Set(dataset.testIndices.map { Array(dataset.parameters[($0 * 6)..<(($0 + 1) * 6)]) })
+        for r in 1...2 {
+            let params = try Npy.read(Double.self, from: reference.file(DataLayout.RefineRun.paramsFile, round: r), expectedShape: [3, 6]).values
+            for i in 0..<3 { XCTAssertFalse(testRows.contains(Array(params[(i * 6)..<((i + 1) * 6)])), "round \(r), point \(i)") }
+            let status = try Npy.read(Int32.self, from: reference.file(DataLayout.FEM.statusFile, round: r)).values
+            XCTAssertEqual(status, [0, 0, 0], "round \(r): every acquired point lies where the wind exists and is solved")
+        }
+        let chosen = try (1...2).flatMap { try Npy.read(Int64.self, from: reference.file(DataLayout.RefineRun.chosenFile, round: $0)).values }
+        XCTAssertEqual(Set(chosen).count, 6, "no candidate acquired twice")
+    }
+
+    func testStudyWritesBothCurves() throws {
+        let data = try makeTemporaryFolder("refine-study-test")
+        defer { try? FileManager.default.removeItem(at: data) }
+        // Its own copy: the study writes refine/study beside the other test's runs.
+        for sub in ["samples", "wind", "fem"] {
+            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
+        }
+        let options = try RefineStudyOptions.parse(["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
+                                                    "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1"])
+        try RefineStudy.run(options)
+        let layout = DataLayout(data)
+        let lines = try String(contentsOf: layout.refine.studyCSV, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 4, "lhs and adaptive at 6 and 9 solves")
+        XCTAssertEqual(Set(lines.dropFirst().map { $0.split(separator: ",")[1] }), ["lhs", "adaptive"])
+        // Both curves start from the same initial subset, so their first points agree.
+        let first = lines.dropFirst().filter { $0.split(separator: ",")[4] == "6" }.map { $0.split(separator: ",")[5] }
+        XCTAssertEqual(first.count, 2)
+        XCTAssertEqual(first[0], first[1])
+        let curves = try String(contentsOf: layout.refine.studyCurves, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(curves.count, 3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: layout.refine.study.appendingPathComponent("refine_study.svg").path))
+    }
+}

@@ -1,0 +1,128 @@
+import XCTest
+import Foundation
+@testable import Surrogates
+import NumericalFoundations
+
+/// The acquisition against closed forms: a 1-D GP with two observations (the posterior variance by
+/// the 2 × 2 inverse written out), the batch's second point against a GP refitted with the first
+/// one added, and POD-GP's score against the variance field summed over the points.
+final class VarianceAcquisitionTests: XCTestCase {
+    // Squared-exponential kernel, ℓ = 0.3, σ_f² = 1.5, σ_n² = 1e-4; observations at −0.6 and 0.2.
+    let ell = 0.3, signal2 = 1.5, noise2 = 1e-4
+    let training = [-0.6, 0.2]
+    let grid = (0...200).map { -1 + Double($0) / 100 }
+
+    func kernel(_ a: Double, _ b: Double) -> Double { signal2 * exp(-0.5 * (a - b) * (a - b) / (ell * ell)) }
+
+    func process(_ inputs: [Double]) throws -> GaussianProcessRegressor {
+        try GaussianProcessRegressor(inputs: inputs, targets: inputs.map { sin(3 * $0) }, count: inputs.count, dimension: 1, kernel: .squaredExponential,
+                                     hyperparameters: GaussianProcessHyperparameters(lengthScales: [ell], signalStandardDeviation: signal2.squareRoot(),
+                                                                                     noiseStandardDeviation: noise2.squareRoot()),
+                                     standardizeTargets: false)
+    }
+
+    /// σ²(x) = k(x,x) − k_xᵀ (K + σ_n² I)⁻¹ k_x with the 2 × 2 inverse written out.
+    func closedFormVariance(_ x: Double) -> Double {
+        let a = signal2 + noise2, b = kernel(training[0], training[1])
+        let det = a * a - b * b
+        let k0 = kernel(x, training[0]), k1 = kernel(x, training[1])
+        return signal2 - (a * k0 * k0 - 2 * b * k0 * k1 + a * k1 * k1) / det
+    }
+
+    func testPicksThePointOfLargestClosedFormVariance() throws {
+        let gp = try process(training)
+        let batch = try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 1, shortlist: grid.count)
+        let exact = grid.map(closedFormVariance)
+        for (i, x) in grid.enumerated() {
+            XCTAssertEqual(batch.scores[i], exact[i], accuracy: 1e-10 * signal2, "score at x = \(x)")
+        }
+        let best = exact.indices.max { exact[$0] < exact[$1] }!
+        XCTAssertEqual(batch.chosen, [best])
+        XCTAssertEqual(grid[best], 1.0, "the candidate farthest from both observations")
+        XCTAssertEqual(batch.conditionalScores[0], exact[best], accuracy: 1e-10 * signal2)
+        // Weighted: the pick maximises w(x) σ²(x); w favours the left end, where σ² is smaller.
+        let weights = grid.map { exp(-4 * $0) }
+        let weighted = try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 1, shortlist: grid.count,
+                                                           weights: weights)
+        let products = zip(weights, exact).map { $0 * $1 }
+        let weightedBest = products.indices.max { products[$0] < products[$1] }!
+        XCTAssertEqual(weighted.chosen, [weightedBest])
+        XCTAssertLessThan(grid[weightedBest], -0.6)
+        XCTAssertEqual(weighted.conditionalScores[0], products[weightedBest], accuracy: 1e-10 * products[weightedBest])
+    }
+
+    func testTheBatchConditionsOnItsChosenPoints() throws {
+        // The second point of a batch is the largest variance of the GP that has also observed the first
+        // (computed here by a new Cholesky factorization on three points), so the batch spreads out.
+        let gp = try process(training)
+        let batch = try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 3, shortlist: grid.count)
+        var observed = training
+        for step in 0..<3 {
+            let refit = try process(observed)
+            let variance = try refit.predict(inputs: grid, count: grid.count).variance
+            let taken = Set(batch.chosen.prefix(step))
+            let best = grid.indices.filter { !taken.contains($0) }.max { variance[$0] < variance[$1] }!
+            XCTAssertEqual(batch.chosen[step], best, "point \(step)")
+            XCTAssertEqual(batch.conditionalScores[step], variance[best], accuracy: 1e-9 * signal2, "point \(step)")
+            observed.append(grid[best])
+        }
+        XCTAssertEqual(Set(batch.chosen).count, 3)
+        XCTAssertTrue(zip(batch.conditionalScores, batch.conditionalScores.dropFirst()).allSatisfy { $0 >= $1 })
+        // With a shortlist, the same greedy conditioning among the 40 largest unconditioned scores only.
+        let short = try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 3, shortlist: 40)
+        let unconditioned = grid.map(closedFormVariance)
+        let allowed = Set(grid.indices.sorted { unconditioned[$0] > unconditioned[$1] }.prefix(40))
+        observed = training
+        for step in 0..<3 {
+            let variance = try process(observed).predict(inputs: grid, count: grid.count).variance
+            let taken = Set(short.chosen.prefix(step))
+            let best = allowed.subtracting(taken).max { variance[$0] < variance[$1] }!
+            XCTAssertEqual(short.chosen[step], best, "shortlisted point \(step)")
+            observed.append(grid[best])
+        }
+    }
+
+    func testPODScoreIsTheFieldVarianceSummedOverThePoints() throws {
+        let family = SyntheticFieldFamily(pointCount: 60)
+        let (x, y) = family.samples(30, seed: 4)
+        var gpOptions = GaussianProcessOptions()
+        gpOptions.restarts = 1
+        let model = try PODGaussianProcess.fit(inputs: x, outputs: y, count: 30,
+                                               options: PODGaussianProcessOptions(energyTolerance: 1e-8, maxRank: 4, gaussianProcess: gpOptions, threads: 1))
+        let (z, _) = family.samples(25, seed: 9)
+        let scores = try VarianceAcquisition.scores(processes: model.processes, points: z, count: 25)
+        let std = try model.predict(inputs: z, count: 25, includeNoise: false).standardDeviation
+        for i in 0..<25 {
+            let summed = std[(i * 60)..<((i + 1) * 60)].reduce(0) { $0 + $1 * $1 }
+            XCTAssertEqual(scores[i], summed, accuracy: 1e-9 * max(summed, 1e-12), "point \(i)")
+        }
+        // Weighted to the relative error in physical units behind c = exp(y) − δ: Σ_p (dc/dy)² var y_p / ‖ĉ‖², dc/dy = exp(y).
+        let delta = 0.5
+        let weights = try VarianceAcquisition.relativeErrorWeights(model: model, points: z, count: 25, transform: .logarithm(offset: delta), chunk: 7)
+        let weighted = try VarianceAcquisition.scores(processes: model.processes, points: z, count: 25, weights: weights)
+        let mean = try model.predict(inputs: z, count: 25, includeNoise: false).mean
+        for i in 0..<25 {
+            var numerator = 0.0, norm2 = 0.0
+            for j in 0..<60 {
+                let y = mean[i * 60 + j], c = exp(y) - delta
+                numerator += exp(2 * y) * std[i * 60 + j] * std[i * 60 + j]
+                norm2 += c * c
+            }
+            XCTAssertEqual(weighted[i], numerator / norm2, accuracy: 1e-9 * numerator / norm2, "weighted point \(i)")
+        }
+        // Conditioned on its own training data with its own hyper-parameters, the model is unchanged.
+        let same = try model.conditioned(inputs: x, outputs: y, count: 30, threads: 2)
+        let a = try model.predict(inputs: z, count: 25), b = try same.predict(inputs: z, count: 25)
+        for j in 0..<a.mean.count {
+            XCTAssertEqual(a.mean[j], b.mean[j], accuracy: 1e-9 * max(1, abs(a.mean[j])))
+            XCTAssertEqual(a.standardDeviation[j], b.standardDeviation[j], accuracy: 1e-9 * max(1e-6, a.standardDeviation[j]))
+        }
+    }
+
+    func testRejectsImpossibleBatches() throws {
+        let gp = try process(training)
+        XCTAssertThrowsError(try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 202, shortlist: 300))
+        XCTAssertThrowsError(try VarianceAcquisition.selectBatch(processes: [gp], candidates: grid, count: grid.count, batchSize: 5, shortlist: 4))
+        XCTAssertThrowsError(try VarianceAcquisition.selectBatch(processes: [], candidates: grid, count: grid.count, batchSize: 1, shortlist: 4))
+    }
+}
