@@ -96,7 +96,8 @@ public enum RefineStudy {
                 continue
             }
             let rows = Array(order.prefix(n)).sorted()
-            let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows)
+            let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows,
+                                                         sensitivities: layout.fem.sensitivities)
             var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest)
             for name in settings.models {
                 guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine-study: unknown model \"\(name)\"") }
