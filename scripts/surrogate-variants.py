@@ -6,7 +6,7 @@ Surrogates/. Usage: [RMAX=20] [HYPER=500] scripts/surrogate-variants.py DATA [ba
 (RMAX: modes at most; HYPER: hyper-parameters on a seeded subset of that size, then conditioned on all;
 the box is the paper's, as in configs/paper.toml and configs/large.toml)
   base   the six parameters (K12, D, U0 in log) → POD of log(c3 + δ) → one Matérn-5/2 ARD GP per mode
-  wind   plus the wind stage's descriptors per sample (wind/summary.npy: λ, f_w, log f''(0), displacement)
+  wind   plus the wind stage's descriptors per sample (wind/summary.npy: λ, f_w, log f''(0), the displacement constant β)
   scale  c3 = e^{g(θ)} s(θ, x) with ‖s‖ = 1: a GP for g = log‖c3‖, POD-GP for log(s + δ_s)
 Its validation split is its own seeded permutation (not the stages' ValidationSplit), so compare its
 variants with each other, not with `train-dmd fit`'s numbers. docs/surrogates.md has the measured table."""
@@ -31,7 +31,7 @@ def scale_params(x):
         if j in logcol: lo, hi, v = np.log(lo), np.log(hi), np.log(v)
         z[:, j] = 2 * (v - lo) / (hi - lo) - 1
     return z
-# wind descriptors: lambda, f_w, log f''(0) (the wall curvature), displacement thickness
+# wind descriptors: lambda, f_w, log f''(0) (the wall curvature), the displacement constant beta
 W = np.column_stack([wind[:, 0], wind[:, 1], np.log(np.maximum(wind[:, 2], 1e-12)), wind[:, 3]])
 wlo, whi = W[fit].min(0), W[fit].max(0)
 def features(idx, use_wind):
