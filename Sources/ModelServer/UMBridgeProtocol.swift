@@ -135,16 +135,28 @@ public struct UMBridgeProtocol: Sendable {
     }
 
     /// A JSON list of numbers, each written with the fewest digits that read back to the same Double;
-    /// a non-finite value (no JSON number) is the model's failure.
+    /// a non-finite value (no JSON number) is the model's failure. The digits go straight into a byte
+    /// buffer: appending to a String cost twice the formatting itself (2670 numbers per answer).
     static func numbers(_ values: [Double]) throws -> String {
-        var s = "["
-        s.reserveCapacity(24 * values.count + 2)
+        var sink = ByteSink()
+        sink.bytes.reserveCapacity(24 * values.count + 2)
+        sink.bytes.append(UInt8(ascii: "["))
         for (i, v) in values.enumerated() {
             guard v.isFinite else { throw ServeError("InvalidOutput", "the model returned \(v) at output \(i)", status: 500) }
-            if i > 0 { s += ", " }
-            s += "\(v)"
+            if i > 0 { sink.bytes.append(UInt8(ascii: ",")); sink.bytes.append(UInt8(ascii: " ")) }
+            v.write(to: &sink)
         }
-        return s + "]"
+        sink.bytes.append(UInt8(ascii: "]"))
+        return String(decoding: sink.bytes, as: UTF8.self)
+    }
+
+    /// Text written as UTF-8 bytes.
+    struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+        mutating func write(_ string: String) {
+            var string = string
+            string.withUTF8 { bytes.append(contentsOf: $0) }
+        }
     }
 
     static func integers(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }

@@ -84,6 +84,27 @@ public final class Network<Scalar: NetworkScalar> {
         return out
     }
 
+    /// `predict` for a few rows whose answers must not depend on their batch: every row's outputs are
+    /// the same bits alone or beside any other rows (`nk_row_products` instead of gemm, whose result
+    /// for a row may change with the number of rows). Slower than `predict` for many rows; for a few
+    /// it reads the weights once, where gemm also packs them.
+    public func predictIndependentRows(_ inputs: [Scalar], rows: Int) -> [Scalar] {
+        precondition(inputs.count == rows * layout.inputWidth, "predict: \(inputs.count) inputs for \(rows) rows of width \(layout.inputWidth)")
+        let workspace = NetworkWorkspace<Scalar>(layout: layout, rows: max(rows, 1), deltaRows: 0)
+        inputs.withUnsafeBufferPointer { x in
+            var previous = x.baseAddress!
+            for layer in 0..<layout.layerCount {
+                let nIn = layout.inputs(ofLayer: layer), nOut = layout.outputs(ofLayer: layer)
+                let out = workspace.activations[layer]
+                Scalar.rowProducts(x: previous, rows: rows, nIn: nIn, w: weights(layer), nOut: nOut, out: out)
+                let activation = layer == layout.layerCount - 1 ? Activation.linear : layout.activation
+                activation.applyWithBias(out, rows: 0..<rows, width: nOut, bias: bias(layer))
+                previous = UnsafePointer(out)
+            }
+        }
+        return Array(UnsafeBufferPointer(start: workspace.output, count: rows * layout.outputWidth))
+    }
+
     // MARK: Passes
 
     /// Forward pass: a_ℓ = σ(a_{ℓ−1}·W_ℓᵀ + b_ℓ) for each layer, linear at the output; one GEMM

@@ -20,6 +20,9 @@ public protocol NetworkScalar: BLASScalar, NpyElement, SIMDScalar, Codable {
     static func scheduleFreeUpdate(w: UnsafeMutablePointer<Self>, g: UnsafePointer<Self>, z: UnsafeMutablePointer<Self>,
                                    x: UnsafeMutablePointer<Self>, v: UnsafeMutablePointer<Self>, count: Int, gamma: Self,
                                    gammaLambda: Self, c: Self, beta1: Self, oneMinusBeta2: Self, epsilon: Self)
+    /// out (rows × nOut) = x (rows × nIn) · wᵀ (w row-major nOut × nIn), each row by the same operations
+    /// whatever the other rows are (the C kernel `nk_row_products`).
+    static func rowProducts(x: UnsafePointer<Self>, rows: Int, nIn: Int, w: UnsafePointer<Self>, nOut: Int, out: UnsafeMutablePointer<Self>)
 }
 
 extension Float: NetworkScalar {
@@ -38,6 +41,10 @@ extension Float: NetworkScalar {
                                           gammaLambda: Float, c: Float, beta1: Float, oneMinusBeta2: Float, epsilon: Float) {
         nk_schedule_free_f32(w, g, z, x, v, count, gamma, gammaLambda, c, beta1, oneMinusBeta2, epsilon)
     }
+    @inline(__always)
+    public static func rowProducts(x: UnsafePointer<Float>, rows: Int, nIn: Int, w: UnsafePointer<Float>, nOut: Int, out: UnsafeMutablePointer<Float>) {
+        nk_row_products_f32(x, rows, nIn, w, nOut, out)
+    }
 }
 
 extension Double: NetworkScalar {
@@ -55,6 +62,10 @@ extension Double: NetworkScalar {
                                           x: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, count: Int, gamma: Double,
                                           gammaLambda: Double, c: Double, beta1: Double, oneMinusBeta2: Double, epsilon: Double) {
         nk_schedule_free_f64(w, g, z, x, v, count, gamma, gammaLambda, c, beta1, oneMinusBeta2, epsilon)
+    }
+    @inline(__always)
+    public static func rowProducts(x: UnsafePointer<Double>, rows: Int, nIn: Int, w: UnsafePointer<Double>, nOut: Int, out: UnsafeMutablePointer<Double>) {
+        nk_row_products_f64(x, rows, nIn, w, nOut, out)
     }
 }
 

@@ -136,6 +136,12 @@ public final class SurrogateModel {
     /// c3 at the observation points, in physical units, for `rows` parameter sets (row-major,
     /// rows × d, unscaled). Returns rows × P values.
     public func predict(parameters: [Double], rows: Int, threads: Int = 1) throws -> [Double] {
+        try predict(parameters: parameters, rows: rows, threads: threads, independentRows: false)
+    }
+
+    /// `predict`; with `independentRows`, every row's answer is the same bits whatever rows share the
+    /// call (`Network.predictIndependentRows`: for a server answering concurrent requests together).
+    public func predict(parameters: [Double], rows: Int, threads: Int = 1, independentRows: Bool) throws -> [Double] {
         let d = layout.inputWidth, p = layout.outputWidth
         guard parameters.count == rows * d else {
             throw NetworkError("\(parameters.count) parameter values do not make \(rows) rows of the model's \(d) inputs")
@@ -146,8 +152,10 @@ public final class SurrogateModel {
         let scaled = inputScaler.scale(rows: parameters)
         let output: [Double]
         switch storage {
-        case .float32(let n): output = n.predict(scaled.map { Float($0) }, rows: rows, threads: threads).map { Double($0) }
-        case .float64(let n): output = n.predict(scaled, rows: rows, threads: threads)
+        case .float32(let n):
+            let x = scaled.map { Float($0) }
+            output = (independentRows ? n.predictIndependentRows(x, rows: rows) : n.predict(x, rows: rows, threads: threads)).map { Double($0) }
+        case .float64(let n): output = independentRows ? n.predictIndependentRows(scaled, rows: rows) : n.predict(scaled, rows: rows, threads: threads)
         }
         let transform = description.outputTransform ?? .identity
         return output.enumerated().map { transform.invert(outputScaler.unstandardize($0.element, column: $0.offset % p)) }

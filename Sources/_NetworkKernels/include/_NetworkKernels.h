@@ -18,4 +18,9 @@ void nk_schedule_free_f32(float *w, const float *g, float *z, float *x, float *v
 void nk_schedule_free_f64(double *w, const double *g, double *z, double *x, double *v, ptrdiff_t n,
                           double gamma, double gamma_lambda, double c, double beta1, double one_minus_beta2, double epsilon);
 
+/// out (rows × n_out) = x (rows × n_in) · wᵀ with w row-major (n_out × n_in), each row computed by
+/// the same operations whatever the other rows are (bit-identical in any batch); see row_products.c.
+void nk_row_products_f32(const float *x, ptrdiff_t rows, ptrdiff_t n_in, const float *w, ptrdiff_t n_out, float *out);
+void nk_row_products_f64(const double *x, ptrdiff_t rows, ptrdiff_t n_in, const double *w, ptrdiff_t n_out, double *out);
+
 #endif

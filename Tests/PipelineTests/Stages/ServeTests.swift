@@ -31,8 +31,9 @@ final class ServeTests: XCTestCase {
             let served = SurrogateServedModel(name: "net", surrogate: try network(transform: transform))
             let x = [10.0, 3.0, 0.2, 1.1, 0.05, -0.03]
             let exact = try await served.valueAndJacobian(x)
+            // Evaluate computes in a tile of rows (another GEMM shape): the same value to rounding.
             let value = try await served.evaluate(x)
-            XCTAssertEqual(exact.value, value)
+            for p in value.indices { XCTAssertEqual(exact.value[p], value[p], accuracy: 1e-12 * abs(value[p])) }
             var fd = [Double](repeating: 0, count: exact.jacobian.count)
             let model = served.surrogate
             for k in 0..<6 {
@@ -98,5 +99,95 @@ final class ServeTests: XCTestCase {
         let most = await count.most, done = await count.done
         XCTAssertEqual(done, 7)
         XCTAssertLessThanOrEqual(most, 2)
+    }
+
+    /// A stand-in surrogate with a known answer per row, f_p(θ) = Σ θ + p, plus `placeNoise` × the
+    /// row's place in the call (a model whose rows depend on their place); it counts calls and rows
+    /// and sleeps `delay` per call, so that requests pile up behind a running call.
+    final class CountingSurrogate: FieldSurrogate, @unchecked Sendable {
+        let kind = "counting", inputNames = PollutantParameters.names, inputWidth = 6, outputWidth = 3, parameterCount = 0
+        let windViscosity: Double? = nil
+        let inputScaler: InputScaler
+        let placeNoise: Double
+        var delay = 0.0
+        private let lock = NSLock()
+        private(set) var calls = 0, rows = 0
+        init(box: [ClosedRange<Double>], placeNoise: Double) throws { inputScaler = try InputScaler(ranges: box); self.placeNoise = placeNoise }
+        static func answer(_ x: [Double]) -> [Double] { (0..<3).map { x.reduce(0, +) + Double($0) } }
+        func predict(parameters: [Double], rows n: Int, threads: Int) throws -> [Double] {
+            lock.withLock { calls += 1; rows += n }
+            if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+            return (0..<n).flatMap { i in Self.answer(Array(parameters[(6 * i)..<(6 * i + 6)])).map { $0 + placeNoise * Double(i) } }
+        }
+        func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? { nil }
+    }
+
+    private func concurrentAnswers(_ evaluation: CoalescedEvaluation, _ inputs: [[Double]]) async throws -> [[Double]] {
+        try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
+            for (i, x) in inputs.enumerated() { group.addTask { (i, try await evaluation.evaluate(x)) } }
+            var answers = [[Double]](repeating: [], count: inputs.count)
+            for try await (i, y) in group { answers[i] = y }
+            return answers
+        }
+    }
+
+    private func inputs(_ count: Int) -> [[Double]] {
+        var g = SeededGenerator(seed: 4)
+        return (0..<count).map { _ in box.map { $0.lowerBound + g.nextUniform() * ($0.upperBound - $0.lowerBound) } }
+    }
+
+    /// 40 requests sent at once while a call sleeps 20 ms: they share calls (at most 8 rows each, so
+    /// at least 5 calls after the first; far fewer than 40), and each gets its own row's answer.
+    func testConcurrentRequestsShareCallsAndEachGetsItsOwnAnswer() async throws {
+        let model = try CountingSurrogate(box: box, placeNoise: 0)
+        let evaluation = CoalescedEvaluation(surrogate: model, cores: 2)
+        XCTAssertTrue(evaluation.coalesces, "a model whose rows do not depend on their place coalesces")
+        model.delay = 0.02
+        let before = model.calls
+        let x = inputs(40)
+        let answers = try await concurrentAnswers(evaluation, x)
+        for i in x.indices { XCTAssertEqual(answers[i], CountingSurrogate.answer(x[i]), "request \(i)") }
+        XCTAssertLessThanOrEqual(model.calls - before, 20, "40 requests in \(model.calls - before) calls")
+        XCTAssertGreaterThanOrEqual(model.calls - before, 5)
+    }
+
+    /// A model whose rows depend on their place in the call fails the start-up check and answers one
+    /// request per call: every answer is the row alone (place 0), whatever the load.
+    func testAModelWhoseRowsDependOnTheirPlaceAnswersOneRequestPerCall() async throws {
+        let model = try CountingSurrogate(box: box, placeNoise: 1e-9)
+        let evaluation = CoalescedEvaluation(surrogate: model, cores: 2)
+        XCTAssertFalse(evaluation.coalesces)
+        let before = (model.calls, model.rows)
+        let x = inputs(24)
+        let answers = try await concurrentAnswers(evaluation, x)
+        for i in x.indices { XCTAssertEqual(answers[i], CountingSurrogate.answer(x[i]), "request \(i)") }
+        XCTAssertEqual(model.calls - before.0, 24)
+        XCTAssertEqual(model.rows - before.1, 24)
+    }
+
+    /// A float32 network served to 32 concurrent requests: every answer the same bits as the same
+    /// request alone, and within float32 rounding of `predict`.
+    func testConcurrentNetworkAnswersEqualSequentialOnes() async throws {
+        let folder = try makeTemporaryFolder("serve-f32")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let layout = try NetworkLayout(widths: [6, 40, 200, 50], activation: .softsign)
+        var description = ModelDescription(layout: layout, precision: .float32, inputNames: PollutantParameters.names,
+                                           epochsCompleted: 1, epochsPlanned: 1, trainSamples: 1, testSamples: 1, windViscosity: 1.5e-5)
+        description.outputTransform = .logarithm(offset: 1e-4)
+        try SurrogateModel.write(network: Network<Float>(layout: layout, seed: 8), description: description, inputScaler: InputScaler(ranges: box),
+                                 outputScaler: OutputScaler(mean: [Double](repeating: -6, count: 50), standardDeviation: [Double](repeating: 0.5, count: 50)),
+                                 to: folder)
+        let network = try SurrogateModel.load(from: folder)
+        let evaluation = CoalescedEvaluation(surrogate: network, cores: 2)
+        XCTAssertTrue(evaluation.coalesces, "a network's rows are independent by construction")
+        let x = inputs(32)
+        var sequential = [[Double]]()
+        for row in x { sequential.append(try await evaluation.evaluate(row)) }
+        let concurrent = try await concurrentAnswers(evaluation, x)
+        XCTAssertEqual(concurrent, sequential)
+        let reference = try network.predict(parameters: Array(x.joined()), rows: x.count)
+        for i in 0..<x.count {
+            for p in 0..<50 { XCTAssertEqual(concurrent[i][p], reference[i * 50 + p], accuracy: 1e-5 * abs(reference[i * 50 + p]), "row \(i) output \(p)") }
+        }
     }
 }

@@ -23,21 +23,21 @@ public final class ServeCatalog: @unchecked Sendable {
         var skipped: [(String, String)] = []
         let folder = DataLayout(options.stage.dataURL).models.folder
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
-        var loaded: [String: FieldSurrogate] = [:]
+        var loaded: [String: CoalescedEvaluation] = [:]
         for name in names where name != "best" && name != "pollutant" {
             let url = folder.appendingPathComponent(name, isDirectory: true)
             guard isModelFolder(url) else { continue }
             do {
-                let surrogate = try SurrogateLoader.load(from: url)
-                loaded[name] = surrogate
-                models.append(SurrogateServedModel(name: name, surrogate: surrogate))
+                let evaluation = CoalescedEvaluation(surrogate: try SurrogateLoader.load(from: url), cores: ProcessInfo.processInfo.activeProcessorCount)
+                loaded[name] = evaluation
+                models.append(SurrogateServedModel(name: name, evaluation: evaluation))
             } catch {
                 skipped.append((name, "\(error)"))
             }
         }
         let best = config.surrogate.best.rawValue
-        if let surrogate = loaded[best] {
-            models.append(SurrogateServedModel(name: "best", surrogate: surrogate))
+        if let evaluation = loaded[best] {
+            models.append(SurrogateServedModel(name: "best", evaluation: evaluation))
         } else {
             skipped.append(("best", "[surrogate] best = \(best) is not fitted in \(folder.path)"))
         }

@@ -7,9 +7,10 @@ import Surrogates
 /// and the output transform's derivative); for POD-GP, POD-NN and the ensemble it is the central
 /// difference (f(θ + h e_k) − f(θ − h e_k)) / 2h with h = 1e-3 × the box's width in that parameter
 /// (an O(h²) truncation error near 1e-6 relative for a smooth model; a smaller step would drown in the float32 rounding of the ensemble's networks: 1e-7 / h).
-/// A network answers requests in parallel (each prediction and linearisation allocates its own
-/// workspace); calls into the other models are serialised, as their buffers are not known to be
-/// safe to share between threads.
+/// Evaluations go through `CoalescedEvaluation` (concurrent requests share one call); a network's
+/// Jacobians are computed in parallel (each linearisation allocates its own work space), the other
+/// models' alone, as their calls are. Two names of one surrogate ("best" and its own) share one
+/// `CoalescedEvaluation`, hence one lock.
 public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
     public let name: String
     public let inputSizes: [Int]
@@ -17,38 +18,39 @@ public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
     public let hasJacobian = true
     public var summary: String {
         "\(surrogate.kind) surrogate; " + (surrogate is SurrogateModel ? "exact Jacobian (network tangent)" : "Jacobian by central differences (h = 1e-3 × box width)")
+            + (evaluation.coalesces ? "; concurrent requests share calls of \(CoalescedEvaluation.tileRows) rows"
+                                    : "; one request per call (rows of a shared call were not the same bits at every position on this machine)")
     }
 
     /// The relative step of the central differences.
     public static let relativeStep = 1e-3
 
-    let surrogate: FieldSurrogate
+    let evaluation: CoalescedEvaluation
+    var surrogate: FieldSurrogate { evaluation.surrogate }
     let checks: ParameterChecks
-    private let lock: NSLock?
 
-    public init(name: String, surrogate: FieldSurrogate) {
+    public init(name: String, evaluation: CoalescedEvaluation) {
         self.name = name
-        self.surrogate = surrogate
+        self.evaluation = evaluation
+        let surrogate = evaluation.surrogate
         inputSizes = [surrogate.inputWidth]
         outputSizes = [surrogate.outputWidth]
         checks = ParameterChecks(names: surrogate.inputNames, lower: surrogate.inputScaler.lower, upper: surrogate.inputScaler.upper,
                                  viscosity: surrogate.windViscosity)
-        lock = surrogate is SurrogateModel ? nil : NSLock()
     }
 
-    private func exclusive<R>(_ body: () throws -> R) rethrows -> R {
-        guard let lock else { return try body() }
-        return try lock.withLock(body)
+    public convenience init(name: String, surrogate: FieldSurrogate, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.init(name: name, evaluation: CoalescedEvaluation(surrogate: surrogate, cores: cores))
     }
 
     public func evaluate(_ parameters: [Double]) async throws -> [Double] {
         try checks.check(parameters)
-        return try exclusive { try surrogate.predict(parameters: parameters, rows: 1, threads: 1) }
+        return try await evaluation.evaluate(parameters)
     }
 
     public func valueAndJacobian(_ parameters: [Double]) async throws -> (value: [Double], jacobian: [Double]) {
         try checks.check(parameters)
-        return try exclusive {
+        return try evaluation.exclusive {
             if let network = surrogate as? SurrogateModel { return try network.valueAndInputJacobian(at: parameters) }
             return try centralDifferences(parameters)
         }
