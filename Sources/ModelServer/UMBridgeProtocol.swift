@@ -5,6 +5,8 @@ import Pipeline
 /// and a JSON body out. Every error is the protocol's object `{"error": {"type", "message"}}`.
 public struct UMBridgeProtocol: Sendable {
     public static let version = "1.0"
+    /// The status of a request cancelled before it was computed (its time ran out, or its client left).
+    public static let cancelledStatus = 503
     public let catalog: ServeCatalog
 
     public init(catalog: ServeCatalog) { self.catalog = catalog }
@@ -56,7 +58,7 @@ public struct UMBridgeProtocol: Sendable {
         } catch let e as ServeError {
             return Self.error(e)
         } catch is CancellationError {
-            return Self.error(ServeError("Timeout", "the request was cancelled before it was computed", status: 503))
+            return Self.error(ServeError("Timeout", "the request was cancelled before it was computed", status: Self.cancelledStatus))
         } catch {
             return Self.error(ServeError("ModelError", "\(error)", status: 500))
         }

@@ -90,6 +90,7 @@ public final class FEMServedModel: ServedModel, @unchecked Sendable {
         let p = try PollutantParameters(row: values)
         try await slots.acquire()
         defer { Task { await slots.release() } }
+        try Task.checkCancellation()
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.solveNow(p, sensitivities: sensitivities) })

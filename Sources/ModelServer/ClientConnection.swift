@@ -1,0 +1,69 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The accepted connection a request came on, to notice a client that closed it while its request
+/// waits for a FEM solver. FlyingFox reads nothing from a connection while its handler runs and gives
+/// the handler no access to the socket; the socket is found among the process's descriptors by its
+/// two ends (the server's port and the request's peer address), and its state read without consuming
+/// anything (`recv` with MSG_PEEK).
+enum ClientConnection {
+    /// The descriptor of the TCP connection from `peer` (address, port) to the server's `port`.
+    static func descriptor(peerAddress: String, peerPort: UInt16, serverPort: UInt16) -> Int32? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return nil }
+        let wanted = normalized(peerAddress)
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2,
+                  let local = endpoint(fd, getsockname), local.port == serverPort,
+                  let remote = endpoint(fd, getpeername), remote.port == peerPort, normalized(remote.address) == wanted else { continue }
+            return fd
+        }
+        return nil
+    }
+
+    /// Whether the client has closed (or reset) the connection; pending bytes of a next request are
+    /// left in place.
+    static func isClosed(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if n == 0 { return true }
+        if n > 0 { return false }
+        return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+    }
+
+    /// An IPv4 client on a dual-stack socket appears as ::ffff:a.b.c.d.
+    private static func normalized(_ address: String) -> String {
+        address.hasPrefix("::ffff:") ? String(address.dropFirst(7)) : address
+    }
+
+    private typealias NameFunction = (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+
+    private static func endpoint(_ fd: Int32, _ name: NameFunction) -> (address: String, port: UInt16)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(fd, $0, &length) == 0 } }
+        guard ok else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                    var address = a.pointee.sin_addr
+                    inet_ntop(AF_INET, &address, &text, socklen_t(text.count))
+                    return (String(cString: text), UInt16(bigEndian: a.pointee.sin_port))
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                    var address = a.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
+                    return (String(cString: text), UInt16(bigEndian: a.pointee.sin6_port))
+                }
+            }
+        default:
+            return nil
+        }
+    }
+}
