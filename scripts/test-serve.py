@@ -81,10 +81,11 @@ def expect_error(model, call, fragment, what):
     check(False, f"{what}: no error")
 
 
-def fem_solve(bin_folder, config, data, theta, folder):
+def fem_solve(bin_folder, config, data, theta, folder, overrides=()):
     out = os.path.join(folder, "x.npy")
     names = ["--K12", "--K3", "--D", "--U0", "--uh", "--uv"]
     args = [os.path.join(bin_folder, "pollutant-fem"), "solve", "--config", config, "--data-dir", data, "--observations", out]
+    args += [f"--set={o}" for o in overrides]
     args += [f"{n}={repr(float(v))}" for n, v in zip(names, theta)]
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     return np.load(out)[:, 2]
@@ -154,6 +155,13 @@ def run_checks(a, server, params, good):
     served = np.array(fem([theta])[0])
     check(fem.get_output_sizes() == [len(reference)], f"pollutant's output sizes are [{len(reference)}]")
     check(served.shape == reference.shape and np.array_equal(served, reference), "Evaluate's c3 is bit-identical to pollutant-fem solve's")
+    # The config chooses another mesh: the same c3 as pollutant-fem solve on it.
+    with tempfile.TemporaryDirectory() as folder:
+        coarse_reference = fem_solve(a.bin, a.config, a.data_dir, theta, folder, ["fem.nx=12", "fem.ny=8"])
+    coarse = np.array(fem([theta], {"nx": 12, "ny": 8})[0])
+    check(np.array_equal(coarse, coarse_reference) and not np.array_equal(coarse, served),
+          "config {nx: 12, ny: 8}: c3 bit-identical to pollutant-fem solve --set fem.nx=12 --set fem.ny=8")
+    expect_error(fem, lambda m: m([theta], {"mesh": 3}), "no config key", "pollutant: an unknown config key")
     # Steps: 1e-4 of the parameter's scale for the FEM (its Newton tolerance limits the differences).
     check_jacobian(fem, theta, [1e-4 * max(abs(t), 1e-2) for t in theta], 2e-3)
     # Surrogates: the networks' exact Jacobian, POD-GP's served central differences. The networks are

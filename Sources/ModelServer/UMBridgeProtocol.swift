@@ -29,6 +29,8 @@ public struct UMBridgeProtocol: Sendable {
             guard let model = catalog.model(name) else {
                 throw ServeError("ModelNotFound", "model \(name) not found; served: \(catalog.names.joined(separator: ", "))")
             }
+            let config = ServedModelConfig((request.config ?? [:]).mapValues(\.value))
+            try model.checkConfigKeys(config)
             switch route {
             case "InputSizes": return Reply(status: 200, body: "{\"inputSizes\": \(Self.integers(model.inputSizes))}")
             case "OutputSizes": return Reply(status: 200, body: "{\"outputSizes\": \(Self.integers(model.outputSizes))}")
@@ -37,19 +39,19 @@ public struct UMBridgeProtocol: Sendable {
                 return Reply(status: 200, body: "{\"support\": {\"Evaluate\": true, \"Gradient\": \(j), \"ApplyJacobian\": \(j), \"ApplyHessian\": false}}")
             case "Evaluate":
                 let x = try Self.input(request, model)
-                return try Self.output("[\(Self.numbers(try await model.evaluate(x)))]")
+                return try Self.output("[\(Self.numbers(try await model.evaluate(x, config: config)))]")
             case "Gradient":
                 guard model.hasJacobian else { throw ServeError("UnsupportedFeature", "Gradient not supported by model \(name)") }
                 let x = try Self.input(request, model)
                 try Self.checkIndices(request, model)
                 let sens = try Self.sized(request.sens, name: "sens", count: model.outputSizes[0])
-                return try Self.output(Self.numbers(try await model.gradient(x, sensitivity: sens)))
+                return try Self.output(Self.numbers(try await model.gradient(x, sensitivity: sens, config: config)))
             case "ApplyJacobian":
                 guard model.hasJacobian else { throw ServeError("UnsupportedFeature", "ApplyJacobian not supported by model \(name)") }
                 let x = try Self.input(request, model)
                 try Self.checkIndices(request, model)
                 let v = try Self.sized(request.vec, name: "vec", count: model.inputSizes[0])
-                return try Self.output(Self.numbers(try await model.applyJacobian(x, vector: v)))
+                return try Self.output(Self.numbers(try await model.applyJacobian(x, vector: v, config: config)))
             case "ApplyHessian":
                 throw ServeError("UnsupportedFeature", "ApplyHessian not supported by model \(name)")
             default:
@@ -83,9 +85,16 @@ public struct UMBridgeProtocol: Sendable {
         var vec: [Double]?
     }
 
-    /// Any JSON value, skipped: the models take no configuration, but a caller's `config` must be an object.
+    /// A value of the caller's `config` object: a number, a string or a boolean (anything else is kept
+    /// as `other`, which no model takes).
     struct AnyJSON: Decodable {
-        init(from decoder: any Decoder) throws {}
+        var value: ServedModelConfig.Value
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let b = try? container.decode(Bool.self) { value = .flag(b) } else if let x = try? container.decode(Double.self) {
+                value = .number(x)
+            } else if let t = try? container.decode(String.self) { value = .text(t) } else { value = .other }
+        }
     }
 
     /// The request. Python's json writes a non-finite float as the token NaN or Infinity, which is not

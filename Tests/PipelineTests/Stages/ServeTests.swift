@@ -190,4 +190,36 @@ final class ServeTests: XCTestCase {
             for p in 0..<50 { XCTAssertEqual(concurrent[i][p], reference[i * 50 + p], accuracy: 1e-5 * abs(reference[i * 50 + p]), "row \(i) output \(p)") }
         }
     }
+
+    /// The FEM's config: "nx" and "ny" choose the mesh (the same c3 as a solver built on that mesh);
+    /// an unknown key, a non-integer, a value out of range or too many cells is the caller's error, and
+    /// a surrogate takes no key at all.
+    func testConfigChoosesTheFEMMeshAndRefusesWhatNoModelTakes() async throws {
+        let config = try PipelineConfig.load(packageRoot(of: #filePath).appendingPathComponent("configs/smoke.toml"))
+        let fem = try FEMServedModel(config: config, workers: 1)
+        let theta = [10.0, 3.0, 0.2, 1.0, 0.05, -0.02]
+        let coarse = try await fem.evaluate(theta, config: ServedModelConfig(["nx": .number(12), "ny": .number(8)]))
+        let p = try PollutantParameters(row: theta)
+        let wind = try InProcessWind.profile(for: p, options: InProcessWind.Options(config.wind))
+        let reference = try PollutantSolver(discretization: PollutantDiscretization(settings: config.fem, nx: 12, ny: 8), newton: NewtonOptions(config.fem))
+            .solve(p, profile: wind.profile, nu: config.wind.nu, x0: config.wind.x0).c3AtObservations
+        XCTAssertEqual(coarse, reference)
+        let standard = try await fem.evaluate(theta)
+        XCTAssertEqual(standard.count, coarse.count)
+        XCTAssertNotEqual(standard, coarse)
+        func message(_ values: [String: ServedModelConfig.Value], model: ServedModel? = nil) async -> String {
+            do { _ = try await (model ?? fem).evaluate(theta, config: ServedModelConfig(values)); return "" } catch { return "\(error)" }
+        }
+        let unknown = await message(["mesh": .number(3)])
+        XCTAssertTrue(unknown.contains("no config key \"mesh\": it takes nx, ny"), unknown)
+        let fraction = await message(["nx": .number(12.5)])
+        XCTAssertTrue(fraction.contains("\"nx\" of model pollutant must be an integer in 2...2000"), fraction)
+        let text = await message(["ny": .text("8")])
+        XCTAssertTrue(text.contains("must be an integer"), text)
+        let huge = await message(["nx": .number(2000), "ny": .number(2000)])
+        XCTAssertTrue(huge.contains("4000000 cells"), huge)
+        let surrogate = SurrogateServedModel(name: "net", surrogate: try network(transform: .identity))
+        let refused = await message(["nx": .number(12)], model: surrogate)
+        XCTAssertTrue(refused.contains("model net has no config key \"nx\": it takes no config keys"), refused)
+    }
 }

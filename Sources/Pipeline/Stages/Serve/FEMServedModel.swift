@@ -48,15 +48,33 @@ public final class FEMServedModel: ServedModel, @unchecked Sendable {
     public let inputSizes = [PollutantSensitivities.parameterCount]
     public let outputSizes: [Int]
     public let hasJacobian = true
-    public var summary: String { "the FEM on a \(config.fem.problem.mesh.nx) x \(config.fem.problem.mesh.ny) mesh, \(workers) solve(s) at once; exact Jacobian (tangent solves)" }
+    public var summary: String {
+        "the FEM on a \(config.fem.problem.mesh.nx) x \(config.fem.problem.mesh.ny) mesh (config \"nx\", \"ny\": another mesh), \(workers) solve(s) at once; exact Jacobian (tangent solves)"
+    }
+    public var configKeys: [(key: String, meaning: String)] {
+        [("nx", "cells along the domain (default: [fem] nx)"), ("ny", "cells across it (default: [fem] ny)")]
+    }
+
+    /// The largest mesh a caller may ask for, in cells (10× the paper's 120 × 80: its LU fits in memory
+    /// beside the workers'), and how many meshes the server keeps built at once.
+    public static let maximumCells = 96_000
+    public static let maximumMeshes = 4
 
     let config: PipelineConfig
     let workers: Int
     let checks: ParameterChecks
     private let slots: WorkerSlots
-    private let discretization: PollutantDiscretization
-    // Idle solvers; one is taken per solve (at most `workers` exist).
-    private var idle: [PollutantSolver] = []
+
+    /// A mesh's discretization and its idle solvers; one solver is taken per solve (at most `workers`).
+    private final class MeshPool {
+        let discretization: PollutantDiscretization
+        var idle: [PollutantSolver] = []
+        var inUse = 0
+        init(_ discretization: PollutantDiscretization) { self.discretization = discretization }
+    }
+    struct MeshSize: Hashable { var nx: Int, ny: Int }
+    private var pools: [MeshSize: MeshPool] = [:]
+    private let defaultMesh: MeshSize
     private let lock = NSLock()
     private let queue = DispatchQueue(label: "pollutant-serve.fem", attributes: .concurrent)
 
@@ -66,26 +84,67 @@ public final class FEMServedModel: ServedModel, @unchecked Sendable {
         BLASThreads.set(1)
         self.config = config
         self.workers = workers
-        discretization = try PollutantDiscretization(settings: config.fem)
+        let discretization = try PollutantDiscretization(settings: config.fem)
+        defaultMesh = MeshSize(nx: config.fem.problem.mesh.nx, ny: config.fem.problem.mesh.ny)
+        pools[defaultMesh] = MeshPool(discretization)
         outputSizes = [discretization.observationPoints.count / 2]
         slots = WorkerSlots(capacity: workers)
         checks = ParameterChecks(names: PollutantParameters.names, lower: config.sampling.ranges.map(\.lowerBound),
                                  upper: config.sampling.ranges.map(\.upperBound), viscosity: config.wind.nu)
     }
 
-    public func evaluate(_ parameters: [Double]) async throws -> [Double] {
-        try await solve(parameters, sensitivities: false).value
+    public func evaluate(_ parameters: [Double], config: ServedModelConfig) async throws -> [Double] {
+        try await solve(parameters, sensitivities: false, mesh: try mesh(config)).value
     }
 
-    public func valueAndJacobian(_ parameters: [Double]) async throws -> (value: [Double], jacobian: [Double]) {
-        let r = try await solve(parameters, sensitivities: true)
+    public func valueAndJacobian(_ parameters: [Double], config: ServedModelConfig) async throws -> (value: [Double], jacobian: [Double]) {
+        let r = try await solve(parameters, sensitivities: true, mesh: try mesh(config))
         return (r.value, r.jacobian ?? [])
+    }
+
+    /// The mesh a config asks for: "nx" and "ny" (each 2...2000, at most `maximumCells` cells), else [fem]'s.
+    func mesh(_ config: ServedModelConfig) throws -> MeshSize {
+        try checkConfigKeys(config)
+        let nx = try config.integer("nx", in: 2...2000, model: name) ?? defaultMesh.nx
+        let ny = try config.integer("ny", in: 2...2000, model: name) ?? defaultMesh.ny
+        guard nx * ny <= Self.maximumCells else {
+            throw ServeError.invalidInput("a \(nx) x \(ny) mesh has \(nx * ny) cells; model \(name) solves on at most \(Self.maximumCells)")
+        }
+        return MeshSize(nx: nx, ny: ny)
+    }
+
+    /// A solver on `size`, building the mesh's discretization on first use; a built mesh other than
+    /// [fem]'s is dropped, when no solve uses it, to make room for a new one beyond `maximumMeshes`.
+    private func takeSolver(_ size: MeshSize) throws -> (PollutantSolver, MeshPool) {
+        let existing = lock.withLock { () -> MeshPool? in
+            guard let pool = pools[size] else { return nil }
+            pool.inUse += 1
+            return pool
+        }
+        let pool: MeshPool
+        if let existing { pool = existing } else {
+            let built = MeshPool(try PollutantDiscretization(settings: config.fem, nx: size.nx, ny: size.ny))
+            pool = try lock.withLock {
+                if let raced = pools[size] { raced.inUse += 1; return raced }
+                if pools.count >= Self.maximumMeshes {
+                    guard let spare = pools.first(where: { $0.key != defaultMesh && $0.value.inUse == 0 })?.key else {
+                        throw ServeError("ModelError", "the server holds \(Self.maximumMeshes) meshes, all in use: try again", status: 503)
+                    }
+                    pools[spare] = nil
+                }
+                pools[size] = built
+                built.inUse += 1
+                return built
+            }
+        }
+        let solver = lock.withLock { pool.idle.popLast() } ?? PollutantSolver(discretization: pool.discretization, newton: NewtonOptions(config.fem))
+        return (solver, pool)
     }
 
     /// Requests waiting for a solver.
     public var queued: Int { get async { await slots.queued } }
 
-    func solve(_ values: [Double], sensitivities: Bool) async throws -> (value: [Double], jacobian: [Double]?) {
+    func solve(_ values: [Double], sensitivities: Bool, mesh: MeshSize) async throws -> (value: [Double], jacobian: [Double]?) {
         try checks.check(values)
         let p = try PollutantParameters(row: values)
         try await slots.acquire()
@@ -93,15 +152,16 @@ public final class FEMServedModel: ServedModel, @unchecked Sendable {
         try Task.checkCancellation()
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try self.solveNow(p, sensitivities: sensitivities) })
+                continuation.resume(with: Result { try self.solveNow(p, sensitivities: sensitivities, mesh: mesh) })
             }
         }
     }
 
     /// One solve on a solver of the pool, as `SingleSolve.run` does it.
-    private func solveNow(_ p: PollutantParameters, sensitivities: Bool) throws -> (value: [Double], jacobian: [Double]?) {
-        let solver = lock.withLock { idle.popLast() } ?? PollutantSolver(discretization: discretization, newton: NewtonOptions(config.fem))
-        defer { lock.withLock { idle.append(solver) } }
+    private func solveNow(_ p: PollutantParameters, sensitivities: Bool, mesh: MeshSize) throws -> (value: [Double], jacobian: [Double]?) {
+        let (solver, pool): (PollutantSolver, MeshPool)
+        do { (solver, pool) = try takeSolver(mesh) } catch let e as PollutantInputError { throw ServeError.invalidInput("mesh \(mesh.nx) x \(mesh.ny): \(e.message)") }
+        defer { lock.withLock { pool.idle.append(solver); pool.inUse -= 1 } }
         do {
             try p.validate(context: "parameters")
             let windOptions = InProcessWind.Options(config.wind)

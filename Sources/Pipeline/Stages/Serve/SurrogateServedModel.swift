@@ -43,12 +43,14 @@ public final class SurrogateServedModel: ServedModel, @unchecked Sendable {
         self.init(name: name, evaluation: CoalescedEvaluation(surrogate: surrogate, cores: cores))
     }
 
-    public func evaluate(_ parameters: [Double]) async throws -> [Double] {
+    public func evaluate(_ parameters: [Double], config: ServedModelConfig) async throws -> [Double] {
+        try checkConfigKeys(config)
         try checks.check(parameters)
         return try await evaluation.evaluate(parameters)
     }
 
-    public func valueAndJacobian(_ parameters: [Double]) async throws -> (value: [Double], jacobian: [Double]) {
+    public func valueAndJacobian(_ parameters: [Double], config: ServedModelConfig) async throws -> (value: [Double], jacobian: [Double]) {
+        try checkConfigKeys(config)
         try checks.check(parameters)
         return try evaluation.exclusive {
             if let network = surrogate as? SurrogateModel { return try network.valueAndInputJacobian(at: parameters) }
