@@ -12,6 +12,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, oneCycle = "one_cycle" }
     public enum Kernel: String, CaseIterable, Sendable { case matern52, squaredExponential = "squared_exponential" }
     public enum Optimizer: String, CaseIterable, Sendable { case adam, levenbergMarquardt = "levenberg_marquardt" }
+    /// The POD models' inputs: the six parameters, or also the wind's Blasius descriptors
+    /// (λ, f_w, f''(0), β: `WindDescriptors`) computed from them.
+    public enum InputFeatureSet: String, CaseIterable, Sendable { case parameters, parametersWind = "parameters+wind" }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
     public var best: Model
@@ -25,6 +28,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var logOffset: Double
     /// Parameters that the POD models see in log (positive ranges spanning decades).
     public var logInputs: [String]
+    /// What the POD models (pod_gp, pod_nn) take as inputs; the tuned network takes the parameters.
+    public var inputFeatures: InputFeatureSet
 
     // The tuned network.
     public var tunedHidden: [Int]
@@ -86,6 +91,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         logOffset = try r.double("log_offset", default: 1e-4, in: 1e-12...1)
         logInputs = try r.strings("log_inputs", default: [], allowed: PollutantParameters.names)
         if Set(logInputs).count != logInputs.count { throw r.error("log_inputs", "lists a parameter twice") }
+        inputFeatures = try r.choice("input_features", default: InputFeatureSet.parameters)
 
         tunedHidden = try r.ints("tuned_hidden", default: [40, 200, 1000], each: 1...1_000_000)
         tunedEpochs = try r.int("tuned_epochs", default: 1500, in: 1...10_000_000)
@@ -117,6 +123,11 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
         podnnDerivativeWeight = try r.double("podnn_derivative_weight", default: 0, in: 0...1e6)
+        if inputFeatures != .parameters {
+            // The sensitivities are ∂c3/∂θ; the descriptors' own derivatives in θ are not computed.
+            if gpDerivativeModes > 0 { throw r.error("gp_derivative_modes", "the gradient-enhanced GP takes the parameters only: set input_features = \"parameters\" or gp_derivative_modes = 0") }
+            if podnnDerivativeWeight > 0 { throw r.error("podnn_derivative_weight", "the derivative-informed loss takes the parameters only: set input_features = \"parameters\" or podnn_derivative_weight = 0") }
+        }
         if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
             throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
         }

@@ -28,7 +28,7 @@ public final class ServeCatalog: @unchecked Sendable {
             let url = folder.appendingPathComponent(name, isDirectory: true)
             guard isModelFolder(url) else { continue }
             do {
-                let surrogate = try SurrogateLoader.load(from: url)
+                let surrogate = try SurrogateLoader.load(from: url, descriptorSources: WindDescriptors.factory)
                 loaded[name] = surrogate
                 models.append(SurrogateServedModel(name: name, surrogate: surrogate))
             } catch {
