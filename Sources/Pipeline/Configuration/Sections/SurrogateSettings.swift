@@ -123,11 +123,6 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
         podnnDerivativeWeight = try r.double("podnn_derivative_weight", default: 0, in: 0...1e6)
-        if inputFeatures != .parameters {
-            // The sensitivities are ∂c3/∂θ; the descriptors' own derivatives in θ are not computed.
-            if gpDerivativeModes > 0 { throw r.error("gp_derivative_modes", "the gradient-enhanced GP takes the parameters only: set input_features = \"parameters\" or gp_derivative_modes = 0") }
-            if podnnDerivativeWeight > 0 { throw r.error("podnn_derivative_weight", "the derivative-informed loss takes the parameters only: set input_features = \"parameters\" or podnn_derivative_weight = 0") }
-        }
         if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
             throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
         }

@@ -167,6 +167,7 @@ public enum SurrogateFitStage {
     private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                               progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
+        if s.gpDerivativeModes > 0 { try requireParametersOnly("gp_derivative_modes", model: .podGP, config: config) }
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
@@ -207,6 +208,7 @@ public enum SurrogateFitStage {
     private static func fitPODNeuralNetwork(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                             progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
+        if s.podnnDerivativeWeight > 0 { try requireParametersOnly("podnn_derivative_weight", model: .podNN, config: config) }
         var options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                               activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
                                               batchSize: s.podnnBatchSize, seed: config.network.seed,
