@@ -129,6 +129,28 @@ final class WindDescriptorTests: XCTestCase {
         for j in 0..<p { XCTAssertEqual(one[j], written[j], accuracy: 1e-12 * abs(written[j]), "served \(model), point \(j)") }
     }
 
+    /// The refine loop's candidates with the descriptors: each kept candidate's input row is its
+    /// scaled parameters and scaled descriptors; a candidate without a wind (here a blow-off θ) is left
+    /// out, and the taken ones too.
+    func testRefineCandidatesCarryTheirDescriptors() throws {
+        let data = try smokeData()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config), overrides: ["surrogate.input_features=parameters+wind"])
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
+        let descriptors = try XCTUnwrap(prepared.descriptors)
+        let fit = prepared.fitRows[0], other = prepared.fitRows[1], taken = prepared.fitRows[2]
+        let rows = [fit, taken, other].map { Array(prepared.dataset.parameters[($0 * 6)..<(($0 + 1) * 6)]) }
+        let folder = try makeTemporaryFolder("wind-descriptors-pool")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("pool.npy")
+        try Npy.write(rows[0] + rows[1] + [5, 5, 0.1, 0.01, 0, 0.2] + rows[2], shape: [4, 6], to: url)
+        let pool = try CandidatePool(reading: url, draws: 4)
+        let (available, inputs) = try RefineLoop.candidateInputs(pool: pool, excluding: [1], prepared: prepared, threads: 1)
+        XCTAssertEqual(available, [0, 3])
+        let expected = try SurrogateFitStage.scaledInputs(prepared, rows: [fit, other])
+        XCTAssertEqual(inputs, expected)
+        XCTAssertEqual(inputs.count, 2 * (6 + descriptors.inputs.width))
+    }
+
     func testInputFeaturesKeyIsValidated() throws {
         XCTAssertEqual(try PipelineConfig.parse("").surrogate.inputFeatures, .parameters)
         XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ninput_features = \"parameters+wind\"\n").surrogate.inputFeatures, .parametersWind)
