@@ -80,7 +80,8 @@ final class WindDescriptorTests: XCTestCase {
     func testFittedModelRoundTripsAndRefusesWithoutDescriptors() throws {
         let data = try smokeData()
         let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config),
-                                             overrides: ["surrogate.input_features=parameters+wind", "surrogate.podnn_derivative_weight=0"])
+                                             overrides: ["surrogate.gp_input_features=parameters+wind", "surrogate.podnn_input_features=parameters+wind",
+                                                         "surrogate.podnn_derivative_weight=0"])
         let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [.podGP, .podNN], threads: 1) { _ in }
         XCTAssertEqual(outcomes.count, 2)
         let layout = DataLayout(data)
@@ -134,7 +135,7 @@ final class WindDescriptorTests: XCTestCase {
     /// out, and the taken ones too.
     func testRefineCandidatesCarryTheirDescriptors() throws {
         let data = try smokeData()
-        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config), overrides: ["surrogate.input_features=parameters+wind"])
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config), overrides: ["surrogate.gp_input_features=parameters+wind"])
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
         let descriptors = try XCTUnwrap(prepared.descriptors)
         let fit = prepared.fitRows[0], other = prepared.fitRows[1], taken = prepared.fitRows[2]
@@ -144,43 +145,30 @@ final class WindDescriptorTests: XCTestCase {
         let url = folder.appendingPathComponent("pool.npy")
         try Npy.write(rows[0] + rows[1] + [5, 5, 0.1, 0.01, 0, 0.2] + rows[2], shape: [4, 6], to: url)
         let pool = try CandidatePool(reading: url, draws: 4)
-        let (available, inputs) = try RefineLoop.candidateInputs(pool: pool, excluding: [1], prepared: prepared, threads: 1)
+        let (available, inputs) = try RefineLoop.candidateInputs(pool: pool, excluding: [1], prepared: prepared, config: config)
         XCTAssertEqual(available, [0, 3])
-        let expected = try SurrogateFitStage.scaledInputs(prepared, rows: [fit, other])
+        let expected = try SurrogateFitStage.scaledInputs(prepared, rows: [fit, other], for: .podGP, config: config)
         XCTAssertEqual(inputs, expected)
         XCTAssertEqual(inputs.count, 2 * (6 + descriptors.inputs.width))
     }
 
-    func testInputFeaturesKeyIsValidated() throws {
-        XCTAssertEqual(try PipelineConfig.parse("").surrogate.inputFeatures, .parameters)
-        XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ninput_features = \"parameters+wind\"\n").surrogate.inputFeatures, .parametersWind)
-        for (text, fragments) in [("input_features = \"wind\"", ["surrogate.input_features", "parameters+wind"]),
-                                  ("input_features = 3", ["surrogate.input_features"])] {
+    /// `gp_input_features` and `podnn_input_features`: defaults, the wind, bad values named, and the
+    /// derivative-informed fits (which take ∂c3/∂θ through the parameters only) refused beside the wind.
+    func testInputFeaturesKeysAreValidated() throws {
+        let d = try PipelineConfig.parse("").surrogate
+        XCTAssertEqual([d.gpInputFeatures, d.podnnInputFeatures], [.parameters, .parameters])
+        let wind = try PipelineConfig.parse("[surrogate]\ngp_input_features = \"parameters+wind\"\npodnn_input_features = \"parameters+wind\"\n").surrogate
+        XCTAssertEqual([wind.inputFeatures(of: .podGP), wind.inputFeatures(of: .podNN), wind.inputFeatures(of: .tuned)], [.parametersWind, .parametersWind, .parameters])
+        for (text, fragments) in [("gp_input_features = \"wind\"", ["surrogate.gp_input_features", "parameters+wind"]),
+                                  ("podnn_input_features = 3", ["surrogate.podnn_input_features"]),
+                                  ("gp_input_features = \"parameters+wind\"\ngp_derivative_modes = 2", ["surrogate.gp_input_features", "gp_derivative_modes = 0"]),
+                                  ("podnn_input_features = \"parameters+wind\"\npodnn_derivative_weight = 0.3", ["surrogate.podnn_input_features", "podnn_derivative_weight = 0"])] {
             XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
                 for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
             }
         }
-    }
-
-    /// The derivative-informed fits take the parameters only: fitting one with the descriptors is an
-    /// error naming both keys, before any data is read.
-    func testDerivativeInformedFitsRefuseTheDescriptors() throws {
-        let data = try makeTemporaryFolder("wind-descriptors-derivative")
-        defer { try? FileManager.default.removeItem(at: data) }
-        for (model, key) in [(SurrogateSettings.Model.podGP, "gp_derivative_modes=2"), (.podNN, "podnn_derivative_weight=0.3")] {
-            let config = try PipelineConfig.parse("", overrides: ["surrogate.input_features=parameters+wind", "surrogate." + key])
-            let dataset = try SurrogateDataset(parameters: [1, 0.1, 0.1, 1, 0, 0, 2, 0.2, 0.2, 1.5, 0.1, 0], parameterWidth: 6, split: [0, 0],
-                                               observations: [1, 2, 3, 4], observationWidth: 2, status: [0, 0],
-                                               inputScaler: try InputScaler(ranges: config.sampling.ranges), parameterNames: PollutantParameters.names)
-            let prepared = SurrogateFitStage.Prepared(dataset: dataset, inputScaler: try InputScaler(ranges: config.sampling.ranges), fitRows: [0, 1],
-                                                      validationRows: [], transform: .identity,
-                                                      features: try InputFeatures(box: try InputScaler(ranges: config.sampling.ranges),
-                                                                                  logarithmic: Array(repeating: false, count: 6)),
-                                                      descriptors: nil, sensitivities: nil)
-            XCTAssertThrowsError(try SurrogateFitStage.fit(model, prepared: prepared, config: config, threads: 1)) {
-                XCTAssertTrue("\($0)".contains(String(key.prefix { $0 != "=" })), "\($0)")
-                XCTAssertTrue("\($0)".contains("input_features"), "\($0)")
-            }
-        }
+        // Each model's own key: POD-GP with the wind beside a derivative-informed POD-NN.
+        let mixed = try PipelineConfig.parse("[surrogate]\ngp_input_features = \"parameters+wind\"\npodnn_derivative_weight = 0.3\n").surrogate
+        XCTAssertEqual([mixed.inputFeatures(of: .podGP), mixed.inputFeatures(of: .podNN)], [.parametersWind, .parameters])
     }
 }

@@ -32,13 +32,4 @@ extension SurrogateFitStage {
                                           values: fitValues, rows: fitRows.count)
         return PreparedDescriptors(inputs: inputs, source: source, rowValues: rowValues)
     }
-
-    /// The derivative-informed fits match ∂c3/∂θ through the parameters' scaling only; the
-    /// descriptors' own derivatives in θ are not computed, so the two cannot be combined. Checked
-    /// when the model is fitted (a configuration may set both and fit the other POD model).
-    static func requireParametersOnly(_ key: String, model: SurrogateSettings.Model, config: PipelineConfig) throws {
-        guard config.surrogate.inputFeatures != .parameters else { return }
-        throw StageError("\(model.rawValue): [surrogate] \(key) > 0 (derivative-informed) takes the parameters only, but input_features = "
-                         + "\"\(config.surrogate.inputFeatures.rawValue)\": set \(key) = 0 or input_features = \"parameters\"")
-    }
 }

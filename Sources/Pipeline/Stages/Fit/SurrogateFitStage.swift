@@ -36,7 +36,8 @@ public enum SurrogateFitStage {
         public var transform: OutputTransform
         /// The POD models' input map (`[surrogate] log_inputs`).
         public var features: InputFeatures
-        /// The wind's descriptors as further POD inputs (`[surrogate] input_features`); nil: the parameters only.
+        /// The wind's descriptors of the rows, for the POD models that take them (`[surrogate]
+        /// gp_input_features`, `podnn_input_features`); nil when neither does.
         public var descriptors: PreparedDescriptors?
         /// fem/dc3_dtheta.npy, for the derivative-informed fits (read only when one asks for it); nil
         /// for a data set assembled in memory without one.
@@ -77,7 +78,7 @@ public enum SurrogateFitStage {
         }
         let names = PollutantParameters.names
         let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
-        let descriptors = s.inputFeatures == .parametersWind
+        let descriptors = [SurrogateSettings.Model.podGP, .podNN].contains(where: { s.inputFeatures(of: $0) == .parametersWind })
             ? try prepareDescriptors(dataset, fitRows: fit, otherRows: validation + dataset.testIndices, wind: config.wind) : nil
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features,
                         descriptors: descriptors, sensitivities: sensitivities)
@@ -114,17 +115,24 @@ public enum SurrogateFitStage {
         }
     }
 
-    /// The rows' parameters scaled by the reduced-order models' features, then their scaled
-    /// descriptors if the models take them, row-major.
-    static func scaledInputs(_ prepared: Prepared, rows: [Int]) throws -> [Double] {
+    /// The rows' parameters scaled by the reduced-order models' features, then, for `model` taking
+    /// them, their scaled descriptors, row-major.
+    static func scaledInputs(_ prepared: Prepared, rows: [Int], for model: SurrogateSettings.Model, config: PipelineConfig) throws -> [Double] {
         let data = prepared.dataset, d = data.parameterWidth
         let scaled = rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
-        guard let descriptors = prepared.descriptors else { return scaled }
+        guard let descriptors = try descriptors(prepared, for: model, config: config) else { return scaled }
         let values = try rows.flatMap { r in
             guard let v = descriptors.rowValues[r] else { throw StageError("internal: sample \(r) has no wind descriptors") }
             return v
         }
         return try descriptors.inputs.appended(to: scaled, descriptors: values, rows: rows.count)
+    }
+
+    /// The prepared descriptors if `model` takes them, nil if it takes the parameters only.
+    static func descriptors(_ prepared: Prepared, for model: SurrogateSettings.Model, config: PipelineConfig) throws -> PreparedDescriptors? {
+        guard config.surrogate.inputFeatures(of: model) == .parametersWind else { return nil }
+        guard let descriptors = prepared.descriptors else { throw StageError("internal: \(model.rawValue) takes the wind's descriptors, but none were prepared") }
+        return descriptors
     }
 
     /// The rows' observations through the output transform, row-major.
@@ -138,9 +146,6 @@ public enum SurrogateFitStage {
                                  progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
         let data = prepared.dataset, p = data.observationWidth
-        if s.inputFeatures != .parameters {
-            progress("tuned: [surrogate] input_features = \"\(s.inputFeatures.rawValue)\" applies to the POD models; the tuned network takes the parameters")
-        }
         var options = try tunedOptions(config: config, threads: threads)
         // [surrogate] tuned_method: one key turns on a method of the acceleration study.
         let method: AccelerationMethod
@@ -167,7 +172,7 @@ public enum SurrogateFitStage {
     private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                               progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
-        if s.gpDerivativeModes > 0 { try requireParametersOnly("gp_derivative_modes", model: .podGP, config: config) }
+        let descriptors = try descriptors(prepared, for: .podGP, config: config)
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
@@ -178,12 +183,12 @@ public enum SurrogateFitStage {
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
                  + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
-        let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+        let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podGP, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                                count: prepared.fitRows.count, options: options, jacobians: jacobians) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
-                                                  trainSamples: prepared.fitRows.count, descriptors: prepared.descriptors?.inputs,
-                                                  descriptorSource: prepared.descriptors?.source)
+                                                  trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
+                                                  descriptorSource: descriptors?.source)
         return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count)])
     }
 
@@ -208,7 +213,7 @@ public enum SurrogateFitStage {
     private static func fitPODNeuralNetwork(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                             progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
-        if s.podnnDerivativeWeight > 0 { try requireParametersOnly("podnn_derivative_weight", model: .podNN, config: config) }
+        let descriptors = try descriptors(prepared, for: .podNN, config: config)
         var options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                               activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
                                               batchSize: s.podnnBatchSize, seed: config.network.seed,
@@ -220,15 +225,15 @@ public enum SurrogateFitStage {
         let jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))"
                  + (jacobians.map { j in ", derivative-informed (weight \(s.podnnDerivativeWeight), \(j.available.filter { $0 }.count) samples with ∂c3/∂θ)" } ?? ""))
-        let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+        let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                              count: prepared.fitRows.count,
-                                             validationInputs: try scaledInputs(prepared, rows: prepared.validationRows),
+                                             validationInputs: try scaledInputs(prepared, rows: prepared.validationRows, for: .podNN, config: config),
                                              validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
                                              validationCount: prepared.validationRows.count, jacobians: jacobians, options: options)
         let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
-                                                  trainSamples: prepared.fitRows.count, descriptors: prepared.descriptors?.inputs,
-                                                  descriptorSource: prepared.descriptors?.source)
+                                                  trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
+                                                  descriptorSource: descriptors?.source)
         var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
                                             "derivative_weight": JSONValue(s.podnnDerivativeWeight),
                                             "history_csv": .string(model.trainingCurveCSV())]

@@ -132,13 +132,13 @@ extension RefineLoop {
         return (scores, acquisitionModel)
     }
 
-    /// The pool's unacquired candidates and their POD inputs (scaled parameters, and with the wind's
-    /// descriptors those too: a candidate whose wind has no profile, which the feasibility table let
-    /// through, is left out).
+    /// The pool's unacquired candidates and their POD-GP inputs (scaled parameters and, when
+    /// `gp_input_features` includes the wind, its descriptors: a candidate whose wind has no profile,
+    /// which the feasibility table let through, is then left out).
     static func candidateInputs(pool: CandidatePool, excluding taken: Set<Int>, prepared: SurrogateFitStage.Prepared,
-                                threads: Int) throws -> (available: [Int], inputs: [Double]) {
+                                config: PipelineConfig) throws -> (available: [Int], inputs: [Double]) {
         var available = (0..<pool.count).filter { !taken.contains($0) }
-        guard let descriptors = prepared.descriptors else {
+        guard let descriptors = try SurrogateFitStage.descriptors(prepared, for: .podGP, config: config) else {
             return (available, available.flatMap { i in prepared.features.scale(rows: Array(pool.row(i))) })
         }
         let solved = try descriptors.source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count)
@@ -160,11 +160,11 @@ extension RefineLoop {
         let settings = context.settings, pool = context.pool, run = context.run
         // The GPs' hyper-parameters from the fit rows, conditioned on every training solve (the validation rows too).
         let rows = prepared.fitRows + prepared.validationRows
-        let gp = try model.conditioned(inputs: try SurrogateFitStage.scaledInputs(prepared, rows: rows),
+        let gp = try model.conditioned(inputs: try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: context.config),
                                        outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count, threads: context.threads)
         let taken = Set(acquired.chosen)
         let k = batchSize(round: next, settings)
-        let (available, candidates) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, threads: context.threads)
+        let (available, candidates) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config)
         guard available.count >= k else {
             throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
         }
