@@ -7,6 +7,7 @@ Surrogates/. Usage: [RMAX=20] [HYPER=500] scripts/surrogate-variants.py DATA [ba
 the box is the paper's, as in configs/paper.toml and configs/large.toml)
   base   the six parameters (K12, D, U0 in log) → POD of log(c3 + δ) → one Matérn-5/2 ARD GP per mode
   wind   plus the wind stage's descriptors per sample (wind/summary.npy: λ, f_w, log f''(0), the displacement constant β)
+  wind-asinh  the same four descriptors, each as asinh(v) (the product's scaling, `DescriptorInputs`)
   scale  c3 = e^{g(θ)} s(θ, x) with ‖s‖ = 1: a GP for g = log‖c3‖, POD-GP for log(s + δ_s)
 Its validation split is its own seeded permutation (not the stages' ValidationSplit), so compare its
 variants with each other, not with `train-dmd fit`'s numbers. docs/surrogates.md has the measured table."""
@@ -33,10 +34,12 @@ def scale_params(x):
     return z
 # wind descriptors: lambda, f_w, log f''(0) (the wall curvature), the displacement constant beta
 W = np.column_stack([wind[:, 0], wind[:, 1], np.log(np.maximum(wind[:, 2], 1e-12)), wind[:, 3]])
-wlo, whi = W[fit].min(0), W[fit].max(0)
-def features(idx, use_wind):
+WA = np.arcsinh(wind)
+def features(idx, use_wind, descriptors=W):
     z = scale_params(p[idx])
-    if use_wind: z = np.column_stack([z, 2 * (W[idx] - wlo) / (whi - wlo) - 1])
+    if use_wind:
+        lo, hi = descriptors[fit].min(0), descriptors[fit].max(0)
+        z = np.column_stack([z, 2 * (descriptors[idx] - lo) / (hi - lo) - 1])
     return z
 def pod_gp(X, Y, Xs, tol=1e-6, rmax=int(__import__("os").environ.get("RMAX", "60"))):
     mu = Y.mean(0); U, s, Vt = np.linalg.svd(Y - mu, full_matrices=False)
@@ -57,7 +60,8 @@ def pod_gp(X, Y, Xs, tol=1e-6, rmax=int(__import__("os").environ.get("RMAX", "60
 def rel(pred, true): return np.linalg.norm(pred - true, axis=1) / np.linalg.norm(true, axis=1)
 delta = 1e-4 * c3[fit].max()
 for v in variants:
-    use_wind = "wind" in v; Xf = features(fit, use_wind); Xe = features(np.concatenate([val, test]), use_wind)
+    use_wind = "wind" in v; Wv = WA if "asinh" in v else W
+    Xf = features(fit, use_wind, Wv); Xe = features(np.concatenate([val, test]), use_wind, Wv)
     if "scale" in v:
         norm = np.linalg.norm(c3, axis=1); shape = c3 / norm[:, None]; ds = 1e-4 * shape[fit].max()
         Yf = np.log(shape[fit] + ds)

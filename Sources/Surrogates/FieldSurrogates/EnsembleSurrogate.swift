@@ -39,6 +39,7 @@ public final class EnsembleSurrogate: FieldSurrogate {
     public var parameterCount: Int { members.reduce(0) { $0 + $1.parameterCount } }
     public var windViscosity: Double? { members[0].windViscosity }
     public var inputScaler: InputScaler { members[0].inputScaler }
+    public var descriptorInputs: DescriptorInputs? { members.lazy.compactMap(\.descriptorInputs).first }
 
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
         var sum = [Double](repeating: 0, count: rows * outputWidth)
@@ -57,8 +58,9 @@ public final class EnsembleSurrogate: FieldSurrogate {
         try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
     }
 
-    /// Reads `ensemble.json` and loads its members from the sibling folders.
-    public static func load(from folder: URL) throws -> EnsembleSurrogate {
+    /// Reads `ensemble.json` and loads its members from the sibling folders (`descriptorSources` as
+    /// `SurrogateLoader.load`).
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> EnsembleSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
         let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected an ensemble description",
                                                     snakeCase: false)
@@ -70,7 +72,7 @@ public final class EnsembleSurrogate: FieldSurrogate {
             guard name != folder.lastPathComponent, !name.contains("/") else {
                 throw ArrayFileError(path: url.path, "member \"\(name)\" is not a sibling model folder")
             }
-            return try SurrogateLoader.load(from: parent.appendingPathComponent(name, isDirectory: true))
+            return try SurrogateLoader.load(from: parent.appendingPathComponent(name, isDirectory: true), descriptorSources: descriptorSources)
         }
         do { return try EnsembleSurrogate(members: members, names: description.members, weights: description.weights) } catch {
             throw ArrayFileError(path: url.path, "\(error)")

@@ -20,6 +20,8 @@ public protocol FieldSurrogate: AnyObject {
     func outOfRange(parameters: [Double]) -> [(row: Int, column: Int)]
     /// The box the inputs were scaled from.
     var inputScaler: InputScaler { get }
+    /// The descriptors computed from the parameters that the model (or a member) also takes as inputs; nil: none.
+    var descriptorInputs: DescriptorInputs? { get }
 }
 
 extension FieldSurrogate {
@@ -31,6 +33,7 @@ extension FieldSurrogate {
 
 extension SurrogateModel: FieldSurrogate {
     public var kind: String { "mlp" }
+    public var descriptorInputs: DescriptorInputs? { nil }
     public var inputNames: [String] { description.inputNames }
     public var inputWidth: Int { layout.inputWidth }
     public var outputWidth: Int { layout.outputWidth }
@@ -39,8 +42,10 @@ extension SurrogateModel: FieldSurrogate {
 }
 
 /// Opens any model folder: `model.json` (the network, plain or tuned) or `rom.json` (POD models).
+/// `descriptorSources` makes what computes a POD model's descriptor inputs (`DescriptorInputs`);
+/// a model that has them, loaded without it, refuses to predict.
 public enum SurrogateLoader {
-    public static func load(from folder: URL) throws -> FieldSurrogate {
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> FieldSurrogate {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
@@ -48,10 +53,10 @@ public enum SurrogateLoader {
         }
         guard isDirectory.boolValue else { throw ArrayFileError(path: folder.path, "is a file: expected a model folder") }
         if fm.fileExists(atPath: folder.appendingPathComponent(EnsembleSurrogate.descriptionFile).path) {
-            return try EnsembleSurrogate.load(from: folder)
+            return try EnsembleSurrogate.load(from: folder, descriptorSources: descriptorSources)
         }
         if fm.fileExists(atPath: folder.appendingPathComponent(ReducedOrderSurrogate.descriptionFile).path) {
-            return try ReducedOrderSurrogate.load(from: folder)
+            return try ReducedOrderSurrogate.load(from: folder, descriptorSources: descriptorSources)
         }
         return try SurrogateModel.load(from: folder)
     }

@@ -17,6 +17,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         public var trainSamples: Int
         /// Which inputs are scaled in log (`InputFeatures`); absent = all linear.
         public var inputLogarithmic: [Bool]?
+        /// Descriptors computed from the parameters that the model also takes as inputs; absent = none.
+        public var descriptorInputs: DescriptorInputs?
     }
 
     public enum Model {
@@ -29,6 +31,9 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public let inputScaler: InputScaler
     public let features: InputFeatures
     public let model: Model
+    /// What computes the descriptor inputs for new parameters (`attachDescriptorSource`); nil for a
+    /// model without them, or one loaded without a factory (it then refuses to predict).
+    public private(set) var descriptorSource: ParameterDescriptorSource?
 
     public init(description: Description, model: Model) throws {
         self.description = description
@@ -38,24 +43,42 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         self.model = model
     }
 
+    /// Attaches the source of the model's descriptor inputs; its names must be the recorded ones.
+    public func attachDescriptorSource(_ source: ParameterDescriptorSource) throws {
+        guard let recorded = description.descriptorInputs else {
+            throw StageError("the \(kind) model takes the parameters only; it has no descriptor inputs to compute")
+        }
+        guard source.names == recorded.names else {
+            throw StageError("the \(kind) model was fitted on the descriptors \(recorded.names.joined(separator: ", ")); the source computes \(source.names.joined(separator: ", "))")
+        }
+        descriptorSource = source
+    }
+
     public convenience init(gaussianProcess: PODGaussianProcess, features: InputFeatures, transform: OutputTransform, inputNames: [String],
-                     windViscosity: Double?, trainSamples: Int) throws {
+                     windViscosity: Double?, trainSamples: Int, descriptors: DescriptorInputs? = nil,
+                     descriptorSource: ParameterDescriptorSource? = nil) throws {
         try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
-                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .gaussianProcess(gaussianProcess))
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
+                                               descriptorInputs: descriptors), model: .gaussianProcess(gaussianProcess))
+        if let descriptorSource { try attachDescriptorSource(descriptorSource) }
     }
 
     public convenience init(network: PODNeuralNetwork, features: InputFeatures, transform: OutputTransform, inputNames: [String],
-                     windViscosity: Double?, trainSamples: Int) throws {
+                     windViscosity: Double?, trainSamples: Int, descriptors: DescriptorInputs? = nil,
+                     descriptorSource: ParameterDescriptorSource? = nil) throws {
         try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
-                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic), model: .network(network))
+                                               trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
+                                               descriptorInputs: descriptors), model: .network(network))
+        if let descriptorSource { try attachDescriptorSource(descriptorSource) }
     }
 
     public var kind: String { description.kind }
     public var inputNames: [String] { description.inputNames }
     public var inputWidth: Int { description.inputNames.count }
     public var windViscosity: Double? { description.windViscosity }
+    public var descriptorInputs: DescriptorInputs? { description.descriptorInputs }
     public var outputWidth: Int {
         switch model {
         case .gaussianProcess(let m): return m.pointCount
@@ -75,7 +98,9 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         }
     }
 
-    public func scaledInputs(_ parameters: [Double], rows: Int) throws -> [Double] {
+    /// The model's input rows for rows × d parameter sets: the scaled parameters, then the scaled
+    /// descriptors when the model takes them (computed by the attached source).
+    public func scaledInputs(_ parameters: [Double], rows: Int, threads: Int = 1) throws -> [Double] {
         let d = inputWidth
         guard parameters.count == rows * d else {
             throw ArrayFileError(path: "parameters", "\(parameters.count) values do not make \(rows) rows of the model's \(d) inputs")
@@ -83,11 +108,18 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         if let i = parameters.firstIndex(where: { !$0.isFinite }) {
             throw ArrayFileError(path: "parameters", "parameter set \(i / d): \(inputNames[i % d]) is \(parameters[i]); expected a finite number")
         }
-        return features.scale(rows: parameters)
+        let scaled = features.scale(rows: parameters)
+        guard let recorded = description.descriptorInputs else { return scaled }
+        guard let descriptorSource else {
+            throw StageError("the \(kind) model was fitted with the descriptors \(recorded.names.joined(separator: ", ")) (\(recorded.source)) as inputs, "
+                             + "but nothing computes them here: load it through the pipeline's stages (train-dmd predict, uq-propagate, pollutant-serve)")
+        }
+        let values = try descriptorSource.values(parameters: parameters, rows: rows, threads: threads)
+        return try recorded.appended(to: scaled, descriptors: values, rows: rows)
     }
 
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
-        let x = try scaledInputs(parameters, rows: rows)
+        let x = try scaledInputs(parameters, rows: rows, threads: threads)
         let transform = description.outputTransform
         switch model {
         case .gaussianProcess(let m): return try m.predictMean(inputs: x, count: rows).map { transform.invert($0) }
@@ -101,7 +133,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     /// of the log-normal, (exp(μ + s²/2)) sqrt(exp(s²) − 1), as the uncertainty.
     public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
-        let x = try scaledInputs(parameters, rows: rows)
+        let x = try scaledInputs(parameters, rows: rows, threads: threads)
         let (mu, s) = try m.predict(inputs: x, count: rows)
         let transform = description.outputTransform
         switch transform {
@@ -115,9 +147,9 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
 
     /// The interval [q_lo, q_hi] of c3 at ±k standard deviations of the latent Gaussian (exact
     /// quantiles under the transform: the map is monotone).
-    public func predictInterval(parameters: [Double], rows: Int, k: Double) throws -> (lower: [Double], upper: [Double])? {
+    public func predictInterval(parameters: [Double], rows: Int, k: Double, threads: Int = 1) throws -> (lower: [Double], upper: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
-        let x = try scaledInputs(parameters, rows: rows)
+        let x = try scaledInputs(parameters, rows: rows, threads: threads)
         let (mu, s) = try m.predict(inputs: x, count: rows)
         let t = description.outputTransform
         return (zip(mu, s).map { t.invert($0 - k * $1) }, zip(mu, s).map { t.invert($0 + k * $1) })
@@ -134,7 +166,9 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
     }
 
-    public static func load(from folder: URL) throws -> ReducedOrderSurrogate {
+    /// Reads the model; `descriptorSources` makes the source of its descriptor inputs, if it has any
+    /// (without one such a model loads but refuses to predict, saying why).
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> ReducedOrderSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
         let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected a surrogate description")
         guard description.format == "surrogate-rom", description.version == 1 else {
@@ -151,8 +185,19 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         }
         let surrogate = try ReducedOrderSurrogate(description: description, model: model)
         let d = switch model { case .gaussianProcess(let m): m.inputDimension; case .network(let m): m.inputDimension }
-        guard d == description.inputNames.count else {
-            throw ArrayFileError(path: url.path, "names \(description.inputNames.count) inputs, the model in \(folder.path) takes \(d)")
+        let descriptorCount = description.descriptorInputs?.width ?? 0
+        guard d == description.inputNames.count + descriptorCount else {
+            throw ArrayFileError(path: url.path, "names \(description.inputNames.count) inputs and \(descriptorCount) descriptors, the model in \(folder.path) takes \(d)")
+        }
+        if let recorded = description.descriptorInputs {
+            guard recorded.lower.count == recorded.width, recorded.upper.count == recorded.width else {
+                throw ArrayFileError(path: url.path, "descriptor_inputs: \(recorded.width) names but \(recorded.lower.count)/\(recorded.upper.count) bounds")
+            }
+            if let descriptorSources {
+                do { try surrogate.attachDescriptorSource(try descriptorSources(recorded)) } catch {
+                    throw ArrayFileError(path: url.path, "descriptor_inputs: \(error)")
+                }
+            }
         }
         return surrogate
     }

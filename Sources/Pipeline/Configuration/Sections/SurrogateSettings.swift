@@ -12,6 +12,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, oneCycle = "one_cycle" }
     public enum Kernel: String, CaseIterable, Sendable { case matern52, squaredExponential = "squared_exponential" }
     public enum Optimizer: String, CaseIterable, Sendable { case adam, levenbergMarquardt = "levenberg_marquardt" }
+    /// A POD model's inputs: the six parameters, or also the wind's Blasius descriptors
+    /// (λ, f_w, f''(0), β: `WindDescriptors`) computed from them.
+    public enum InputFeatureSet: String, CaseIterable, Sendable { case parameters, parametersWind = "parameters+wind" }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
     public var best: Model
@@ -54,6 +57,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpDerivativeModes: Int
     /// Samples whose likelihood the GP hyper-parameters maximise (a seeded subset); 0: all of them.
     public var gpHyperparameterSamples: Int
+    /// POD-GP's inputs (the parameters, or also the wind's descriptors).
+    public var gpInputFeatures: InputFeatureSet
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -71,6 +76,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// w of POD-NN's derivative-informed loss: the network also matches the projected sensitivities
     /// fem/dc3_dtheta.npy (docs/surrogates.md); 0 = values only.
     public var podnnDerivativeWeight: Double
+    /// POD-NN's inputs (the parameters, or also the wind's descriptors).
+    public var podnnInputFeatures: InputFeatureSet
 
     // The ensemble: a weighted average of other models (weights chosen on validation).
     public var ensembleMembers: [Model]
@@ -106,6 +113,11 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
         gpDerivativeModes = try r.int("gp_derivative_modes", default: 0, in: 0...100_000)
         gpHyperparameterSamples = try r.int("gp_hyperparameter_samples", default: 0, in: 0...Int.max)
+        gpInputFeatures = try r.choice("gp_input_features", default: InputFeatureSet.parameters)
+        // The sensitivities are ∂c3/∂θ; the descriptors' own derivatives in θ are not computed.
+        if gpInputFeatures != .parameters && gpDerivativeModes > 0 {
+            throw r.error("gp_input_features", "the gradient-enhanced GP (gp_derivative_modes > 0) takes the parameters only: set gp_derivative_modes = 0 or gp_input_features = \"parameters\"")
+        }
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
         podnnEpochs = try r.int("podnn_epochs", default: 3000, in: 1...10_000_000)
@@ -117,6 +129,10 @@ public struct SurrogateSettings: Sendable, Equatable {
         podnnLMCGIterations = try r.int("podnn_lm_cg_iterations", default: 20, in: 1...100_000)
         podnnLMPatience = try r.int("podnn_lm_patience", default: 10, in: 0...1_000_000)
         podnnDerivativeWeight = try r.double("podnn_derivative_weight", default: 0, in: 0...1e6)
+        podnnInputFeatures = try r.choice("podnn_input_features", default: InputFeatureSet.parameters)
+        if podnnInputFeatures != .parameters && podnnDerivativeWeight > 0 {
+            throw r.error("podnn_input_features", "the derivative-informed loss (podnn_derivative_weight > 0) takes the parameters only: set podnn_derivative_weight = 0 or podnn_input_features = \"parameters\"")
+        }
         if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
             throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
         }
@@ -127,6 +143,15 @@ public struct SurrogateSettings: Sendable, Equatable {
         }
         if let e = models.firstIndex(of: .ensemble), let late = ensembleMembers.first(where: { m in models.firstIndex(of: m).map { $0 > e } ?? false }) {
             throw r.error("models", "the ensemble must come after its member \(late.rawValue)")
+        }
+    }
+
+    /// The inputs of `model`: its `*_input_features` key for the POD models, the parameters for the others.
+    public func inputFeatures(of model: Model) -> InputFeatureSet {
+        switch model {
+        case .podGP: return gpInputFeatures
+        case .podNN: return podnnInputFeatures
+        case .tuned, .ensemble: return .parameters
         }
     }
 }

@@ -38,7 +38,7 @@ public enum SurrogateComparison {
             let hasModel = [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, EnsembleSurrogate.descriptionFile]
                 .contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
             guard hasModel, !testRows.isEmpty else { continue }
-            let surrogate = try SurrogateLoader.load(from: folder)
+            let surrogate = try SurrogateLoader.load(from: folder, descriptorSources: WindDescriptors.factory)
             guard surrogate.outputWidth == p, surrogate.inputWidth == d else {
                 throw ArrayFileError(path: folder.path, "model of \(surrogate.inputWidth) → \(surrogate.outputWidth) values; the data have \(d) → \(p)")
             }
@@ -61,7 +61,7 @@ public enum SurrogateComparison {
                 training = manifest["details"]?["final"]?["training_wall_seconds"]?.number
             }
             var coverage: Double? = nil
-            if let rom = surrogate as? ReducedOrderSurrogate, let band = try rom.predictInterval(parameters: testParameters, rows: testRows.count, k: 2) {
+            if let rom = surrogate as? ReducedOrderSurrogate, let band = try rom.predictInterval(parameters: testParameters, rows: testRows.count, k: 2, threads: threads) {
                 // Points where c3 is below 1e-3 of the sample's largest value carry no weight in the
                 // relative error and sit at the transform's floor; they are left out of the count.
                 var inside = 0, counted = 0

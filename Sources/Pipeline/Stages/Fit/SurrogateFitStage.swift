@@ -36,6 +36,9 @@ public enum SurrogateFitStage {
         public var transform: OutputTransform
         /// The POD models' input map (`[surrogate] log_inputs`).
         public var features: InputFeatures
+        /// The wind's descriptors of the rows, for the POD models that take them (`[surrogate]
+        /// gp_input_features`, `podnn_input_features`); nil when neither does.
+        public var descriptors: PreparedDescriptors?
         /// fem/dc3_dtheta.npy, for the derivative-informed fits (read only when one asks for it); nil
         /// for a data set assembled in memory without one.
         public var sensitivities: URL?
@@ -75,8 +78,10 @@ public enum SurrogateFitStage {
         }
         let names = PollutantParameters.names
         let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
+        let descriptors = [SurrogateSettings.Model.podGP, .podNN].contains(where: { s.inputFeatures(of: $0) == .parametersWind })
+            ? try prepareDescriptors(dataset, fitRows: fit, otherRows: validation + dataset.testIndices, wind: config.wind) : nil
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features,
-                        sensitivities: sensitivities)
+                        descriptors: descriptors, sensitivities: sensitivities)
     }
 
     /// The tuned network's recipe from `[surrogate] tuned_*` (and the network's seeds and precision).
@@ -110,10 +115,24 @@ public enum SurrogateFitStage {
         }
     }
 
-    /// The fit rows' parameters scaled by the reduced-order models' features, row-major.
-    static func scaledInputs(_ prepared: Prepared, rows: [Int]) -> [Double] {
+    /// The rows' parameters scaled by the reduced-order models' features, then, for `model` taking
+    /// them, their scaled descriptors, row-major.
+    static func scaledInputs(_ prepared: Prepared, rows: [Int], for model: SurrogateSettings.Model, config: PipelineConfig) throws -> [Double] {
         let data = prepared.dataset, d = data.parameterWidth
-        return rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
+        let scaled = rows.flatMap { r in (0..<d).map { prepared.features.scale(data.parameters[r * d + $0], column: $0) } }
+        guard let descriptors = try descriptors(prepared, for: model, config: config) else { return scaled }
+        let values = try rows.flatMap { r in
+            guard let v = descriptors.rowValues[r] else { throw StageError("internal: sample \(r) has no wind descriptors") }
+            return v
+        }
+        return try descriptors.inputs.appended(to: scaled, descriptors: values, rows: rows.count)
+    }
+
+    /// The prepared descriptors if `model` takes them, nil if it takes the parameters only.
+    static func descriptors(_ prepared: Prepared, for model: SurrogateSettings.Model, config: PipelineConfig) throws -> PreparedDescriptors? {
+        guard config.surrogate.inputFeatures(of: model) == .parametersWind else { return nil }
+        guard let descriptors = prepared.descriptors else { throw StageError("internal: \(model.rawValue) takes the wind's descriptors, but none were prepared") }
+        return descriptors
     }
 
     /// The rows' observations through the output transform, row-major.
@@ -153,6 +172,7 @@ public enum SurrogateFitStage {
     private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                               progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
+        let descriptors = try descriptors(prepared, for: .podGP, config: config)
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
@@ -163,11 +183,12 @@ public enum SurrogateFitStage {
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
                  + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
-        let model = try PODGaussianProcess.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+        let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podGP, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                                count: prepared.fitRows.count, options: options, jacobians: jacobians) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
-                                                  trainSamples: prepared.fitRows.count)
+                                                  trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
+                                                  descriptorSource: descriptors?.source)
         return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count)])
     }
 
@@ -176,7 +197,9 @@ public enum SurrogateFitStage {
                                     progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
         let names = config.surrogate.ensembleMembers.map(\.rawValue)
-        let members = try names.map { try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true)) }
+        let members = try names.map {
+            try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true), descriptorSources: WindDescriptors.factory)
+        }
         let rows = prepared.validationRows
         let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
         let truth = rows.flatMap { data.observations[($0 * p)..<(($0 + 1) * p)] }
@@ -190,6 +213,7 @@ public enum SurrogateFitStage {
     private static func fitPODNeuralNetwork(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                             progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
+        let descriptors = try descriptors(prepared, for: .podNN, config: config)
         var options = PODNeuralNetworkOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, hidden: s.podnnHidden,
                                               activation: .tanh, epochs: s.podnnEpochs, learningRate: s.podnnLearningRate,
                                               batchSize: s.podnnBatchSize, seed: config.network.seed,
@@ -201,14 +225,15 @@ public enum SurrogateFitStage {
         let jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))"
                  + (jacobians.map { j in ", derivative-informed (weight \(s.podnnDerivativeWeight), \(j.available.filter { $0 }.count) samples with ∂c3/∂θ)" } ?? ""))
-        let model = try PODNeuralNetwork.fit(inputs: scaledInputs(prepared, rows: prepared.fitRows), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+        let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
                                              count: prepared.fitRows.count,
-                                             validationInputs: scaledInputs(prepared, rows: prepared.validationRows),
+                                             validationInputs: try scaledInputs(prepared, rows: prepared.validationRows, for: .podNN, config: config),
                                              validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
                                              validationCount: prepared.validationRows.count, jacobians: jacobians, options: options)
         let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
-                                                  trainSamples: prepared.fitRows.count)
+                                                  trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
+                                                  descriptorSource: descriptors?.source)
         var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
                                             "derivative_weight": JSONValue(s.podnnDerivativeWeight),
                                             "history_csv": .string(model.trainingCurveCSV())]
@@ -231,10 +256,20 @@ public enum SurrogateFitStage {
         return (summary, predicted)
     }
 
-    /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs).
+    /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs); for a
+    /// model with the wind's descriptors as inputs, from the draws where the wind exists (its time
+    /// includes their Blasius solves).
     public static func predictionSeconds(_ surrogate: FieldSurrogate, box: [ClosedRange<Double>], threads: Int) throws -> Double {
         var generator = SeededGenerator(seed: 1000, stream: 3)
-        let sets = (0..<1000).flatMap { _ in box.map { $0.lowerBound + ($0.upperBound - $0.lowerBound) * generator.nextUniform() } }
+        let draws = surrogate.descriptorInputs == nil ? 1000 : 4000
+        var sets = (0..<draws).flatMap { _ in box.map { $0.lowerBound + ($0.upperBound - $0.lowerBound) * generator.nextUniform() } }
+        if let recorded = surrogate.descriptorInputs {
+            let d = box.count
+            let solved = try WindDescriptors(recorded: recorded).solve(parameters: sets, rows: draws)
+            let kept = solved.indices.filter { if case .success = solved[$0] { return true } else { return false } }.prefix(1000)
+            guard kept.count == 1000 else { throw StageError("prediction timing: only \(kept.count) of \(draws) draws from the box have a wind") }
+            sets = kept.flatMap { sets[($0 * d)..<(($0 + 1) * d)] }
+        }
         var times: [Double] = []
         for _ in 0..<3 {
             let t0 = monotonicSeconds()
@@ -242,6 +277,22 @@ public enum SurrogateFitStage {
             times.append(monotonicSeconds() - t0)
         }
         return times.sorted()[1]
+    }
+
+    /// Writes the model's files into `folder`, replacing the description files of another model kind
+    /// an earlier run may have left there.
+    static func save(_ surrogate: FieldSurrogate, to folder: URL, record: inout StageRecord) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for stale in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json", EnsembleSurrogate.descriptionFile] {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(stale))
+        }
+        if let mlp = surrogate as? SurrogateModel {
+            for url in try mlp.write(to: folder) { record.output(url) }
+        } else if let rom = surrogate as? ReducedOrderSurrogate {
+            try rom.save(to: folder)
+        } else if let ensemble = surrogate as? EnsembleSurrogate {
+            try ensemble.save(to: folder)
+        }
     }
 
     /// Fits and writes every model of `models` into DATA/models/NAME.
@@ -261,18 +312,7 @@ public enum SurrogateFitStage {
             let (surrogate, seconds, details) = try fit(model, prepared: prepared, config: config, threads: threads,
                                                         modelsFolder: DataLayout(dataDirectory).models.folder,
                                                         progress: { notice("train-dmd fit: " + $0) })
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            // The folder may hold another model kind from an earlier run: remove its description files.
-            for stale in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json", EnsembleSurrogate.descriptionFile] {
-                try? FileManager.default.removeItem(at: folder.appendingPathComponent(stale))
-            }
-            if let mlp = surrogate as? SurrogateModel {
-                for url in try mlp.write(to: folder) { record.output(url) }
-            } else if let rom = surrogate as? ReducedOrderSurrogate {
-                try rom.save(to: folder)
-            } else if let ensemble = surrogate as? EnsembleSurrogate {
-                try ensemble.save(to: folder)
-            }
+            try save(surrogate, to: folder, record: &record)
             var extra = details
             if case .string(let csv)? = extra.removeValue(forKey: "history_csv") {
                 let url = modelFiles.history
@@ -296,7 +336,7 @@ public enum SurrogateFitStage {
             record.output(validationURL)
             if let rom = surrogate as? ReducedOrderSurrogate,
                let (_, std) = try rom.predictWithUncertainty(parameters: testParameters, rows: test.count, threads: threads),
-               let (lower, upper) = try rom.predictInterval(parameters: testParameters, rows: test.count, k: 2) {
+               let (lower, upper) = try rom.predictInterval(parameters: testParameters, rows: test.count, k: 2, threads: threads) {
                 for (name, values) in [(standardDeviationFile, std), (intervalFiles.0, lower), (intervalFiles.1, upper)] {
                     let url = folder.appendingPathComponent(name)
                     try Npy.write(values, shape: [test.count, p], to: url)
@@ -310,6 +350,7 @@ public enum SurrogateFitStage {
                 "output_transform": .string(prepared.transform.name), "fit_samples": JSONValue(prepared.fitRows.count),
                 "validation_samples": JSONValue(prepared.validationRows.count), "test_samples": JSONValue(test.count),
                 "validation_relative_l2": validation.json, "threads": JSONValue(threads),
+                "inputs": .array((surrogate.inputNames + (surrogate.descriptorInputs?.names ?? [])).map { .string($0) }),
             ]
             for (k, v) in extra { fitJSON[k] = v }
             let fitURL = folder.appendingPathComponent(fitFile)

@@ -40,7 +40,7 @@ public struct PredictOptions: ParsableArguments {
 /// predictions (at most 64 MiB of values, and its CSV text). The output files appear when complete.
 public enum PredictStage {
     public static func run(_ options: PredictOptions, rowsPerBlock blockRows: Int? = nil) throws {
-        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: options.model, isDirectory: true))
+        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: options.model, isDirectory: true), descriptorSources: WindDescriptors.factory)
         let d = surrogate.inputWidth, p = surrogate.outputWidth
         let values = try ParameterSetFile.read(URL(fileURLWithPath: options.params), width: d, names: surrogate.inputNames)
         let rows = values.count / d

@@ -132,6 +132,26 @@ extension RefineLoop {
         return (scores, acquisitionModel)
     }
 
+    /// The pool's unacquired candidates and their POD-GP inputs (scaled parameters and, when
+    /// `gp_input_features` includes the wind, its descriptors: a candidate whose wind has no profile,
+    /// which the feasibility table let through, is then left out).
+    static func candidateInputs(pool: CandidatePool, excluding taken: Set<Int>, prepared: SurrogateFitStage.Prepared,
+                                config: PipelineConfig) throws -> (available: [Int], inputs: [Double]) {
+        var available = (0..<pool.count).filter { !taken.contains($0) }
+        guard let descriptors = try SurrogateFitStage.descriptors(prepared, for: .podGP, config: config) else {
+            return (available, available.flatMap { i in prepared.features.scale(rows: Array(pool.row(i))) })
+        }
+        let solved = try descriptors.source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count)
+        var values: [Double] = []
+        available = zip(available, solved).compactMap { i, result in
+            guard case .success(let v) = result else { return nil }
+            values += v
+            return i
+        }
+        let scaled = available.flatMap { i in prepared.features.scale(rows: Array(pool.row(i))) }
+        return (available, try descriptors.inputs.appended(to: scaled, descriptors: values, rows: available.count))
+    }
+
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
     /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
     /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
@@ -140,15 +160,14 @@ extension RefineLoop {
         let settings = context.settings, pool = context.pool, run = context.run
         // The GPs' hyper-parameters from the fit rows, conditioned on every training solve (the validation rows too).
         let rows = prepared.fitRows + prepared.validationRows
-        let gp = try model.conditioned(inputs: SurrogateFitStage.scaledInputs(prepared, rows: rows),
+        let gp = try model.conditioned(inputs: try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: context.config),
                                        outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count, threads: context.threads)
         let taken = Set(acquired.chosen)
-        let available = (0..<pool.count).filter { !taken.contains($0) }
         let k = batchSize(round: next, settings)
+        let (available, candidates) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config)
         guard available.count >= k else {
             throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
         }
-        let candidates = available.flatMap { i in pool.row(i).enumerated().map { prepared.features.scale($0.element, column: $0.offset) } }
         let weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: prepared.transform)
         let batch = try VarianceAcquisition.selectBatch(processes: gp.processes, candidates: candidates, count: available.count, batchSize: k,
                                                         shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads)

@@ -84,7 +84,11 @@ public final class CoalescedEvaluation: @unchecked Sendable {
                 let rows = try exclusive { try Self.predictTile(surrogate, batch.map(\.parameters), tileRows: width) }
                 for (request, row) in zip(batch, rows) { request.continuation.resume(returning: row) }
             } catch {
-                for request in batch { request.continuation.resume(throwing: error) }
+                // One request's failure (e.g. a wind solve that fails near the blow-off boundary) must not
+                // fail the others of its call: each is answered alone.
+                for request in batch {
+                    request.continuation.resume(with: Result { try exclusive { try Self.predictTile(surrogate, [request.parameters], tileRows: width)[0] } })
+                }
             }
         }
     }
@@ -106,21 +110,26 @@ public final class CoalescedEvaluation: @unchecked Sendable {
     }
 
     /// Whether a row's answer in a call of `tileRows` rows is the same bits at every position and with
-    /// any other rows beside it: probe rows drawn in the model's box (seeded), each placed at every
-    /// position among other drawn rows, against the probe alone (the tile filled with it).
+    /// any other rows beside it: probe rows drawn in the model's box (seeded; draws the model cannot
+    /// answer, e.g. without a wind, are left out), each placed at every position among other drawn
+    /// rows, against the probe alone (the tile filled with it).
     public static func tileIsPositionInvariant(_ surrogate: FieldSurrogate, tileRows: Int) -> Bool {
         guard tileRows > 1 else { return true }
         let box = surrogate.inputScaler, d = surrogate.inputWidth
         var generator = SeededGenerator(seed: 20_261_206)
-        func draw() -> [Double] { (0..<d).map { box.lower[$0] + generator.nextUniform() * (box.upper[$0] - box.lower[$0]) } }
+        var rows: [[Double]] = []
+        for _ in 0..<(8 * tileRows) where rows.count < tileRows + 2 {
+            let x = (0..<d).map { box.lower[$0] + generator.nextUniform() * (box.upper[$0] - box.lower[$0]) }
+            if (try? predictTile(surrogate, [x], tileRows: tileRows)) != nil { rows.append(x) }
+        }
+        guard rows.count == tileRows + 2 else { return false }
         do {
-            for _ in 0..<2 {
-                let probe = draw()
-                guard let alone = try predictTile(surrogate, [probe], tileRows: tileRows).first else { return false }
+            for probe in rows.prefix(2) {
+                let alone = try predictTile(surrogate, [probe], tileRows: tileRows)[0]
                 for position in 0..<tileRows {
-                    var rows = (0..<tileRows).map { _ in draw() }
-                    rows[position] = probe
-                    let answer = try predictTile(surrogate, rows, tileRows: tileRows)[position]
+                    var tile = Array(rows.suffix(tileRows))
+                    tile[position] = probe
+                    let answer = try predictTile(surrogate, tile, tileRows: tileRows)[position]
                     guard answer.elementsEqual(alone, by: { $0.bitPattern == $1.bitPattern }) else { return false }
                 }
             }

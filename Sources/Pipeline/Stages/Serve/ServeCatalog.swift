@@ -28,7 +28,8 @@ public final class ServeCatalog: @unchecked Sendable {
             let url = folder.appendingPathComponent(name, isDirectory: true)
             guard isModelFolder(url) else { continue }
             do {
-                let evaluation = CoalescedEvaluation(surrogate: try SurrogateLoader.load(from: url), cores: ProcessInfo.processInfo.activeProcessorCount)
+                let surrogate = try SurrogateLoader.load(from: url, descriptorSources: WindDescriptors.factory)
+                let evaluation = CoalescedEvaluation(surrogate: surrogate, cores: ProcessInfo.processInfo.activeProcessorCount)
                 loaded[name] = evaluation
                 models.append(SurrogateServedModel(name: name, evaluation: evaluation))
             } catch {
