@@ -107,6 +107,7 @@ final class ServeTests: XCTestCase {
     final class CountingSurrogate: FieldSurrogate, @unchecked Sendable {
         let kind = "counting", inputNames = PollutantParameters.names, inputWidth = 6, outputWidth = 3, parameterCount = 0
         let windViscosity: Double? = nil
+        let descriptorInputs: DescriptorInputs? = nil
         let inputScaler: InputScaler
         let placeNoise: Double
         var delay = 0.0
