@@ -232,6 +232,10 @@ run_stage() {
                   for m in $FIT_MODELS; do inputs+=" $M/$m/fit.json"; done
                   outputs="$R/report.md $R/metrics.json $R/manifest.json" ;;
         uq) exe=uq-propagate; local um=$UQ_MODEL
+            # best = "by_validation": the model the fit chose, known only once the models are fitted.
+            if [ "$um" = by_validation ] && have_exe train-dmd; then
+                um=$("$BIN/train-dmd" best --config "$CONFIG" --data-dir "$DATA" 2>/dev/null) || um=by_validation
+            fi
             inputs="$M/$um/manifest.json $S/params.npy $S/split.npy $W/status.npy $F/c3.npy $F/status.npy $F/points.npy"
             outputs="$DATA/uq/mean.npy $DATA/uq/sobol_integral.json $DATA/uq/fem_comparison.json $DATA/uq/manifest.json" ;;
         *) die "unknown stage '$stage' (expected one of: ${STAGES[*]})" ;;

@@ -23,7 +23,7 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
-        subcommands: [Train.self, Fit.self, Compare.self, LearningCurveCommand.self, Refine.self, RefineStudy.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
+        subcommands: [Train.self, Fit.self, Compare.self, Best.self, LearningCurveCommand.self, Refine.self, RefineStudy.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
                       Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
 }
@@ -50,6 +50,14 @@ struct Compare: ParsableCommand {
         abstract: "Score every model in DATA/models (plain, dmd, tuned, pod_gp, pod_nn) on the test split and print the table.")
     @OptionGroup var options: CompareOptions
     func run() throws { try CompareStage.run(options) }
+}
+
+struct Best: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "best",
+        abstract: "Print the model [surrogate] best names; with best = \"by_validation\", the fitted model with the smallest validation median.")
+    @OptionGroup var options: BestOptions
+    func run() throws { try BestStage.run(options) }
 }
 
 struct LearningCurveCommand: ParsableCommand {

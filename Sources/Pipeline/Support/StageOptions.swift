@@ -39,7 +39,7 @@ public struct StageOptions: ParsableArguments {
     /// A configuration file that sets no key at all gets a note on stderr: every default is used.
     public func loadConfig(flagOverrides: [(origin: String, assignment: String)]) throws -> PipelineConfig {
         let all = flagOverrides.map { ConfigOverride($0.assignment, origin: $0.origin) } + overrides.map { ConfigOverride($0) }
-        let loaded = try PipelineConfig.load(URL(fileURLWithPath: config), overrides: all)
+        let loaded = BestSurrogate.resolve(try PipelineConfig.load(URL(fileURLWithPath: config), overrides: all), data: dataURL)
         if loaded.fileSetsNoKeys, let defaults = try? PipelineConfig.parse("") {
             note("note: \(config) sets no keys: every value not given by a flag or --set is the default, i.e. the paper's full setup "
                  + "(\(defaults.sampling.samples) samples, a \(defaults.fem.problem.mesh.nx) x \(defaults.fem.problem.mesh.ny) mesh, \(defaults.training.epochs) epochs)")

@@ -16,8 +16,22 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// (λ, f_w, f''(0), β: `WindDescriptors`) computed from them.
     public enum InputFeatureSet: String, CaseIterable, Sendable { case parameters, parametersWind = "parameters+wind" }
 
-    /// The surrogate that the "best" route serves (uq, the report's headline): chosen on validation.
-    public var best: Model
+    /// The surrogate that the "best" route serves (uq, the report's headline): one named, or
+    /// `by_validation`, the fitted model with the smallest validation median (`BestSurrogate`).
+    public var best: BestChoice
+
+    /// `[surrogate] best`: a model, or the one chosen by validation once models are fitted.
+    public enum BestChoice: Sendable, Equatable {
+        case model(Model)
+        case byValidation
+        public static let byValidationName = "by_validation"
+        public var rawValue: String {
+            switch self {
+            case .model(let m): return m.rawValue
+            case .byValidation: return Self.byValidationName
+            }
+        }
+    }
     /// The models `train-dmd fit` trains, in order.
     public var models: [Model]
     /// Share of the training samples held out for validation (early stopping, hyper-parameters).
@@ -83,7 +97,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var ensembleMembers: [Model]
 
     public init(_ r: SectionReader) throws {
-        best = try r.choice("best", default: Model.tuned)
+        let bestName = try r.string("best", default: Model.tuned.rawValue,
+                                    allowed: Model.allCases.map(\.rawValue) + [BestChoice.byValidationName])
+        best = Model(rawValue: bestName).map(BestChoice.model) ?? .byValidation
         let names = try r.strings("models", default: Model.allCases.map(\.rawValue), allowed: Model.allCases.map(\.rawValue))
         models = names.compactMap(Model.init(rawValue:))
         if Set(models).count != models.count { throw r.error("models", "lists a model twice") }
