@@ -11,26 +11,12 @@ import _TestSupport
 /// a test sample is never acquired, an interrupted run ends with the bytes of an uninterrupted one,
 /// and the study writes its tables.
 final class RefineTests: XCTestCase {
-    static let root = packageRoot(of: #filePath)
-    static var config: String { root.appendingPathComponent("configs/smoke.toml").path }
-    /// The smoke data, made once for the class (the tests only read it and write under refine/).
-    nonisolated(unsafe) static var smoke: URL?
+    static let smoke = SmokeDataSet(prefix: "refine-test")
+    static var config: String { SmokeDataSet.config }
 
-    override class func tearDown() {
-        if let smoke { try? FileManager.default.removeItem(at: smoke) }
-        smoke = nil
-    }
+    override class func tearDown() { smoke.remove() }
 
-    func smokeData() throws -> URL {
-        if let data = Self.smoke { return data }
-        let data = try makeTemporaryFolder("refine-test")
-        Self.smoke = data
-        let common = ["--config", Self.config, "--data-dir", data.path]
-        try SamplingStage.run(try SamplingOptions.parse(common))
-        try WindStage.run(try StageOptions.parse(common))
-        try PollutantStage.run(try StageOptions.parse(common + ["--set", "fem.fields=false"]), shard: nil)
-        return data
-    }
+    func smokeData() throws -> URL { try Self.smoke.data() }
 
     static let settings = RefineSettings(initialSize: 6, batchSize: 3, budget: 12, poolDraws: 300, shortlist: 30, seed: 3, models: ["pod_gp"])
 

@@ -6,29 +6,16 @@ import Surrogates
 import _TestSupport
 @testable import Pipeline
 
-/// The wind's descriptors as POD inputs (`[surrogate] input_features = "parameters+wind"`) on
+/// The wind's descriptors as POD inputs (`[surrogate] gp_input_features` or `podnn_input_features = "parameters+wind"`) on
 /// configs/smoke.toml's data: the provider gives the wind stage's summary, a fitted model
 /// round-trips through its folder, and a model fitted with them refuses to predict without them.
 final class WindDescriptorTests: XCTestCase {
-    static let root = packageRoot(of: #filePath)
-    static var config: String { root.appendingPathComponent("configs/smoke.toml").path }
-    nonisolated(unsafe) static var smoke: URL?
+    static let smoke = SmokeDataSet(prefix: "wind-descriptors-test")
+    static var config: String { SmokeDataSet.config }
 
-    override class func tearDown() {
-        if let smoke { try? FileManager.default.removeItem(at: smoke) }
-        smoke = nil
-    }
+    override class func tearDown() { smoke.remove() }
 
-    func smokeData() throws -> URL {
-        if let data = Self.smoke { return data }
-        let data = try makeTemporaryFolder("wind-descriptors-test")
-        Self.smoke = data
-        let common = ["--config", Self.config, "--data-dir", data.path]
-        try SamplingStage.run(try SamplingOptions.parse(common))
-        try WindStage.run(try StageOptions.parse(common))
-        try PollutantStage.run(try StageOptions.parse(common + ["--set", "fem.fields=false"]), shard: nil)
-        return data
-    }
+    func smokeData() throws -> URL { try Self.smoke.data() }
 
     /// The provider's descriptors of every sample equal wind/summary.npy's row bit for bit (tolerance
     /// 0: the same `WindBatch.solveSample` with the same solver settings, a deterministic scalar
