@@ -37,33 +37,28 @@ enum ClientConnection {
         address.hasPrefix("::ffff:") ? String(address.dropFirst(7)) : address
     }
 
-    private typealias NameFunction = (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    typealias NameFunction = (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
 
-    private static func endpoint(_ fd: Int32, _ name: NameFunction) -> (address: String, port: UInt16)? {
+    /// One end of a TCP socket: `getsockname` (this process's) or `getpeername` (the other's); nil for
+    /// a descriptor that is no IPv4 or IPv6 socket.
+    static func endpoint(_ fd: Int32, _ name: NameFunction) -> (address: String, port: UInt16)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(fd, $0, &length) == 0 } }
         guard ok else { return nil }
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
-                    var address = a.pointee.sin_addr
-                    inet_ntop(AF_INET, &address, &text, socklen_t(text.count))
-                    return (String(cString: text), UInt16(bigEndian: a.pointee.sin_port))
-                }
-            }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
-                    var address = a.pointee.sin6_addr
-                    inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
-                    return (String(cString: text), UInt16(bigEndian: a.pointee.sin6_port))
-                }
-            }
-        default:
-            return nil
+        case AF_INET: return described(withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self) }, family: AF_INET, address: \.sin_addr, port: \.sin_port)
+        case AF_INET6: return described(withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }, family: AF_INET6, address: \.sin6_addr, port: \.sin6_port)
+        default: return nil
         }
+    }
+
+    /// The address as text (`inet_ntop`) and the port in host order.
+    private static func described<Socket, Address>(_ socket: Socket, family: Int32, address: KeyPath<Socket, Address>,
+                                                   port: KeyPath<Socket, in_port_t>) -> (address: String, port: UInt16) {
+        var raw = socket[keyPath: address]
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        inet_ntop(family, &raw, &text, socklen_t(text.count))
+        return (String(cString: text), UInt16(bigEndian: socket[keyPath: port]))
     }
 }
