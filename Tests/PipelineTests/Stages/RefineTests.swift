@@ -135,5 +135,50 @@ final class RefineTests: XCTestCase {
         let curves = try String(contentsOf: layout.refine.studyCurves, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(curves.count, 3)
         XCTAssertTrue(FileManager.default.fileExists(atPath: layout.refine.study.appendingPathComponent("refine_study.svg").path))
+        let savings = try String(contentsOf: layout.refine.studySavings, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(savings.count, 1 + 2, "median and p95 of pod_gp")
+        // `evaluate`'s report finds the study and shows its figure and table.
+        var metrics: [String: JSONValue] = [:]
+        let blocks = try EvaluationReport.refineStudySection(dataPath: data.path, metrics: &metrics)
+        XCTAssertEqual(blocks.first, .heading(2, "Adaptive sampling against LHS"))
+        XCTAssertEqual(metrics["refine_study"]?["points"]?.number, 4)
+        guard case .table(let table)? = blocks.last else { return XCTFail("no table") }
+        XCTAssertEqual(table.rows.count, 2)
+        // Without a study the report has no such section.
+        var none: [String: JSONValue] = [:]
+        XCTAssertEqual(try EvaluationReport.refineStudySection(dataPath: try smokeData().path, metrics: &none), [])
+    }
+
+    /// The savings on hand-made curves: LHS medians over three seeds, adaptive's first point at or below them.
+    func testSavingsTakeTheFirstAdaptivePointAtOrBelowTheLastLHSError() {
+        func point(_ method: String, _ seed: UInt64, _ n: Int, _ median: Double, _ p95: Double) -> RefineStudy.Point {
+            RefineStudy.Point(label: "a", method: method, model: "pod_gp", seed: seed, solves: n,
+                              score: RefineScore(model: "pod_gp", testMedian: median, testP95: p95, validationMedian: 0, validationP95: 0), seconds: 1)
+        }
+        var points: [RefineStudy.Point] = []
+        // LHS at 400 solves: medians 0.030, 0.010, 0.020 over the seeds → 0.020; p95 0.3, 0.1, 0.2 → 0.2.
+        for (seed, m, q) in [(1, 0.030, 0.3), (2, 0.010, 0.1), (3, 0.020, 0.2)] as [(UInt64, Double, Double)] {
+            points.append(point("lhs", seed, 200, 0.05, 0.5))
+            points.append(point("lhs", seed, 400, m, q))
+        }
+        // Adaptive: median 0.025 at 200 (above), 0.019 at 300 (below: reached); p95 never at or below 0.2.
+        for seed: UInt64 in [1, 2] {
+            points.append(point("adaptive", seed, 200, 0.025, 0.4))
+            points.append(point("adaptive", seed, 300, seed == 1 ? 0.018 : 0.020, 0.25))
+        }
+        let savings = RefineStudy.savings(points)
+        XCTAssertEqual(savings.count, 2)
+        let median = savings.first { $0.statistic == "median" }!, p95 = savings.first { $0.statistic == "p95" }!
+        XCTAssertEqual(median.lhsSolves, 400)
+        XCTAssertEqual(median.lhsError, 0.020, accuracy: 1e-15)
+        XCTAssertEqual(median.lhsSeeds, 3)
+        XCTAssertEqual(median.adaptiveSolves, 300)
+        XCTAssertEqual(median.ratio!, 0.75, accuracy: 1e-15)
+        XCTAssertEqual(p95.lhsError, 0.2, accuracy: 1e-15)
+        XCTAssertNil(p95.adaptiveSolves)
+        XCTAssertNil(p95.ratio)
+        XCTAssertEqual(p95.adaptiveLargest, 300)
+        // A label with only an LHS curve has no savings row.
+        XCTAssertEqual(RefineStudy.savings(points.filter { $0.method == "lhs" }), [])
     }
 }

@@ -109,6 +109,16 @@ final class WindDescriptorTests: XCTestCase {
         try PredictStage.run(try PredictOptions.parse(["--model", DataLayout(data).models.model(model).folder.path, "--params", params.path,
                                                        "--out", out.path]))
         XCTAssertEqual(try Npy.read(Double.self, from: out).values, written, "train-dmd predict \(model)")
+        // By its name under --data-dir, and as the default model when the configuration's best names it.
+        try PredictStage.run(try PredictOptions.parse(["--model", model, "--config", Self.config, "--data-dir", data.path, "--params", params.path,
+                                                       "--out", out.path]))
+        XCTAssertEqual(try Npy.read(Double.self, from: out).values, written, "train-dmd predict --model \(model)")
+        try PredictStage.run(try PredictOptions.parse(["--config", Self.config, "--data-dir", data.path, "--set", "surrogate.best=\(model)",
+                                                       "--params", params.path, "--out", out.path]))
+        XCTAssertEqual(try Npy.read(Double.self, from: out).values, written, "train-dmd predict (best = \(model))")
+        XCTAssertThrowsError(try PredictStage.run(try PredictOptions.parse(["--model", "no_such_model", "--data-dir", data.path, "--params", params.path]))) {
+            XCTAssertTrue("\($0)".contains("models/no_such_model"), "\($0)")
+        }
         let catalog = try ServeCatalog.load(try ServeOptions.parse(["--config", Self.config, "--data-dir", data.path]))
         let served = try XCTUnwrap(catalog.model(model) as? SurrogateServedModel, "served \(model); skipped: \(catalog.skipped)")
         // One row alone: the BLAS kernels of another matrix shape may sum in another order (relative 1e-12).

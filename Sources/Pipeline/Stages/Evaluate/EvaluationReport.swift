@@ -110,6 +110,7 @@ public enum EvaluationReport {
         blocks += try surrogatesSection(inputs: inputs, config: config, dataPath: dataPath, threads: threads, metrics: &metrics)
         blocks += try figuresSection(inputs: inputs, evaluations: evaluations, config: config, dmd: dmd, breakdowns: breakdowns, metrics: &metrics)
         blocks += try pairedStudySection(dataPath: dataPath, metrics: &metrics)
+        blocks += try refineStudySection(dataPath: dataPath, metrics: &metrics)
         blocks += reproduceSection(configPath: configPath, dataPath: dataPath)
 
         let document = ReportDocument(title: "DMD-accelerated training of the pollutant surrogate", blocks: blocks)
@@ -349,6 +350,42 @@ public enum EvaluationReport {
                                rows: rows)),
             .figure(ReportFigure(summary.figure(), caption: "Validation MSE (moving average) against epochs and clock-free time, median and range over seeds.")),
         ]
+    }
+
+    /// "Adaptive sampling against LHS": the curves of `train-dmd refine-study` and the solves adaptive
+    /// sampling needs for the LHS curve's last error, when DATA/refine/study holds finished points;
+    /// adds metrics.json "refine_study".
+    static func refineStudySection(dataPath: String, metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
+        let points = try RefineStudy.gather(DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)))
+        guard !points.isEmpty else { return [] }
+        let savings = RefineStudy.savings(points)
+        let curves = RefineStudy.curveKeys(points)
+        metrics["refine_study"] = .object([
+            "points": JSONValue(points.count), "curves": JSONValue(curves.count),
+            "savings": .array(savings.map { s in
+                .object(["label": .string(s.label), "model": .string(s.model), "statistic": .string(s.statistic), "lhs_solves": JSONValue(s.lhsSolves),
+                         "lhs_test_error": JSONValue(s.lhsError), "adaptive_solves": s.adaptiveSolves.map { JSONValue($0) } ?? .null,
+                         "ratio": s.ratio.map { JSONValue($0) } ?? .null])
+            }),
+        ])
+        var blocks: [ReportBlock] = [
+            .heading(2, "Adaptive sampling against LHS"),
+            .paragraph(RichText("train-dmd refine-study (docs/surrogates.md): test relative L2 against the FEM training solves, nested LHS subsets of the "
+                                + "training split against adaptive sampling, on the fixed test split; \(curves.count) curve(s) of \(points.count) point(s) "
+                                + "(label, method, model, seed).")),
+            .figure(ReportFigure(RefineStudy.figure(points), caption: "Test error against FEM training solves, median over seeds, log–log.")),
+        ]
+        if !savings.isEmpty {
+            let rows = savings.map { s in
+                [s.label, s.model, s.statistic, "\(fmt(s.lhsError, 4)) at \(s.lhsSolves) (\(s.lhsSeeds) seed\(s.lhsSeeds == 1 ? "" : "s"))",
+                 s.adaptiveSolves.map { "\($0)" } ?? "not by \(s.adaptiveLargest)", s.ratio.map { String(format: "%.2f", $0) } ?? "—"]
+            }
+            blocks.append(.paragraph(RichText("The solves adaptive sampling needs for the error the LHS curve reaches with its most solves "
+                                              + "(medians over seeds; the first adaptive point at or below it; the goal is a ratio ≤ 0.5).")))
+            blocks.append(.table(ReportTable(header: ["label", "model", "test statistic", "LHS error at solves", "adaptive solves", "ratio"], rows: rows,
+                                             alignments: [.left, .left, .left, .right, .right, .right])))
+        }
+        return blocks
     }
 
     private static func reproduceSection(configPath: String, dataPath: String) -> [ReportBlock] {

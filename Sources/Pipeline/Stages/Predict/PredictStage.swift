@@ -12,8 +12,12 @@ public struct PredictOptions: ParsableArguments {
         The result (N x P, physical units, float64) goes to --out: .npy, or .csv with one line per parameter set. Parameters outside the training ranges (extrapolation) are warned about, as are parameter sets for which the wind model has no solution (blow-off, formulation.md §2a): the network was never trained on those.
         """
 
-    @Option(help: "Model folder written by `train-dmd train` (e.g. data/models/plain).")
-    public var model: String
+    @Option(help: ArgumentHelp("The model: a folder written by `train-dmd train` or `fit` (e.g. data/models/plain), a model's name under "
+                               + "DATA/models (plain, dmd, tuned, pod_gp, pod_nn, ensemble), or best: the configuration's [surrogate] best "
+                               + "(by_validation: the fitted model with the smallest validation median).", valueName: "folder|name|best"))
+    public var model: String = "best"
+
+    @OptionGroup public var stage: StageOptions
 
     @Option(help: "Parameter sets: .npy (N x 6) or .csv/.txt (one set per line).")
     public var params: String
@@ -29,7 +33,34 @@ public struct PredictOptions: ParsableArguments {
 
     public init() {}
 
-    public func validate() throws { try validateThreads(threads) }
+    public func validate() throws {
+        try validateThreads(threads)
+        try stage.validate()
+    }
+
+    /// The model's folder: `--model` itself when it is a path (it holds a "/" or names an existing
+    /// folder), else DATA/models/NAME, with best resolved by the configuration (and a note naming it).
+    public func modelFolder() throws -> URL {
+        var isFolder: ObjCBool = false
+        if model.contains("/") || (FileManager.default.fileExists(atPath: model, isDirectory: &isFolder) && isFolder.boolValue) {
+            return URL(fileURLWithPath: model, isDirectory: true)
+        }
+        var name = model
+        if model == "best" {
+            let config = try stage.loadConfig()
+            guard case .model(let chosen) = config.surrogate.best else {
+                throw StageError("--model best: [surrogate] best = by_validation in \(stage.config), but no model in "
+                                 + "\(DataLayout(stage.dataURL).models.folder.path) has a fit.json with validation scores: run `train-dmd fit` first, or name a model")
+            }
+            name = chosen.rawValue
+            note("train-dmd predict: best = \(name) (\(stage.config))")
+        }
+        let folder = DataLayout(stage.dataURL).models.folder.appendingPathComponent(name, isDirectory: true)
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw StageError("--model \(model): no folder \(folder.path) (a model's name under --data-dir \(stage.dataDir), best, or a model folder's path)")
+        }
+        return folder
+    }
 }
 
 /// `train-dmd predict`: reads parameter sets, warns about those the surrogate was not trained for,
@@ -40,7 +71,8 @@ public struct PredictOptions: ParsableArguments {
 /// predictions (at most 64 MiB of values, and its CSV text). The output files appear when complete.
 public enum PredictStage {
     public static func run(_ options: PredictOptions, rowsPerBlock blockRows: Int? = nil) throws {
-        let surrogate = try SurrogateLoader.load(from: URL(fileURLWithPath: options.model, isDirectory: true), descriptorSources: WindDescriptors.factory)
+        let folder = try options.modelFolder()
+        let surrogate = try SurrogateLoader.load(from: folder, descriptorSources: WindDescriptors.factory)
         let d = surrogate.inputWidth, p = surrogate.outputWidth
         let values = try ParameterSetFile.read(URL(fileURLWithPath: options.params), width: d, names: surrogate.inputNames)
         let rows = values.count / d
@@ -48,7 +80,7 @@ public enum PredictStage {
         PredictionWarnings.extrapolation(surrogate, values)
         PredictionWarnings.blowOff(surrogate, values)
         if options.stdOut != nil, try surrogate.predictWithUncertainty(parameters: Array(values[0..<d]), rows: 1, threads: 1) == nil {
-            throw StageError("--std-out: the model in \(options.model) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
+            throw StageError("--std-out: the model in \(folder.path) (\(surrogate.kind)) has no predictive uncertainty; only pod_gp models do")
         }
         let outURL = URL(fileURLWithPath: options.out)
         let output = try PredictionOutput(url: outURL, rows: rows, columns: p)
@@ -59,7 +91,7 @@ public enum PredictStage {
             let parameters = Array(values[(start * d)..<((start + count) * d)])
             if let deviations {
                 guard let (mean, std) = try surrogate.predictWithUncertainty(parameters: parameters, rows: count, threads: options.threads) else {
-                    throw StageError("--std-out: the model in \(options.model) has no predictive uncertainty")
+                    throw StageError("--std-out: the model in \(folder.path) has no predictive uncertainty")
                 }
                 try output.append(mean)
                 try deviations.append(std)

@@ -53,7 +53,8 @@ extension RefineStudy {
         return points
     }
 
-    /// refine_study.csv (every point), refine_curves.csv (each curve's wall time), the figure, the manifest.
+    /// refine_study.csv (every point), refine_curves.csv (each curve's wall time), refine_savings.csv
+    /// (`savings`), the figure, the manifest.
     static func writeTables(layout: DataLayout, configFile: String) throws {
         let points = try gather(layout)
         guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
@@ -71,11 +72,17 @@ extension RefineStudy {
                 + "\(rows.map(\.seconds).reduce(0, +))\n"
         }
         try AtomicFile.write(curves, to: layout.refine.studyCurves)
+        let saved = savings(points)
+        try AtomicFile.write(savingsCSV(saved), to: layout.refine.studySavings)
+        for s in saved {
+            note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
+                 + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves"))
+        }
         let svg = layout.refine.studyCSV.deletingPathExtension().appendingPathExtension("svg")
         try AtomicFile.write(try figure(points).svg(), to: svg)
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
         var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
-        for url in [layout.refine.studyCSV, layout.refine.studyCurves, svg] { manifest.addOutput(url) }
+        for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, svg] { manifest.addOutput(url) }
         try manifest.write(to: layout.refine.studyManifest)
         note("train-dmd refine-study: \(points.count) points → \(layout.refine.studyCSV.path), \(svg.lastPathComponent)")
     }
@@ -86,22 +93,77 @@ extension RefineStudy {
         return keys
     }
 
+    /// The median over seeds of `value` at each solve count of `rows` (one curve), by solve count.
+    static func medianCurve(_ rows: [Point], _ value: (Point) -> Double) -> [(solves: Int, value: Double, seeds: Int)] {
+        Array(Set(rows.map(\.solves))).sorted().map { n in
+            let v = rows.filter { $0.solves == n }.map(value).sorted()
+            return (n, v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2]), v.count)
+        }
+    }
+
+    /// The solves adaptive sampling needs to reach the error of the LHS curve at its most solves, for a
+    /// label, a model and a statistic (test median or p95), both curves as medians over their seeds.
+    public struct SolveSaving: Equatable, Sendable {
+        public var label: String
+        public var model: String
+        /// "median" or "p95": the statistic of the test relative L2 compared.
+        public var statistic: String
+        /// The LHS curve's largest solve count, its error there and the seeds it has there.
+        public var lhsSolves: Int
+        public var lhsError: Double
+        public var lhsSeeds: Int
+        /// The first adaptive solve count whose error is at or below `lhsError` (nil: not reached up to `adaptiveLargest`).
+        public var adaptiveSolves: Int?
+        public var adaptiveLargest: Int
+        public var adaptiveSeeds: Int
+        /// adaptive solves / LHS solves: ≤ 0.5 is the goal of "half the solves"; nil when not reached.
+        public var ratio: Double? { adaptiveSolves.map { Double($0) / Double(lhsSolves) } }
+    }
+
+    /// One `SolveSaving` per label, model and statistic that has both an LHS and an adaptive curve. The
+    /// adaptive count is a first point at or below the LHS error (no interpolation between points, so
+    /// the ratio errs on the side of fewer savings by at most one batch).
+    public static func savings(_ points: [Point]) -> [SolveSaving] {
+        var keys: [(String, String)] = []
+        for p in points where !keys.contains(where: { $0 == (p.label, p.model) }) { keys.append((p.label, p.model)) }
+        var result: [SolveSaving] = []
+        for (label, model) in keys {
+            let lhs = points.filter { $0.label == label && $0.model == model && $0.method == Method.lhs.rawValue }
+            let adaptive = points.filter { $0.label == label && $0.model == model && $0.method == Method.adaptive.rawValue }
+            guard !lhs.isEmpty, !adaptive.isEmpty else { continue }
+            for (statistic, value) in [("median", { (p: Point) in p.score.testMedian }), ("p95", { (p: Point) in p.score.testP95 })] {
+                let reference = medianCurve(lhs, value).last!
+                let curve = medianCurve(adaptive, value)
+                let reached = curve.first { $0.value <= reference.value }
+                result.append(SolveSaving(label: label, model: model, statistic: statistic, lhsSolves: reference.solves, lhsError: reference.value,
+                                          lhsSeeds: reference.seeds, adaptiveSolves: reached?.solves, adaptiveLargest: curve.last!.solves,
+                                          adaptiveSeeds: (reached ?? curve.last!).seeds))
+            }
+        }
+        return result
+    }
+
+    static func savingsCSV(_ savings: [SolveSaving]) -> String {
+        var csv = "label,model,statistic,lhs_solves,lhs_test_error,lhs_seeds,adaptive_solves,adaptive_largest_solves,adaptive_seeds,ratio\n"
+        for s in savings {
+            csv += "\(s.label),\(s.model),\(s.statistic),\(s.lhsSolves),\(s.lhsError),\(s.lhsSeeds),\(s.adaptiveSolves.map(String.init) ?? ""),"
+                + "\(s.adaptiveLargest),\(s.adaptiveSeeds),\(s.ratio.map { "\($0)" } ?? "")\n"
+        }
+        return csv
+    }
+
     /// Median and p95 against FEM solves (log–log), one line per label, method and model: the median over the seeds.
     static func figure(_ points: [Point]) -> Figure {
         var names: [String] = []
         for p in points where !names.contains("\(p.label) \(p.method) \(p.model)") { names.append("\(p.label) \(p.method) \(p.model)") }
         func series(_ value: (Point) -> Double) -> [PlotSeries] {
             names.enumerated().map { k, name in
-                let rows = points.filter { "\($0.label) \($0.method) \($0.model)" == name }
-                let sizes = Array(Set(rows.map(\.solves))).sorted()
-                let ys = sizes.map { n -> Double in
-                    let v = rows.filter { $0.solves == n }.map(value).sorted()
-                    return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
-                }
+                let curve = medianCurve(points.filter { "\($0.label) \($0.method) \($0.model)" == name }, value)
+                let sizes = curve.map { Double($0.solves) }, ys = curve.map(\.value)
                 let color = RGBColor.palette[k % RGBColor.palette.count]
                 // A curve of one point (e.g. a single size) is a marker: a line of one point draws nothing.
-                return sizes.count == 1 ? .scatter(ScatterSeries(name, x: sizes.map(Double.init), y: ys, color: color))
-                                        : .line(LineSeries(name, x: sizes.map(Double.init), y: ys, color: color))
+                return sizes.count == 1 ? .scatter(ScatterSeries(name, x: sizes, y: ys, color: color))
+                                        : .line(LineSeries(name, x: sizes, y: ys, color: color))
             }
         }
         return Figure(name: "refine-study", title: "Test error against FEM training solves (median over seeds)", panels: [
