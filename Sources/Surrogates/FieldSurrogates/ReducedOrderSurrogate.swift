@@ -36,6 +36,9 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public private(set) var descriptorSource: ParameterDescriptorSource?
 
     public init(description: Description, model: Model) throws {
+        if case .gaussianProcess(let m) = model, m.scaleProcess != nil, case .identity = description.outputTransform {
+            throw StageError("a POD-GP with the scale/shape split needs the log output transform (its shapes are fitted in log)")
+        }
         self.description = description
         self.inputScaler = try InputScaler(lower: description.inputLower, upper: description.inputUpper)
         self.features = try InputFeatures(box: inputScaler,
@@ -92,7 +95,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         switch model {
         case .gaussianProcess(let m):
             let podValues = m.pointCount * (m.rank + 1)
-            return podValues + m.processes.reduce(0) { $0 + m.inputDimension + 2 + $1.count }
+            return podValues + (m.processes + (m.scaleProcess.map { [$0] } ?? [])).reduce(0) { $0 + m.inputDimension + 2 + $1.count }
         case .network(let m):
             return m.pointCount * (m.rank + 1) + m.network.layout.parameterCount
         }
@@ -122,37 +125,69 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
         let transform = description.outputTransform
         switch model {
-        case .gaussianProcess(let m): return try m.predictMean(inputs: x, count: rows).map { transform.invert($0) }
+        case .gaussianProcess(let m):
+            let fields = try m.predictMean(inputs: x, count: rows)
+            return fieldValues(fields, logScales: try m.predictScale(inputs: x, count: rows, meanOnly: true)?.mean, pointCount: m.pointCount)
         case .network(let m): return try m.predict(inputs: x, count: rows, threads: threads).map { transform.invert($0) }
         }
+    }
+
+    /// c3 from the POD-GP's mean field in the transform's units: the inverse transform, and with the
+    /// scale/shape split (c3 = e^g · s) each row's shape times e^g.
+    private func fieldValues(_ fields: [Double], logScales: [Double]?, pointCount p: Int) -> [Double] {
+        let transform = description.outputTransform
+        guard let g = logScales else { return fields.map { transform.invert($0) } }
+        return fields.indices.map { Foundation.exp(min(g[$0 / p], 700)) * transform.invert(fields[$0]) }
+    }
+
+    /// The point estimate (as `predict`) and each output point's latent Gaussian N(μ, σ²) with
+    /// c3 = e^z − δ: without the split, z is the POD-GP's field under the log transform and δ its
+    /// offset. With the split, c3 = e^g (e^y − δ_s) with g (the scale GP) and y (the shape's POD-GP)
+    /// independent: z = g + y has mean μ_g + μ_y and variance σ_g² + σ_y², and the offset δ_s e^g is
+    /// taken at its median δ_s e^{μ_g} (δ_s is `log_offset` of the largest shape value, so this moves
+    /// only the far lower tail). Under the identity transform z is c3 itself (δ = 0).
+    private func latent(_ m: PODGaussianProcess, inputs x: [Double], rows: Int) throws -> (estimate: [Double], mu: [Double], sigma: [Double], offset: [Double]) {
+        let (mu, s) = try m.predict(inputs: x, count: rows)
+        let delta: Double
+        switch description.outputTransform {
+        case .identity: delta = 0
+        case .logarithm(let offset): delta = offset
+        }
+        guard let scale = try m.predictScale(inputs: x, count: rows) else {
+            return (fieldValues(mu, logScales: nil, pointCount: m.pointCount), mu, s, [Double](repeating: delta, count: mu.count))
+        }
+        let p = m.pointCount
+        let z = mu.indices.map { mu[$0] + scale.mean[$0 / p] }
+        let sigma = s.indices.map { (s[$0] * s[$0] + max(scale.variance[$0 / p], 0)).squareRoot() }
+        let offset = mu.indices.map { delta * Foundation.exp(min(scale.mean[$0 / p], 700)) }
+        return (fieldValues(mu, logScales: scale.mean, pointCount: p), z, sigma, offset)
     }
 
     /// POD-GP: the mean and the pointwise standard deviation, mapped back through the transform.
     /// For the log transform, z ~ N(μ, s²) gives c + δ log-normal: its median exp(μ) − δ is
     /// returned as the prediction (the point estimate the table scores), and the standard deviation
-    /// of the log-normal, (exp(μ + s²/2)) sqrt(exp(s²) − 1), as the uncertainty.
+    /// of the log-normal, (exp(μ + s²/2)) sqrt(exp(s²) − 1), as the uncertainty (with the scale/shape
+    /// split, of z = g + y: `latent`).
     public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (mu, s) = try m.predict(inputs: x, count: rows)
-        let transform = description.outputTransform
-        switch transform {
+        let (estimate, mu, s, _) = try latent(m, inputs: x, rows: rows)
+        switch description.outputTransform {
         case .identity: return (mu, s)
         case .logarithm:
-            let mean = mu.map { transform.invert($0) }
-            let std = zip(mu, s).map { mu, s in exp(min(mu + s * s / 2, 700)) * (expm1(min(s * s, 700))).squareRoot() }
-            return (mean, std)
+            return (estimate, zip(mu, s).map { mu, s in exp(min(mu + s * s / 2, 700)) * (expm1(min(s * s, 700))).squareRoot() })
         }
     }
 
     /// The interval [q_lo, q_hi] of c3 at ±k standard deviations of the latent Gaussian (exact
-    /// quantiles under the transform: the map is monotone).
+    /// quantiles under the transform: the map is monotone; with the split, of z = g + y: `latent`).
     public func predictInterval(parameters: [Double], rows: Int, k: Double, threads: Int = 1) throws -> (lower: [Double], upper: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (mu, s) = try m.predict(inputs: x, count: rows)
-        let t = description.outputTransform
-        return (zip(mu, s).map { t.invert($0 - k * $1) }, zip(mu, s).map { t.invert($0 + k * $1) })
+        let (_, mu, s, offset) = try latent(m, inputs: x, rows: rows)
+        if case .identity = description.outputTransform { return (zip(mu, s).map { $0 - k * $1 }, zip(mu, s).map { $0 + k * $1 }) }
+        return (mu.indices.map { Foundation.exp(min(mu[$0] - k * s[$0], 700)) - offset[$0] },
+                mu.indices.map { Foundation.exp(min(mu[$0] + k * s[$0], 700)) - offset[$0] })
     }
 
     public func save(to folder: URL) throws {

@@ -30,6 +30,8 @@ public struct ReducedOrderModelDescription: Codable, Equatable, Sendable {
     /// and how many samples' gradients they saw.
     public var gradientEnhancedModes: Int? = nil
     public var gradientSamples: Int? = nil
+    /// POD-GP with the scale/shape split: the GP of log‖c3‖ (absent: the POD is of the fields).
+    public var scaleProcess: GaussianProcessSummary? = nil
 
     public static let currentVersion = 1
 }

@@ -60,12 +60,16 @@ public struct PODGaussianProcess: Sendable {
     public let fitReport: PODGaussianProcessFitReport?
     /// The gradient-enhanced GPs of the leading coefficients (their means replace the plain GPs').
     public let gradientEnhanced: [GradientEnhancedGaussianProcess]
+    /// With the scale/shape split (c3 = e^g · s, ‖s‖ = 1): the GP of g(θ) = log‖c3‖, the POD then
+    /// being of the (transformed) shapes s; nil when the POD is of the fields themselves.
+    public let scaleProcess: GaussianProcessRegressor?
 
     public var rank: Int { pod.rank }
     public var pointCount: Int { pod.pointCount }
 
     public init(pod: ProperOrthogonalDecomposition, processes: [GaussianProcessRegressor], options: PODGaussianProcessOptions? = nil,
-                fitReport: PODGaussianProcessFitReport? = nil, gradientEnhanced: [GradientEnhancedGaussianProcess] = []) throws {
+                fitReport: PODGaussianProcessFitReport? = nil, gradientEnhanced: [GradientEnhancedGaussianProcess] = [],
+                scaleProcess: GaussianProcessRegressor? = nil) throws {
         guard gradientEnhanced.count <= processes.count else {
             throw ReducedOrderModelError.shapeMismatch("\(gradientEnhanced.count) gradient-enhanced GPs for \(processes.count) coefficients")
         }
@@ -76,16 +80,25 @@ public struct PODGaussianProcess: Sendable {
         guard processes.allSatisfy({ $0.dimension == first.dimension && $0.count == first.count }) else {
             throw ReducedOrderModelError.shapeMismatch("the coefficient GPs differ in input dimension or training count")
         }
+        if let scaleProcess, scaleProcess.dimension != first.dimension || scaleProcess.count != first.count {
+            throw ReducedOrderModelError.shapeMismatch("the scale GP has \(scaleProcess.count) samples of \(scaleProcess.dimension) inputs, the coefficient GPs \(first.count) of \(first.dimension)")
+        }
+        guard scaleProcess == nil || gradientEnhanced.isEmpty else {
+            throw ReducedOrderModelError.invalidOption("gradient-enhanced modes and the scale/shape split do not combine (the projected gradients are of the fields, not the shapes)")
+        }
         self.pod = pod; self.processes = processes; self.inputDimension = first.dimension
-        self.trainingSamples = first.count; self.options = options; self.fitReport = fitReport
+        self.trainingSamples = first.count; self.options = options; self.fitReport = fitReport; self.scaleProcess = scaleProcess
     }
 
     /// Fits POD + one GP per coefficient to `count` samples: `inputs` count × d (scaled to [−1, 1]),
     /// `outputs` count × P (row-major). The GPs run on `options.threads` threads, BLAS single-threaded.
     /// `progress(done, total)` is called (from the worker threads) as each mode's GP is fitted: a fit of
-    /// the paper's dataset takes minutes, and the caller decides how to show it.
+    /// the paper's dataset takes minutes, and the caller decides how to show it. With `scales` (one
+    /// g = log‖c3‖ per sample, `outputs` then being the shapes) one more GP is fitted to them, with
+    /// the coefficients' options on stream `scaleStream`.
     public static func fit(inputs: [Double], outputs: [Double], count: Int,
                            options: PODGaussianProcessOptions = PODGaussianProcessOptions(), jacobians: FieldJacobians? = nil,
+                           scales: [Double]? = nil,
                            progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> PODGaussianProcess {
         let start = monotonicSeconds()
         guard count >= 2, inputs.count % count == 0, outputs.count % count == 0, !inputs.isEmpty, !outputs.isEmpty else {
@@ -100,19 +113,29 @@ public struct PODGaussianProcess: Sendable {
         let coefficients = try pod.coefficients(of: outputs, count: count)
         let podSeconds = monotonicSeconds() - start
         let r = pod.rank
+        if let scales {
+            guard scales.count == count, scales.allSatisfy({ $0.isFinite }) else {
+                throw ReducedOrderModelError.shapeMismatch("the scale/shape split needs one finite log norm per sample: \(scales.count) for \(count) samples")
+            }
+            guard jacobians == nil || options.gradientModes == 0 else {
+                throw ReducedOrderModelError.invalidOption("gradient-enhanced modes and the scale/shape split do not combine (the projected gradients are of the fields, not the shapes)")
+            }
+        }
+        // The modes' GPs, then (item r) the scale's.
+        let items = r + (scales == nil ? 0 : 1)
         let subset = hyperparameterSubset(count: count, options: options)
         let subsetInputs = subset.map { rows in rows.flatMap { inputs[($0 * d)..<(($0 + 1) * d)] } }
         var finished = 0
-        var results = [Result<(fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor), Error>?](repeating: nil, count: r)
-        var seconds = [Double](repeating: 0, count: r)
+        var results = [Result<(fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor), Error>?](repeating: nil, count: items)
+        var seconds = [Double](repeating: 0, count: items)
         let lock = NSLock()
         Lapack.withSingleThreadedBLAS {
             // The modes on a shared queue: their fits differ in cost (restarts, convergence).
-            ParallelWork.forEachItem(count: r, threads: options.threads) { k in
+            ParallelWork.forEachItem(count: items, threads: options.threads) { k in
                 let t0 = monotonicSeconds()
-                let targets = (0..<count).map { coefficients[$0 * r + k] }
+                let targets = k < r ? (0..<count).map { coefficients[$0 * r + k] } : scales!
                 var gpOptions = options.gaussianProcess
-                gpOptions.stream = options.gaussianProcess.stream &+ UInt64(k)
+                gpOptions.stream = k < r ? options.gaussianProcess.stream &+ UInt64(k) : scaleStream
                 let result = Result { () throws -> (fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor) in
                     guard let subset, let subsetInputs else {
                         let gp = try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions)
@@ -131,23 +154,37 @@ public struct PODGaussianProcess: Sendable {
                 finished += 1
                 let done = finished
                 lock.unlock()
-                progress?(done, r)
+                progress?(done, items)
             }
         }
         var processes: [GaussianProcessRegressor] = [], reports: [GaussianProcessFitReport] = []
         for (k, result) in results.enumerated() {
             switch result! {
             case .success(let gp): processes.append(gp.conditioned); reports.append(gp.fitted.fitReport!)
-            case .failure(let error): throw ReducedOrderModelError.numericalFailure("the GP of POD coefficient \(k) could not be fitted: \(error)")
+            case .failure(let error):
+                throw ReducedOrderModelError.numericalFailure(k < r ? "the GP of POD coefficient \(k) could not be fitted: \(error)"
+                                                                    : "the GP of the scale log‖c3‖ could not be fitted: \(error)")
             }
         }
+        let scaleProcess = scales == nil ? nil : processes.removeLast()
         var report = PODGaussianProcessFitReport(podSeconds: podSeconds, gaussianProcessSeconds: seconds,
                                                  gaussianProcessReports: reports,
                                                  totalSeconds: monotonicSeconds() - start)
         let enhanced = try fitGradientEnhanced(processes, pod: pod, coefficients: coefficients, jacobians: jacobians, count: count,
                                                inputWidth: d, options: options)
         report.totalSeconds = monotonicSeconds() - start
-        return try PODGaussianProcess(pod: pod, processes: processes, options: options, fitReport: report, gradientEnhanced: enhanced)
+        return try PODGaussianProcess(pod: pod, processes: processes, options: options, fitReport: report, gradientEnhanced: enhanced,
+                                      scaleProcess: scaleProcess)
+    }
+
+    /// The random stream of the scale GP's optimiser starts (the modes use `stream + k`, k < rank ≤ 1000).
+    static let scaleStream: UInt64 = 2000
+
+    /// The scale GP's predictive mean and variance of g = log‖c3‖ at `count` inputs (nil without the split).
+    public func predictScale(inputs: [Double], count: Int, includeNoise: Bool = true, meanOnly: Bool = false) throws -> (mean: [Double], variance: [Double])? {
+        guard let scaleProcess else { return nil }
+        try requireMatrix(inputs, rows: count, columns: inputDimension, name: "the POD-GP prediction inputs")
+        return try scaleProcess.predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
     }
 
     /// The gradient-enhanced GPs of the leading `options.gradientModes` coefficients, from the plain
@@ -228,24 +265,30 @@ public struct PODGaussianProcess: Sendable {
     static func alphaFile(_ k: Int) -> String { "gp_\(k)_alpha.npy" }
     static func choleskyFile(_ k: Int) -> String { "gp_\(k)_cholesky.npy" }
     static let gradientRowsFile = "gp_gradient_rows.npy"
+    static let scaleAlphaFile = "gp_scale_alpha.npy", scaleCholeskyFile = "gp_scale_cholesky.npy"
     static func gradientAlphaFile(_ k: Int) -> String { "gp_\(k)_gradient_alpha.npy" }
 
     /// Writes the model into `folder` (created if needed), every file atomically: rom.json, the POD
     /// (pod_mean, pod_modes, pod_singular_values), gp_inputs (n × d), gp_hyperparameters (r × (d + 6):
     /// log ℓ_1…log ℓ_d, log σ_f, log σ_n, target mean, target scale, jitter, NLML), and per
-    /// coefficient k gp_k_alpha (n) and gp_k_cholesky (n × n, lower). Loading recomputes nothing.
+    /// coefficient k gp_k_alpha (n) and gp_k_cholesky (n × n, lower); with the scale/shape split the
+    /// scale GP as row r of the table and gp_scale_alpha, gp_scale_cholesky. Loading recomputes nothing.
     public func save(to folder: URL) throws {
         let d = inputDimension, n = trainingSamples, r = rank
         try ModelFolder.writePOD(pod, in: folder)
         try ModelFolder.write(processes[0].inputs, shape: [n, d], name: Self.inputsFile, in: folder)
         var table = [Double]()
-        for gp in processes {
+        for gp in processes + (scaleProcess.map { [$0] } ?? []) {
             table += gp.hyperparameters.vector + [gp.targetMean, gp.targetScale, gp.jitter, gp.negativeLogMarginalLikelihood]
         }
-        try ModelFolder.write(table, shape: [r, d + 6], name: Self.hyperparametersFile, in: folder)
+        try ModelFolder.write(table, shape: [table.count / (d + 6), d + 6], name: Self.hyperparametersFile, in: folder)
         for (k, gp) in processes.enumerated() {
             try ModelFolder.write(gp.alpha, shape: [n], name: Self.alphaFile(k), in: folder)
             try ModelFolder.write(gp.factor, shape: [n, n], name: Self.choleskyFile(k), in: folder)
+        }
+        if let scaleProcess {
+            try ModelFolder.write(scaleProcess.alpha, shape: [n], name: Self.scaleAlphaFile, in: folder)
+            try ModelFolder.write(scaleProcess.factor, shape: [n, n], name: Self.scaleCholeskyFile, in: folder)
         }
         if let first = gradientEnhanced.first {
             try ModelFolder.write(first.gradientRows.map(Double.init), shape: [first.gradientRows.count], name: Self.gradientRowsFile, in: folder)
@@ -253,20 +296,21 @@ public struct PODGaussianProcess: Sendable {
                 try ModelFolder.write(g.alpha, shape: [g.alpha.count], name: Self.gradientAlphaFile(k), in: folder)
             }
         }
-        let summaries = processes.enumerated().map { k, gp in
+        func summary(_ gp: GaussianProcessRegressor, seconds: Double?) -> GaussianProcessSummary {
             GaussianProcessSummary(lengthScales: gp.hyperparameters.lengthScales,
                                    signalStandardDeviation: Foundation.exp(gp.hyperparameters.logSignalStandardDeviation),
                                    noiseStandardDeviation: Foundation.exp(gp.hyperparameters.logNoiseStandardDeviation),
                                    targetMean: gp.targetMean, targetScale: gp.targetScale, jitter: gp.jitter,
-                                   negativeLogMarginalLikelihood: gp.negativeLogMarginalLikelihood,
-                                   fitSeconds: fitReport?.gaussianProcessSeconds[k])
+                                   negativeLogMarginalLikelihood: gp.negativeLogMarginalLikelihood, fitSeconds: seconds)
         }
+        let summaries = processes.enumerated().map { k, gp in summary(gp, seconds: fitReport?.gaussianProcessSeconds[k]) }
         let description = ReducedOrderModelDescription(
             kind: Self.kind, version: ReducedOrderModelDescription.currentVersion, inputDimension: d, pointCount: pointCount,
             trainingSamples: n, rank: r, energyTolerance: pod.energyTolerance, maxRank: options?.maxRank,
             singularValueCount: pod.singularValues.count, kernel: processes[0].kernel, gaussianProcesses: summaries,
             network: nil, coefficientScaling: nil, training: nil,
-            gradientEnhancedModes: gradientEnhanced.isEmpty ? nil : gradientEnhanced.count, gradientSamples: gradientEnhanced.first?.gradientRows.count)
+            gradientEnhancedModes: gradientEnhanced.isEmpty ? nil : gradientEnhanced.count, gradientSamples: gradientEnhanced.first?.gradientRows.count,
+            scaleProcess: scaleProcess.map { summary($0, seconds: fitReport?.gaussianProcessSeconds.last) })
         try ModelFolder.writeDescription(description, to: folder)
     }
 
@@ -280,17 +324,18 @@ public struct PODGaussianProcess: Sendable {
         let d = description.inputDimension, n = description.trainingSamples, r = description.rank
         let pod = try ModelFolder.readPOD(description, in: folder)
         let inputs = try ModelFolder.read(inputsFile, shape: [n, d], in: folder)
-        let table = try ModelFolder.read(hyperparametersFile, shape: [r, d + 6], in: folder)
+        let scaled = description.scaleProcess != nil
+        let table = try ModelFolder.read(hyperparametersFile, shape: [r + (scaled ? 1 : 0), d + 6], in: folder)
         var processes: [GaussianProcessRegressor] = []
-        for k in 0..<r {
+        for k in 0..<(r + (scaled ? 1 : 0)) {
             let row = Array(table[(k * (d + 6))..<((k + 1) * (d + 6))])
             do {
                 processes.append(try GaussianProcessRegressor(
                     kernel: kernel, inputs: inputs, count: n, dimension: d,
                     hyperparameters: GaussianProcessHyperparameters(vector: Array(row.prefix(d + 2))),
                     targetMean: row[d + 2], targetScale: row[d + 3],
-                    alpha: ModelFolder.read(alphaFile(k), shape: [n], in: folder),
-                    factor: ModelFolder.read(choleskyFile(k), shape: [n, n], in: folder),
+                    alpha: ModelFolder.read(k < r ? alphaFile(k) : scaleAlphaFile, shape: [n], in: folder),
+                    factor: ModelFolder.read(k < r ? choleskyFile(k) : scaleCholeskyFile, shape: [n, n], in: folder),
                     jitter: row[d + 4], negativeLogMarginalLikelihood: row[d + 5]))
             } catch let error as ReducedOrderModelError {
                 if case .fileProblem = error { throw error }
@@ -311,6 +356,7 @@ public struct PODGaussianProcess: Sendable {
                 }
             }
         }
-        return try PODGaussianProcess(pod: pod, processes: processes, gradientEnhanced: enhanced)
+        let scaleProcess = scaled ? processes.removeLast() : nil
+        return try PODGaussianProcess(pod: pod, processes: processes, gradientEnhanced: enhanced, scaleProcess: scaleProcess)
     }
 }

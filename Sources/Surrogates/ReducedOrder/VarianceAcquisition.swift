@@ -180,17 +180,24 @@ extension PODGaussianProcess {
     /// inputs, scaled as in the fit, and of outputs): one Cholesky factorization per mode, no
     /// optimisation. The refine loop fits the hyper-parameters on its fitting rows and conditions on
     /// every training solve (its validation rows too) before choosing where to sample next.
-    public func conditioned(inputs: [Double], outputs: [Double], count: Int, threads: Int = 1) throws -> PODGaussianProcess {
+    /// With the scale/shape split, `outputs` are the (transformed) shapes and `scales` their log norms,
+    /// on which the scale GP is conditioned alike.
+    public func conditioned(inputs: [Double], outputs: [Double], count: Int, scales: [Double]? = nil, threads: Int = 1) throws -> PODGaussianProcess {
         try requireMatrix(inputs, rows: count, columns: inputDimension, name: "the POD-GP conditioning inputs")
+        guard (scales == nil) == (scaleProcess == nil), scales.map({ $0.count == count }) ?? true else {
+            throw ReducedOrderModelError.shapeMismatch(scaleProcess == nil ? "scales given to a POD-GP without the scale/shape split"
+                                                                           : "the scale/shape split needs one log norm per conditioning sample")
+        }
         let coefficients = try pod.coefficients(of: outputs, count: count)
         let r = rank, d = inputDimension
         let standardize = options?.gaussianProcess.standardizeTargets ?? true
-        var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: r)
+        let all = processes + (scaleProcess.map { [$0] } ?? [])
+        var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: all.count)
         let lock = NSLock()
         Lapack.withSingleThreadedBLAS {
-            ParallelWork.forEachItem(count: r, threads: max(1, threads)) { k in
-                let gp = processes[k]
-                let targets = (0..<count).map { coefficients[$0 * r + k] }
+            ParallelWork.forEachItem(count: all.count, threads: max(1, threads)) { k in
+                let gp = all[k]
+                let targets = k < r ? (0..<count).map { coefficients[$0 * r + k] } : scales!
                 let result = Result {
                     try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: gp.kernel,
                                                  hyperparameters: gp.hyperparameters, standardizeTargets: standardize)
@@ -198,6 +205,8 @@ extension PODGaussianProcess {
                 lock.lock(); results[k] = result; lock.unlock()
             }
         }
-        return try PODGaussianProcess(pod: pod, processes: results.map { try $0!.get() }, options: options)
+        var conditioned = try results.map { try $0!.get() }
+        let scale = scaleProcess == nil ? nil : conditioned.removeLast()
+        return try PODGaussianProcess(pod: pod, processes: conditioned, options: options, scaleProcess: scale)
     }
 }

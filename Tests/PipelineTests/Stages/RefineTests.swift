@@ -114,6 +114,25 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(Set(chosen).count, 6, "no candidate acquired twice")
     }
 
+    /// With `gp_output = "scale_shape"` the loop conditions the scale GP as well and scores it beside
+    /// the shapes' modes: it runs its rounds, chooses distinct feasible points with finite positive
+    /// scores, and scores every round.
+    func testLoopRunsWithTheScaleShapeSplit() throws {
+        let data = try smokeData()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config), overrides: ["surrogate.gp_output=scale_shape"])
+        let run = DataLayout(data).refine.run("scale-shape")
+        var settings = Self.settings
+        settings.budget = 9
+        let rounds = try RefineLoop.run(config: config, dataDirectory: data, run: run, settings: settings, threads: 1, notice: { _ in })
+        XCTAssertEqual(rounds.map(\.evaluation.trainingSolves), [6, 9])
+        for round in rounds { XCTAssertTrue(round.evaluation.scores.allSatisfy { $0.testMedian.isFinite && $0.testP95.isFinite }) }
+        let scores = try Npy.read(Double.self, from: run.file(DataLayout.RefineRun.acquisitionFile, round: 1)).values
+        XCTAssertEqual(scores.count, 3)
+        XCTAssertTrue(scores.allSatisfy { $0.isFinite && $0 > 0 }, "\(scores)")
+        XCTAssertEqual(Set(try Npy.read(Int64.self, from: run.file(DataLayout.RefineRun.chosenFile, round: 1)).values).count, 3)
+        XCTAssertEqual(try Npy.read(Int32.self, from: run.file(DataLayout.FEM.statusFile, round: 1)).values, [0, 0, 0])
+    }
+
     func testStudyWritesBothCurves() throws {
         let data = try makeTemporaryFolder("refine-study-test")
         defer { try? FileManager.default.removeItem(at: data) }

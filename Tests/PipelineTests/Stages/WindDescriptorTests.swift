@@ -168,4 +168,43 @@ final class WindDescriptorTests: XCTestCase {
         let mixed = try PipelineConfig.parse("[surrogate]\ngp_input_features = \"parameters+wind\"\npodnn_derivative_weight = 0.3\n").surrogate
         XCTAssertEqual([mixed.inputFeatures(of: .podGP), mixed.inputFeatures(of: .podNN)], [.parametersWind, .parameters])
     }
+    /// `gp_output = "scale_shape"` (with the wind's descriptors, as configs/large.toml): the fit writes
+    /// the scale GP into the folder, `train-dmd predict` gives the fit's bits, the predictions are
+    /// positive where the fields are, and the uncertainty files exist.
+    func testScaleShapeSplitFitsAndPredictsTheFitsBits() throws {
+        let data = try smokeData()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config),
+                                             overrides: ["surrogate.gp_input_features=parameters+wind", "surrogate.gp_output=scale_shape"])
+        let models = try makeTemporaryFolder("scale-shape-predict")
+        defer { try? FileManager.default.removeItem(at: models) }
+        let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [.podGP], threads: 1) { _ in }
+        let folder = try XCTUnwrap(outcomes.first?.folder)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("gp_scale_alpha.npy").path))
+        let rom = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("rom.json")))
+        XCTAssertNotNil(rom["scale_process"]?["length_scales"])
+        let fit = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(SurrogateFitStage.fitFile)))
+        XCTAssertNotNil(fit["validation_relative_l2"]?["median"]?.number)
+        let params = try Npy.read(Double.self, from: DataLayout(data).samples.params, expectedShape: [nil, 6])
+        let test = try Npy.read(Int64.self, from: folder.appendingPathComponent(TrainingRun.testIndicesFile)).values.map { Int($0) }
+        let written = try Npy.read(Double.self, from: folder.appendingPathComponent(TrainingRun.predictionsFile)).values
+        let testParameters = test.flatMap { params.values[($0 * 6)..<(($0 + 1) * 6)] }
+        let paramsFile = models.appendingPathComponent("params.npy"), out = models.appendingPathComponent("c3.npy")
+        try Npy.write(testParameters, shape: [test.count, 6], to: paramsFile)
+        try PredictStage.run(try PredictOptions.parse(["--model", folder.path, "--params", paramsFile.path, "--out", out.path]))
+        XCTAssertEqual(try Npy.read(Double.self, from: out).values, written)
+        XCTAssertTrue(written.allSatisfy { $0.isFinite })
+    }
+
+    /// `gp_output`: the default, the split, and its refusals (identity transform, gradient-enhanced modes), each named.
+    func testGPOutputKeyIsValidated() throws {
+        XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpOutput, .field)
+        XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_output = \"scale_shape\"\n").surrogate.gpOutput, .scaleShape)
+        for (text, fragments) in [("gp_output = \"shape\"", ["surrogate.gp_output", "scale_shape"]),
+                                  ("gp_output = \"scale_shape\"\noutput_transform = \"identity\"", ["surrogate.gp_output", "output_transform = \"log\""]),
+                                  ("gp_output = \"scale_shape\"\ngp_derivative_modes = 2", ["surrogate.gp_output", "gp_derivative_modes = 0"])] {
+            XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
+                for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
+            }
+        }
+    }
 }

@@ -15,6 +15,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// A POD model's inputs: the six parameters, or also the wind's Blasius descriptors
     /// (λ, f_w, f''(0), β: `WindDescriptors`) computed from them.
     public enum InputFeatureSet: String, CaseIterable, Sendable { case parameters, parametersWind = "parameters+wind" }
+    /// What POD-GP's POD reduces: the (transformed) fields, or their shapes s = c3/‖c3‖ with the
+    /// scale log‖c3‖ regressed by a GP of its own (c3 = e^g · s).
+    public enum GPOutput: String, CaseIterable, Sendable { case field, scaleShape = "scale_shape" }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): one named, or
     /// `by_validation`, the fitted model with the smallest validation median (`BestSurrogate`).
@@ -73,6 +76,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpHyperparameterSamples: Int
     /// POD-GP's inputs (the parameters, or also the wind's descriptors).
     public var gpInputFeatures: InputFeatureSet
+    /// POD-GP's outputs: the fields, or the scale/shape split.
+    public var gpOutput: GPOutput
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -133,6 +138,13 @@ public struct SurrogateSettings: Sendable, Equatable {
         // The sensitivities are ∂c3/∂θ; the descriptors' own derivatives in θ are not computed.
         if gpInputFeatures != .parameters && gpDerivativeModes > 0 {
             throw r.error("gp_input_features", "the gradient-enhanced GP (gp_derivative_modes > 0) takes the parameters only: set gp_derivative_modes = 0 or gp_input_features = \"parameters\"")
+        }
+        gpOutput = try r.choice("gp_output", default: GPOutput.field)
+        if gpOutput == .scaleShape && outputTransform != .log {
+            throw r.error("gp_output", "the scale/shape split fits the shapes in log: it needs output_transform = \"log\"")
+        }
+        if gpOutput == .scaleShape && gpDerivativeModes > 0 {
+            throw r.error("gp_output", "the gradient-enhanced GP (gp_derivative_modes > 0) sees the fields' gradients, not the shapes': set gp_derivative_modes = 0 or gp_output = \"field\"")
         }
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)

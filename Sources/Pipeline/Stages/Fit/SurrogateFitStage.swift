@@ -183,13 +183,42 @@ public enum SurrogateFitStage {
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
                  + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
-        let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podGP, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
-                                               count: prepared.fitRows.count, options: options, jacobians: jacobians) { _, total in reporter.advance(total: total) }
-        let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: prepared.transform,
+        var (outputs, scales, transform): ([Double], [Double]?, OutputTransform) = (transformedOutputs(prepared, rows: prepared.fitRows), nil, prepared.transform)
+        if s.gpOutput == .scaleShape { (outputs, scales, transform) = try scaleShapeOutputs(prepared, config: config) }
+        let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podGP, config: config), outputs: outputs,
+                                               count: prepared.fitRows.count, options: options, jacobians: jacobians, scales: scales) { _, total in reporter.advance(total: total) }
+        let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
                                                   descriptorSource: descriptors?.source)
-        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count)])
+        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count),
+                                                        "output": .string(s.gpOutput.rawValue)])
+    }
+
+    /// The scale/shape split of `rows` (c3 = e^g · s, ‖s‖₂ = 1 over the observation points): the shapes
+    /// row-major and the scales g = log‖c3‖. A field that is zero everywhere has no shape: an error
+    /// naming its sample.
+    static func shapesAndScales(_ prepared: Prepared, rows: [Int]) throws -> (shapes: [Double], scales: [Double]) {
+        let data = prepared.dataset, p = data.observationWidth
+        var shapes = [Double](), scales = [Double]()
+        shapes.reserveCapacity(rows.count * p)
+        for row in rows {
+            let field = data.observations[(row * p)..<((row + 1) * p)]
+            let norm = field.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0, norm.isFinite else {
+                throw StageError("gp_output = \"scale_shape\": sample \(row) has c3 norm \(norm); the split needs a nonzero finite field")
+            }
+            scales.append(Foundation.log(norm))
+            shapes += field.map { $0 / norm }
+        }
+        return (shapes, scales)
+    }
+
+    /// The fit rows' log(s + δ_s) and scales, and the transform, δ_s = `log_offset` × the largest fit shape value.
+    static func scaleShapeOutputs(_ prepared: Prepared, config: PipelineConfig) throws -> (outputs: [Double], scales: [Double], transform: OutputTransform) {
+        let (shapes, scales) = try shapesAndScales(prepared, rows: prepared.fitRows)
+        let transform = OutputTransform.logarithm(offset: try OutputTransform.logarithmOffset(for: shapes, relative: config.surrogate.logOffset))
+        return (shapes.map { transform.apply($0) }, scales, transform)
     }
 
     /// A weighted mean of the members fitted before it, the weights chosen on the validation rows.

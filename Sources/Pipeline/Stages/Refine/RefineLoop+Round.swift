@@ -111,16 +111,16 @@ extension RefineLoop {
 
     /// Fits every model of the run (and POD-GP for the acquisition when it is not among them) and scores it.
     static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context,
-                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisitionModel: PODGaussianProcess) {
+                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisitionModel: ReducedOrderSurrogate) {
         var names = context.settings.models
         if !names.contains(SurrogateSettings.Model.podGP.rawValue) { names.append(SurrogateSettings.Model.podGP.rawValue) }
         var scores: [RefineScore] = []
-        var acquisitionModel: PODGaussianProcess?
+        var acquisitionModel: ReducedOrderSurrogate?
         for name in names {
             guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine: unknown model \"\(name)\"") }
             let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: context.config, threads: context.threads)
             timings.fit[name] = fitted.seconds
-            if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess(let gp) = rom.model { acquisitionModel = gp }
+            if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess = rom.model { acquisitionModel = rom }
             guard context.settings.models.contains(name) else { continue }
             let data = prepared.dataset
             let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: data.testIndices, dataset: data, threads: context.threads).errors
@@ -155,21 +155,45 @@ extension RefineLoop {
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
     /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
     /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
-    static func selectNext(round next: Int, model: PODGaussianProcess, prepared: SurrogateFitStage.Prepared, context: Context, acquired: Acquired,
+    static func selectNext(round next: Int, model surrogate: ReducedOrderSurrogate, prepared: SurrogateFitStage.Prepared, context: Context, acquired: Acquired,
                            record: inout StageRecord) throws -> [Double] {
         let settings = context.settings, pool = context.pool, run = context.run
+        guard case .gaussianProcess(let model) = surrogate.model else { throw StageError("refine: the acquisition needs the POD-GP model") }
+        let transform = surrogate.description.outputTransform
         // The GPs' hyper-parameters from the fit rows, conditioned on every training solve (the validation rows too).
         let rows = prepared.fitRows + prepared.validationRows
-        let gp = try model.conditioned(inputs: try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: context.config),
-                                       outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count, threads: context.threads)
+        let inputs = try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: context.config)
+        let gp: PODGaussianProcess
+        if model.scaleProcess != nil {
+            let split = try SurrogateFitStage.shapesAndScales(prepared, rows: rows)
+            gp = try model.conditioned(inputs: inputs, outputs: split.shapes.map { transform.apply($0) }, count: rows.count, scales: split.scales,
+                                       threads: context.threads)
+        } else {
+            gp = try model.conditioned(inputs: inputs, outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count,
+                                       threads: context.threads)
+        }
         let taken = Set(acquired.chosen)
         let k = batchSize(round: next, settings)
         let (available, candidates) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config)
         guard available.count >= k else {
             throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
         }
-        let weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: prepared.transform)
-        let batch = try VarianceAcquisition.selectBatch(processes: gp.processes, candidates: candidates, count: available.count, batchSize: k,
+        var processes = gp.processes
+        var weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: transform)
+        if let scale = gp.scaleProcess {
+            // c3 = e^g · s: the shapes' weights are their relative errors, and an error δg of the scale
+            // is a relative error δg of the whole field: weight 1.
+            let r = gp.rank
+            var extended = [Double]()
+            extended.reserveCapacity(available.count * (r + 1))
+            for i in 0..<available.count {
+                extended.append(contentsOf: weights[(i * r)..<((i + 1) * r)])
+                extended.append(1)
+            }
+            weights = extended
+            processes.append(scale)
+        }
+        let batch = try VarianceAcquisition.selectBatch(processes: processes, candidates: candidates, count: available.count, batchSize: k,
                                                         shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads)
         let chosen = batch.chosen.map { available[$0] }
         try FileManager.default.createDirectory(at: run.round(next), withIntermediateDirectories: true)

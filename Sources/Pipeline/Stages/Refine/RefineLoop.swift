@@ -184,6 +184,12 @@ public enum RefineLoop {
             for key in PollutantStage.resultNeutralKeys { fem.removeValue(forKey: key) }
             sections["fem"] = .object(fem)
         }
+        // Keys added after runs were recorded, at the default that reproduces the older behaviour,
+        // leave the digest as it was, so those runs still resume.
+        if var surrogate = sections["surrogate"]?.object, surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) {
+            surrogate.removeValue(forKey: "gp_output")
+            sections["surrogate"] = .object(surrogate)
+        }
         return SHA256Digest.hex(of: Data(JSONValue.object(sections).jsonText().utf8))
     }
 
