@@ -54,6 +54,18 @@ extension GaussianProcessRegressor {
 /// `shortlist` candidates of largest unconditioned score (all when there are fewer): the conditioning
 /// needs the candidates' joint covariance, m² per GP.
 public enum VarianceAcquisition {
+    /// How a point is scored in the greedy step.
+    public enum Criterion: String, Codable, Sendable, CaseIterable {
+        /// Its own weighted variance Σ_k a_k var c_k, among the `shortlist` candidates of largest variance.
+        case variance
+        /// The weighted variance its observation removes from a reference set of candidates (integrated
+        /// variance reduction; Sacks, Welch, Mitchell & Wynn 1989, IMSE): Σ_i Σ_k a_k(x_i) Σ_k(x_i, z)² /
+        /// (Σ_k(z, z) + σ_n,k²), the reference set being `shortlist` candidates drawn uniformly (seeded)
+        /// from all: the pool stands for the parameters' distribution, so the batch goes where variance
+        /// is removed for the many points a uniform test set holds, not only at the edges of the box.
+        case integratedVariance = "integrated_variance"
+    }
+
     public struct Batch: Equatable, Sendable {
         /// Indices into the candidates, in the order chosen.
         public var chosen: [Int]
@@ -115,8 +127,11 @@ public enum VarianceAcquisition {
 
     /// Chooses `batchSize` of the `count` candidates (count × d, the GPs' input units); see the type.
     /// The GPs' covariances are built side by side on `threads` threads (BLAS on one thread each).
+    /// With `criterion = .integratedVariance` the shortlist is `shortlist` candidates of a seeded permutation
+    /// (`seed`, stream 3000), both the points that may be chosen and the reference set.
     public static func selectBatch(processes: [GaussianProcessRegressor], candidates: [Double], count: Int, batchSize: Int,
-                                   shortlist: Int, weights: [Double]? = nil, threads: Int = 1) throws -> Batch {
+                                   shortlist: Int, weights: [Double]? = nil, threads: Int = 1,
+                                   criterion: Criterion = .variance, seed: UInt64 = 0) throws -> Batch {
         guard let first = processes.first else { throw ReducedOrderModelError.invalidOption("the acquisition needs at least one GP") }
         guard batchSize >= 1, batchSize <= count else {
             throw ReducedOrderModelError.invalidOption("a batch of \(batchSize) points from \(count) candidates is impossible (expected 1 … \(count))")
@@ -126,9 +141,16 @@ public enum VarianceAcquisition {
         }
         let d = first.dimension
         let scores = try scores(processes: processes, points: candidates, count: count, weights: weights)
-        // The shortlist: largest scores first, ties to the lower index (a stable order on every machine).
-        let order = (0..<count).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-        let short = Array(order.prefix(min(shortlist, count)))
+        let short: [Int]
+        switch criterion {
+        case .variance:
+            // The shortlist: largest scores first, ties to the lower index (a stable order on every machine).
+            let order = (0..<count).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+            short = Array(order.prefix(min(shortlist, count)))
+        case .integratedVariance:
+            var generator = SeededGenerator(seed: seed, stream: 3000)
+            short = Array(generator.permutation(count).prefix(min(shortlist, count))).sorted()
+        }
         let m = short.count
         let points = short.flatMap { candidates[($0 * d)..<(($0 + 1) * d)] }
         var covariances = [[Double]](repeating: [], count: processes.count)
@@ -150,7 +172,20 @@ public enum VarianceAcquisition {
             var best = -1, bestScore = -Double.infinity
             for i in 0..<m where !taken[i] {
                 var s = 0.0
-                for k in 0..<processes.count { s += (weights?[short[i] * processes.count + k] ?? 1) * max(covariances[k][i * m + i], 0) }
+                switch criterion {
+                case .variance:
+                    for k in 0..<processes.count { s += (weights?[short[i] * processes.count + k] ?? 1) * max(covariances[k][i * m + i], 0) }
+                case .integratedVariance:
+                    for k in 0..<processes.count {
+                        let denominator = covariances[k][i * m + i] + noise[k]
+                        guard denominator > 0 else { continue }
+                        var removed = 0.0
+                        covariances[k].withUnsafeBufferPointer { c in
+                            for j in 0..<m { removed += (weights?[short[j] * processes.count + k] ?? 1) * c[i * m + j] * c[i * m + j] }
+                        }
+                        s += removed / denominator
+                    }
+                }
                 if s > bestScore { best = i; bestScore = s }
             }
             taken[best] = true

@@ -51,6 +51,33 @@ final class VarianceAcquisitionTests: XCTestCase {
         XCTAssertEqual(weighted.conditionalScores[0], products[weightedBest], accuracy: 1e-10 * products[weightedBest])
     }
 
+    /// Integrated variance reduction against refitted GPs: each pick maximises the variance removed
+    /// over the whole grid (the reference set: shortlist = every candidate), computed here by a new
+    /// Cholesky factorization with the candidate added, σ²_before(x) − σ²_after(x) summed over x, for
+    /// three greedy picks (1e-8 relative). Here they are x = 0.72, −0.23, −0.88: not the edge x = 1 of
+    /// largest variance, whose observation removes less variance from the grid than one inside it.
+    func testIntegratedVarianceMatchesTheVarianceRemovedByRefittedGPs() throws {
+        let batch = try VarianceAcquisition.selectBatch(processes: [try process(training)], candidates: grid, count: grid.count, batchSize: 3,
+                                                        shortlist: grid.count, criterion: .integratedVariance, seed: 5)
+        var observed = training
+        for step in 0..<3 {
+            let before = try process(observed).predict(inputs: grid, count: grid.count, includeNoise: false).variance.reduce(0, +)
+            var removed = [Double](repeating: -.infinity, count: grid.count)
+            for (z, x) in grid.enumerated() where !batch.chosen.prefix(step).contains(z) {
+                let after = try process(observed + [x]).predict(inputs: grid, count: grid.count, includeNoise: false).variance.reduce(0, +)
+                removed[z] = before - after
+            }
+            let best = removed.indices.max { removed[$0] < removed[$1] }!
+            XCTAssertEqual(batch.chosen[step], best, "pick \(step)")
+            XCTAssertEqual(batch.conditionalScores[step], removed[best], accuracy: 1e-8 * removed[best], "pick \(step)")
+            observed.append(grid[best])
+        }
+        let plain = try VarianceAcquisition.selectBatch(processes: [try process(training)], candidates: grid, count: grid.count, batchSize: 1,
+                                                        shortlist: grid.count)
+        XCTAssertEqual(grid[plain.chosen[0]], 1.0)
+        XCTAssertLessThan(grid[batch.chosen[0]], 0.9, "the integrated pick lies inside the grid, not at its edge")
+    }
+
     func testTheBatchConditionsOnItsChosenPoints() throws {
         // The second point of a batch is the largest variance of the GP that has also observed the first
         // (computed here by a new Cholesky factorization on three points), so the batch spreads out.

@@ -194,7 +194,8 @@ extension RefineLoop {
             processes.append(scale)
         }
         let batch = try VarianceAcquisition.selectBatch(processes: processes, candidates: candidates, count: available.count, batchSize: k,
-                                                        shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads)
+                                                        shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads,
+                                                        criterion: settings.acquisition ?? .variance, seed: settings.seed &+ UInt64(next))
         let chosen = batch.chosen.map { available[$0] }
         try FileManager.default.createDirectory(at: run.round(next), withIntermediateDirectories: true)
         let files: [(String, () throws -> Void)] = [

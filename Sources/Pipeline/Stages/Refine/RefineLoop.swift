@@ -20,13 +20,17 @@ public struct RefineSettings: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// Models fitted and scored each round (`[surrogate]` kinds by name); POD-GP also chooses the points.
     public var models: [String]
+    /// The greedy step's criterion; nil: `variance` (runs recorded before the choice existed).
+    public var acquisition: VarianceAcquisition.Criterion?
     /// SHA-256 of the configuration's result-changing keys (`configurationDigest`), set by the loop: a
     /// rerun with another configuration (e.g. another `--set surrogate.…`) must not continue the run.
     public var configurationSHA256: String?
 
-    public init(initialSize: Int, batchSize: Int, budget: Int, poolDraws: Int, shortlist: Int, seed: UInt64, models: [String]) {
+    public init(initialSize: Int, batchSize: Int, budget: Int, poolDraws: Int, shortlist: Int, seed: UInt64, models: [String],
+                acquisition: VarianceAcquisition.Criterion = .variance) {
         self.initialSize = initialSize; self.batchSize = batchSize; self.budget = budget; self.poolDraws = poolDraws
         self.shortlist = shortlist; self.seed = seed; self.models = models
+        self.acquisition = acquisition == .variance ? nil : acquisition
     }
 
     /// The kinds the loop can fit (the ensemble needs member folders written by `fit`).

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Surrogates
 
 /// The design of an adaptive-sampling run, shared by `train-dmd refine` and `train-dmd refine-study`.
 public struct RefineDesignOptions: ParsableArguments {
@@ -15,8 +16,12 @@ public struct RefineDesignOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Latin-hypercube draws of the candidate pool (only the feasible ones, where the wind exists, are kept).")
     public var pool: Int = 10000
 
-    @Option(parsing: .unconditional, help: "Candidates of largest POD-GP variance among which each batch is chosen greedily.")
+    @Option(parsing: .unconditional, help: "Candidates among which each batch is chosen greedily: those of largest POD-GP variance (variance), or a seeded uniform draw that is also the reference set (integrated_variance).")
     public var shortlist: Int = 1000
+
+    @Option(help: ArgumentHelp("The greedy step's score: variance (the point's own POD-GP variance) or integrated_variance (the variance its observation removes over the shortlist).",
+                               valueName: "variance|integrated_variance"))
+    public var acquisition: String = "variance"
 
     @Option(help: "Comma-separated models fitted and scored each round ([surrogate] kinds: pod_gp, pod_nn, tuned); POD-GP also chooses the points.")
     public var models: String = "pod_gp"
@@ -34,6 +39,7 @@ public struct RefineDesignOptions: ParsableArguments {
         if budget < initial { throw ValidationError("--budget (\(budget)) is smaller than --initial (\(initial))") }
         if shortlist < batch { throw ValidationError("--shortlist (\(shortlist)) must be at least --batch (\(batch))") }
         _ = try modelList()
+        _ = try criterion()
     }
 
     func modelList() throws -> [String] {
@@ -45,8 +51,16 @@ public struct RefineDesignOptions: ParsableArguments {
         return list
     }
 
+    func criterion() throws -> VarianceAcquisition.Criterion {
+        guard let c = VarianceAcquisition.Criterion(rawValue: acquisition) else {
+            throw ValidationError("--acquisition: unknown criterion \"\(acquisition)\" (expected \(VarianceAcquisition.Criterion.allCases.map(\.rawValue).joined(separator: " or ")))")
+        }
+        return c
+    }
+
     func settings(seed: UInt64) throws -> RefineSettings {
-        RefineSettings(initialSize: initial, batchSize: batch, budget: budget, poolDraws: pool, shortlist: shortlist, seed: seed, models: try modelList())
+        RefineSettings(initialSize: initial, batchSize: batch, budget: budget, poolDraws: pool, shortlist: shortlist, seed: seed, models: try modelList(),
+                       acquisition: try criterion())
     }
 }
 
