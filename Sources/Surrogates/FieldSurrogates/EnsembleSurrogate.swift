@@ -40,6 +40,7 @@ public final class EnsembleSurrogate: FieldSurrogate {
     public var windViscosity: Double? { members[0].windViscosity }
     public var inputScaler: InputScaler { members[0].inputScaler }
     public var descriptorInputs: DescriptorInputs? { members.lazy.compactMap(\.descriptorInputs).first }
+    public var lowFidelity: LowFidelityInputs? { members.lazy.compactMap(\.lowFidelity).first }
 
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
         var sum = [Double](repeating: 0, count: rows * outputWidth)
@@ -60,7 +61,8 @@ public final class EnsembleSurrogate: FieldSurrogate {
 
     /// Reads `ensemble.json` and loads its members from the sibling folders (`descriptorSources` as
     /// `SurrogateLoader.load`).
-    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> EnsembleSurrogate {
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil,
+                            lowFidelitySources: LowFidelitySourceFactory? = nil) throws -> EnsembleSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
         let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected an ensemble description",
                                                     snakeCase: false)
@@ -72,7 +74,8 @@ public final class EnsembleSurrogate: FieldSurrogate {
             guard name != folder.lastPathComponent, !name.contains("/") else {
                 throw ArrayFileError(path: url.path, "member \"\(name)\" is not a sibling model folder")
             }
-            return try SurrogateLoader.load(from: parent.appendingPathComponent(name, isDirectory: true), descriptorSources: descriptorSources)
+            return try SurrogateLoader.load(from: parent.appendingPathComponent(name, isDirectory: true), descriptorSources: descriptorSources,
+                                           lowFidelitySources: lowFidelitySources)
         }
         do { return try EnsembleSurrogate(members: members, names: description.members, weights: description.weights) } catch {
             throw ArrayFileError(path: url.path, "\(error)")

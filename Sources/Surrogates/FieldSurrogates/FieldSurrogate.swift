@@ -22,9 +22,13 @@ public protocol FieldSurrogate: AnyObject {
     var inputScaler: InputScaler { get }
     /// The descriptors computed from the parameters that the model (or a member) also takes as inputs; nil: none.
     var descriptorInputs: DescriptorInputs? { get }
+    /// The low-fidelity model the model (or a member) corrects; nil: none.
+    var lowFidelity: LowFidelityInputs? { get }
 }
 
 extension FieldSurrogate {
+    public var lowFidelity: LowFidelityInputs? { nil }
+
     public func outOfRange(parameters: [Double]) -> [(row: Int, column: Int)] {
         let d = inputWidth
         return parameters.indices.compactMap { i in inputScaler.contains(parameters[i], column: i % d) ? nil : (i / d, i % d) }
@@ -43,9 +47,11 @@ extension SurrogateModel: FieldSurrogate {
 
 /// Opens any model folder: `model.json` (the network, plain or tuned) or `rom.json` (POD models).
 /// `descriptorSources` makes what computes a POD model's descriptor inputs (`DescriptorInputs`);
-/// a model that has them, loaded without it, refuses to predict.
+/// a model that has them, loaded without it, refuses to predict; `lowFidelitySources` the same for
+/// a model that corrects a low-fidelity model (`LowFidelityInputs`).
 public enum SurrogateLoader {
-    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> FieldSurrogate {
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil,
+                            lowFidelitySources: LowFidelitySourceFactory? = nil) throws -> FieldSurrogate {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
@@ -53,10 +59,10 @@ public enum SurrogateLoader {
         }
         guard isDirectory.boolValue else { throw ArrayFileError(path: folder.path, "is a file: expected a model folder") }
         if fm.fileExists(atPath: folder.appendingPathComponent(EnsembleSurrogate.descriptionFile).path) {
-            return try EnsembleSurrogate.load(from: folder, descriptorSources: descriptorSources)
+            return try EnsembleSurrogate.load(from: folder, descriptorSources: descriptorSources, lowFidelitySources: lowFidelitySources)
         }
         if fm.fileExists(atPath: folder.appendingPathComponent(ReducedOrderSurrogate.descriptionFile).path) {
-            return try ReducedOrderSurrogate.load(from: folder, descriptorSources: descriptorSources)
+            return try ReducedOrderSurrogate.load(from: folder, descriptorSources: descriptorSources, lowFidelitySources: lowFidelitySources)
         }
         return try SurrogateModel.load(from: folder)
     }

@@ -19,6 +19,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         public var inputLogarithmic: [Bool]?
         /// Descriptors computed from the parameters that the model also takes as inputs; absent = none.
         public var descriptorInputs: DescriptorInputs?
+        /// The low-fidelity model whose fields the POD model corrects; absent = none.
+        public var lowFidelity: LowFidelityInputs?
     }
 
     public enum Model {
@@ -34,10 +36,16 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     /// What computes the descriptor inputs for new parameters (`attachDescriptorSource`); nil for a
     /// model without them, or one loaded without a factory (it then refuses to predict).
     public private(set) var descriptorSource: ParameterDescriptorSource?
+    /// What computes the low-fidelity fields for new parameters (`attachLowFidelitySource`); nil for a
+    /// model without one, or one loaded without a factory (it then refuses to predict).
+    public private(set) var lowFidelitySource: LowFidelitySource?
 
     public init(description: Description, model: Model) throws {
         if case .gaussianProcess(let m) = model, m.scaleProcess != nil, case .identity = description.outputTransform {
             throw StageError("a POD-GP with the scale/shape split needs the log output transform (its shapes are fitted in log)")
+        }
+        if case .gaussianProcess(let m) = model, m.scaleProcess != nil, description.lowFidelity != nil {
+            throw StageError("a POD-GP with the scale/shape split cannot also correct a low-fidelity model (the split's shapes are not the fields the low-fidelity model gives)")
         }
         self.description = description
         self.inputScaler = try InputScaler(lower: description.inputLower, upper: description.inputUpper)
@@ -57,14 +65,24 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         descriptorSource = source
     }
 
+    /// Attaches what computes the model's low-fidelity fields.
+    public func attachLowFidelitySource(_ source: LowFidelitySource) throws {
+        guard description.lowFidelity != nil else {
+            throw StageError("the \(kind) model corrects no low-fidelity model; there is nothing to attach")
+        }
+        lowFidelitySource = source
+    }
+
     public convenience init(gaussianProcess: PODGaussianProcess, features: InputFeatures, transform: OutputTransform, inputNames: [String],
                      windViscosity: Double?, trainSamples: Int, descriptors: DescriptorInputs? = nil,
-                     descriptorSource: ParameterDescriptorSource? = nil) throws {
+                     descriptorSource: ParameterDescriptorSource? = nil, lowFidelity: LowFidelityInputs? = nil,
+                     lowFidelitySource: LowFidelitySource? = nil) throws {
         try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
                                                trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
-                                               descriptorInputs: descriptors), model: .gaussianProcess(gaussianProcess))
+                                               descriptorInputs: descriptors, lowFidelity: lowFidelity), model: .gaussianProcess(gaussianProcess))
         if let descriptorSource { try attachDescriptorSource(descriptorSource) }
+        if let lowFidelitySource { try attachLowFidelitySource(lowFidelitySource) }
     }
 
     public convenience init(network: PODNeuralNetwork, features: InputFeatures, transform: OutputTransform, inputNames: [String],
@@ -82,6 +100,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public var inputWidth: Int { description.inputNames.count }
     public var windViscosity: Double? { description.windViscosity }
     public var descriptorInputs: DescriptorInputs? { description.descriptorInputs }
+    public var lowFidelity: LowFidelityInputs? { description.lowFidelity }
     public var outputWidth: Int {
         switch model {
         case .gaussianProcess(let m): return m.pointCount
@@ -121,14 +140,35 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         return try recorded.appended(to: scaled, descriptors: values, rows: rows)
     }
 
+    /// The low-fidelity fields of rows × d parameter sets in the output transform's units, the part
+    /// of the prediction the POD model does not carry; nil for a model without one.
+    public func lowFidelityOffset(_ parameters: [Double], rows: Int, threads: Int = 1) throws -> [Double]? {
+        guard let recorded = description.lowFidelity else { return nil }
+        guard let lowFidelitySource else {
+            throw StageError("the \(kind) model corrects the low-fidelity model \(recorded.summary) (\(recorded.source)), "
+                             + "but nothing computes it here: load it through the pipeline's stages (train-dmd predict, uq-propagate, pollutant-serve)")
+        }
+        let fields = try lowFidelitySource.fields(parameters: parameters, rows: rows, threads: threads)
+        guard fields.count == rows * outputWidth else {
+            throw StageError("the low-fidelity model \(recorded.summary) gave \(fields.count) values for \(rows) rows of \(outputWidth) points")
+        }
+        let transform = description.outputTransform
+        return fields.map { transform.apply($0) }
+    }
+
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
         let transform = description.outputTransform
+        let offset = try lowFidelityOffset(parameters, rows: rows, threads: threads)
         switch model {
         case .gaussianProcess(let m):
-            let fields = try m.predictMean(inputs: x, count: rows)
+            var fields = try m.predictMean(inputs: x, count: rows)
+            if let offset { for i in fields.indices { fields[i] += offset[i] } }
             return fieldValues(fields, logScales: try m.predictScale(inputs: x, count: rows, meanOnly: true)?.mean, pointCount: m.pointCount)
-        case .network(let m): return try m.predict(inputs: x, count: rows, threads: threads).map { transform.invert($0) }
+        case .network(let m):
+            var fields = try m.predict(inputs: x, count: rows, threads: threads)
+            if let offset { for i in fields.indices { fields[i] += offset[i] } }
+            return fields.map { transform.invert($0) }
         }
     }
 
@@ -146,8 +186,10 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     /// independent: z = g + y has mean μ_g + μ_y and variance σ_g² + σ_y², and the offset δ_s e^g is
     /// taken at its median δ_s e^{μ_g} (δ_s is `log_offset` of the largest shape value, so this moves
     /// only the far lower tail). Under the identity transform z is c3 itself (δ = 0).
-    private func latent(_ m: PODGaussianProcess, inputs x: [Double], rows: Int) throws -> (estimate: [Double], mu: [Double], sigma: [Double], offset: [Double]) {
-        let (mu, s) = try m.predict(inputs: x, count: rows)
+    /// With a low-fidelity model its transformed fields `shift` μ (they are known, so σ is the POD-GP's).
+    private func latent(_ m: PODGaussianProcess, inputs x: [Double], rows: Int, shift: [Double]?) throws -> (estimate: [Double], mu: [Double], sigma: [Double], offset: [Double]) {
+        var (mu, s) = try m.predict(inputs: x, count: rows)
+        if let shift { for i in mu.indices { mu[i] += shift[i] } }
         let delta: Double
         switch description.outputTransform {
         case .identity: delta = 0
@@ -171,7 +213,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (estimate, mu, s, _) = try latent(m, inputs: x, rows: rows)
+        let (estimate, mu, s, _) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads))
         switch description.outputTransform {
         case .identity: return (mu, s)
         case .logarithm:
@@ -184,7 +226,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public func predictInterval(parameters: [Double], rows: Int, k: Double, threads: Int = 1) throws -> (lower: [Double], upper: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (_, mu, s, offset) = try latent(m, inputs: x, rows: rows)
+        let (_, mu, s, offset) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads))
         if case .identity = description.outputTransform { return (zip(mu, s).map { $0 - k * $1 }, zip(mu, s).map { $0 + k * $1 }) }
         return (mu.indices.map { Foundation.exp(min(mu[$0] - k * s[$0], 700)) - offset[$0] },
                 mu.indices.map { Foundation.exp(min(mu[$0] + k * s[$0], 700)) - offset[$0] })
@@ -203,7 +245,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
 
     /// Reads the model; `descriptorSources` makes the source of its descriptor inputs, if it has any
     /// (without one such a model loads but refuses to predict, saying why).
-    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil) throws -> ReducedOrderSurrogate {
+    public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil,
+                            lowFidelitySources: LowFidelitySourceFactory? = nil) throws -> ReducedOrderSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
         let description = try JSONDescription.read(Description.self, from: url, missing: "missing or unreadable: expected a surrogate description")
         guard description.format == "surrogate-rom", description.version == 1 else {
@@ -232,6 +275,11 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
                 do { try surrogate.attachDescriptorSource(try descriptorSources(recorded)) } catch {
                     throw ArrayFileError(path: url.path, "descriptor_inputs: \(error)")
                 }
+            }
+        }
+        if let recorded = description.lowFidelity, let lowFidelitySources {
+            do { try surrogate.attachLowFidelitySource(try lowFidelitySources(recorded)) } catch {
+                throw ArrayFileError(path: url.path, "low_fidelity: \(error)")
             }
         }
         return surrogate

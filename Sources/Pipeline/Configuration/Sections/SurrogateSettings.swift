@@ -78,6 +78,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpInputFeatures: InputFeatureSet
     /// POD-GP's outputs: the fields, or the scale/shape split.
     public var gpOutput: GPOutput
+    /// [nx, ny] of the low-fidelity model POD-GP corrects (the same problem on a coarser mesh,
+    /// `CoarseFEMSource`); empty: none (POD-GP models the fields themselves).
+    public var gpLowFidelityMesh: [Int]
 
     // POD-NN.
     public var podnnHidden: [Int]
@@ -145,6 +148,18 @@ public struct SurrogateSettings: Sendable, Equatable {
         }
         if gpOutput == .scaleShape && gpDerivativeModes > 0 {
             throw r.error("gp_output", "the gradient-enhanced GP (gp_derivative_modes > 0) sees the fields' gradients, not the shapes': set gp_derivative_modes = 0 or gp_output = \"field\"")
+        }
+        gpLowFidelityMesh = try r.ints("gp_low_fidelity_mesh", default: [], each: 2...100_000)
+        if !gpLowFidelityMesh.isEmpty {
+            guard gpLowFidelityMesh.count == 2 else {
+                throw r.error("gp_low_fidelity_mesh", "expected [nx, ny] (two integers ≥ 2) or [] for none, found \(gpLowFidelityMesh.count) values")
+            }
+            if gpOutput == .scaleShape {
+                throw r.error("gp_low_fidelity_mesh", "the low-fidelity correction models the fields, not the scale/shape split: set gp_output = \"field\" or gp_low_fidelity_mesh = []")
+            }
+            if gpDerivativeModes > 0 {
+                throw r.error("gp_low_fidelity_mesh", "the gradient-enhanced GP (gp_derivative_modes > 0) would need the low-fidelity model's gradients: set gp_derivative_modes = 0 or gp_low_fidelity_mesh = []")
+            }
         }
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)

@@ -267,7 +267,7 @@ public enum EvaluationReport {
                                           metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
         let surrogateRows = try SurrogateComparison.rows(dataDirectory: URL(fileURLWithPath: dataPath, isDirectory: true), params: inputs.params,
                                                          c3: inputs.c3, trainRows: inputs.trainIndices, testRows: inputs.testIndices,
-                                                         box: config.sampling.ranges, threads: threads)
+                                                         box: config.sampling.ranges, wind: config.wind, threads: threads)
         guard !surrogateRows.isEmpty else { return [] }
         metrics["surrogates"] = SurrogateComparison.json(surrogateRows)
         var blocks = SurrogateComparison.blocks(surrogateRows, params: inputs.params, c3: inputs.c3, testRows: inputs.testIndices,

@@ -35,7 +35,7 @@ public enum CompareStage {
         let params = NDArray(shape: [data.sampleCount, data.parameterWidth], values: data.parameters)
         let c3 = NDArray(shape: [data.sampleCount, data.observationWidth], values: data.observations)
         let rows = try SurrogateComparison.rows(dataDirectory: options.stage.dataURL, params: params, c3: c3, trainRows: data.trainIndices,
-                                                testRows: data.testIndices, box: config.sampling.ranges, threads: options.threads)
+                                                testRows: data.testIndices, box: config.sampling.ranges, wind: config.wind, threads: options.threads)
         guard !rows.isEmpty else { throw StageError("\(options.stage.dataDir)/models holds no model to compare (train-dmd train / fit)") }
         printTable(rows)
         let url = layout.models.comparison

@@ -27,7 +27,7 @@ public enum SurrogateComparison {
 
     /// Reads every candidate folder with a model and scores it on the test rows.
     public static func rows(dataDirectory: URL, params: NDArray<Double>, c3: NDArray<Double>, trainRows: [Int], testRows: [Int],
-                            box: [ClosedRange<Double>], threads: Int) throws -> [Row] {
+                            box: [ClosedRange<Double>], wind: WindSettings, threads: Int) throws -> [Row] {
         let p = c3.shape[1], d = params.shape[1]
         let scaler = try OutputScaler(fitting: c3.values, width: p, rows: trainRows, relativeFloor: 1e-6)
         let truth = testRows.flatMap { c3.values[($0 * p)..<(($0 + 1) * p)] }
@@ -38,7 +38,7 @@ public enum SurrogateComparison {
             let hasModel = [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, EnsembleSurrogate.descriptionFile]
                 .contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
             guard hasModel, !testRows.isEmpty else { continue }
-            let surrogate = try SurrogateLoader.load(from: folder, descriptorSources: WindDescriptors.factory)
+            let surrogate = try SurrogateLoader.loadWithPipelineSources(from: folder)
             guard surrogate.outputWidth == p, surrogate.inputWidth == d else {
                 throw ArrayFileError(path: folder.path, "model of \(surrogate.inputWidth) → \(surrogate.outputWidth) values; the data have \(d) → \(p)")
             }
@@ -77,7 +77,7 @@ public enum SurrogateComparison {
             }
             result.append(Row(name: name, kind: surrogate.kind, parameters: surrogate.parameterCount, trainingSeconds: training, test: summary,
                               testMSEPhysical: physical, testMSEScaled: scaled,
-                              predictionSecondsPer1000: try SurrogateFitStage.predictionSeconds(surrogate, box: box, threads: threads),
+                              predictionSecondsPer1000: try SurrogateFitStage.predictionSeconds(surrogate, box: box, wind: wind, threads: threads),
                               validationMedian: validation, coverage2Sigma: coverage))
         }
         return result

@@ -185,14 +185,42 @@ public enum SurrogateFitStage {
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         var (outputs, scales, transform): ([Double], [Double]?, OutputTransform) = (transformedOutputs(prepared, rows: prepared.fitRows), nil, prepared.transform)
         if s.gpOutput == .scaleShape { (outputs, scales, transform) = try scaleShapeOutputs(prepared, config: config) }
+        var details: [String: JSONValue] = ["output": .string(s.gpOutput.rawValue)]
+        let lowFidelity = try lowFidelityCorrection(prepared, config: config, threads: threads, progress: progress)
+        if let lowFidelity {
+            for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
+            details["low_fidelity"] = .string(lowFidelity.source.record.summary)
+            details["low_fidelity_fit_seconds"] = JSONValue(lowFidelity.seconds)
+        }
         let model = try PODGaussianProcess.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podGP, config: config), outputs: outputs,
                                                count: prepared.fitRows.count, options: options, jacobians: jacobians, scales: scales) { _, total in reporter.advance(total: total) }
         let surrogate = try ReducedOrderSurrogate(gaussianProcess: model, features: prepared.features, transform: transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
-                                                  descriptorSource: descriptors?.source)
-        return (surrogate, monotonicSeconds() - start, ["rank": JSONValue(model.rank), "gradient_enhanced_modes": JSONValue(model.gradientEnhanced.count),
-                                                        "output": .string(s.gpOutput.rawValue)])
+                                                  descriptorSource: descriptors?.source, lowFidelity: lowFidelity?.source.record,
+                                                  lowFidelitySource: lowFidelity?.source)
+        details["rank"] = JSONValue(model.rank)
+        details["gradient_enhanced_modes"] = JSONValue(model.gradientEnhanced.count)
+        return (surrogate, monotonicSeconds() - start, details)
+    }
+
+    /// `[surrogate] gp_low_fidelity_mesh`: the coarse-mesh source and the fit rows' fields on it
+    /// through the output transform (row-major), which POD-GP's targets are taken relative to; nil
+    /// when the key is empty.
+    static func lowFidelityCorrection(_ prepared: Prepared, config: PipelineConfig, threads: Int,
+                                      progress: (String) -> Void) throws -> (source: CoarseFEMSource, offset: [Double], seconds: Double)? {
+        let mesh = config.surrogate.gpLowFidelityMesh
+        guard mesh.count == 2 else { return nil }
+        let t0 = monotonicSeconds()
+        let source = try CoarseFEMSource(config: config, nx: mesh[0], ny: mesh[1])
+        let data = prepared.dataset, d = data.parameterWidth, p = data.observationWidth
+        guard source.pointCount == p else {
+            throw StageError("[surrogate] gp_low_fidelity_mesh: the coarse problem has \(source.pointCount) observation points, the data set \(p)")
+        }
+        let rows = prepared.fitRows
+        progress("POD-GP corrects the \(source.record.summary): solving the \(rows.count) fit samples on it")
+        let fields = try source.fields(parameters: rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count, threads: threads)
+        return (source, fields.map { prepared.transform.apply($0) }, monotonicSeconds() - t0)
     }
 
     /// The scale/shape split of `rows` (c3 = e^g · s, ‖s‖₂ = 1 over the observation points): the shapes
@@ -227,7 +255,7 @@ public enum SurrogateFitStage {
         let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
         let names = config.surrogate.ensembleMembers.map(\.rawValue)
         let members = try names.map {
-            try SurrogateLoader.load(from: modelsFolder.appendingPathComponent($0, isDirectory: true), descriptorSources: WindDescriptors.factory)
+            try SurrogateLoader.loadWithPipelineSources(from: modelsFolder.appendingPathComponent($0, isDirectory: true))
         }
         let rows = prepared.validationRows
         let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
@@ -286,15 +314,17 @@ public enum SurrogateFitStage {
     }
 
     /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs); for a
-    /// model with the wind's descriptors as inputs, from the draws where the wind exists (its time
-    /// includes their Blasius solves).
-    public static func predictionSeconds(_ surrogate: FieldSurrogate, box: [ClosedRange<Double>], threads: Int) throws -> Double {
+    /// model with the wind's descriptors as inputs or a low-fidelity model, from the draws where the
+    /// wind exists (its time includes their Blasius and coarse-mesh solves).
+    public static func predictionSeconds(_ surrogate: FieldSurrogate, box: [ClosedRange<Double>], wind: WindSettings, threads: Int) throws -> Double {
         var generator = SeededGenerator(seed: 1000, stream: 3)
-        let draws = surrogate.descriptorInputs == nil ? 1000 : 4000
+        let needsWind = surrogate.descriptorInputs != nil || surrogate.lowFidelity != nil
+        let draws = needsWind ? 4000 : 1000
         var sets = (0..<draws).flatMap { _ in box.map { $0.lowerBound + ($0.upperBound - $0.lowerBound) * generator.nextUniform() } }
-        if let recorded = surrogate.descriptorInputs {
+        if needsWind {
             let d = box.count
-            let solved = try WindDescriptors(recorded: recorded).solve(parameters: sets, rows: draws)
+            let windSolver = try surrogate.descriptorInputs.map { try WindDescriptors(recorded: $0) } ?? WindDescriptors(wind: wind)
+            let solved = try windSolver.solve(parameters: sets, rows: draws)
             let kept = solved.indices.filter { if case .success = solved[$0] { return true } else { return false } }.prefix(1000)
             guard kept.count == 1000 else { throw StageError("prediction timing: only \(kept.count) of \(draws) draws from the box have a wind") }
             sets = kept.flatMap { sets[($0 * d)..<(($0 + 1) * d)] }
@@ -372,7 +402,7 @@ public enum SurrogateFitStage {
                     record.output(url)
                 }
             }
-            let predictionSeconds = try predictionSeconds(surrogate, box: config.sampling.ranges, threads: threads)
+            let predictionSeconds = try predictionSeconds(surrogate, box: config.sampling.ranges, wind: config.wind, threads: threads)
             var fitJSON: [String: JSONValue] = [
                 "model": .string(model.rawValue), "kind": .string(surrogate.kind), "parameters": JSONValue(surrogate.parameterCount),
                 "training_wall_seconds": JSONValue(seconds), "prediction_seconds_per_1000": JSONValue(predictionSeconds),

@@ -72,7 +72,7 @@ public struct PredictOptions: ParsableArguments {
 public enum PredictStage {
     public static func run(_ options: PredictOptions, rowsPerBlock blockRows: Int? = nil) throws {
         let folder = try options.modelFolder()
-        let surrogate = try SurrogateLoader.load(from: folder, descriptorSources: WindDescriptors.factory)
+        let surrogate = try SurrogateLoader.loadWithPipelineSources(from: folder)
         let d = surrogate.inputWidth, p = surrogate.outputWidth
         let values = try ParameterSetFile.read(URL(fileURLWithPath: options.params), width: d, names: surrogate.inputNames)
         let rows = values.count / d

@@ -157,6 +157,12 @@ public enum RefineLoop {
 
     static func makeContext(config: PipelineConfig, dataDirectory: URL, run: DataLayout.RefineRun, settings: RefineSettings, threads: Int,
                             stop: StopSignal?, notice: @escaping (String) -> Void) throws -> Context {
+        // The acquisition scores the POD-GP's own fields; with a low-fidelity model it would need the
+        // candidates' coarse solves as well, which the loop does not make.
+        guard config.surrogate.gpLowFidelityMesh.isEmpty else {
+            throw StageError("train-dmd refine: [surrogate] gp_low_fidelity_mesh = \(config.surrogate.gpLowFidelityMesh) is not supported by the refine loop; "
+                             + "run it with --set surrogate.gp_low_fidelity_mesh=[]")
+        }
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let base = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler, parameterNames: PollutantParameters.names)
         try settings.validate(trainingSamples: base.trainIndices.count)
@@ -190,8 +196,9 @@ public enum RefineLoop {
         }
         // Keys added after runs were recorded, at the default that reproduces the older behaviour,
         // leave the digest as it was, so those runs still resume.
-        if var surrogate = sections["surrogate"]?.object, surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) {
-            surrogate.removeValue(forKey: "gp_output")
+        if var surrogate = sections["surrogate"]?.object {
+            if surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) { surrogate.removeValue(forKey: "gp_output") }
+            if surrogate["gp_low_fidelity_mesh"] == .array([]) { surrogate.removeValue(forKey: "gp_low_fidelity_mesh") }
             sections["surrogate"] = .object(surrogate)
         }
         return SHA256Digest.hex(of: Data(JSONValue.object(sections).jsonText().utf8))

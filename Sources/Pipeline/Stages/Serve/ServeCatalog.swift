@@ -28,7 +28,7 @@ public final class ServeCatalog: @unchecked Sendable {
             let url = folder.appendingPathComponent(name, isDirectory: true)
             guard isModelFolder(url) else { continue }
             do {
-                let surrogate = try SurrogateLoader.load(from: url, descriptorSources: WindDescriptors.factory)
+                let surrogate = try SurrogateLoader.loadWithPipelineSources(from: url)
                 let evaluation = CoalescedEvaluation(surrogate: surrogate, cores: ProcessInfo.processInfo.activeProcessorCount)
                 loaded[name] = evaluation
                 models.append(SurrogateServedModel(name: name, evaluation: evaluation))

@@ -148,7 +148,7 @@ public enum UQStage {
     private static func readInputs(layout: DataLayout, modelName: String, record: inout StageRecord) throws -> StudyInputs {
         let modelFolder = layout.models.model(modelName).folder
         // Any surrogate of the project: the paper's network, the tuned one, POD-GP or POD-NN.
-        let model = try SurrogateLoader.load(from: modelFolder, descriptorSources: WindDescriptors.factory)
+        let model = try SurrogateLoader.loadWithPipelineSources(from: modelFolder)
         for f in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json"]
         where FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(f).path) {
             try record.input(modelFolder.appendingPathComponent(f))

@@ -1,0 +1,91 @@
+import XCTest
+import Foundation
+import NumericalFoundations
+import PDE
+import Surrogates
+import _TestSupport
+@testable import Pipeline
+
+/// The multi-fidelity POD-GP (`[surrogate] gp_low_fidelity_mesh`) on configs/smoke.toml's data: the
+/// coarse-mesh source is the FEM stage itself on that mesh, its record rebuilds it, a fitted model
+/// round-trips through `train-dmd predict`, and the key's bad values are refused by name.
+final class LowFidelityTests: XCTestCase {
+    static let smoke = SmokeDataSet(prefix: "low-fidelity-test")
+    override class func tearDown() { smoke.remove() }
+
+    /// On the configuration's own mesh (24 × 16) the source gives fem/c3.npy: the same discretization
+    /// and Newton settings, the wind solved in-process by the wind stage's `WindBatch.solveSample`.
+    /// Asserted to 1e-9 relative per sample (measured: bit for bit); the source rebuilt from its record
+    /// after a JSON round trip gives the same bits; a parameter set without a wind profile fails,
+    /// naming its row.
+    func testSourceOnTheConfiguredMeshIsTheFEMStage() throws {
+        let data = try Self.smoke.data()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config))
+        let layout = DataLayout(data)
+        let params = try Npy.read(Double.self, from: layout.samples.params, expectedShape: [nil, 6])
+        let c3 = try Npy.read(Double.self, from: layout.fem.c3, expectedShape: [params.rows, nil])
+        let status = try Npy.read(Int32.self, from: layout.fem.status, expectedShape: [params.rows]).values
+        let solved = (0..<params.rows).filter { status[$0] == 0 }
+        XCTAssertGreaterThan(solved.count, 5)
+        let mesh = config.fem.problem.mesh
+        let source = try CoarseFEMSource(config: config, nx: mesh.nx, ny: mesh.ny)
+        let p = c3.shape[1]
+        XCTAssertEqual(source.pointCount, p)
+        let fields = try source.fields(parameters: solved.flatMap { params.values[($0 * 6)..<(($0 + 1) * 6)] }, rows: solved.count, threads: 2)
+        for (k, row) in solved.enumerated() {
+            let a = Array(fields[(k * p)..<((k + 1) * p)]), b = Array(c3.values[(row * p)..<((row + 1) * p)])
+            let difference = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+            let norm = b.map { $0 * $0 }.reduce(0, +).squareRoot()
+            XCTAssertLessThanOrEqual(difference, 1e-9 * norm, "sample \(row)")
+        }
+        let encoded = try JSONEncoder().encode(source.record)
+        let rebuilt = try CoarseFEMSource(recorded: try JSONDecoder().decode(LowFidelityInputs.self, from: encoded))
+        let first = Array(params.values[(solved[0] * 6)..<(solved[0] * 6 + 6)])
+        XCTAssertEqual(try rebuilt.fields(parameters: first, rows: 1, threads: 1), Array(fields[0..<p]))
+        if let without = (0..<params.rows).first(where: { status[$0] != 0 }) {
+            let bad = first + Array(params.values[(without * 6)..<(without * 6 + 6)])
+            XCTAssertThrowsError(try source.fields(parameters: bad, rows: 2, threads: 1)) { e in
+                XCTAssertTrue("\(e)".contains("parameter set 1"), "\(e)")
+            }
+        }
+        XCTAssertThrowsError(try CoarseFEMSource(recorded: LowFidelityInputs(source: "other", summary: "", settings: .object([:]))))
+    }
+
+    /// A POD-GP correcting the 12 × 8 solve: the folder records the low-fidelity model, `train-dmd
+    /// predict` gives the fit's own bits, and the fit.json names it.
+    func testCorrectedModelFitsAndPredictsTheFitsBits() throws {
+        let data = try Self.smoke.data()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.gp_low_fidelity_mesh=[12, 8]"])
+        let scratch = try makeTemporaryFolder("low-fidelity-predict")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [.podGP], threads: 2) { _ in }
+        let folder = try XCTUnwrap(outcomes.first?.folder)
+        let description = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(ReducedOrderSurrogate.descriptionFile)))
+        XCTAssertEqual(description["low_fidelity"]?["source"], .string(CoarseFEMSource.sourceName))
+        XCTAssertEqual(description["low_fidelity"]?["settings"]?["fem"]?["nx"], JSONValue(12))
+        let fit = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(SurrogateFitStage.fitFile)))
+        XCTAssertNotNil(fit["validation_relative_l2"]?["median"]?.number)
+        let params = try Npy.read(Double.self, from: DataLayout(data).samples.params, expectedShape: [nil, 6])
+        let test = try Npy.read(Int64.self, from: folder.appendingPathComponent(TrainingRun.testIndicesFile)).values.map { Int($0) }
+        let written = try Npy.read(Double.self, from: folder.appendingPathComponent(TrainingRun.predictionsFile)).values
+        let paramsFile = scratch.appendingPathComponent("params.npy"), out = scratch.appendingPathComponent("c3.npy")
+        try Npy.write(test.flatMap { params.values[($0 * 6)..<(($0 + 1) * 6)] }, shape: [test.count, 6], to: paramsFile)
+        try PredictStage.run(try PredictOptions.parse(["--model", folder.path, "--params", paramsFile.path, "--out", out.path]))
+        XCTAssertEqual(try Npy.read(Double.self, from: out).values, written)
+        XCTAssertTrue(written.allSatisfy { $0.isFinite })
+    }
+
+    /// `gp_low_fidelity_mesh`: off by default; [nx, ny]; its refusals, each naming the key and the way out.
+    func testLowFidelityMeshKeyIsValidated() throws {
+        XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpLowFidelityMesh, [])
+        XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n").surrogate.gpLowFidelityMesh, [24, 16])
+        for (text, fragments) in [("gp_low_fidelity_mesh = [24]", ["surrogate.gp_low_fidelity_mesh", "[nx, ny]"]),
+                                  ("gp_low_fidelity_mesh = [24, 1]", ["surrogate.gp_low_fidelity_mesh"]),
+                                  ("gp_low_fidelity_mesh = [24, 16]\ngp_output = \"scale_shape\"", ["surrogate.gp_low_fidelity_mesh", "gp_output = \"field\""]),
+                                  ("gp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2", ["surrogate.gp_low_fidelity_mesh", "gp_derivative_modes = 0"])] {
+            XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
+                for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
+            }
+        }
+    }
+}
