@@ -1,9 +1,10 @@
 import Foundation
 import NumericalFoundations
 
-/// A cheaper model of the same field that a POD model corrects (multi-fidelity, Kennedy & O'Hagan
-/// 2000, with the discrepancy in the output transform's units): for each parameter set it gives c3
-/// at the same observation points, and the POD model learns T(c3) − T(c3_low) instead of T(c3).
+/// A cheaper model of the same field that a POD model corrects (multi-fidelity: Kennedy & O'Hagan's
+/// 2000 autoregressive model with its scale factor ρ fixed at 1 and the discrepancy taken in the output
+/// transform's units): for each parameter set it gives c3 at the same observation points, and the POD
+/// model learns T(c3) − T(c3_low) instead of T(c3).
 /// What computes it (a coarse-mesh finite-element solve) lives in Pipeline; this library only
 /// knows the protocol.
 public protocol LowFidelitySource: AnyObject {

@@ -75,17 +75,28 @@ final class LowFidelityTests: XCTestCase {
         XCTAssertTrue(written.allSatisfy { $0.isFinite })
     }
 
-    /// `gp_low_fidelity_mesh`: off by default; [nx, ny]; its refusals, each naming the key and the way out.
+    /// `gp_low_fidelity_mesh`: off by default; [nx, ny]; its refusals (not two values, below 2, with the
+    /// split or gradient-enhanced modes, not coarser than [fem]'s mesh), each naming the key and the way out;
+    /// the refine loop and the refine study refuse it before any work.
     func testLowFidelityMeshKeyIsValidated() throws {
         XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpLowFidelityMesh, [])
         XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n").surrogate.gpLowFidelityMesh, [24, 16])
         for (text, fragments) in [("gp_low_fidelity_mesh = [24]", ["surrogate.gp_low_fidelity_mesh", "[nx, ny]"]),
                                   ("gp_low_fidelity_mesh = [24, 1]", ["surrogate.gp_low_fidelity_mesh"]),
                                   ("gp_low_fidelity_mesh = [24, 16]\ngp_output = \"scale_shape\"", ["surrogate.gp_low_fidelity_mesh", "gp_output = \"field\""]),
-                                  ("gp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2", ["surrogate.gp_low_fidelity_mesh", "gp_derivative_modes = 0"])] {
+                                  ("gp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2", ["surrogate.gp_low_fidelity_mesh", "gp_derivative_modes = 0"]),
+                                  ("gp_low_fidelity_mesh = [120, 80]", ["surrogate.gp_low_fidelity_mesh", "not coarser", "120 × 80"]),
+                                  ("gp_low_fidelity_mesh = [200, 16]", ["surrogate.gp_low_fidelity_mesh", "not coarser"])] {
             XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
                 for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
             }
         }
+        let config = try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n")
+        for stage in ["train-dmd refine", "train-dmd refine-study"] {
+            XCTAssertThrowsError(try RefineLoop.requireSupported(config, stage: stage)) { e in
+                XCTAssertTrue("\(e)".contains(stage) && "\(e)".contains("gp_low_fidelity_mesh=[]"), "\(e)")
+            }
+        }
+        XCTAssertNoThrow(try RefineLoop.requireSupported(try PipelineConfig.parse(""), stage: "train-dmd refine"))
     }
 }

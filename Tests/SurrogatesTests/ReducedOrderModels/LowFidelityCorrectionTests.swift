@@ -58,7 +58,8 @@ final class LowFidelityCorrectionTests: XCTestCase {
     /// 40 training and 300 test points. Measured: the low-fidelity model alone is off by 0.031, POD-GP
     /// alone by 0.106, the corrected model by 5.8e-7 (the discrepancy is smooth: linear in θ per mode).
     /// Asserted with wide margins: the correction below 1e-4 and below 1 % of either. Its ±2σ band (the
-    /// discrepancy GP's, shifted by the low-fidelity field) contains the truth at most points.
+    /// discrepancy GP's, shifted by the low-fidelity field) contains the truth at every point (measured
+    /// 1.0; asserted > 0.7): a band left around the discrepancy alone, unshifted, would hold almost none.
     func testCorrectionOfALowFidelityModelBeatsBoth() throws {
         let n = 40, m = 300
         let train = uniform(n, stream: 1), test = uniform(m, stream: 2)
@@ -77,6 +78,7 @@ final class LowFidelityCorrectionTests: XCTestCase {
         // The interval of the corrected model is the discrepancy GP's, shifted by the low-fidelity field.
         let band = try XCTUnwrap(try corrected.predictInterval(parameters: test, rows: m, k: 2))
         let inside = truth.indices.filter { truth[$0] >= band.lower[$0] && truth[$0] <= band.upper[$0] }.count
+        print("shifted front: ±2σ coverage \(Double(inside) / Double(truth.count))")
         XCTAssertGreaterThan(Double(inside) / Double(truth.count), 0.7)
     }
 
