@@ -152,8 +152,16 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         guard fields.count == rows * outputWidth else {
             throw StageError("the low-fidelity model \(recorded.summary) gave \(fields.count) values for \(rows) rows of \(outputWidth) points")
         }
-        let transform = description.outputTransform
-        return fields.map { transform.apply($0) }
+        return Self.lowFidelityLatent(fields, transform: description.outputTransform)
+    }
+
+    /// Low-fidelity fields in the output transform's units, the part a corrected model adds to its POD
+    /// model's output (at the fit and at every prediction alike). A coarse mesh's stabilised solution
+    /// undershoots below zero (to −1e-4 on the 24 × 16 mesh, beyond the log offset), where the log
+    /// transform would clamp to log(1e-12 δ): a spike of ≈ 28 that the correction would have to learn
+    /// and extrapolate. c3 ≥ 0 in the continuous problem, so the undershoot is cut at 0 first.
+    public static func lowFidelityLatent(_ fields: [Double], transform: OutputTransform) -> [Double] {
+        fields.map { transform.apply(max($0, 0)) }
     }
 
     public func predict(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {

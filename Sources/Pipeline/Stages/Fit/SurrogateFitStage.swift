@@ -220,7 +220,7 @@ public enum SurrogateFitStage {
         let rows = prepared.fitRows
         progress("POD-GP corrects the \(source.record.summary): solving the \(rows.count) fit samples on it")
         let fields = try source.fields(parameters: rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count, threads: threads)
-        return (source, fields.map { prepared.transform.apply($0) }, monotonicSeconds() - t0)
+        return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), monotonicSeconds() - t0)
     }
 
     /// The scale/shape split of `rows` (c3 = e^g · s, ‖s‖₂ = 1 over the observation points): the shapes
