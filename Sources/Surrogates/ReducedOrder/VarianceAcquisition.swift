@@ -95,10 +95,15 @@ public enum VarianceAcquisition {
     /// var c_p ≈ (dc/dy)_p² var y_p, so E‖c − ĉ‖² / ‖ĉ‖² ≈ Σ_k a_k(x) var c_k(x) with
     /// a_k(x) = Σ_p w_p(x) Φ_pk², w_p = (dc/dy)_p² / ‖ĉ‖². Behind the log transform dc/dy = c + δ: the
     /// variance counts where the field is large, not where it lies at the transform's floor. Points
-    /// whose predicted field is zero get weight 0.
+    /// whose predicted field is zero get weight 0. A model that learns the discrepancy from a
+    /// low-fidelity model predicts T(ĉ) = `latentOffset` + its mean (count × P, the low fidelity in the
+    /// transform's units), and its variance is the discrepancy's: the weights are taken at that ĉ.
     public static func relativeErrorWeights(model: PODGaussianProcess, points: [Double], count: Int, transform: OutputTransform,
-                                            chunk: Int = 256) throws -> [Double] {
+                                            latentOffset: [Double]? = nil, chunk: Int = 256) throws -> [Double] {
         let p = model.pointCount, r = model.rank, d = model.inputDimension
+        if let latentOffset, latentOffset.count != count * p {
+            throw ReducedOrderModelError.invalidOption("the latent offset has \(latentOffset.count) values for \(count) points of \(p) (expected \(count * p))")
+        }
         let squaredModes = model.pod.modes.map { $0 * $0 }
         var weights = [Double](repeating: 0, count: count * r)
         var start = 0
@@ -109,7 +114,7 @@ public enum VarianceAcquisition {
             for i in 0..<rows {
                 var norm2 = 0.0
                 for j in 0..<p {
-                    let c = transform.invert(mean[i * p + j])
+                    let c = transform.invert(mean[i * p + j] + (latentOffset?[(start + i) * p + j] ?? 0))
                     norm2 += c * c
                     let slope = transform.derivative(at: c, 1)
                     w[i * p + j] = slope > 0 ? 1 / (slope * slope) : 0

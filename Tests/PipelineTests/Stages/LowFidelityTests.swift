@@ -76,8 +76,7 @@ final class LowFidelityTests: XCTestCase {
     }
 
     /// `gp_low_fidelity_mesh`: off by default; [nx, ny]; its refusals (not two values, below 2, with the
-    /// split or gradient-enhanced modes, not coarser than [fem]'s mesh), each naming the key and the way out;
-    /// the refine loop and the refine study refuse it before any work.
+    /// split or gradient-enhanced modes, not coarser than [fem]'s mesh), each naming the key and the way out.
     func testLowFidelityMeshKeyIsValidated() throws {
         XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpLowFidelityMesh, [])
         XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n").surrogate.gpLowFidelityMesh, [24, 16])
@@ -91,12 +90,35 @@ final class LowFidelityTests: XCTestCase {
                 for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
             }
         }
-        let config = try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n")
-        for stage in ["train-dmd refine", "train-dmd refine-study"] {
-            XCTAssertThrowsError(try RefineLoop.requireSupported(config, stage: stage)) { e in
-                XCTAssertTrue("\(e)".contains(stage) && "\(e)".contains("gp_low_fidelity_mesh=[]"), "\(e)")
-            }
-        }
-        XCTAssertNoThrow(try RefineLoop.requireSupported(try PipelineConfig.parse(""), stage: "train-dmd refine"))
+    }
+
+    /// The refine loop with a multi-fidelity POD-GP: a candidate's low-fidelity field is the source's
+    /// (through the cut transform), one without a wind profile is left out, and the loop runs a round
+    /// with finite positive scores on distinct, solved points.
+    func testRefineLoopRunsWithTheLowFidelityModel() throws {
+        let data = try Self.smoke.data()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.gp_low_fidelity_mesh=[12, 8]"])
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
+        let rows = prepared.fitRows.prefix(3).map { Array(prepared.dataset.parameters[($0 * 6)..<(($0 + 1) * 6)]) }
+        let folder = try makeTemporaryFolder("low-fidelity-pool")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("pool.npy")
+        try Npy.write(rows[0] + rows[1] + [5, 5, 0.1, 0.01, 0, 0.2] + rows[2], shape: [4, 6], to: url)
+        let pool = try CandidatePool(reading: url, draws: 4)
+        let (available, _, latent) = try RefineLoop.candidateInputs(pool: pool, excluding: [1], prepared: prepared, config: config, threads: 2)
+        XCTAssertEqual(available, [0, 3], "the taken row and the one without a wind profile are left out")
+        let source = try CoarseFEMSource(config: config, nx: 12, ny: 8)
+        let fields = try source.fields(parameters: rows[0] + rows[2], rows: 2, threads: 1)
+        XCTAssertEqual(try XCTUnwrap(latent), ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform))
+
+        let run = DataLayout(data).refine.run("low-fidelity")
+        let settings = RefineSettings(initialSize: 6, batchSize: 3, budget: 9, poolDraws: 300, shortlist: 30, seed: 3, models: ["pod_gp"])
+        let rounds = try RefineLoop.run(config: config, dataDirectory: data, run: run, settings: settings, threads: 2, notice: { _ in })
+        XCTAssertEqual(rounds.map(\.evaluation.trainingSolves), [6, 9])
+        for round in rounds { XCTAssertTrue(round.evaluation.scores.allSatisfy { $0.testMedian.isFinite && $0.testP95.isFinite }) }
+        let scores = try Npy.read(Double.self, from: run.file(DataLayout.RefineRun.acquisitionFile, round: 1)).values
+        XCTAssertTrue(scores.count == 3 && scores.allSatisfy { $0.isFinite && $0 > 0 }, "\(scores)")
+        XCTAssertEqual(Set(try Npy.read(Int64.self, from: run.file(DataLayout.RefineRun.chosenFile, round: 1)).values).count, 3)
+        XCTAssertEqual(try Npy.read(Int32.self, from: run.file(DataLayout.FEM.statusFile, round: 1)).values, [0, 0, 0])
     }
 }

@@ -137,6 +137,22 @@ final class VarianceAcquisitionTests: XCTestCase {
             }
             XCTAssertEqual(weighted[i], numerator / norm2, accuracy: 1e-9 * numerator / norm2, "weighted point \(i)")
         }
+        // A discrepancy model: T(ĉ) = offset + mean, the weights taken at that ĉ. A wrong-sized offset is refused.
+        let offset = (0..<(25 * 60)).map { 0.3 * sin(Double($0)) }
+        let shifted = try VarianceAcquisition.relativeErrorWeights(model: model, points: z, count: 25, transform: .logarithm(offset: delta),
+                                                                   latentOffset: offset, chunk: 7)
+        let shiftedScores = try VarianceAcquisition.scores(processes: model.processes, points: z, count: 25, weights: shifted)
+        for i in 0..<25 {
+            var numerator = 0.0, norm2 = 0.0
+            for j in 0..<60 {
+                let y = mean[i * 60 + j] + offset[i * 60 + j], c = exp(y) - delta
+                numerator += exp(2 * y) * std[i * 60 + j] * std[i * 60 + j]
+                norm2 += c * c
+            }
+            XCTAssertEqual(shiftedScores[i], numerator / norm2, accuracy: 1e-9 * numerator / norm2, "shifted point \(i)")
+        }
+        XCTAssertThrowsError(try VarianceAcquisition.relativeErrorWeights(model: model, points: z, count: 25, transform: .logarithm(offset: delta),
+                                                                          latentOffset: [0]))
         // Conditioned on its own training data with its own hyper-parameters, the model is unchanged.
         let same = try model.conditioned(inputs: x, outputs: y, count: 30, threads: 2)
         let a = try model.predict(inputs: z, count: 25), b = try same.predict(inputs: z, count: 25)

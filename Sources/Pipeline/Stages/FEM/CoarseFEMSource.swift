@@ -58,7 +58,21 @@ public final class CoarseFEMSource: LowFidelitySource {
     public var pointCount: Int { discretization.observation.count }
 
     public func fields(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
-        let d = PollutantParameters.names.count, p = pointCount
+        var out = [Double]()
+        out.reserveCapacity(rows * pointCount)
+        for (row, result) in try solve(parameters: parameters, rows: rows, threads: threads).enumerated() {
+            switch result {
+            case .success(let c3): out += c3
+            case .failure(let e): throw StageError("low-fidelity model (\(record.summary)), parameter set \(row): \(e.description)")
+            }
+        }
+        return out
+    }
+
+    /// Each row's c3 at the observation points, or why it has none (no wind profile, a failed Newton
+    /// solve): for callers that leave such rows out instead of stopping, as the refine loop's candidates.
+    public func solve(parameters: [Double], rows: Int, threads: Int) throws -> [Result<[Double], StageError>] {
+        let d = PollutantParameters.names.count
         guard parameters.count == rows * d else {
             throw StageError("low-fidelity model: \(parameters.count) values do not make \(rows) rows of \(d) parameters")
         }
@@ -84,16 +98,7 @@ public final class CoarseFEMSource: LowFidelitySource {
             slots[row] = result
             lock.unlock()
         }
-        var out = [Double]()
-        out.reserveCapacity(rows * p)
-        for (row, slot) in slots.enumerated() {
-            switch slot {
-            case .success(let c3)?: out += c3
-            case .failure(let e)?: throw StageError("low-fidelity model (\(record.summary)), parameter set \(row): \(e.description)")
-            case nil: throw StageError("internal: low-fidelity parameter set \(row) was not solved")
-            }
-        }
-        return out
+        return slots.enumerated().map { row, slot in slot ?? .failure(StageError("internal: low-fidelity parameter set \(row) was not solved")) }
     }
 
     /// The sections as TOML that `PipelineConfig` reads back: numbers (integral ones without a

@@ -209,10 +209,8 @@ public enum SurrogateFitStage {
     /// when the key is empty.
     static func lowFidelityCorrection(_ prepared: Prepared, config: PipelineConfig, threads: Int,
                                       progress: (String) -> Void) throws -> (source: CoarseFEMSource, offset: [Double], seconds: Double)? {
-        let mesh = config.surrogate.gpLowFidelityMesh
-        guard mesh.count == 2 else { return nil }
         let t0 = monotonicSeconds()
-        let source = try CoarseFEMSource(config: config, nx: mesh[0], ny: mesh[1])
+        guard let source = try lowFidelitySource(config) else { return nil }
         let data = prepared.dataset, d = data.parameterWidth, p = data.observationWidth
         guard source.pointCount == p else {
             throw StageError("[surrogate] gp_low_fidelity_mesh: the coarse problem has \(source.pointCount) observation points, the data set \(p)")
@@ -221,6 +219,13 @@ public enum SurrogateFitStage {
         progress("POD-GP corrects the \(source.record.summary): solving the \(rows.count) fit samples on it")
         let fields = try source.fields(parameters: rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count, threads: threads)
         return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), monotonicSeconds() - t0)
+    }
+
+    /// `[surrogate] gp_low_fidelity_mesh`'s coarse-mesh source; nil when the key is empty.
+    static func lowFidelitySource(_ config: PipelineConfig) throws -> CoarseFEMSource? {
+        let mesh = config.surrogate.gpLowFidelityMesh
+        guard mesh.count == 2 else { return nil }
+        return try CoarseFEMSource(config: config, nx: mesh[0], ny: mesh[1])
     }
 
     /// The scale/shape split of `rows` (c3 = e^g · s, ‖s‖₂ = 1 over the observation points): the shapes

@@ -132,24 +132,40 @@ extension RefineLoop {
         return (scores, acquisitionModel)
     }
 
-    /// The pool's unacquired candidates and their POD-GP inputs (scaled parameters and, when
-    /// `gp_input_features` includes the wind, its descriptors: a candidate whose wind has no profile,
-    /// which the feasibility table let through, is then left out).
+    /// The pool's unacquired candidates, their POD-GP inputs (scaled parameters and, when
+    /// `gp_input_features` includes the wind, its descriptors) and, with `gp_low_fidelity_mesh`, their
+    /// low-fidelity fields in the output transform's units (rows × P; the POD-GP's mean is relative to
+    /// them). A candidate whose wind has no profile (which the feasibility table let through) or whose
+    /// coarse solve fails is left out: the model could not predict there.
     static func candidateInputs(pool: CandidatePool, excluding taken: Set<Int>, prepared: SurrogateFitStage.Prepared,
-                                config: PipelineConfig) throws -> (available: [Int], inputs: [Double]) {
+                                config: PipelineConfig, threads: Int = 1) throws -> (available: [Int], inputs: [Double], lowFidelityLatent: [Double]?) {
         var available = (0..<pool.count).filter { !taken.contains($0) }
-        guard let descriptors = try SurrogateFitStage.descriptors(prepared, for: .podGP, config: config) else {
-            return (available, available.flatMap { i in prepared.features.scale(rows: Array(pool.row(i))) })
+        let descriptors = try SurrogateFitStage.descriptors(prepared, for: .podGP, config: config)
+        var descriptorRows: [[Double]] = []
+        if let descriptors {
+            let solved = try descriptors.source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count)
+            available = zip(available, solved).compactMap { i, result in
+                guard case .success(let v) = result else { return nil }
+                descriptorRows.append(v)
+                return i
+            }
         }
-        let solved = try descriptors.source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count)
-        var values: [Double] = []
-        available = zip(available, solved).compactMap { i, result in
-            guard case .success(let v) = result else { return nil }
-            values += v
-            return i
+        var latent: [Double]? = nil
+        if let source = try SurrogateFitStage.lowFidelitySource(config) {
+            let solved = try source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count, threads: threads)
+            var fields = [Double](), kept = [Int](), keptDescriptors = [[Double]]()
+            for (k, result) in solved.enumerated() {
+                guard case .success(let field) = result else { continue }
+                fields += field
+                kept.append(available[k])
+                if descriptors != nil { keptDescriptors.append(descriptorRows[k]) }
+            }
+            (available, descriptorRows) = (kept, keptDescriptors)
+            latent = ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform)
         }
         let scaled = available.flatMap { i in prepared.features.scale(rows: Array(pool.row(i))) }
-        return (available, try descriptors.inputs.appended(to: scaled, descriptors: values, rows: available.count))
+        guard let descriptors else { return (available, scaled, latent) }
+        return (available, try descriptors.inputs.appended(to: scaled, descriptors: descriptorRows.flatMap { $0 }, rows: available.count), latent)
     }
 
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
@@ -169,17 +185,25 @@ extension RefineLoop {
             gp = try model.conditioned(inputs: inputs, outputs: split.shapes.map { transform.apply($0) }, count: rows.count, scales: split.scales,
                                        threads: context.threads)
         } else {
-            gp = try model.conditioned(inputs: inputs, outputs: SurrogateFitStage.transformedOutputs(prepared, rows: rows), count: rows.count,
-                                       threads: context.threads)
+            var outputs = SurrogateFitStage.transformedOutputs(prepared, rows: rows)
+            // A multi-fidelity model's GPs learn the discrepancy from the low-fidelity fields.
+            let data = prepared.dataset, d = data.parameterWidth
+            if let offset = try surrogate.lowFidelityOffset(rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count,
+                                                            threads: context.threads) {
+                for i in outputs.indices { outputs[i] -= offset[i] }
+            }
+            gp = try model.conditioned(inputs: inputs, outputs: outputs, count: rows.count, threads: context.threads)
         }
         let taken = Set(acquired.chosen)
         let k = batchSize(round: next, settings)
-        let (available, candidates) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config)
+        let (available, candidates, latent) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config,
+                                                                  threads: context.threads)
         guard available.count >= k else {
             throw StageError("refine: the candidate pool is exhausted (\(available.count) left for a batch of \(k)): raise --pool")
         }
         var processes = gp.processes
-        var weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: transform)
+        var weights = try VarianceAcquisition.relativeErrorWeights(model: gp, points: candidates, count: available.count, transform: transform,
+                                                                   latentOffset: latent)
         if let scale = gp.scaleProcess {
             // c3 = e^g · s: the shapes' weights are their relative errors, and an error δg of the scale
             // is a relative error δg of the whole field: weight 1.

@@ -157,7 +157,6 @@ public enum RefineLoop {
 
     static func makeContext(config: PipelineConfig, dataDirectory: URL, run: DataLayout.RefineRun, settings: RefineSettings, threads: Int,
                             stop: StopSignal?, notice: @escaping (String) -> Void) throws -> Context {
-        try requireSupported(config, stage: "train-dmd refine")
         let inputScaler = try InputScaler(ranges: config.sampling.ranges)
         let base = try SurrogateDataset.load(layout: DataLayout(dataDirectory), inputScaler: inputScaler, parameterNames: PollutantParameters.names)
         try settings.validate(trainingSamples: base.trainIndices.count)
@@ -180,15 +179,6 @@ public enum RefineLoop {
                + "batches of \(settings.batchSize) up to \(settings.budget) FEM solves; \(base.testIndices.count) test samples → \(run.folder.path)")
         return Context(config: config, base: base, inputScaler: inputScaler, initialRows: initialRows, pool: pool, settings: settings,
                        run: run, threads: threads, stop: stop, notice: notice)
-    }
-
-    /// The acquisition scores the POD-GP's own fields; with a low-fidelity model it would need the
-    /// candidates' coarse solves as well, which the loop does not make: refused before any work.
-    static func requireSupported(_ config: PipelineConfig, stage: String) throws {
-        guard config.surrogate.gpLowFidelityMesh.isEmpty else {
-            throw StageError("\(stage): [surrogate] gp_low_fidelity_mesh = \(config.surrogate.gpLowFidelityMesh) is not supported by the refine loop; "
-                             + "run it with --set 'surrogate.gp_low_fidelity_mesh=[]'")
-        }
     }
 
     /// The configuration without the keys that change no result (threads, chunking, figure fields).

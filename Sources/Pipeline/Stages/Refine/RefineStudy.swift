@@ -47,7 +47,6 @@ public enum RefineStudy {
         defer { lock.release() }
         if !options.replot {
             let config = try options.stage.loadConfig()
-            if try options.methodList().contains(.adaptive) { try RefineLoop.requireSupported(config, stage: "train-dmd refine-study") }
             try Provenance.verify(Provenance.chain(layout), root: options.stage.dataURL)
             for seed in try options.seedList() {
                 let settings = try options.design.settings(seed: seed)
