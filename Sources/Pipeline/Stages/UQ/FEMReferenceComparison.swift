@@ -1,6 +1,7 @@
 import Foundation
 import NumericalFoundations
 import PDE
+import Surrogates
 import Uncertainty
 
 /// `uq-propagate compare-fem`: the surrogate study's mean and std maps (DATA/uq) against the FEM Monte
@@ -47,9 +48,41 @@ public enum FEMReferenceComparison {
                              samplingError: sampleQuantile(sampling, 1 - lo), shareInside: Double(inside) / Double(p))
     }
 
+    /// The surrogate on the reference's own rows: d = ‖s̄ − f̄‖/‖f̄‖ for the mean maps of the surrogate's
+    /// predictions s and the FEM's fields f over the same n rows (and likewise the std maps), with the
+    /// percentile bootstrap interval of the same resamples of rows for both (paired). This measures the
+    /// surrogate's own error in the map, ‖E s − E f‖/‖E f‖: the sampling error of f̄ cancels with s̄'s, and
+    /// what is left scales with the spread of s − f, not of f.
+    struct PairedComparison {
+        var name: String
+        var relativeL2: Double
+        var interval: ClosedRange<Double>
+
+        var json: JSONValue {
+            ["map": .string(name), "relative_l2": .number(relativeL2), "relative_l2_low": .number(interval.lowerBound),
+             "relative_l2_high": .number(interval.upperBound)]
+        }
+    }
+
+    static func paired(surrogate s: MapBootstrap, reference f: MapBootstrap, weights: [Double]) -> [PairedComparison] {
+        let p = f.outputs, b = min(s.resamples, f.resamples)
+        func one(_ name: String, _ sMap: [Double], _ fMap: [Double], _ sResamples: [Double], _ fResamples: [Double]) -> PairedComparison {
+            let values = (0..<b).map { r in
+                Quadrature.relativeWeightedL2(Array(sResamples[(r * p)..<((r + 1) * p)]), from: Array(fResamples[(r * p)..<((r + 1) * p)]),
+                                              weights: weights)
+            }
+            return PairedComparison(name: name, relativeL2: Quadrature.relativeWeightedL2(sMap, from: fMap, weights: weights),
+                                    interval: Bootstrap.percentileInterval(values, confidence: f.confidence) ?? .nan ... .nan)
+        }
+        return [one("mean", s.mean, f.mean, s.means, f.means),
+                one("std", s.standardDeviation, f.standardDeviation, s.standardDeviations, f.standardDeviations)]
+    }
+
     /// The reference's converged rows, checked against the hash its manifest records.
     struct Reference {
         var values: [Double]
+        /// The converged rows' parameters (rows × 6).
+        var parameters: [Double]
         var rows: Int
         var points: [Double]
         var manifest: Manifest
@@ -73,13 +106,20 @@ public enum FEMReferenceComparison {
         let status = try Npy.read(Int32.self, from: folder.status, expectedShape: [n]).values
         let points = try Npy.read(Double.self, from: folder.points, expectedShape: [p, 2]).values
         try record.input(folder.status); try record.input(folder.points); try record.input(folder.manifest)
+        let (paramsBytes, paramsFile) = try Provenance.read(folder.params)
+        guard let recordedParams = manifest.details["params_sha256"]?.string, recordedParams == paramsFile.sha256 else {
+            throw StageError("\(folder.params.path) is not the file \(folder.manifest.path) records (SHA-256 \(paramsFile.sha256.prefix(12))…): rerun `uq-propagate fem-reference`")
+        }
+        record.input(paramsFile)
+        let params = try Npy.decode(paramsBytes, as: Double.self, path: folder.params.path, expectedShape: [n, 6]).values
         let converged = (0..<n).filter { status[$0] == FEMStatus.converged.rawValue }
         var values: [Double] = []; values.reserveCapacity(converged.count * p)
         for i in converged { values += c3.values[(i * p)..<((i + 1) * p)] }
+        let parameters = converged.flatMap { params[($0 * 6)..<(($0 + 1) * 6)] }
         guard let b = manifest.details["bootstrap"]?["resamples"]?.number, let seed = manifest.details["bootstrap"]?["seed"]?.number else {
             throw StageError("\(folder.manifest.path) lacks the bootstrap's resamples and seed: rerun `uq-propagate fem-reference`")
         }
-        return Reference(values: values, rows: converged.count, points: points, manifest: manifest, resamples: Int(b), seed: UInt64(seed))
+        return Reference(values: values, parameters: parameters, rows: converged.count, points: points, manifest: manifest, resamples: Int(b), seed: UInt64(seed))
     }
 
     /// The configuration keys in which the reference's and the study's runs differ ("section.key").
@@ -96,7 +136,7 @@ public enum FEMReferenceComparison {
     }
 
     /// Reads both sides, checks them, and compares the two maps. `record` gets the inputs.
-    static func run(layout: DataLayout, record: inout StageRecord) throws -> JSONValue {
+    static func run(layout: DataLayout, model modelName: String, threads: Int, record: inout StageRecord) throws -> JSONValue {
         let reference = try readReference(layout.uqFEMReference, record: &record)
         let uqManifestURL = layout.uq.manifest
         guard FileManager.default.fileExists(atPath: uqManifestURL.path) else {
@@ -121,6 +161,21 @@ public enum FEMReferenceComparison {
                             weights: weights, confidence: bootstrap.confidence),
                     compare("std", surrogate: std, reference: bootstrap.standardDeviation, resamples: bootstrap.standardDeviations,
                             intervals: bootstrap.standardDeviationIntervals, weights: weights, confidence: bootstrap.confidence)]
+        // The study's model on the reference's rows, paired with the FEM's fields.
+        let studyModel = uqManifest.config["uq"]?["model"]?.string
+        guard studyModel == nil || studyModel == modelName else {
+            throw StageError("\(uqManifestURL.path) is a study of the model \"\(studyModel ?? "")\", the configuration names \"\(modelName)\": "
+                             + "run compare-fem with --set uq.model=\(studyModel ?? "")")
+        }
+        let modelFolder = layout.models.model(modelName).folder
+        let model = try SurrogateLoader.loadWithPipelineSources(from: modelFolder)
+        let predicted = try model.predict(parameters: reference.parameters, rows: reference.rows, threads: threads)
+        guard predicted.count == reference.rows * p, predicted.allSatisfy(\.isFinite) else {
+            throw StageError("\(modelFolder.path): the model gave \(predicted.count) values (non-finite ones among them?) for the reference's \(reference.rows) rows of \(p) points")
+        }
+        let surrogateBootstrap = try MapBootstrap(values: predicted, rows: reference.rows, outputs: p, resamples: reference.resamples,
+                                                  seed: reference.seed, stream: FEMReference.bootstrapStream)
+        let pairedMaps = paired(surrogate: surrogateBootstrap, reference: bootstrap, weights: weights)
         let differences = configurationDifferences(reference.manifest.config, uqManifest.config)
         return ["norm": "L2 over the observation grid with the trapezoid weights: ||surrogate − FEM|| / ||FEM||",
                 "model": uqManifest.config["uq"]?["model"] ?? .null,
@@ -128,16 +183,17 @@ public enum FEMReferenceComparison {
                 "fem_samples": .number(Double(reference.rows)), "bootstrap_resamples": .number(Double(reference.resamples)),
                 "confidence": .number(bootstrap.confidence),
                 "comparable": .bool(differences.isEmpty), "configuration_differences": .array(differences.map { .string($0) }),
-                "maps": .array(maps.map(\.json))]
+                "maps": .array(maps.map(\.json)), "paired_maps": .array(pairedMaps.map(\.json))]
     }
 
     /// CSV: one row per map.
     static func csv(_ result: JSONValue) -> String {
         let columns = ["map", "relative_l2", "relative_l2_low", "relative_l2_high", "fem_sampling_error_relative_l2",
                        "share_of_points_inside_fem_interval", "within_fem_sampling_error"]
-        var text = columns.joined(separator: ",") + "\n"
-        for m in result["maps"]?.array ?? [] {
-            text += columns.map { key -> String in
+        var text = (["comparison"] + columns).joined(separator: ",") + "\n"
+        let rows = (result["maps"]?.array ?? []).map { ("study_maps", $0) } + (result["paired_maps"]?.array ?? []).map { ("paired_on_fem_rows", $0) }
+        for (kind, m) in rows {
+            text += kind + "," + columns.map { key -> String in
                 switch m[key] {
                 case .number(let x)?: return String(format: "%.6g", x)
                 case .string(let s)?: return s
@@ -164,6 +220,15 @@ public enum FEMReferenceComparison {
             text += "| \(m["map"]?.string ?? "") | \(f("relative_l2")) | [\(f("relative_l2_low")), \(f("relative_l2_high"))] | \(f("fem_sampling_error_relative_l2")) | "
             text += String(format: "%.1f %%", 100 * (m["share_of_points_inside_fem_interval"]?.number ?? .nan))
             text += " | \(m["within_fem_sampling_error"] == .bool(true) ? "yes" : "no") |\n"
+        }
+        if let paired = result["paired_maps"]?.array, !paired.isEmpty {
+            text += "\nThe surrogate on the reference's own \(n) rows (paired: the same rows and resamples for both, so the FEM's "
+            text += "sampling error cancels and d measures the surrogate's own error in the map, ‖E s − E f‖/‖E f‖):\n\n"
+            text += "| map | d | \(c) % interval of d |\n|---|---:|---|\n"
+            for m in paired {
+                let f = { (k: String) in String(format: "%.4f", m[k]?.number ?? .nan) }
+                text += "| \(m["map"]?.string ?? "") | \(f("relative_l2")) | [\(f("relative_l2_low")), \(f("relative_l2_high"))] |\n"
+            }
         }
         if result["comparable"] != .bool(true) {
             let keys = (result["configuration_differences"]?.array ?? []).compactMap(\.string).joined(separator: ", ")

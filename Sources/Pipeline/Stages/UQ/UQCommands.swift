@@ -99,7 +99,7 @@ extension FEMReferenceComparison {
         try Provenance.verify(Provenance.chain(layout, models: [config.uq.model]) + [layout.uq.folder], root: options.stage.dataURL)
         var record = StageRecord(stage: "uq-propagate compare-fem", config: config, seed: nil)
         let result: JSONValue
-        do { result = try run(layout: layout, record: &record) } catch let e as UQError { throw StageError("uq-propagate compare-fem: \(e.description)") }
+        do { result = try run(layout: layout, model: config.uq.model, threads: config.uq.threads, record: &record) } catch let e as UQError { throw StageError("uq-propagate compare-fem: \(e.description)") }
         for f in try write(result, to: layout.uq) { record.output(f) }
         record.detail("comparison", result)
         try record.finish(manifestAt: layout.uq.folder.appendingPathComponent(manifestName))
