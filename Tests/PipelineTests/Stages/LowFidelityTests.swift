@@ -45,7 +45,7 @@ final class LowFidelityTests: XCTestCase {
         if let without = (0..<params.rows).first(where: { status[$0] != 0 }) {
             let bad = first + Array(params.values[(without * 6)..<(without * 6 + 6)])
             XCTAssertThrowsError(try source.fields(parameters: bad, rows: 2, threads: 1)) { e in
-                XCTAssertTrue("\(e)".contains("parameter set 1"), "\(e)")
+                XCTAssertTrue("\(e)".contains("parameter set 1 (K12 = "), "\(e)")
             }
         }
         XCTAssertThrowsError(try CoarseFEMSource(recorded: LowFidelityInputs(source: "other", summary: "", settings: .object([:]))))

@@ -63,7 +63,11 @@ public final class CoarseFEMSource: LowFidelitySource {
         for (row, result) in try solve(parameters: parameters, rows: rows, threads: threads).enumerated() {
             switch result {
             case .success(let c3): out += c3
-            case .failure(let e): throw StageError("low-fidelity model (\(record.summary)), parameter set \(row): \(e.description)")
+            case .failure(let e):
+                // The row index is the caller's batch position; the values name the parameter set anywhere.
+                let d = PollutantParameters.names.count
+                let values = zip(PollutantParameters.names, parameters[(row * d)..<((row + 1) * d)]).map { "\($0) = \($1)" }.joined(separator: ", ")
+                throw StageError("low-fidelity model (\(record.summary)), parameter set \(row) (\(values)): \(e.description)")
             }
         }
         return out
