@@ -38,9 +38,10 @@ public struct PipelineConfig: Sendable {
         evaluation = try EvaluationSettings(source.section("evaluate"))
         surrogate = try SurrogateSettings(source.section("surrogate"))
         uq = try UQSettings(source.section("uq"), box: sampling.ranges, defaultModel: surrogate.best.rawValue)
-        let coarse = surrogate.gpLowFidelityMesh, mesh = fem.problem.mesh
-        if coarse.count == 2, coarse[0] > mesh.nx || coarse[1] > mesh.ny || (coarse[0] == mesh.nx && coarse[1] == mesh.ny) {
-            throw source.section("surrogate").error("gp_low_fidelity_mesh", "[\(coarse[0]), \(coarse[1])] is not coarser than [fem]'s \(mesh.nx) × \(mesh.ny) mesh; "
+        let mesh = fem.problem.mesh
+        for (key, coarse) in [("gp_low_fidelity_mesh", surrogate.gpLowFidelityMesh), ("podnn_low_fidelity_mesh", surrogate.podnnLowFidelityMesh)]
+        where coarse.count == 2 && (coarse[0] > mesh.nx || coarse[1] > mesh.ny || (coarse[0] == mesh.nx && coarse[1] == mesh.ny)) {
+            throw source.section("surrogate").error(key, "[\(coarse[0]), \(coarse[1])] is not coarser than [fem]'s \(mesh.nx) × \(mesh.ny) mesh; "
                                                     + "the low-fidelity model must be cheaper than the data it corrects (e.g. [24, 16])")
         }
         try source.checkNoUnknownKeys()

@@ -87,12 +87,14 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
 
     public convenience init(network: PODNeuralNetwork, features: InputFeatures, transform: OutputTransform, inputNames: [String],
                      windViscosity: Double?, trainSamples: Int, descriptors: DescriptorInputs? = nil,
-                     descriptorSource: ParameterDescriptorSource? = nil) throws {
+                     descriptorSource: ParameterDescriptorSource? = nil, lowFidelity: LowFidelityInputs? = nil,
+                     lowFidelitySource: LowFidelitySource? = nil) throws {
         try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
                                                trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
-                                               descriptorInputs: descriptors), model: .network(network))
+                                               descriptorInputs: descriptors, lowFidelity: lowFidelity), model: .network(network))
         if let descriptorSource { try attachDescriptorSource(descriptorSource) }
+        if let lowFidelitySource { try attachLowFidelitySource(lowFidelitySource) }
     }
 
     public var kind: String { description.kind }

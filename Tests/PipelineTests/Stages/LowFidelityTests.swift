@@ -54,11 +54,20 @@ final class LowFidelityTests: XCTestCase {
     /// A POD-GP correcting the 12 × 8 solve: the folder records the low-fidelity model, `train-dmd
     /// predict` gives the fit's own bits, and the fit.json names it.
     func testCorrectedModelFitsAndPredictsTheFitsBits() throws {
+        try checkCorrectedModelFitsAndPredicts(.podGP, key: "gp_low_fidelity_mesh")
+    }
+
+    /// The same for POD-NN (`podnn_low_fidelity_mesh`), early-stopped on the validation rows' discrepancies.
+    func testCorrectedPODNNFitsAndPredictsTheFitsBits() throws {
+        try checkCorrectedModelFitsAndPredicts(.podNN, key: "podnn_low_fidelity_mesh")
+    }
+
+    func checkCorrectedModelFitsAndPredicts(_ kind: SurrogateSettings.Model, key: String) throws {
         let data = try Self.smoke.data()
-        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.gp_low_fidelity_mesh=[12, 8]"])
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.\(key)=[12, 8]"])
         let scratch = try makeTemporaryFolder("low-fidelity-predict")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [.podGP], threads: 2) { _ in }
+        let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [kind], threads: 2) { _ in }
         let folder = try XCTUnwrap(outcomes.first?.folder)
         let description = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(ReducedOrderSurrogate.descriptionFile)))
         XCTAssertEqual(description["low_fidelity"]?["source"], .string(CoarseFEMSource.sourceName))
@@ -80,12 +89,17 @@ final class LowFidelityTests: XCTestCase {
     func testLowFidelityMeshKeyIsValidated() throws {
         XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpLowFidelityMesh, [])
         XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n").surrogate.gpLowFidelityMesh, [24, 16])
+        let nn = try PipelineConfig.parse("[surrogate]\npodnn_low_fidelity_mesh = [24, 16]\n").surrogate
+        XCTAssertEqual([nn.lowFidelityMesh(of: .podNN), nn.lowFidelityMesh(of: .podGP), nn.lowFidelityMesh(of: .tuned)], [[24, 16], [], []])
         for (text, fragments) in [("gp_low_fidelity_mesh = [24]", ["surrogate.gp_low_fidelity_mesh", "[nx, ny]"]),
                                   ("gp_low_fidelity_mesh = [24, 1]", ["surrogate.gp_low_fidelity_mesh"]),
                                   ("gp_low_fidelity_mesh = [24, 16]\ngp_output = \"scale_shape\"", ["surrogate.gp_low_fidelity_mesh", "gp_output = \"field\""]),
                                   ("gp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2", ["surrogate.gp_low_fidelity_mesh", "gp_derivative_modes = 0"]),
                                   ("gp_low_fidelity_mesh = [120, 80]", ["surrogate.gp_low_fidelity_mesh", "not coarser", "120 × 80"]),
-                                  ("gp_low_fidelity_mesh = [200, 16]", ["surrogate.gp_low_fidelity_mesh", "not coarser"])] {
+                                  ("gp_low_fidelity_mesh = [200, 16]", ["surrogate.gp_low_fidelity_mesh", "not coarser"]),
+                                  ("podnn_low_fidelity_mesh = [24, 16, 2]", ["surrogate.podnn_low_fidelity_mesh", "[nx, ny]"]),
+                                  ("podnn_low_fidelity_mesh = [120, 80]", ["surrogate.podnn_low_fidelity_mesh", "not coarser"]),
+                                  ("podnn_low_fidelity_mesh = [24, 16]\npodnn_derivative_weight = 1", ["surrogate.podnn_low_fidelity_mesh", "podnn_derivative_weight = 0"])] {
             XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
                 for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
             }

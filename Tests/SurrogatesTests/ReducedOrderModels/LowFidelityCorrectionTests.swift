@@ -82,6 +82,52 @@ final class LowFidelityCorrectionTests: XCTestCase {
         XCTAssertGreaterThan(Double(inside) / Double(truth.count), 0.7)
     }
 
+    /// POD-NN correcting the same low-fidelity model (60 training samples, 15 for early stopping, a
+    /// 16-16 tanh network, Levenberg–Marquardt; 300 test points): the discrepancy is smooth, the field
+    /// is not. Measured: POD-NN alone 5.0e-4, the corrected network 8.5e-6 (low fidelity 0.031; 1 and 2 BLAS threads alike);
+    /// asserted: the correction below a third of either, and the reloaded model gives the same bits.
+    func testPODNNCorrectionOfALowFidelityModelBeatsBoth() throws {
+        let n = 60, v = 15, m = 300
+        let train = uniform(n, stream: 5), validation = uniform(v, stream: 6), test = uniform(m, stream: 2)
+        let transform = OutputTransform.logarithm(offset: try OutputTransform.logarithmOffset(for: Self.field(train, count: n), relative: 1e-8))
+        let box = try InputScaler(ranges: [-1...1, -1...1])
+        let features = try InputFeatures(box: box, logarithmic: [false, false])
+        let low = ShiftedFront()
+        let options = PODNeuralNetworkOptions(energyTolerance: 1e-10, maxRank: 6, hidden: [16, 16], seed: 3, threads: 1,
+                                              optimizer: .levenbergMarquardt, lmIterations: 300, lmPatience: 30)
+        func network(corrected: Bool) throws -> ReducedOrderSurrogate {
+            func targets(_ theta: [Double], _ count: Int) throws -> [Double] {
+                var y = Self.field(theta, count: count).map { transform.apply($0) }
+                if corrected {
+                    let offset = ReducedOrderSurrogate.lowFidelityLatent(try low.fields(parameters: theta, rows: count, threads: 1), transform: transform)
+                    for i in y.indices { y[i] -= offset[i] }
+                }
+                return y
+            }
+            let model = try PODNeuralNetwork.fit(inputs: features.scale(rows: train), outputs: try targets(train, n), count: n,
+                                                 validationInputs: features.scale(rows: validation), validationOutputs: try targets(validation, v),
+                                                 validationCount: v, options: options)
+            return try ReducedOrderSurrogate(network: model, features: features, transform: transform, inputNames: ["a", "b"], windViscosity: nil,
+                                             trainSamples: n,
+                                             lowFidelity: corrected ? LowFidelityInputs(source: "test-front", summary: "the shifted front", settings: .object([:])) : nil,
+                                             lowFidelitySource: corrected ? low : nil)
+        }
+        let truth = Self.field(test, count: m)
+        let corrected = try network(corrected: true), alone = try network(corrected: false)
+        let errorLow = relativeError(try low.fields(parameters: test, rows: m, threads: 1), truth)
+        let errorCorrected = relativeError(try corrected.predict(parameters: test, rows: m, threads: 1), truth)
+        let errorAlone = relativeError(try alone.predict(parameters: test, rows: m, threads: 1), truth)
+        print("shifted front, POD-NN: low fidelity \(errorLow), alone \(errorAlone), corrected \(errorCorrected)")
+        XCTAssertLessThan(errorCorrected, errorLow / 3)
+        XCTAssertLessThan(errorCorrected, errorAlone / 3)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("low-fidelity-nn-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try corrected.save(to: folder)
+        let reloaded = try ReducedOrderSurrogate.load(from: folder, lowFidelitySources: { _ in ShiftedFront() })
+        XCTAssertEqual(try reloaded.predict(parameters: test, rows: m, threads: 1), try corrected.predict(parameters: test, rows: m, threads: 1))
+    }
+
     /// A low-fidelity value below zero (a coarse stabilised solution's undershoot: −1e-4 against
     /// δ = 4e-5 on the large data) enters as the transform of 0, log δ, where the fine field (≥ −1e-8)
     /// is too — not the clamp's log(1e-12 δ), a spike of log 1e12 ≈ 27.6 for the correction to learn.

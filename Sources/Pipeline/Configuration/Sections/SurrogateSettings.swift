@@ -100,6 +100,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var podnnDerivativeWeight: Double
     /// POD-NN's inputs (the parameters, or also the wind's descriptors).
     public var podnnInputFeatures: InputFeatureSet
+    /// [nx, ny] of the low-fidelity model POD-NN corrects, as `gpLowFidelityMesh`; empty: none.
+    public var podnnLowFidelityMesh: [Int]
 
     // The ensemble: a weighted average of other models (weights chosen on validation).
     public var ensembleMembers: [Model]
@@ -149,11 +151,8 @@ public struct SurrogateSettings: Sendable, Equatable {
         if gpOutput == .scaleShape && gpDerivativeModes > 0 {
             throw r.error("gp_output", "the gradient-enhanced GP (gp_derivative_modes > 0) sees the fields' gradients, not the shapes': set gp_derivative_modes = 0 or gp_output = \"field\"")
         }
-        gpLowFidelityMesh = try r.ints("gp_low_fidelity_mesh", default: [], each: 2...100_000)
+        gpLowFidelityMesh = try Self.lowFidelityMesh(r, key: "gp_low_fidelity_mesh")
         if !gpLowFidelityMesh.isEmpty {
-            guard gpLowFidelityMesh.count == 2 else {
-                throw r.error("gp_low_fidelity_mesh", "expected [nx, ny] (two integers ≥ 2) or [] for none, found \(gpLowFidelityMesh.count) values")
-            }
             if gpOutput == .scaleShape {
                 throw r.error("gp_low_fidelity_mesh", "the low-fidelity correction models the fields, not the scale/shape split: set gp_output = \"field\" or gp_low_fidelity_mesh = []")
             }
@@ -179,6 +178,10 @@ public struct SurrogateSettings: Sendable, Equatable {
         if podnnDerivativeWeight > 0 && podnnOptimizer != .adam {
             throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
         }
+        podnnLowFidelityMesh = try Self.lowFidelityMesh(r, key: "podnn_low_fidelity_mesh")
+        if !podnnLowFidelityMesh.isEmpty && podnnDerivativeWeight > 0 {
+            throw r.error("podnn_low_fidelity_mesh", "the derivative-informed loss (podnn_derivative_weight > 0) would need the low-fidelity model's gradients: set podnn_derivative_weight = 0 or podnn_low_fidelity_mesh = []")
+        }
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
         if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {
@@ -190,6 +193,24 @@ public struct SurrogateSettings: Sendable, Equatable {
     }
 
     /// The inputs of `model`: its `*_input_features` key for the POD models, the parameters for the others.
+    /// The coarse mesh [nx, ny] whose FEM solve `model` corrects (multi-fidelity); empty: none.
+    public func lowFidelityMesh(of model: Model) -> [Int] {
+        switch model {
+        case .podGP: return gpLowFidelityMesh
+        case .podNN: return podnnLowFidelityMesh
+        case .tuned, .ensemble: return []
+        }
+    }
+
+    /// A low-fidelity mesh key: [nx, ny], each ≥ 2, or [] for none.
+    private static func lowFidelityMesh(_ r: SectionReader, key: String) throws -> [Int] {
+        let mesh = try r.ints(key, default: [], each: 2...100_000)
+        guard mesh.isEmpty || mesh.count == 2 else {
+            throw r.error(key, "expected [nx, ny] (two integers ≥ 2) or [] for none, found \(mesh.count) values")
+        }
+        return mesh
+    }
+
     public func inputFeatures(of model: Model) -> InputFeatureSet {
         switch model {
         case .podGP: return gpInputFeatures

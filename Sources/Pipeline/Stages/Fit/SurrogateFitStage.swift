@@ -186,7 +186,7 @@ public enum SurrogateFitStage {
         var (outputs, scales, transform): ([Double], [Double]?, OutputTransform) = (transformedOutputs(prepared, rows: prepared.fitRows), nil, prepared.transform)
         if s.gpOutput == .scaleShape { (outputs, scales, transform) = try scaleShapeOutputs(prepared, config: config) }
         var details: [String: JSONValue] = ["output": .string(s.gpOutput.rawValue)]
-        let lowFidelity = try lowFidelityCorrection(prepared, config: config, threads: threads, progress: progress)
+        let lowFidelity = try lowFidelityCorrection(prepared, for: .podGP, rows: prepared.fitRows, config: config, threads: threads, progress: progress)
         if let lowFidelity {
             for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
             details["low_fidelity"] = .string(lowFidelity.source.record.summary)
@@ -204,26 +204,25 @@ public enum SurrogateFitStage {
         return (surrogate, monotonicSeconds() - start, details)
     }
 
-    /// `[surrogate] gp_low_fidelity_mesh`: the coarse-mesh source and the fit rows' fields on it
-    /// through the output transform (row-major), which POD-GP's targets are taken relative to; nil
-    /// when the key is empty.
-    static func lowFidelityCorrection(_ prepared: Prepared, config: PipelineConfig, threads: Int,
+    /// `[surrogate] gp_low_fidelity_mesh` / `podnn_low_fidelity_mesh` (`model`'s): the coarse-mesh
+    /// source and `rows`' fields on it through the output transform (row-major), which the POD
+    /// model's targets are taken relative to; nil when the key is empty.
+    static func lowFidelityCorrection(_ prepared: Prepared, for model: SurrogateSettings.Model, rows: [Int], config: PipelineConfig, threads: Int,
                                       progress: (String) -> Void) throws -> (source: CoarseFEMSource, offset: [Double], seconds: Double)? {
         let t0 = monotonicSeconds()
-        guard let source = try lowFidelitySource(config) else { return nil }
+        guard let source = try lowFidelitySource(config, for: model) else { return nil }
         let data = prepared.dataset, d = data.parameterWidth, p = data.observationWidth
         guard source.pointCount == p else {
-            throw StageError("[surrogate] gp_low_fidelity_mesh: the coarse problem has \(source.pointCount) observation points, the data set \(p)")
+            throw StageError("[surrogate] the low-fidelity mesh of \(model.rawValue): the coarse problem has \(source.pointCount) observation points, the data set \(p)")
         }
-        let rows = prepared.fitRows
-        progress("POD-GP corrects the \(source.record.summary): solving the \(rows.count) fit samples on it")
+        progress("\(model.rawValue) corrects the \(source.record.summary): solving \(rows.count) samples on it")
         let fields = try source.fields(parameters: rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count, threads: threads)
         return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), monotonicSeconds() - t0)
     }
 
-    /// `[surrogate] gp_low_fidelity_mesh`'s coarse-mesh source; nil when the key is empty.
-    static func lowFidelitySource(_ config: PipelineConfig) throws -> CoarseFEMSource? {
-        let mesh = config.surrogate.gpLowFidelityMesh
+    /// The coarse-mesh source `model` corrects (`SurrogateSettings.lowFidelityMesh(of:)`); nil when none.
+    static func lowFidelitySource(_ config: PipelineConfig, for model: SurrogateSettings.Model) throws -> CoarseFEMSource? {
+        let mesh = config.surrogate.lowFidelityMesh(of: model)
         guard mesh.count == 2 else { return nil }
         return try CoarseFEMSource(config: config, nx: mesh[0], ny: mesh[1])
     }
@@ -287,18 +286,34 @@ public enum SurrogateFitStage {
         let jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))"
                  + (jacobians.map { j in ", derivative-informed (weight \(s.podnnDerivativeWeight), \(j.available.filter { $0 }.count) samples with ∂c3/∂θ)" } ?? ""))
-        let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: transformedOutputs(prepared, rows: prepared.fitRows),
+        var outputs = transformedOutputs(prepared, rows: prepared.fitRows)
+        var validationOutputs = transformedOutputs(prepared, rows: prepared.validationRows)
+        // Multi-fidelity: the network learns the discrepancy from the coarse solve, early-stopped on
+        // the validation rows' discrepancies.
+        let lowFidelity = try lowFidelityCorrection(prepared, for: .podNN, rows: prepared.fitRows + prepared.validationRows, config: config,
+                                                    threads: threads, progress: progress)
+        if let lowFidelity {
+            let split = outputs.count
+            for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
+            for i in validationOutputs.indices { validationOutputs[i] -= lowFidelity.offset[split + i] }
+        }
+        let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: outputs,
                                              count: prepared.fitRows.count,
                                              validationInputs: try scaledInputs(prepared, rows: prepared.validationRows, for: .podNN, config: config),
-                                             validationOutputs: transformedOutputs(prepared, rows: prepared.validationRows),
+                                             validationOutputs: validationOutputs,
                                              validationCount: prepared.validationRows.count, jacobians: jacobians, options: options)
         let surrogate = try ReducedOrderSurrogate(network: model, features: prepared.features, transform: prepared.transform,
                                                   inputNames: PollutantParameters.names, windViscosity: config.wind.nu,
                                                   trainSamples: prepared.fitRows.count, descriptors: descriptors?.inputs,
-                                                  descriptorSource: descriptors?.source)
+                                                  descriptorSource: descriptors?.source, lowFidelity: lowFidelity?.source.record,
+                                                  lowFidelitySource: lowFidelity?.source)
         var details: [String: JSONValue] = ["rank": JSONValue(model.rank), "optimizer": .string(s.podnnOptimizer.rawValue),
                                             "derivative_weight": JSONValue(s.podnnDerivativeWeight),
                                             "history_csv": .string(model.trainingCurveCSV())]
+        if let lowFidelity {
+            details["low_fidelity"] = .string(lowFidelity.source.record.summary)
+            details["low_fidelity_fit_seconds"] = JSONValue(lowFidelity.seconds)
+        }
         if let r = model.fitReport {
             details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
             if let status = r.lmStatus { details["lm_status"] = .string(status) }

@@ -151,7 +151,7 @@ extension RefineLoop {
             }
         }
         var latent: [Double]? = nil
-        if let source = try SurrogateFitStage.lowFidelitySource(config) {
+        if let source = try SurrogateFitStage.lowFidelitySource(config, for: .podGP) {
             let solved = try source.solve(parameters: available.flatMap { Array(pool.row($0)) }, rows: available.count, threads: threads)
             var fields = [Double](), kept = [Int](), keptDescriptors = [[Double]]()
             for (k, result) in solved.enumerated() {

@@ -192,7 +192,7 @@ public enum RefineLoop {
         // leave the digest as it was, so those runs still resume.
         if var surrogate = sections["surrogate"]?.object {
             if surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) { surrogate.removeValue(forKey: "gp_output") }
-            if surrogate["gp_low_fidelity_mesh"] == .array([]) { surrogate.removeValue(forKey: "gp_low_fidelity_mesh") }
+            for key in ["gp_low_fidelity_mesh", "podnn_low_fidelity_mesh"] where surrogate[key] == .array([]) { surrogate.removeValue(forKey: key) }
             sections["surrogate"] = .object(surrogate)
         }
         return SHA256Digest.hex(of: Data(JSONValue.object(sections).jsonText().utf8))
