@@ -3,11 +3,12 @@ import NumericalFoundations
 import PDE
 import Surrogates
 
-/// The low-fidelity model of a multi-fidelity POD-GP (`[surrogate] gp_low_fidelity_mesh`): the same
+/// The low-fidelity model of a multi-fidelity POD model (`[surrogate] gp_low_fidelity_mesh`,
+/// `podnn_low_fidelity_mesh`): the same
 /// problem (formulation.md §3 with every `[fem]` and `[wind]` setting) on a coarser mesh, each
 /// parameter set with its Blasius wind solved in-process, c3 read at the same observation points.
 /// A 24 × 16 mesh costs ≈ 10 ms a solve against ≈ 0.6 s on the 120 × 80 one and is within 0.7 %
-/// (median) of it (docs/surrogates.md), so the POD-GP only learns the small, smooth discrepancy.
+/// (median) of it (docs/surrogates.md), so the POD model only learns the small, smooth discrepancy.
 ///
 /// The model file records the `[fem]` and `[wind]` sections as resolved (defaults filled in, the
 /// coarse mesh in place), so a model recomputes the same fields without a configuration; a source
