@@ -160,6 +160,21 @@ final class FEMReferenceTests: XCTestCase {
         XCTAssertLessThan(paired[1].interval.upperBound, 0.02)
     }
 
+    /// A model that cannot predict the reference's rows loses the paired table only: the report keeps
+    /// the study's maps and names the reason.
+    func testReportKeepsTheStudyMapsWhenThePairedRowsFail() throws {
+        let result: JSONValue = ["fem_samples": 2000, "bootstrap_resamples": 1000, "confidence": 0.95, "comparable": true,
+                                 "maps": [["map": "mean", "relative_l2": 0.03, "relative_l2_low": 0.01, "relative_l2_high": 0.2,
+                                           "fem_sampling_error_relative_l2": 0.15, "share_of_points_inside_fem_interval": 0.99,
+                                           "within_fem_sampling_error": true]],
+                                 "paired_maps": [], "paired_error": "low-fidelity model (x), parameter set 7 (K12 = 1.0, …): no convergence"]
+        let text = FEMReferenceComparison.markdown(result)
+        XCTAssertTrue(text.contains("| mean | 0.0300 |"), text)
+        XCTAssertTrue(text.contains("could not be compared: low-fidelity model (x), parameter set 7"), text)
+        XCTAssertFalse(text.contains("paired: the same rows"), text)
+        XCTAssertTrue(FEMReferenceComparison.csv(result).contains("study_maps,mean,0.03,"))
+    }
+
     func testConfigurationDifferencesNameTheKeys() throws {
         let a = try PipelineConfig.parse(Self.toml).resolved
         let b = try PipelineConfig.parse(Self.toml.replacingOccurrences(of: "threads = 1", with: "threads = 2") + "\nregion = \"box\"\n").resolved

@@ -48,11 +48,6 @@ final class DescriptorInputsTests: XCTestCase {
                                          descriptorSource: descriptors == nil ? nil : FrontDescriptor())
     }
 
-    func relativeError(_ predicted: [Double], _ truth: [Double]) -> Double {
-        let e = zip(predicted, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
-        return (e / truth.map { $0 * $0 }.reduce(0, +)).squareRoot()
-    }
-
     /// 80 training and 300 test points: with the descriptor the relative L2 error over the test set is
     /// a small fraction of the error without it. Measured: 1.4e-5 with, 0.073 without (a ratio of
     /// 2e-4; 1 and 2 BLAS threads alike); asserted with wide margins: < 1e-3, and the ratio < 0.05.

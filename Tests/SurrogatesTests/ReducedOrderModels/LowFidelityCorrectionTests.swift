@@ -50,11 +50,6 @@ final class LowFidelityCorrectionTests: XCTestCase {
                                          lowFidelitySource: lowFidelity)
     }
 
-    func relativeError(_ predicted: [Double], _ truth: [Double]) -> Double {
-        let e = zip(predicted, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
-        return (e / truth.map { $0 * $0 }.reduce(0, +)).squareRoot()
-    }
-
     /// 40 training and 300 test points. Measured: the low-fidelity model alone is off by 0.031, POD-GP
     /// alone by 0.106, the corrected model by 5.8e-7 (the discrepancy is smooth: linear in θ per mode).
     /// Asserted with wide margins: the correction below 1e-4 and below 1 % of either. Its ±2σ band (the

@@ -167,15 +167,21 @@ public enum FEMReferenceComparison {
             throw StageError("\(uqManifestURL.path) is a study of the model \"\(studyModel ?? "")\", the configuration names \"\(modelName)\": "
                              + "run compare-fem with --set uq.model=\(studyModel ?? "")")
         }
-        let modelFolder = layout.models.model(modelName).folder
-        let model = try SurrogateLoader.loadWithPipelineSources(from: modelFolder)
-        let predicted = try model.predict(parameters: reference.parameters, rows: reference.rows, threads: threads)
-        guard predicted.count == reference.rows * p, predicted.allSatisfy(\.isFinite) else {
-            throw StageError("\(modelFolder.path): the model gave \(predicted.count) values (non-finite ones among them?) for the reference's \(reference.rows) rows of \(p) points")
+        // A model that cannot predict every reference row (e.g. a failed coarse solve) loses the paired
+        // rows only: the comparison of the study's maps is still written, with the reason.
+        var pairedMaps: [PairedComparison] = [], pairedError: String? = nil
+        do {
+            let (model, modelFolder) = try UQStage.loadModel(modelName, layout: layout, record: &record)
+            let predicted = try model.predict(parameters: reference.parameters, rows: reference.rows, threads: threads)
+            guard predicted.count == reference.rows * p, predicted.allSatisfy(\.isFinite) else {
+                throw StageError("\(modelFolder.path): the model gave \(predicted.count) values (non-finite ones among them?) for the reference's \(reference.rows) rows of \(p) points")
+            }
+            let surrogateBootstrap = try MapBootstrap(values: predicted, rows: reference.rows, outputs: p, resamples: reference.resamples,
+                                                      seed: reference.seed, stream: FEMReference.bootstrapStream)
+            pairedMaps = paired(surrogate: surrogateBootstrap, reference: bootstrap, weights: weights)
+        } catch {
+            pairedError = "\(error)"
         }
-        let surrogateBootstrap = try MapBootstrap(values: predicted, rows: reference.rows, outputs: p, resamples: reference.resamples,
-                                                  seed: reference.seed, stream: FEMReference.bootstrapStream)
-        let pairedMaps = paired(surrogate: surrogateBootstrap, reference: bootstrap, weights: weights)
         let differences = configurationDifferences(reference.manifest.config, uqManifest.config)
         return ["norm": "L2 over the observation grid with the trapezoid weights: ||surrogate − FEM|| / ||FEM||",
                 "model": uqManifest.config["uq"]?["model"] ?? .null,
@@ -183,7 +189,8 @@ public enum FEMReferenceComparison {
                 "fem_samples": .number(Double(reference.rows)), "bootstrap_resamples": .number(Double(reference.resamples)),
                 "confidence": .number(bootstrap.confidence),
                 "comparable": .bool(differences.isEmpty), "configuration_differences": .array(differences.map { .string($0) }),
-                "maps": .array(maps.map(\.json)), "paired_maps": .array(pairedMaps.map(\.json))]
+                "maps": .array(maps.map(\.json)), "paired_maps": .array(pairedMaps.map(\.json)),
+                "paired_error": pairedError.map { .string($0) } ?? .null]
     }
 
     /// CSV: one row per map.
@@ -229,6 +236,9 @@ public enum FEMReferenceComparison {
                 let f = { (k: String) in String(format: "%.4f", m[k]?.number ?? .nan) }
                 text += "| \(m["map"]?.string ?? "") | \(f("relative_l2")) | [\(f("relative_l2_low")), \(f("relative_l2_high"))] |\n"
             }
+        }
+        if let reason = result["paired_error"]?.string {
+            text += "\nThe surrogate on the reference's own rows (paired) could not be compared: \(reason)\n"
         }
         if result["comparable"] != .bool(true) {
             let keys = (result["configuration_differences"]?.array ?? []).compactMap(\.string).joined(separator: ", ")

@@ -145,14 +145,20 @@ public enum UQStage {
         var solvedRows: [Int] { (0..<samples).filter { femStatus[$0] == 0 } }
     }
 
-    private static func readInputs(layout: DataLayout, modelName: String, record: inout StageRecord) throws -> StudyInputs {
-        let modelFolder = layout.models.model(modelName).folder
-        // Any surrogate of the project: the paper's network, the tuned one, POD-GP or POD-NN.
-        let model = try SurrogateLoader.loadWithPipelineSources(from: modelFolder)
+    /// DATA/models/NAME with the sources its inputs need (any surrogate of the project: the paper's
+    /// network, the tuned one, POD-GP, POD-NN, the ensemble), its description files recorded as inputs.
+    static func loadModel(_ name: String, layout: DataLayout, record: inout StageRecord) throws -> (model: FieldSurrogate, folder: URL) {
+        let folder = layout.models.model(name).folder
+        let model = try SurrogateLoader.loadWithPipelineSources(from: folder)
         for f in [SurrogateModel.descriptionFile, ReducedOrderSurrogate.descriptionFile, "rom.json"]
-        where FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(f).path) {
-            try record.input(modelFolder.appendingPathComponent(f))
+        where FileManager.default.fileExists(atPath: folder.appendingPathComponent(f).path) {
+            try record.input(folder.appendingPathComponent(f))
         }
+        return (model, folder)
+    }
+
+    private static func readInputs(layout: DataLayout, modelName: String, record: inout StageRecord) throws -> StudyInputs {
+        let (model, modelFolder) = try loadModel(modelName, layout: layout, record: &record)
         let pointsURL = layout.fem.points
         let points = try Npy.read(Double.self, from: pointsURL, expectedShape: [nil, 2])
         let p = points.rows
