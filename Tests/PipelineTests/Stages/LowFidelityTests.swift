@@ -51,6 +51,64 @@ final class LowFidelityTests: XCTestCase {
         XCTAssertThrowsError(try CoarseFEMSource(recorded: LowFidelityInputs(source: "other", summary: "", settings: .object([:]))))
     }
 
+    /// The coarse source's ∂c3/∂θ: on the configuration's own mesh they are the FEM stage's
+    /// fem/dc3_dtheta.npy (the same tangent equation; 1e-9 relative per sample), and on a 12 × 8 mesh
+    /// the low-fidelity latent Jacobians (`lowFidelityJacobians`: the cut at 0, log(c + δ), the input
+    /// scaling) match central differences of the source's own latent fields along each parameter
+    /// (step 1e-4 relative: measured ≤ 7e-8 of each column's norm, from the truncation and Newton's
+    /// 1e-10 residual; asserted at 1e-5), a point below the cut has none; the discrepancy Jacobians are the fine minus the coarse where both exist.
+    func testCoarseSensitivitiesAreTheFEMStagesAndTheLatentJacobiansItsDifferences() throws {
+        let data = try Self.smoke.data()
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config))
+        let layout = DataLayout(data)
+        let params = try Npy.read(Double.self, from: layout.samples.params, expectedShape: [nil, 6])
+        let status = try Npy.read(Int32.self, from: layout.fem.status, expectedShape: [params.rows]).values
+        let p = try Npy.read(Double.self, from: layout.fem.c3, expectedShape: [params.rows, nil]).shape[1]
+        let fine = try Npy.read(Double.self, from: layout.fem.sensitivities, expectedShape: [params.rows, p, 6]).values
+        let rows = Array((0..<params.rows).filter { status[$0] == 0 }.prefix(4))
+        let mesh = config.fem.problem.mesh
+        let source = try CoarseFEMSource(config: config, nx: mesh.nx, ny: mesh.ny)
+        let solved = try source.fieldsWithSensitivities(parameters: rows.flatMap { params.values[($0 * 6)..<(($0 + 1) * 6)] }, rows: rows.count, threads: 2)
+        for (k, row) in rows.enumerated() {
+            let a = try XCTUnwrap(solved.sensitivities[k]), b = Array(fine[(row * p * 6)..<((row + 1) * p * 6)])
+            XCTAssertLessThanOrEqual(relativeError(a, b), 1e-9, "sample \(row)")
+        }
+
+        let coarseConfig = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.gp_low_fidelity_mesh=[12, 8]"])
+        let prepared = try SurrogateFitStage.prepare(config: coarseConfig, dataDirectory: data)
+        let coarse = try CoarseFEMSource(config: coarseConfig, nx: 12, ny: 8)
+        let picked = Array(prepared.fitRows.prefix(2))
+        let theta = picked.map { Array(prepared.dataset.parameters[($0 * 6)..<(($0 + 1) * 6)]) }
+        let both = try coarse.fieldsWithSensitivities(parameters: theta.flatMap { $0 }, rows: 2, threads: 2)
+        let jacobians = SurrogateFitStage.lowFidelityJacobians(prepared, rows: picked, fields: both.values, sensitivities: both.sensitivities)
+        XCTAssertEqual(jacobians.available, [true, true])
+        // Below the cut the latent field is constant: a point moved below 0 loses its derivatives, and only it.
+        var undershoot = both.values
+        undershoot[p + 3] = -1e-6
+        let cut = SurrogateFitStage.lowFidelityJacobians(prepared, rows: picked, fields: undershoot, sensitivities: both.sensitivities)
+        XCTAssertEqual(Array(cut.values[((p + 3) * 6)..<((p + 4) * 6)]), [0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(cut.values.enumerated().filter { $0.offset / 6 != p + 3 }.map(\.element),
+                       jacobians.values.enumerated().filter { $0.offset / 6 != p + 3 }.map(\.element))
+        for (slot, t) in theta.enumerated() {
+            for j in 0..<6 {
+                let h = 1e-4 * max(abs(t[j]), j == 5 ? 0.01 : 0.1)
+                var up = t, down = t
+                up[j] += h; down[j] -= h
+                let fields = try coarse.fields(parameters: up + down, rows: 2, threads: 2)
+                let latent = ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform)
+                let factor = prepared.features.parameterPerScaledInput(t[j], column: j)
+                let differences = (0..<p).map { (latent[$0] - latent[p + $0]) / (2 * h) * factor }
+                let column = (0..<p).map { jacobians.values[(slot * p + $0) * 6 + j] }
+                XCTAssertLessThanOrEqual(relativeError(column, differences), 1e-5, "row \(picked[slot]), \(PollutantParameters.names[j])")
+            }
+        }
+        let fineJacobians = FieldJacobians(values: jacobians.values.map { 2 * $0 }, available: [true, false])
+        let discrepancy = SurrogateFitStage.discrepancyJacobians(fine: fineJacobians, lowFidelity: jacobians)
+        XCTAssertEqual(discrepancy.available, [true, false])
+        XCTAssertEqual(Array(discrepancy.values.prefix(p * 6)), Array(jacobians.values.prefix(p * 6)))
+        XCTAssertTrue(discrepancy.values.suffix(p * 6).allSatisfy { $0 == 0 })
+    }
+
     /// A POD-GP correcting the 12 × 8 solve: the folder records the low-fidelity model, `train-dmd
     /// predict` gives the fit's own bits, and the fit.json names it.
     func testCorrectedModelFitsAndPredictsTheFitsBits() throws {
@@ -62,9 +120,22 @@ final class LowFidelityTests: XCTestCase {
         try checkCorrectedModelFitsAndPredicts(.podNN, key: "podnn_low_fidelity_mesh")
     }
 
-    func checkCorrectedModelFitsAndPredicts(_ kind: SurrogateSettings.Model, key: String) throws {
+    /// Both with the derivatives of the discrepancy (the fine sensitivities minus the 12 × 8 solve's):
+    /// the fit uses every fit row's gradients and predicts its own bits.
+    func testCorrectedModelsWithDerivativesFitAndPredictTheFitsBits() throws {
+        let samples = try checkCorrectedModelFitsAndPredicts(.podGP, key: "gp_low_fidelity_mesh", overrides: ["surrogate.gp_derivative_modes=2"])
+        let fitRows = try SurrogateFitStage.prepare(config: try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config)), dataDirectory: try Self.smoke.data()).fitRows
+        XCTAssertEqual(samples, fitRows.count)
+        XCTAssertEqual(try checkCorrectedModelFitsAndPredicts(.podNN, key: "podnn_low_fidelity_mesh", overrides: ["surrogate.podnn_derivative_weight=0.3"]),
+                       fitRows.count)
+    }
+
+    /// Fits `kind` correcting the 12 × 8 solve, checks its record and that `predict` gives the fit's
+    /// bits; the number of samples whose gradients the fit used (fit.json), if any.
+    @discardableResult
+    func checkCorrectedModelFitsAndPredicts(_ kind: SurrogateSettings.Model, key: String, overrides: [String] = []) throws -> Int? {
         let data = try Self.smoke.data()
-        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.\(key)=[12, 8]"])
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.\(key)=[12, 8]"] + overrides)
         let scratch = try makeTemporaryFolder("low-fidelity-predict")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outcomes = try SurrogateFitStage.run(config: config, dataDirectory: data, models: [kind], threads: 2) { _ in }
@@ -82,11 +153,14 @@ final class LowFidelityTests: XCTestCase {
         try PredictStage.run(try PredictOptions.parse(["--model", folder.path, "--params", paramsFile.path, "--out", out.path]))
         XCTAssertEqual(try Npy.read(Double.self, from: out).values, written)
         XCTAssertTrue(written.allSatisfy { $0.isFinite })
+        return fit["gradient_samples"]?.number.map { Int($0) }
     }
 
     /// `gp_low_fidelity_mesh`: off by default; [nx, ny]; its refusals (not two values, below 2, with the
-    /// split or gradient-enhanced modes, not coarser than [fem]'s mesh), each naming the key and the way out.
+    /// split, not coarser than [fem]'s mesh), each naming the key and the way out; with derivatives it is accepted.
     func testLowFidelityMeshKeyIsValidated() throws {
+        let derivatives = try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2\npodnn_low_fidelity_mesh = [24, 16]\npodnn_derivative_weight = 1\n").surrogate
+        XCTAssertEqual([derivatives.gpDerivativeModes, derivatives.lowFidelityMesh(of: .podNN).count], [2, 2])
         XCTAssertEqual(try PipelineConfig.parse("").surrogate.gpLowFidelityMesh, [])
         XCTAssertEqual(try PipelineConfig.parse("[surrogate]\ngp_low_fidelity_mesh = [24, 16]\n").surrogate.gpLowFidelityMesh, [24, 16])
         let nn = try PipelineConfig.parse("[surrogate]\npodnn_low_fidelity_mesh = [24, 16]\n").surrogate
@@ -94,12 +168,10 @@ final class LowFidelityTests: XCTestCase {
         for (text, fragments) in [("gp_low_fidelity_mesh = [24]", ["surrogate.gp_low_fidelity_mesh", "[nx, ny]"]),
                                   ("gp_low_fidelity_mesh = [24, 1]", ["surrogate.gp_low_fidelity_mesh"]),
                                   ("gp_low_fidelity_mesh = [24, 16]\ngp_output = \"scale_shape\"", ["surrogate.gp_low_fidelity_mesh", "gp_output = \"field\""]),
-                                  ("gp_low_fidelity_mesh = [24, 16]\ngp_derivative_modes = 2", ["surrogate.gp_low_fidelity_mesh", "gp_derivative_modes = 0"]),
                                   ("gp_low_fidelity_mesh = [120, 80]", ["surrogate.gp_low_fidelity_mesh", "not coarser", "120 × 80"]),
                                   ("gp_low_fidelity_mesh = [200, 16]", ["surrogate.gp_low_fidelity_mesh", "not coarser"]),
                                   ("podnn_low_fidelity_mesh = [24, 16, 2]", ["surrogate.podnn_low_fidelity_mesh", "[nx, ny]"]),
-                                  ("podnn_low_fidelity_mesh = [120, 80]", ["surrogate.podnn_low_fidelity_mesh", "not coarser"]),
-                                  ("podnn_low_fidelity_mesh = [24, 16]\npodnn_derivative_weight = 1", ["surrogate.podnn_low_fidelity_mesh", "podnn_derivative_weight = 0"])] {
+                                  ("podnn_low_fidelity_mesh = [120, 80]", ["surrogate.podnn_low_fidelity_mesh", "not coarser"])] {
             XCTAssertThrowsError(try PipelineConfig.parse("[surrogate]\n" + text + "\n", file: "t.toml")) { e in
                 for f in fragments + ["t.toml"] { XCTAssertTrue("\(e)".contains(f), "'\(e)' lacks '\(f)'") }
             }

@@ -1,4 +1,5 @@
 import XCTest
+import _TestSupport
 import Foundation
 import NumericalFoundations
 @testable import Surrogates

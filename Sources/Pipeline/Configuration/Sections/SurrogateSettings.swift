@@ -156,9 +156,6 @@ public struct SurrogateSettings: Sendable, Equatable {
             if gpOutput == .scaleShape {
                 throw r.error("gp_low_fidelity_mesh", "the low-fidelity correction models the fields, not the scale/shape split: set gp_output = \"field\" or gp_low_fidelity_mesh = []")
             }
-            if gpDerivativeModes > 0 {
-                throw r.error("gp_low_fidelity_mesh", "the gradient-enhanced GP (gp_derivative_modes > 0) would need the low-fidelity model's gradients: set gp_derivative_modes = 0 or gp_low_fidelity_mesh = []")
-            }
         }
 
         podnnHidden = try r.ints("podnn_hidden", default: [64, 64], each: 1...1_000_000)
@@ -179,9 +176,6 @@ public struct SurrogateSettings: Sendable, Equatable {
             throw r.error("podnn_derivative_weight", "the derivative-informed loss is trained with podnn_optimizer = \"adam\" only")
         }
         podnnLowFidelityMesh = try Self.lowFidelityMesh(r, key: "podnn_low_fidelity_mesh")
-        if !podnnLowFidelityMesh.isEmpty && podnnDerivativeWeight > 0 {
-            throw r.error("podnn_low_fidelity_mesh", "the derivative-informed loss (podnn_derivative_weight > 0) would need the low-fidelity model's gradients: set podnn_derivative_weight = 0 or podnn_low_fidelity_mesh = []")
-        }
         ensembleMembers = try r.strings("ensemble_members", default: ["tuned", "pod_gp"],
                                         allowed: Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)).compactMap(Model.init(rawValue:))
         if ensembleMembers.isEmpty || Set(ensembleMembers).count != ensembleMembers.count {

@@ -62,38 +62,74 @@ public final class CoarseFEMSource: LowFidelitySource {
         var out = [Double]()
         out.reserveCapacity(rows * pointCount)
         for (row, result) in try solve(parameters: parameters, rows: rows, threads: threads).enumerated() {
-            switch result {
-            case .success(let c3): out += c3
-            case .failure(let e):
-                // The row index is the caller's batch position; the values name the parameter set anywhere.
-                let d = PollutantParameters.names.count
-                let values = zip(PollutantParameters.names, parameters[(row * d)..<((row + 1) * d)]).map { "\($0) = \($1)" }.joined(separator: ", ")
-                throw StageError("low-fidelity model (\(record.summary)), parameter set \(row) (\(values)): \(e.description)")
-            }
+            out += try result.mapError { rowFailure($0, row: row, parameters: parameters) }.get()
         }
         return out
+    }
+
+    /// `fields` and each row's ∂c3/∂θ (nil where its tangent equation failed): see `solveWithSensitivities`.
+    public func fieldsWithSensitivities(parameters: [Double], rows: Int, threads: Int) throws -> (values: [Double], sensitivities: [[Double]?]) {
+        var values = [Double](), sensitivities = [[Double]?]()
+        values.reserveCapacity(rows * pointCount)
+        for (row, result) in try solveWithSensitivities(parameters: parameters, rows: rows, threads: threads).enumerated() {
+            let solved = try result.mapError { rowFailure($0, row: row, parameters: parameters) }.get()
+            values += solved.values
+            sensitivities.append(solved.sensitivities)
+        }
+        return (values, sensitivities)
+    }
+
+    /// A row's failure named by its parameter values: the row index is only the caller's batch position.
+    private func rowFailure(_ error: StageError, row: Int, parameters: [Double]) -> StageError {
+        let d = PollutantParameters.names.count
+        let values = zip(PollutantParameters.names, parameters[(row * d)..<((row + 1) * d)]).map { "\($0) = \($1)" }.joined(separator: ", ")
+        return StageError("low-fidelity model (\(record.summary)), parameter set \(row) (\(values)): \(error.description)")
     }
 
     /// Each row's c3 at the observation points, or why it has none (no wind profile, a failed Newton
     /// solve): for callers that leave such rows out instead of stopping, as the refine loop's candidates.
     public func solve(parameters: [Double], rows: Int, threads: Int) throws -> [Result<[Double], StageError>] {
+        let wind = self.wind
+        return try eachRow(parameters: parameters, rows: rows, threads: threads) { solver, p, profile in
+            try solver.solve(p, profile: profile, nu: wind.nu, x0: wind.x0).c3AtObservations
+        }
+    }
+
+    /// Each row's c3 and, where the tangent equation could be solved, ∂c3/∂θ at the observation points
+    /// (P × 6 row-major, the layout of one sample of fem/dc3_dtheta.npy; docs/fem.md "Parametric
+    /// sensitivities", with the FEM stage's settings), for the derivatives of a multi-fidelity model's
+    /// discrepancy. A row whose sensitivities fail keeps its c3 (`sensitivities` nil); a row whose
+    /// solve fails is a failure.
+    public func solveWithSensitivities(parameters: [Double], rows: Int, threads: Int) throws
+        -> [Result<(values: [Double], sensitivities: [Double]?), StageError>] {
+        let wind = self.wind, options = SensitivityOptions(wind: wind)
+        return try eachRow(parameters: parameters, rows: rows, threads: threads) { solver, p, profile in
+            let solution = try solver.solve(p, profile: profile, nu: wind.nu, x0: wind.x0)
+            let sensitivities = try? solver.sensitivities(of: solution, parameters: p, options: options).observations
+            return (solution.c3AtObservations, sensitivities)
+        }
+    }
+
+    /// `body` on every row (its parameters validated, its Blasius wind solved in-process) with one
+    /// solver per thread; each row's result or its error in the row's slot.
+    private func eachRow<T>(parameters: [Double], rows: Int, threads: Int,
+                            _ body: @escaping (PollutantSolver, PollutantParameters, BlasiusProfile) throws -> T) throws -> [Result<T, StageError>] {
         let d = PollutantParameters.names.count
         guard parameters.count == rows * d else {
             throw StageError("low-fidelity model: \(parameters.count) values do not make \(rows) rows of \(d) parameters")
         }
-        var slots = [Result<[Double], StageError>?](repeating: nil, count: rows)
+        var slots = [Result<T, StageError>?](repeating: nil, count: rows)
         let lock = NSLock()
         let discretization = self.discretization, newton = self.newton, wind = self.wind
         ParallelWork.forEachItem(count: rows, threads: max(1, min(threads, rows)), makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: newton)
         }) { solver, row in
-            let result: Result<[Double], StageError>
+            let result: Result<T, StageError>
             do {
                 let p = try PollutantParameters(row: parameters[(row * d)..<((row + 1) * d)])
                 try p.validate(context: "parameters")
                 let profile = try InProcessWind.profile(for: p, options: wind)
-                let solution = try solver.solve(p, profile: profile.profile, nu: wind.nu, x0: wind.x0)
-                result = .success(solution.c3AtObservations)
+                result = .success(try body(solver, p, profile.profile))
             } catch let e as PollutantInputError {
                 result = .failure(StageError(e.message))
             } catch {

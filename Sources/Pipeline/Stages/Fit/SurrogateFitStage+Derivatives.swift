@@ -34,14 +34,55 @@ extension SurrogateFitStage {
             }
             guard block.contains(where: { $0 != 0 }) else { continue }
             available[slot] = true
-            let factors = (0..<d).map { prepared.features.parameterPerScaledInput(data.parameters[row * d + $0], column: $0) }
-            for q in 0..<p {
-                let y = data.observations[row * p + q]
-                for j in 0..<d {
-                    values[(slot * p + q) * d + j] = prepared.transform.derivative(at: y, sensitivities[source + q * d + j]) * factors[j]
-                }
-            }
+            writeLatentJacobian(prepared, field: data.observations[(row * p)..<((row + 1) * p)], sensitivities: block,
+                                parameters: data.parameters[(row * d)..<((row + 1) * d)], into: &values, at: slot * p * d)
         }
         return FieldJacobians(values: values, available: available)
+    }
+
+    /// The Jacobians of the low-fidelity latent fields `lowFidelityLatent` (T(max(c, 0))) of `rows`,
+    /// from the coarse fields and their sensitivities (nil: unavailable), in the scaled inputs as
+    /// `fieldJacobians`. The cut at 0 is constant below 0, so a value c ≤ 0 has derivative 0 there.
+    static func lowFidelityJacobians(_ prepared: Prepared, rows: [Int], fields: [Double], sensitivities: [[Double]?]) -> FieldJacobians {
+        let data = prepared.dataset, p = data.observationWidth, d = data.parameterWidth
+        var values = [Double](repeating: 0, count: rows.count * p * d)
+        var available = [Bool](repeating: false, count: rows.count)
+        for (slot, row) in rows.enumerated() {
+            guard var block = sensitivities[slot] else { continue }
+            available[slot] = true
+            for q in 0..<p where fields[slot * p + q] <= 0 {
+                for j in 0..<d { block[q * d + j] = 0 }
+            }
+            writeLatentJacobian(prepared, field: fields[(slot * p)..<((slot + 1) * p)].map { max($0, 0) }[...], sensitivities: block[...],
+                                parameters: data.parameters[(row * d)..<((row + 1) * d)], into: &values, at: slot * p * d)
+        }
+        return FieldJacobians(values: values, available: available)
+    }
+
+    /// The Jacobians a multi-fidelity model's targets T(f) − T(max(c, 0)) have: the fine minus the
+    /// coarse, on the rows where both are available.
+    static func discrepancyJacobians(fine: FieldJacobians, lowFidelity: FieldJacobians) -> FieldJacobians {
+        let available = zip(fine.available, lowFidelity.available).map { $0 && $1 }
+        let width = fine.values.count / max(available.count, 1)
+        var values = [Double](repeating: 0, count: fine.values.count)
+        for (slot, both) in available.enumerated() where both {
+            for i in (slot * width)..<((slot + 1) * width) { values[i] = fine.values[i] - lowFidelity.values[i] }
+        }
+        return FieldJacobians(values: values, available: available)
+    }
+
+    /// One sample's ∂T(y)/∂x (P × d, row-major, at `offset` of `out`) from its values y and ∂y/∂θ:
+    /// the output transform's derivative (docs/fem.md (S7), `OutputTransform.derivative`) times the
+    /// input scaling's ∂θ/∂x (`InputFeatures.parameterPerScaledInput`).
+    private static func writeLatentJacobian(_ prepared: Prepared, field: ArraySlice<Double>, sensitivities: ArraySlice<Double>,
+                                            parameters: ArraySlice<Double>, into out: inout [Double], at offset: Int) {
+        let d = parameters.count
+        let factors = (0..<d).map { prepared.features.parameterPerScaledInput(parameters[parameters.startIndex + $0], column: $0) }
+        for (q, y) in field.enumerated() {
+            let base = sensitivities.startIndex + q * d
+            for j in 0..<d {
+                out[offset + q * d + j] = prepared.transform.derivative(at: y, sensitivities[base + j]) * factors[j]
+            }
+        }
     }
 }

@@ -179,16 +179,20 @@ public enum SurrogateFitStage {
         var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
         options.gradientModes = s.gpDerivativeModes
-        let jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
+        var jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
                  + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
         let reporter = LazyProgressReporter("train-dmd fit POD-GP modes")
         var (outputs, scales, transform): ([Double], [Double]?, OutputTransform) = (transformedOutputs(prepared, rows: prepared.fitRows), nil, prepared.transform)
         if s.gpOutput == .scaleShape { (outputs, scales, transform) = try scaleShapeOutputs(prepared, config: config) }
         var details: [String: JSONValue] = ["output": .string(s.gpOutput.rawValue)]
-        let lowFidelity = try lowFidelityCorrection(prepared, for: .podGP, rows: prepared.fitRows, config: config, threads: threads, progress: progress)
+        let lowFidelity = try lowFidelityCorrection(prepared, for: .podGP, rows: prepared.fitRows, config: config, threads: threads,
+                                                    jacobians: jacobians != nil, progress: progress)
         if let lowFidelity {
             for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
+            if let fine = jacobians, let coarse = lowFidelity.jacobians {
+                jacobians = discrepancyJacobians(fine: fine, lowFidelity: coarse)
+            }
             details["low_fidelity"] = .string(lowFidelity.source.record.summary)
             details["low_fidelity_fit_seconds"] = JSONValue(lowFidelity.seconds)
         }
@@ -201,23 +205,32 @@ public enum SurrogateFitStage {
                                                   lowFidelitySource: lowFidelity?.source)
         details["rank"] = JSONValue(model.rank)
         details["gradient_enhanced_modes"] = JSONValue(model.gradientEnhanced.count)
+        if let jacobians { details["gradient_samples"] = JSONValue(jacobians.available.filter { $0 }.count) }
         return (surrogate, monotonicSeconds() - start, details)
     }
 
     /// `[surrogate] gp_low_fidelity_mesh` / `podnn_low_fidelity_mesh` (`model`'s): the coarse-mesh
     /// source and `rows`' fields on it through the output transform (row-major), which the POD
-    /// model's targets are taken relative to; nil when the key is empty.
+    /// model's targets are taken relative to; with `jacobians`, also those fields' Jacobians in the
+    /// scaled inputs (`lowFidelityJacobians`); nil when the key is empty.
     static func lowFidelityCorrection(_ prepared: Prepared, for model: SurrogateSettings.Model, rows: [Int], config: PipelineConfig, threads: Int,
-                                      progress: (String) -> Void) throws -> (source: CoarseFEMSource, offset: [Double], seconds: Double)? {
+                                      jacobians: Bool = false, progress: (String) -> Void)
+        throws -> (source: CoarseFEMSource, offset: [Double], jacobians: FieldJacobians?, seconds: Double)? {
         let t0 = monotonicSeconds()
         guard let source = try lowFidelitySource(config, for: model) else { return nil }
         let data = prepared.dataset, d = data.parameterWidth, p = data.observationWidth
         guard source.pointCount == p else {
             throw StageError("[surrogate] the low-fidelity mesh of \(model.rawValue): the coarse problem has \(source.pointCount) observation points, the data set \(p)")
         }
-        progress("\(model.rawValue) corrects the \(source.record.summary): solving \(rows.count) samples on it")
-        let fields = try source.fields(parameters: rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count, threads: threads)
-        return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), monotonicSeconds() - t0)
+        progress("\(model.rawValue) corrects the \(source.record.summary): solving \(rows.count) samples on it" + (jacobians ? ", with ∂c3/∂θ" : ""))
+        let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
+        guard jacobians else {
+            let fields = try source.fields(parameters: parameters, rows: rows.count, threads: threads)
+            return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), nil, monotonicSeconds() - t0)
+        }
+        let solved = try source.fieldsWithSensitivities(parameters: parameters, rows: rows.count, threads: threads)
+        return (source, ReducedOrderSurrogate.lowFidelityLatent(solved.values, transform: prepared.transform),
+                lowFidelityJacobians(prepared, rows: rows, fields: solved.values, sensitivities: solved.sensitivities), monotonicSeconds() - t0)
     }
 
     /// The coarse-mesh source `model` corrects (`SurrogateSettings.lowFidelityMesh(of:)`); nil when none.
@@ -283,7 +296,7 @@ public enum SurrogateFitStage {
                                               lmIterations: s.podnnLMIterations, lmCGIterations: s.podnnLMCGIterations,
                                               lmPatience: s.podnnLMPatience > 0 ? s.podnnLMPatience : nil)
         options.derivativeWeight = s.podnnDerivativeWeight
-        let jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
+        var jacobians = s.podnnDerivativeWeight > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-NN: POD of \(prepared.fitRows.count) fields, then an MLP \(s.podnnHidden) to the coefficients (\(s.podnnOptimizer.rawValue))"
                  + (jacobians.map { j in ", derivative-informed (weight \(s.podnnDerivativeWeight), \(j.available.filter { $0 }.count) samples with ∂c3/∂θ)" } ?? ""))
         var outputs = transformedOutputs(prepared, rows: prepared.fitRows)
@@ -291,11 +304,16 @@ public enum SurrogateFitStage {
         // Multi-fidelity: the network learns the discrepancy from the coarse solve, early-stopped on
         // the validation rows' discrepancies.
         let lowFidelity = try lowFidelityCorrection(prepared, for: .podNN, rows: prepared.fitRows + prepared.validationRows, config: config,
-                                                    threads: threads, progress: progress)
+                                                    threads: threads, jacobians: jacobians != nil, progress: progress)
         if let lowFidelity {
             let split = outputs.count
             for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
             for i in validationOutputs.indices { validationOutputs[i] -= lowFidelity.offset[split + i] }
+            if let fine = jacobians, let coarse = lowFidelity.jacobians {
+                // The coarse Jacobians cover the fit rows first, then the validation rows (which the loss does not see).
+                let fitCoarse = FieldJacobians(values: Array(coarse.values.prefix(fine.values.count)), available: Array(coarse.available.prefix(fine.available.count)))
+                jacobians = discrepancyJacobians(fine: fine, lowFidelity: fitCoarse)
+            }
         }
         let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: outputs,
                                              count: prepared.fitRows.count,
@@ -314,6 +332,7 @@ public enum SurrogateFitStage {
             details["low_fidelity"] = .string(lowFidelity.source.record.summary)
             details["low_fidelity_fit_seconds"] = JSONValue(lowFidelity.seconds)
         }
+        if let jacobians { details["gradient_samples"] = JSONValue(jacobians.available.filter { $0 }.count) }
         if let r = model.fitReport {
             details["best_epoch"] = JSONValue(r.bestEpoch); details["epochs_run"] = JSONValue(r.epochsRun)
             if let status = r.lmStatus { details["lm_status"] = .string(status) }
@@ -333,7 +352,8 @@ public enum SurrogateFitStage {
         return (summary, predicted)
     }
 
-    /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs); for a
+    /// Seconds to predict 1000 parameter sets drawn uniformly from the box (median of 3 runs, or the
+    /// first alone when it takes more than 2 s); for a
     /// model with the wind's descriptors as inputs or a low-fidelity model, from the draws where the
     /// wind exists (its time includes their Blasius and coarse-mesh solves).
     public static func predictionSeconds(_ surrogate: FieldSurrogate, box: [ClosedRange<Double>], wind: WindSettings, threads: Int) throws -> Double {
@@ -354,6 +374,9 @@ public enum SurrogateFitStage {
             let t0 = monotonicSeconds()
             _ = try surrogate.predict(parameters: sets, rows: 1000, threads: threads)
             times.append(monotonicSeconds() - t0)
+            // A run of seconds (a model that solves the coarse problem per row) is long against the
+            // clock's and the cache's noise: repeating it would only add minutes to the fit.
+            if times[0] > 2 { return times[0] }
         }
         return times.sorted()[1]
     }
