@@ -17,7 +17,7 @@ final class LowFidelityTests: XCTestCase {
     /// and Newton settings, the wind solved in-process by the wind stage's `WindBatch.solveSample`.
     /// Asserted to 1e-9 relative per sample (measured: bit for bit); the source rebuilt from its record
     /// after a JSON round trip gives the same bits; a parameter set without a wind profile fails,
-    /// naming its row.
+    /// naming its row; the caller's BLAS thread count is put back.
     func testSourceOnTheConfiguredMeshIsTheFEMStage() throws {
         let data = try Self.smoke.data()
         let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config))
@@ -31,7 +31,12 @@ final class LowFidelityTests: XCTestCase {
         let source = try CoarseFEMSource(config: config, nx: mesh.nx, ny: mesh.ny)
         let p = c3.shape[1]
         XCTAssertEqual(source.pointCount, p)
+        let callerBLASThreads = BLASThreads.current
+        defer { BLASThreads.set(callerBLASThreads) }
+        BLASThreads.set(2)
+        let before = BLASThreads.current  // 2 where OpenBLAS allows it
         let fields = try source.fields(parameters: solved.flatMap { params.values[($0 * 6)..<(($0 + 1) * 6)] }, rows: solved.count, threads: 2)
+        XCTAssertEqual(BLASThreads.current, before, "the solvers run with one BLAS thread each; the caller's setting is put back")
         for (k, row) in solved.enumerated() {
             let a = Array(fields[(k * p)..<((k + 1) * p)]), b = Array(c3.values[(row * p)..<((row + 1) * p)])
             let difference = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()

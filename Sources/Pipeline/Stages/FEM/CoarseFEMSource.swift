@@ -121,6 +121,12 @@ public final class CoarseFEMSource: LowFidelitySource {
         var slots = [Result<T, StageError>?](repeating: nil, count: rows)
         let lock = NSLock()
         let discretization = self.discretization, newton = self.newton, wind = self.wind
+        // One BLAS thread per solver, as the FEM stage's batches: UMFPACK's BLAS calls from several
+        // solvers would otherwise queue for OpenBLAS's one thread pool (measured: the second solver
+        // idle half the time). The setting is process-wide: the caller's is put back afterwards.
+        let callerBLASThreads = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(callerBLASThreads) }
         ParallelWork.forEachItem(count: rows, threads: max(1, min(threads, rows)), makeWorker: { _ in
             PollutantSolver(discretization: discretization, newton: newton)
         }) { solver, row in
