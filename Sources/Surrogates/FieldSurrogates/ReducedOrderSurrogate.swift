@@ -172,7 +172,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         let offset = try lowFidelityOffset(parameters, rows: rows, threads: threads)
         switch model {
         case .gaussianProcess(let m):
-            var fields = try m.predictMean(inputs: x, count: rows)
+            var fields = try m.predictMean(inputs: x, count: rows, threads: threads)
             if let offset { for i in fields.indices { fields[i] += offset[i] } }
             return fieldValues(fields, logScales: try m.predictScale(inputs: x, count: rows, meanOnly: true)?.mean, pointCount: m.pointCount)
         case .network(let m):
@@ -197,8 +197,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     /// taken at its median δ_s e^{μ_g} (δ_s is `log_offset` of the largest shape value, so this moves
     /// only the far lower tail). Under the identity transform z is c3 itself (δ = 0).
     /// With a low-fidelity model its transformed fields `shift` μ (they are known, so σ is the POD-GP's).
-    private func latent(_ m: PODGaussianProcess, inputs x: [Double], rows: Int, shift: [Double]?) throws -> (estimate: [Double], mu: [Double], sigma: [Double], offset: [Double]) {
-        var (mu, s) = try m.predict(inputs: x, count: rows)
+    private func latent(_ m: PODGaussianProcess, inputs x: [Double], rows: Int, shift: [Double]?, threads: Int) throws -> (estimate: [Double], mu: [Double], sigma: [Double], offset: [Double]) {
+        var (mu, s) = try m.predict(inputs: x, count: rows, threads: threads)
         if let shift { for i in mu.indices { mu[i] += shift[i] } }
         let delta: Double
         switch description.outputTransform {
@@ -223,7 +223,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (estimate, mu, s, _) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads))
+        let (estimate, mu, s, _) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads), threads: threads)
         switch description.outputTransform {
         case .identity: return (mu, s)
         case .logarithm:
@@ -236,7 +236,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
     public func predictInterval(parameters: [Double], rows: Int, k: Double, threads: Int = 1) throws -> (lower: [Double], upper: [Double])? {
         guard case .gaussianProcess(let m) = model else { return nil }
         let x = try scaledInputs(parameters, rows: rows, threads: threads)
-        let (_, mu, s, offset) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads))
+        let (_, mu, s, offset) = try latent(m, inputs: x, rows: rows, shift: try lowFidelityOffset(parameters, rows: rows, threads: threads), threads: threads)
         if case .identity = description.outputTransform { return (zip(mu, s).map { $0 - k * $1 }, zip(mu, s).map { $0 + k * $1 }) }
         return (mu.indices.map { Foundation.exp(min(mu[$0] - k * s[$0], 700)) - offset[$0] },
                 mu.indices.map { Foundation.exp(min(mu[$0] + k * s[$0], 700)) - offset[$0] })

@@ -223,15 +223,29 @@ public struct PODGaussianProcess: Sendable {
         return Array(generator.permutation(count).prefix(max(limit, 2))).sorted()
     }
 
-    /// Predictive means and variances of the r coefficients at `count` inputs (count × r each).
-    public func predictCoefficients(inputs: [Double], count: Int, includeNoise: Bool = true, meanOnly: Bool = false) throws -> (mean: [Double], variance: [Double]) {
+    /// Predictive means and variances of the r coefficients at `count` inputs (count × r each), the
+    /// modes on `threads` threads (each mode single-threaded in BLAS: the same bits for any count).
+    public func predictCoefficients(inputs: [Double], count: Int, includeNoise: Bool = true, meanOnly: Bool = false,
+                                    threads: Int = 1) throws -> (mean: [Double], variance: [Double]) {
         try requireMatrix(inputs, rows: count, columns: inputDimension, name: "the POD-GP prediction inputs")
         let r = rank
+        var columns = [Result<(mean: [Double], variance: [Double]), Error>?](repeating: nil, count: r)
+        let lock = NSLock()
+        let processes = self.processes, gradientEnhanced = self.gradientEnhanced
+        Lapack.withSingleThreadedBLAS {
+            ParallelWork.forEachItem(count: r, threads: max(1, threads)) { k in
+                let column = Result { () throws -> (mean: [Double], variance: [Double]) in
+                    let prediction = try processes[k].predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
+                    let mean = k < gradientEnhanced.count ? try gradientEnhanced[k].predictMean(inputs: inputs, count: count) : prediction.mean
+                    return (mean, prediction.variance)
+                }
+                lock.lock(); columns[k] = column; lock.unlock()
+            }
+        }
         var mean = [Double](repeating: 0, count: count * r), variance = [Double](repeating: 0, count: count * r)
-        for (k, gp) in processes.enumerated() {
-            let prediction = try gp.predict(inputs: inputs, count: count, includeNoise: includeNoise, meanOnly: meanOnly)
-            let enhancedMean = k < gradientEnhanced.count ? try gradientEnhanced[k].predictMean(inputs: inputs, count: count) : prediction.mean
-            for i in 0..<count { mean[i * r + k] = enhancedMean[i]; variance[i * r + k] = prediction.variance[i] }
+        for (k, column) in columns.enumerated() {
+            let c = try column!.get()
+            for i in 0..<count { mean[i * r + k] = c.mean[i]; variance[i * r + k] = c.variance[i] }
         }
         return (mean, variance)
     }
@@ -240,8 +254,8 @@ public struct PODGaussianProcess: Sendable {
     /// to [−1, 1]); both count × P row-major, in the units of the training outputs.
     /// `includeNoise` (default true) counts each GP's noise variance σ_n² in var c_k: the part of the
     /// coefficient the GP treats as unexplained.
-    public func predict(inputs: [Double], count: Int, includeNoise: Bool = true) throws -> (mean: [Double], standardDeviation: [Double]) {
-        let c = try predictCoefficients(inputs: inputs, count: count, includeNoise: includeNoise)
+    public func predict(inputs: [Double], count: Int, includeNoise: Bool = true, threads: Int = 1) throws -> (mean: [Double], standardDeviation: [Double]) {
+        let c = try predictCoefficients(inputs: inputs, count: count, includeNoise: includeNoise, threads: threads)
         let mean = try pod.reconstruct(coefficients: c.mean, count: count)
         let p = pointCount, r = rank
         let squaredModes = pod.modes.map { $0 * $0 }
@@ -252,8 +266,8 @@ public struct PODGaussianProcess: Sendable {
     }
 
     /// Mean fields only (count × P): the predictions without the n² per point of the variances.
-    public func predictMean(inputs: [Double], count: Int) throws -> [Double] {
-        let c = try predictCoefficients(inputs: inputs, count: count, meanOnly: true)
+    public func predictMean(inputs: [Double], count: Int, threads: Int = 1) throws -> [Double] {
+        let c = try predictCoefficients(inputs: inputs, count: count, meanOnly: true, threads: threads)
         return try pod.reconstruct(coefficients: c.mean, count: count)
     }
 

@@ -150,7 +150,8 @@ final class DerivativeInformedTrainingTests: XCTestCase {
 extension GradientEnhancedGaussianProcessTests {
     /// POD-GP with its two leading coefficients gradient-enhanced on the few-mode family: more
     /// accurate on held-out samples than its own plain GPs, and saved / loaded bit for bit (the
-    /// enhanced modes and their weights come back from rom.json and the arrays).
+    /// enhanced modes and their weights come back from rom.json and the arrays); the modes predicted
+    /// on several threads give the same bits.
     func testPODGaussianProcessWithGradientModesRoundTrips() throws {
         let family = SyntheticFieldFamily(pointCount: 60)
         let train = family.samples(30, seed: 51), test = family.samples(40, seed: 52)
@@ -170,6 +171,11 @@ extension GradientEnhancedGaussianProcessTests {
         let loaded = try PODGaussianProcess.load(from: folder)
         XCTAssertEqual(loaded.gradientEnhanced.count, 2)
         XCTAssertEqual(try loaded.predictMean(inputs: test.inputs, count: 40), try model.predictMean(inputs: test.inputs, count: 40))
+        // The modes on two threads: the same bits, means and variances, enhanced modes included.
+        let one = try model.predict(inputs: test.inputs, count: 40), two = try model.predict(inputs: test.inputs, count: 40, threads: 2)
+        XCTAssertEqual(one.mean, two.mean)
+        XCTAssertEqual(one.standardDeviation, two.standardDeviation)
+        XCTAssertEqual(try model.predictMean(inputs: test.inputs, count: 40, threads: 3), one.mean)
         XCTAssertThrowsError(try PODGaussianProcess.fit(inputs: train.inputs, outputs: train.outputs, count: 30, options: options)) {
             XCTAssertTrue("\($0)".contains("Jacobians"), "\($0)")
         }
