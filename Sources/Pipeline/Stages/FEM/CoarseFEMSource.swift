@@ -67,14 +67,15 @@ public final class CoarseFEMSource: LowFidelitySource {
         return out
     }
 
-    /// `fields` and each row's ∂c3/∂θ (nil where its tangent equation failed): see `solveWithSensitivities`.
-    public func fieldsWithSensitivities(parameters: [Double], rows: Int, threads: Int) throws -> (values: [Double], sensitivities: [[Double]?]) {
-        var values = [Double](), sensitivities = [[Double]?]()
+    /// `fields` and each row's ∂c3/∂θ or why its tangent equation failed: see `solveWithSensitivities`.
+    public func fieldsWithSensitivities(parameters: [Double], rows: Int, threads: Int) throws
+        -> (values: [Double], sensitivities: [Result<[Double], StageError>]) {
+        var values = [Double](), sensitivities = [Result<[Double], StageError>]()
         values.reserveCapacity(rows * pointCount)
         for (row, result) in try solveWithSensitivities(parameters: parameters, rows: rows, threads: threads).enumerated() {
             let solved = try result.mapError { rowFailure($0, row: row, parameters: parameters) }.get()
             values += solved.values
-            sensitivities.append(solved.sensitivities)
+            sensitivities.append(solved.sensitivities.mapError { rowFailure($0, row: row, parameters: parameters) })
         }
         return (values, sensitivities)
     }
@@ -98,14 +99,17 @@ public final class CoarseFEMSource: LowFidelitySource {
     /// Each row's c3 and, where the tangent equation could be solved, ∂c3/∂θ at the observation points
     /// (P × 6 row-major, the layout of one sample of fem/dc3_dtheta.npy; docs/fem.md "Parametric
     /// sensitivities", with the FEM stage's settings), for the derivatives of a multi-fidelity model's
-    /// discrepancy. A row whose sensitivities fail keeps its c3 (`sensitivities` nil); a row whose
-    /// solve fails is a failure.
+    /// discrepancy. A row whose sensitivities fail keeps its c3 (`sensitivities` says why); a row
+    /// whose solve fails is a failure.
     public func solveWithSensitivities(parameters: [Double], rows: Int, threads: Int) throws
-        -> [Result<(values: [Double], sensitivities: [Double]?), StageError>] {
+        -> [Result<(values: [Double], sensitivities: Result<[Double], StageError>), StageError>] {
         let wind = self.wind, options = SensitivityOptions(wind: wind)
         return try eachRow(parameters: parameters, rows: rows, threads: threads) { solver, p, profile in
             let solution = try solver.solve(p, profile: profile, nu: wind.nu, x0: wind.x0)
-            let sensitivities = try? solver.sensitivities(of: solution, parameters: p, options: options).observations
+            let sensitivities: Result<[Double], StageError>
+            do { sensitivities = .success(try solver.sensitivities(of: solution, parameters: p, options: options).observations) } catch {
+                sensitivities = .failure(StageError("sensitivities: \(error)"))
+            }
             return (solution.c3AtObservations, sensitivities)
         }
     }

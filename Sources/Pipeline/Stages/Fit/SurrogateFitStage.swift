@@ -229,8 +229,13 @@ public enum SurrogateFitStage {
             return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), nil, monotonicSeconds() - t0)
         }
         let solved = try source.fieldsWithSensitivities(parameters: parameters, rows: rows.count, threads: threads)
+        // A row without the coarse tangent fits on its values only, as a row without fine sensitivities.
+        for case .failure(let error) in solved.sensitivities {
+            progress("\(model.rawValue): no gradient from \(error.description)")
+        }
         return (source, ReducedOrderSurrogate.lowFidelityLatent(solved.values, transform: prepared.transform),
-                lowFidelityJacobians(prepared, rows: rows, fields: solved.values, sensitivities: solved.sensitivities), monotonicSeconds() - t0)
+                lowFidelityJacobians(prepared, rows: rows, fields: solved.values, sensitivities: solved.sensitivities.map { try? $0.get() }),
+                monotonicSeconds() - t0)
     }
 
     /// The coarse-mesh source `model` corrects (`SurrogateSettings.lowFidelityMesh(of:)`); nil when none.
