@@ -97,6 +97,45 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(choice.dmd.learningRate, choice.adam.learningRate)
         XCTAssertEqual(try PairedStudy.readChoice(root: root), choice)
 
+        // The tuning folder is a ledger: a new study folder that imports it runs nothing and chooses the same.
+        executed = []
+        let elsewhere = data.appendingPathComponent("verdict-elsewhere")
+        let ledger = root.appendingPathComponent(PairedStudy.tuningFolder)
+        let again = try PairedStudy.tune(config: config, dataDirectory: data, root: elsewhere, settings: settings, executor: executor, ledger: ledger)
+        XCTAssertEqual(executed, [], "every tuning run comes from the ledger")
+        XCTAssertEqual(again, choice)
+        XCTAssertEqual(try String(contentsOf: elsewhere.appendingPathComponent("tuning/tuning.csv"), encoding: .utf8),
+                       try String(contentsOf: ledger.appendingPathComponent("tuning.csv"), encoding: .utf8))
+        // A ledger with one run lost: only that run is made, and the choice is the same.
+        let partial = data.appendingPathComponent("ledger-partial")
+        let records = try TuningLedger.parse(try String(contentsOf: ledger.appendingPathComponent("tuning.csv"), encoding: .utf8), source: "tuning.csv")
+        XCTAssertEqual(records.count, 6)
+        try TuningLedger.export(Array(records.dropLast()), setup: try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24),
+                                settings: TuningLedger.Settings(window: 3, epochs: 24), to: partial)
+        let third = try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-third"), settings: settings,
+                                         executor: executor, ledger: partial)
+        XCTAssertEqual(executed, ["\(records.last!.method)/seed_1000"])
+        XCTAssertEqual(third, choice)
+        // Another window, or another setup, is refused by name; so is a malformed line.
+        var otherWindow = settings; otherWindow.window = 4
+        XCTAssertThrowsError(try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-4"), settings: otherWindow,
+                                                  executor: executor, ledger: ledger)) { XCTAssertTrue("\($0)".contains("ledger.json") && "\($0)".contains("window of 3"), "\($0)") }
+        var otherSetup = try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24)
+        otherSetup.inputs[otherSetup.inputs.keys.sorted()[0]] = String(repeating: "0", count: 64)
+        try TuningLedger.export(records, setup: otherSetup, settings: TuningLedger.Settings(window: 3, epochs: 24), to: partial)
+        XCTAssertThrowsError(try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-5"), settings: settings,
+                                                  executor: executor, ledger: partial)) { XCTAssertTrue("\($0)".contains("SHA-256") && "\($0)".contains("setup.json"), "\($0)") }
+        var otherKernel = try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24)
+        XCTAssertEqual(otherKernel.blasCore, BLASThreads.coreName)
+        otherKernel.blasCore = "NotThisKernel"
+        try TuningLedger.export(records, setup: otherKernel, settings: TuningLedger.Settings(window: 3, epochs: 24), to: partial)
+        XCTAssertThrowsError(try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-6"), settings: settings,
+                                                  executor: executor, ledger: partial)) { XCTAssertTrue("\($0)".contains("OPENBLAS_CORETYPE=NotThisKernel"), "\($0)") }
+        XCTAssertThrowsError(try TuningLedger.parse(TuningLedger.header + "\nadam,x,1000,completed,ten,0.1,0.1,\"s\"\n", source: "t.csv")) {
+            XCTAssertTrue("\($0)".contains("t.csv, line 2"), "\($0)")
+        }
+        XCTAssertThrowsError(try TuningLedger.parse("a,b\n", source: "t.csv")) { XCTAssertTrue("\($0)".contains("not a tuning table"), "\($0)") }
+
         executed = []
         let first = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
         XCTAssertEqual(executed.count, 3 * 8)

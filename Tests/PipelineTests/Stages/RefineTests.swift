@@ -186,6 +186,43 @@ final class RefineTests: XCTestCase {
         // Without a study the report has no such section.
         var none: [String: JSONValue] = [:]
         XCTAssertEqual(try EvaluationReport.refineStudySection(dataPath: try smokeData().path, metrics: &none), [])
+
+        // The table outlives the folder: with the LHS curve's points lost, importing the table brings them back
+        // to the same numbers (marked as imported), in the tables and in `evaluate`'s section.
+        let saved = data.appendingPathComponent("committed_refine_study.csv")
+        try FileManager.default.copyItem(at: layout.refine.studyCSV, to: saved)
+        try FileManager.default.removeItem(at: layout.refine.study.appendingPathComponent("plain/lhs"))
+        let replot = ["--config", Self.config, "--data-dir", data.path, "--replot"]
+        try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", saved.path]))
+        func fields(_ url: URL) throws -> [[Substring]] {
+            try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst().map { Array($0.split(separator: ",", omittingEmptySubsequences: false)) }
+        }
+        let before = try fields(saved), after = try fields(layout.refine.studyCSV)
+        XCTAssertEqual(Set(after.map { $0.prefix(12).joined(separator: ",") }), Set(before.map { $0.prefix(12).joined(separator: ",") }))
+        XCTAssertEqual(after.filter { $0[1] == "lhs" }.map { $0[12] }, ["committed_refine_study.csv", "committed_refine_study.csv"])
+        XCTAssertTrue(after.filter { $0[1] == "adaptive" }.allSatisfy { $0[12].isEmpty }, "the local adaptive curve is not replaced")
+        XCTAssertTrue(before.allSatisfy { $0[10].count == 64 && $0[11].count == 64 }, "configuration and data digests recorded")
+        var again: [String: JSONValue] = [:]
+        _ = try EvaluationReport.refineStudySection(dataPath: data.path, metrics: &again)
+        XCTAssertEqual(again["refine_study"]?["points"]?.number, 4)
+        // A table of other data, or of another configuration under the same label, is refused by name.
+        let text = try String(contentsOf: saved, encoding: .utf8)
+        let dataDigest = String(before[0][11]), configDigest = String(before[0][10])
+        let otherData = data.appendingPathComponent("other_data.csv")
+        try text.replacingOccurrences(of: dataDigest, with: String(repeating: "a", count: 64)).write(to: otherData, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", otherData.path]))) {
+            XCTAssertTrue("\($0)".contains("other_data.csv, line 2") && "\($0)".contains("other data"), "\($0)")
+        }
+        let otherConfig = data.appendingPathComponent("other_config.csv")
+        try text.replacingOccurrences(of: configDigest, with: String(repeating: "b", count: 64)).write(to: otherConfig, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", otherConfig.path]))) {
+            XCTAssertTrue("\($0)".contains("another configuration"), "\($0)")
+        }
+        let truncated = data.appendingPathComponent("truncated.csv")
+        try String(text.dropLast(30)).write(to: truncated, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", truncated.path]))) {
+            XCTAssertTrue("\($0)".contains("truncated.csv, line 5"), "\($0)")
+        }
     }
 
     /// The savings on hand-made curves: LHS medians over three seeds, adaptive's first point at or below them.

@@ -112,6 +112,9 @@ public struct RefineStudyOptions: ParsableArguments {
     @Flag(help: "Only rewrite the CSVs and the figure from the finished points in DATA/refine/study.")
     public var replot = false
 
+    @Option(name: .customLong("import-table"), help: ArgumentHelp("A refine_study.csv made elsewhere (e.g. committed from an earlier machine): its curves that have no point here join the tables and the figure (kept in DATA/refine/study/imported.csv). Refused unless made on the same data (the data_sha256 column) and, for a label that has points here, under the same configuration. Repeatable.", valueName: "CSV"))
+    public var importTables: [String] = []
+
     public init() {}
 
     public func validate() throws {

@@ -21,7 +21,91 @@ extension RefineStudy {
                 }
             }
         }
+        // Imported curves count where this folder has no point of the same curve.
+        if FileManager.default.fileExists(atPath: layout.refine.studyImported.path) {
+            let local = Set(points.map(curveName))
+            let text = try String(contentsOf: layout.refine.studyImported, encoding: .utf8)
+            points += try parseTable(text, source: layout.refine.studyImported.path).points.filter { !local.contains(curveName($0)) }
+        }
         return points
+    }
+
+    static func curveName(_ p: Point) -> String { "\(p.label)/\(p.method)/\(p.model)/\(p.seed)" }
+
+    static let tableHeader = "label,method,model,seed,training_solves,test_median,test_p95,validation_median,validation_p95,seconds,configuration_sha256,data_sha256,source"
+
+    /// The SHA-256 of the data a study's scores depend on: the samples, the split and the FEM's c3 and status.
+    static func dataDigest(_ layout: DataLayout) throws -> String {
+        var text = ""
+        for url in [layout.samples.params, layout.samples.split, layout.fem.c3, layout.fem.status] {
+            guard FileManager.default.fileExists(atPath: url.path) else { throw StageError("refine-study: \(url.path) is missing") }
+            text += "\(url.lastPathComponent) \(try SHA256Digest.hex(ofFile: url))\n"
+        }
+        return SHA256Digest.hex(of: Data(text.utf8))
+    }
+
+    /// refine_study.csv's text of `points`, made on data of digest `data`.
+    static func table(_ points: [Point], data: String) -> String {
+        var csv = tableHeader + "\n"
+        for p in points {
+            csv += "\(p.label),\(p.method),\(p.model),\(p.seed),\(p.solves),\(p.score.testMedian),\(p.score.testP95),"
+                + "\(p.score.validationMedian),\(p.score.validationP95),\(p.seconds),\(p.configurationSHA256 ?? ""),\(data),\(p.importedFrom ?? "")\n"
+        }
+        return csv
+    }
+
+    /// The points of a refine_study.csv and each one's data digest; a malformed line is an error naming the file and line.
+    static func parseTable(_ text: String, source: String) throws -> (points: [Point], data: [String]) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard lines.first == tableHeader else {
+            throw StageError("\(source): not a refine-study table with data digests (expected the header \"\(tableHeader)\"; a table written before the digests were recorded cannot be imported)")
+        }
+        var points: [Point] = [], digests: [String] = []
+        for (index, line) in lines.dropFirst().enumerated() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let at = "\(source), line \(index + 2)"
+            guard f.count == 13 else { throw StageError("\(at): expected 13 fields, found \(f.count)") }
+            guard RefineStudy.Method(rawValue: f[1]) != nil else { throw StageError("\(at): unknown method \"\(f[1])\" (expected lhs or adaptive)") }
+            guard let seed = UInt64(f[3]), let solves = Int(f[4]), solves > 0 else { throw StageError("\(at): the seed and training_solves must be positive integers") }
+            let numbers = f[5...9].map { Double($0) }
+            guard numbers.allSatisfy({ $0 != nil }) else { throw StageError("\(at): the errors and seconds must be numbers") }
+            guard f[11].count == 64 else { throw StageError("\(at): data_sha256 must be a SHA-256, got \"\(f[11])\"") }
+            points.append(Point(label: f[0], method: f[1], model: f[2], seed: seed, solves: solves,
+                                score: RefineScore(model: f[2], testMedian: numbers[0]!, testP95: numbers[1]!, validationMedian: numbers[2]!, validationP95: numbers[3]!),
+                                seconds: numbers[4]!, configurationSHA256: f[10].isEmpty ? nil : f[10], importedFrom: f[12].isEmpty ? nil : f[12]))
+            digests.append(f[11])
+        }
+        return (points, digests)
+    }
+
+    /// Adds the points of the study table `url` to DATA/refine/study/imported.csv, after checking that
+    /// it was made on this data and, label by label, under the configuration of this folder's points.
+    static func importTable(_ url: URL, layout: DataLayout) throws {
+        guard let data = try? Data(contentsOf: url) else { throw StageError("refine-study: \(url.path): cannot be read") }
+        let (incoming, digests) = try parseTable(String(decoding: data, as: UTF8.self), source: url.path)
+        let here = try dataDigest(layout)
+        if let k = digests.firstIndex(where: { $0 != here }) {
+            throw StageError("\(url.path), line \(k + 2): made on other data (data_sha256 \(digests[k].prefix(12))…, this folder's \(here.prefix(12))…): its errors do not belong with this study's")
+        }
+        let existing = try gather(layout)
+        for p in incoming {
+            guard let theirs = p.configurationSHA256 else { continue }
+            if let mine = existing.first(where: { $0.label == p.label && $0.importedFrom == nil && $0.configurationSHA256 != nil })?.configurationSHA256, mine != theirs {
+                throw StageError("\(url.path): label \(p.label) was made under another configuration (\(theirs.prefix(12))…) than this folder's (\(mine.prefix(12))…): import it under its own label")
+            }
+        }
+        let source = url.lastPathComponent
+        var kept: [Point] = []
+        if FileManager.default.fileExists(atPath: layout.refine.studyImported.path) {
+            kept = try parseTable(try String(contentsOf: layout.refine.studyImported, encoding: .utf8), source: layout.refine.studyImported.path).points
+        }
+        let replaced = Set(incoming.map(curveName))
+        kept = kept.filter { !replaced.contains(curveName($0)) }
+        // A point keeps the table it first came from; a local point of the incoming table came from `url`.
+        kept += incoming.map { var p = $0; if p.importedFrom == nil { p.importedFrom = source }; return p }
+        try FileManager.default.createDirectory(at: layout.refine.study, withIntermediateDirectories: true)
+        try AtomicFile.write(table(kept, data: here), to: layout.refine.studyImported)
+        note("train-dmd refine-study: \(incoming.count) points of \(Set(incoming.map(curveName)).count) curve(s) imported from \(url.path)")
     }
 
     static func lhsPoints(_ folder: URL, label: String, seed: UInt64) throws -> [Point] {
@@ -32,12 +116,13 @@ extension RefineStudy {
                 throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
             }
             return point.scores.map { Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
-                                            seconds: point.fitSeconds[$0.model] ?? .nan) }
+                                            seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256) }
         }
     }
 
     static func adaptivePoints(_ folder: URL, label: String, seed: UInt64) throws -> [Point] {
         let run = DataLayout.RefineRun(folder: folder)
+        let digest = (try? Data(contentsOf: run.settings)).flatMap { try? JSONDecoder().decode(RefineSettings.self, from: $0) }?.configurationSHA256
         var points: [Point] = []
         var r = 0
         while FileManager.default.fileExists(atPath: run.manifest(round: r).path) {
@@ -47,7 +132,7 @@ extension RefineStudy {
                 throw StageError("refine-study: round \(r) of \(folder.path) is damaged: delete \(run.round(r).path) and rerun")
             }
             points += e.scores.map { Point(label: label, method: Method.adaptive.rawValue, model: $0.model, seed: seed, solves: e.trainingSolves, score: $0,
-                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition) }
+                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition, configurationSHA256: digest) }
             r += 1
         }
         return points
@@ -58,18 +143,13 @@ extension RefineStudy {
     static func writeTables(layout: DataLayout, configFile: String) throws {
         let points = try gather(layout)
         guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
-        var csv = "label,method,model,seed,training_solves,test_median,test_p95,validation_median,validation_p95,seconds\n"
-        for p in points {
-            csv += "\(p.label),\(p.method),\(p.model),\(p.seed),\(p.solves),\(p.score.testMedian),\(p.score.testP95),"
-                + "\(p.score.validationMedian),\(p.score.validationP95),\(p.seconds)\n"
-        }
-        try AtomicFile.write(csv, to: layout.refine.studyCSV)
-        var curves = "label,method,model,seed,points,largest_solves,last_test_median,last_test_p95,wall_seconds\n"
+        try AtomicFile.write(table(points, data: try dataDigest(layout)), to: layout.refine.studyCSV)
+        var curves = "label,method,model,seed,points,largest_solves,last_test_median,last_test_p95,wall_seconds,source\n"
         for key in curveKeys(points) {
             let rows = points.filter { ($0.label, $0.method, $0.model, $0.seed) == key }.sorted { $0.solves < $1.solves }
             let last = rows.last!
             curves += "\(key.0),\(key.1),\(key.2),\(key.3),\(rows.count),\(last.solves),\(last.score.testMedian),\(last.score.testP95),"
-                + "\(rows.map(\.seconds).reduce(0, +))\n"
+                + "\(rows.map(\.seconds).reduce(0, +)),\(last.importedFrom ?? "")\n"
         }
         try AtomicFile.write(curves, to: layout.refine.studyCurves)
         let saved = savings(points)

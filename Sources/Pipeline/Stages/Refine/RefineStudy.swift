@@ -26,6 +26,10 @@ public enum RefineStudy {
         public var score: RefineScore
         /// Wall seconds of this point: the model's fit, plus (adaptive) the round's FEM solves and acquisition.
         public var seconds: Double
+        /// `RefineLoop.configurationDigest` of the configuration it was made under (nil: not recorded).
+        public var configurationSHA256: String? = nil
+        /// Where it was made: nil here, else the table it was imported from.
+        public var importedFrom: String? = nil
     }
 
     struct LHSPoint: Codable {
@@ -63,6 +67,9 @@ public enum RefineStudy {
                                 monotonicSeconds() - started))
                 }
             }
+        }
+        for table in options.importTables {
+            try importTable(URL(fileURLWithPath: table), layout: layout)
         }
         try writeTables(layout: layout, configFile: options.stage.config)
     }

@@ -30,6 +30,9 @@ public enum AccelerationStudy {
         public var tuned: String
         public var validation: String
         public var inputs: [String: String]
+        /// OpenBLAS's kernel (`OPENBLAS_CORETYPE`'s names): another kernel sums in another order, so
+        /// its runs differ in the last bits and a chaotic training amplifies them (nil: not recorded).
+        public var blasCore: String? = nil
     }
 
     public static func setup(config: PipelineConfig, dataDirectory: URL, epochs: Int) throws -> Setup {
@@ -40,7 +43,7 @@ public enum AccelerationStudy {
         for url in layout.inputs { inputs[url.lastPathComponent] = try SHA256Digest.hex(ofFile: url) }
         return Setup(epochs: epochs, tuned: String(decoding: try AccelerationRun.encodeJSON(tuned), as: UTF8.self),
                      validation: "fraction \(s.validationFraction), seed \(s.validationSeed), transform \(s.outputTransform.rawValue), offset \(s.logOffset)",
-                     inputs: inputs)
+                     inputs: inputs, blasCore: BLASThreads.coreName)
     }
 
     /// Creates `folder` with `setup` in its setup.json, or checks that the one there is the same:

@@ -96,24 +96,24 @@ public enum PairedStudy {
         }
     }
 
-    /// Runs the specs not yet finished; returns the finished ones (a failed run is missing).
-    static func runMissing(_ specs: [AccelerationRunSpec], in root: URL, executor: Executor, finished onEach: @escaping () -> Void,
+    /// Runs the specs neither finished nor `recorded` (imported from a ledger); returns the finished ones (a failed run is missing).
+    static func runMissing(_ specs: [AccelerationRunSpec], in root: URL, recorded: Set<String> = [], executor: Executor, finished onEach: @escaping () -> Void,
                            notice: (String) -> Void, label: String) throws -> [FinishedRun] {
-        let done = Set(finished(specs, in: root).map(\.spec.folderName))
+        let done = Set(finished(specs, in: root).map(\.spec.folderName)).union(recorded)
         let todo = specs.filter { !done.contains($0.folderName) }.map { ($0, folder(of: $0, in: root)) }
-        notice("train-dmd verdict: \(label): \(specs.count - todo.count) of \(specs.count) runs already done")
+        let imported = specs.filter { recorded.contains($0.folderName) }.count
+        notice("train-dmd verdict: \(label): \(specs.count - todo.count) of \(specs.count) runs already done\(imported > 0 ? " (\(imported) from the imported ledger)" : "")")
         try executor(todo, onEach)
         return finished(specs, in: root)
     }
 
-    /// The tuning score of one configuration: the median over seeds of the best moving average.
-    static func scores(_ runs: [FinishedRun], methods: [AccelerationMethod], seeds: [Int], window: Int) -> [String: Double] {
+    /// The tuning score of each configuration: the median over seeds of the best moving average (+∞ for a missing run).
+    static func scores(_ records: [TuningLedger.Record], methods: [AccelerationMethod], seeds: [Int]) -> [String: Double] {
+        var best: [String: Double] = [:]
+        for r in records { best[r.key] = r.bestMovingAverage }
         var out: [String: Double] = [:]
         for m in methods {
-            let values = seeds.map { seed in
-                runs.first { $0.spec.method == m && $0.spec.seed == seed }.map { SustainedTarget.bestMovingAverage(Array($0.history.dropFirst().map(\.validationMSE)), window: window) } ?? .infinity
-            }
-            out[m.name] = Bootstrap.median(values)
+            out[m.name] = Bootstrap.median(seeds.map { best["\(m.name)/seed_\($0)"] ?? .infinity })
         }
         return out
     }
@@ -125,13 +125,30 @@ public enum PairedStudy {
         return m
     }
 
-    /// Phase 1: the tuning. Writes tuning/choice.json and tuning/tuning.csv.
+    /// The records of `specs`: a run finished in `folder` gives its own, else the imported one.
+    static func records(_ specs: [AccelerationRunSpec], in folder: URL, imported: [String: TuningLedger.Record], window: Int) -> [TuningLedger.Record] {
+        var local: [String: TuningLedger.Record] = [:]
+        for run in finished(specs, in: folder) { local[run.spec.folderName] = TuningLedger.record(of: run, window: window) }
+        return specs.compactMap { local[$0.folderName] ?? imported[$0.folderName] }
+    }
+
+    /// Phase 1: the tuning. Writes tuning/choice.json and tuning/tuning.csv (with setup.json and
+    /// ledger.json the folder is itself a ledger that another study folder can import). `ledger`: a
+    /// folder of an earlier tuning under the same setup, whose runs are taken as done.
     @discardableResult
-    public static func tune(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor,
+    public static func tune(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor, ledger: URL? = nil,
                             notice: @escaping (String) -> Void = { _ in }) throws -> Choice {
         try settings.validate()
         let folder = root.appendingPathComponent(tuningFolder, isDirectory: true)
-        try AccelerationStudy.claim(folder: folder, setup: try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs))
+        let setup = try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs)
+        let ledgerSettings = TuningLedger.Settings(window: settings.window, epochs: settings.epochs)
+        try AccelerationStudy.claim(folder: folder, setup: setup)
+        try AtomicFile.write(try AccelerationRun.encodeJSON(ledgerSettings), to: folder.appendingPathComponent(TuningLedger.settingsFile))
+        var imported: [String: TuningLedger.Record] = [:]
+        if let ledger {
+            for r in try TuningLedger.importRecords(from: ledger, setup: setup, window: settings.window, epochs: settings.epochs) { imported[r.key] = r }
+            notice("train-dmd verdict: \(imported.count) tuning runs in the ledger \(ledger.path)")
+        }
         let lambda = try SurrogateFitStage.tunedOptions(config: config, threads: 1).weightDecay
         let adamGrid = VerdictGrids.subsample(VerdictGrids.adam(weightDecay: lambda), budget: settings.budget, seed: settings.gridSeed, family: .adam)
         let sfGrid = VerdictGrids.subsample(VerdictGrids.scheduleFree(weightDecay: lambda), budget: settings.budget, seed: settings.gridSeed, family: .scheduleFree)
@@ -139,35 +156,27 @@ public enum PairedStudy {
             grid.flatMap { m in settings.tuningSeeds.map { AccelerationRunSpec(method: m, seed: $0, epochs: settings.epochs, stopAtValidationMSE: nil,
                                                                                   paired: PairedRunSettings(window: settings.window)) } }
         }
-        var all: [FinishedRun] = []
-        let writeTable = { try? writeTuningTable(finished(specs(adamGrid + sfGrid), in: folder), settings: settings, to: folder) }
-        all = try runMissing(specs(adamGrid + sfGrid), in: folder, executor: executor, finished: { _ = writeTable() }, notice: notice, label: "tuning Adam/AdamW and schedule-free")
-        var scores = scores(all, methods: adamGrid + sfGrid, seeds: settings.tuningSeeds, window: settings.window)
+        func writeTable(_ grid: [AccelerationMethod]) throws {
+            try AtomicFile.write(TuningLedger.table(records(specs(grid), in: folder, imported: imported, window: settings.window)),
+                                 to: folder.appendingPathComponent(tuningTable))
+        }
+        let recorded = Set(imported.keys)
+        _ = try runMissing(specs(adamGrid + sfGrid), in: folder, recorded: recorded, executor: executor, finished: { try? writeTable(adamGrid + sfGrid) },
+                           notice: notice, label: "tuning Adam/AdamW and schedule-free")
+        var scores = scores(records(specs(adamGrid + sfGrid), in: folder, imported: imported, window: settings.window),
+                            methods: adamGrid + sfGrid, seeds: settings.tuningSeeds)
         let adam = try best(adamGrid, scores: scores), sf = try best(sfGrid, scores: scores)
         notice("train-dmd verdict: chosen \(adam.name) (score \(scores[adam.name]!)), \(sf.name) (score \(scores[sf.name]!))")
         let dmdGrid = VerdictGrids.subsample(VerdictGrids.dmd(on: adam), budget: settings.budget, seed: settings.gridSeed, family: .dmd)
-        let dmdRuns = try runMissing(specs(dmdGrid), in: folder, executor: executor,
-                                     finished: { try? writeTuningTable(finished(specs(adamGrid + sfGrid + dmdGrid), in: folder), settings: settings, to: folder) },
-                                     notice: notice, label: "tuning DMD on \(adam.name)")
-        all += dmdRuns
-        scores.merge(Self.scores(dmdRuns, methods: dmdGrid, seeds: settings.tuningSeeds, window: settings.window)) { $1 }
+        _ = try runMissing(specs(dmdGrid), in: folder, recorded: recorded, executor: executor, finished: { try? writeTable(adamGrid + sfGrid + dmdGrid) },
+                           notice: notice, label: "tuning DMD on \(adam.name)")
+        scores.merge(Self.scores(records(specs(dmdGrid), in: folder, imported: imported, window: settings.window),
+                                 methods: dmdGrid, seeds: settings.tuningSeeds)) { $1 }
         let choice = Choice(adam: adam, scheduleFree: sf, dmd: try best(dmdGrid, scores: scores), scores: scores)
-        try writeTuningTable(all, settings: settings, to: folder)
+        try writeTable(adamGrid + sfGrid + dmdGrid)
         try AtomicFile.write(try AccelerationRun.encodeJSON(choice), to: folder.appendingPathComponent(choiceFile))
         notice("train-dmd verdict: chosen DMD \(choice.dmd.name) (score \(scores[choice.dmd.name]!)); → \(folder.appendingPathComponent(choiceFile).path)")
         return choice
-    }
-
-    /// tuning.csv: one line per tuning run (family, configuration, seed, best moving average, best validation MSE, status).
-    static func writeTuningTable(_ runs: [FinishedRun], settings: Settings, to folder: URL) throws {
-        var t = "family,method,seed,status,epochs_run,best_moving_average,best_validation_mse,summary\n"
-        for r in runs {
-            let m = r.spec.method
-            let family: VerdictGrids.Family = m.scheduleFree == true ? .scheduleFree : (m.accelerator == .none ? .adam : .dmd)
-            let best = SustainedTarget.bestMovingAverage(Array(r.history.dropFirst().map(\.validationMSE)), window: settings.window)
-            t += "\(family.rawValue),\(m.name),\(r.spec.seed),\(r.result.status.rawValue),\(r.result.epochsRun),\(best),\(r.result.bestValidationMSE),\"\(m.summary)\"\n"
-        }
-        try AtomicFile.write(t, to: folder.appendingPathComponent(tuningTable))
     }
 
     /// The choice of a finished tuning; with `setup`, the tuning must have been made with it (the same

@@ -12,6 +12,8 @@ public struct VerdictOptions: ParsableArguments {
           --phase evaluate   the chosen Adam (the baseline, all epochs), schedule-free AdamW, DMD, and Lookahead, RRE, MPE, Anderson, Adam → L-BFGS on it, on each evaluation seed; targets T × {1, 1.1, 1.5, 2} from the baseline → OUT/evaluation/runs.csv (one line per run, rewritten as runs finish), verdict.csv and verdict.md (per method and level: reached, epochs, clock-free time, speed-up with its paired bootstrap 95 % interval, test relative L2), verdict.svg/.png.
           --phase all        the three in turn.
 
+        A study outlives the machine it started on through its tuning ledger: OUT/tuning's setup.json, ledger.json and tuning.csv, committed, and given to a new study folder with --import-tuning (the same data bit for bit, the same epochs and window).
+
         Seeds: evaluation seeds 0 … --seeds − 1, tuning seeds 1000 … 1000 + --tuning-seeds − 1; a seed fixes the initial weights, the batch order and the validation split. Runs are child processes with one OpenBLAS thread, --jobs at a time.
         """
 
@@ -58,6 +60,9 @@ public struct VerdictOptions: ParsableArguments {
     @Option(help: "Study folder (default DATA/verdict).")
     public var out: String?
 
+    @Option(name: .customLong("import-tuning"), help: ArgumentHelp("A tuning ledger (setup.json, ledger.json, tuning.csv: an earlier study's tuning folder, e.g. a committed one): its runs count as done. Refused unless made under the same setup (epochs, recipe, the data's SHA-256s) and window.", valueName: "DIR"))
+    public var importTuning: String?
+
     public init() {}
 
     public func validate() throws {
@@ -87,7 +92,8 @@ public enum VerdictStage {
         let executor = StudyStage.childProcessExecutorReportingEach(options.stage, jobs: options.jobs)
         let data = options.stage.dataURL
         if options.phase == .tune || options.phase == .all {
-            try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor, notice: note)
+            try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor,
+                                 ledger: options.importTuning.map { URL(fileURLWithPath: $0, isDirectory: true) }, notice: note)
         }
         if options.phase == .cost || options.phase == .all {
             try PairedStudy.measureCost(config: config, dataDirectory: data, root: root, settings: settings, notice: note)
