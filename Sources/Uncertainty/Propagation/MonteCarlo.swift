@@ -15,11 +15,15 @@ public struct MonteCarloSettings: Sendable, Equatable {
     public var quantileLevels: [Double]
     /// Draws without a feasible row after which the run stops (a region of probability ≈ 0).
     public var maxDraws: Int
+    /// Rows the model may fail to evaluate (`ModelRowFailures`), as a fraction of `samples`: they are
+    /// skipped and counted; beyond it the run stops (the statistics would be conditioned on too much).
+    public var maxFailureFraction: Double
 
     public init(samples: Int, batch: Int = 4096, seed: UInt64, quantileSample: Int = 10_000,
-                quantileLevels: [Double] = [0.05, 0.95], maxDraws: Int? = nil) {
+                quantileLevels: [Double] = [0.05, 0.95], maxDraws: Int? = nil, maxFailureFraction: Double = 0.01) {
         self.samples = samples; self.batch = batch; self.seed = seed; self.quantileSample = quantileSample
         self.quantileLevels = quantileLevels; self.maxDraws = maxDraws ?? max(1_000_000, 1000 * samples)
+        self.maxFailureFraction = maxFailureFraction
     }
 }
 
@@ -39,8 +43,10 @@ public struct MonteCarloResult: Sendable {
     public var quantileRows: Int
     /// The scalar quantity of interest of every accepted row, in draw order (N values).
     public var scalar: [Double]?
+    /// Feasible rows the model could not evaluate: drawn, skipped, not among the samples.
+    public var failures = EvaluationFailures()
     /// Fraction of draws outside the feasible region and its binomial standard error.
-    public var infeasibleFraction: Double { draws > 0 ? Double(draws - samples) / Double(draws) : 0 }
+    public var infeasibleFraction: Double { draws > 0 ? Double(draws - samples - failures.count) / Double(draws) : 0 }
     public var infeasibleStandardError: Double {
         let p = infeasibleFraction
         return draws > 0 ? (p * (1 - p) / Double(draws)).squareRoot() : 0
@@ -69,6 +75,7 @@ public enum MonteCarlo {
         var scalars: [Double] = []
         if scalar != nil { scalars.reserveCapacity(settings.samples) }
         var accepted = 0, draws = 0
+        var failures = EvaluationFailures()
         while accepted < settings.samples {
             let want = min(settings.batch, settings.samples - accepted)
             var rows: [Double] = []
@@ -87,24 +94,31 @@ public enum MonteCarlo {
                 rows += row
                 taken += 1
             }
-            let y = try model(rows, want)
-            guard y.count == want * outputs else {
-                throw UQError("the model returned \(y.count) values for \(want) rows; expected \(want * outputs) (\(outputs) outputs per row)")
+            var (y, failed) = try EvaluationFailures.evaluate(model, rows: rows, count: want, outputs: outputs)
+            var kept = want
+            if !failed.isEmpty {
+                // A row the model cannot evaluate is skipped like an infeasible one, and counted.
+                failures.record(failed)
+                try failures.check(fraction: settings.maxFailureFraction, budget: settings.samples, what: "Monte Carlo sample")
+                var compact: [Double] = []
+                compact.reserveCapacity((want - failed.count) * outputs)
+                for r in 0..<want where failed[r] == nil { compact += y[(r * outputs)..<((r + 1) * outputs)] }
+                y = compact
+                kept = want - failed.count
             }
-            if let bad = y.firstIndex(where: { !$0.isFinite }) {
-                throw UQError("the model returned \(y[bad]) at output \(bad % outputs) of a row")
+            if kept > 0 {
+                moments.add(y, rows: kept)
+                sample.offer(y[...], rows: kept)
             }
-            moments.add(y, rows: want)
-            sample.offer(y[...], rows: want)
             if let scalar {
-                for r in 0..<want { scalars.append(scalar(y[(r * outputs)..<((r + 1) * outputs)])) }
+                for r in 0..<kept { scalars.append(scalar(y[(r * outputs)..<((r + 1) * outputs)])) }
             }
-            accepted += want
+            accepted += kept
             progress?(accepted, settings.samples)
         }
         let q = sample.quantiles(settings.quantileLevels, threads: ProcessInfo.processInfo.activeProcessorCount)
         return MonteCarloResult(outputs: outputs, samples: accepted, draws: draws, mean: moments.mean, variance: moments.variance,
                                 quantiles: q, quantileLevels: settings.quantileLevels, quantileRows: sample.rows,
-                                scalar: scalar == nil ? nil : scalars)
+                                scalar: scalar == nil ? nil : scalars, failures: failures)
     }
 }

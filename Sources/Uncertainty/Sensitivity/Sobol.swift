@@ -24,11 +24,14 @@ public struct SobolSettings: Sendable, Equatable {
     /// Bootstrap resamples for the scalar quantities' intervals (0 = none).
     public var bootstrap: Int
     public var confidence: Double
+    /// Base rows whose group holds a row the model could not evaluate (`ModelRowFailures`), as a
+    /// fraction of `baseSamples`: such a group is left out whole (the estimators pair its rows); beyond it the analysis stops.
+    public var maxFailureFraction: Double
 
     public init(baseSamples: Int, design: SaltelliDesign = .scrambledSobol, batch: Int = 4096, seed: UInt64, bootstrap: Int = 200,
-                confidence: Double = 0.95) {
+                confidence: Double = 0.95, maxFailureFraction: Double = 0.01) {
         self.baseSamples = baseSamples; self.design = design; self.batch = batch; self.seed = seed; self.bootstrap = bootstrap
-        self.confidence = confidence
+        self.confidence = confidence; self.maxFailureFraction = maxFailureFraction
     }
 }
 
@@ -110,6 +113,10 @@ public struct SobolResult: Sendable {
     public var indicator: ScalarSobol?
     /// Fraction of the A and B rows outside the feasible region.
     public var infeasibleFraction: Double?
+    /// Design rows the model could not evaluate; their groups (`droppedBaseSamples` base rows) are left
+    /// out, so `baseSamples` counts the groups used.
+    public var failures = EvaluationFailures()
+    public var droppedBaseSamples = 0
 }
 
 public enum Sobol {
@@ -183,21 +190,48 @@ public enum Sobol {
         let basePerCall = max(1, settings.batch / group)
 
         var sums = DesignSums(dimension: d, outputs: p)
-        var done = 0
+        var done = 0, used = 0
+        var failures = EvaluationFailures()
         while done < n {
             let m = min(basePerCall, n - done)
             let (a, b) = rows.next(m)
             let design = saltelliDesign(a: a, b: b, baseRows: m, dimension: d)
-            let (y, feasible) = try evaluateDesign(design, rows: group * m, dimension: d, outputs: p, indicator: indicator,
-                                                   outside: outside, model: model, sums: &sums)
-            if indicator != nil { sums.infeasibleAB += feasible[0..<(2 * m)].filter { !$0 }.count }
-            sums.add(y, baseRows: m)
-            if let scalar { sums.addScalars(y, baseRows: m, scalar: scalar) }
-            if indicator != nil { sums.addIndicators(feasible, baseRows: m) }
-            done += m
+            var (y, feasible, failed) = try evaluateDesign(design, rows: group * m, dimension: d, outputs: p, indicator: indicator,
+                                                           outside: outside, model: model, sums: &sums)
+            var kept = m
+            if !failed.isEmpty {
+                failures.record(failed)
+                // Design row k·m + r belongs to base row r: its whole group goes.
+                let dropped = Set(failed.keys.map { $0 % m })
+                let keep = (0..<m).filter { !dropped.contains($0) }
+                var compactY: [Double] = [], compactFeasible: [Bool] = []
+                for k in 0..<group {
+                    for r in keep {
+                        compactY += y[((k * m + r) * p)..<((k * m + r + 1) * p)]
+                        compactFeasible.append(feasible[k * m + r])
+                    }
+                }
+                y = compactY; feasible = compactFeasible; kept = keep.count
+                sums.droppedBaseRows += m - kept
+                guard Double(sums.droppedBaseRows) <= settings.maxFailureFraction * Double(n) else {
+                    throw UQError("the model could not evaluate \(failures.count) rows of the Sobol' design, which leaves out \(sums.droppedBaseRows) "
+                                  + "of \(n) base rows, more than the \(settings.maxFailureFraction * 100) % it may skip; the first: \(failures.examples.first ?? "?")")
+                }
+            }
+            if kept > 0 {
+                if indicator != nil { sums.infeasibleAB += feasible[0..<(2 * kept)].filter { !$0 }.count }
+                sums.add(y, baseRows: kept)
+                if let scalar { sums.addScalars(y, baseRows: kept, scalar: scalar) }
+                if indicator != nil { sums.addIndicators(feasible, baseRows: kept) }
+            }
+            done += m; used += kept
             progress?(done * group, n * group)
         }
-        return sums.result(baseSamples: n, settings: settings, hasScalar: scalar != nil, hasIndicator: indicator != nil)
+        guard used >= 2 else { throw UQError("only \(used) base rows of the Sobol' design could be evaluated; the first failure: \(failures.examples.first ?? "?")") }
+        var result = sums.result(baseSamples: used, settings: settings, hasScalar: scalar != nil, hasIndicator: indicator != nil)
+        result.failures = failures
+        result.droppedBaseSamples = sums.droppedBaseRows
+        return result
     }
 
     private static func validate(outside: [Double]?, outputs p: Int, settings: SobolSettings) throws {
@@ -235,7 +269,7 @@ public enum Sobol {
     /// elsewhere; with which rows were feasible.
     private static func evaluateDesign(_ design: [Double], rows total: Int, dimension d: Int, outputs p: Int,
                                        indicator: FeasibilityIndicator?, outside: [Double]?, model: BatchModel,
-                                       sums: inout DesignSums) throws -> (y: [Double], feasible: [Bool]) {
+                                       sums: inout DesignSums) throws -> (y: [Double], feasible: [Bool], failed: [Int: String]) {
         var feasible = [Bool](repeating: true, count: total)
         if let indicator {
             for r in 0..<total { feasible[r] = indicator(design[(r * d)..<((r + 1) * d)]) }
@@ -245,22 +279,18 @@ public enum Sobol {
         if let outside {
             for r in 0..<total where !feasible[r] { y.replaceSubrange((r * p)..<((r + 1) * p), with: outside) }
         }
+        var failed: [Int: String] = [:]
         if !live.isEmpty {
             var rows = [Double](); rows.reserveCapacity(live.count * d)
             for r in live { rows += design[(r * d)..<((r + 1) * d)] }
-            let out = try model(rows, live.count)
-            guard out.count == live.count * p else {
-                throw UQError("the model returned \(out.count) values for \(live.count) rows; expected \(live.count * p)")
-            }
-            if let bad = out.firstIndex(where: { !$0.isFinite }) {
-                throw UQError("the model returned \(out[bad]) at output \(bad % p) of a row")
-            }
+            let (out, failedLive) = try EvaluationFailures.evaluate(model, rows: rows, count: live.count, outputs: p)
             for (k, r) in live.enumerated() {
+                if let reason = failedLive[k] { failed[r] = reason; continue }
                 y.replaceSubrange((r * p)..<((r + 1) * p), with: out[(k * p)..<((k + 1) * p)])
             }
-            sums.evaluations += live.count
+            sums.evaluations += live.count - failedLive.count
         }
-        return (y, feasible)
+        return (y, feasible, failed)
     }
 
     /// The running sums of the estimators over the design's calls, per output (shifted by `shift`),
@@ -272,7 +302,7 @@ public enum Sobol {
         var firstSum: [Double], totalSum: [Double]
         var sA: [Double] = [], sB: [Double] = [], sAB: [[Double]]
         var iA: [Double] = [], iB: [Double] = [], iAB: [[Double]]
-        var evaluations = 0, infeasibleAB = 0
+        var evaluations = 0, infeasibleAB = 0, droppedBaseRows = 0
 
         init(dimension d: Int, outputs p: Int) {
             self.d = d; self.p = p

@@ -3,6 +3,7 @@ import PDE
 import Foundation
 import NumericalFoundations
 import Surrogates
+import Uncertainty
 @testable import Pipeline
 
 /// The whole stage on a tiny synthetic data folder: a 4 × 3 observation grid, 40 samples, a
@@ -75,5 +76,39 @@ final class UQStageTests: XCTestCase {
         var again = StageRecord(stage: "uq-propagate", config: config, seed: config.uq.seed)
         _ = try UQStage.run(config: config, data: data, record: &again)
         XCTAssertEqual(try Data(contentsOf: uq.appendingPathComponent("sobol_first.npy")), first)
+    }
+    /// A batch the model cannot predict whole is predicted row by row: the rows it can predict keep
+    /// their values, the others are reported by index and reason (then skipped by the propagation).
+    func testABatchTheModelCannotPredictWholeIsPredictedRowByRow() throws {
+        final class PickySurrogate: FieldSurrogate {
+            let kind = "picky", inputNames = PollutantParameters.names, inputWidth = 6, outputWidth = 2, parameterCount = 0
+            let windViscosity: Double? = nil
+            let descriptorInputs: DescriptorInputs? = nil
+            let inputScaler: InputScaler
+            var calls = 0
+            init() throws { inputScaler = try InputScaler(ranges: PipelineConfig.parse("").sampling.ranges) }
+            func predict(parameters x: [Double], rows: Int, threads: Int) throws -> [Double] {
+                calls += 1
+                if let bad = (0..<rows).first(where: { x[6 * $0] > 15 }) { throw StageError("coarse solve failed at K12 = \(x[6 * bad])") }
+                var out: [Double] = []
+                for r in 0..<rows { let a: Double = x[6 * r], b: Double = x[6 * r + 1]; out.append(a); out.append(2 * b) }
+                return out
+            }
+            func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? { nil }
+        }
+        let picky = try PickySurrogate()
+        let model = UQStage.rowTolerant(picky, outputs: 2, threads: 1)
+        func row(_ k12: Double, _ k3: Double) -> [Double] { [k12, k3, 0.1, 1, 0, 0] }
+        let clean = row(2, 3) + row(4, 5)
+        XCTAssertEqual(try model(clean, 2), [2, 6, 4, 10])
+        XCTAssertEqual(picky.calls, 1, "a batch it can predict whole takes one call")
+        let mixed = row(2, 3) + row(16, 1) + row(4, 5)
+        XCTAssertThrowsError(try model(mixed, 3)) { error in
+            guard let partial = error as? ModelRowFailures else { return XCTFail("\(error)") }
+            XCTAssertEqual(Array(partial.failures.keys), [1])
+            XCTAssertTrue(partial.failures[1]!.contains("K12 = 16"), partial.failures[1]!)
+            XCTAssertEqual(Array(partial.values[0..<2]), [2, 6])
+            XCTAssertEqual(Array(partial.values[4..<6]), [4, 10])
+        }
     }
 }

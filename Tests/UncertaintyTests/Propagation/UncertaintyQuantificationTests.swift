@@ -258,6 +258,82 @@ final class UncertaintyQuantificationTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(r.infeasibleFraction), 0.5, accuracy: 0.02)
     }
 
+    /// Rows the model cannot evaluate are skipped and counted like infeasible ones: the same accepted
+    /// rows as rejecting them beforehand, hence the same statistics; beyond the allowed fraction, one error.
+    func testMonteCarloSkipsAndCountsTheRowsTheModelCannotEvaluate() throws {
+        let inputs = try InputModel(box: [0...1, 0...1])
+        let feasible: FeasibilityIndicator = { $0[$0.startIndex] + $0[$0.startIndex + 1] <= 1 }
+        func f(_ x: [Double], _ r: Int) -> [Double] {
+            let u: Double = x[2 * r], v: Double = x[2 * r + 1]
+            return [u, u * v]
+        }
+        let plain: BatchModel = { x, rows in (0..<rows).flatMap { f(x, $0) } }
+        let failing: BatchModel = { x, rows in
+            var failures: [Int: String] = [:]
+            for r in 0..<rows {
+                let u: Double = x[2 * r], v: Double = x[2 * r + 1]
+                if u + v > 1 { failures[r] = "no solution at (\(u), \(v))" }
+            }
+            let values: [Double] = (0..<rows).flatMap { failures[$0] == nil ? f(x, $0) : [Double.nan, Double.nan] }
+            if failures.isEmpty { return values }
+            throw ModelRowFailures(values: values, failures: failures)
+        }
+        let rejected = try MonteCarlo.propagate(inputs: inputs, outputs: 2, settings: MonteCarloSettings(samples: 3000, batch: 64, seed: 4),
+                                                indicator: feasible, model: plain)
+        let skipped = try MonteCarlo.propagate(inputs: inputs, outputs: 2,
+                                               settings: MonteCarloSettings(samples: 3000, batch: 64, seed: 4, maxFailureFraction: 2), model: failing)
+        XCTAssertEqual(skipped.samples, 3000)
+        XCTAssertEqual(skipped.draws, rejected.draws, "the same rows are drawn")
+        XCTAssertEqual(skipped.failures.count, rejected.draws - rejected.samples)
+        XCTAssertEqual(skipped.failures.examples.count, 5)
+        XCTAssertTrue(skipped.failures.examples[0].hasPrefix("no solution at"))
+        XCTAssertEqual(skipped.infeasibleFraction, 0, "a failed row is not an infeasible one")
+        for j in 0..<2 {
+            XCTAssertEqual(skipped.mean[j], rejected.mean[j], accuracy: 1e-13)
+            XCTAssertEqual(skipped.variance[j], rejected.variance[j], accuracy: 1e-13)
+            XCTAssertEqual(skipped.quantiles[0][j], rejected.quantiles[0][j])
+        }
+        // Half the rows failing is far beyond the default 1 %: one error that names the first failure.
+        XCTAssertThrowsError(try MonteCarlo.propagate(inputs: inputs, outputs: 2, settings: MonteCarloSettings(samples: 3000, batch: 64, seed: 4),
+                                                      model: failing)) {
+            XCTAssertTrue("\($0)".contains("could not evaluate") && "\($0)".contains("no solution at"), "\($0)")
+        }
+    }
+
+    /// A Saltelli group with a row the model cannot evaluate is left out whole; the indices of the
+    /// rest stay those of the model (linear: S_i = S_Ti known), and the counts add up.
+    func testSobolLeavesOutTheGroupsOfFailedRows() throws {
+        let c = [1.0, -2.0, 0.5]
+        let inputs = try InputModel(box: [0...1, 0...1, 0...1])
+        var failedRows = 0
+        let model: BatchModel = { x, rows in
+            var failures: [Int: String] = [:]
+            for r in 0..<rows where x[3 * r + 2] > 0.99 { failures[r] = "x3 = \(x[3 * r + 2])" }
+            failedRows += failures.count
+            let values = (0..<rows).map { r in (0..<3).reduce(0.0) { $0 + c[$1] * x[3 * r + $1] } }
+            if failures.isEmpty { return values }
+            throw ModelRowFailures(values: values, failures: failures)
+        }
+        let n = 1 << 13
+        let r = try Sobol.analyse(inputs: inputs, outputs: 1, settings: SobolSettings(baseSamples: n, seed: 5, bootstrap: 0, maxFailureFraction: 0.05),
+                                  model: model)
+        XCTAssertEqual(r.failures.count, failedRows)
+        XCTAssertGreaterThan(r.droppedBaseSamples, 0)
+        XCTAssertEqual(r.baseSamples + r.droppedBaseSamples, n)
+        XCTAssertEqual(r.modelEvaluations, 5 * n - failedRows, "every row evaluated is counted, failed ones not")
+        // A group fails when a or b has x3 > 0.99: probability 1 − 0.99² ≈ 2 %.
+        XCTAssertEqual(Double(r.droppedBaseSamples) / Double(n), 1 - 0.99 * 0.99, accuracy: 0.006)
+        let parts = c.map { $0 * $0 / 12 }, v = parts.reduce(0, +)
+        for i in 0..<3 {
+            // Measured errors as for the complete design (≈ 1e-3); x3 kept below 0.99 in a and b changes S3 by < 0.01.
+            XCTAssertEqual(r.first[i], parts[i] / v, accuracy: 0.02, "S\(i + 1)")
+            XCTAssertEqual(r.total[i], parts[i] / v, accuracy: 0.02, "ST\(i + 1)")
+        }
+        XCTAssertThrowsError(try Sobol.analyse(inputs: inputs, outputs: 1, settings: SobolSettings(baseSamples: n, seed: 5, bootstrap: 0), model: model)) {
+            XCTAssertTrue("\($0)".contains("Sobol' design") && "\($0)".contains("x3 ="), "\($0)")
+        }
+    }
+
     func testInfeasibleRowsCarryingTheFeasibleMeanAddNoVariance() throws {
         // F = {x₁ + x₂ ≤ 1}, f = x₁: on F, E[x₁] = 1/3 and Var(x₁ | F) = 1/18, P(F) = ½. With the
         // infeasible rows set to 1/3, V(Y) = P(F) Var(f | F) = 1/36; with zeros, V(Y) = E[Y²] − E[Y]² = 1/12 − 1/36 = 1/18.

@@ -17,6 +17,10 @@ enum UQReport {
         s += "- \(mc.samples) surrogate evaluations from \(mc.draws) draws; probability that the wind does not exist: "
         s += "\(f(mc.infeasibleFraction, 4)) ± \(f(mc.infeasibleStandardError, 2))"
         s += uq.region == .feasible ? " (those rows are rejected: the maps are conditional on the wind existing).\n" : " (the surrogate is extrapolated there: region = box).\n"
+        if mc.failures.count > 0 {
+            s += "- **\(mc.failures.count) feasible rows the surrogate could not evaluate** were skipped (the maps are conditional on the rest; "
+            s += "at most 1 % may be). First: \(mc.failures.examples.first ?? "")\n"
+        }
         s += "- Quantiles from \(mc.quantileRows) rows (level error ±\(f((0.05 * 0.95 / Double(max(mc.quantileRows, 1))).squareRoot(), 2)) at 5 %).\n"
         if let o = integral.object, let m = o["mean"]?.number, let sd = o["std"]?.number {
             s += "- Integral of c₃ over the observation grid: mean \(f(m, 4)), std \(f(sd, 3)), 5 %–95 % [\(f(o["q05"]?.number ?? .nan, 4)), \(f(o["q95"]?.number ?? .nan, 4))].\n"
@@ -25,6 +29,9 @@ enum UQReport {
         s += "## Sobol indices of the integral of c₃\n\n"
         let design = uq.sobolDesign == .scrambledSobol ? "A and B from a scrambled Sobol' sequence" : "A and B pseudo-random"
         s += "N = \(sobol.baseSamples) (\(design)), \(sobol.designRows) design rows, \(sobol.modelEvaluations) surrogate evaluations, \(uq.bootstrap) bootstrap resamples (95 % percentile intervals)."
+        if sobol.failures.count > 0 {
+            s += " **\(sobol.failures.count) design rows the surrogate could not evaluate**: their \(sobol.droppedBaseSamples) base rows are left out whole (first: \(sobol.failures.examples.first ?? ""))."
+        }
         if uq.region == .feasible {
             s += " Inputs independent on the whole box; Y = ∫c₃ where the wind exists and, elsewhere, the Monte Carlo mean of ∫c₃ on the feasible region "
             s += "(so the infeasible quarter adds no variance: V(Y) ≈ P(F) V(∫c₃ | F)); the surrogate is never evaluated where the wind does not exist. "

@@ -79,7 +79,7 @@ public enum UQStage {
         let indicator: FeasibilityIndicator? = uq.region == .feasible ? { feasibility($0) } : nil
         let inputs = try inputModel(config)
         let model = study.model
-        let surrogate: BatchModel = { x, rows in try model.predict(parameters: x, rows: rows, threads: threads) }
+        let surrogate = rowTolerant(model, outputs: study.outputs, threads: threads)
 
         let mc = try propagateMonteCarlo(uq: uq, inputs: inputs, study: study, indicator: indicator, surrogate: surrogate)
         timer.lap("monte_carlo")
@@ -116,6 +116,30 @@ public enum UQStage {
         for f in files { record.output(f) }
         recordDetails(mc: mc, sobol: sobol, feasibility: feasibility, seconds: seconds, modelName: uq.model, record: &record)
         return Outcome(folder: folder, files: files, seconds: seconds)
+    }
+
+    /// `model` as the propagation's batch model. A batch the model cannot predict whole (a multi-fidelity
+    /// model's coarse solve that fails for one parameter set, say) is predicted row by row, and the rows
+    /// that fail are reported to the propagation (`ModelRowFailures`), which skips and counts them
+    /// instead of losing the study to one parameter set.
+    static func rowTolerant(_ model: FieldSurrogate, outputs p: Int, threads: Int) -> BatchModel {
+        { x, rows in
+            do { return try model.predict(parameters: x, rows: rows, threads: threads) } catch {
+                let d = rows > 0 ? x.count / rows : 0
+                var values = [Double](repeating: 0, count: rows * p), failures: [Int: String] = [:]
+                for r in 0..<rows {
+                    do {
+                        let y = try model.predict(parameters: Array(x[(r * d)..<((r + 1) * d)]), rows: 1, threads: 1)
+                        guard y.count == p else { throw StageError("the surrogate returned \(y.count) values for one row; expected \(p)") }
+                        values.replaceSubrange((r * p)..<((r + 1) * p), with: y)
+                    } catch {
+                        failures[r] = "\(error)"
+                    }
+                }
+                if failures.isEmpty { return values }
+                throw ModelRowFailures(values: values, failures: failures)
+            }
+        }
     }
 
     /// Wall-clock seconds of each step, each measured from the end of the one before.
@@ -355,8 +379,12 @@ public enum UQStage {
         record.detail("monte_carlo", ["samples": .number(Double(mc.samples)), "draws": .number(Double(mc.draws)),
                                       "infeasible_fraction": .number(mc.infeasibleFraction),
                                       "infeasible_standard_error": .number(mc.infeasibleStandardError),
-                                      "quantile_rows": .number(Double(mc.quantileRows))])
-        record.detail("sobol", ["design_rows": .number(Double(sobol.designRows)), "model_evaluations": .number(Double(sobol.modelEvaluations))])
+                                      "quantile_rows": .number(Double(mc.quantileRows)),
+                                      "failed_evaluations": .number(Double(mc.failures.count)),
+                                      "failures": .array(mc.failures.examples.map { .string($0) })])
+        record.detail("sobol", ["design_rows": .number(Double(sobol.designRows)), "model_evaluations": .number(Double(sobol.modelEvaluations)),
+                                "failed_evaluations": .number(Double(sobol.failures.count)), "dropped_base_rows": .number(Double(sobol.droppedBaseSamples)),
+                                "failures": .array(sobol.failures.examples.map { .string($0) })])
         record.detail("existence_full_solves", .number(Double(feasibility.fullSolves)))
         record.detail("existence_calls", .number(Double(feasibility.calls)))
         record.detail("model", .string(modelName))
