@@ -352,21 +352,33 @@ smoke_test() {
     local t0=$SECONDS
     # The suite runs with one and with two OpenBLAS threads: every tolerance must hold for both
     # (the rounding differs between kernels); scripts/test-blas-kernels.sh adds the processor kernels.
-    local threads skip="" layers
+    local layers
     # The import rule of docs/architecture.md (executables reach the libraries only through Pipeline).
     say "pipeline.sh test: import rule (scripts/check-layers.py)…"
     layers=$(python3 scripts/check-layers.py 2>&1) || die "import rule broken:"$'\n'"$layers"
+    say "pipeline.sh test: building the tests…"
+    swift build --build-tests $SWIFTPM_FLAGS >&2 || die "the tests do not build"
+    local bundle
+    bundle=$(ls -d "$(swift build --show-bin-path $SWIFTPM_FLAGS)"/*PackageTests.xctest 2>/dev/null | head -1)
+    [ -x "$bundle" ] || die "no test bundle (*PackageTests.xctest) after swift build --build-tests"
+    # Both passes at once, one per core (the suite is mostly single-threaded): the test bundle is run
+    # directly, since two `swift test` would queue for the build folder's lock.
+    say "pipeline.sh test: unit tests with OPENBLAS_NUM_THREADS=1 and =2, side by side…"
+    local pids=()
     for threads in 1 2; do
-        say "pipeline.sh test: unit tests (swift test, OPENBLAS_NUM_THREADS=$threads)…"
-        OPENBLAS_NUM_THREADS=$threads swift test $SWIFTPM_FLAGS $skip 2>&1 | tee /tmp/pipeline-swift-test.log | grep -E ": error: |failed|Executed .* tests" >&2 || true
-        # ": error: " is how XCTest and the compiler report a failure (a test may print "error:" in a measurement).
-        if grep -qE ": error: |with [1-9][0-9]* failures|failed \(" /tmp/pipeline-swift-test.log \
-           || ! grep -q "Executed" /tmp/pipeline-swift-test.log; then
-            tail -50 /tmp/pipeline-swift-test.log >&2
-            die "unit tests failed with OPENBLAS_NUM_THREADS=$threads (log: /tmp/pipeline-swift-test.log)"
+        OPENBLAS_NUM_THREADS=$threads "$bundle" > "/tmp/pipeline-swift-test-$threads.log" 2>&1 &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    for threads in 1 2; do
+        local log="/tmp/pipeline-swift-test-$threads.log"
+        # ": error: " is how XCTest reports a failure (a test may print "error:" in a measurement).
+        if grep -qE ": error: |with [1-9][0-9]* failures|failed \(" "$log" || ! grep -q "Executed" "$log"; then
+            grep -E ": error: |failed \(" "$log" | head -20 >&2
+            tail -30 "$log" >&2
+            die "unit tests failed with OPENBLAS_NUM_THREADS=$threads (log: $log)"
         fi
-        grep -E "Executed [0-9]+ tests" /tmp/pipeline-swift-test.log | tail -1
-        skip="--skip-build"
+        say "pipeline.sh test: OPENBLAS_NUM_THREADS=$threads: $(grep -E "Executed [0-9]+ tests" "$log" | tail -1 | sed 's/^[[:space:]]*//')"
     done
     build_release
     DATA=$(mktemp -d /tmp/pipeline-smoke.XXXXXX)
