@@ -218,6 +218,11 @@ final class RefineTests: XCTestCase {
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", otherConfig.path]))) {
             XCTAssertTrue("\($0)".contains("another configuration"), "\($0)")
         }
+        // An imported curve of another configuration under a label of this folder is refused when the tables are written, too.
+        try text.replacingOccurrences(of: configDigest, with: String(repeating: "c", count: 64)).write(to: layout.refine.studyImported, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot))) {
+            XCTAssertTrue("\($0)".contains("label plain holds points of 2 configurations"), "\($0)")
+        }
         let truncated = data.appendingPathComponent("truncated.csv")
         try String(text.dropLast(30)).write(to: truncated, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", truncated.path]))) {

@@ -143,6 +143,14 @@ extension RefineStudy {
     static func writeTables(layout: DataLayout, configFile: String) throws {
         let points = try gather(layout)
         guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
+        // A label names one configuration: an imported curve and a local one of another configuration never share it.
+        for label in Set(points.map(\.label)).sorted() {
+            let digests = Set(points.filter { $0.label == label }.compactMap(\.configurationSHA256))
+            guard digests.count <= 1 else {
+                throw StageError("refine-study: label \(label) holds points of \(digests.count) configurations (\(digests.sorted().map { $0.prefix(12) + "…" }.joined(separator: ", "))): "
+                                 + "compute new curves under another --label, or remove \(layout.refine.studyImported.path)")
+            }
+        }
         try AtomicFile.write(table(points, data: try dataDigest(layout)), to: layout.refine.studyCSV)
         var curves = "label,method,model,seed,points,largest_solves,last_test_median,last_test_p95,wall_seconds,source\n"
         for key in curveKeys(points) {
