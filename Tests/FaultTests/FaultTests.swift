@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// The stage executables run as a user runs them, on faulty input: each test asserts the exit status
-/// (never a signal) and the error line on stderr. The executables are those `swift build` / `swift test`
-/// put in .build/debug (or .build/release); the tests are skipped when they are not built.
+/// (never a signal) and the error line on stderr. The executables are those built beside the test
+/// bundle (`builtExecutableFolder`); the tests are skipped when they are not built.
 final class FaultTests: XCTestCase {
     struct Outcome {
         var status: Int32
@@ -22,13 +22,9 @@ final class FaultTests: XCTestCase {
     static let packageRoot = _TestSupport.packageRoot(of: #filePath)
     static var smokeConfig: String { packageRoot.appendingPathComponent("configs/smoke.toml").path }
 
+    /// FAULT_TESTS_BIN: another build's executables (e.g. to check that these tests fail on an older build).
     static func binFolder() -> URL? {
-        // FAULT_TESTS_BIN: another build's executables (e.g. to check that these tests fail on an older build).
-        if let bin = ProcessInfo.processInfo.environment["FAULT_TESTS_BIN"] { return URL(fileURLWithPath: bin) }
-        // The test bundle lives in the build folder beside the executables; else look under the package.
-        let beside = Bundle.main.bundleURL.deletingLastPathComponent()
-        let candidates = [beside, Bundle.main.bundleURL] + ["debug", "release"].map { packageRoot.appendingPathComponent(".build/\($0)") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("evaluate").path) }
+        builtExecutableFolder(holding: "evaluate", packageRoot: packageRoot, override: ProcessInfo.processInfo.environment["FAULT_TESTS_BIN"])
     }
 
     func executable(_ name: String) throws -> String {

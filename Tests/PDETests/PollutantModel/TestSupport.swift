@@ -81,14 +81,16 @@ enum Fixture {
 
     static let packageRoot = _TestSupport.packageRoot(of: #filePath)
 
-    /// The built `pollutant-fem` (POLLUTANT_FEM, else .build/debug or .build/release); skips the test if absent.
+    /// The built `pollutant-fem` (POLLUTANT_FEM: another executable, as the SLURM script takes it);
+    /// skips the test if absent.
     static func executable() throws -> URL {
-        let candidates = [ProcessInfo.processInfo.environment["POLLUTANT_FEM"]].compactMap { $0 }
-            + [".build/debug/pollutant-fem", ".build/release/pollutant-fem"].map { packageRoot.appendingPathComponent($0).path }
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        if let path = ProcessInfo.processInfo.environment["POLLUTANT_FEM"], FileManager.default.isExecutableFile(atPath: path) {
+            return URL(fileURLWithPath: path)
+        }
+        guard let folder = builtExecutableFolder(holding: "pollutant-fem", packageRoot: packageRoot) else {
             throw XCTSkip("pollutant-fem is not built (swift build); this test runs the executable")
         }
-        return URL(fileURLWithPath: path)
+        return folder.appendingPathComponent("pollutant-fem")
     }
 
     /// Runs a program; returns its exit status and its standard output and error together.

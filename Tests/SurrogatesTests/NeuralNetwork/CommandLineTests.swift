@@ -10,12 +10,10 @@ final class CommandLineTests: XCTestCase {
     struct Outcome { var status: Int32; var stderr: String }
 
     private func executable() throws -> URL {
-        let root = packageRoot(of: #filePath)
-        for configuration in ["debug", "release"] {
-            let url = root.appendingPathComponent(".build/\(configuration)/train-dmd")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        guard let folder = builtExecutableFolder(holding: "train-dmd", packageRoot: packageRoot(of: #filePath)) else {
+            throw XCTSkip("train-dmd is not built (run swift build first)")
         }
-        throw XCTSkip("train-dmd is not built (run swift build first)")
+        return folder.appendingPathComponent("train-dmd")
     }
 
     @discardableResult
