@@ -390,8 +390,10 @@ smoke_test() {
         local skipped; skipped=$(grep -cE "^Test Case '.*' skipped" "$log" || true)
         say "pipeline.sh test: OPENBLAS_NUM_THREADS=$threads: $(grep -E "Executed [0-9]+ tests" "$log" | tail -1 | sed 's/^[[:space:]]*//'), $skipped skipped"
     done
-    # The smoke chain runs on the same executables (PIPELINE_BIN: another build's, as the fault tests do).
-    PIPELINE_BIN=${PIPELINE_BIN:-$testbin} build_release
+    # The smoke chain and the study scripts run on the same executables (unless PIPELINE_BIN names
+    # another build's, as the fault tests do).
+    export PIPELINE_BIN=${PIPELINE_BIN:-$testbin}
+    build_release
     DATA=$(mktemp -d /tmp/pipeline-smoke.XXXXXX)
     CONFIG=configs/smoke.toml
     say "pipeline.sh test: smoke pipeline into $DATA"

@@ -36,7 +36,8 @@ for d in samples wind fem; do
     [ -d "$DATA/$d" ] || { echo "podnn-optimizers.sh: $DATA/$d is missing: run ./pipeline.sh lhs wind fem first" >&2; exit 1; }
 done
 command -v python3 > /dev/null || { echo "podnn-optimizers.sh: python3 is needed for the summary" >&2; exit 1; }
-BIN=$(swift build -c release --manifest-cache local --show-bin-path)
+# PIPELINE_BIN: executables built elsewhere (as pipeline.sh takes them), else the release build.
+BIN=${PIPELINE_BIN:-$(swift build -c release --manifest-cache local --show-bin-path)}
 [ -x "$BIN/train-dmd" ] || { echo "podnn-optimizers.sh: build first: swift build -c release" >&2; exit 1; }
 
 mkdir -p "$OUT"

@@ -28,7 +28,8 @@ done
 for d in samples wind fem; do
     [ -d "$DATA/$d" ] || { echo "safeguard-study.sh: $DATA/$d is missing: run ./pipeline.sh lhs wind fem first" >&2; exit 1; }
 done
-BIN=$(swift build -c release --manifest-cache local --show-bin-path)
+# PIPELINE_BIN: executables built elsewhere (as pipeline.sh takes them), else the release build.
+BIN=${PIPELINE_BIN:-$(swift build -c release --manifest-cache local --show-bin-path)}
 [ -x "$BIN/train-dmd" ] && [ -x "$BIN/evaluate" ] || { echo "safeguard-study.sh: build first: swift build -c release" >&2; exit 1; }
 
 mkdir -p "$OUT/models"
