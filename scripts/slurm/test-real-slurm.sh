@@ -137,7 +137,8 @@ ids() { sed -n 's/.*array job \([0-9]*\).*merge job \([0-9]*\).*/\1 \2/p'; }
 # --- 1. submitted from another directory, with relative paths -------------------------------------------
 say "1. 3 shards + merge, submitted from $TMP/elsewhere"
 cd "$TMP/elsewhere"
-out=$(env -u POLLUTANT_FEM bash "$SBATCH_SCRIPT" "$(realpath --relative-to=. "$CONFIG")" ../work/sharded 3)
+# The executable too is given relative to the submission directory (the jobs run elsewhere).
+out=$(POLLUTANT_FEM=$(realpath --relative-to=. "$BIN/pollutant-fem") bash "$SBATCH_SCRIPT" "$(realpath --relative-to=. "$CONFIG")" ../work/sharded 3)
 say "  $out"
 read -r array merge <<< "$(ids <<< "$out")"
 wait_job "$array" COMPLETED
