@@ -201,6 +201,76 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(table.rows.count, 8 * settings.levels.count)
     }
 
+    /// The reduced protocol of a large dataset: the choice of a tuning on other data, evaluated here on a
+    /// subset of the methods; then one more method, made alone.
+    func testTransferredChoiceEvaluatesChosenMethodsOnOtherData() throws {
+        let (data, config) = try AccelerationStudyTests.makeData()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
+        var executed: [String] = []
+        func executor(_ prepared: SurrogateFitStage.Prepared) -> PairedStudy.Executor {
+            { runs, finished in
+                for (spec, folder) in runs {
+                    executed.append(spec.folderName)
+                    try AccelerationRun.execute(spec, prepared: prepared, config: config, folder: folder)
+                    finished()
+                }
+            }
+        }
+        var settings = PairedStudy.Settings(epochs: 24, evaluationSeeds: [0, 1, 2], tuningSeeds: [1000], budget: 1, window: 3,
+                                            resamples: 200, costRepetitions: 1, costBlockEpochs: 2)
+        let tuned = data.appendingPathComponent("verdict-small")
+        let choice = try PairedStudy.tune(config: config, dataDirectory: data, root: tuned, settings: settings, executor: executor(prepared))
+        // The other dataset: the same parameters, c3 doubled.
+        let other = data.appendingPathComponent("other")
+        for sub in ["samples", "fem"] { try FileManager.default.createDirectory(at: other.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        for f in ["samples/params.npy", "samples/split.npy", "fem/status.npy"] {
+            try FileManager.default.copyItem(at: data.appendingPathComponent(f), to: other.appendingPathComponent(f))
+        }
+        let c3 = try Npy.read(Double.self, from: data.appendingPathComponent("fem/c3.npy"))
+        try Npy.write(c3.values.map { 2 * $0 }, shape: c3.shape, to: other.appendingPathComponent("fem/c3.npy"))
+        let otherPrepared = try SurrogateFitStage.prepare(config: config, dataDirectory: other)
+        let root = other.appendingPathComponent("verdict")
+        let setup = try AccelerationStudy.setup(config: config, dataDirectory: other, epochs: 24)
+        XCTAssertNotEqual(setup.inputs, try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24).inputs)
+        XCTAssertEqual(try PairedStudy.transferChoice(from: tuned.appendingPathComponent("tuning"), root: root, setup: setup), choice)
+        XCTAssertEqual(try PairedStudy.readChoice(root: root, setup: setup), choice)
+
+        settings.methods = ["dmd"]
+        executed = []
+        let first = try PairedStudy.evaluate(config: config, dataDirectory: other, root: root, settings: settings, executor: executor(otherPrepared))
+        XCTAssertEqual(executed.count, 6, "the baseline and DMD on three seeds")
+        XCTAssertEqual(Set(first.rows.map(\.method)), [choice.adam.name, choice.dmd.name])
+        XCTAssertEqual(Set(first.costs?.entries.map(\.method) ?? []), [choice.adam.name, choice.dmd.name])
+        let markdown = try String(contentsOf: root.appendingPathComponent("evaluation/verdict.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("transferred here") && markdown.contains(tuned.path), markdown)
+        // One more method: only its runs are made, and the cost benchmark is measured again to include it.
+        settings.methods = ["dmd", "rre"]
+        executed = []
+        let second = try PairedStudy.evaluate(config: config, dataDirectory: other, root: root, settings: settings, executor: executor(otherPrepared))
+        XCTAssertEqual(executed.sorted(), ["rre/seed_0", "rre/seed_1", "rre/seed_2"])
+        XCTAssertEqual(Set(second.costs?.entries.map(\.method) ?? []), [choice.adam.name, choice.dmd.name, "rre"])
+        XCTAssertEqual(second.target, first.target)
+
+        // Refused: tuning into the study, a choice tuned over another horizon, a study folder with its own tuning, an unknown method.
+        XCTAssertThrowsError(try PairedStudy.tune(config: config, dataDirectory: other, root: root, settings: settings, executor: executor(otherPrepared))) {
+            XCTAssertTrue("\($0)".contains("transfer.json"), "\($0)")
+        }
+        var longer = setup; longer.epochs = 30
+        XCTAssertThrowsError(try PairedStudy.transferChoice(from: tuned.appendingPathComponent("tuning"), root: other.appendingPathComponent("v2"), setup: longer)) {
+            XCTAssertTrue("\($0)".contains("epochs (the tuning's 24, here 30)"), "\($0)")
+        }
+        XCTAssertThrowsError(try PairedStudy.transferChoice(from: tuned.appendingPathComponent("tuning"), root: tuned, setup: setup)) {
+            XCTAssertTrue("\($0)".contains("own tuning"), "\($0)")
+        }
+        XCTAssertThrowsError(try PairedStudy.transferChoice(from: other.appendingPathComponent("nowhere"), root: other.appendingPathComponent("v3"), setup: setup)) {
+            XCTAssertTrue("\($0)".contains("nowhere/setup.json: missing"), "\($0)")
+        }
+        settings.methods = ["dmd", "nope"]
+        XCTAssertThrowsError(try settings.validate()) { XCTAssertTrue("\($0)".contains("unknown method 'nope'"), "\($0)") }
+        _ = prepared
+    }
+
     /// Under the paired protocol the seed carves the validation split: two seeds, two splits of the same rows.
     func testTheSeedCarvesTheValidationSplit() throws {
         let (data, config) = try AccelerationStudyTests.makeData()

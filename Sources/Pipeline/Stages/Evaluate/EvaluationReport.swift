@@ -345,7 +345,8 @@ public enum EvaluationReport {
             .heading(2, "Paired acceleration study"),
             .paragraph(RichText("train-dmd verdict (docs/dmd-training.md): \(summary.seeds.count) paired seeds, \(summary.epochs) planned epochs; T = \(fmt(summary.target, 4)), "
                                 + "the baseline \(summary.baseline)'s median-seed best \(summary.window)-epoch moving average of the validation MSE. Speed-up: the baseline's "
-                                + "clock-free time to the level over the method's, per seed, median [paired bootstrap 95 % interval].")),
+                                + "clock-free time to the level over the method's, per seed, median [paired bootstrap 95 % interval]."
+                                + (summary.tuning.map { " " + $0 } ?? ""))),
             .table(ReportTable(header: ["method", "level", "reached", "median epochs", "speed-up (clock-free)", "ratio of epochs", "test rel. L2 median / p95"],
                                rows: rows)),
             .figure(ReportFigure(summary.figure(), caption: "Validation MSE (moving average) against epochs and clock-free time, median and range over seeds.")),

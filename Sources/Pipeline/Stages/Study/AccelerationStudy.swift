@@ -25,7 +25,7 @@ public enum AccelerationStudy {
     /// then missing from the table).
     public typealias Executor = (_ runs: [(spec: AccelerationRunSpec, folder: URL)]) throws -> Void
 
-    public struct Setup: Codable, Equatable {
+    public struct Setup: Codable, Equatable, Sendable {
         public var epochs: Int
         public var tuned: String
         public var validation: String

@@ -14,7 +14,7 @@ extension PairedStudy {
         let folder = root.appendingPathComponent(evaluationFolder, isDirectory: true)
         try AccelerationStudy.claim(folder: folder, setup: current)
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: dataDirectory)
-        let costs = try EpochCostBenchmark.measure(methods: choice.evaluated, prepared: prepared, config: config, epochs: settings.epochs,
+        let costs = try EpochCostBenchmark.measure(methods: choice.evaluated(roles: settings.methods), prepared: prepared, config: config, epochs: settings.epochs,
                                                    seed: settings.evaluationSeeds[0], repetitions: settings.costRepetitions,
                                                    blockEpochs: settings.costBlockEpochs, notice: notice)
         try AtomicFile.write(try AccelerationRun.encodeJSON(costs), to: folder.appendingPathComponent(costFile))
@@ -47,7 +47,9 @@ extension PairedStudy {
         let choice = try readChoice(root: root, setup: current)
         let folder = root.appendingPathComponent(evaluationFolder, isDirectory: true)
         try AccelerationStudy.claim(folder: folder, setup: current)
-        let methods = choice.evaluated
+        let methods = choice.evaluated(roles: settings.methods)
+        let tuning = try readTransfer(root: root).map { "The configurations were chosen by the tuning in \($0.source) on other data (inputs "
+            + $0.sourceSetup.inputs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.prefix(12))" }.joined(separator: ", ") + "), transferred here." }
         let paired = PairedRunSettings(window: settings.window)
         let baselineSpecs = settings.evaluationSeeds.map { AccelerationRunSpec(method: choice.adam, seed: $0, epochs: settings.epochs, stopAtValidationMSE: nil, paired: paired) }
         let baselineRuns = try runMissing(baselineSpecs, in: folder, executor: executor, finished: {}, notice: notice, label: "baseline \(choice.adam.name)")
@@ -62,13 +64,16 @@ extension PairedStudy {
         }
         let all = baselineSpecs + otherSpecs
         let writePartial = {
-            _ = try? PairedSummary(finished: finished(all, in: folder), methods: methods, target: t, settings: settings, costs: readCosts(folder))
-                .writeTables(to: folder)
+            _ = try? PairedSummary(finished: finished(all, in: folder), methods: methods, target: t, settings: settings, costs: readCosts(folder),
+                                   tuning: tuning).writeTables(to: folder)
         }
         _ = try runMissing(otherSpecs, in: folder, executor: executor, finished: writePartial, notice: notice, label: "other methods")
         var costs = readCosts(folder)
-        if costs == nil { costs = try measureCost(config: config, dataDirectory: dataDirectory, root: root, settings: settings, notice: notice) }
-        let summary = PairedSummary(finished: finished(all, in: folder), methods: methods, target: t, settings: settings, costs: costs)
+        // Measured again when a method evaluated now was not among those of the cost benchmark.
+        if costs == nil || methods.contains(where: { costs?.entry($0.name) == nil }) {
+            costs = try measureCost(config: config, dataDirectory: dataDirectory, root: root, settings: settings, notice: notice)
+        }
+        let summary = PairedSummary(finished: finished(all, in: folder), methods: methods, target: t, settings: settings, costs: costs, tuning: tuning)
         try summary.write(to: folder)
         return summary
     }

@@ -23,7 +23,7 @@ import Uncertainty
 /// (`PairedRunSettings`). Resumable run by run, as the first study; partial tables are written as runs finish.
 public enum PairedStudy {
     public static let tuningFolder = "tuning", evaluationFolder = "evaluation", runsFolder = "runs"
-    public static let choiceFile = "choice.json", tuningTable = "tuning.csv", costFile = "cost.json"
+    public static let choiceFile = "choice.json", tuningTable = "tuning.csv", costFile = "cost.json", transferFile = "transfer.json"
 
     /// Runs the given runs; calls `finished` after each one ends (for the partial tables).
     public typealias Executor = (_ runs: [(spec: AccelerationRunSpec, folder: URL)], _ finished: @escaping () -> Void) throws -> Void
@@ -42,13 +42,16 @@ public enum PairedStudy {
         public var bootstrapSeed: UInt64
         public var costRepetitions: Int
         public var costBlockEpochs: Int
+        /// The evaluated methods by role (`Choice.roles`; the baseline "adam" always); nil = all.
+        public var methods: [String]?
 
         public init(epochs: Int, evaluationSeeds: [Int], tuningSeeds: [Int], budget: Int? = nil, gridSeed: UInt64 = 1, window: Int = 10,
                     levels: [Double] = [1, 1.1, 1.5, 2], resamples: Int = 10000, bootstrapSeed: UInt64 = 1, costRepetitions: Int = 5,
-                    costBlockEpochs: Int = 14) {
+                    costBlockEpochs: Int = 14, methods: [String]? = nil) {
             self.epochs = epochs; self.evaluationSeeds = evaluationSeeds; self.tuningSeeds = tuningSeeds; self.budget = budget
             self.gridSeed = gridSeed; self.window = window; self.levels = levels; self.resamples = resamples
             self.bootstrapSeed = bootstrapSeed; self.costRepetitions = costRepetitions; self.costBlockEpochs = costBlockEpochs
+            self.methods = methods
         }
 
         public func validate() throws {
@@ -61,6 +64,13 @@ public enum PairedStudy {
             if let budget, budget < 1 { throw StudyError("--budget must be at least 1, got \(budget)") }
             guard resamples >= 100 else { throw StudyError("--resamples must be at least 100, got \(resamples)") }
             guard costRepetitions >= 1, costBlockEpochs >= 1 else { throw StudyError("the cost benchmark needs ≥ 1 repetition of ≥ 1 epoch") }
+            if let methods {
+                guard !methods.isEmpty else { throw StudyError("--methods lists no method (expected some of \(Choice.roles.joined(separator: ", ")))") }
+                for m in methods where !Choice.roles.contains(m) {
+                    throw StudyError("--methods: unknown method '\(m)' (expected some of \(Choice.roles.joined(separator: ", ")))")
+                }
+                guard Set(methods).count == methods.count else { throw StudyError("--methods lists a method twice: \(methods.joined(separator: ","))") }
+            }
         }
     }
 
@@ -74,6 +84,77 @@ public enum PairedStudy {
 
         /// The evaluated methods: the baseline first.
         public var evaluated: [AccelerationMethod] { [adam, scheduleFree, dmd] + VerdictGrids.fixedAccelerators(on: adam) }
+
+        /// The role of each of `evaluated`, in its order (the names `--methods` takes).
+        public static let roles = ["adam", "schedule_free", "dmd", "lookahead", "rre", "mpe", "anderson", "adam_lbfgs"]
+
+        /// The evaluated methods of the given roles (nil: all), the baseline first and always.
+        public func evaluated(roles selected: [String]?) -> [AccelerationMethod] {
+            guard let selected else { return evaluated }
+            return zip(Self.roles, evaluated).filter { $0.0 == "adam" || selected.contains($0.0) }.map(\.1)
+        }
+    }
+
+    /// A choice made by another study's tuning on other data, evaluated on this study's data (the
+    /// reduced protocol for a dataset where tuning every family is out of reach). The configurations
+    /// only are transferred, so the recipe, the validation protocol and the epochs (the schedules span
+    /// them) must be those of the tuning; the data and the OpenBLAS kernel may differ.
+    public struct Transfer: Codable, Equatable, Sendable {
+        /// The tuning folder the choice came from, as given.
+        public var source: String
+        /// Its setup (its data's SHA-256s among them).
+        public var sourceSetup: AccelerationStudy.Setup
+
+        /// Why `sourceSetup` cannot serve a study of `current`, or nil.
+        func mismatch(_ current: AccelerationStudy.Setup) -> String? {
+            if sourceSetup.epochs != current.epochs { return "epochs (the tuning's \(sourceSetup.epochs), here \(current.epochs))" }
+            if sourceSetup.tuned != current.tuned { return "the tuned recipe ([surrogate] keys)" }
+            if sourceSetup.validation != current.validation { return "the validation protocol (\(sourceSetup.validation); here \(current.validation))" }
+            return nil
+        }
+    }
+
+    /// Takes the choice of the finished tuning in `source` (another study's tuning folder) as this
+    /// study's: writes tuning/choice.json and tuning/transfer.json under `root`. Refused when the
+    /// tuning used other epochs, recipe or validation protocol, or when `root` already holds its own
+    /// tuning or another transferred choice.
+    @discardableResult
+    public static func transferChoice(from source: URL, root: URL, setup current: AccelerationStudy.Setup) throws -> Choice {
+        let setupURL = source.appendingPathComponent(AccelerationStudy.setupFile), choiceURL = source.appendingPathComponent(choiceFile)
+        guard let setupData = try? Data(contentsOf: setupURL) else { throw StudyError("\(setupURL.path): missing; --tuning-from takes a finished tuning folder (OUT/tuning)") }
+        guard let sourceSetup = try? JSONDecoder().decode(AccelerationStudy.Setup.self, from: setupData) else {
+            throw StudyError("\(setupURL.path): not a study setup")
+        }
+        guard let choiceData = try? Data(contentsOf: choiceURL) else { throw StudyError("\(choiceURL.path): missing; the tuning has not finished") }
+        let choice: Choice
+        do { choice = try AccelerationRun.decodeJSON(Choice.self, from: choiceData) } catch { throw StudyError("\(choiceURL.path): not a tuning choice: \(error)") }
+        let transfer = Transfer(source: source.path, sourceSetup: sourceSetup)
+        if let why = transfer.mismatch(current) { throw StudyError("\(setupURL.path): the tuning was made with other \(why) than this study; its choice does not transfer") }
+        let folder = root.appendingPathComponent(tuningFolder, isDirectory: true)
+        let transferURL = folder.appendingPathComponent(transferFile), localChoice = folder.appendingPathComponent(choiceFile)
+        if let data = try? Data(contentsOf: transferURL) {
+            let old = try? JSONDecoder().decode(Transfer.self, from: data)
+            let oldChoice = (try? Data(contentsOf: localChoice)).flatMap { try? AccelerationRun.decodeJSON(Choice.self, from: $0) }
+            guard old?.sourceSetup == sourceSetup, oldChoice == choice else {
+                throw StudyError("\(transferURL.path): this study already evaluates another transferred choice; use another --out")
+            }
+            return choice
+        }
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(AccelerationStudy.setupFile).path)
+            || FileManager.default.fileExists(atPath: localChoice.path) {
+            throw StudyError("\(folder.path): this study has its own tuning; a transferred choice needs another --out")
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(try AccelerationRun.encodeJSON(choice), to: localChoice)
+        try AtomicFile.write(try AccelerationRun.encodeJSON(transfer), to: transferURL)
+        return choice
+    }
+
+    /// The transfer record of a study whose choice came from another tuning, or nil.
+    public static func readTransfer(root: URL) throws -> Transfer? {
+        let url = root.appendingPathComponent(tuningFolder).appendingPathComponent(transferFile)
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        do { return try JSONDecoder().decode(Transfer.self, from: data) } catch { throw StudyError("\(url.path): not a transfer record: \(error)") }
     }
 
     /// A finished run.
@@ -140,6 +221,9 @@ public enum PairedStudy {
                             notice: @escaping (String) -> Void = { _ in }) throws -> Choice {
         try settings.validate()
         let folder = root.appendingPathComponent(tuningFolder, isDirectory: true)
+        if try readTransfer(root: root) != nil {
+            throw StudyError("\(folder.appendingPathComponent(transferFile).path): this study evaluates a transferred choice; tune into another --out")
+        }
         let setup = try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs)
         let ledgerSettings = TuningLedger.Settings(window: settings.window, epochs: settings.epochs)
         try AccelerationStudy.claim(folder: folder, setup: setup)
@@ -180,9 +264,12 @@ public enum PairedStudy {
     }
 
     /// The choice of a finished tuning; with `setup`, the tuning must have been made with it (the same
-    /// epochs — the schedules span them —, recipe and data).
+    /// epochs — the schedules span them —, recipe and data; for a transferred choice, all but the data).
     public static func readChoice(root: URL, setup: AccelerationStudy.Setup? = nil) throws -> Choice {
         let folder = root.appendingPathComponent(tuningFolder)
+        if let setup, let transfer = try readTransfer(root: root), let why = transfer.mismatch(setup) {
+            throw StudyError("\(folder.appendingPathComponent(transferFile).path): the transferred choice was tuned with other \(why) than this run asks for")
+        }
         if let setup, let data = try? Data(contentsOf: folder.appendingPathComponent(AccelerationStudy.setupFile)),
            (try? JSONDecoder().decode(AccelerationStudy.Setup.self, from: data)) != setup {
             throw StudyError("\(folder.appendingPathComponent(AccelerationStudy.setupFile).path): the tuning was made with another setup "

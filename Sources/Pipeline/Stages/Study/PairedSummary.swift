@@ -58,6 +58,8 @@ public struct PairedSummary: Codable, Sendable {
     public var runs: [Run]
     public var rows: [Row]
     public var costs: EpochCosts?
+    /// Where the configurations were chosen when not by this study's own tuning (a transfer), or nil.
+    public var tuning: String?
 
     /// The clock-free seconds at each row of `history`: epochs × the method's minimum CPU seconds
     /// per epoch; for Adam → L-BFGS, the second phase's full-batch evaluations × their cost.
@@ -90,8 +92,10 @@ public struct PairedSummary: Codable, Sendable {
                    hits: hits, movingAverage: average, clockFree: clock)
     }
 
-    init(finished: [PairedStudy.FinishedRun], methods: [AccelerationMethod], target: Double, settings: PairedStudy.Settings, costs: EpochCosts?) {
+    init(finished: [PairedStudy.FinishedRun], methods: [AccelerationMethod], target: Double, settings: PairedStudy.Settings, costs: EpochCosts?,
+         tuning: String? = nil) {
         baseline = methods.first?.name ?? ""
+        self.tuning = tuning
         self.target = target; levels = settings.levels.sorted(); window = settings.window; epochs = settings.epochs
         seeds = settings.evaluationSeeds; self.costs = costs
         let levelValues = levels.map { $0 * target }
@@ -180,7 +184,9 @@ extension PairedSummary {
         t += "a level is reached when the moving average falls to it. Speed-up = the baseline's clock-free time to the level / the method's, "
         t += "per seed, median and paired bootstrap 95 % interval (a seed that never reached counts as infinite time); "
         t += "clock-free time = epochs × the method's minimum CPU s per epoch (\(costs == nil ? "not measured yet: run `train-dmd verdict --phase cost`" : "cost.json")). "
-        t += "Test error: relative L2 over the test samples of the best-validation parameters at the run's stop, median over seeds.\n\n"
+        t += "Test error: relative L2 over the test samples of the best-validation parameters at the run's stop, median over seeds."
+        if let tuning { t += " " + tuning }
+        t += "\n\n"
         t += "| method | level | reached | median epochs | median clock-free s | speed-up (clock-free) | ratio of epochs | test rel. L2 median / p95 |\n"
         t += "|---|---:|---:|---:|---:|---|---|---|\n"
         for r in rows {

@@ -63,19 +63,30 @@ public struct VerdictOptions: ParsableArguments {
     @Option(name: .customLong("import-tuning"), help: ArgumentHelp("A tuning ledger (setup.json, ledger.json, tuning.csv: an earlier study's tuning folder, e.g. a committed one): its runs count as done. Refused unless made under the same setup (epochs, recipe, the data's SHA-256s) and window.", valueName: "DIR"))
     public var importTuning: String?
 
+    @Option(name: .customLong("tuning-from"), help: ArgumentHelp("Evaluate the choice of another study's finished tuning folder (OUT/tuning of a study on other data, e.g. the paper data's), made with the same epochs, recipe and validation protocol: the reduced protocol of a dataset too large to tune every family on. Recorded in OUT/tuning/transfer.json and in the report; not with --phase tune.", valueName: "DIR"))
+    public var tuningFrom: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The evaluated methods, comma-separated, among \(PairedStudy.Choice.roles.joined(separator: ", ")) (the baseline adam always; default: all).", valueName: "LIST"))
+    public var methods: String?
+
     public init() {}
 
     public func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         guard seeds >= 1, tuningSeeds >= 1 else { throw ValidationError("--seeds and --tuning-seeds must be at least 1") }
         guard seeds <= 1000 else { throw ValidationError("--seeds must be at most 1000 (the tuning seeds start at 1000), got \(seeds)") }
+        if tuningFrom != nil, phase == .tune || phase == .all {
+            throw ValidationError("--tuning-from replaces the tuning: use it with --phase cost or evaluate")
+        }
+        if tuningFrom != nil, importTuning != nil { throw ValidationError("--tuning-from and --import-tuning exclude each other") }
         do { try settings().validate() } catch { throw ValidationError("\(error)") }
     }
 
     public func settings() -> PairedStudy.Settings {
         PairedStudy.Settings(epochs: epochs, evaluationSeeds: Array(0..<seeds), tuningSeeds: (0..<tuningSeeds).map { 1000 + $0 }, budget: budget,
                              gridSeed: gridSeed, window: window, resamples: resamples, bootstrapSeed: bootstrapSeed,
-                             costRepetitions: costRepetitions, costBlockEpochs: costBlockEpochs)
+                             costRepetitions: costRepetitions, costBlockEpochs: costBlockEpochs,
+                             methods: methods.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } })
     }
 }
 
@@ -91,6 +102,11 @@ public enum VerdictStage {
         let settings = options.settings()
         let executor = StudyStage.childProcessExecutorReportingEach(options.stage, jobs: options.jobs)
         let data = options.stage.dataURL
+        if let source = options.tuningFrom {
+            let setup = try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: settings.epochs)
+            let choice = try PairedStudy.transferChoice(from: URL(fileURLWithPath: source, isDirectory: true), root: root, setup: setup)
+            note("train-dmd verdict: evaluating the choice of \(source) (\(choice.adam.name), \(choice.scheduleFree.name), \(choice.dmd.name))")
+        }
         if options.phase == .tune || options.phase == .all {
             try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor,
                                  ledger: options.importTuning.map { URL(fileURLWithPath: $0, isDirectory: true) }, notice: note)
