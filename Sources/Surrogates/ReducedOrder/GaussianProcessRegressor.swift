@@ -108,8 +108,12 @@ public struct GaussianProcessRegressor: Sendable {
     public let targetScale: Double
     /// α = K_y⁻¹ ŷ (standardised targets).
     public let alpha: [Double]
-    /// L with K_y + jitter·I = L Lᵀ, count × count row-major lower.
-    public let factor: [Double]
+    /// L with K_y + jitter·I = L Lᵀ, count × count row-major lower; for a loaded regressor read from its
+    /// file when a variance first needs it (`CholeskyFactor`).
+    public var factor: [Double] { get throws { try choleskyFactor.values() } }
+    private let choleskyFactor: CholeskyFactor
+    /// Whether `factor` is in memory (false for a loaded regressor whose variance was never asked for).
+    public var isFactorInMemory: Bool { choleskyFactor.isLoaded }
     /// The diagonal jitter inside `factor` (0: none).
     public let jitter: Double
     /// −log p(ŷ | X, θ) at `hyperparameters` (standardised targets).
@@ -121,9 +125,21 @@ public struct GaussianProcessRegressor: Sendable {
     public init(kernel: CovarianceKernel, inputs: [Double], count: Int, dimension: Int, hyperparameters: GaussianProcessHyperparameters,
                 targetMean: Double, targetScale: Double, alpha: [Double], factor: [Double], jitter: Double,
                 negativeLogMarginalLikelihood: Double) throws {
+        try requireMatrix(factor, rows: count, columns: count, name: "the GP Cholesky factor")
+        try self.init(kernel: kernel, inputs: inputs, count: count, dimension: dimension, hyperparameters: hyperparameters,
+                      targetMean: targetMean, targetScale: targetScale, alpha: alpha, factor: CholeskyFactor(factor), jitter: jitter,
+                      negativeLogMarginalLikelihood: negativeLogMarginalLikelihood)
+    }
+
+    /// The same with the factor given as a `CholeskyFactor` (e.g. one left in its file until needed).
+    public init(kernel: CovarianceKernel, inputs: [Double], count: Int, dimension: Int, hyperparameters: GaussianProcessHyperparameters,
+                targetMean: Double, targetScale: Double, alpha: [Double], factor: CholeskyFactor, jitter: Double,
+                negativeLogMarginalLikelihood: Double) throws {
         try requireMatrix(inputs, rows: count, columns: dimension, name: "the GP training inputs")
         try requireMatrix(alpha, rows: count, columns: 1, name: "the GP weights α")
-        try requireMatrix(factor, rows: count, columns: count, name: "the GP Cholesky factor")
+        guard factor.order == count else {
+            throw ReducedOrderModelError.shapeMismatch("a Cholesky factor of order \(factor.order) for \(count) training samples")
+        }
         guard hyperparameters.dimension == dimension else {
             throw ReducedOrderModelError.shapeMismatch("\(hyperparameters.dimension) length scales for \(dimension) inputs")
         }
@@ -132,7 +148,7 @@ public struct GaussianProcessRegressor: Sendable {
         }
         self.kernel = kernel; self.inputs = inputs; self.count = count; self.dimension = dimension
         self.hyperparameters = hyperparameters; self.targetMean = targetMean; self.targetScale = targetScale
-        self.alpha = alpha; self.factor = factor; self.jitter = jitter
+        self.alpha = alpha; self.choleskyFactor = factor; self.jitter = jitter
         self.negativeLogMarginalLikelihood = negativeLogMarginalLikelihood; self.fitReport = nil
     }
 
@@ -155,7 +171,7 @@ public struct GaussianProcessRegressor: Sendable {
                  targetMean: Double, targetScale: Double, evaluation: LikelihoodEvaluation, report: GaussianProcessFitReport?) {
         self.kernel = kernel; self.dimension = dimension; self.count = count; self.inputs = inputs
         self.hyperparameters = hyperparameters; self.targetMean = targetMean; self.targetScale = targetScale
-        self.alpha = evaluation.alpha; self.factor = evaluation.factor; self.jitter = evaluation.jitter
+        self.alpha = evaluation.alpha; self.choleskyFactor = CholeskyFactor(evaluation.factor); self.jitter = evaluation.jitter
         self.negativeLogMarginalLikelihood = evaluation.value; self.fitReport = report
     }
 
@@ -349,7 +365,7 @@ public struct GaussianProcessRegressor: Sendable {
                 start += rows
                 continue
             }
-            Double.trsm(lower: true, .none, m: n, n: rows, alpha: 1, a: factor, lda: n, b: &cross, ldb: rows)
+            Double.trsm(lower: true, .none, m: n, n: rows, alpha: 1, a: try factor, lda: n, b: &cross, ldb: rows)
             for c in 0..<rows {
                 var vv = 0.0
                 for i in 0..<n { vv += cross[i * rows + c] * cross[i * rows + c] }

@@ -287,6 +287,7 @@ public struct PODGaussianProcess: Sendable {
     /// log ℓ_1…log ℓ_d, log σ_f, log σ_n, target mean, target scale, jitter, NLML), and per
     /// coefficient k gp_k_alpha (n) and gp_k_cholesky (n × n, lower); with the scale/shape split the
     /// scale GP as row r of the table and gp_scale_alpha, gp_scale_cholesky. Loading recomputes nothing.
+    /// Saved from a loaded model, the factors are read from the files they were loaded from.
     public func save(to folder: URL) throws {
         let d = inputDimension, n = trainingSamples, r = rank
         try ModelFolder.writePOD(pod, in: folder)
@@ -298,11 +299,11 @@ public struct PODGaussianProcess: Sendable {
         try ModelFolder.write(table, shape: [table.count / (d + 6), d + 6], name: Self.hyperparametersFile, in: folder)
         for (k, gp) in processes.enumerated() {
             try ModelFolder.write(gp.alpha, shape: [n], name: Self.alphaFile(k), in: folder)
-            try ModelFolder.write(gp.factor, shape: [n, n], name: Self.choleskyFile(k), in: folder)
+            try ModelFolder.write(try gp.factor, shape: [n, n], name: Self.choleskyFile(k), in: folder)
         }
         if let scaleProcess {
             try ModelFolder.write(scaleProcess.alpha, shape: [n], name: Self.scaleAlphaFile, in: folder)
-            try ModelFolder.write(scaleProcess.factor, shape: [n, n], name: Self.scaleCholeskyFile, in: folder)
+            try ModelFolder.write(try scaleProcess.factor, shape: [n, n], name: Self.scaleCholeskyFile, in: folder)
         }
         if let first = gradientEnhanced.first {
             try ModelFolder.write(first.gradientRows.map(Double.init), shape: [first.gradientRows.count], name: Self.gradientRowsFile, in: folder)
@@ -328,7 +329,8 @@ public struct PODGaussianProcess: Sendable {
         try ModelFolder.writeDescription(description, to: folder)
     }
 
-    /// Reads a folder written by `save(to:)`, checking every array's shape against rom.json.
+    /// Reads a folder written by `save(to:)`, checking every array's shape against rom.json. The
+    /// Cholesky factors stay in their files until a variance needs them (`CholeskyFactor`).
     public static func load(from folder: URL) throws -> PODGaussianProcess {
         let description = try ModelFolder.readDescription(from: folder, kind: kind)
         let jsonPath = folder.appendingPathComponent(ModelFolder.descriptionFile).path
@@ -349,7 +351,7 @@ public struct PODGaussianProcess: Sendable {
                     hyperparameters: GaussianProcessHyperparameters(vector: Array(row.prefix(d + 2))),
                     targetMean: row[d + 2], targetScale: row[d + 3],
                     alpha: ModelFolder.read(k < r ? alphaFile(k) : scaleAlphaFile, shape: [n], in: folder),
-                    factor: ModelFolder.read(k < r ? choleskyFile(k) : scaleCholeskyFile, shape: [n, n], in: folder),
+                    factor: CholeskyFactor(file: folder.appendingPathComponent(k < r ? choleskyFile(k) : scaleCholeskyFile), order: n),
                     jitter: row[d + 4], negativeLogMarginalLikelihood: row[d + 5]))
             } catch let error as ReducedOrderModelError {
                 if case .fileProblem = error { throw error }

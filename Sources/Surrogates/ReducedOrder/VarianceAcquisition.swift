@@ -24,7 +24,7 @@ extension GaussianProcessRegressor {
                 }
             }
         }
-        Double.trsm(lower: true, .none, m: n, n: m, alpha: 1, a: factor, lda: n, b: &cross, ldb: m)
+        Double.trsm(lower: true, .none, m: n, n: m, alpha: 1, a: try factor, lda: n, b: &cross, ldb: m)
         Double.gemm(.transpose, .none, m: m, n: m, k: n, alpha: -1, a: cross, lda: m, b: cross, ldb: m, beta: 1, c: &prior, ldc: m)
         let scale2 = targetScale * targetScale
         return prior.map { $0 * scale2 }

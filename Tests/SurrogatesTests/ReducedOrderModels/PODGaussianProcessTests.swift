@@ -74,12 +74,41 @@ final class PODGaussianProcessTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         try model.save(to: folder)
         let loaded = try PODGaussianProcess.load(from: folder)
+        // Means only: the Cholesky factors stay in their files, and the means are the fitted model's bits.
+        XCTAssertEqual(try loaded.predictMean(inputs: test.inputs, count: 50), try model.predictMean(inputs: test.inputs, count: 50))
+        XCTAssertFalse(loaded.processes.contains { $0.isFactorInMemory }, "a mean-only prediction read a Cholesky factor")
         let a = try model.predict(inputs: test.inputs, count: 50), b = try loaded.predict(inputs: test.inputs, count: 50)
+        XCTAssertTrue(loaded.processes.allSatisfy { $0.isFactorInMemory })
         XCTAssertEqual(a.mean, b.mean)
         XCTAssertEqual(a.standardDeviation, b.standardDeviation)
         XCTAssertEqual(loaded.processes.map(\.hyperparameters), model.processes.map(\.hyperparameters))
         // The mean-only path (no variance solve) gives the same means: the same gemv and reconstruction.
         XCTAssertEqual(try loaded.predictMean(inputs: test.inputs, count: 50), b.mean)
+        // Saved again from the loaded model (factors read back as needed): the same files, bit for bit.
+        let again = FileManager.default.temporaryDirectory.appendingPathComponent("pod-gp-again-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: again) }
+        try PODGaussianProcess.load(from: folder).save(to: again)
+        for k in 0..<model.rank {
+            XCTAssertEqual(try Data(contentsOf: again.appendingPathComponent("gp_\(k)_cholesky.npy")),
+                           try Data(contentsOf: folder.appendingPathComponent("gp_\(k)_cholesky.npy")), "mode \(k)")
+        }
+
+        // A factor file replaced after the load (a refit in between) is refused when the variance needs it.
+        let late = try PODGaussianProcess.load(from: folder)
+        let factorFile = folder.appendingPathComponent("gp_0_cholesky.npy")
+        let original = try Data(contentsOf: factorFile)
+        try Npy.writeDoubles(try model.processes[0].factor.map { $0 * 2 }, shape: [150, 150], to: factorFile)
+        let five = Array(test.inputs.prefix(5 * 6))
+        XCTAssertThrowsError(try late.predict(inputs: five, count: 5)) { error in
+            XCTAssertTrue("\(error)".contains("gp_0_cholesky.npy") && "\(error)".contains("changed since the model was loaded"), "\(error)")
+        }
+        XCTAssertEqual(try late.predictMean(inputs: five, count: 5), try model.predictMean(inputs: five, count: 5), "means need no factor")
+        // A truncated factor is refused at the load, by name.
+        try original.prefix(original.count - 8).write(to: factorFile)
+        XCTAssertThrowsError(try PODGaussianProcess.load(from: folder)) { error in
+            XCTAssertTrue("\(error)".contains("gp_0_cholesky.npy") && "\(error)".contains("truncated"), "\(error)")
+        }
+        try original.write(to: factorFile)
 
         // A POD-GP folder is not a POD-NN folder.
         XCTAssertThrowsError(try PODNeuralNetwork.load(from: folder)) { error in
