@@ -66,6 +66,20 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(VerdictGrids.short(1e-2), "1e-2")
     }
 
+    /// The names of the runs an executor made, in order.
+    final class ExecutedRuns { var names: [String] = [] }
+
+    /// Runs each run in this process, in order, recording its name in `log`.
+    static func executor(prepared: SurrogateFitStage.Prepared, config: PipelineConfig, log: ExecutedRuns) -> PairedStudy.Executor {
+        { runs, finished in
+            for (spec, folder) in runs {
+                log.names.append(spec.folderName)
+                try AccelerationRun.execute(spec, prepared: prepared, config: config, folder: folder)
+                finished()
+            }
+        }
+    }
+
     func testSeedsMustBeDisjoint() {
         XCTAssertThrowsError(try PairedStudy.Settings(epochs: 30, evaluationSeeds: [0, 1], tuningSeeds: [1]).validate()) {
             XCTAssertTrue("\($0)".contains("disjoint"), "\($0)")
@@ -77,18 +91,12 @@ final class PairedStudyTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: data) }
         let root = data.appendingPathComponent("verdict")
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
-        var executed: [String] = []
-        let executor: PairedStudy.Executor = { runs, finished in
-            for (spec, folder) in runs {
-                executed.append(spec.folderName)
-                try AccelerationRun.execute(spec, prepared: prepared, config: config, folder: folder)
-                finished()
-            }
-        }
+        let log = ExecutedRuns()
+        let executor = Self.executor(prepared: prepared, config: config, log: log)
         let settings = PairedStudy.Settings(epochs: 24, evaluationSeeds: [0, 1, 2], tuningSeeds: [1000], budget: 2, window: 3,
                                             resamples: 200, costRepetitions: 1, costBlockEpochs: 2)
         let choice = try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
-        XCTAssertEqual(executed.count, 6, "2 configurations per family, one tuning seed")
+        XCTAssertEqual(log.names.count, 6, "2 configurations per family, one tuning seed")
         // The choice is the lowest score of its family.
         let adamScores: [Double] = choice.scores.filter { $0.key.hasPrefix("adam") }.map { $0.value }
         XCTAssertEqual(choice.scores[choice.adam.name], adamScores.min())
@@ -98,11 +106,11 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(try PairedStudy.readChoice(root: root), choice)
 
         // The tuning folder is a ledger: a new study folder that imports it runs nothing and chooses the same.
-        executed = []
+        log.names = []
         let elsewhere = data.appendingPathComponent("verdict-elsewhere")
         let ledger = root.appendingPathComponent(PairedStudy.tuningFolder)
         let again = try PairedStudy.tune(config: config, dataDirectory: data, root: elsewhere, settings: settings, executor: executor, ledger: ledger)
-        XCTAssertEqual(executed, [], "every tuning run comes from the ledger")
+        XCTAssertEqual(log.names, [], "every tuning run comes from the ledger")
         XCTAssertEqual(again, choice)
         XCTAssertEqual(try String(contentsOf: elsewhere.appendingPathComponent("tuning/tuning.csv"), encoding: .utf8),
                        try String(contentsOf: ledger.appendingPathComponent("tuning.csv"), encoding: .utf8))
@@ -114,7 +122,7 @@ final class PairedStudyTests: XCTestCase {
                                 settings: TuningLedger.Settings(window: 3, epochs: 24), to: partial)
         let third = try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-third"), settings: settings,
                                          executor: executor, ledger: partial)
-        XCTAssertEqual(executed, ["\(records.last!.method)/seed_1000"])
+        XCTAssertEqual(log.names, ["\(records.last!.method)/seed_1000"])
         XCTAssertEqual(third, choice)
         // Another window, or another setup, is refused by name; so is a malformed line.
         var otherWindow = settings; otherWindow.window = 4
@@ -136,9 +144,9 @@ final class PairedStudyTests: XCTestCase {
         }
         XCTAssertThrowsError(try TuningLedger.parse("a,b\n", source: "t.csv")) { XCTAssertTrue("\($0)".contains("not a tuning table"), "\($0)") }
 
-        executed = []
+        log.names = []
         let first = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
-        XCTAssertEqual(executed.count, 3 * 8)
+        XCTAssertEqual(log.names.count, 3 * 8)
         XCTAssertNotNil(first.costs)
         let base = first.runs.filter { $0.method == choice.adam.name }
         XCTAssertEqual(base.count, 3)
@@ -167,9 +175,9 @@ final class PairedStudyTests: XCTestCase {
         // An interrupted evaluation: one run lost its result, one never started.
         try FileManager.default.removeItem(at: folder.appendingPathComponent("rre/seed_1/result.json"))
         try FileManager.default.removeItem(at: folder.appendingPathComponent("\(choice.dmd.name)/seed_2"))
-        executed = []
+        log.names = []
         let second = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
-        XCTAssertEqual(executed.sorted(), ["\(choice.dmd.name)/seed_2", "rre/seed_1"].sorted(), "only the missing runs are redone")
+        XCTAssertEqual(log.names.sorted(), ["\(choice.dmd.name)/seed_2", "rre/seed_1"].sorted(), "only the missing runs are redone")
         let after = try histories(second)
         XCTAssertEqual(before.count, after.count)
         for (a, b) in zip(before, after) {
@@ -207,16 +215,8 @@ final class PairedStudyTests: XCTestCase {
         let (data, config) = try AccelerationStudyTests.makeData()
         defer { try? FileManager.default.removeItem(at: data) }
         let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: data)
-        var executed: [String] = []
-        func executor(_ prepared: SurrogateFitStage.Prepared) -> PairedStudy.Executor {
-            { runs, finished in
-                for (spec, folder) in runs {
-                    executed.append(spec.folderName)
-                    try AccelerationRun.execute(spec, prepared: prepared, config: config, folder: folder)
-                    finished()
-                }
-            }
-        }
+        let log = ExecutedRuns()
+        func executor(_ prepared: SurrogateFitStage.Prepared) -> PairedStudy.Executor { Self.executor(prepared: prepared, config: config, log: log) }
         var settings = PairedStudy.Settings(epochs: 24, evaluationSeeds: [0, 1, 2], tuningSeeds: [1000], budget: 1, window: 3,
                                             resamples: 200, costRepetitions: 1, costBlockEpochs: 2)
         let tuned = data.appendingPathComponent("verdict-small")
@@ -237,18 +237,18 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(try PairedStudy.readChoice(root: root, setup: setup), choice)
 
         settings.methods = ["dmd"]
-        executed = []
+        log.names = []
         let first = try PairedStudy.evaluate(config: config, dataDirectory: other, root: root, settings: settings, executor: executor(otherPrepared))
-        XCTAssertEqual(executed.count, 6, "the baseline and DMD on three seeds")
+        XCTAssertEqual(log.names.count, 6, "the baseline and DMD on three seeds")
         XCTAssertEqual(Set(first.rows.map(\.method)), [choice.adam.name, choice.dmd.name])
         XCTAssertEqual(Set(first.costs?.entries.map(\.method) ?? []), [choice.adam.name, choice.dmd.name])
         let markdown = try String(contentsOf: root.appendingPathComponent("evaluation/verdict.md"), encoding: .utf8)
         XCTAssertTrue(markdown.contains("transferred here") && markdown.contains(tuned.path), markdown)
         // One more method: only its runs are made, and the cost benchmark is measured again to include it.
         settings.methods = ["dmd", "rre"]
-        executed = []
+        log.names = []
         let second = try PairedStudy.evaluate(config: config, dataDirectory: other, root: root, settings: settings, executor: executor(otherPrepared))
-        XCTAssertEqual(executed.sorted(), ["rre/seed_0", "rre/seed_1", "rre/seed_2"])
+        XCTAssertEqual(log.names.sorted(), ["rre/seed_0", "rre/seed_1", "rre/seed_2"])
         XCTAssertEqual(Set(second.costs?.entries.map(\.method) ?? []), [choice.adam.name, choice.dmd.name, "rre"])
         XCTAssertEqual(second.target, first.target)
 
