@@ -12,14 +12,14 @@ import NumericalFoundations
 public final class CholeskyFactor: @unchecked Sendable {
     public let order: Int
     private let lock = NSLock()
-    private var cached: [Double]?
-    private let file: (url: URL, identity: FileIdentity)?
+    /// In memory from the start, or a file until its first read.
+    private enum State { case inMemory([Double]), inFile(URL, FileIdentity) }
+    private var state: State
 
     /// A factor in memory.
     public init(_ values: [Double]) {
         order = Int(Double(values.count).squareRoot().rounded())
-        cached = values
-        file = nil
+        state = .inMemory(values)
     }
 
     /// A factor left in `url` (a float64 `.npy` of shape (order, order)); its header and size are checked now.
@@ -36,17 +36,24 @@ public final class CholeskyFactor: @unchecked Sendable {
             throw ReducedOrderModelError.fileProblem(path: url.path, message: "is \(identity.size) bytes; a (\(order), \(order)) float64 array needs \(header.dataOffset + order * order * 8) (truncated?)")
         }
         self.order = order
-        file = (url, identity)
+        state = .inFile(url, identity)
     }
 
     /// Whether the values are in memory (a fitted model, or a loaded one whose variance was asked for).
-    public var isLoaded: Bool { lock.lock(); defer { lock.unlock() }; return cached != nil }
+    public var isLoaded: Bool {
+        lock.lock(); defer { lock.unlock() }
+        if case .inMemory = state { return true }
+        return false
+    }
 
     /// The values, read from the file at the first call.
     public func values() throws -> [Double] {
         lock.lock(); defer { lock.unlock() }
-        if let cached { return cached }
-        guard let (url, identity) = file else { return [] }
+        let url: URL, identity: FileIdentity
+        switch state {
+        case .inMemory(let values): return values
+        case .inFile(let u, let i): url = u; identity = i
+        }
         guard (try? FileIdentity(url)) == identity else {
             throw ReducedOrderModelError.fileProblem(path: url.path, message: "changed since the model was loaded (refitted?): load the model again")
         }
@@ -57,7 +64,7 @@ public final class CholeskyFactor: @unchecked Sendable {
         if let i = array.values.firstIndex(where: { !$0.isFinite }) {
             throw ReducedOrderModelError.fileProblem(path: url.path, message: "entry \(i) is \(array.values[i]); expected finite values")
         }
-        cached = array.values
+        state = .inMemory(array.values)
         return array.values
     }
 }
