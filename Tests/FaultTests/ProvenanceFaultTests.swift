@@ -155,7 +155,9 @@ extension FaultTests {
 
     func testPipelinePassesTermToTheRunningStage() throws {
         let data = try copyOfSmokeData()
-        let text = try String(contentsOfFile: Self.smokeConfig, encoding: .utf8).replacingOccurrences(of: "nx = 24\nny = 16\n", with: "nx = 48\nny = 32\nthreads = 1\n")
+        // A mesh slow enough (about 30× the smoke mesh per sample) that the stage is still running when
+        // the signal comes 3 s later, also in an optimised build.
+        let text = try String(contentsOfFile: Self.smokeConfig, encoding: .utf8).replacingOccurrences(of: "nx = 24\nny = 16\n", with: "nx = 128\nny = 96\nthreads = 1\n")
         let config = data.appendingPathComponent("slow.toml")
         try text.write(to: config, atomically: true, encoding: .utf8)
         let process = try startPipeline(config.path, data, ["fem"])
