@@ -64,6 +64,15 @@ public enum VarianceAcquisition {
         /// from all: the pool stands for the parameters' distribution, so the batch goes where variance
         /// is removed for the many points a uniform test set holds, not only at the edges of the box.
         case integratedVariance = "integrated_variance"
+        /// The expected log-variance its observation removes from the reference set (drawn as for
+        /// `integratedVariance`): Σ_i log((V_i + N_i) / (V_i − R_i(z) + N_i)), with V_i = Σ_k a_k(x_i)
+        /// Σ_k(x_i, x_i) the weighted latent variance at x_i, R_i(z) = Σ_k a_k(x_i) Σ_k(x_i, z)² /
+        /// (Σ_k(z, z) + σ_n,k²) the part the observation removes, and N_i = Σ_k a_k(x_i) σ_n,k² the
+        /// noise floor that keeps the logarithm finite at z itself. Each reference point counts by the
+        /// fraction of its variance removed, not by the variance: integrated variance is dominated by
+        /// the few points of largest error (it minimises the mean squared error, a tail statistic),
+        /// this one by the typical point (the mean log error, a median-like statistic).
+        case integratedLogVariance = "integrated_log_variance"
     }
 
     public struct Batch: Equatable, Sendable {
@@ -152,7 +161,7 @@ public enum VarianceAcquisition {
             // The shortlist: largest scores first, ties to the lower index (a stable order on every machine).
             let order = (0..<count).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
             short = Array(order.prefix(min(shortlist, count)))
-        case .integratedVariance:
+        case .integratedVariance, .integratedLogVariance:
             var generator = SeededGenerator(seed: seed, stream: 3000)
             short = Array(generator.permutation(count).prefix(min(shortlist, count))).sorted()
         }
@@ -171,11 +180,29 @@ public enum VarianceAcquisition {
         }
         if let failure { throw failure }
         let noise = processes.map(\.observationNoiseVariance)
+        let r = processes.count
+        // The shortlist's weights by GP, each a contiguous column: a_k(x_j) = shortWeights[k][j].
+        let shortWeights = (0..<r).map { k in short.map { weights?[$0 * r + k] ?? 1 } }
+        let noiseFloor = (0..<m).map { j in (0..<r).reduce(0.0) { $0 + shortWeights[$1][j] * noise[$1] } }
+        var removedAt = [Double](repeating: 0, count: m)
         var chosen: [Int] = [], conditional: [Double] = []
         var taken = [Bool](repeating: false, count: m)
         for _ in 0..<batchSize {
             var best = -1, bestScore = -Double.infinity
+            // V_j + N_j, the weighted predictive variance at each reference point given the points chosen so far.
+            var total = noiseFloor
+            if criterion == .integratedLogVariance {
+                for k in 0..<r {
+                    for j in 0..<m { total[j] += shortWeights[k][j] * max(covariances[k][j * m + j], 0) }
+                }
+            }
             for i in 0..<m where !taken[i] {
+                if criterion == .integratedLogVariance {
+                    let s = logVarianceRemoved(by: i, covariances: covariances, size: m, noise: noise, weights: shortWeights, total: total,
+                                               floor: noiseFloor, removed: &removedAt)
+                    if s > bestScore { best = i; bestScore = s }
+                    continue
+                }
                 var s = 0.0
                 switch criterion {
                 case .variance:
@@ -190,6 +217,8 @@ public enum VarianceAcquisition {
                         }
                         s += removed / denominator
                     }
+                case .integratedLogVariance:
+                    break
                 }
                 if s > bestScore { best = i; bestScore = s }
             }
@@ -198,6 +227,30 @@ public enum VarianceAcquisition {
             for k in 0..<processes.count { condition(&covariances[k], size: m, on: best, noise: noise[k]) }
         }
         return Batch(chosen: chosen, conditionalScores: conditional, scores: scores)
+    }
+
+    /// Σ_j log(T_j / (T_j − R_j(z))) for candidate z (see `Criterion.integratedLogVariance`), with
+    /// T_j = V_j + N_j and the floors N_j given; `removed` is scratch of m values (R_j summed over the GPs).
+    static func logVarianceRemoved(by z: Int, covariances: [[Double]], size m: Int, noise: [Double], weights: [[Double]], total: [Double],
+                                   floor: [Double], removed: inout [Double]) -> Double {
+        removed.withUnsafeMutableBufferPointer { rb in
+            for j in 0..<m { rb[j] = 0 }
+            for k in covariances.indices {
+                let denominator = covariances[k][z * m + z] + noise[k]
+                guard denominator > 0 else { continue }
+                covariances[k].withUnsafeBufferPointer { c in
+                    weights[k].withUnsafeBufferPointer { w in
+                        for j in 0..<m { rb[j] += w[j] * c[z * m + j] * c[z * m + j] / denominator }
+                    }
+                }
+            }
+            var s = 0.0
+            for j in 0..<m where rb[j] > 0 && total[j] > 0 {
+                // R_j ≤ V_j (Cauchy–Schwarz) in exact arithmetic; the floor keeps rounding from taking T_j − R_j below N_j.
+                s += Foundation.log(total[j] / max(total[j] - rb[j], floor[j], Double.leastNormalMagnitude))
+            }
+            return s
+        }
     }
 
     /// Σ ← Σ − Σ_{·z} Σ_{z·} / (Σ_zz + σ_n²): the covariance after a noisy observation at z (rank one).

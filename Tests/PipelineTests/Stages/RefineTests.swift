@@ -133,24 +133,27 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(try Npy.read(Int32.self, from: run.file(DataLayout.FEM.statusFile, round: 1)).values, [0, 0, 0])
     }
 
-    /// `--acquisition integrated_variance`: parsed into the settings (recorded in run.json; the default
-    /// leaves the field out, so runs recorded before the option resume), the loop runs with it, and an
-    /// unknown criterion is refused naming the option.
-    func testLoopRunsWithIntegratedVariance() throws {
+    /// `--acquisition integrated_variance` and `integrated_log_variance`: parsed into the settings
+    /// (recorded in run.json; the default leaves the field out, so runs recorded before the option
+    /// resume), the loop runs with each, and an unknown criterion is refused naming the option.
+    func testLoopRunsWithIntegratedCriteria() throws {
         let data = try smokeData()
-        let design = try RefineDesignOptions.parse(["--initial", "6", "--batch", "3", "--budget", "9", "--pool", "300", "--shortlist", "30",
-                                                    "--acquisition", "integrated_variance"])
-        let settings = try design.settings(seed: 3)
-        XCTAssertEqual(settings.acquisition, .integratedVariance)
         XCTAssertNil(try RefineDesignOptions.parse([]).settings(seed: 3).acquisition)
         XCTAssertThrowsError(try RefineDesignOptions.parse(["--acquisition", "greedy"])) { XCTAssertTrue("\($0)".contains("--acquisition"), "\($0)") }
-        let run = DataLayout(data).refine.run("integrated")
-        let rounds = try RefineLoop.run(config: try PipelineConfig.load(URL(fileURLWithPath: Self.config)), dataDirectory: data, run: run,
-                                        settings: settings, threads: 1, notice: { _ in })
-        XCTAssertEqual(rounds.map(\.evaluation.trainingSolves), [6, 9])
-        let scores = try Npy.read(Double.self, from: run.file(DataLayout.RefineRun.acquisitionFile, round: 1)).values
-        XCTAssertTrue(scores.allSatisfy { $0.isFinite && $0 > 0 }, "\(scores)")
-        XCTAssertEqual(Set(try Npy.read(Int64.self, from: run.file(DataLayout.RefineRun.chosenFile, round: 1)).values).count, 3)
+        for (name, criterion) in [("integrated_variance", VarianceAcquisition.Criterion.integratedVariance),
+                                  ("integrated_log_variance", .integratedLogVariance)] {
+            let design = try RefineDesignOptions.parse(["--initial", "6", "--batch", "3", "--budget", "9", "--pool", "300", "--shortlist", "30",
+                                                        "--acquisition", name])
+            let settings = try design.settings(seed: 3)
+            XCTAssertEqual(settings.acquisition, criterion)
+            let run = DataLayout(data).refine.run(name)
+            let rounds = try RefineLoop.run(config: try PipelineConfig.load(URL(fileURLWithPath: Self.config)), dataDirectory: data, run: run,
+                                            settings: settings, threads: 1, notice: { _ in })
+            XCTAssertEqual(rounds.map(\.evaluation.trainingSolves), [6, 9], name)
+            let scores = try Npy.read(Double.self, from: run.file(DataLayout.RefineRun.acquisitionFile, round: 1)).values
+            XCTAssertTrue(scores.allSatisfy { $0.isFinite && $0 > 0 }, "\(name): \(scores)")
+            XCTAssertEqual(Set(try Npy.read(Int64.self, from: run.file(DataLayout.RefineRun.chosenFile, round: 1)).values).count, 3, name)
+        }
     }
 
     func testStudyWritesBothCurves() throws {

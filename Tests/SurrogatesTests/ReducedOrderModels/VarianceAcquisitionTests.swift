@@ -78,6 +78,49 @@ final class VarianceAcquisitionTests: XCTestCase {
         XCTAssertLessThan(grid[batch.chosen[0]], 0.9, "the integrated pick lies inside the grid, not at its edge")
     }
 
+    /// Integrated log-variance against refitted GPs, two of them with different length scales and
+    /// per-point weights a_k(x): each pick maximises Σ_x log((V(x) + N(x)) / (V'(x) + N(x))), V the
+    /// weighted latent variance before and V' after a new Cholesky factorization with the candidate
+    /// added, N(x) = Σ_k a_k(x) σ_n,k², for three greedy picks (1e-8 relative). Unlike integrated
+    /// variance, it counts a point by the fraction of its variance removed, so the first pick differs.
+    func testIntegratedLogVarianceMatchesTheLogVarianceRemovedByRefittedGPs() throws {
+        let scales = [ell, 0.15]
+        func processes(_ inputs: [Double]) throws -> [GaussianProcessRegressor] {
+            try scales.map { l in
+                try GaussianProcessRegressor(inputs: inputs, targets: inputs.map { sin(3 * $0) }, count: inputs.count, dimension: 1,
+                                             kernel: .squaredExponential,
+                                             hyperparameters: GaussianProcessHyperparameters(lengthScales: [l], signalStandardDeviation: signal2.squareRoot(),
+                                                                                             noiseStandardDeviation: noise2.squareRoot()),
+                                             standardizeTargets: false)
+            }
+        }
+        // a_0 grows to the right, a_1 to the left: the weighted variance is not a single GP's.
+        let weights = grid.flatMap { [exp(2 * $0), 0.5 * exp(-$0)] }
+        func weightedVariance(_ inputs: [Double]) throws -> [Double] {
+            let variances = try processes(inputs).map { try $0.predict(inputs: grid, count: grid.count, includeNoise: false).variance }
+            return grid.indices.map { j in weights[2 * j] * variances[0][j] + weights[2 * j + 1] * variances[1][j] }
+        }
+        let floor = grid.indices.map { j in (weights[2 * j] + weights[2 * j + 1]) * noise2 }
+        let batch = try VarianceAcquisition.selectBatch(processes: try processes(training), candidates: grid, count: grid.count, batchSize: 3,
+                                                        shortlist: grid.count, weights: weights, criterion: .integratedLogVariance, seed: 5)
+        var observed = training
+        for step in 0..<3 {
+            let before = try weightedVariance(observed)
+            var removed = [Double](repeating: -.infinity, count: grid.count)
+            for (z, x) in grid.enumerated() where !batch.chosen.prefix(step).contains(z) {
+                let after = try weightedVariance(observed + [x])
+                removed[z] = grid.indices.reduce(0.0) { $0 + log((before[$1] + floor[$1]) / (after[$1] + floor[$1])) }
+            }
+            let best = removed.indices.max { removed[$0] < removed[$1] }!
+            XCTAssertEqual(batch.chosen[step], best, "pick \(step)")
+            XCTAssertEqual(batch.conditionalScores[step], removed[best], accuracy: 1e-8 * removed[best], "pick \(step)")
+            observed.append(grid[best])
+        }
+        let imse = try VarianceAcquisition.selectBatch(processes: try processes(training), candidates: grid, count: grid.count, batchSize: 1,
+                                                       shortlist: grid.count, weights: weights, criterion: .integratedVariance, seed: 5)
+        XCTAssertNotEqual(imse.chosen[0], batch.chosen[0], "integrated variance and log-variance pick differently here")
+    }
+
     func testTheBatchConditionsOnItsChosenPoints() throws {
         // The second point of a batch is the largest variance of the GP that has also observed the first
         // (computed here by a new Cholesky factorization on three points), so the batch spreads out.

@@ -16,11 +16,11 @@ public struct RefineDesignOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Latin-hypercube draws of the candidate pool (only the feasible ones, where the wind exists, are kept).")
     public var pool: Int = 10000
 
-    @Option(parsing: .unconditional, help: "Candidates among which each batch is chosen greedily: those of largest POD-GP variance (variance), or a seeded uniform draw that is also the reference set (integrated_variance).")
+    @Option(parsing: .unconditional, help: "Candidates among which each batch is chosen greedily: those of largest POD-GP variance (variance), or a seeded uniform draw that is also the reference set (integrated_variance, integrated_log_variance).")
     public var shortlist: Int = 1000
 
-    @Option(help: ArgumentHelp("The greedy step's score: variance (the point's own POD-GP variance) or integrated_variance (the variance its observation removes over the shortlist).",
-                               valueName: "variance|integrated_variance"))
+    @Option(help: ArgumentHelp("The greedy step's score: variance (the point's own POD-GP variance), integrated_variance (the variance its observation removes over the shortlist: weighs the points of largest error) or integrated_log_variance (the log-variance it removes: weighs every point by the fraction of its variance removed).",
+                               valueName: "variance|integrated_variance|integrated_log_variance"))
     public var acquisition: String = "variance"
 
     @Option(help: "Comma-separated models fitted and scored each round ([surrogate] kinds: pod_gp, pod_nn, tuned); POD-GP also chooses the points.")
@@ -53,7 +53,7 @@ public struct RefineDesignOptions: ParsableArguments {
 
     func criterion() throws -> VarianceAcquisition.Criterion {
         guard let c = VarianceAcquisition.Criterion(rawValue: acquisition) else {
-            throw ValidationError("--acquisition: unknown criterion \"\(acquisition)\" (expected \(VarianceAcquisition.Criterion.allCases.map(\.rawValue).joined(separator: " or ")))")
+            throw ValidationError("--acquisition: unknown criterion \"\(acquisition)\" (expected \(VarianceAcquisition.Criterion.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return c
     }
