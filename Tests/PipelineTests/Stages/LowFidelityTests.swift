@@ -114,6 +114,28 @@ final class LowFidelityTests: XCTestCase {
         XCTAssertTrue(discrepancy.values.suffix(p * 6).allSatisfy { $0 == 0 })
     }
 
+    /// `lowFidelityCorrection` with Jacobians for a leading part of its rows (POD-NN's fit rows, not
+    /// its validation rows): the offsets are those of a values-only solve of every row and the
+    /// Jacobians those of a solve with sensitivities of every row, cut to the leading part (bit for bit).
+    func testCorrectionSolvesTheTangentOnlyForTheLeadingRows() throws {
+        let config = try PipelineConfig.load(URL(fileURLWithPath: SmokeDataSet.config), overrides: ["surrogate.podnn_low_fidelity_mesh=[12, 8]"])
+        let prepared = try SurrogateFitStage.prepare(config: config, dataDirectory: try Self.smoke.data())
+        let rows = Array(prepared.fitRows.prefix(3)) + Array(prepared.validationRows.prefix(2))
+        func correction(_ jacobianRows: Int) throws -> (offset: [Double], jacobians: FieldJacobians?) {
+            let c = try XCTUnwrap(try SurrogateFitStage.lowFidelityCorrection(prepared, for: .podNN, rows: rows, config: config, threads: 2,
+                                                                               jacobianRows: jacobianRows) { _ in })
+            return (c.offset, c.jacobians)
+        }
+        let valuesOnly = try correction(0), leading = try correction(3), every = try correction(rows.count)
+        XCTAssertNil(valuesOnly.jacobians)
+        XCTAssertEqual(leading.offset, valuesOnly.offset)
+        XCTAssertEqual(every.offset, valuesOnly.offset)
+        let all = try XCTUnwrap(every.jacobians), part = try XCTUnwrap(leading.jacobians)
+        XCTAssertEqual(part.available, Array(all.available.prefix(3)))
+        XCTAssertEqual(part.values, Array(all.values.prefix(part.values.count)))
+        XCTAssertEqual(part.values.count * rows.count, all.values.count * 3)
+    }
+
     /// A POD-GP correcting the 12 × 8 solve: the folder records the low-fidelity model, `train-dmd
     /// predict` gives the fit's own bits, and the fit.json names it.
     func testCorrectedModelFitsAndPredictsTheFitsBits() throws {

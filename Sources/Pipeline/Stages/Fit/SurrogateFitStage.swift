@@ -187,7 +187,7 @@ public enum SurrogateFitStage {
         if s.gpOutput == .scaleShape { (outputs, scales, transform) = try scaleShapeOutputs(prepared, config: config) }
         var details: [String: JSONValue] = ["output": .string(s.gpOutput.rawValue)]
         let lowFidelity = try lowFidelityCorrection(prepared, for: .podGP, rows: prepared.fitRows, config: config, threads: threads,
-                                                    jacobians: jacobians != nil, progress: progress)
+                                                    jacobianRows: jacobians != nil ? prepared.fitRows.count : 0, progress: progress)
         if let lowFidelity {
             for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
             if let fine = jacobians, let coarse = lowFidelity.jacobians {
@@ -211,10 +211,11 @@ public enum SurrogateFitStage {
 
     /// `[surrogate] gp_low_fidelity_mesh` / `podnn_low_fidelity_mesh` (`model`'s): the coarse-mesh
     /// source and `rows`' fields on it through the output transform (row-major), which the POD
-    /// model's targets are taken relative to; with `jacobians`, also those fields' Jacobians in the
-    /// scaled inputs (`lowFidelityJacobians`); nil when the key is empty.
+    /// model's targets are taken relative to; with `jacobianRows` > 0, also the Jacobians in the
+    /// scaled inputs of the first `jacobianRows` rows' fields (`lowFidelityJacobians`: the rows a
+    /// derivative loss sees; the others need only their values); nil when the key is empty.
     static func lowFidelityCorrection(_ prepared: Prepared, for model: SurrogateSettings.Model, rows: [Int], config: PipelineConfig, threads: Int,
-                                      jacobians: Bool = false, progress: (String) -> Void)
+                                      jacobianRows: Int = 0, progress: (String) -> Void)
         throws -> (source: CoarseFEMSource, offset: [Double], jacobians: FieldJacobians?, seconds: Double)? {
         let t0 = monotonicSeconds()
         guard let source = try lowFidelitySource(config, for: model) else { return nil }
@@ -222,19 +223,23 @@ public enum SurrogateFitStage {
         guard source.pointCount == p else {
             throw StageError("[surrogate] the low-fidelity mesh of \(model.rawValue): the coarse problem has \(source.pointCount) observation points, the data set \(p)")
         }
-        progress("\(model.rawValue) corrects the \(source.record.summary): solving \(rows.count) samples on it" + (jacobians ? ", with ∂c3/∂θ" : ""))
-        let parameters = rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }
-        guard jacobians else {
-            let fields = try source.fields(parameters: parameters, rows: rows.count, threads: threads)
-            return (source, ReducedOrderSurrogate.lowFidelityLatent(fields, transform: prepared.transform), nil, monotonicSeconds() - t0)
+        let tangentRows = min(max(jacobianRows, 0), rows.count)
+        progress("\(model.rawValue) corrects the \(source.record.summary): solving \(rows.count) samples on it"
+                 + (tangentRows > 0 ? ", \(tangentRows) of them with ∂c3/∂θ" : ""))
+        func parameters(_ part: ArraySlice<Int>) -> [Double] { part.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] } }
+        let valueRows = rows[tangentRows...]
+        let valuesOnly = valueRows.isEmpty ? [] : try source.fields(parameters: parameters(valueRows), rows: valueRows.count, threads: threads)
+        guard tangentRows > 0 else {
+            return (source, ReducedOrderSurrogate.lowFidelityLatent(valuesOnly, transform: prepared.transform), nil, monotonicSeconds() - t0)
         }
-        let solved = try source.fieldsWithSensitivities(parameters: parameters, rows: rows.count, threads: threads)
+        let solved = try source.fieldsWithSensitivities(parameters: parameters(rows[..<tangentRows]), rows: tangentRows, threads: threads)
         // A row without the coarse tangent fits on its values only, as a row without fine sensitivities.
         for case .failure(let error) in solved.sensitivities {
             progress("\(model.rawValue): no gradient from \(error.description)")
         }
-        return (source, ReducedOrderSurrogate.lowFidelityLatent(solved.values, transform: prepared.transform),
-                lowFidelityJacobians(prepared, rows: rows, fields: solved.values, sensitivities: solved.sensitivities.map { try? $0.get() }),
+        return (source, ReducedOrderSurrogate.lowFidelityLatent(solved.values + valuesOnly, transform: prepared.transform),
+                lowFidelityJacobians(prepared, rows: Array(rows[..<tangentRows]), fields: solved.values,
+                                     sensitivities: solved.sensitivities.map { try? $0.get() }),
                 monotonicSeconds() - t0)
     }
 
@@ -308,17 +313,14 @@ public enum SurrogateFitStage {
         var validationOutputs = transformedOutputs(prepared, rows: prepared.validationRows)
         // Multi-fidelity: the network learns the discrepancy from the coarse solve, early-stopped on
         // the validation rows' discrepancies.
+        // The loss sees the fit rows' derivatives only: the validation rows need their coarse values alone.
         let lowFidelity = try lowFidelityCorrection(prepared, for: .podNN, rows: prepared.fitRows + prepared.validationRows, config: config,
-                                                    threads: threads, jacobians: jacobians != nil, progress: progress)
+                                                    threads: threads, jacobianRows: jacobians != nil ? prepared.fitRows.count : 0, progress: progress)
         if let lowFidelity {
             let split = outputs.count
             for i in outputs.indices { outputs[i] -= lowFidelity.offset[i] }
             for i in validationOutputs.indices { validationOutputs[i] -= lowFidelity.offset[split + i] }
-            if let fine = jacobians, let coarse = lowFidelity.jacobians {
-                // The coarse Jacobians cover the fit rows first, then the validation rows (which the loss does not see).
-                let fitCoarse = FieldJacobians(values: Array(coarse.values.prefix(fine.values.count)), available: Array(coarse.available.prefix(fine.available.count)))
-                jacobians = discrepancyJacobians(fine: fine, lowFidelity: fitCoarse)
-            }
+            if let fine = jacobians, let coarse = lowFidelity.jacobians { jacobians = discrepancyJacobians(fine: fine, lowFidelity: coarse) }
         }
         let model = try PODNeuralNetwork.fit(inputs: try scaledInputs(prepared, rows: prepared.fitRows, for: .podNN, config: config), outputs: outputs,
                                              count: prepared.fitRows.count,
