@@ -59,8 +59,8 @@ public final class EnsembleSurrogate: FieldSurrogate {
         try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
     }
 
-    /// Reads `ensemble.json` and loads its members from the sibling folders (`descriptorSources` as
-    /// `SurrogateLoader.load`).
+    /// Reads `ensemble.json` and loads its members from the sibling folders (`descriptorSources` and
+    /// `lowFidelitySources` as `SurrogateLoader.load`; members with the same low-fidelity model share one source).
     public static func load(from folder: URL, descriptorSources: DescriptorSourceFactory? = nil,
                             lowFidelitySources: LowFidelitySourceFactory? = nil) throws -> EnsembleSurrogate {
         let url = folder.appendingPathComponent(descriptionFile)
@@ -70,12 +70,14 @@ public final class EnsembleSurrogate: FieldSurrogate {
             throw ArrayFileError(path: url.path, "format \(description.format) v\(description.version) is not supported (expected surrogate-ensemble v1)")
         }
         let parent = folder.deletingLastPathComponent()
+        // Members that correct the same coarse model share its source, so a prediction solves it once.
+        let shared = lowFidelitySources.map { SharedLowFidelitySources($0).factory }
         let members = try description.members.map { name -> FieldSurrogate in
             guard name != folder.lastPathComponent, !name.contains("/") else {
                 throw ArrayFileError(path: url.path, "member \"\(name)\" is not a sibling model folder")
             }
             return try SurrogateLoader.load(from: parent.appendingPathComponent(name, isDirectory: true), descriptorSources: descriptorSources,
-                                           lowFidelitySources: lowFidelitySources)
+                                           lowFidelitySources: shared)
         }
         do { return try EnsembleSurrogate(members: members, names: description.members, weights: description.weights) } catch {
             throw ArrayFileError(path: url.path, "\(error)")

@@ -13,6 +13,15 @@ final class ShiftedFront: LowFidelitySource {
     }
 }
 
+/// The same, counting its solves.
+final class CountingFront: LowFidelitySource {
+    var calls = 0
+    func fields(parameters: [Double], rows: Int, threads: Int) throws -> [Double] {
+        calls += 1
+        return LowFidelityCorrectionTests.field(parameters, count: rows, lowFidelity: true)
+    }
+}
+
 /// Multi-fidelity POD-GP (`LowFidelitySource`): a field sharp in θ that a low-fidelity model follows
 /// closely is learned far better as a correction of that model than alone from the same samples; the
 /// record round-trips through the folder, and a loaded model refuses to predict without its source.
@@ -157,5 +166,42 @@ final class LowFidelityCorrectionTests: XCTestCase {
         XCTAssertThrowsError(try bare.predict(parameters: test, rows: 5, threads: 1)) { e in
             XCTAssertTrue("\(e)".contains("the shifted front"), "\(e)")
         }
+    }
+
+    /// An ensemble of two models correcting the same low-fidelity model solves it once per
+    /// prediction (its members share one source) and predicts Σ w_k c_k of its members' own bits; a
+    /// new question is solved again.
+    func testEnsembleMembersShareOneLowFidelitySolve() throws {
+        let n = 20
+        let train = uniform(n, stream: 5), test = uniform(6, stream: 6), other = uniform(6, stream: 7)
+        let transform = OutputTransform.logarithm(offset: 1e-6)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("low-fidelity-ensemble-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var expected: [[Double]] = []
+        for (name, size) in [("a", n), ("b", n / 2)] {
+            let model = try fit(train: Array(train.prefix(2 * size)), n: size, transform: transform, lowFidelity: ShiftedFront())
+            let folder = root.appendingPathComponent(name, isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try model.save(to: folder)
+            expected.append(try model.predict(parameters: test, rows: 6, threads: 1))
+        }
+        let ensembleFolder = root.appendingPathComponent("ensemble", isDirectory: true)
+        try FileManager.default.createDirectory(at: ensembleFolder, withIntermediateDirectories: true)
+        let members = try ["a", "b"].map { try ReducedOrderSurrogate.load(from: root.appendingPathComponent($0), lowFidelitySources: { _ in ShiftedFront() }) }
+        try EnsembleSurrogate(members: members, names: ["a", "b"], weights: [0.25, 0.75]).save(to: ensembleFolder)
+
+        let counter = CountingFront()
+        var made = 0
+        let ensemble = try EnsembleSurrogate.load(from: ensembleFolder, lowFidelitySources: { _ in made += 1; return counter })
+        XCTAssertEqual(made, 1, "one source for the two members' equal low-fidelity records")
+        let predicted = try ensemble.predict(parameters: test, rows: 6, threads: 1)
+        XCTAssertEqual(counter.calls, 1)
+        for k in predicted.indices {
+            XCTAssertEqual(predicted[k], 0.25 * expected[0][k] + 0.75 * expected[1][k], accuracy: 1e-12 * abs(expected[1][k]))
+        }
+        _ = try ensemble.predict(parameters: other, rows: 6, threads: 1)
+        XCTAssertEqual(counter.calls, 2)
+        _ = try ensemble.predict(parameters: test, rows: 6, threads: 1)
+        XCTAssertEqual(counter.calls, 3, "only the last question is remembered")
     }
 }
