@@ -197,12 +197,6 @@ public enum VarianceAcquisition {
                 }
             }
             for i in 0..<m where !taken[i] {
-                if criterion == .integratedLogVariance {
-                    let s = logVarianceRemoved(by: i, covariances: covariances, size: m, noise: noise, weights: shortWeights, total: total,
-                                               floor: noiseFloor, removed: &removedAt)
-                    if s > bestScore { best = i; bestScore = s }
-                    continue
-                }
                 var s = 0.0
                 switch criterion {
                 case .variance:
@@ -218,7 +212,8 @@ public enum VarianceAcquisition {
                         s += removed / denominator
                     }
                 case .integratedLogVariance:
-                    break
+                    s = logVarianceRemoved(by: i, covariances: covariances, size: m, noise: noise, weights: shortWeights, total: total,
+                                           floor: noiseFloor, removed: &removedAt)
                 }
                 if s > bestScore { best = i; bestScore = s }
             }
