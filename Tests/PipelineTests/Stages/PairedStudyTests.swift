@@ -66,6 +66,105 @@ final class PairedStudyTests: XCTestCase {
         XCTAssertEqual(VerdictGrids.short(1e-2), "1e-2")
     }
 
+    /// The edge rule's next configuration: one step beyond the grid's smallest or largest step size,
+    /// the rest of the configuration kept; none inside the grid, none below s = 1.
+    func testBeyondTheEdgeHalvesOrDoublesTheStepSize() throws {
+        let adam = VerdictGrids.adam(weightDecay: 1e-4)
+        let edge = try XCTUnwrap(adam.first { $0.name == "adamw_lr1e-3_b32_onecycle" })
+        let below = try XCTUnwrap(VerdictGrids.beyondEdge(of: edge, family: .adam, extended: []))
+        XCTAssertEqual(below.name, "adamw_lr5e-4_b32_onecycle")
+        XCTAssertEqual(below.learningRate, 5e-4); XCTAssertEqual(below.batchSize, 32); XCTAssertEqual(below.schedule, .oneCycle)
+        XCTAssertEqual(below.weightDecay, 1e-4); XCTAssertEqual(below.summary, "AdamW λ = 1e-4, lr 5e-4, batch 32, onecycle")
+        XCTAssertEqual(VerdictGrids.beyondEdge(of: below, family: .adam, extended: [below])?.name, "adamw_lr2.5e-4_b32_onecycle")
+        XCTAssertNil(VerdictGrids.beyondEdge(of: edge, family: .adam, extended: [below]), "5e-4 was tried: 1e-3 is inside")
+        XCTAssertNil(VerdictGrids.beyondEdge(of: try XCTUnwrap(adam.first { $0.name == "adam_lr3e-3_b16_constant" }), family: .adam, extended: []))
+        XCTAssertEqual(VerdictGrids.beyondEdge(of: try XCTUnwrap(adam.first { $0.name == "adam_lr1e-2_b64_cosine0" }), family: .adam, extended: [])?.name,
+                       "adam_lr2e-2_b64_cosine0")
+        let sf = VerdictGrids.scheduleFree(weightDecay: 1e-4)
+        XCTAssertEqual(VerdictGrids.beyondEdge(of: sf[0], family: .scheduleFree, extended: [])?.name, "sf_lr5e-4_b16_wd0")
+        XCTAssertEqual(VerdictGrids.beyondEdge(of: sf[0], family: .scheduleFree, extended: [])?.scheduleFree, true)
+        let dmd = VerdictGrids.dmd(on: edge)
+        func dmdNamed(_ name: String) throws -> AccelerationMethod { try XCTUnwrap(dmd.first { $0.name == name }) }
+        let longest = try XCTUnwrap(VerdictGrids.beyondEdge(of: try dmdNamed("dmd_m14_s110_clamp_w0.75"), family: .dmd, extended: [], base: edge))
+        XCTAssertEqual(longest.name, "dmd_m14_s220_clamp_w0.75")
+        XCTAssertEqual(longest.learningRate, 1e-3, "it rides on the same Adam configuration")
+        guard case .dmd(let settings) = longest.accelerator else { return XCTFail("not a DMD configuration") }
+        XCTAssertEqual(settings.steps, 220); XCTAssertEqual(settings.snapshotCount, 14); XCTAssertTrue(settings.clampEigenvalues); XCTAssertEqual(settings.relaxation, 0.75)
+        let shortest = try XCTUnwrap(VerdictGrids.beyondEdge(of: try dmdNamed("dmd_m7_s7_w1.0"), family: .dmd, extended: [], base: edge))
+        XCTAssertEqual(shortest.name, "dmd_m7_s3_w1.0")
+        let one = VerdictGrids.dmdMethod(on: edge, snapshots: 7, steps: 1, clamp: false, relaxation: 1)
+        XCTAssertNil(VerdictGrids.beyondEdge(of: one, family: .dmd, extended: [shortest, one], base: edge), "s = 1 is the least")
+        XCTAssertNil(VerdictGrids.beyondEdge(of: try dmdNamed("dmd_m21_s55_w0.5"), family: .dmd, extended: [], base: edge))
+    }
+
+    /// The committed ledger of the paper's tuning names configurations of today's grids (the same
+    /// names and summaries under the study's budget and grid seed): the grids' code may be reorganised,
+    /// never changed under a study in progress.
+    func testTheCommittedTuningLedgerIsInTodaysGrids() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/figures/verdict-paper-tuning/tuning.csv")
+        let records = try TuningLedger.parse(try String(contentsOf: url, encoding: .utf8), source: url.path)
+        XCTAssertFalse(records.isEmpty)
+        let config = try PipelineConfig.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs/paper.toml"))
+        let lambda = try SurrogateFitStage.tunedOptions(config: config, threads: 1).weightDecay
+        let grid = VerdictGrids.subsample(VerdictGrids.adam(weightDecay: lambda), budget: 30, seed: 1, family: .adam)
+            + VerdictGrids.subsample(VerdictGrids.scheduleFree(weightDecay: lambda), budget: 30, seed: 1, family: .scheduleFree)
+        for r in records {
+            let m = try XCTUnwrap(grid.first { $0.name == r.method }, "\(r.method) is not in the grids")
+            XCTAssertEqual(m.summary, r.summary, r.method)
+        }
+    }
+
+    /// The edge rule inside `tune`, with an executor that writes a constant validation curve whose
+    /// level is a known function of the configuration: Adam's best grid point (lr 1e-3) is at the
+    /// edge, 5e-4 and then 2.5e-4 are better (the bound of two stops there); schedule-free's best
+    /// (3e-3) is inside; DMD's best (s = 110) is at the edge, 220 is better, 440 is not.
+    func testTuneTriesBeyondTheGridsEdge() throws {
+        let (data, config) = try AccelerationStudyTests.makeData()
+        defer { try? FileManager.default.removeItem(at: data) }
+        func level(_ m: AccelerationMethod) -> Double {
+            let lr = m.learningRate ?? 1
+            if case .dmd(let d) = m.accelerator { return 1 + abs(Foundation.log(d.steps / 300)) + 1e-3 * Double(d.snapshotCount) + (d.clampEigenvalues ? 1e-4 : 0) + 1e-5 * d.relaxation }
+            let tie = 1e-3 * Double(m.batchSize ?? 0) / 16 + 1e-4 * Double(VerdictGrids.schedules.firstIndex(of: m.schedule ?? .constant) ?? 0)
+                + ((m.weightDecay ?? 0) > 0 ? 1e-5 : 0)
+            return abs(Foundation.log(lr / (m.scheduleFree == true ? 3e-3 : 2e-4))) + tie
+        }
+        let log = ExecutedRuns()
+        let executor: PairedStudy.Executor = { runs, finished in
+            for (spec, folder) in runs {
+                log.names.append(spec.folderName)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let v = level(spec.method)
+                let rows = (0...spec.epochs).map { AccelerationEpoch(epoch: $0, trainMSE: v, validationMSE: v, cpuSeconds: 0, wallSeconds: 0, gradientEvaluations: 0) }
+                try AtomicFile.write(([AccelerationEpoch.header] + rows.map(\.csvLine)).joined(separator: "\n") + "\n",
+                                     to: folder.appendingPathComponent(AccelerationRun.historyFile))
+                let result = AccelerationRunResult(spec: spec, status: .completed, message: nil, epochsRun: spec.epochs, cpuSeconds: 0, wallSeconds: 0,
+                                                   bestValidationMSE: v, bestEpoch: 1, testRelativeL2Median: nil, testRelativeL2P95: nil)
+                try AtomicFile.write(try AccelerationRun.encodeJSON(result), to: folder.appendingPathComponent(AccelerationRun.resultFile))
+                finished()
+            }
+        }
+        let settings = PairedStudy.Settings(epochs: 12, evaluationSeeds: [0], tuningSeeds: [1000], budget: nil, window: 3)
+        let choice = try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict"), settings: settings, executor: executor)
+        let beyond = log.names.filter { name in !(VerdictGrids.adam(weightDecay: 1e-4) + VerdictGrids.scheduleFree(weightDecay: 1e-4)
+                                                  + VerdictGrids.dmd(on: choice.adam)).contains { "\($0.name)/seed_1000" == name } }
+        XCTAssertEqual(beyond, ["adam_lr5e-4_b16_constant/seed_1000", "adam_lr2.5e-4_b16_constant/seed_1000",
+                                "dmd_m7_s220_w0.5/seed_1000", "dmd_m7_s440_w0.5/seed_1000"])
+        XCTAssertEqual(log.names.count, 90 + 30 + 90 + 4)
+        XCTAssertEqual(choice.adam.name, "adam_lr2.5e-4_b16_constant")
+        XCTAssertEqual(choice.scheduleFree.name, "sf_lr3e-3_b16_wd0")
+        XCTAssertEqual(choice.dmd.name, "dmd_m7_s220_w0.5")
+        XCTAssertEqual(choice.dmd.learningRate, 2.5e-4)
+        XCTAssertEqual(choice.scores[choice.adam.name]!, level(choice.adam), accuracy: 1e-12)
+        let table = try String(contentsOf: data.appendingPathComponent("verdict/tuning/tuning.csv"), encoding: .utf8)
+        XCTAssertTrue(table.contains("dmd_m7_s440_w0.5,1000"), "the runs beyond the edge are in the ledger")
+        // Resumed, nothing runs again and the choice is the same.
+        log.names = []
+        XCTAssertEqual(try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict"), settings: settings, executor: executor), choice)
+        XCTAssertEqual(log.names, [])
+    }
+
     /// The names of the runs an executor made, in order.
     final class ExecutedRuns { var names: [String] = [] }
 
@@ -96,7 +195,13 @@ final class PairedStudyTests: XCTestCase {
         let settings = PairedStudy.Settings(epochs: 24, evaluationSeeds: [0, 1, 2], tuningSeeds: [1000], budget: 2, window: 3,
                                             resamples: 200, costRepetitions: 1, costBlockEpochs: 2)
         let choice = try PairedStudy.tune(config: config, dataDirectory: data, root: root, settings: settings, executor: executor)
-        XCTAssertEqual(log.names.count, 6, "2 configurations per family, one tuning seed")
+        // 2 configurations per family, one tuning seed, and the runs of the edge rule (`testTuneTriesBeyondTheGridsEdge`).
+        let gridRuns = (VerdictGrids.adam(weightDecay: 1e-4) + VerdictGrids.scheduleFree(weightDecay: 1e-4) + VerdictGrids.dmd(on: choice.adam))
+            .map { "\($0.name)/seed_1000" }
+        let beyond = log.names.filter { !gridRuns.contains($0) }
+        XCTAssertEqual(log.names.count - beyond.count, 6)
+        XCTAssertLessThanOrEqual(beyond.count, 3 * VerdictGrids.edgeExtensions)
+        let tuned = log.names.count
         // The choice is the lowest score of its family.
         let adamScores: [Double] = choice.scores.filter { $0.key.hasPrefix("adam") }.map { $0.value }
         XCTAssertEqual(choice.scores[choice.adam.name], adamScores.min())
@@ -117,7 +222,7 @@ final class PairedStudyTests: XCTestCase {
         // A ledger with one run lost: only that run is made, and the choice is the same.
         let partial = data.appendingPathComponent("ledger-partial")
         let records = try TuningLedger.parse(try String(contentsOf: ledger.appendingPathComponent("tuning.csv"), encoding: .utf8), source: "tuning.csv")
-        XCTAssertEqual(records.count, 6)
+        XCTAssertEqual(records.count, tuned)
         try TuningLedger.export(Array(records.dropLast()), setup: try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24),
                                 settings: TuningLedger.Settings(window: 3, epochs: 24), to: partial)
         let third = try PairedStudy.tune(config: config, dataDirectory: data, root: data.appendingPathComponent("verdict-third"), settings: settings,

@@ -245,19 +245,39 @@ public enum PairedStudy {
                                  to: folder.appendingPathComponent(tuningTable))
         }
         let recorded = Set(imported.keys)
-        _ = try runMissing(specs(adamGrid + sfGrid), in: folder, recorded: recorded, executor: executor, finished: { try? writeTable(adamGrid + sfGrid) },
+        var tried = adamGrid + sfGrid
+        _ = try runMissing(specs(tried), in: folder, recorded: recorded, executor: executor, finished: { [tried] in try? writeTable(tried) },
                            notice: notice, label: "tuning Adam/AdamW and schedule-free")
-        var scores = scores(records(specs(adamGrid + sfGrid), in: folder, imported: imported, window: settings.window),
-                            methods: adamGrid + sfGrid, seeds: settings.tuningSeeds)
-        let adam = try best(adamGrid, scores: scores), sf = try best(sfGrid, scores: scores)
+        var scores = scores(records(specs(tried), in: folder, imported: imported, window: settings.window),
+                            methods: tried, seeds: settings.tuningSeeds)
+        // The edge rule (`VerdictGrids.beyondEdge`): a choice at the edge of its step size is tried one step beyond it.
+        func beyondTheEdge(_ chosen: AccelerationMethod, family: VerdictGrids.Family, base: AccelerationMethod? = nil) throws -> AccelerationMethod {
+            var best = chosen, extended: [AccelerationMethod] = []
+            while extended.count < VerdictGrids.edgeExtensions,
+                  let next = VerdictGrids.beyondEdge(of: best, family: family, extended: extended, base: base) {
+                extended.append(next)
+                tried.append(next)
+                _ = try runMissing(specs([next]), in: folder, recorded: recorded, executor: executor, finished: { [tried] in try? writeTable(tried) },
+                                   notice: notice, label: "\(best.name) is at its grid's edge: \(next.name)")
+                scores.merge(Self.scores(records(specs([next]), in: folder, imported: imported, window: settings.window),
+                                         methods: [next], seeds: settings.tuningSeeds)) { $1 }
+                guard let score = scores[next.name], score < (scores[best.name] ?? .infinity) else { break }
+                best = next
+            }
+            return best
+        }
+        let adam = try beyondTheEdge(try best(adamGrid, scores: scores), family: .adam)
+        let sf = try beyondTheEdge(try best(sfGrid, scores: scores), family: .scheduleFree)
         notice("train-dmd verdict: chosen \(adam.name) (score \(scores[adam.name]!)), \(sf.name) (score \(scores[sf.name]!))")
         let dmdGrid = VerdictGrids.subsample(VerdictGrids.dmd(on: adam), budget: settings.budget, seed: settings.gridSeed, family: .dmd)
-        _ = try runMissing(specs(dmdGrid), in: folder, recorded: recorded, executor: executor, finished: { try? writeTable(adamGrid + sfGrid + dmdGrid) },
+        tried += dmdGrid
+        _ = try runMissing(specs(dmdGrid), in: folder, recorded: recorded, executor: executor, finished: { [tried] in try? writeTable(tried) },
                            notice: notice, label: "tuning DMD on \(adam.name)")
         scores.merge(Self.scores(records(specs(dmdGrid), in: folder, imported: imported, window: settings.window),
                                  methods: dmdGrid, seeds: settings.tuningSeeds)) { $1 }
-        let choice = Choice(adam: adam, scheduleFree: sf, dmd: try best(dmdGrid, scores: scores), scores: scores)
-        try writeTable(adamGrid + sfGrid + dmdGrid)
+        let dmd = try beyondTheEdge(try best(dmdGrid, scores: scores), family: .dmd, base: adam)
+        let choice = Choice(adam: adam, scheduleFree: sf, dmd: dmd, scores: scores)
+        try writeTable(tried)
         try AtomicFile.write(try AccelerationRun.encodeJSON(choice), to: folder.appendingPathComponent(choiceFile))
         notice("train-dmd verdict: chosen DMD \(choice.dmd.name) (score \(scores[choice.dmd.name]!)); → \(folder.appendingPathComponent(choiceFile).path)")
         return choice
