@@ -213,7 +213,8 @@ public enum PairedStudy {
         return specs.compactMap { local[$0.folderName] ?? imported[$0.folderName] }
     }
 
-    /// Phase 1: the tuning. Writes tuning/choice.json and tuning/tuning.csv (with setup.json and
+    /// Phase 1: the tuning, each family's grid then the edge rule (`VerdictGrids`: a choice at the edge
+    /// of its step size tried beyond it). Writes tuning/choice.json and tuning/tuning.csv (with setup.json and
     /// ledger.json the folder is itself a ledger that another study folder can import). `ledger`: a
     /// folder of an earlier tuning under the same setup, whose runs are taken as done.
     @discardableResult
