@@ -98,8 +98,9 @@ final class PairedStudyTests: XCTestCase {
     }
 
     /// The committed ledger of the paper's tuning names configurations of today's grids (the same
-    /// names and summaries under the study's budget and grid seed): the grids' code may be reorganised,
-    /// never changed under a study in progress.
+    /// names and summaries under the study's budget and grid seed, or up to two steps beyond a grid
+    /// configuration's edge; DMD rows on the Adam configuration their summary names): the grids' code
+    /// may be reorganised, never changed under a study in progress.
     func testTheCommittedTuningLedgerIsInTodaysGrids() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/figures/verdict-paper-tuning/tuning.csv")
@@ -108,10 +109,22 @@ final class PairedStudyTests: XCTestCase {
         let config = try PipelineConfig.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs/paper.toml"))
         let lambda = try SurrogateFitStage.tunedOptions(config: config, threads: 1).weightDecay
-        let grid = VerdictGrids.subsample(VerdictGrids.adam(weightDecay: lambda), budget: 30, seed: 1, family: .adam)
-            + VerdictGrids.subsample(VerdictGrids.scheduleFree(weightDecay: lambda), budget: 30, seed: 1, family: .scheduleFree)
+        func withExtensions(_ grid: [AccelerationMethod], family: VerdictGrids.Family, base: AccelerationMethod? = nil) -> [AccelerationMethod] {
+            grid + grid.flatMap { g -> [AccelerationMethod] in
+                guard let first = VerdictGrids.beyondEdge(of: g, family: family, extended: [], base: base) else { return [] }
+                return [first] + [VerdictGrids.beyondEdge(of: first, family: family, extended: [first], base: base)].compactMap { $0 }
+            }
+        }
+        let adam = withExtensions(VerdictGrids.subsample(VerdictGrids.adam(weightDecay: lambda), budget: 30, seed: 1, family: .adam), family: .adam)
+        let grid = adam + withExtensions(VerdictGrids.subsample(VerdictGrids.scheduleFree(weightDecay: lambda), budget: 30, seed: 1, family: .scheduleFree),
+                                         family: .scheduleFree)
         for r in records {
-            let m = try XCTUnwrap(grid.first { $0.name == r.method }, "\(r.method) is not in the grids")
+            var candidates = grid
+            if r.family == .dmd {
+                let base = try XCTUnwrap(adam.first { r.summary.hasSuffix(" on " + $0.summary) }, "\(r.method): no Adam configuration under it")
+                candidates = withExtensions(VerdictGrids.subsample(VerdictGrids.dmd(on: base), budget: 30, seed: 1, family: .dmd), family: .dmd, base: base)
+            }
+            let m = try XCTUnwrap(candidates.first { $0.name == r.method }, "\(r.method) is not in the grids")
             XCTAssertEqual(m.summary, r.summary, r.method)
         }
     }
