@@ -190,8 +190,9 @@ public enum VarianceAcquisition {
         for _ in 0..<batchSize {
             var best = -1, bestScore = -Double.infinity
             // V_j + N_j, the weighted predictive variance at each reference point given the points chosen so far.
-            var total = noiseFloor
+            var total: [Double] = []
             if criterion == .integratedLogVariance {
+                total = noiseFloor
                 for k in 0..<r {
                     for j in 0..<m { total[j] += shortWeights[k][j] * max(covariances[k][j * m + j], 0) }
                 }

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import NumericalFoundations
 import Reporting
+import _TestSupport
 @testable import Pipeline
 
 /// The paired study on the tiny synthetic data folder of `AccelerationStudyTests`, in this process:
@@ -102,12 +103,11 @@ final class PairedStudyTests: XCTestCase {
     /// configuration's edge; DMD rows on the Adam configuration their summary names): the grids' code
     /// may be reorganised, never changed under a study in progress.
     func testTheCommittedTuningLedgerIsInTodaysGrids() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/figures/verdict-paper-tuning/tuning.csv")
+        let root = packageRoot(of: #filePath)
+        let url = root.appendingPathComponent("docs/figures/verdict-paper-tuning/tuning.csv")
         let records = try TuningLedger.parse(try String(contentsOf: url, encoding: .utf8), source: url.path)
         XCTAssertFalse(records.isEmpty)
-        let config = try PipelineConfig.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs/paper.toml"))
+        let config = try PipelineConfig.load(root.appendingPathComponent("configs/paper.toml"))
         let lambda = try SurrogateFitStage.tunedOptions(config: config, threads: 1).weightDecay
         func withExtensions(_ grid: [AccelerationMethod], family: VerdictGrids.Family, base: AccelerationMethod? = nil) -> [AccelerationMethod] {
             grid + grid.flatMap { g -> [AccelerationMethod] in
