@@ -20,6 +20,10 @@ public struct PODGaussianProcessOptions: Codable, Equatable, Sendable {
     /// conditioned on all of them (one Cholesky factorisation). The optimisation costs O(n³) per
     /// likelihood evaluation; this bounds it while the predictions still use every sample.
     public var hyperparameterSampleLimit: Int?
+    /// Hyper-parameters to condition with instead of fitting: mode k < count takes entry k as they are
+    /// (in the standardised units of its own coefficient), the later modes are fitted. A design study
+    /// holds them at the initial design's so that only the samples differ between its rounds.
+    public var heldHyperparameters: [GaussianProcessHyperparameters]? = nil
 
     public init(energyTolerance: Double = 1e-4, maxRank: Int? = 30, gaussianProcess: GaussianProcessOptions = GaussianProcessOptions(),
                 threads: Int = 2, hyperparameterSampleLimit: Int? = nil) {
@@ -33,7 +37,8 @@ public struct PODGaussianProcessFitReport: Sendable {
     public var podSeconds: Double
     /// Wall seconds of each coefficient's GP fit (restarts included), index = coefficient.
     public var gaussianProcessSeconds: [Double]
-    public var gaussianProcessReports: [GaussianProcessFitReport]
+    /// nil for a mode conditioned with held hyper-parameters (nothing was optimised).
+    public var gaussianProcessReports: [GaussianProcessFitReport?]
     public var totalSeconds: Double
 }
 
@@ -137,6 +142,11 @@ public struct PODGaussianProcess: Sendable {
                 var gpOptions = options.gaussianProcess
                 gpOptions.stream = k < r ? options.gaussianProcess.stream &+ UInt64(k) : scaleStream
                 let result = Result { () throws -> (fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor) in
+                    if k < r, let held = options.heldHyperparameters, k < held.count {
+                        let gp = try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: gpOptions.kernel,
+                                                              hyperparameters: held[k], standardizeTargets: gpOptions.standardizeTargets)
+                        return (gp, gp)
+                    }
                     guard let subset, let subsetInputs else {
                         let gp = try GaussianProcessRegressor.fit(inputs: inputs, targets: targets, count: count, dimension: d, options: gpOptions)
                         return (gp, gp)
@@ -157,10 +167,10 @@ public struct PODGaussianProcess: Sendable {
                 progress?(done, items)
             }
         }
-        var processes: [GaussianProcessRegressor] = [], reports: [GaussianProcessFitReport] = []
+        var processes: [GaussianProcessRegressor] = [], reports: [GaussianProcessFitReport?] = []
         for (k, result) in results.enumerated() {
             switch result! {
-            case .success(let gp): processes.append(gp.conditioned); reports.append(gp.fitted.fitReport!)
+            case .success(let gp): processes.append(gp.conditioned); reports.append(gp.fitted.fitReport)
             case .failure(let error):
                 throw ReducedOrderModelError.numericalFailure(k < r ? "the GP of POD coefficient \(k) could not be fitted: \(error)"
                                                                     : "the GP of the scale log‖c3‖ could not be fitted: \(error)")

@@ -156,6 +156,62 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// `--hyperparameters initial_design`: recorded in run.json (the default leaves the field out); both
+    /// arms of a seed write the initial design's POD-GP hyper-parameters, the same values; a later LHS
+    /// point is the fit with those values held (its model's modes carry them exactly, and its scores are
+    /// those of the study's point, bit for bit); the policy needs POD-GP, and a rerun of the label under
+    /// the other policy is refused by name.
+    func testHeldHyperparametersAreTheInitialDesignsInBothCurves() throws {
+        XCTAssertNil(try RefineDesignOptions.parse([]).settings(seed: 1).hyperparameters)
+        XCTAssertThrowsError(try RefineDesignOptions.parse(["--hyperparameters", "never"])) { XCTAssertTrue("\($0)".contains("--hyperparameters"), "\($0)") }
+        var podNNOnly = try RefineDesignOptions.parse(["--hyperparameters", "initial_design", "--models", "pod_nn"]).settings(seed: 1)
+        XCTAssertThrowsError(try podNNOnly.validate(trainingSamples: 200)) { XCTAssertTrue("\($0)".contains("pod_gp"), "\($0)") }
+        podNNOnly.hyperparameters = nil
+        XCTAssertNoThrow(try podNNOnly.validate(trainingSamples: 200))
+
+        let data = try makeTemporaryFolder("refine-held-test")
+        defer { try? FileManager.default.removeItem(at: data) }
+        for sub in ["samples", "wind", "fem"] {
+            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
+        }
+        let arguments = ["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
+                         "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1", "--label", "held"]
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--hyperparameters", "initial_design"]))
+        let layout = DataLayout(data)
+        let adaptive = DataLayout.RefineRun(folder: RefineStudy.seedFolder(layout, "held", .adaptive, 1))
+        let lhs = RefineStudy.seedFolder(layout, "held", .lhs, 1)
+        let settings = try JSONDecoder().decode(RefineSettings.self, from: Data(contentsOf: adaptive.settings))
+        XCTAssertEqual(settings.hyperparameters, .initialDesign)
+        let adaptiveHeld = try Data(contentsOf: adaptive.file(RefineHyperparameters.file, round: 0))
+        XCTAssertEqual(adaptiveHeld, try Data(contentsOf: lhs.appendingPathComponent(RefineHyperparameters.file)))
+        let held = try RefineHyperparameters.read(from: lhs.appendingPathComponent(RefineHyperparameters.file))
+
+        // The LHS point at 9 solves, refitted here with the held values.
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        let base = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let rows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: 1).prefix(9)).sorted()
+        let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
+                                                     sensitivities: layout.fem.sensitivities)
+        let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1, heldHyperparameters: held)
+        let modes = try XCTUnwrap(SurrogateFitStage.modeHyperparameters(of: fitted.surrogate))
+        XCTAssertEqual(Array(modes.prefix(held.count)), Array(held.prefix(modes.count)))
+        let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: base.testIndices, dataset: base, threads: 1).errors
+        let point = try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: lhs.appendingPathComponent("n_000009.json")))
+        XCTAssertEqual(point.hyperparameters, .initialDesign)
+        XCTAssertEqual(point.scores.first?.testMedian, test.median)
+        XCTAssertEqual(point.scores.first?.testP95, test.percentile95)
+        XCTAssertTrue(try Data(contentsOf: adaptive.manifest(round: 1)).count > 0)
+
+        // The label's points were made under the held policy: every round's is refused by name.
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
+            XCTAssertTrue("\($0)".contains("hyper-parameter policy"), "\($0)")
+        }
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "adaptive"]))) {
+            XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
+        }
+    }
+
     func testStudyWritesBothCurves() throws {
         let data = try makeTemporaryFolder("refine-study-test")
         defer { try? FileManager.default.removeItem(at: data) }

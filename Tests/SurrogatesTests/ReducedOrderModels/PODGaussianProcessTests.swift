@@ -67,6 +67,46 @@ final class PODGaussianProcessTests: XCTestCase {
         XCTAssertNil(PODGaussianProcess.hyperparameterSubset(count: 150, options: options))
     }
 
+    /// `heldHyperparameters`: on the data they were fitted on, a held model is the fitted one bit for bit
+    /// (conditioning is all that is left, and nothing was optimised: no fit reports); on more samples,
+    /// the held modes keep their values exactly and are each the GP of those values on the new basis's
+    /// coefficients (bit for bit), the modes beyond the list are fitted (their reports exist).
+    func testHeldHyperparametersConditionWithoutFitting() throws {
+        let (model, test) = try Self.fitted()
+        let held = model.processes.map(\.hyperparameters)
+        let train = Self.family.samples(150, seed: 21), extra = Self.family.samples(50, seed: 23)
+        var options = PODGaussianProcessOptions(energyTolerance: 1e-10, maxRank: 10,
+                                                gaussianProcess: GaussianProcessOptions(kernel: .squaredExponential, restarts: 2), threads: 2)
+        options.heldHyperparameters = held
+        let same = try PODGaussianProcess.fit(inputs: train.inputs, outputs: train.outputs, count: 150, options: options)
+        XCTAssertEqual(try same.predictMean(inputs: test.inputs, count: 50), try model.predictMean(inputs: test.inputs, count: 50))
+        XCTAssertTrue(try XCTUnwrap(same.fitReport).gaussianProcessReports.allSatisfy { $0 == nil })
+
+        XCTAssertEqual(model.rank, 3)
+        options.heldHyperparameters = Array(held.prefix(2))
+        let inputs = train.inputs + extra.inputs, outputs = train.outputs + extra.outputs
+        let grown = try PODGaussianProcess.fit(inputs: inputs, outputs: outputs, count: 200, options: options)
+        XCTAssertEqual(grown.rank, 3)
+        let coefficients = try grown.pod.coefficients(of: outputs, count: 200)
+        for k in 0..<2 {
+            XCTAssertEqual(grown.processes[k].hyperparameters, held[k], "mode \(k)")
+            XCTAssertEqual(grown.processes[k].count, 200)
+            // With one BLAS thread, as the fit conditions its GPs: the same factorisation bit for bit.
+            let direct = try Lapack.withSingleThreadedBLAS {
+                try GaussianProcessRegressor(inputs: inputs, targets: (0..<200).map { coefficients[$0 * 3 + k] }, count: 200, dimension: 6,
+                                             kernel: .squaredExponential, hyperparameters: held[k])
+            }
+            XCTAssertEqual(try grown.processes[k].predict(inputs: test.inputs, count: 50, meanOnly: true).mean,
+                           try direct.predict(inputs: test.inputs, count: 50, meanOnly: true).mean, "mode \(k)")
+        }
+        let reports = try XCTUnwrap(grown.fitReport).gaussianProcessReports
+        XCTAssertNil(reports[0]); XCTAssertNil(reports[1])
+        XCTAssertNotNil(reports[2], "the mode beyond the held list is fitted")
+        let error = relativeL2(try grown.predictMean(inputs: test.inputs, count: 50), test.outputs)
+        print("POD-GP few-mode family, 200 samples, two modes held at the 150-sample fit's hyper-parameters: held-out relative L2 \(error)")
+        XCTAssertLessThan(error, PODGPTolerances.heldOut)
+    }
+
     /// Save, load, predict: bit-identical means and standard deviations; then damaged folders are named.
     func testSaveLoadRoundTripIsBitIdentical() throws {
         let (model, test) = try Self.fitted()

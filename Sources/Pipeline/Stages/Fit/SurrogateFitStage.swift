@@ -102,12 +102,16 @@ public enum SurrogateFitStage {
 
     /// Fits one model on `prepared` (in memory): the surrogate and its training wall time.
     /// `modelsFolder` (DATA/models) is where the ensemble finds its members, fitted before it.
+    /// `heldHyperparameters`: POD-GP's modes conditioned with these instead of fitted
+    /// (`PODGaussianProcessOptions.heldHyperparameters`); the other kinds ignore it.
     public static func fit(_ model: SurrogateSettings.Model, prepared: Prepared, config: PipelineConfig, threads: Int, modelsFolder: URL? = nil,
+                           heldHyperparameters: [GaussianProcessHyperparameters]? = nil,
                            progress: @escaping (String) -> Void = { _ in }) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let start = monotonicSeconds()
         switch model {
         case .tuned: return try fitTuned(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
-        case .podGP: return try fitPODGaussianProcess(prepared: prepared, config: config, threads: threads, start: start, progress: progress)
+        case .podGP: return try fitPODGaussianProcess(prepared: prepared, config: config, threads: threads, start: start,
+                                                      heldHyperparameters: heldHyperparameters, progress: progress)
         case .ensemble:
             guard let modelsFolder else { throw StageError("the ensemble needs the folder of its members") }
             return try fitEnsemble(prepared: prepared, config: config, threads: threads, modelsFolder: modelsFolder, start: start, progress: progress)
@@ -168,9 +172,15 @@ public enum SurrogateFitStage {
         ])
     }
 
+    /// The hyper-parameters of a POD-GP surrogate's modes (nil for another kind).
+    public static func modeHyperparameters(of surrogate: FieldSurrogate) -> [GaussianProcessHyperparameters]? {
+        guard let rom = surrogate as? ReducedOrderSurrogate, case .gaussianProcess(let gp) = rom.model else { return nil }
+        return gp.processes.map(\.hyperparameters)
+    }
+
     /// POD of the fit fields, then one Gaussian process per retained mode.
     private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
-                                              progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
+                                              heldHyperparameters: [GaussianProcessHyperparameters]?, progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
         let descriptors = try descriptors(prepared, for: .podGP, config: config)
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
@@ -179,6 +189,7 @@ public enum SurrogateFitStage {
         var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
         options.gradientModes = s.gpDerivativeModes
+        options.heldHyperparameters = heldHyperparameters
         var jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
         progress("POD-GP: POD of \(prepared.fitRows.count) fields, then one GP per mode on \(threads) thread(s)"
                  + (jacobians.map { j in "; the leading \(s.gpDerivativeModes) also on the gradients of \(j.available.filter { $0 }.count) samples" } ?? ""))
@@ -204,6 +215,7 @@ public enum SurrogateFitStage {
                                                   descriptorSource: descriptors?.source, lowFidelity: lowFidelity?.source.record,
                                                   lowFidelitySource: lowFidelity?.source)
         details["rank"] = JSONValue(model.rank)
+        if let heldHyperparameters { details["held_hyperparameter_modes"] = JSONValue(min(heldHyperparameters.count, model.rank)) }
         details["gradient_enhanced_modes"] = JSONValue(model.gradientEnhanced.count)
         if let jacobians { details["gradient_samples"] = JSONValue(jacobians.available.filter { $0 }.count) }
         return (surrogate, monotonicSeconds() - start, details)

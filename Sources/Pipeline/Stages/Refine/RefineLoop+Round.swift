@@ -27,7 +27,17 @@ extension RefineLoop {
         }
         let (dataset, trainingRows) = try combinedDataset(context, acquired)
         let prepared = try SurrogateFitStage.prepare(config: context.config, dataset: dataset, inputScaler: context.inputScaler, trainingRows: trainingRows)
-        let (scores, model) = try fitAndScore(prepared, context: context, timings: &timings)
+        let heldURL = run.file(RefineHyperparameters.file, round: 0)
+        var held: [GaussianProcessHyperparameters]?
+        if r > 0, settings.hyperparameterPolicy == .initialDesign {
+            held = try RefineHyperparameters.read(from: heldURL)
+            record.input(try Provenance.inputFile(heldURL))
+        }
+        let (scores, model) = try fitAndScore(prepared, context: context, heldHyperparameters: held, timings: &timings)
+        if r == 0, settings.hyperparameterPolicy == .initialDesign {
+            try RefineHyperparameters.write(SurrogateFitStage.modeHyperparameters(of: model) ?? [], to: heldURL)
+            record.output(heldURL)
+        }
         var evaluation = RefineEvaluation(round: r, trainingSolves: settings.initialSize + acquired.solves, trainingSamples: trainingRows.count,
                                           scores: scores, acquisitionFirst: nil, acquisitionLast: nil)
         if r + 1 < roundCount(settings) {
@@ -109,8 +119,9 @@ extension RefineLoop {
         return (dataset, c.initialRows + acquiredRows)
     }
 
-    /// Fits every model of the run (and POD-GP for the acquisition when it is not among them) and scores it.
-    static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context,
+    /// Fits every model of the run (and POD-GP for the acquisition when it is not among them) and scores it;
+    /// POD-GP with `heldHyperparameters` when given (`RefineHyperparameters.initialDesign`).
+    static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context, heldHyperparameters: [GaussianProcessHyperparameters]? = nil,
                             timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisitionModel: ReducedOrderSurrogate) {
         var names = context.settings.models
         if !names.contains(SurrogateSettings.Model.podGP.rawValue) { names.append(SurrogateSettings.Model.podGP.rawValue) }
@@ -118,7 +129,8 @@ extension RefineLoop {
         var acquisitionModel: ReducedOrderSurrogate?
         for name in names {
             guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine: unknown model \"\(name)\"") }
-            let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: context.config, threads: context.threads)
+            let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: context.config, threads: context.threads,
+                                                   heldHyperparameters: heldHyperparameters)
             timings.fit[name] = fitted.seconds
             if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess = rom.model { acquisitionModel = rom }
             guard context.settings.models.contains(name) else { continue }

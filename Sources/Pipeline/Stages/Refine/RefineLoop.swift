@@ -22,16 +22,22 @@ public struct RefineSettings: Codable, Equatable, Sendable {
     public var models: [String]
     /// The greedy step's criterion; nil: `variance` (runs recorded before the choice existed).
     public var acquisition: VarianceAcquisition.Criterion?
+    /// When POD-GP's hyper-parameters are fitted; nil: every round (runs recorded before the choice existed).
+    public var hyperparameters: RefineHyperparameters?
     /// SHA-256 of the configuration's result-changing keys (`configurationDigest`), set by the loop: a
     /// rerun with another configuration (e.g. another `--set surrogate.…`) must not continue the run.
     public var configurationSHA256: String?
 
     public init(initialSize: Int, batchSize: Int, budget: Int, poolDraws: Int, shortlist: Int, seed: UInt64, models: [String],
-                acquisition: VarianceAcquisition.Criterion = .variance) {
+                acquisition: VarianceAcquisition.Criterion = .variance, hyperparameters: RefineHyperparameters = .everyRound) {
         self.initialSize = initialSize; self.batchSize = batchSize; self.budget = budget; self.poolDraws = poolDraws
         self.shortlist = shortlist; self.seed = seed; self.models = models
         self.acquisition = acquisition == .variance ? nil : acquisition
+        self.hyperparameters = hyperparameters == .everyRound ? nil : hyperparameters
     }
+
+    /// The hyper-parameter policy (nil read as every round).
+    public var hyperparameterPolicy: RefineHyperparameters { hyperparameters ?? .everyRound }
 
     /// The kinds the loop can fit (the ensemble needs member folders written by `fit`).
     public static let fittableModels = SurrogateSettings.Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)
@@ -47,6 +53,9 @@ public struct RefineSettings: Codable, Equatable, Sendable {
         guard !models.isEmpty else { throw bad("no model to score") }
         for m in models where !Self.fittableModels.contains(m) {
             throw bad("unknown model \"\(m)\" (expected \(Self.fittableModels.joined(separator: ", ")))")
+        }
+        if hyperparameterPolicy == .initialDesign, !models.contains(SurrogateSettings.Model.podGP.rawValue) {
+            throw bad("hyper-parameters held at the initial design's are POD-GP's: --models must include pod_gp (got \(models.joined(separator: ",")))")
         }
     }
 }

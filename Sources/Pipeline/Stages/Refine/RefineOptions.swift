@@ -23,6 +23,10 @@ public struct RefineDesignOptions: ParsableArguments {
                                valueName: "variance|integrated_variance|integrated_log_variance"))
     public var acquisition: String = "variance"
 
+    @Option(help: ArgumentHelp("When POD-GP's hyper-parameters are fitted: every_round (the likelihood maximised again after each batch) or initial_design (once, on the initial design; later rounds only condition on their samples, so LHS and adaptive curves share the values and differ by their designs alone).",
+                               valueName: "every_round|initial_design"))
+    public var hyperparameters: String = "every_round"
+
     @Option(help: "Comma-separated models fitted and scored each round ([surrogate] kinds: pod_gp, pod_nn, tuned); POD-GP also chooses the points.")
     public var models: String = "pod_gp"
 
@@ -40,6 +44,14 @@ public struct RefineDesignOptions: ParsableArguments {
         if shortlist < batch { throw ValidationError("--shortlist (\(shortlist)) must be at least --batch (\(batch))") }
         _ = try modelList()
         _ = try criterion()
+        _ = try hyperparameterPolicy()
+    }
+
+    func hyperparameterPolicy() throws -> RefineHyperparameters {
+        guard let h = RefineHyperparameters(rawValue: hyperparameters) else {
+            throw ValidationError("--hyperparameters: unknown policy \"\(hyperparameters)\" (expected \(RefineHyperparameters.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return h
     }
 
     func modelList() throws -> [String] {
@@ -60,7 +72,7 @@ public struct RefineDesignOptions: ParsableArguments {
 
     func settings(seed: UInt64) throws -> RefineSettings {
         RefineSettings(initialSize: initial, batchSize: batch, budget: budget, poolDraws: pool, shortlist: shortlist, seed: seed, models: try modelList(),
-                       acquisition: try criterion())
+                       acquisition: try criterion(), hyperparameters: try hyperparameterPolicy())
     }
 }
 

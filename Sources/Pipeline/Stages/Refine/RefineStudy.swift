@@ -38,6 +38,8 @@ public enum RefineStudy {
         var fitSeconds: [String: Double]
         /// `RefineLoop.configurationDigest` of the configuration it was fitted under (nil: not recorded, refused by a rerun).
         var configurationSHA256: String?
+        /// `RefineSettings.hyperparameters` it was fitted under (nil: every round).
+        var hyperparameters: RefineHyperparameters? = nil
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
@@ -96,8 +98,8 @@ public enum RefineStudy {
                 guard let done = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
                     throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
                 }
-                guard done.configurationSHA256 == digest else {
-                    throw StageError("refine-study: \(url.path) was fitted under another configuration: use another --label or delete \(folder.path)")
+                guard done.configurationSHA256 == digest, done.hyperparameters == settings.hyperparameters else {
+                    throw StageError("refine-study: \(url.path) was fitted under another configuration or hyper-parameter policy: use another --label or delete \(folder.path)")
                 }
                 progress.advance()
                 continue
@@ -105,10 +107,17 @@ public enum RefineStudy {
             let rows = Array(order.prefix(n)).sorted()
             let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows,
                                                          sensitivities: layout.fem.sensitivities)
-            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest)
+            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest, hyperparameters: settings.hyperparameters)
+            // Held: the initial design's values, as the adaptive run of the seed holds its own (the same initial rows, the same values).
+            let heldURL = folder.appendingPathComponent(RefineHyperparameters.file)
+            let holds = settings.hyperparameterPolicy == .initialDesign
+            let held = holds && n > settings.initialSize ? try RefineHyperparameters.read(from: heldURL) : nil
             for name in settings.models {
                 guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine-study: unknown model \"\(name)\"") }
-                let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: config, threads: threads)
+                let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: config, threads: threads, heldHyperparameters: held)
+                if holds, n == settings.initialSize, let values = SurrogateFitStage.modeHyperparameters(of: fitted.surrogate) {
+                    try RefineHyperparameters.write(values, to: heldURL)
+                }
                 let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: base.testIndices, dataset: base, threads: threads).errors
                 let validation = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: prepared.validationRows, dataset: base, threads: threads).errors
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,

@@ -1,0 +1,38 @@
+import Foundation
+import NumericalFoundations
+import Surrogates
+
+/// When the refine loop fits POD-GP's hyper-parameters.
+///
+/// `everyRound` maximises the likelihood again after every batch, so a round's error moves with the
+/// new samples *and* with a new optimum (another seeded subset, other restarts). `initialDesign`
+/// fits them once, on the initial design, and every later round only conditions the GPs on all its
+/// samples with those values (mode k keeps the initial fit's mode-k values; modes beyond the initial
+/// rank are fitted). Both arms of a study then share one set of hyper-parameters — the initial
+/// design is the same — so the difference between LHS and adaptive curves is the design's alone.
+public enum RefineHyperparameters: String, Codable, CaseIterable, Sendable {
+    case everyRound = "every_round"
+    case initialDesign = "initial_design"
+
+    /// The file that holds the initial design's values (in round 0's folder of a run, in the seed's
+    /// folder of an LHS curve).
+    public static let file = "hyperparameters.json"
+
+    static func write(_ values: [GaussianProcessHyperparameters], to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(try encoder.encode(values), to: url)
+    }
+
+    static func read(from url: URL) throws -> [GaussianProcessHyperparameters] {
+        guard let data = try? Data(contentsOf: url) else {
+            throw StageError("refine: \(url.path) is missing: the initial design's POD-GP hyper-parameters, written when it was fitted; "
+                             + "delete the run's folder to start afresh")
+        }
+        guard let values = try? JSONDecoder().decode([GaussianProcessHyperparameters].self, from: data), !values.isEmpty,
+              values.allSatisfy({ $0.vector.allSatisfy(\.isFinite) }) else {
+            throw StageError("refine: \(url.path) is damaged: expected a non-empty list of finite GP hyper-parameters, one per POD mode")
+        }
+        return values
+    }
+}
