@@ -205,7 +205,68 @@ final class RefineTests: XCTestCase {
 
         // The label's points were made under the held policy: every round's is refused by name.
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
-            XCTAssertTrue("\($0)".contains("hyper-parameter policy"), "\($0)")
+            XCTAssertTrue("\($0)".contains("hyper-parameter or conditioning policy"), "\($0)")
+        }
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "adaptive"]))) {
+            XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
+        }
+    }
+
+    /// `--conditioning every_solve`: recorded in run.json (the default leaves the field out); a point's
+    /// POD-GP test scores are those of the fitted model's GPs conditioned on every training solve —
+    /// rebuilt here from `PODGaussianProcess.conditioned` on the fitting and validation rows — and its
+    /// validation scores those of the fitting rows' model; a label's points are not continued under
+    /// the other policy.
+    func testEverySolveScoresTheModelConditionedOnAllSolves() throws {
+        XCTAssertNil(try RefineDesignOptions.parse([]).settings(seed: 1).conditioning)
+        XCTAssertThrowsError(try RefineDesignOptions.parse(["--conditioning", "all"])) { XCTAssertTrue("\($0)".contains("--conditioning"), "\($0)") }
+        let data = try makeTemporaryFolder("refine-every-solve-test")
+        defer { try? FileManager.default.removeItem(at: data) }
+        for sub in ["samples", "wind", "fem"] {
+            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
+        }
+        let arguments = ["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
+                         "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1", "--label", "all"]
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--conditioning", "every_solve"]))
+        let layout = DataLayout(data)
+        let adaptive = DataLayout.RefineRun(folder: RefineStudy.seedFolder(layout, "all", .adaptive, 1))
+        XCTAssertEqual(try JSONDecoder().decode(RefineSettings.self, from: Data(contentsOf: adaptive.settings)).conditioning, .everySolve)
+
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        let base = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let rows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: 1).prefix(9)).sorted()
+        let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
+                                                     sensitivities: layout.fem.sensitivities)
+        let fitted = try XCTUnwrap(try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1).surrogate as? ReducedOrderSurrogate)
+        guard case .gaussianProcess(let model) = fitted.model else { return XCTFail("not a POD-GP") }
+        let all = prepared.fitRows + prepared.validationRows
+        XCTAssertEqual(all.sorted(), rows)
+        var outputs = SurrogateFitStage.transformedOutputs(prepared, rows: all)
+        let d = base.parameterWidth
+        if let offset = try fitted.lowFidelityOffset(all.flatMap { base.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: all.count, threads: 1) {
+            for i in outputs.indices { outputs[i] -= offset[i] }
+        }
+        let gp = try model.conditioned(inputs: try SurrogateFitStage.scaledInputs(prepared, rows: all, for: .podGP, config: config),
+                                       outputs: outputs, count: all.count, threads: 1)
+        XCTAssertEqual(gp.processes.map(\.count), Array(repeating: 9, count: gp.rank))
+        var description = fitted.description
+        description.trainSamples = 9
+        let rebuilt = try ReducedOrderSurrogate(description: description, model: .gaussianProcess(gp))
+        if let source = fitted.descriptorSource { try rebuilt.attachDescriptorSource(source) }
+        if let source = fitted.lowFidelitySource { try rebuilt.attachLowFidelitySource(source) }
+        let test = try SurrogateFitStage.relativeErrors(rebuilt, rows: base.testIndices, dataset: base, threads: 1).errors
+        let validation = try SurrogateFitStage.relativeErrors(fitted, rows: prepared.validationRows, dataset: base, threads: 1).errors
+        let lhs = RefineStudy.seedFolder(layout, "all", .lhs, 1)
+        let point = try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: lhs.appendingPathComponent("n_000009.json")))
+        XCTAssertEqual(point.conditioning, .everySolve)
+        let score = try XCTUnwrap(point.scores.first)
+        XCTAssertEqual(score.testMedian, test.median)
+        XCTAssertEqual(score.testP95, test.percentile95)
+        XCTAssertEqual(score.validationMedian, validation.median)
+
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
+            XCTAssertTrue("\($0)".contains("hyper-parameter or conditioning policy"), "\($0)")
         }
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "adaptive"]))) {
             XCTAssertTrue("\($0)".contains("other settings"), "\($0)")

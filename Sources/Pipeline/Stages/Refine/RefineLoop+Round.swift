@@ -35,14 +35,14 @@ extension RefineLoop {
         }
         let (scores, model) = try fitAndScore(prepared, context: context, heldHyperparameters: held, timings: &timings)
         if r == 0, settings.hyperparameterPolicy == .initialDesign {
-            try RefineHyperparameters.write(SurrogateFitStage.modeHyperparameters(of: model) ?? [], to: heldURL)
+            try RefineHyperparameters.write(model.gp.processes.map(\.hyperparameters), to: heldURL)
             record.output(heldURL)
         }
         var evaluation = RefineEvaluation(round: r, trainingSolves: settings.initialSize + acquired.solves, trainingSamples: trainingRows.count,
                                           scores: scores, acquisitionFirst: nil, acquisitionLast: nil)
         if r + 1 < roundCount(settings) {
             let t0 = monotonicSeconds()
-            let values = try selectNext(round: r + 1, model: model, prepared: prepared, context: context, acquired: acquired, record: &record)
+            let values = try selectNext(round: r + 1, conditioned: model, prepared: prepared, context: context, acquired: acquired, record: &record)
             evaluation.acquisitionFirst = values.first; evaluation.acquisitionLast = values.last
             timings.acquisition = monotonicSeconds() - t0
         }
@@ -120,28 +120,77 @@ extension RefineLoop {
     }
 
     /// Fits every model of the run (and POD-GP for the acquisition when it is not among them) and scores it;
-    /// POD-GP with `heldHyperparameters` when given (`RefineHyperparameters.initialDesign`).
+    /// POD-GP with `heldHyperparameters` when given (`RefineHyperparameters.initialDesign`), its test
+    /// scores those of the model conditioned on every solve under `RefineConditioning.everySolve` (its
+    /// validation scores always the fitting rows' model's). Returns the POD-GP conditioned on every
+    /// training solve, which the acquisition uses.
     static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context, heldHyperparameters: [GaussianProcessHyperparameters]? = nil,
-                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisitionModel: ReducedOrderSurrogate) {
+                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisition: ConditionedModel) {
         var names = context.settings.models
         if !names.contains(SurrogateSettings.Model.podGP.rawValue) { names.append(SurrogateSettings.Model.podGP.rawValue) }
         var scores: [RefineScore] = []
-        var acquisitionModel: ReducedOrderSurrogate?
+        var acquisition: ConditionedModel?
         for name in names {
             guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine: unknown model \"\(name)\"") }
             let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: context.config, threads: context.threads,
                                                    heldHyperparameters: heldHyperparameters)
             timings.fit[name] = fitted.seconds
-            if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess = rom.model { acquisitionModel = rom }
+            var scored = fitted.surrogate
+            if kind == .podGP, let rom = fitted.surrogate as? ReducedOrderSurrogate, case .gaussianProcess = rom.model {
+                let conditioned = try conditionedOnEverySolve(rom, prepared: prepared, config: context.config, threads: context.threads,
+                                                              scoring: context.settings.conditioningPolicy == .everySolve)
+                acquisition = conditioned
+                if context.settings.conditioningPolicy == .everySolve { scored = conditioned.surrogate }
+            }
             guard context.settings.models.contains(name) else { continue }
             let data = prepared.dataset
-            let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: data.testIndices, dataset: data, threads: context.threads).errors
+            let test = try SurrogateFitStage.relativeErrors(scored, rows: data.testIndices, dataset: data, threads: context.threads).errors
             let validation = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: prepared.validationRows, dataset: data, threads: context.threads).errors
             scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                       validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
         }
-        guard let acquisitionModel else { throw StageError("refine: the POD-GP fit gave no Gaussian processes") }
-        return (scores, acquisitionModel)
+        guard let acquisition else { throw StageError("refine: the POD-GP fit gave no Gaussian processes") }
+        return (scores, acquisition)
+    }
+
+    /// A POD-GP conditioned on every training solve, as a model and as a surrogate that predicts with it.
+    typealias ConditionedModel = (gp: PODGaussianProcess, surrogate: ReducedOrderSurrogate)
+
+    /// `surrogate`'s POD basis and GP hyper-parameters (from the fitting rows), its GPs conditioned on
+    /// every training solve — the validation rows too (`PODGaussianProcess.conditioned`): one Cholesky
+    /// factorisation per mode. With `scoring`, a model with gradient-enhanced modes is refused (the
+    /// conditioned model would predict without them).
+    static func conditionedOnEverySolve(_ surrogate: ReducedOrderSurrogate, prepared: SurrogateFitStage.Prepared, config: PipelineConfig,
+                                        threads: Int, scoring: Bool = false) throws -> ConditionedModel {
+        guard case .gaussianProcess(let model) = surrogate.model else { throw StageError("refine: the acquisition needs the POD-GP model") }
+        if scoring, !model.gradientEnhanced.isEmpty {
+            throw StageError("refine: --conditioning every_solve scores POD-GP conditioned without its gradient observations; "
+                             + "it does not combine with [surrogate] gp_derivative_modes = \(model.gradientEnhanced.count)")
+        }
+        let transform = surrogate.description.outputTransform
+        let rows = prepared.fitRows + prepared.validationRows
+        let inputs = try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: config)
+        let gp: PODGaussianProcess
+        if model.scaleProcess != nil {
+            let split = try SurrogateFitStage.shapesAndScales(prepared, rows: rows)
+            gp = try model.conditioned(inputs: inputs, outputs: split.shapes.map { transform.apply($0) }, count: rows.count, scales: split.scales,
+                                       threads: threads)
+        } else {
+            var outputs = SurrogateFitStage.transformedOutputs(prepared, rows: rows)
+            // A multi-fidelity model's GPs learn the discrepancy from the low-fidelity fields.
+            let data = prepared.dataset, d = data.parameterWidth
+            if let offset = try surrogate.lowFidelityOffset(rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count,
+                                                            threads: threads) {
+                for i in outputs.indices { outputs[i] -= offset[i] }
+            }
+            gp = try model.conditioned(inputs: inputs, outputs: outputs, count: rows.count, threads: threads)
+        }
+        var description = surrogate.description
+        description.trainSamples = rows.count
+        let conditioned = try ReducedOrderSurrogate(description: description, model: .gaussianProcess(gp))
+        if let source = surrogate.descriptorSource { try conditioned.attachDescriptorSource(source) }
+        if let source = surrogate.lowFidelitySource { try conditioned.attachLowFidelitySource(source) }
+        return (gp, conditioned)
     }
 
     /// The pool's unacquired candidates, their POD-GP inputs (scaled parameters and, when
@@ -183,29 +232,11 @@ extension RefineLoop {
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
     /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
     /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
-    static func selectNext(round next: Int, model surrogate: ReducedOrderSurrogate, prepared: SurrogateFitStage.Prepared, context: Context, acquired: Acquired,
-                           record: inout StageRecord) throws -> [Double] {
+    static func selectNext(round next: Int, conditioned: ConditionedModel, prepared: SurrogateFitStage.Prepared,
+                           context: Context, acquired: Acquired, record: inout StageRecord) throws -> [Double] {
         let settings = context.settings, pool = context.pool, run = context.run
-        guard case .gaussianProcess(let model) = surrogate.model else { throw StageError("refine: the acquisition needs the POD-GP model") }
-        let transform = surrogate.description.outputTransform
-        // The GPs' hyper-parameters from the fit rows, conditioned on every training solve (the validation rows too).
-        let rows = prepared.fitRows + prepared.validationRows
-        let inputs = try SurrogateFitStage.scaledInputs(prepared, rows: rows, for: .podGP, config: context.config)
-        let gp: PODGaussianProcess
-        if model.scaleProcess != nil {
-            let split = try SurrogateFitStage.shapesAndScales(prepared, rows: rows)
-            gp = try model.conditioned(inputs: inputs, outputs: split.shapes.map { transform.apply($0) }, count: rows.count, scales: split.scales,
-                                       threads: context.threads)
-        } else {
-            var outputs = SurrogateFitStage.transformedOutputs(prepared, rows: rows)
-            // A multi-fidelity model's GPs learn the discrepancy from the low-fidelity fields.
-            let data = prepared.dataset, d = data.parameterWidth
-            if let offset = try surrogate.lowFidelityOffset(rows.flatMap { data.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: rows.count,
-                                                            threads: context.threads) {
-                for i in outputs.indices { outputs[i] -= offset[i] }
-            }
-            gp = try model.conditioned(inputs: inputs, outputs: outputs, count: rows.count, threads: context.threads)
-        }
+        let gp = conditioned.gp
+        let transform = conditioned.surrogate.description.outputTransform
         let taken = Set(acquired.chosen)
         let k = batchSize(round: next, settings)
         let (available, candidates, latent) = try candidateInputs(pool: pool, excluding: taken, prepared: prepared, config: context.config,

@@ -24,20 +24,26 @@ public struct RefineSettings: Codable, Equatable, Sendable {
     public var acquisition: VarianceAcquisition.Criterion?
     /// When POD-GP's hyper-parameters are fitted; nil: every round (runs recorded before the choice existed).
     public var hyperparameters: RefineHyperparameters?
+    /// What the scored POD-GP is conditioned on; nil: the fitting rows (runs recorded before the choice existed).
+    public var conditioning: RefineConditioning?
     /// SHA-256 of the configuration's result-changing keys (`configurationDigest`), set by the loop: a
     /// rerun with another configuration (e.g. another `--set surrogate.…`) must not continue the run.
     public var configurationSHA256: String?
 
     public init(initialSize: Int, batchSize: Int, budget: Int, poolDraws: Int, shortlist: Int, seed: UInt64, models: [String],
-                acquisition: VarianceAcquisition.Criterion = .variance, hyperparameters: RefineHyperparameters = .everyRound) {
+                acquisition: VarianceAcquisition.Criterion = .variance, hyperparameters: RefineHyperparameters = .everyRound,
+                conditioning: RefineConditioning = .fitRows) {
         self.initialSize = initialSize; self.batchSize = batchSize; self.budget = budget; self.poolDraws = poolDraws
         self.shortlist = shortlist; self.seed = seed; self.models = models
         self.acquisition = acquisition == .variance ? nil : acquisition
         self.hyperparameters = hyperparameters == .everyRound ? nil : hyperparameters
+        self.conditioning = conditioning == .fitRows ? nil : conditioning
     }
 
     /// The hyper-parameter policy (nil read as every round).
     public var hyperparameterPolicy: RefineHyperparameters { hyperparameters ?? .everyRound }
+    /// The conditioning policy (nil read as the fitting rows).
+    public var conditioningPolicy: RefineConditioning { conditioning ?? .fitRows }
 
     /// The kinds the loop can fit (the ensemble needs member folders written by `fit`).
     public static let fittableModels = SurrogateSettings.Model.allCases.filter { $0 != .ensemble }.map(\.rawValue)

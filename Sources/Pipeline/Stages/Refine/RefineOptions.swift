@@ -27,6 +27,10 @@ public struct RefineDesignOptions: ParsableArguments {
                                valueName: "every_round|initial_design"))
     public var hyperparameters: String = "every_round"
 
+    @Option(help: ArgumentHelp("What the scored POD-GP is conditioned on: fit_rows (the fitting rows, as `fit` makes it; a seeded share of the solves, different each round, is held out for validation) or every_solve (the same hyper-parameters, conditioned on every training solve, as the acquisition is).",
+                               valueName: "fit_rows|every_solve"))
+    public var conditioning: String = "fit_rows"
+
     @Option(help: "Comma-separated models fitted and scored each round ([surrogate] kinds: pod_gp, pod_nn, tuned); POD-GP also chooses the points.")
     public var models: String = "pod_gp"
 
@@ -45,6 +49,14 @@ public struct RefineDesignOptions: ParsableArguments {
         _ = try modelList()
         _ = try criterion()
         _ = try hyperparameterPolicy()
+        _ = try conditioningPolicy()
+    }
+
+    func conditioningPolicy() throws -> RefineConditioning {
+        guard let c = RefineConditioning(rawValue: conditioning) else {
+            throw ValidationError("--conditioning: unknown policy \"\(conditioning)\" (expected \(RefineConditioning.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return c
     }
 
     func hyperparameterPolicy() throws -> RefineHyperparameters {
@@ -72,7 +84,8 @@ public struct RefineDesignOptions: ParsableArguments {
 
     func settings(seed: UInt64) throws -> RefineSettings {
         RefineSettings(initialSize: initial, batchSize: batch, budget: budget, poolDraws: pool, shortlist: shortlist, seed: seed, models: try modelList(),
-                       acquisition: try criterion(), hyperparameters: try hyperparameterPolicy())
+                       acquisition: try criterion(), hyperparameters: try hyperparameterPolicy(),
+                       conditioning: try conditioningPolicy())
     }
 }
 

@@ -40,6 +40,8 @@ public enum RefineStudy {
         var configurationSHA256: String?
         /// `RefineSettings.hyperparameters` it was fitted under (nil: every round).
         var hyperparameters: RefineHyperparameters? = nil
+        /// `RefineSettings.conditioning` it was scored under (nil: the fitting rows).
+        var conditioning: RefineConditioning? = nil
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
@@ -98,8 +100,8 @@ public enum RefineStudy {
                 guard let done = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
                     throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
                 }
-                guard done.configurationSHA256 == digest, done.hyperparameters == settings.hyperparameters else {
-                    throw StageError("refine-study: \(url.path) was fitted under another configuration or hyper-parameter policy: use another --label or delete \(folder.path)")
+                guard done.configurationSHA256 == digest, done.hyperparameters == settings.hyperparameters, done.conditioning == settings.conditioning else {
+                    throw StageError("refine-study: \(url.path) was fitted under another configuration, hyper-parameter or conditioning policy: use another --label or delete \(folder.path)")
                 }
                 progress.advance()
                 continue
@@ -107,7 +109,8 @@ public enum RefineStudy {
             let rows = Array(order.prefix(n)).sorted()
             let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows,
                                                          sensitivities: layout.fem.sensitivities)
-            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest, hyperparameters: settings.hyperparameters)
+            var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest, hyperparameters: settings.hyperparameters,
+                                 conditioning: settings.conditioning)
             // Held: the initial design's values, as the adaptive run of the seed holds its own (the same initial rows, the same values).
             let heldURL = folder.appendingPathComponent(RefineHyperparameters.file)
             let holds = settings.hyperparameterPolicy == .initialDesign
@@ -118,7 +121,12 @@ public enum RefineStudy {
                 if holds, n == settings.initialSize, let values = SurrogateFitStage.modeHyperparameters(of: fitted.surrogate) {
                     try RefineHyperparameters.write(values, to: heldURL)
                 }
-                let test = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: base.testIndices, dataset: base, threads: threads).errors
+                // As the adaptive run scores it (`RefineLoop.fitAndScore`).
+                var scored = fitted.surrogate
+                if kind == .podGP, settings.conditioningPolicy == .everySolve, let rom = fitted.surrogate as? ReducedOrderSurrogate {
+                    scored = try RefineLoop.conditionedOnEverySolve(rom, prepared: prepared, config: config, threads: threads, scoring: true).surrogate
+                }
+                let test = try SurrogateFitStage.relativeErrors(scored, rows: base.testIndices, dataset: base, threads: threads).errors
                 let validation = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: prepared.validationRows, dataset: base, threads: threads).errors
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                                 validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))

@@ -36,3 +36,16 @@ public enum RefineHyperparameters: String, Codable, CaseIterable, Sendable {
         return values
     }
 }
+
+/// Which training solves the scored POD-GP is conditioned on.
+///
+/// `fitRows`: the model as `train-dmd fit` makes it, on the fitting rows only — a seeded share of the
+/// solves (`[surrogate] validation_fraction`) is held out for validation, and since the split is a
+/// permutation of the round's sample count, *which* solves are held out changes from round to round.
+/// `everySolve`: the same hyper-parameters and POD basis, the GPs then conditioned on every training
+/// solve (as the acquisition already is), so a point of the curve is the error of a model that uses
+/// all of its solves; the validation scores stay those of the fitting rows' model (out of sample).
+public enum RefineConditioning: String, Codable, CaseIterable, Sendable {
+    case fitRows = "fit_rows"
+    case everySolve = "every_solve"
+}
