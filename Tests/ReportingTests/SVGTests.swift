@@ -114,6 +114,19 @@ final class SVGTests: XCTestCase {
         XCTAssertEqual(elements.inside(classToken: "legend").named("text").map(\.text), ["gap", "log zero", "points"])
     }
 
+    /// Automatic legend placement counts the lines, not only their vertices: a line that cuts the
+    /// top-right corner between two vertices outside it (and the bottom-left one on its way up) sends
+    /// the legend to the top left, the one corner it leaves free.
+    func testAutomaticLegendAvoidsACornerALineCutsBetweenVertices() throws {
+        let plot = XYPlot(xAxis: Axis("x"), yAxis: Axis("y"), series: [.line(LineSeries("crossing", x: [0, 8.5, 10], y: [0, 10, 9.5]))])
+        let elements = try parseXML(try Figure(name: "legend", panels: [Panel(nil, .xy(plot))]).svg())
+        let area = try XCTUnwrap(elements.named("rect").withClass("plot-background").first)
+        let legend = try XCTUnwrap(elements.inside(classToken: "legend").named("rect").first)
+        let (left, top, width, height) = (area.number("x")!, area.number("y")!, area.number("width")!, area.number("height")!)
+        XCTAssertLessThan(legend.number("x")! + legend.number("width")!, left + width / 2, "the legend is in the left half")
+        XCTAssertLessThan(legend.number("y")! + legend.number("height")!, top + height / 2, "the legend is in the top half")
+    }
+
     func testTextIsEscaped() throws {
         let title = "a < b & c > \"d\" 'e'\u{1}"
         let plot = XYPlot(xAxis: Axis("x & y"), yAxis: Axis("<y>"), series: [.line(LineSeries("</text>", x: [0, 1], y: [0, 1]))])

@@ -205,11 +205,14 @@ private func drawGuideLines(_ plot: XYPlot, area: PlotArea, x: AxisMapping, y: A
     }
 }
 
-/// One polyline per unbroken run of drawable points; the drawn points go to `pixelPoints` (legend placement).
+/// One polyline per unbroken run of drawable points; the drawn line goes to `pixelPoints` (legend
+/// placement) as its vertices and points every `legendSampleSpacing` pixels along each segment, so
+/// that a line crossing a corner counts there even when none of its vertices lies in it.
 private func drawLineSeries(_ l: LineSeries, index i: Int, x: AxisMapping, y: AxisMapping, pixelPoints: inout [(Double, Double)],
                             into w: inout SVGWriter) {
     let color = (l.color ?? RGBColor.paletteColor(i)).hexString
     var segment = ""
+    var previous: (Double, Double)?
     func flush() {
         if segment.contains(" ") {   // at least two points
             w.element("polyline", [("points", segment), ("fill", "none"), ("stroke", color),
@@ -217,15 +220,29 @@ private func drawLineSeries(_ l: LineSeries, index i: Int, x: AxisMapping, y: Ax
                                    ("stroke-linejoin", "round"), ("class", "series line s\(i)")])
         }
         segment = ""
+        previous = nil
     }
     for k in l.x.indices {
         guard let px0 = x.pixel(l.x[k]), let py0 = y.pixel(l.y[k]) else { flush(); continue }
         if !segment.isEmpty { segment += " " }
         segment += px(px0) + "," + px(py0)
+        if let (qx, qy) = previous {
+            let steps = Int((((px0 - qx) * (px0 - qx) + (py0 - qy) * (py0 - qy)).squareRoot() / legendSampleSpacing).rounded(.down))
+            if steps > 1 {
+                for j in 1..<steps {
+                    let t = Double(j) / Double(steps)
+                    pixelPoints.append((qx + t * (px0 - qx), qy + t * (py0 - qy)))
+                }
+            }
+        }
         pixelPoints.append((px0, py0))
+        previous = (px0, py0)
     }
     flush()
 }
+
+/// Pixels between the points a line segment contributes to the legend's placement.
+let legendSampleSpacing = 4.0
 
 /// One marker per drawable point; the drawn points go to `pixelPoints` (legend placement).
 private func drawScatterSeries(_ p: ScatterSeries, index i: Int, x: AxisMapping, y: AxisMapping, pixelPoints: inout [(Double, Double)],
