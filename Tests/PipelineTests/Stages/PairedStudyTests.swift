@@ -290,6 +290,43 @@ final class PairedStudyTests: XCTestCase {
         }
         let before = try histories(first)
 
+        // The evaluation folder is a ledger: a study folder elsewhere (the same tuning, the cost copied) that
+        // imports it makes no run and reaches the same target, hits and intervals.
+        let fm = FileManager.default
+        let moved = data.appendingPathComponent("verdict-moved"), evaluationLedger = root.appendingPathComponent(PairedStudy.evaluationFolder)
+        try fm.createDirectory(at: moved.appendingPathComponent(PairedStudy.evaluationFolder), withIntermediateDirectories: true)
+        try fm.copyItem(at: root.appendingPathComponent(PairedStudy.tuningFolder), to: moved.appendingPathComponent(PairedStudy.tuningFolder))
+        try fm.copyItem(at: evaluationLedger.appendingPathComponent(PairedStudy.costFile),
+                        to: moved.appendingPathComponent(PairedStudy.evaluationFolder).appendingPathComponent(PairedStudy.costFile))
+        log.names = []
+        let copied = try PairedStudy.evaluate(config: config, dataDirectory: data, root: moved, settings: settings, executor: executor, ledger: evaluationLedger)
+        XCTAssertEqual(log.names, [], "every evaluation run comes from the ledger")
+        XCTAssertEqual(copied.target, first.target)
+        XCTAssertEqual(copied.runs.map { $0.hits.map { $0?.epoch } }, first.runs.map { $0.hits.map { $0?.epoch } })
+        for (a, b) in zip(copied.rows, first.rows) {
+            XCTAssertEqual(a.epochRatio, b.epochRatio, a.method); XCTAssertEqual(a.speedup, b.speedup, a.method)
+        }
+        XCTAssertEqual(try EvaluationLedger.importRuns(from: evaluationLedger, into: moved.appendingPathComponent(PairedStudy.evaluationFolder),
+                                                       setup: try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24)), [],
+                       "a run already there is not copied again")
+        // A ledger of another setup, or with a run's history lost, is refused by name.
+        let damaged = data.appendingPathComponent("ledger-damaged")
+        try fm.copyItem(at: evaluationLedger, to: damaged)
+        let runFolder = damaged.appendingPathComponent("runs/rre/seed_1")
+        try fm.removeItem(at: runFolder.appendingPathComponent(AccelerationRun.historyFile))
+        var otherEpochs = try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24)
+        otherEpochs.epochs = 30
+        try AtomicFile.write(try AccelerationRun.encodeJSON(otherEpochs), to: damaged.appendingPathComponent(AccelerationStudy.setupFile))
+        let fresh = data.appendingPathComponent("verdict-fresh/evaluation")
+        let current = try AccelerationStudy.setup(config: config, dataDirectory: data, epochs: 24)
+        XCTAssertThrowsError(try EvaluationLedger.importRuns(from: damaged, into: fresh, setup: current)) {
+            XCTAssertTrue("\($0)".contains("setup.json") && "\($0)".contains("epochs 30 ≠ 24"), "\($0)")
+        }
+        try AtomicFile.write(try AccelerationRun.encodeJSON(current), to: damaged.appendingPathComponent(AccelerationStudy.setupFile))
+        XCTAssertThrowsError(try EvaluationLedger.importRuns(from: damaged, into: fresh, setup: current)) {
+            XCTAssertTrue("\($0)".contains("rre/seed_1") && "\($0)".contains("history.csv missing"), "\($0)")
+        }
+
         // An interrupted evaluation: one run lost its result, one never started.
         try FileManager.default.removeItem(at: folder.appendingPathComponent("rre/seed_1/result.json"))
         try FileManager.default.removeItem(at: folder.appendingPathComponent("\(choice.dmd.name)/seed_2"))

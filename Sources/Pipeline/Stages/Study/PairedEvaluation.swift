@@ -40,13 +40,19 @@ extension PairedStudy {
     /// verdict.svg/.png (the tables partially after every finished run, once the targets are known).
     /// Without evaluation/cost.json the cost is measured at the end.
     @discardableResult
-    public static func evaluate(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor,
+    /// `ledger`: an evaluation folder made elsewhere under the same setup (`EvaluationLedger`), whose
+    /// finished runs are copied in first and not made again.
+    public static func evaluate(config: PipelineConfig, dataDirectory: URL, root: URL, settings: Settings, executor: Executor, ledger: URL? = nil,
                                 notice: @escaping (String) -> Void = { _ in }) throws -> PairedSummary {
         try settings.validate()
         let current = try AccelerationStudy.setup(config: config, dataDirectory: dataDirectory, epochs: settings.epochs)
         let choice = try readChoice(root: root, setup: current)
         let folder = root.appendingPathComponent(evaluationFolder, isDirectory: true)
         try AccelerationStudy.claim(folder: folder, setup: current)
+        if let ledger {
+            let imported = try EvaluationLedger.importRuns(from: ledger, into: folder, setup: current)
+            notice("train-dmd verdict: \(imported.count) evaluation runs copied from the ledger \(ledger.path)")
+        }
         let methods = choice.evaluated(roles: settings.methods)
         let tuning = try readTransfer(root: root).map { "The configurations were chosen by the tuning in \($0.source) on other data (inputs "
             + $0.sourceSetup.inputs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.prefix(12))" }.joined(separator: ", ") + "), transferred here." }

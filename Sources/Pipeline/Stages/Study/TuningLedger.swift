@@ -87,20 +87,7 @@ public enum TuningLedger {
         guard let theirs = try? JSONDecoder().decode(AccelerationStudy.Setup.self, from: setupData) else {
             throw StudyError("\(setupURL.path): not a study setup")
         }
-        if theirs != setup {
-            var differences: [String] = []
-            if theirs.epochs != setup.epochs { differences.append("epochs \(theirs.epochs) ≠ \(setup.epochs)") }
-            if theirs.tuned != setup.tuned { differences.append("the tuned recipe") }
-            if theirs.validation != setup.validation { differences.append("the validation split") }
-            if theirs.blasCore != setup.blasCore {
-                differences.append("OpenBLAS kernel \(theirs.blasCore ?? "unrecorded") ≠ \(setup.blasCore ?? "unrecorded")"
-                                   + (theirs.blasCore.map { ": set OPENBLAS_CORETYPE=\($0) before the study to continue this ledger" } ?? ""))
-            }
-            for name in Set(theirs.inputs.keys).union(setup.inputs.keys).sorted() where theirs.inputs[name] != setup.inputs[name] {
-                differences.append("\(name)'s SHA-256")
-            }
-            throw StudyError("\(setupURL.path): the ledger was made under another setup than this study's (\(differences.joined(separator: "; "))); its runs cannot stand for this data")
-        }
+        try checkSetup(theirs, of: setupURL, against: setup)
         let settingsURL = folder.appendingPathComponent(settingsFile)
         guard let settingsData = try? Data(contentsOf: settingsURL), let theirSettings = try? JSONDecoder().decode(Settings.self, from: settingsData) else {
             throw StudyError("\(settingsURL.path): missing or not a ledger's settings ({\"window\": …, \"epochs\": …})")
@@ -114,6 +101,24 @@ public enum TuningLedger {
         var seen = Set<String>()
         for r in records where !seen.insert(r.key).inserted { throw StudyError("\(tableURL.path): the run \(r.key) is listed twice") }
         return records
+    }
+
+    /// Refuses a ledger (its setup.json at `url`) made under another setup than `setup`, naming every
+    /// item that differs: its runs would not be the runs this study makes.
+    static func checkSetup(_ theirs: AccelerationStudy.Setup, of url: URL, against setup: AccelerationStudy.Setup) throws {
+        guard theirs != setup else { return }
+        var differences: [String] = []
+        if theirs.epochs != setup.epochs { differences.append("epochs \(theirs.epochs) ≠ \(setup.epochs)") }
+        if theirs.tuned != setup.tuned { differences.append("the tuned recipe") }
+        if theirs.validation != setup.validation { differences.append("the validation split") }
+        if theirs.blasCore != setup.blasCore {
+            differences.append("OpenBLAS kernel \(theirs.blasCore ?? "unrecorded") ≠ \(setup.blasCore ?? "unrecorded")"
+                               + (theirs.blasCore.map { ": set OPENBLAS_CORETYPE=\($0) before the study to continue this ledger" } ?? ""))
+        }
+        for name in Set(theirs.inputs.keys).union(setup.inputs.keys).sorted() where theirs.inputs[name] != setup.inputs[name] {
+            differences.append("\(name)'s SHA-256")
+        }
+        throw StudyError("\(url.path): the ledger was made under another setup than this study's (\(differences.joined(separator: "; "))); its runs cannot stand for this data")
     }
 
     /// Writes setup.json, ledger.json and tuning.csv of `records` into `folder` (to be committed).

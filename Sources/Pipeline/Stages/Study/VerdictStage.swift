@@ -12,7 +12,7 @@ public struct VerdictOptions: ParsableArguments {
           --phase evaluate   the chosen Adam (the baseline, all epochs), schedule-free AdamW, DMD, and Lookahead, RRE, MPE, Anderson, Adam → L-BFGS on it, on each evaluation seed; targets T × {1, 1.1, 1.5, 2} from the baseline → OUT/evaluation/runs.csv (one line per run, rewritten as runs finish), verdict.csv and verdict.md (per method and level: reached, epochs, clock-free time, speed-up with its paired bootstrap 95 % interval, test relative L2), verdict.svg/.png.
           --phase all        the three in turn.
 
-        A study outlives the machine it started on through its tuning ledger: OUT/tuning's setup.json, ledger.json and tuning.csv, committed, and given to a new study folder with --import-tuning (the same data bit for bit, the same epochs and window).
+        A study outlives the machine it started on through its ledgers: OUT/tuning's setup.json, ledger.json and tuning.csv, committed, and given to a new study folder with --import-tuning (the same data bit for bit, the same epochs and window); OUT/evaluation's setup.json and runs/ (result.json and history.csv of each run) with --import-evaluation.
 
         Seeds: evaluation seeds 0 … --seeds − 1, tuning seeds 1000 … 1000 + --tuning-seeds − 1; a seed fixes the initial weights, the batch order and the validation split. Runs are child processes with one OpenBLAS thread, --jobs at a time.
         """
@@ -63,6 +63,9 @@ public struct VerdictOptions: ParsableArguments {
     @Option(name: .customLong("import-tuning"), help: ArgumentHelp("A tuning ledger (setup.json, ledger.json, tuning.csv: an earlier study's tuning folder, e.g. a committed one): its runs count as done. Refused unless made under the same setup (epochs, recipe, the data's SHA-256s) and window.", valueName: "DIR"))
     public var importTuning: String?
 
+    @Option(name: .customLong("import-evaluation"), help: ArgumentHelp("An evaluation ledger (an earlier study's evaluation folder, or a copy of its setup.json and runs/, e.g. a committed one): its finished runs are copied in and not made again. Refused unless made under the same setup.", valueName: "DIR"))
+    public var importEvaluation: String?
+
     @Option(name: .customLong("tuning-from"), help: ArgumentHelp("Evaluate the choice of another study's finished tuning folder (OUT/tuning of a study on other data, e.g. the paper data's), made with the same epochs, recipe and validation protocol: the reduced protocol of a dataset too large to tune every family on. Recorded in OUT/tuning/transfer.json and in the report; not with --phase tune.", valueName: "DIR"))
     public var tuningFrom: String?
 
@@ -79,6 +82,9 @@ public struct VerdictOptions: ParsableArguments {
             throw ValidationError("--tuning-from replaces the tuning: use it with --phase cost or evaluate")
         }
         if tuningFrom != nil, importTuning != nil { throw ValidationError("--tuning-from and --import-tuning exclude each other") }
+        if importEvaluation != nil, phase == .tune || phase == .cost {
+            throw ValidationError("--import-evaluation feeds the evaluation: use it with --phase evaluate or all")
+        }
         do { try settings().validate() } catch { throw ValidationError("\(error)") }
     }
 
@@ -115,7 +121,8 @@ public enum VerdictStage {
             try PairedStudy.measureCost(config: config, dataDirectory: data, root: root, settings: settings, notice: note)
         }
         if options.phase == .evaluate || options.phase == .all {
-            let summary = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor, notice: note)
+            let summary = try PairedStudy.evaluate(config: config, dataDirectory: data, root: root, settings: settings, executor: executor,
+                                                   ledger: options.importEvaluation.map { URL(fileURLWithPath: $0, isDirectory: true) }, notice: note)
             print(summary.markdown())
             note("train-dmd verdict: tables and figure → \(root.appendingPathComponent(PairedStudy.evaluationFolder).path)")
         }
