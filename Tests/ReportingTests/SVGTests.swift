@@ -127,6 +127,16 @@ final class SVGTests: XCTestCase {
         XCTAssertLessThan(legend.number("y")! + legend.number("height")!, top + height / 2, "the legend is in the top half")
     }
 
+    /// With every corner crossed (two diagonals), the automatic legend goes to the right of the plot area.
+    func testAutomaticLegendLeavesThePlotWhenEveryCornerIsCrossed() throws {
+        let plot = XYPlot(xAxis: Axis("x"), yAxis: Axis("y"), series: [.line(LineSeries("rising", x: [0, 10], y: [0, 10])),
+                                                                         .line(LineSeries("falling", x: [0, 10], y: [10, 0]))])
+        let elements = try parseXML(try Figure(name: "legend", panels: [Panel(nil, .xy(plot))]).svg())
+        let area = try XCTUnwrap(elements.named("rect").withClass("plot-background").first)
+        let legend = try XCTUnwrap(elements.inside(classToken: "legend").named("rect").first)
+        XCTAssertGreaterThan(legend.number("x")!, area.number("x")! + area.number("width")!, "the legend is right of the plot area")
+    }
+
     func testTextIsEscaped() throws {
         let title = "a < b & c > \"d\" 'e'\u{1}"
         let plot = XYPlot(xAxis: Axis("x & y"), yAxis: Axis("<y>"), series: [.line(LineSeries("</text>", x: [0, 1], y: [0, 1]))])

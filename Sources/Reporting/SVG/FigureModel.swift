@@ -116,7 +116,8 @@ public struct ReferenceLine: Sendable, Equatable {
 }
 
 public enum LegendPlacement: Sendable, Equatable {
-    /// Inside the plot, in the corner that covers the fewest data points.
+    /// Inside the plot, in a corner no data point or line crosses; to the right of the plot area when
+    /// every corner is crossed (a legend never hides data).
     case automatic
     case topRight, topLeft, bottomRight, bottomLeft
     /// To the right of the plot area.

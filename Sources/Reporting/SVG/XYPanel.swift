@@ -44,9 +44,20 @@ extension Figure {
         let extent = axisExtent(plot)
         let entries = legendEntries(plot)
         let legendSize = LegendLayout.size(entries)
-        let outsideLegend = plot.legend == .outside && !entries.isEmpty
-        let frame = try layoutXYFrame(plot, extent: extent, title: title, box: box, legendWidth: outsideLegend ? legendSize.width + 10 : 0,
+        var outsideLegend = plot.legend == .outside && !entries.isEmpty
+        var frame = try layoutXYFrame(plot, extent: extent, title: title, box: box, legendWidth: outsideLegend ? legendSize.width + 10 : 0,
                                       context: context)
+        // Automatic: the corner no data crosses, else outside the plot (never over the data).
+        var legendCorner: (x: Double, y: Double)?
+        if plot.legend == .automatic, !entries.isEmpty {
+            let best = leastCoveredCorner(size: legendSize, area: frame.area, points: legendAvoidancePoints(plot, x: frame.x, y: frame.y))
+            if best.covered == 0 {
+                legendCorner = best.origin
+            } else {
+                outsideLegend = true
+                frame = try layoutXYFrame(plot, extent: extent, title: title, box: box, legendWidth: legendSize.width + 10, context: context)
+            }
+        }
         let area = frame.area, x = frame.x, y = frame.y
 
         w.element("rect", [("x", px(area.left)), ("y", px(area.top)), ("width", px(area.width)), ("height", px(area.height)),
@@ -59,11 +70,10 @@ extension Figure {
         w.end("clipPath")
         w.element("g", [("clip-path", "url(#\(clipID))"), ("class", "data")], close: false)
         drawGuideLines(plot, area: area, x: x, y: y, into: &w)
-        var pixelPoints: [(Double, Double)] = []
         for (i, s) in plot.series.enumerated() {
             switch s {
-            case .line(let l): drawLineSeries(l, index: i, x: x, y: y, pixelPoints: &pixelPoints, into: &w)
-            case .scatter(let p): drawScatterSeries(p, index: i, x: x, y: y, pixelPoints: &pixelPoints, into: &w)
+            case .line(let l): drawLineSeries(l, index: i, x: x, y: y, into: &w)
+            case .scatter(let p): drawScatterSeries(p, index: i, x: x, y: y, into: &w)
             case .band(let b): drawBandSeries(b, index: i, x: x, y: y, into: &w)
             }
         }
@@ -73,7 +83,7 @@ extension Figure {
         drawAxes(area: area, x: x, xTicks: frame.xTicks, xLabel: plot.xAxis.label, y: y, yTicks: frame.yTicks, yLabel: plot.yAxis.label,
                  title: title, box: box, into: &w)
         if !entries.isEmpty, plot.legend != .none {
-            let origin = legendOrigin(plot.legend, size: legendSize, area: area, points: pixelPoints)
+            let origin = legendCorner ?? legendOrigin(outsideLegend ? .outside : plot.legend, size: legendSize, area: area, points: [])
             drawLegend(entries, x: origin.x, y: origin.y, into: &w)
         }
     }
@@ -205,14 +215,10 @@ private func drawGuideLines(_ plot: XYPlot, area: PlotArea, x: AxisMapping, y: A
     }
 }
 
-/// One polyline per unbroken run of drawable points; the drawn line goes to `pixelPoints` (legend
-/// placement) as its vertices and points every `legendSampleSpacing` pixels along each segment, so
-/// that a line crossing a corner counts there even when none of its vertices lies in it.
-private func drawLineSeries(_ l: LineSeries, index i: Int, x: AxisMapping, y: AxisMapping, pixelPoints: inout [(Double, Double)],
-                            into w: inout SVGWriter) {
+/// One polyline per unbroken run of drawable points.
+private func drawLineSeries(_ l: LineSeries, index i: Int, x: AxisMapping, y: AxisMapping, into w: inout SVGWriter) {
     let color = (l.color ?? RGBColor.paletteColor(i)).hexString
     var segment = ""
-    var previous: (Double, Double)?
     func flush() {
         if segment.contains(" ") {   // at least two points
             w.element("polyline", [("points", segment), ("fill", "none"), ("stroke", color),
@@ -220,39 +226,58 @@ private func drawLineSeries(_ l: LineSeries, index i: Int, x: AxisMapping, y: Ax
                                    ("stroke-linejoin", "round"), ("class", "series line s\(i)")])
         }
         segment = ""
-        previous = nil
     }
     for k in l.x.indices {
         guard let px0 = x.pixel(l.x[k]), let py0 = y.pixel(l.y[k]) else { flush(); continue }
         if !segment.isEmpty { segment += " " }
         segment += px(px0) + "," + px(py0)
-        if let (qx, qy) = previous {
-            let steps = Int((((px0 - qx) * (px0 - qx) + (py0 - qy) * (py0 - qy)).squareRoot() / legendSampleSpacing).rounded(.down))
-            if steps > 1 {
-                for j in 1..<steps {
-                    let t = Double(j) / Double(steps)
-                    pixelPoints.append((qx + t * (px0 - qx), qy + t * (py0 - qy)))
-                }
-            }
-        }
-        pixelPoints.append((px0, py0))
-        previous = (px0, py0)
     }
     flush()
+}
+
+/// What the legend must not cover, in pixels: each scatter marker, each line's vertices and points
+/// every `legendSampleSpacing` pixels along its drawn segments (a line crossing a corner counts there
+/// even when none of its vertices lies in it).
+func legendAvoidancePoints(_ plot: XYPlot, x: AxisMapping, y: AxisMapping) -> [(Double, Double)] {
+    var points: [(Double, Double)] = []
+    for s in plot.series {
+        switch s {
+        case .line(let l):
+            var previous: (Double, Double)?
+            for k in l.x.indices {
+                guard let px0 = x.pixel(l.x[k]), let py0 = y.pixel(l.y[k]) else { previous = nil; continue }
+                if let (qx, qy) = previous {
+                    let steps = Int((((px0 - qx) * (px0 - qx) + (py0 - qy) * (py0 - qy)).squareRoot() / legendSampleSpacing).rounded(.down))
+                    if steps > 1 {
+                        for j in 1..<steps {
+                            let t = Double(j) / Double(steps)
+                            points.append((qx + t * (px0 - qx), qy + t * (py0 - qy)))
+                        }
+                    }
+                }
+                points.append((px0, py0))
+                previous = (px0, py0)
+            }
+        case .scatter(let p):
+            for k in p.x.indices {
+                if let px0 = x.pixel(p.x[k]), let py0 = y.pixel(p.y[k]) { points.append((px0, py0)) }
+            }
+        case .band: break
+        }
+    }
+    return points
 }
 
 /// Pixels between the points a line segment contributes to the legend's placement.
 let legendSampleSpacing = 4.0
 
-/// One marker per drawable point; the drawn points go to `pixelPoints` (legend placement).
-private func drawScatterSeries(_ p: ScatterSeries, index i: Int, x: AxisMapping, y: AxisMapping, pixelPoints: inout [(Double, Double)],
-                               into w: inout SVGWriter) {
+/// One marker per drawable point.
+private func drawScatterSeries(_ p: ScatterSeries, index i: Int, x: AxisMapping, y: AxisMapping, into w: inout SVGWriter) {
     let color = p.color ?? RGBColor.paletteColor(i)
     w.element("g", [("class", "series scatter s\(i)")], close: false)
     for k in p.x.indices {
         guard let px0 = x.pixel(p.x[k]), let py0 = y.pixel(p.y[k]) else { continue }
         drawMarker(p.marker, x: px0, y: py0, size: p.size, color: color, opacity: p.opacity, className: "marker", into: &w)
-        pixelPoints.append((px0, py0))
     }
     w.end("g")
 }
@@ -308,28 +333,38 @@ func equalAspectRanges(_ x: ClosedRange<Double>, _ y: ClosedRange<Double>, width
 /// (`.automatic`), or outside to the right.
 func legendOrigin(_ placement: LegendPlacement, size: (width: Double, height: Double), area: PlotArea,
                   points: [(Double, Double)]) -> (x: Double, y: Double) {
-    let inset = 8.0
-    let corners: [(LegendPlacement, Double, Double)] = [
-        (.topRight, area.right - inset - size.width, area.top + inset),
-        (.topLeft, area.left + inset, area.top + inset),
-        (.bottomRight, area.right - inset - size.width, area.bottom - inset - size.height),
-        (.bottomLeft, area.left + inset, area.bottom - inset - size.height),
-    ]
     switch placement {
     case .outside, .none:
         return (area.right + 10, area.top)
     case .automatic:
-        var best = corners[0], bestCount = Int.max
-        for corner in corners {
-            let count = points.reduce(0) { n, p in
-                n + ((p.0 >= corner.1 - 4 && p.0 <= corner.1 + size.width + 4 && p.1 >= corner.2 - 4
-                      && p.1 <= corner.2 + size.height + 4) ? 1 : 0)
-            }
-            if count < bestCount { best = corner; bestCount = count }
-        }
-        return (best.1, best.2)
+        return leastCoveredCorner(size: size, area: area, points: points).origin
     default:
-        let corner = corners.first { $0.0 == placement } ?? corners[0]
-        return (corner.1, corner.2)
+        let corner = legendCorners(size: size, area: area).first { $0.placement == placement } ?? legendCorners(size: size, area: area)[0]
+        return corner.origin
     }
+}
+
+/// The four inside corners a legend of `size` can take, in order of preference.
+func legendCorners(size: (width: Double, height: Double), area: PlotArea) -> [(placement: LegendPlacement, origin: (x: Double, y: Double))] {
+    let inset = 8.0
+    return [
+        (.topRight, (area.right - inset - size.width, area.top + inset)),
+        (.topLeft, (area.left + inset, area.top + inset)),
+        (.bottomRight, (area.right - inset - size.width, area.bottom - inset - size.height)),
+        (.bottomLeft, (area.left + inset, area.bottom - inset - size.height)),
+    ]
+}
+
+/// The corner whose legend box (with a 4-pixel margin) covers the fewest of `points`, and how many it covers.
+func leastCoveredCorner(size: (width: Double, height: Double), area: PlotArea,
+                        points: [(Double, Double)]) -> (origin: (x: Double, y: Double), covered: Int) {
+    var best = (origin: legendCorners(size: size, area: area)[0].origin, covered: Int.max)
+    for corner in legendCorners(size: size, area: area) {
+        let (cx, cy) = corner.origin
+        let covered = points.reduce(0) { n, p in
+            n + ((p.0 >= cx - 4 && p.0 <= cx + size.width + 4 && p.1 >= cy - 4 && p.1 <= cy + size.height + 4) ? 1 : 0)
+        }
+        if covered < best.covered { best = (corner.origin, covered) }
+    }
+    return best
 }
