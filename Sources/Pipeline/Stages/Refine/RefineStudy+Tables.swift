@@ -259,6 +259,6 @@ extension RefineStudy {
                                        series: series(\.score.testMedian)))),
             Panel("95th percentile", .xy(XYPlot(xAxis: Axis("FEM training solves", scale: .log10), yAxis: Axis("test rel. L2, p95", scale: .log10),
                                                 series: series(\.score.testP95)))),
-        ], columns: 2)
+        ], columns: 1, panelWidth: 760)   // stacked and wide: a study gathers many curves, whose legend sits beside the plot
     }
 }
