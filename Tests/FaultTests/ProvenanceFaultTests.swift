@@ -99,8 +99,9 @@ extension FaultTests {
     func testTermStopsTheFEMStageCleanlyAndReleasesTheLock() throws {
         let data = try copyOfSmokeData()
         let fem = data.appendingPathComponent("fem")
-        // A slower batch (finer mesh, one thread), so that the signal arrives while it runs.
-        let process = try start("pollutant-fem", common(data) + ["--set", "fem.threads=1", "--set", "fem.nx=48", "--set", "fem.ny=32"])
+        // A batch slow enough (about 30× the smoke mesh per sample, one thread) that it is still running when
+        // the signal comes, also in an optimised build (a 48 × 32 mesh sometimes finished its last sample first).
+        let process = try start("pollutant-fem", common(data) + ["--set", "fem.threads=1", "--set", "fem.nx=128", "--set", "fem.ny=96"])
         Thread.sleep(forTimeInterval: 1.5)
         XCTAssertTrue(process.isRunning, "the batch finished before the signal; make it slower")
         kill(process.processIdentifier, SIGTERM)
