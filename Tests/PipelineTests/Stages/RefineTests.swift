@@ -169,13 +169,8 @@ final class RefineTests: XCTestCase {
         podNNOnly.hyperparameters = nil
         XCTAssertNoThrow(try podNNOnly.validate(trainingSamples: 200))
 
-        let data = try makeTemporaryFolder("refine-held-test")
+        let (data, arguments) = try studyCopy("refine-held-test", label: "held")
         defer { try? FileManager.default.removeItem(at: data) }
-        for sub in ["samples", "wind", "fem"] {
-            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
-        }
-        let arguments = ["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
-                         "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1", "--label", "held"]
         try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--hyperparameters", "initial_design"]))
         let layout = DataLayout(data)
         let adaptive = DataLayout.RefineRun(folder: RefineStudy.seedFolder(layout, "held", .adaptive, 1))
@@ -187,12 +182,7 @@ final class RefineTests: XCTestCase {
         let held = try RefineHyperparameters.read(from: lhs.appendingPathComponent(RefineHyperparameters.file))
 
         // The LHS point at 9 solves, refitted here with the held values.
-        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
-        let scaler = try InputScaler(ranges: config.sampling.ranges)
-        let base = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
-        let rows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: 1).prefix(9)).sorted()
-        let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
-                                                     sensitivities: layout.fem.sensitivities)
+        let (config, base, _, prepared) = try seedOneLHSPoint(layout, solves: 9)
         let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1, heldHyperparameters: held)
         let modes = try XCTUnwrap(SurrogateFitStage.modeHyperparameters(of: fitted.surrogate))
         XCTAssertEqual(Array(modes.prefix(held.count)), Array(held.prefix(modes.count)))
@@ -220,24 +210,14 @@ final class RefineTests: XCTestCase {
     func testEverySolveScoresTheModelConditionedOnAllSolves() throws {
         XCTAssertNil(try RefineDesignOptions.parse([]).settings(seed: 1).conditioning)
         XCTAssertThrowsError(try RefineDesignOptions.parse(["--conditioning", "all"])) { XCTAssertTrue("\($0)".contains("--conditioning"), "\($0)") }
-        let data = try makeTemporaryFolder("refine-every-solve-test")
+        let (data, arguments) = try studyCopy("refine-every-solve-test", label: "all")
         defer { try? FileManager.default.removeItem(at: data) }
-        for sub in ["samples", "wind", "fem"] {
-            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
-        }
-        let arguments = ["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
-                         "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1", "--label", "all"]
         try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--conditioning", "every_solve"]))
         let layout = DataLayout(data)
         let adaptive = DataLayout.RefineRun(folder: RefineStudy.seedFolder(layout, "all", .adaptive, 1))
         XCTAssertEqual(try JSONDecoder().decode(RefineSettings.self, from: Data(contentsOf: adaptive.settings)).conditioning, .everySolve)
 
-        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
-        let scaler = try InputScaler(ranges: config.sampling.ranges)
-        let base = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
-        let rows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: 1).prefix(9)).sorted()
-        let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
-                                                     sensitivities: layout.fem.sensitivities)
+        let (config, base, rows, prepared) = try seedOneLHSPoint(layout, solves: 9)
         let fitted = try XCTUnwrap(try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1).surrogate as? ReducedOrderSurrogate)
         guard case .gaussianProcess(let model) = fitted.model else { return XCTFail("not a POD-GP") }
         let all = prepared.fitRows + prepared.validationRows
@@ -271,6 +251,29 @@ final class RefineTests: XCTestCase {
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "adaptive"]))) {
             XCTAssertTrue("\($0)".contains("other settings"), "\($0)")
         }
+    }
+
+    /// A copy of the smoke data (samples, wind, fem) for a study of its own, and the study's arguments:
+    /// 6 initial solves, one batch of 3, seed 1, `label`.
+    func studyCopy(_ prefix: String, label: String) throws -> (data: URL, arguments: [String]) {
+        let data = try makeTemporaryFolder(prefix)
+        for sub in ["samples", "wind", "fem"] {
+            try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
+        }
+        return (data, ["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3", "--budget", "9",
+                       "--pool", "200", "--shortlist", "20", "--seeds", "1", "--threads", "1", "--label", label])
+    }
+
+    /// Seed 1's LHS point of `n` solves, prepared as the study prepares it.
+    func seedOneLHSPoint(_ layout: DataLayout, solves n: Int) throws
+        -> (config: PipelineConfig, base: SurrogateDataset, rows: [Int], prepared: SurrogateFitStage.Prepared) {
+        let config = try PipelineConfig.load(URL(fileURLWithPath: Self.config))
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        let base = try SurrogateDataset.load(layout: layout, inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let rows = Array(LearningCurve.nestedOrder(base.trainIndices, seed: 1).prefix(n)).sorted()
+        let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
+                                                     sensitivities: layout.fem.sensitivities)
+        return (config, base, rows, prepared)
     }
 
     func testStudyWritesBothCurves() throws {
