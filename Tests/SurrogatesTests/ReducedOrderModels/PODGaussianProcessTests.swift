@@ -70,7 +70,8 @@ final class PODGaussianProcessTests: XCTestCase {
     /// `heldHyperparameters`: on the data they were fitted on, a held model is the fitted one bit for bit
     /// (conditioning is all that is left, and nothing was optimised: no fit reports); on more samples,
     /// the held modes keep their values exactly and are each the GP of those values on the new basis's
-    /// coefficients (bit for bit), the modes beyond the list are fitted (their reports exist).
+    /// coefficients (bit for bit), the modes beyond the list are fitted (their reports exist); the held-out
+    /// fields stay within the fitted model's tolerance `PODGPTolerances.heldOut` (measured 2.5e-5).
     func testHeldHyperparametersConditionWithoutFitting() throws {
         let (model, test) = try Self.fitted()
         let held = model.processes.map(\.hyperparameters)
