@@ -112,6 +112,7 @@ public struct DataLayout: Sendable {
         public static let folderName = "refine"
         public static let studyFolder = "study"
         public static let csvFile = "refine_study.csv", curvesFile = "refine_curves.csv", savingsFile = "refine_savings.csv"
+        public static let hyperparametersFile = "refine_hyperparameters.csv"
         /// Points imported from a study table made on another machine (`refine-study --import-table`).
         public static let importedFile = "imported.csv"
         public let folder: URL
@@ -120,6 +121,7 @@ public struct DataLayout: Sendable {
         public var studyCSV: URL { study.appendingPathComponent(Self.csvFile) }
         public var studyCurves: URL { study.appendingPathComponent(Self.curvesFile) }
         public var studySavings: URL { study.appendingPathComponent(Self.savingsFile) }
+        public var studyHyperparameters: URL { study.appendingPathComponent(Self.hyperparametersFile) }
         public var studyImported: URL { study.appendingPathComponent(Self.importedFile) }
         public var studyManifest: URL { study.appendingPathComponent(DataLayout.manifestFile) }
     }

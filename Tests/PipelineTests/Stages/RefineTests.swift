@@ -192,6 +192,10 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(point.scores.first?.testMedian, test.median)
         XCTAssertEqual(point.scores.first?.testP95, test.percentile95)
         XCTAssertTrue(try Data(contentsOf: adaptive.manifest(round: 1)).count > 0)
+        // Each point records the values it used: the held ones, in both curves.
+        XCTAssertEqual(point.podGP?.modes.prefix(held.count).map { $0 }, Array(held.prefix(point.podGP?.modes.count ?? 0)))
+        let round1 = try JSONDecoder().decode(RefineEvaluation.self, from: Data(contentsOf: adaptive.file(DataLayout.RefineRun.evaluationFile, round: 1)))
+        XCTAssertEqual(round1.podGP?.modes.prefix(held.count).map { $0 }, Array(held.prefix(round1.podGP?.modes.count ?? 0)))
 
         // The label's points were made under the held policy: every round's is refused by name.
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
@@ -244,6 +248,28 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(score.testMedian, test.median)
         XCTAssertEqual(score.testP95, test.percentile95)
         XCTAssertEqual(score.validationMedian, validation.median)
+
+        // The point keeps the hyper-parameters of the model fitted here (the conditioning does not change
+        // them), and refine_hyperparameters.csv lists them by input, with the adaptive rounds'.
+        let recorded = try XCTUnwrap(point.podGP)
+        XCTAssertEqual(recorded.modes, model.processes.map(\.hyperparameters))
+        XCTAssertEqual(recorded.inputs, fitted.inputNames + (fitted.descriptorInputs?.names ?? []))
+        XCTAssertEqual(recorded.inputs.count, model.processes.first?.hyperparameters.dimension)
+        let table = try String(contentsOf: layout.refine.studyHyperparameters, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(table.first, RefineStudy.hyperparameterHeader)
+        let perMode = recorded.inputs.count + 2
+        for (method, solves) in [("lhs", 6), ("lhs", 9), ("adaptive", 6), ("adaptive", 9)] {
+            let rows = table.filter { $0.hasPrefix("all,\(method),1,\(solves),") }
+            XCTAssertGreaterThanOrEqual(rows.count, perMode, "\(method) at \(solves) solves")
+            XCTAssertEqual(rows.count % perMode, 0, "\(method) at \(solves) solves: whole modes")
+        }
+        let first = recorded.modes[0]
+        for (k, name) in recorded.inputs.enumerated() {
+            let row = try XCTUnwrap(table.first { $0.hasPrefix("all,lhs,1,9,1,length_scale:\(name),") })
+            XCTAssertEqual(Double(try XCTUnwrap(row.split(separator: ",").last)) ?? .nan, first.lengthScales[k], accuracy: 1e-12 * first.lengthScales[k])
+        }
+        let adaptiveLast = try JSONDecoder().decode(RefineEvaluation.self, from: Data(contentsOf: adaptive.file(DataLayout.RefineRun.evaluationFile, round: 1)))
+        XCTAssertEqual(adaptiveLast.podGP?.inputs, recorded.inputs)
 
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
             XCTAssertTrue("\($0)".contains("hyper-parameter or conditioning policy"), "\($0)")

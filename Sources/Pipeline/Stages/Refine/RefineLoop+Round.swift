@@ -39,7 +39,8 @@ extension RefineLoop {
             record.output(heldURL)
         }
         var evaluation = RefineEvaluation(round: r, trainingSolves: settings.initialSize + acquired.solves, trainingSamples: trainingRows.count,
-                                          scores: scores, acquisitionFirst: nil, acquisitionLast: nil)
+                                          scores: scores, acquisitionFirst: nil, acquisitionLast: nil,
+                                          podGP: FittedHyperparameters(model.surrogate))
         if r + 1 < roundCount(settings) {
             let t0 = monotonicSeconds()
             let values = try selectNext(round: r + 1, conditioned: model, prepared: prepared, context: context, acquired: acquired, record: &record)

@@ -87,6 +87,8 @@ public struct RefineEvaluation: Codable, Equatable, Sendable {
     /// The largest and the smallest integrated variance of the batch chosen after this round (nil at the end).
     public var acquisitionFirst: Double?
     public var acquisitionLast: Double?
+    /// The POD-GP's hyper-parameters this round (nil in files written before they were recorded).
+    public var podGP: FittedHyperparameters? = nil
 }
 
 /// The wall times of one round (`timings.json`), by step; `fit` by model.

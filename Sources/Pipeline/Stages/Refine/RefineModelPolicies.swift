@@ -49,3 +49,22 @@ public enum RefineConditioning: String, Codable, CaseIterable, Sendable {
     case fitRows = "fit_rows"
     case everySolve = "every_solve"
 }
+
+/// The hyper-parameters a point's POD-GP was fitted with (or held at), by mode, with the names of its
+/// inputs — kept with every point of a curve (`evaluation.json` of an adaptive round, the `n_*.json`
+/// of an LHS point), so that how the design moves the likelihood's optimum is read, not inferred.
+public struct FittedHyperparameters: Codable, Equatable, Sendable {
+    /// The GP inputs in the order of each mode's length scales: the parameters, then the wind's descriptors.
+    public var inputs: [String]
+    public var modes: [GaussianProcessHyperparameters]
+    /// The per-sample scale's GP (`gp_output = scale_shape`), nil otherwise.
+    public var scale: GaussianProcessHyperparameters?
+
+    /// Those of `surrogate` when it is a POD-GP, nil otherwise.
+    init?(_ surrogate: FieldSurrogate) {
+        guard let rom = surrogate as? ReducedOrderSurrogate, case .gaussianProcess(let gp) = rom.model else { return nil }
+        inputs = rom.inputNames + (rom.descriptorInputs?.names ?? [])
+        modes = gp.processes.map(\.hyperparameters)
+        scale = gp.scaleProcess?.hyperparameters
+    }
+}

@@ -116,7 +116,8 @@ extension RefineStudy {
                 throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
             }
             return point.scores.map { Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
-                                            seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256) }
+                                            seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256,
+                                            podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? point.podGP : nil) }
         }
     }
 
@@ -132,14 +133,15 @@ extension RefineStudy {
                 throw StageError("refine-study: round \(r) of \(folder.path) is damaged: delete \(run.round(r).path) and rerun")
             }
             points += e.scores.map { Point(label: label, method: Method.adaptive.rawValue, model: $0.model, seed: seed, solves: e.trainingSolves, score: $0,
-                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition, configurationSHA256: digest) }
+                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition, configurationSHA256: digest,
+                                           podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? e.podGP : nil) }
             r += 1
         }
         return points
     }
 
     /// refine_study.csv (every point), refine_curves.csv (each curve's wall time), refine_savings.csv
-    /// (`savings`), the figure, the manifest.
+    /// (`savings`), refine_hyperparameters.csv (`hyperparameterTable`), the figure, the manifest.
     static func writeTables(layout: DataLayout, configFile: String) throws {
         let points = try gather(layout)
         guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
@@ -162,6 +164,7 @@ extension RefineStudy {
         try AtomicFile.write(curves, to: layout.refine.studyCurves)
         let saved = savings(points)
         try AtomicFile.write(savingsCSV(saved), to: layout.refine.studySavings)
+        try AtomicFile.write(hyperparameterTable(points), to: layout.refine.studyHyperparameters)
         for s in saved {
             note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
                  + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves"))
@@ -170,9 +173,31 @@ extension RefineStudy {
         try AtomicFile.write(try figure(points).svg(), to: svg)
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
         var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
-        for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, svg] { manifest.addOutput(url) }
+        for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, layout.refine.studyHyperparameters, svg] {
+            manifest.addOutput(url)
+        }
         try manifest.write(to: layout.refine.studyManifest)
         note("train-dmd refine-study: \(points.count) points → \(layout.refine.studyCSV.path), \(svg.lastPathComponent)")
+    }
+
+    static let hyperparameterHeader = "label,method,seed,training_solves,mode,quantity,value"
+
+    /// The POD-GP hyper-parameters of every point that recorded them, one value per row (tidy): for each
+    /// mode (`scale` for the per-sample scale's GP) `length_scale:INPUT` for each input (in the scaled
+    /// inputs' units), `signal_sd` and `noise_sd` (in the mode coefficient's units).
+    static func hyperparameterTable(_ points: [Point]) -> String {
+        var csv = hyperparameterHeader + "\n"
+        for p in points {
+            guard let h = p.podGP else { continue }
+            let modes = h.modes.enumerated().map { (String($0.offset + 1), $0.element) } + (h.scale.map { [("scale", $0)] } ?? [])
+            for (mode, values) in modes {
+                let head = "\(p.label),\(p.method),\(p.seed),\(p.solves),\(mode),"
+                for (name, l) in zip(h.inputs, values.lengthScales) { csv += head + "length_scale:\(name),\(l)\n" }
+                csv += head + "signal_sd,\(exp(values.logSignalStandardDeviation))\n"
+                csv += head + "noise_sd,\(exp(values.logNoiseStandardDeviation))\n"
+            }
+        }
+        return csv
     }
 
     static func curveKeys(_ points: [Point]) -> [(String, String, String, UInt64)] {

@@ -30,6 +30,8 @@ public enum RefineStudy {
         public var configurationSHA256: String? = nil
         /// Where it was made: nil here, else the table it was imported from.
         public var importedFrom: String? = nil
+        /// A POD-GP point's hyper-parameters (nil: another model, an imported point, or not recorded).
+        public var podGP: FittedHyperparameters? = nil
     }
 
     struct LHSPoint: Codable {
@@ -42,6 +44,8 @@ public enum RefineStudy {
         var hyperparameters: RefineHyperparameters? = nil
         /// `RefineSettings.conditioning` it was scored under (nil: the fitting rows).
         var conditioning: RefineConditioning? = nil
+        /// The POD-GP's hyper-parameters (nil: no POD-GP, or a file written before they were recorded).
+        var podGP: FittedHyperparameters? = nil
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
@@ -131,6 +135,7 @@ public enum RefineStudy {
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                                 validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
                 point.fitSeconds[name] = fitted.seconds
+                if kind == .podGP { point.podGP = FittedHyperparameters(fitted.surrogate) }
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
