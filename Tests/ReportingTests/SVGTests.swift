@@ -79,6 +79,23 @@ final class SVGTests: XCTestCase {
         XCTAssertEqual(wide.filter { $0.label != nil }.map(\.value), [1e-12, 1e-9, 1e-6, 1e-3, 1])
     }
 
+    func testShortLogDataGetsOneTwoFiveEnds() {
+        // Under two decades of data: the enclosing 1, 2, 5 × 10^k, not the enclosing decades.
+        XCTAssertEqual(Ticks.autoLogRange(150, 2400), 100...5000)
+        XCTAssertEqual(Ticks.autoLogRange(0.0018, 0.0081), 0.001...0.01)
+        XCTAssertEqual(Ticks.autoLogRange(0.0148, 0.041), 0.01...0.05)
+        let upper = Ticks.autoLogRange(2.000000000001, 19.99999999)   // a rounding from 2 and 20 is 2 and 20
+        XCTAssertEqual(upper.lowerBound, 2, accuracy: 1e-12)
+        XCTAssertEqual(upper.upperBound, 20, accuracy: 1e-12)
+        XCTAssertEqual(Ticks.autoLogRange(3, 3), 2...5, "a constant: the 1, 2, 5 steps around it")
+        XCTAssertEqual(Ticks.autoLogRange(10, 10), 1...100, "a power of ten: one decade each side")
+        // Two decades or more: the enclosing decades, as before.
+        XCTAssertEqual(Ticks.autoLogRange(0.0012, 0.5), 0.001...1)
+        // The short axis is labelled 1, 2, 5 × 10^k from end to end.
+        let ticks = Ticks.log(Ticks.autoLogRange(150, 2400), maxLabels: 8)
+        XCTAssertEqual(ticks.filter { $0.label != nil }.map(\.value), [100, 200, 500, 1000, 2000, 5000])
+    }
+
     func testNiceLinearTicksAndLabels() {
         XCTAssertEqual(Ticks.linear(0...1, target: 5).map(\.value), [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
         XCTAssertEqual(Ticks.linear(0...1, target: 5).map(\.label), ["0", "0.2", "0.4", "0.6", "0.8", "1.0"].map { .plain($0) })

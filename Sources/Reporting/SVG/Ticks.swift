@@ -67,11 +67,22 @@ enum Ticks {
         return ((lo / step).rounded(.down) * step)...((hi / step).rounded(.up) * step)
     }
 
-    /// The range a log axis shows for positive data in [lo, hi]: the enclosing powers of ten.
+    /// The range a log axis shows for positive data in [lo, hi]: the enclosing powers of ten, or, for
+    /// data spanning less than two decades, the enclosing 1, 2, 5 × 10^k (labelled so by `log`), so a
+    /// short axis is not two-thirds empty (150 … 2400 is shown as 100 … 5000, not 100 … 10000).
     static func autoLogRange(_ lo: Double, _ hi: Double) -> ClosedRange<Double> {
         var a = log10(lo).rounded(.down), b = log10(hi).rounded(.up)
         if a == b { a -= 1; b += 1 }   // a single power of ten: one decade each side
-        return pow(10, a)...pow(10, b)
+        guard log10(hi / lo) < 2 else { return pow(10, a)...pow(10, b) }
+        func nice(_ v: Double, up: Bool) -> Double {
+            let k = log10(v).rounded(.down), unit = pow(10, k)
+            let steps: [Double] = [1, 2, 5, 10]
+            // 1e-9: a value a rounding away from 2 × 10^k is that step, not the next one.
+            return up ? unit * steps.first { $0 >= v / unit * (1 - 1e-9) }!
+                      : unit * steps.last { $0 <= v / unit * (1 + 1e-9) }!
+        }
+        let low = nice(lo, up: false), high = nice(hi, up: true)
+        return low < high ? low...high : pow(10, a)...pow(10, b)
     }
 
     /// Major ticks at multiples of a nice step inside [lo, hi], labelled with just enough decimals.
