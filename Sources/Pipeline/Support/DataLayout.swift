@@ -112,7 +112,7 @@ public struct DataLayout: Sendable {
         public static let folderName = "refine"
         public static let studyFolder = "study"
         public static let csvFile = "refine_study.csv", curvesFile = "refine_curves.csv", savingsFile = "refine_savings.csv"
-        public static let hyperparametersFile = "refine_hyperparameters.csv"
+        public static let hyperparametersFile = "refine_hyperparameters.csv", pairedFile = "refine_paired.csv"
         /// Points imported from a study table made on another machine (`refine-study --import-table`).
         public static let importedFile = "imported.csv"
         public let folder: URL
@@ -122,6 +122,7 @@ public struct DataLayout: Sendable {
         public var studyCurves: URL { study.appendingPathComponent(Self.curvesFile) }
         public var studySavings: URL { study.appendingPathComponent(Self.savingsFile) }
         public var studyHyperparameters: URL { study.appendingPathComponent(Self.hyperparametersFile) }
+        public var studyPaired: URL { study.appendingPathComponent(Self.pairedFile) }
         public var studyImported: URL { study.appendingPathComponent(Self.importedFile) }
         public var studyManifest: URL { study.appendingPathComponent(DataLayout.manifestFile) }
     }
@@ -131,6 +132,8 @@ public struct DataLayout: Sendable {
         public static let settingsFile = "run.json", poolFile = "pool.npy"
         public static let baseRowsFile = "base_rows.npy", paramsFile = "params.npy", chosenFile = "chosen.npy"
         public static let acquisitionFile = "acquisition.npy", evaluationFile = "evaluation.json", timingsFile = "timings.json"
+        /// A model's relative L2 error on each test sample (the test split's order; NaN where undefined).
+        public static func testErrorsFile(_ model: String) -> String { "test_errors_\(model).npy" }
         public let folder: URL
         public var settings: URL { folder.appendingPathComponent(Self.settingsFile) }
         public func round(_ r: Int) -> URL { folder.appendingPathComponent(String(format: "round_%03d", r), isDirectory: true) }

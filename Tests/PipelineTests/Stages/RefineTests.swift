@@ -270,6 +270,18 @@ final class RefineTests: XCTestCase {
         }
         let adaptiveLast = try JSONDecoder().decode(RefineEvaluation.self, from: Data(contentsOf: adaptive.file(DataLayout.RefineRun.evaluationFile, round: 1)))
         XCTAssertEqual(adaptiveLast.podGP?.inputs, recorded.inputs)
+        // The per-sample test errors are the rebuilt model's; the paired table compares both adaptive points with LHS.
+        let perSample = try Npy.read(Double.self, from: RefineStudy.lhsTestErrors(lhs, solves: 9, model: "pod_gp")).values
+        XCTAssertEqual(perSample.count, base.testIndices.count)
+        for (k, e) in test.perSample.enumerated() {
+            if let e { XCTAssertEqual(perSample[k], e) } else { XCTAssertTrue(perSample[k].isNaN) }
+        }
+        let adaptiveErrors = try Npy.read(Double.self, from: adaptive.file(DataLayout.RefineRun.testErrorsFile("pod_gp"), round: 1)).values
+        XCTAssertEqual(try Metrics.median(adaptiveErrors.filter(\.isFinite)), adaptiveLast.scores.first?.testMedian)
+        let paired = try String(contentsOf: layout.refine.studyPaired, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(paired.first, RefineStudy.pairedHeader)
+        XCTAssertEqual(paired.dropFirst().map { $0.split(separator: ",")[4...5].joined(separator: "/") }, ["6/6", "6/6", "6/9", "6/9", "9/9", "9/9"])
+        XCTAssertEqual(paired[1].split(separator: ",")[8], "1.0", "round 0 is the LHS point at 6 solves: ratio 1")
 
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
             XCTAssertTrue("\($0)".contains("hyper-parameter or conditioning policy"), "\($0)")
@@ -377,6 +389,50 @@ final class RefineTests: XCTestCase {
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(replot + ["--import-table", truncated.path]))) {
             XCTAssertTrue("\($0)".contains("truncated.csv, line 5"), "\($0)")
         }
+    }
+
+    /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every
+    /// sample: every resample's ratio is exactly 0.5, so the interval is [0.5, 0.5] — an unpaired
+    /// bootstrap would spread it. The same values paired in another order: the estimate is 1 and the
+    /// interval has width around it. Each adaptive point is compared with the LHS point of its size and
+    /// with the LHS curve's largest; per-sample files of different lengths are refused by name.
+    func testPairedComparisonResamplesTestSamplesInPairs() throws {
+        let folder = try makeTemporaryFolder("refine-paired-test")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lhs = (0..<101).map { 0.001 * Double(1 + ($0 * 37) % 101) }   // 0.001 … 0.101, shuffled
+        func file(_ name: String, _ values: [Double]) throws -> URL {
+            let url = folder.appendingPathComponent(name)
+            try Npy.write(values, shape: [values.count], to: url)
+            return url
+        }
+        func point(_ method: String, _ n: Int, _ errors: URL) -> RefineStudy.Point {
+            RefineStudy.Point(label: "a", method: method, model: "pod_gp", seed: 3, solves: n,
+                              score: RefineScore(model: "pod_gp", testMedian: 0, testP95: 0, validationMedian: 0, validationP95: 0), seconds: 1,
+                              testErrors: errors)
+        }
+        let points = [point("lhs", 6, try file("l6.npy", lhs)), point("lhs", 12, try file("l12.npy", lhs.reversed())),
+                      point("adaptive", 6, try file("a6.npy", lhs.map { 0.5 * $0 })), point("adaptive", 9, try file("a9.npy", lhs))]
+        let c = try RefineStudy.pairedComparisons(points)
+        XCTAssertEqual(c.map { "\($0.adaptiveSolves)/\($0.lhsSolves) \($0.statistic)" },
+                       ["6/6 median", "6/6 p95", "6/12 median", "6/12 p95", "9/12 median", "9/12 p95"])
+        let halved = c[0]
+        XCTAssertEqual(halved.adaptiveError, 0.5 * (try Metrics.median(lhs)), accuracy: 1e-15)
+        XCTAssertEqual(halved.lhsError, 0.051, accuracy: 1e-15)
+        XCTAssertEqual(halved.samples, 101)
+        for k in [0, 1] {
+            XCTAssertEqual(c[k].ratio, 0.5, accuracy: 1e-12)
+            XCTAssertEqual(c[k].ratioLow, 0.5, accuracy: 1e-12)
+            XCTAssertEqual(c[k].ratioHigh, 0.5, accuracy: 1e-12)
+        }
+        // Same values, other pairing: ratio 1, an interval of positive width around it.
+        for k in [4, 5] {
+            XCTAssertEqual(c[k].ratio, 1, accuracy: 1e-12)
+            XCTAssertLessThan(c[k].ratioLow, 1)
+            XCTAssertGreaterThan(c[k].ratioHigh, 1)
+        }
+        XCTAssertEqual(try RefineStudy.pairedComparisons(points), c, "seeded: the same intervals again")
+        let short = [points[0], point("adaptive", 6, try file("short.npy", Array(lhs.prefix(50))))]
+        XCTAssertThrowsError(try RefineStudy.pairedComparisons(short)) { XCTAssertTrue("\($0)".contains("short.npy"), "\($0)") }
     }
 
     /// The savings on hand-made curves: LHS medians over three seeds, adaptive's first point at or below them.

@@ -33,7 +33,12 @@ extension RefineLoop {
             held = try RefineHyperparameters.read(from: heldURL)
             record.input(try Provenance.inputFile(heldURL))
         }
-        let (scores, model) = try fitAndScore(prepared, context: context, heldHyperparameters: held, timings: &timings)
+        let (scores, testErrors, model) = try fitAndScore(prepared, context: context, heldHyperparameters: held, timings: &timings)
+        for (name, errors) in testErrors.sorted(by: { $0.key < $1.key }) {
+            let url = run.file(DataLayout.RefineRun.testErrorsFile(name), round: r)
+            try Npy.write(errors, shape: [errors.count], to: url)
+            record.output(url)
+        }
         if r == 0, settings.hyperparameterPolicy == .initialDesign {
             try RefineHyperparameters.write(model.gp.processes.map(\.hyperparameters), to: heldURL)
             record.output(heldURL)
@@ -124,12 +129,13 @@ extension RefineLoop {
     /// POD-GP with `heldHyperparameters` when given (`RefineHyperparameters.initialDesign`), its test
     /// scores those of the model conditioned on every solve under `RefineConditioning.everySolve` (its
     /// validation scores always the fitting rows' model's). Returns the POD-GP conditioned on every
-    /// training solve, which the acquisition uses.
+    /// training solve, which the acquisition uses, and each scored model's error on every test sample.
     static func fitAndScore(_ prepared: SurrogateFitStage.Prepared, context: Context, heldHyperparameters: [GaussianProcessHyperparameters]? = nil,
-                            timings: inout RefineTimings) throws -> (scores: [RefineScore], acquisition: ConditionedModel) {
+                            timings: inout RefineTimings) throws -> (scores: [RefineScore], testErrors: [String: [Double]], acquisition: ConditionedModel) {
         var names = context.settings.models
         if !names.contains(SurrogateSettings.Model.podGP.rawValue) { names.append(SurrogateSettings.Model.podGP.rawValue) }
         var scores: [RefineScore] = []
+        var testErrors: [String: [Double]] = [:]
         var acquisition: ConditionedModel?
         for name in names {
             guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine: unknown model \"\(name)\"") }
@@ -149,9 +155,10 @@ extension RefineLoop {
             let validation = try SurrogateFitStage.relativeErrors(fitted.surrogate, rows: prepared.validationRows, dataset: data, threads: context.threads).errors
             scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                       validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
+            testErrors[name] = test.perSample.map { $0 ?? .nan }
         }
         guard let acquisition else { throw StageError("refine: the POD-GP fit gave no Gaussian processes") }
-        return (scores, acquisition)
+        return (scores, testErrors, acquisition)
     }
 
     /// A POD-GP conditioned on every training solve, as a model and as a surrogate that predicts with it.

@@ -115,9 +115,13 @@ extension RefineStudy {
             guard let data = try? Data(contentsOf: url), let point = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
                 throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
             }
-            return point.scores.map { Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
-                                            seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256,
-                                            podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? point.podGP : nil) }
+            return point.scores.map {
+                let errors = lhsTestErrors(folder, solves: point.solves, model: $0.model)
+                return Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
+                             seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256,
+                             podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? point.podGP : nil,
+                             testErrors: FileManager.default.fileExists(atPath: errors.path) ? errors : nil)
+            }
         }
     }
 
@@ -132,16 +136,21 @@ extension RefineStudy {
                   let t = try? decoder.decode(RefineTimings.self, from: Data(contentsOf: run.file(DataLayout.RefineRun.timingsFile, round: r))) else {
                 throw StageError("refine-study: round \(r) of \(folder.path) is damaged: delete \(run.round(r).path) and rerun")
             }
-            points += e.scores.map { Point(label: label, method: Method.adaptive.rawValue, model: $0.model, seed: seed, solves: e.trainingSolves, score: $0,
-                                           seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition, configurationSHA256: digest,
-                                           podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? e.podGP : nil) }
+            points += e.scores.map {
+                let errors = run.file(DataLayout.RefineRun.testErrorsFile($0.model), round: r)
+                return Point(label: label, method: Method.adaptive.rawValue, model: $0.model, seed: seed, solves: e.trainingSolves, score: $0,
+                             seconds: (t.fit[$0.model] ?? 0) + t.fem + t.acquisition, configurationSHA256: digest,
+                             podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? e.podGP : nil,
+                             testErrors: FileManager.default.fileExists(atPath: errors.path) ? errors : nil)
+            }
             r += 1
         }
         return points
     }
 
     /// refine_study.csv (every point), refine_curves.csv (each curve's wall time), refine_savings.csv
-    /// (`savings`), refine_hyperparameters.csv (`hyperparameterTable`), the figure, the manifest.
+    /// (`savings`), refine_hyperparameters.csv (`hyperparameterTable`), refine_paired.csv
+    /// (`pairedComparisons`), the figure, the manifest.
     static func writeTables(layout: DataLayout, configFile: String) throws {
         let points = try gather(layout)
         guard !points.isEmpty else { throw StageError("refine-study: no finished point under \(layout.refine.study.path)") }
@@ -165,6 +174,7 @@ extension RefineStudy {
         let saved = savings(points)
         try AtomicFile.write(savingsCSV(saved), to: layout.refine.studySavings)
         try AtomicFile.write(hyperparameterTable(points), to: layout.refine.studyHyperparameters)
+        try AtomicFile.write(pairedCSV(try pairedComparisons(points)), to: layout.refine.studyPaired)
         for s in saved {
             note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
                  + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves"))
@@ -173,7 +183,8 @@ extension RefineStudy {
         try AtomicFile.write(try figure(points).svg(), to: svg)
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
         var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
-        for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, layout.refine.studyHyperparameters, svg] {
+        for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, layout.refine.studyHyperparameters,
+                        layout.refine.studyPaired, svg] {
             manifest.addOutput(url)
         }
         try manifest.write(to: layout.refine.studyManifest)

@@ -32,6 +32,8 @@ public enum RefineStudy {
         public var importedFrom: String? = nil
         /// A POD-GP point's hyper-parameters (nil: another model, an imported point, or not recorded).
         public var podGP: FittedHyperparameters? = nil
+        /// Its per-test-sample errors (nil: an imported point, or one made before they were kept).
+        public var testErrors: URL? = nil
     }
 
     struct LHSPoint: Codable {
@@ -46,6 +48,11 @@ public enum RefineStudy {
         var conditioning: RefineConditioning? = nil
         /// The POD-GP's hyper-parameters (nil: no POD-GP, or a file written before they were recorded).
         var podGP: FittedHyperparameters? = nil
+    }
+
+    /// An LHS point's per-test-sample errors for `model` (written before its n_NNNNNN.json, which marks the point done).
+    static func lhsTestErrors(_ folder: URL, solves n: Int, model: String) -> URL {
+        folder.appendingPathComponent(String(format: "n_%06d_", n) + DataLayout.RefineRun.testErrorsFile(model))
     }
 
     static func labelFolder(_ layout: DataLayout, _ label: String) -> URL { layout.refine.study.appendingPathComponent(label, isDirectory: true) }
@@ -135,6 +142,8 @@ public enum RefineStudy {
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                                 validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
                 point.fitSeconds[name] = fitted.seconds
+                let errorsURL = lhsTestErrors(folder, solves: n, model: name)
+                try Npy.write(test.perSample.map { $0 ?? .nan }, shape: [test.perSample.count], to: errorsURL)
                 if kind == .podGP { point.podGP = FittedHyperparameters(fitted.surrogate) }
             }
             let encoder = JSONEncoder()

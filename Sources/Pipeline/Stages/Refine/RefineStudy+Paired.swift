@@ -1,0 +1,93 @@
+import Foundation
+import NumericalFoundations
+import Surrogates
+import Uncertainty
+
+/// Adaptive against LHS on the same test samples: how much of a difference between two points of a
+/// seed is more than the test split's own sampling error.
+extension RefineStudy {
+    /// The ratio of an adaptive point's test statistic to an LHS point's (same label, model and seed),
+    /// with a paired percentile bootstrap over the test samples: each resample draws test samples
+    /// with replacement and recomputes both statistics on the same draw. It measures the test split's
+    /// sampling error only — another seed's design is another question (the study's seeds answer it).
+    public struct PairedComparison: Equatable, Sendable {
+        public var label: String
+        public var model: String
+        public var seed: UInt64
+        /// "median" or "p95" of the test relative L2.
+        public var statistic: String
+        public var adaptiveSolves: Int
+        public var lhsSolves: Int
+        public var adaptiveError: Double
+        public var lhsError: Double
+        /// adaptive / LHS and its 95 % interval.
+        public var ratio: Double
+        public var ratioLow: Double
+        public var ratioHigh: Double
+        /// Test samples on which both errors are defined.
+        public var samples: Int
+    }
+
+    static let pairedResamples = 2000
+    static let pairedHeader = "label,model,seed,statistic,adaptive_solves,lhs_solves,adaptive_error,lhs_error,ratio,ratio_low,ratio_high,test_samples"
+
+    /// For every adaptive point with per-sample test errors: against the LHS point of the same solve
+    /// count, and against the LHS curve's largest (the savings' reference), when those have them too.
+    public static func pairedComparisons(_ points: [Point]) throws -> [PairedComparison] {
+        var result: [PairedComparison] = []
+        var cache: [URL: [Double]] = [:]
+        func errors(_ url: URL) throws -> [Double] {
+            if let v = cache[url] { return v }
+            let v = try Npy.read(Double.self, from: url, expectedShape: [nil]).values
+            cache[url] = v
+            return v
+        }
+        for key in curveKeys(points) where key.1 == Method.adaptive.rawValue {
+            let adaptive = points.filter { ($0.label, $0.method, $0.model, $0.seed) == key && $0.testErrors != nil }.sorted { $0.solves < $1.solves }
+            let lhs = points.filter { ($0.label, $0.model, $0.seed) == (key.0, key.2, key.3) && $0.method == Method.lhs.rawValue && $0.testErrors != nil }
+            guard let largest = lhs.max(by: { $0.solves < $1.solves }) else { continue }
+            for a in adaptive {
+                var references = lhs.filter { $0.solves == a.solves }
+                if largest.solves != a.solves { references.append(largest) }
+                for l in references {
+                    let (x, y) = (try errors(a.testErrors!), try errors(l.testErrors!))
+                    guard x.count == y.count else {
+                        throw StageError("refine-study: \(a.testErrors!.path) holds \(x.count) test errors, \(l.testErrors!.path) \(y.count): "
+                                         + "they were scored on different test splits")
+                    }
+                    let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
+                    guard !pairs.isEmpty else { continue }
+                    for (name, statistic) in [("median", { (v: [Double]) in try Metrics.median(v) }),
+                                              ("p95", { (v: [Double]) in try Metrics.percentile(v, 95) })] {
+                        let ax = pairs.map(\.0), ly = pairs.map(\.1)
+                        let estimateA = try statistic(ax), estimateL = try statistic(ly)
+                        var replicates: [Double] = []
+                        replicates.reserveCapacity(pairedResamples)
+                        var drawnA = [Double](repeating: 0, count: pairs.count), drawnL = drawnA
+                        var failure: Error?
+                        Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: UInt64(result.count)) { rows in
+                            for (k, i) in rows.enumerated() { drawnA[k] = ax[i]; drawnL[k] = ly[i] }
+                            do { replicates.append(try statistic(drawnA) / statistic(drawnL)) } catch { failure = error }
+                        }
+                        if let failure { throw failure }
+                        let interval = Bootstrap.percentileInterval(replicates, confidence: 0.95)
+                        result.append(PairedComparison(label: key.0, model: key.2, seed: key.3, statistic: name, adaptiveSolves: a.solves,
+                                                       lhsSolves: l.solves, adaptiveError: estimateA, lhsError: estimateL, ratio: estimateA / estimateL,
+                                                       ratioLow: interval?.lowerBound ?? .nan, ratioHigh: interval?.upperBound ?? .nan,
+                                                       samples: pairs.count))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    static func pairedCSV(_ comparisons: [PairedComparison]) -> String {
+        var csv = pairedHeader + "\n"
+        for c in comparisons {
+            csv += "\(c.label),\(c.model),\(c.seed),\(c.statistic),\(c.adaptiveSolves),\(c.lhsSolves),\(c.adaptiveError),\(c.lhsError),"
+                + "\(c.ratio),\(c.ratioLow),\(c.ratioHigh),\(c.samples)\n"
+        }
+        return csv
+    }
+}
