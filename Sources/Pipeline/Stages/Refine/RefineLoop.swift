@@ -112,10 +112,10 @@ public struct RefineRound: Equatable, Sendable {
 ///
 /// Resumable bit for bit: round r's folder holds its points (params.npy, chosen.npy, acquisition.npy,
 /// written when round r − 1 ended), their FEM results (c3.npy, status.npy; `BatchRunner`'s chunks in
-/// checkpoints/ while they are solved), evaluation.json, and manifest.json last. A rerun reloads
-/// every round with a manifest and continues the first without: every step is a deterministic
-/// function of the files before it (seeded fits, per-sample FEM), so a killed run ends with the bytes
-/// of an uninterrupted one. The test split is only scored: it is never in the pool nor acquired.
+/// checkpoints/ while they are solved), each model's per-test-sample errors, evaluation.json, and
+/// manifest.json last. A rerun reloads every round with a manifest and continues the first without:
+/// every step is a deterministic function of the files before it (seeded fits, per-sample FEM), so a
+/// killed run ends with the bytes of an uninterrupted one. The test split is only scored: it is never in the pool nor acquired.
 public enum RefineLoop {
     /// The acquired points and their FEM results of rounds 1 … r.
     struct Acquired {

@@ -116,7 +116,7 @@ public struct RefineOptions: ParsableArguments {
         predictive variance integrated over the field, greedily with the posterior conditioned on the points already chosen, \
         solves them with the FEM, refits, and repeats until --budget FEM solves. Every round is scored on the LHS test split, \
         which the loop never acquires. Writes DATA/refine/NAME/round_RRR/ (params.npy, chosen.npy, acquisition.npy, c3.npy, \
-        status.npy, evaluation.json, timings.json, manifest.json) and refine.csv; a rerun resumes where it stopped.
+        status.npy, test_errors_MODEL.npy, evaluation.json, timings.json, manifest.json) and refine.csv; a rerun resumes where it stopped.
         """
 }
 
