@@ -3,6 +3,7 @@ import Foundation
 import NumericalFoundations
 import PDE
 import Surrogates
+import Reporting
 import _TestSupport
 @testable import Pipeline
 
@@ -282,6 +283,7 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(paired.first, RefineStudy.pairedHeader)
         XCTAssertEqual(paired.dropFirst().map { $0.split(separator: ",")[4...5].joined(separator: "/") }, ["6/6", "6/6", "6/9", "6/9", "9/9", "9/9"])
         XCTAssertEqual(paired[1].split(separator: ",")[8], "1.0", "round 0 is the LHS point at 6 solves: ratio 1")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: layout.refine.study.appendingPathComponent("refine_paired.svg").path))
 
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
             XCTAssertTrue("\($0)".contains("hyper-parameter or conditioning policy"), "\($0)")
@@ -431,6 +433,14 @@ final class RefineTests: XCTestCase {
             XCTAssertGreaterThan(c[k].ratioHigh, 1)
         }
         XCTAssertEqual(try RefineStudy.pairedComparisons(points), c, "seeded: the same intervals again")
+        // The figure draws the equal-size comparisons: one curve (6 solves) with its band, and the line ratio = 1.
+        let figure = try XCTUnwrap(RefineStudy.pairedFigure(c))
+        XCTAssertEqual(figure.panels.count, 2)
+        guard case .xy(let median) = figure.panels[0].content else { return XCTFail("not an x–y panel") }
+        XCTAssertEqual(median.series.count, 3)
+        XCTAssertEqual(median.series[1], .line(LineSeries("a pod_gp seed 3", x: [6], y: [c[0].ratio], color: RGBColor.palette[0])))
+        XCTAssertFalse(try figure.svg().isEmpty)
+        XCTAssertNil(RefineStudy.pairedFigure(c.filter { $0.lhsSolves == 12 }), "no equal-size comparison: no figure")
         let short = [points[0], point("adaptive", 6, try file("short.npy", Array(lhs.prefix(50))))]
         XCTAssertThrowsError(try RefineStudy.pairedComparisons(short)) { XCTAssertTrue("\($0)".contains("short.npy"), "\($0)") }
     }

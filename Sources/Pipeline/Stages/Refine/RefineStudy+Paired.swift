@@ -2,6 +2,7 @@ import Foundation
 import NumericalFoundations
 import Surrogates
 import Uncertainty
+import Reporting
 
 /// Adaptive against LHS on the same test samples: how much of a difference between two points of a
 /// seed is more than the test split's own sampling error.
@@ -80,6 +81,32 @@ extension RefineStudy {
             }
         }
         return result
+    }
+
+    /// The equal-size comparisons as curves: adaptive / LHS of the test median and p95 against the
+    /// solves, one line and its 95 % band per label, model and seed, and the line ratio = 1 (log y).
+    static func pairedFigure(_ comparisons: [PairedComparison]) -> Figure? {
+        let equal = comparisons.filter { $0.adaptiveSolves == $0.lhsSolves }
+        guard !equal.isEmpty else { return nil }
+        var names: [String] = []
+        for c in equal where !names.contains("\(c.label) \(c.model) seed \(c.seed)") { names.append("\(c.label) \(c.model) seed \(c.seed)") }
+        func panel(_ statistic: String) -> Panel {
+            var series: [PlotSeries] = []
+            let rows = equal.filter { $0.statistic == statistic }
+            for (k, name) in names.enumerated() {
+                let curve = rows.filter { "\($0.label) \($0.model) seed \($0.seed)" == name }.sorted { $0.adaptiveSolves < $1.adaptiveSolves }
+                guard !curve.isEmpty else { continue }
+                let x = curve.map { Double($0.adaptiveSolves) }, color = RGBColor.palette[k % RGBColor.palette.count]
+                series.append(.band(BandSeries(x: x, lower: curve.map(\.ratioLow), upper: curve.map(\.ratioHigh), color: color)))
+                series.append(.line(LineSeries(name, x: x, y: curve.map(\.ratio), color: color)))
+            }
+            let solves = rows.map { Double($0.adaptiveSolves) }
+            series.append(.line(LineSeries("equal error", x: [solves.min()!, solves.max()!], y: [1, 1], color: RGBColor(hex: 0x666666), width: 1, dash: .dashed)))
+            return Panel("test \(statistic)", .xy(XYPlot(xAxis: Axis("FEM training solves", scale: .log10),
+                                                         yAxis: Axis("adaptive / LHS, \(statistic)", scale: .log10), series: series)))
+        }
+        return Figure(name: "refine-paired", title: "Adaptive against LHS at equal solves (95 % paired bootstrap over the test samples)",
+                      panels: [panel("median"), panel("p95")], columns: 1, panelWidth: 760)
     }
 
     static func pairedCSV(_ comparisons: [PairedComparison]) -> String {

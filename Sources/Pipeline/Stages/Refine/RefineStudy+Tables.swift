@@ -174,7 +174,15 @@ extension RefineStudy {
         let saved = savings(points)
         try AtomicFile.write(savingsCSV(saved), to: layout.refine.studySavings)
         try AtomicFile.write(hyperparameterTable(points), to: layout.refine.studyHyperparameters)
-        try AtomicFile.write(pairedCSV(try pairedComparisons(points)), to: layout.refine.studyPaired)
+        let comparisons = try pairedComparisons(points)
+        try AtomicFile.write(pairedCSV(comparisons), to: layout.refine.studyPaired)
+        var figures: [URL] = []
+        if let paired = pairedFigure(comparisons) {
+            let url = layout.refine.studyPaired.deletingPathExtension().appendingPathExtension("svg")
+            try AtomicFile.write(try paired.svg(), to: url)
+            try PNGConverter.convert(svg: url, to: url.deletingPathExtension().appendingPathExtension("png"))
+            figures.append(url)
+        }
         for s in saved {
             note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
                  + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves"))
@@ -184,7 +192,7 @@ extension RefineStudy {
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
         var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
         for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, layout.refine.studyHyperparameters,
-                        layout.refine.studyPaired, svg] {
+                        layout.refine.studyPaired, svg] + figures {
             manifest.addOutput(url)
         }
         try manifest.write(to: layout.refine.studyManifest)
