@@ -344,8 +344,11 @@ final class RefineTests: XCTestCase {
         let blocks = try EvaluationReport.refineStudySection(dataPath: data.path, metrics: &metrics)
         XCTAssertEqual(blocks.first, .heading(2, "Adaptive sampling against LHS"))
         XCTAssertEqual(metrics["refine_study"]?["points"]?.number, 4)
-        guard case .table(let table)? = blocks.last else { return XCTFail("no table") }
-        XCTAssertEqual(table.rows.count, 2)
+        let tables = blocks.compactMap { block -> ReportTable? in if case .table(let t) = block { return t }; return nil }
+        XCTAssertEqual(tables.count, 2, "the savings and the paired comparisons with the largest LHS design")
+        XCTAssertEqual(tables.first?.rows.count, 2)
+        XCTAssertEqual(tables.last?.rows.map { Array($0[3...5]) }, [["median", "6", "9"], ["p95", "6", "9"]])
+        XCTAssertEqual(metrics["refine_study"]?["paired"]?.array?.count, 6, "6/6, 6/9, 9/9: median and p95")
         // Without a study the report has no such section.
         var none: [String: JSONValue] = [:]
         XCTAssertEqual(try EvaluationReport.refineStudySection(dataPath: try smokeData().path, metrics: &none), [])
@@ -368,6 +371,7 @@ final class RefineTests: XCTestCase {
         var again: [String: JSONValue] = [:]
         _ = try EvaluationReport.refineStudySection(dataPath: data.path, metrics: &again)
         XCTAssertEqual(again["refine_study"]?["points"]?.number, 4)
+        XCTAssertEqual(again["refine_study"]?["paired"]?.array?.count, 0, "imported points carry no per-sample errors")
         // A table of other data, or of another configuration under the same label, is refused by name.
         let text = try String(contentsOf: saved, encoding: .utf8)
         let dataDigest = String(before[0][11]), configDigest = String(before[0][10])

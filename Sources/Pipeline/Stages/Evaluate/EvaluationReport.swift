@@ -354,15 +354,21 @@ public enum EvaluationReport {
     }
 
     /// "Adaptive sampling against LHS": the curves of `train-dmd refine-study` and the solves adaptive
-    /// sampling needs for the LHS curve's last error, when DATA/refine/study holds finished points;
-    /// adds metrics.json "refine_study".
+    /// sampling needs for the LHS curve's last error, and (points with per-sample test errors) the
+    /// paired comparisons, when DATA/refine/study holds finished points; adds metrics.json "refine_study".
     static func refineStudySection(dataPath: String, metrics: inout [String: JSONValue]) throws -> [ReportBlock] {
         let points = try RefineStudy.gather(DataLayout(URL(fileURLWithPath: dataPath, isDirectory: true)))
         guard !points.isEmpty else { return [] }
         let savings = RefineStudy.savings(points)
         let curves = RefineStudy.curveKeys(points)
+        let paired = try RefineStudy.pairedComparisons(points)
         metrics["refine_study"] = .object([
             "points": JSONValue(points.count), "curves": JSONValue(curves.count),
+            "paired": .array(paired.map { c in
+                .object(["label": .string(c.label), "model": .string(c.model), "seed": JSONValue(Int(c.seed)), "statistic": .string(c.statistic),
+                         "adaptive_solves": JSONValue(c.adaptiveSolves), "lhs_solves": JSONValue(c.lhsSolves), "ratio": JSONValue(c.ratio),
+                         "ratio_low": JSONValue(c.ratioLow), "ratio_high": JSONValue(c.ratioHigh)])
+            }),
             "savings": .array(savings.map { s in
                 .object(["label": .string(s.label), "model": .string(s.model), "statistic": .string(s.statistic), "lhs_solves": JSONValue(s.lhsSolves),
                          "lhs_test_error": JSONValue(s.lhsError), "adaptive_solves": s.adaptiveSolves.map { JSONValue($0) } ?? .null,
@@ -385,6 +391,24 @@ public enum EvaluationReport {
                                               + "(medians over seeds; the first adaptive point at or below it; the goal is a ratio ≤ 0.5).")))
             blocks.append(.table(ReportTable(header: ["label", "model", "test statistic", "LHS error at solves", "adaptive solves", "ratio"], rows: rows,
                                              alignments: [.left, .left, .left, .right, .right, .right])))
+        }
+        // Points with per-sample test errors: each adaptive point against LHS, with the test split's sampling error.
+        if !paired.isEmpty {
+            if let figure = RefineStudy.pairedFigure(paired) {
+                blocks.append(.figure(ReportFigure(figure, caption: "Adaptive / LHS of the test median and p95 at equal solves, per seed, with the "
+                                                   + "95 % paired bootstrap interval over the test samples (the test split's sampling error only).")))
+            }
+            let reference = paired.filter { $0.lhsSolves != $0.adaptiveSolves }
+            if !reference.isEmpty {
+                blocks.append(.paragraph(RichText("Each adaptive point against the LHS curve's largest design (same label, model and seed): "
+                                                  + "the ratio of the test statistic and its 95 % paired bootstrap interval; below 1 with the "
+                                                  + "interval's upper end below 1 is a saving the test split resolves.")))
+                blocks.append(.table(ReportTable(header: ["label", "model", "seed", "statistic", "adaptive solves", "LHS solves", "adaptive / LHS [95 %]"],
+                                                 rows: reference.map { c in
+                                                     [c.label, c.model, "\(c.seed)", c.statistic, "\(c.adaptiveSolves)", "\(c.lhsSolves)",
+                                                      "\(fmt(c.ratio, 3)) [\(fmt(c.ratioLow, 3)), \(fmt(c.ratioHigh, 3))]"]
+                                                 }, alignments: [.left, .left, .right, .left, .right, .right, .right])))
+            }
         }
         return blocks
     }
