@@ -80,7 +80,10 @@ struct Refine: ParsableCommand {
 struct RefineStudy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refine-study", abstract: "Test error against FEM training solves: nested LHS subsets against adaptive sampling, several seeds (resumable).",
-        discussion: "Writes DATA/refine/study/refine_study.csv, refine_curves.csv (each curve's wall time), refine_study.svg/.png; see docs/surrogates.md.")
+        discussion: "Writes DATA/refine/study/refine_study.csv, refine_curves.csv (each curve's wall time), refine_savings.csv (the solves adaptive "
+            + "sampling needs for the LHS curve's last error), refine_hyperparameters.csv (each POD-GP point's hyper-parameters), refine_paired.csv "
+            + "and refine_paired.svg/.png (adaptive / LHS with a paired bootstrap interval over the test samples), refine_study.svg/.png; "
+            + "see docs/surrogates.md.")
     @OptionGroup var options: RefineStudyOptions
     func run() throws { try Pipeline.RefineStudy.run(options) }
 }
