@@ -1,6 +1,19 @@
 import Foundation
 import NumericalFoundations
 
+/// The constant a GP's predictions revert to away from its data.
+///
+/// `sample`: the training targets' mean (what standardising them gives). `generalizedLeastSquares`:
+/// ordinary kriging's μ̂ = 1ᵀK⁻¹y / 1ᵀK⁻¹1 (Santner, Williams & Notz, *The Design and Analysis of
+/// Computer Experiments*, 2003, §3.3), with K the covariance of the fitted hyper-parameters: each
+/// point counts by the information it carries, so a tight cluster counts about as one point. It
+/// matters for a design that is not spread like the points predicted (adaptive sampling crowds its
+/// points where the map is hard, and the sample mean follows them).
+public enum GaussianProcessPriorMean: String, Codable, CaseIterable, Sendable {
+    case sample
+    case generalizedLeastSquares = "gls"
+}
+
 /// How a Gaussian process is fitted.
 public struct GaussianProcessOptions: Codable, Equatable, Sendable {
     public var kernel: CovarianceKernel
@@ -28,6 +41,10 @@ public struct GaussianProcessOptions: Codable, Equatable, Sendable {
     /// Standardise the targets (mean 0, standard deviation 1) before fitting, so the GP's prior
     /// mean is the targets' mean; predictions are returned in the targets' units.
     public var standardizeTargets: Bool
+    /// The GP's constant prior mean: nil or `.sample`, the targets' mean; `.generalizedLeastSquares`,
+    /// the kriging estimate given the fitted hyper-parameters (`GaussianProcessPriorMean`). The
+    /// likelihood is maximised on the standardised targets either way.
+    public var priorMean: GaussianProcessPriorMean?
 
     public init(kernel: CovarianceKernel = .matern52, restarts: Int = 4, seed: UInt64 = 1, stream: UInt64 = 0,
                 minimumLengthScale: Double = 1e-3, maximumLengthScale: Double = 1e3,
@@ -35,8 +52,8 @@ public struct GaussianProcessOptions: Codable, Equatable, Sendable {
                 minimumNoiseVarianceRatio: Double = 1e-10, maximumNoiseStandardDeviation: Double = 10,
                 penaltyWeight: Double = 100,
                 optimizer: LBFGSOptions = LBFGSOptions(maxIterations: 200, gradientTolerance: 1e-5, relativeFunctionTolerance: 1e-10),
-                standardizeTargets: Bool = true) {
-        self.kernel = kernel; self.restarts = restarts; self.seed = seed; self.stream = stream
+                standardizeTargets: Bool = true, priorMean: GaussianProcessPriorMean? = nil) {
+        self.kernel = kernel; self.restarts = restarts; self.seed = seed; self.stream = stream; self.priorMean = priorMean
         self.minimumLengthScale = minimumLengthScale; self.maximumLengthScale = maximumLengthScale
         self.minimumSignalStandardDeviation = minimumSignalStandardDeviation; self.maximumSignalStandardDeviation = maximumSignalStandardDeviation
         self.minimumNoiseVarianceRatio = minimumNoiseVarianceRatio; self.maximumNoiseStandardDeviation = maximumNoiseStandardDeviation
@@ -154,17 +171,30 @@ public struct GaussianProcessRegressor: Sendable {
 
     /// A regressor with given hyper-parameters (no optimisation).
     public init(inputs: [Double], targets: [Double], count: Int, dimension: Int, kernel: CovarianceKernel,
-                hyperparameters: GaussianProcessHyperparameters, standardizeTargets: Bool = true) throws {
+                hyperparameters: GaussianProcessHyperparameters, standardizeTargets: Bool = true, priorMean: GaussianProcessPriorMean? = nil) throws {
         try Self.checkData(inputs: inputs, targets: targets, count: count, dimension: dimension)
         guard hyperparameters.dimension == dimension, hyperparameters.vector.allSatisfy({ $0.isFinite }) else {
             throw ReducedOrderModelError.invalidOption("GP hyper-parameters need \(dimension) finite log length scales, got \(hyperparameters.logLengthScales)")
         }
         let (mean, scale) = Self.targetScaling(targets, standardize: standardizeTargets)
         let y = targets.map { ($0 - mean) / scale }
-        let evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: count, dimension: dimension, kernel: kernel,
+        var evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: count, dimension: dimension, kernel: kernel,
                                                            hyperparameters: hyperparameters, wantGradient: false)
+        let shift = priorMean == .generalizedLeastSquares ? Self.generalizedLeastSquaresMean(&evaluation, count: count) : 0
         self.init(kernel: kernel, dimension: dimension, count: count, inputs: inputs, hyperparameters: hyperparameters,
-                  targetMean: mean, targetScale: scale, evaluation: evaluation, report: nil)
+                  targetMean: mean + scale * shift, targetScale: scale, evaluation: evaluation, report: nil)
+    }
+
+    /// μ̂ = 1ᵀK⁻¹y / 1ᵀK⁻¹1 of the evaluation's standardised targets (`GaussianProcessPriorMean`),
+    /// its α made K⁻¹(y − μ̂1); returns μ̂ (0 when 1ᵀK⁻¹1 is not a positive number).
+    static func generalizedLeastSquaresMean(_ e: inout LikelihoodEvaluation, count n: Int) -> Double {
+        var weights = [Double](repeating: 1, count: n)
+        Lapack.choleskySolveInPlace(order: n, factor: e.factor, leadingDimension: n, rightHandSides: &weights, columns: 1, bLeadingDimension: 1)
+        let total = weights.reduce(0, +)
+        guard total > 0, total.isFinite else { return 0 }
+        let mu = e.alpha.reduce(0, +) / total
+        for i in 0..<n { e.alpha[i] -= mu * weights[i] }
+        return mu
     }
 
     private init(kernel: CovarianceKernel, dimension: Int, count: Int, inputs: [Double], hyperparameters: GaussianProcessHyperparameters,
@@ -229,12 +259,13 @@ public struct GaussianProcessRegressor: Sendable {
                                                           + "statuses: \(restarts.map(\.status))")
         }
         let theta = GaussianProcessHyperparameters(vector: chosen.theta)
-        let evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
+        var evaluation = try LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
                                                            hyperparameters: theta, wantGradient: false)
+        let shift = options.priorMean == .generalizedLeastSquares ? generalizedLeastSquaresMean(&evaluation, count: n) : 0
         let report = GaussianProcessFitReport(restarts: restarts, bestRestart: chosen.index, jitter: evaluation.jitter,
                                               wallSeconds: monotonicSeconds() - start)
         return GaussianProcessRegressor(kernel: options.kernel, dimension: d, count: n, inputs: inputs, hyperparameters: theta,
-                                        targetMean: mean, targetScale: scale, evaluation: evaluation, report: report)
+                                        targetMean: mean + scale * shift, targetScale: scale, evaluation: evaluation, report: report)
     }
 
     /// Bounds of each log-parameter (d log length scales, log σ_f, log σ_n), enforced by a quadratic

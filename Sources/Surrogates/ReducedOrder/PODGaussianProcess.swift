@@ -144,7 +144,8 @@ public struct PODGaussianProcess: Sendable {
                 let result = Result { () throws -> (fitted: GaussianProcessRegressor, conditioned: GaussianProcessRegressor) in
                     if k < r, let held = options.heldHyperparameters, k < held.count {
                         let gp = try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: gpOptions.kernel,
-                                                              hyperparameters: held[k], standardizeTargets: gpOptions.standardizeTargets)
+                                                              hyperparameters: held[k], standardizeTargets: gpOptions.standardizeTargets,
+                                                              priorMean: gpOptions.priorMean)
                         return (gp, gp)
                     }
                     guard let subset, let subsetInputs else {
@@ -154,7 +155,8 @@ public struct PODGaussianProcess: Sendable {
                     let fitted = try GaussianProcessRegressor.fit(inputs: subsetInputs, targets: subset.map { targets[$0] }, count: subset.count,
                                                                   dimension: d, options: gpOptions)
                     let all = try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: fitted.kernel,
-                                                           hyperparameters: fitted.hyperparameters, standardizeTargets: gpOptions.standardizeTargets)
+                                                           hyperparameters: fitted.hyperparameters, standardizeTargets: gpOptions.standardizeTargets,
+                                                           priorMean: gpOptions.priorMean)
                     return (fitted, all)
                 }
                 let elapsed = monotonicSeconds() - t0

@@ -279,7 +279,7 @@ extension PODGaussianProcess {
         }
         let coefficients = try pod.coefficients(of: outputs, count: count)
         let r = rank, d = inputDimension
-        let standardize = options?.gaussianProcess.standardizeTargets ?? true
+        let standardize = options?.gaussianProcess.standardizeTargets ?? true, priorMean = options?.gaussianProcess.priorMean
         let all = processes + (scaleProcess.map { [$0] } ?? [])
         var results = [Result<GaussianProcessRegressor, Error>?](repeating: nil, count: all.count)
         let lock = NSLock()
@@ -289,7 +289,7 @@ extension PODGaussianProcess {
                 let targets = k < r ? (0..<count).map { coefficients[$0 * r + k] } : scales!
                 let result = Result {
                     try GaussianProcessRegressor(inputs: inputs, targets: targets, count: count, dimension: d, kernel: gp.kernel,
-                                                 hyperparameters: gp.hyperparameters, standardizeTargets: standardize)
+                                                 hyperparameters: gp.hyperparameters, standardizeTargets: standardize, priorMean: priorMean)
                 }
                 lock.lock(); results[k] = result; lock.unlock()
             }

@@ -107,6 +107,35 @@ final class GaussianProcessTests: XCTestCase {
         XCTAssertGreaterThan(far[0], latent.max()!)
     }
 
+    /// The generalised-least-squares prior mean against its closed form. One point at x = −1 (y = 0)
+    /// and nine at x = +1 (y = 1), 2 apart with ℓ = 0.1 (correlation e^{−20√5}(…) < 1e-18): K is
+    /// block diagonal, [σ_f² + σ_n²] and σ_f² J₉ + σ_n² I₉, so the weights K⁻¹1 sum to
+    /// 1/(σ_f² + σ_n²) on the lone point and 9/(9σ_f² + σ_n²) on the cluster, and μ̂ is the cluster's
+    /// share of the total (0.50224 with σ_f = 1, σ_n = 0.1, in standardised units — the weights do
+    /// not depend on y, so the mean is the same in the targets' units). Far from both (x = 5) the
+    /// prediction is μ̂; with the sample mean it is 0.9. At the data, y shrunk toward μ̂ by the noise.
+    func testGeneralizedLeastSquaresMeanCountsAClusterAsOnePoint() throws {
+        let x = [-1.0] + [Double](repeating: 1, count: 9), y = [0.0] + [Double](repeating: 1, count: 9)
+        let theta = GaussianProcessHyperparameters(lengthScales: [0.1], signalStandardDeviation: 1, noiseStandardDeviation: 0.1)
+        let s2 = 1.0, n2 = 0.01
+        let lone = 1 / (s2 + n2), cluster = 9 / (9 * s2 + n2)
+        let expected = cluster / (lone + cluster)
+        for kernel in [CovarianceKernel.matern52, .squaredExponential] {
+            let gls = try GaussianProcessRegressor(inputs: x, targets: y, count: 10, dimension: 1, kernel: kernel, hyperparameters: theta,
+                                                   priorMean: .generalizedLeastSquares)
+            let sample = try GaussianProcessRegressor(inputs: x, targets: y, count: 10, dimension: 1, kernel: kernel, hyperparameters: theta)
+            XCTAssertEqual(gls.targetMean, expected, accuracy: 1e-12)
+            XCTAssertEqual(sample.targetMean, 0.9, accuracy: 1e-15)
+            XCTAssertEqual(try gls.predict(inputs: [5], count: 1).mean[0], expected, accuracy: 1e-12)
+            XCTAssertEqual(try sample.predict(inputs: [5], count: 1).mean[0], 0.9, accuracy: 1e-12)
+            let atData = try gls.predict(inputs: [-1, 1], count: 2).mean
+            XCTAssertEqual(atData[0], 0 + 0.01 / 1.01 * expected, accuracy: 1e-12, "the lone point: y shrunk toward μ̂ by σ_n²/(σ_f² + σ_n²)")
+            XCTAssertEqual(atData[1], 1 - 0.01 / 9.01 * (1 - expected), accuracy: 1e-12)
+            // The variance does not depend on the mean.
+            XCTAssertEqual(try gls.predict(inputs: [0.3], count: 1).variance, try sample.predict(inputs: [0.3], count: 1).variance)
+        }
+    }
+
     /// Duplicated inputs with zero noise make K singular: the jitter fallback factorizes it and reports it.
     func testJitterFallbackOnSingularCovariance() throws {
         let x = [0.1, 0.2, 0.1, 0.2, -0.5, 0.3]

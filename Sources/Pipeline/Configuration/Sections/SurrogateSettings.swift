@@ -18,6 +18,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// What POD-GP's POD reduces: the (transformed) fields, or their shapes s = c3/‖c3‖ with the
     /// scale log‖c3‖ regressed by a GP of its own (c3 = e^g · s).
     public enum GPOutput: String, CaseIterable, Sendable { case field, scaleShape = "scale_shape" }
+    /// POD-GP's constant prior mean per coefficient: the sample mean, or ordinary kriging's
+    /// generalised-least-squares estimate (`GaussianProcessPriorMean`).
+    public enum PriorMean: String, CaseIterable, Sendable { case sample, gls }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): one named, or
     /// `by_validation`, the fitted model with the smallest validation median (`BestSurrogate`).
@@ -74,6 +77,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var gpDerivativeModes: Int
     /// Samples whose likelihood the GP hyper-parameters maximise (a seeded subset); 0: all of them.
     public var gpHyperparameterSamples: Int
+    /// `gp_prior_mean`: what each coefficient's GP reverts to away from its data.
+    public var gpPriorMean: PriorMean
     /// POD-GP's inputs (the parameters, or also the wind's descriptors).
     public var gpInputFeatures: InputFeatureSet
     /// POD-GP's outputs: the fields, or the scale/shape split.
@@ -139,6 +144,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         gpSeed = UInt64(try r.int("gp_seed", default: 7, in: 0...Int.max))
         gpDerivativeModes = try r.int("gp_derivative_modes", default: 0, in: 0...100_000)
         gpHyperparameterSamples = try r.int("gp_hyperparameter_samples", default: 0, in: 0...Int.max)
+        gpPriorMean = try r.choice("gp_prior_mean", default: PriorMean.sample)
         gpInputFeatures = try r.choice("gp_input_features", default: InputFeatureSet.parameters)
         // The sensitivities are ∂c3/∂θ; the descriptors' own derivatives in θ are not computed.
         if gpInputFeatures != .parameters && gpDerivativeModes > 0 {

@@ -186,6 +186,7 @@ public enum SurrogateFitStage {
         let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
         var gp = GaussianProcessOptions()
         gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
+        gp.priorMean = s.gpPriorMean == .gls ? .generalizedLeastSquares : nil
         var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
                                                 threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
         options.gradientModes = s.gpDerivativeModes

@@ -209,6 +209,7 @@ public enum RefineLoop {
         // leave the digest as it was, so those runs still resume.
         if var surrogate = sections["surrogate"]?.object {
             if surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) { surrogate.removeValue(forKey: "gp_output") }
+            if surrogate["gp_prior_mean"] == .string(SurrogateSettings.PriorMean.sample.rawValue) { surrogate.removeValue(forKey: "gp_prior_mean") }
             for key in ["gp_low_fidelity_mesh", "podnn_low_fidelity_mesh"] where surrogate[key] == .array([]) { surrogate.removeValue(forKey: key) }
             sections["surrogate"] = .object(surrogate)
         }
