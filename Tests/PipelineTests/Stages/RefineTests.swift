@@ -397,6 +397,20 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// `gp_prior_mean`: "sample" (the default) leaves the refine digest as it was before the key
+    /// existed, so earlier runs resume; "gls" changes it; an unknown value is refused by name.
+    func testPriorMeanKeyAndTheRefineDigest() throws {
+        let url = URL(fileURLWithPath: Self.config)
+        let plain = try PipelineConfig.load(url), sample = try PipelineConfig.load(url, overrides: ["surrogate.gp_prior_mean=sample"])
+        let gls = try PipelineConfig.load(url, overrides: ["surrogate.gp_prior_mean=gls"])
+        XCTAssertEqual(gls.surrogate.gpPriorMean, .gls)
+        XCTAssertEqual(RefineLoop.configurationDigest(plain), RefineLoop.configurationDigest(sample))
+        XCTAssertNotEqual(RefineLoop.configurationDigest(plain), RefineLoop.configurationDigest(gls))
+        XCTAssertThrowsError(try PipelineConfig.load(url, overrides: ["surrogate.gp_prior_mean=median"])) {
+            XCTAssertTrue("\($0)".contains("gp_prior_mean"), "\($0)")
+        }
+    }
+
     /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every
     /// sample: every resample's ratio is exactly 0.5, so the interval is [0.5, 0.5] — an unpaired
     /// bootstrap would spread it. The same values paired in another order: the estimate is 1 and the
