@@ -93,6 +93,24 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(try contents(resumed.folder), try contents(reference.folder))
         XCTAssertTrue(notes.contains { $0.hasPrefix("refine: round 2 ") }, "round 2 was redone")
 
+        // Round 1 redone (its manifest gone) chooses round 2's points again: the same ones, so round 2's
+        // results still belong to them. Had round 2 been solved for other points (its chosen.npy says
+        // so), the redone round refuses to pair them with its own choice, naming the folder.
+        try FileManager.default.removeItem(at: resumed.manifest(round: 1))
+        _ = try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 1, notice: { _ in })
+        XCTAssertEqual(try contents(resumed.folder), try contents(reference.folder))
+        let chosenURL = resumed.file(DataLayout.RefineRun.chosenFile, round: 2)
+        var solvedFor = try Npy.read(Int64.self, from: chosenURL).values
+        solvedFor[0] = solvedFor[0] == 0 ? 1 : 0
+        try Npy.write(solvedFor, shape: [solvedFor.count], to: chosenURL)
+        try FileManager.default.removeItem(at: resumed.manifest(round: 1))
+        XCTAssertThrowsError(try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 1, notice: { _ in })) {
+            XCTAssertTrue("\($0)".contains(resumed.round(2).path) && "\($0)".contains("other points"), "\($0)")
+        }
+        try Data(contentsOf: reference.file(DataLayout.RefineRun.chosenFile, round: 2)).write(to: chosenURL)
+        _ = try RefineLoop.run(config: config, dataDirectory: data, run: resumed, settings: Self.settings, threads: 1, notice: { _ in })
+        XCTAssertEqual(try contents(resumed.folder), try contents(reference.folder))
+
         // A rerun with other settings is refused, naming the folder.
         var other = Self.settings
         other.batchSize = 2

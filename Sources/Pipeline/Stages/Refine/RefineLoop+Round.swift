@@ -237,6 +237,23 @@ extension RefineLoop {
         return (available, try descriptors.inputs.appended(to: scaled, descriptors: descriptorRows.flatMap { $0 }, rows: available.count), latent)
     }
 
+    /// Round `next`'s FEM results are read back whenever its c3.npy exists (`solvedRound`), so its points
+    /// must not change under them: a redone round that chooses other points than those its successor
+    /// was solved for (a folder copied or edited by hand, or a fit that no longer gives the same bits)
+    /// is refused instead of pairing one design's fields with another's parameters.
+    static func checkNoResultsForOtherPoints(round next: Int, chosen: [Int], run: DataLayout.RefineRun) throws {
+        let c3 = run.file(DataLayout.FEM.c3File, round: next), chosenURL = run.file(DataLayout.RefineRun.chosenFile, round: next)
+        guard FileManager.default.fileExists(atPath: c3.path) || FileManager.default.fileExists(atPath: run.file(DataLayout.FEM.statusFile, round: next).path) else {
+            return
+        }
+        let solvedFor = try? Npy.read(Int64.self, from: chosenURL, expectedShape: [chosen.count]).values.map { Int($0) }
+        guard solvedFor == chosen else {
+            throw StageError("refine: \(run.round(next).path) holds FEM results (c3.npy) for other points than round \(next - 1)'s fit now chooses "
+                             + "(its chosen.npy \(solvedFor == nil ? "is missing or of another size" : "differs")): delete that round's folder and the "
+                             + "later ones to continue from here")
+        }
+    }
+
     /// Chooses round `next`'s points among the pool's unacquired candidates and writes them (params,
     /// chosen pool indices, the score of each when chosen: the expected squared relative ℓ2 error of
     /// c3, `VarianceAcquisition.relativeErrorWeights`); returns those values.
@@ -272,6 +289,7 @@ extension RefineLoop {
                                                         shortlist: min(settings.shortlist, available.count), weights: weights, threads: context.threads,
                                                         criterion: settings.acquisition ?? .variance, seed: settings.seed &+ UInt64(next))
         let chosen = batch.chosen.map { available[$0] }
+        try checkNoResultsForOtherPoints(round: next, chosen: chosen, run: run)
         try FileManager.default.createDirectory(at: run.round(next), withIntermediateDirectories: true)
         let files: [(String, () throws -> Void)] = [
             (DataLayout.RefineRun.paramsFile, { try Npy.write(chosen.flatMap { Array(pool.row($0)) }, shape: [k, 6], to: run.file(DataLayout.RefineRun.paramsFile, round: next)) }),
