@@ -469,6 +469,9 @@ final class RefineTests: XCTestCase {
             XCTAssertGreaterThan(c[k].ratioHigh, 1)
         }
         XCTAssertEqual(try RefineStudy.pairedComparisons(points), c, "seeded: the same intervals again")
+        let more = try RefineStudy.pairedComparisons(points + [point("adaptive", 3, try file("a3.npy", lhs.map { 2 * $0 }))])
+        XCTAssertEqual(more.count, c.count + 2)
+        XCTAssertEqual(Array(more.suffix(c.count)), c, "a point joining the study leaves the other intervals as they were")
         // The figure draws the equal-size comparisons: one curve (6 solves) with its band, and the line ratio = 1.
         let figure = try XCTUnwrap(RefineStudy.pairedFigure(c))
         XCTAssertEqual(figure.panels.count, 2)

@@ -58,15 +58,17 @@ extension RefineStudy {
                     }
                     let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
                     guard !pairs.isEmpty else { continue }
-                    for (name, statistic) in [("median", { (v: [Double]) in try Metrics.median(v) }),
-                                              ("p95", { (v: [Double]) in try Metrics.percentile(v, 95) })] {
-                        let ax = pairs.map(\.0), ly = pairs.map(\.1)
+                    let ax = pairs.map(\.0), ly = pairs.map(\.1)
+                    for (k, (name, statistic)) in [("median", { (v: [Double]) in try Metrics.median(v) }),
+                                                   ("p95", { (v: [Double]) in try Metrics.percentile(v, 95) })].enumerated() {
                         let estimateA = try statistic(ax), estimateL = try statistic(ly)
                         var replicates: [Double] = []
                         replicates.reserveCapacity(pairedResamples)
                         var drawnA = [Double](repeating: 0, count: pairs.count), drawnL = drawnA
                         var failure: Error?
-                        Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: UInt64(result.count)) { rows in
+                        // The stream names the comparison, so its interval does not move when other points join the study.
+                        let stream = UInt64(a.solves) << 32 | UInt64(l.solves) << 1 | UInt64(k)
+                        Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: stream) { rows in
                             for (k, i) in rows.enumerated() { drawnA[k] = ax[i]; drawnL[k] = ly[i] }
                             do { replicates.append(try statistic(drawnA) / statistic(drawnL)) } catch { failure = error }
                         }
