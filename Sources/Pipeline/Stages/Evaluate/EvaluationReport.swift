@@ -400,7 +400,7 @@ public enum EvaluationReport {
             }
             let reference = paired.filter { $0.lhsSolves != $0.adaptiveSolves }
             if !reference.isEmpty {
-                blocks.append(.paragraph(RichText("Each adaptive point against the LHS curve's largest design (same label, model and seed): "
+                blocks.append(.paragraph(RichText("Each adaptive point against the largest LHS design with per-sample errors (same label, model and seed): "
                                                   + "the ratio of the test statistic and its 95 % paired bootstrap interval; below 1 with the "
                                                   + "interval's upper end below 1 is a saving the test split resolves.")))
                 blocks.append(.table(ReportTable(header: ["label", "model", "seed", "statistic", "adaptive solves", "LHS solves", "adaptive / LHS [95 %]"],

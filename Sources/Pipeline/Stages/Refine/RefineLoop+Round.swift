@@ -248,7 +248,7 @@ extension RefineLoop {
         }
         let solvedFor = try? Npy.read(Int64.self, from: chosenURL, expectedShape: [chosen.count]).values.map { Int($0) }
         guard solvedFor == chosen else {
-            throw StageError("refine: \(run.round(next).path) holds FEM results (c3.npy) for other points than round \(next - 1)'s fit now chooses "
+            throw StageError("refine: \(run.round(next).path) holds FEM results (c3.npy, status.npy) for other points than round \(next - 1)'s fit now chooses "
                              + "(its chosen.npy \(solvedFor == nil ? "is missing or of another size" : "differs")): delete that round's folder and the "
                              + "later ones to continue from here")
         }

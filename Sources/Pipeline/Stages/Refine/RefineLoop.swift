@@ -115,7 +115,8 @@ public struct RefineRound: Equatable, Sendable {
 /// checkpoints/ while they are solved), each model's per-test-sample errors, evaluation.json, and
 /// manifest.json last. A rerun reloads every round with a manifest and continues the first without:
 /// every step is a deterministic function of the files before it (seeded fits, per-sample FEM), so a
-/// killed run ends with the bytes of an uninterrupted one. The test split is only scored: it is never in the pool nor acquired.
+/// killed run ends with the bytes of an uninterrupted one. The test split is only scored: it is never
+/// in the pool nor acquired.
 public enum RefineLoop {
     /// The acquired points and their FEM results of rounds 1 … r.
     struct Acquired {

@@ -33,7 +33,8 @@ extension RefineStudy {
     static let pairedHeader = "label,model,seed,statistic,adaptive_solves,lhs_solves,adaptive_error,lhs_error,ratio,ratio_low,ratio_high,test_samples"
 
     /// For every adaptive point with per-sample test errors: against the LHS point of the same solve
-    /// count, and against the LHS curve's largest (the savings' reference), when those have them too.
+    /// count, and against the largest LHS point that has them (the savings' reference when every LHS
+    /// point has them; the rows name both solve counts).
     public static func pairedComparisons(_ points: [Point]) throws -> [PairedComparison] {
         var result: [PairedComparison] = []
         var cache: [URL: [Double]] = [:]
@@ -69,7 +70,7 @@ extension RefineStudy {
                         // The stream names the comparison, so its interval does not move when other points join the study.
                         let stream = UInt64(a.solves) << 32 | UInt64(l.solves) << 1 | UInt64(k)
                         Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: stream) { rows in
-                            for (k, i) in rows.enumerated() { drawnA[k] = ax[i]; drawnL[k] = ly[i] }
+                            for (j, i) in rows.enumerated() { drawnA[j] = ax[i]; drawnL[j] = ly[i] }
                             do { replicates.append(try statistic(drawnA) / statistic(drawnL)) } catch { failure = error }
                         }
                         if let failure { throw failure }

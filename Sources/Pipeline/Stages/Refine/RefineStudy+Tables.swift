@@ -177,11 +177,14 @@ extension RefineStudy {
         let comparisons = try pairedComparisons(points)
         try AtomicFile.write(pairedCSV(comparisons), to: layout.refine.studyPaired)
         var figures: [URL] = []
+        let pairedSVG = layout.refine.studyPaired.deletingPathExtension().appendingPathExtension("svg")
         if let paired = pairedFigure(comparisons) {
-            let url = layout.refine.studyPaired.deletingPathExtension().appendingPathExtension("svg")
-            try AtomicFile.write(try paired.svg(), to: url)
-            try PNGConverter.convert(svg: url, to: url.deletingPathExtension().appendingPathExtension("png"))
-            figures.append(url)
+            try AtomicFile.write(try paired.svg(), to: pairedSVG)
+            try PNGConverter.convert(svg: pairedSVG, to: pairedSVG.deletingPathExtension().appendingPathExtension("png"))
+            figures.append(pairedSVG)
+        } else {
+            // No comparison at equal solves: an earlier figure would describe points no longer in the tables.
+            for url in [pairedSVG, pairedSVG.deletingPathExtension().appendingPathExtension("png")] { try? FileManager.default.removeItem(at: url) }
         }
         for s in saved {
             note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
