@@ -24,7 +24,7 @@ struct TrainDMD: ParsableCommand {
           swift run -c release train-dmd bench-dmd               (the overhead of DMD per epoch)
         """,
         subcommands: [Train.self, Fit.self, Compare.self, Best.self, LearningCurveCommand.self, Refine.self, RefineStudy.self, Study.self, StudyRun.self, Verdict.self, Predict.self, DMDCommand.self, Sweep.self,
-                      Bench.self, BenchDMD.self, SyntheticFEM.self, BLASKernel.self],
+                      Bench.self, BenchDMD.self, BenchGP.self, SyntheticFEM.self, BLASKernel.self],
         defaultSubcommand: Train.self)
 }
 
@@ -152,6 +152,14 @@ struct BenchDMD: ParsableCommand {
         discussion: DMDOverheadBenchmarkOptions.discussion)
     @OptionGroup var options: DMDOverheadBenchmarkOptions
     func run() throws { try DMDOverheadBenchmark.run(options) }
+}
+
+struct BenchGP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-gp", abstract: "Time the Gaussian-process likelihood and one fit of a POD-GP coefficient on synthetic data.",
+        discussion: GaussianProcessBenchmarkOptions.discussion)
+    @OptionGroup var options: GaussianProcessBenchmarkOptions
+    func run() throws { try options.run() }
 }
 
 struct SyntheticFEM: ParsableCommand {

@@ -150,4 +150,21 @@ final class SubcommandTests: XCTestCase {
         XCTAssertGreaterThan(change, 0)
         XCTAssertLessThan(change, 0.2)
     }
+
+    /// `train-dmd bench-gp`: its digest of the fitted bits is the same in two runs (what it is for:
+    /// checking that a change to the likelihood code keeps the results), and a bad kernel is a usage
+    /// error naming the option.
+    func testGaussianProcessBenchmarkPrintsARepeatableDigest() throws {
+        let arguments = ["bench-gp", "--samples", "40", "--dimension", "3", "--restarts", "2", "--repeats", "2"]
+        let first = try run("train-dmd", arguments), second = try run("train-dmd", arguments)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        func digest(_ o: Output) -> String? { o.lines.first { $0.hasPrefix("digest ") }.map { String($0.dropFirst(7)) } }
+        let d = try XCTUnwrap(digest(first), first.stdout)
+        XCTAssertEqual(d.count, 64)
+        XCTAssertEqual(digest(second), d)
+        XCTAssertTrue(first.stdout.contains("fit (2 starts)"), first.stdout)
+        let bad = try run("train-dmd", ["bench-gp", "--kernel", "cubic"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--kernel"), bad.stderr)
+    }
 }

@@ -39,6 +39,21 @@ public enum CovarianceKernel: String, Codable, Sendable, CaseIterable {
             return 5.0 / 3.0 * (1 + 5.0.squareRoot() * r) * Foundation.exp(-(5.0.squareRoot()) * r)
         }
     }
+
+    /// `correlation` and `lengthScaleDerivativeFactor` from one exponential: the same expressions,
+    /// so the same bits as the two calls.
+    @inline(__always)
+    func correlationAndLengthScaleDerivativeFactor(_ r2: Double) -> (correlation: Double, derivativeFactor: Double) {
+        switch self {
+        case .squaredExponential:
+            let e = Foundation.exp(-0.5 * r2)
+            return (e, e)
+        case .matern52:
+            let r = r2.squareRoot()
+            let e = Foundation.exp(-(5.0.squareRoot()) * r)
+            return ((1 + 5.0.squareRoot() * r + 5.0 / 3.0 * r2) * e, 5.0 / 3.0 * (1 + 5.0.squareRoot() * r) * e)
+        }
+    }
 }
 
 extension CovarianceKernel {
@@ -93,20 +108,34 @@ public struct GaussianProcessHyperparameters: Codable, Equatable, Sendable {
 /// The covariance computations shared by fitting, the likelihood and prediction. Inputs are
 /// row-major (count × d).
 enum CovarianceAlgebra {
-    /// K_f (signal part, no noise), full symmetric n × n row-major.
+    /// K_f (signal part, no noise), full symmetric n × n row-major. With `derivativeFactors`, also
+    /// `lengthScaleDerivativeFactor` of each pair j < i, in the order (1,0), (2,0), (2,1), (3,0), …
+    /// (n(n−1)/2 values): the likelihood's gradient needs them and they share the pair's exponential.
     static func trainingCovariance(_ x: UnsafePointer<Double>, count n: Int, dimension d: Int, kernel: CovarianceKernel,
                                    inverseSquaredLengthScales w: [Double], signalVariance s2: Double,
-                                   into k: UnsafeMutablePointer<Double>) {
-        for i in 0..<n {
-            k[i * n + i] = s2
-            let xi = x + i * d
-            for j in 0..<i {
-                let xj = x + j * d
-                var r2 = 0.0
-                for m in 0..<d { let delta = xi[m] - xj[m]; r2 += delta * delta * w[m] }
-                let v = s2 * kernel.correlation(r2)
-                k[i * n + j] = v
-                k[j * n + i] = v
+                                   into k: UnsafeMutablePointer<Double>, derivativeFactors: UnsafeMutablePointer<Double>? = nil) {
+        w.withUnsafeBufferPointer { wb in
+            let w = wb.baseAddress!
+            var pair = 0
+            for i in 0..<n {
+                k[i * n + i] = s2
+                let xi = x + i * d
+                for j in 0..<i {
+                    let xj = x + j * d
+                    var r2 = 0.0
+                    for m in 0..<d { let delta = xi[m] - xj[m]; r2 += delta * delta * w[m] }
+                    let v: Double
+                    if let derivativeFactors {
+                        let both = kernel.correlationAndLengthScaleDerivativeFactor(r2)
+                        v = s2 * both.correlation
+                        derivativeFactors[pair] = both.derivativeFactor
+                        pair += 1
+                    } else {
+                        v = s2 * kernel.correlation(r2)
+                    }
+                    k[i * n + j] = v
+                    k[j * n + i] = v
+                }
             }
         }
     }
@@ -159,34 +188,64 @@ struct LikelihoodEvaluation {
     var jitter: Double
 }
 
+/// The n × n buffers of a likelihood evaluation, kept between the evaluations of one maximisation
+/// (hundreds of them at the same n): allocating and zeroing three such matrices each time cost about
+/// a tenth of an evaluation. Every buffer is overwritten before it is read.
+struct LikelihoodWorkspace {
+    var signal: [Double] = []
+    var factor: [Double] = []
+    var inverse: [Double] = []
+    var derivativeFactors: [Double] = []
+
+    /// `buffer` with `count` elements, their values unspecified.
+    static func sized(_ buffer: inout [Double], _ count: Int) {
+        guard buffer.count != count else { return }
+        buffer = [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}
+
 extension LikelihoodEvaluation {
     static func evaluate(inputs x: [Double], targets y: [Double], count n: Int, dimension d: Int, kernel: CovarianceKernel,
                          hyperparameters theta: GaussianProcessHyperparameters, wantGradient: Bool) throws -> LikelihoodEvaluation {
+        var workspace = LikelihoodWorkspace()
+        return try evaluate(inputs: x, targets: y, count: n, dimension: d, kernel: kernel, hyperparameters: theta,
+                            wantGradient: wantGradient, workspace: &workspace)
+    }
+
+    /// The same with the buffers of `workspace` (its `factor` becomes the evaluation's: a caller that
+    /// keeps the evaluation while evaluating again pays one copy).
+    static func evaluate(inputs x: [Double], targets y: [Double], count n: Int, dimension d: Int, kernel: CovarianceKernel,
+                         hyperparameters theta: GaussianProcessHyperparameters, wantGradient: Bool,
+                         workspace: inout LikelihoodWorkspace) throws -> LikelihoodEvaluation {
         let w = theta.logLengthScales.map { Foundation.exp(-2 * $0) }
         let s2 = theta.signalVariance, noise = theta.noiseVariance
-        var kf = [Double](repeating: 0, count: n * n)
-        var factor = [Double](repeating: 0, count: n * n)
+        LikelihoodWorkspace.sized(&workspace.signal, n * n)
+        LikelihoodWorkspace.sized(&workspace.factor, n * n)
+        LikelihoodWorkspace.sized(&workspace.derivativeFactors, wantGradient ? n * (n - 1) / 2 : 0)
         let jitter = try x.withUnsafeBufferPointer { xb in
-            try kf.withUnsafeMutableBufferPointer { kb in
-                CovarianceAlgebra.trainingCovariance(xb.baseAddress!, count: n, dimension: d, kernel: kernel,
-                                                     inverseSquaredLengthScales: w, signalVariance: s2, into: kb.baseAddress!)
-                return try factor.withUnsafeMutableBufferPointer { fb in
-                    try CovarianceAlgebra.factorizeWithJitter(signal: kb.baseAddress!, count: n, noiseVariance: noise,
-                                                              signalVariance: s2, into: fb.baseAddress!)
+            try workspace.signal.withUnsafeMutableBufferPointer { kb in
+                try workspace.derivativeFactors.withUnsafeMutableBufferPointer { pb in
+                    CovarianceAlgebra.trainingCovariance(xb.baseAddress!, count: n, dimension: d, kernel: kernel,
+                                                         inverseSquaredLengthScales: w, signalVariance: s2, into: kb.baseAddress!,
+                                                         derivativeFactors: wantGradient ? pb.baseAddress : nil)
+                    return try workspace.factor.withUnsafeMutableBufferPointer { fb in
+                        try CovarianceAlgebra.factorizeWithJitter(signal: kb.baseAddress!, count: n, noiseVariance: noise,
+                                                                  signalVariance: s2, into: fb.baseAddress!)
+                    }
                 }
             }
         }
         var alpha = y
-        Lapack.choleskySolveInPlace(order: n, factor: factor, leadingDimension: n, rightHandSides: &alpha, columns: 1, bLeadingDimension: 1)
+        Lapack.choleskySolveInPlace(order: n, factor: workspace.factor, leadingDimension: n, rightHandSides: &alpha, columns: 1, bLeadingDimension: 1)
         var value = 0.0
-        for i in 0..<n { value += 0.5 * y[i] * alpha[i] + Foundation.log(factor[i * n + i]) }
+        for i in 0..<n { value += 0.5 * y[i] * alpha[i] + Foundation.log(workspace.factor[i * n + i]) }
         value += 0.5 * Double(n) * Foundation.log(2 * Double.pi)
         var gradient = [Double](repeating: 0, count: d + 2)
         if wantGradient {
-            var inverse = [Double](repeating: 0, count: n * n)
+            LikelihoodWorkspace.sized(&workspace.inverse, n * n)
             try mappingLapackErrors {
-                try factor.withUnsafeBufferPointer { fb in
-                    try inverse.withUnsafeMutableBufferPointer { ib in
+                try workspace.factor.withUnsafeBufferPointer { fb in
+                    try workspace.inverse.withUnsafeMutableBufferPointer { ib in
                         try Lapack.choleskyInverse(order: n, factor: fb.baseAddress!, leadingDimension: n, inverse: ib.baseAddress!)
                     }
                 }
@@ -194,28 +253,38 @@ extension LikelihoodEvaluation {
             // W = ααᵀ − K⁻¹; ∂/∂θ = −½ Σ_ij W_ij ∂K_ij/∂θ, summed over the lower triangle (×2) plus the diagonal.
             var traceW = 0.0, signalSum = 0.0
             var lengthSums = [Double](repeating: 0, count: d)
-            var u = [Double](repeating: 0, count: d)
-            for i in 0..<n {
-                let wii = alpha[i] * alpha[i] - inverse[i * n + i]
-                traceW += wii
-                signalSum += wii * s2
-                for j in 0..<i {
-                    let wij = alpha[i] * alpha[j] - inverse[i * n + j]
-                    var r2 = 0.0
-                    for m in 0..<d {
-                        let delta = x[i * d + m] - x[j * d + m]
-                        u[m] = delta * delta * w[m]
-                        r2 += u[m]
+            x.withUnsafeBufferPointer { xb in
+            alpha.withUnsafeBufferPointer { ab in
+            w.withUnsafeBufferPointer { wb in
+            workspace.inverse.withUnsafeBufferPointer { ib in
+            workspace.signal.withUnsafeBufferPointer { kb in
+            workspace.derivativeFactors.withUnsafeBufferPointer { pb in
+            lengthSums.withUnsafeMutableBufferPointer { lb in
+                let x = xb.baseAddress!, alpha = ab.baseAddress!, w = wb.baseAddress!, inverse = ib.baseAddress!
+                let kf = kb.baseAddress!, factors = pb.baseAddress!, sums = lb.baseAddress!
+                var pair = 0
+                for i in 0..<n {
+                    let wii = alpha[i] * alpha[i] - inverse[i * n + i]
+                    traceW += wii
+                    signalSum += wii * s2
+                    let xi = x + i * d
+                    for j in 0..<i {
+                        let wij = alpha[i] * alpha[j] - inverse[i * n + j]
+                        signalSum += 2 * wij * kf[i * n + j]
+                        let factorLength = 2 * wij * s2 * factors[pair]
+                        pair += 1
+                        let xj = x + j * d
+                        for m in 0..<d {
+                            let delta = xi[m] - xj[m]
+                            sums[m] += factorLength * (delta * delta * w[m])
+                        }
                     }
-                    signalSum += 2 * wij * kf[i * n + j]
-                    let factorLength = 2 * wij * s2 * kernel.lengthScaleDerivativeFactor(r2)
-                    for m in 0..<d { lengthSums[m] += factorLength * u[m] }
                 }
-            }
+            }}}}}}}
             for m in 0..<d { gradient[m] = -0.5 * lengthSums[m] }
             gradient[d] = -0.5 * 2 * signalSum          // ∂K/∂log σ_f = 2 K_f
             gradient[d + 1] = -0.5 * 2 * noise * traceW  // ∂K/∂log σ_n = 2 σ_n² I
         }
-        return LikelihoodEvaluation(value: value, gradient: gradient, factor: factor, alpha: alpha, jitter: jitter)
+        return LikelihoodEvaluation(value: value, gradient: gradient, factor: workspace.factor, alpha: alpha, jitter: jitter)
     }
 }

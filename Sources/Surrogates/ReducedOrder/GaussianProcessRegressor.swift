@@ -343,9 +343,11 @@ public struct GaussianProcessRegressor: Sendable {
     private static func maximiseLikelihood(from theta0: [Double], inputs: [Double], targets y: [Double], count n: Int, dimension d: Int,
                                            options: GaussianProcessOptions, bounds: HyperparameterBounds)
         -> (record: GaussianProcessRestart, optimum: [Double], value: Double) {
+        var workspace = LikelihoodWorkspace()
         let result = LBFGS.minimize(start: bounds.clamp(theta0), options: options.optimizer) { theta, gradient in
             guard let e = try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
-                                                             hyperparameters: GaussianProcessHyperparameters(vector: theta), wantGradient: true) else {
+                                                             hyperparameters: GaussianProcessHyperparameters(vector: theta), wantGradient: true,
+                                                             workspace: &workspace) else {
                 for j in 0..<gradient.count { gradient[j] = .nan }
                 return .infinity
             }
@@ -354,7 +356,8 @@ public struct GaussianProcessRegressor: Sendable {
         }
         let optimum = bounds.clamp(result.x)
         let value = (try? LikelihoodEvaluation.evaluate(inputs: inputs, targets: y, count: n, dimension: d, kernel: options.kernel,
-                                                        hyperparameters: GaussianProcessHyperparameters(vector: optimum), wantGradient: false).value) ?? .infinity
+                                                        hyperparameters: GaussianProcessHyperparameters(vector: optimum), wantGradient: false,
+                                                        workspace: &workspace).value) ?? .infinity
         let record = GaussianProcessRestart(start: GaussianProcessHyperparameters(vector: theta0), optimum: GaussianProcessHyperparameters(vector: optimum),
                                             negativeLogMarginalLikelihood: value, iterations: result.iterations,
                                             evaluations: result.evaluations, status: result.status.rawValue)

@@ -54,6 +54,46 @@ final class GaussianProcessTests: XCTestCase {
         }
     }
 
+    /// The likelihood's reused buffers (`LikelihoodWorkspace`, one per maximisation) hold nothing over:
+    /// a sequence of evaluations through one workspace — other θ, a smaller and a larger n, with and
+    /// without the gradient, one needing jitter (duplicated inputs) — gives the bits of fresh buffers,
+    /// and an evaluation kept while the workspace is reused keeps its own factor.
+    func testReusedLikelihoodBuffersGiveTheBitsOfFreshOnes() throws {
+        let d = 3
+        var g = SeededGenerator(seed: 12, stream: 0)
+        let x = (0..<(60 * d)).map { _ in 2 * g.nextUniform() - 1 }
+        var duplicated = Array(x.prefix(30 * d))
+        duplicated.replaceSubrange(d..<(2 * d), with: duplicated[0..<d])
+        let y = (0..<60).map { i in sin(2 * x[i * d]) + x[i * d + 1] * x[i * d + 2] + 0.1 * g.nextGaussian() }
+        let thetas = [GaussianProcessHyperparameters(lengthScales: [0.7, 1.3, 2.1], signalStandardDeviation: 1.2, noiseStandardDeviation: 0.15),
+                      GaussianProcessHyperparameters(lengthScales: [0.3, 0.5, 4.0], signalStandardDeviation: 0.8, noiseStandardDeviation: 1e-6),
+                      // σ_f = 1 and σ_n² below the rounding of 1: two equal rows make the second pivot exactly 0.
+                      GaussianProcessHyperparameters(logLengthScales: [0, 0.2, 0.4], logSignalStandardDeviation: 0, logNoiseStandardDeviation: -40)]
+        let cases: [(inputs: [Double], n: Int, theta: GaussianProcessHyperparameters, gradient: Bool)] = [
+            (x, 60, thetas[0], true), (x, 60, thetas[1], true), (Array(x.prefix(25 * d)), 25, thetas[0], true),
+            (duplicated, 30, thetas[2], true), (x, 60, thetas[0], false), (x, 60, thetas[1], true)]
+        for kernel in CovarianceKernel.allCases {
+            var workspace = LikelihoodWorkspace()
+            var kept: (evaluation: LikelihoodEvaluation, fresh: LikelihoodEvaluation)? = nil
+            for (index, c) in cases.enumerated() {
+                let targets = Array(y.prefix(c.n))
+                let reused = try LikelihoodEvaluation.evaluate(inputs: c.inputs, targets: targets, count: c.n, dimension: d, kernel: kernel,
+                                                               hyperparameters: c.theta, wantGradient: c.gradient, workspace: &workspace)
+                let fresh = try LikelihoodEvaluation.evaluate(inputs: c.inputs, targets: targets, count: c.n, dimension: d, kernel: kernel,
+                                                              hyperparameters: c.theta, wantGradient: c.gradient)
+                let label = "\(kernel) case \(index)"
+                XCTAssertEqual(reused.value.bitPattern, fresh.value.bitPattern, label)
+                XCTAssertEqual(reused.gradient.map(\.bitPattern), fresh.gradient.map(\.bitPattern), label)
+                XCTAssertEqual(reused.factor.map(\.bitPattern), fresh.factor.map(\.bitPattern), label)
+                XCTAssertEqual(reused.alpha.map(\.bitPattern), fresh.alpha.map(\.bitPattern), label)
+                XCTAssertEqual(reused.jitter, fresh.jitter, label)
+                if index == 3 { XCTAssertGreaterThan(reused.jitter, 0, "duplicated inputs need jitter (\(label))") }
+                if index == 0 { kept = (reused, fresh) }
+            }
+            XCTAssertEqual(kept!.evaluation.factor.map(\.bitPattern), kept!.fresh.factor.map(\.bitPattern), "\(kernel): the kept factor")
+        }
+    }
+
     /// f(x) = sin x1 + 0.5 x2² + exp(0.3 x3) x4 + 0.2 x5 x6 on [−1, 1]^6 from 300 Latin-hypercube
     /// points, checked on 200 other points. Measured relative L2 error: printed; tolerances are ≈ 3×
     /// the measured values (see the constants).
