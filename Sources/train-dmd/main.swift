@@ -82,7 +82,8 @@ struct RefineStudy: ParsableCommand {
         commandName: "refine-study", abstract: "Test error against FEM training solves: nested LHS subsets against adaptive sampling, several seeds (resumable).",
         discussion: "Writes DATA/refine/study/refine_study.csv, refine_curves.csv (each curve's wall time), refine_savings.csv (the solves adaptive "
             + "sampling needs for the LHS curve's last error), refine_hyperparameters.csv (each POD-GP point's hyper-parameters), refine_paired.csv "
-            + "and refine_paired.svg/.png (adaptive / LHS with a paired bootstrap interval over the test samples), refine_study.svg/.png; "
+            + "and refine_paired.svg/.png (adaptive or oracle / LHS with a paired bootstrap interval over the test samples), refine_study.svg/.png; "
+            + "--methods oracle adds a reference curve whose batches are the solved training samples with the largest error; "
             + "see docs/surrogates.md.")
     @OptionGroup var options: RefineStudyOptions
     func run() throws { try Pipeline.RefineStudy.run(options) }

@@ -299,8 +299,9 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(try Metrics.median(adaptiveErrors.filter(\.isFinite)), adaptiveLast.scores.first?.testMedian)
         let paired = try String(contentsOf: layout.refine.studyPaired, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertEqual(paired.first, RefineStudy.pairedHeader)
-        XCTAssertEqual(paired.dropFirst().map { $0.split(separator: ",")[4...5].joined(separator: "/") }, ["6/6", "6/6", "6/9", "6/9", "9/9", "9/9"])
-        XCTAssertEqual(paired[1].split(separator: ",")[8], "1.0", "round 0 is the LHS point at 6 solves: ratio 1")
+        XCTAssertEqual(paired.dropFirst().map { $0.split(separator: ",")[5...6].joined(separator: "/") }, ["6/6", "6/6", "6/9", "6/9", "9/9", "9/9"])
+        XCTAssertEqual(paired[1].split(separator: ",")[1], "adaptive")
+        XCTAssertEqual(paired[1].split(separator: ",")[9], "1.0", "round 0 is the LHS point at 6 solves: ratio 1")
         XCTAssertTrue(FileManager.default.fileExists(atPath: layout.refine.study.appendingPathComponent("refine_paired.svg").path))
 
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs"]))) {
@@ -365,7 +366,8 @@ final class RefineTests: XCTestCase {
         let tables = blocks.compactMap { block -> ReportTable? in if case .table(let t) = block { return t }; return nil }
         XCTAssertEqual(tables.count, 2, "the savings and the paired comparisons with the largest LHS design")
         XCTAssertEqual(tables.first?.rows.count, 2)
-        XCTAssertEqual(tables.last?.rows.map { Array($0[3...5]) }, [["median", "6", "9"], ["p95", "6", "9"]])
+        XCTAssertEqual(tables.last?.rows.map { Array($0[4...6]) }, [["median", "6", "9"], ["p95", "6", "9"]])
+        XCTAssertEqual(tables.last?.rows.map { $0[1] }, ["adaptive", "adaptive"])
         XCTAssertEqual(metrics["refine_study"]?["paired"]?.array?.count, 6, "6/6, 6/9, 9/9: median and p95")
         // Without a study the report has no such section.
         var none: [String: JSONValue] = [:]
@@ -415,6 +417,61 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// The oracle curve: from the same initial design as LHS (the same scores at 6 solves), its next
+    /// design adds the 3 training samples outside the design on which the model at 6 solves is worst —
+    /// checked against that model refitted by hand —, never a test sample; a rerun leaves its files as
+    /// they were, a point whose recorded choice was altered is refused by name, and the tables and the
+    /// paired comparison carry it as method `oracle`.
+    func testOracleAddsTheWorstPredictedTrainingSamples() throws {
+        let (data, arguments) = try studyCopy("refine-oracle-test", label: "oracle")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,oracle"]))
+        let layout = DataLayout(data)
+        let folder = RefineStudy.seedFolder(layout, "oracle", .oracle, 1)
+        func point(_ n: Int, _ method: RefineStudy.Method = .oracle) throws -> RefineStudy.LHSPoint {
+            let url = RefineStudy.seedFolder(layout, "oracle", method, 1).appendingPathComponent(String(format: "n_%06d.json", n))
+            return try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: url))
+        }
+        let (config, base, rows, prepared) = try seedOneLHSPoint(layout, solves: 6)
+        let first = try point(6), last = try point(9)
+        XCTAssertEqual(first.rows, rows)
+        XCTAssertEqual(first.scores, try point(6, .lhs).scores, "the same initial design as the LHS curve")
+        let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1).surrogate
+        let pool = LearningCurve.nestedOrder(base.trainIndices, seed: 1).filter { !rows.contains($0) }
+        let errors = try SurrogateFitStage.relativeErrors(fitted, rows: pool, dataset: base, threads: 1).errors.perSample
+        let ranked = zip(pool, errors).compactMap { row, e in e.map { (row, $0) } }.sorted { $0.1 > $1.1 }
+        let chosen = try XCTUnwrap(first.chosenNext)
+        XCTAssertEqual(chosen, ranked.prefix(3).map(\.0))
+        XCTAssertLessThanOrEqual(ranked[3].1, ranked[2].1)
+        XCTAssertTrue(Set(chosen).isDisjoint(with: base.testIndices), "a test sample is never chosen")
+        XCTAssertEqual(last.rows, (rows + chosen).sorted())
+        XCTAssertNil(last.chosenNext, "the curve's last point chooses nothing")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: RefineStudy.lhsTestErrors(folder, solves: 9, model: "pod_gp").path))
+
+        // Resume: nothing to do, the same bytes.
+        let url6 = folder.appendingPathComponent("n_000006.json"), url9 = folder.appendingPathComponent("n_000009.json")
+        let bytes = try [Data(contentsOf: url6), Data(contentsOf: url9)]
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "oracle"]))
+        XCTAssertEqual(try [Data(contentsOf: url6), Data(contentsOf: url9)], bytes)
+        // A point whose recorded choice no longer leads to its successor's design is refused, naming it.
+        var altered = first
+        altered.chosenNext = Array(pool.filter { !chosen.contains($0) }.prefix(3))
+        try JSONEncoder().encode(altered).write(to: url6)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "oracle"]))) {
+            XCTAssertTrue("\($0)".contains("n_000009.json") && "\($0)".contains("another design"), "\($0)")
+        }
+        try bytes[0].write(to: url6)
+
+        let table = try String(contentsOf: layout.refine.studyCSV, encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(table.filter { $0.split(separator: ",")[1] == "oracle" }.count, 2)
+        let paired = try String(contentsOf: layout.refine.studyPaired, encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(paired.filter { $0.split(separator: ",")[1] == "oracle" }.map { $0.split(separator: ",")[5...6].joined(separator: "/") },
+                       ["6/6", "6/6", "6/9", "6/9", "9/9", "9/9"])
+        XCTAssertEqual(RefineStudy.largestErrors(pool: [10, 11, 12, 13], errors: [0.2, nil, 0.5, 0.2], count: 3), [12, 10, 13],
+                       "largest first, ties in pool order, undefined errors last")
+        XCTAssertEqual(RefineStudy.largestErrors(pool: [10, 11], errors: [.nan, 0.1], count: 2), [11, 10])
+    }
+
     /// `gp_prior_mean`: "sample" (the default) leaves the refine digest as it was before the key
     /// existed, so earlier runs resume; "gls" changes it; an unknown value is refused by name.
     func testPriorMeanKeyAndTheRefineDigest() throws {
@@ -451,10 +508,11 @@ final class RefineTests: XCTestCase {
         let points = [point("lhs", 6, try file("l6.npy", lhs)), point("lhs", 12, try file("l12.npy", lhs.reversed())),
                       point("adaptive", 6, try file("a6.npy", lhs.map { 0.5 * $0 })), point("adaptive", 9, try file("a9.npy", lhs))]
         let c = try RefineStudy.pairedComparisons(points)
-        XCTAssertEqual(c.map { "\($0.adaptiveSolves)/\($0.lhsSolves) \($0.statistic)" },
+        XCTAssertEqual(c.map { "\($0.solves)/\($0.lhsSolves) \($0.statistic)" },
                        ["6/6 median", "6/6 p95", "6/12 median", "6/12 p95", "9/12 median", "9/12 p95"])
         let halved = c[0]
-        XCTAssertEqual(halved.adaptiveError, 0.5 * (try Metrics.median(lhs)), accuracy: 1e-15)
+        XCTAssertEqual(halved.method, "adaptive")
+        XCTAssertEqual(halved.error, 0.5 * (try Metrics.median(lhs)), accuracy: 1e-15)
         XCTAssertEqual(halved.lhsError, 0.051, accuracy: 1e-15)
         XCTAssertEqual(halved.samples, 101)
         for k in [0, 1] {
@@ -472,12 +530,18 @@ final class RefineTests: XCTestCase {
         let more = try RefineStudy.pairedComparisons(points + [point("adaptive", 3, try file("a3.npy", lhs.map { 2 * $0 }))])
         XCTAssertEqual(more.count, c.count + 2)
         XCTAssertEqual(Array(more.suffix(c.count)), c, "a point joining the study leaves the other intervals as they were")
+        // An oracle point is compared with LHS as an adaptive one is, under its own method.
+        let withOracle = try RefineStudy.pairedComparisons(points + [point("oracle", 6, try file("o6.npy", lhs.map { 0.25 * $0 }))])
+        let oracle = withOracle.filter { $0.method == "oracle" }
+        XCTAssertEqual(oracle.map { "\($0.solves)/\($0.lhsSolves) \($0.statistic)" }, ["6/6 median", "6/6 p95", "6/12 median", "6/12 p95"])
+        XCTAssertEqual(oracle[0].ratio, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(withOracle.filter { $0.method == "adaptive" }, c)
         // The figure draws the equal-size comparisons: one curve (6 solves) with its band, and the line ratio = 1.
         let figure = try XCTUnwrap(RefineStudy.pairedFigure(c))
         XCTAssertEqual(figure.panels.count, 2)
         guard case .xy(let median) = figure.panels[0].content else { return XCTFail("not an x–y panel") }
         XCTAssertEqual(median.series.count, 3)
-        XCTAssertEqual(median.series[1], .line(LineSeries("a pod_gp seed 3", x: [6], y: [c[0].ratio], color: RGBColor.palette[0])))
+        XCTAssertEqual(median.series[1], .line(LineSeries("a adaptive pod_gp seed 3", x: [6], y: [c[0].ratio], color: RGBColor.palette[0])))
         XCTAssertFalse(try figure.svg().isEmpty)
         XCTAssertNil(RefineStudy.pairedFigure(c.filter { $0.lhsSolves == 12 }), "no equal-size comparison: no figure")
         let short = [points[0], point("adaptive", 6, try file("short.npy", Array(lhs.prefix(50))))]

@@ -128,7 +128,7 @@ public struct RefineStudyOptions: ParsableArguments {
     @Option(help: "Comma-separated seeds (each: its own nested LHS order, initial design and candidate pool).")
     public var seeds: String = "1,2,3"
 
-    @Option(help: "Comma-separated sampling methods: lhs (nested subsets of the LHS training split), adaptive (train-dmd refine).")
+    @Option(help: "Comma-separated sampling methods: lhs (nested subsets of the LHS training split), adaptive (train-dmd refine), oracle (a reference: each batch the solved training samples where the model's error is largest).")
     public var methods: String = "lhs,adaptive"
 
     @Option(help: "The name of this configuration's curves (e.g. \"derivatives\" for a run with --set surrogate.… on); the CSV and figure gather every label in DATA/refine/study.")
@@ -159,7 +159,7 @@ public struct RefineStudyOptions: ParsableArguments {
     func methodList() throws -> [RefineStudy.Method] {
         try methods.split(separator: ",").map { s -> RefineStudy.Method in
             guard let m = RefineStudy.Method(rawValue: s.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--methods: unknown method \"\(s)\" (expected lhs, adaptive)")
+                throw ValidationError("--methods: unknown method \"\(s)\" (expected lhs, adaptive, oracle)")
             }
             return m
         }

@@ -4,24 +4,27 @@ import Surrogates
 import Uncertainty
 import Reporting
 
-/// Adaptive against LHS on the same test samples: how much of a difference between two points of a
-/// seed is more than the test split's own sampling error.
+/// Adaptive (or the oracle) against LHS on the same test samples: how much of a difference between two
+/// points of a seed is more than the test split's own sampling error.
 extension RefineStudy {
-    /// The ratio of an adaptive point's test statistic to an LHS point's (same label, model and seed),
+    /// The ratio of an adaptive or oracle point's test statistic to an LHS point's (same label, model and seed),
     /// with a paired percentile bootstrap over the test samples: each resample draws test samples
     /// with replacement and recomputes both statistics on the same draw. It measures the test split's
     /// sampling error only — another seed's design is another question (the study's seeds answer it).
     public struct PairedComparison: Equatable, Sendable {
         public var label: String
+        /// The method compared with LHS (`adaptive` or `oracle`).
+        public var method: String
         public var model: String
         public var seed: UInt64
         /// "median" or "p95" of the test relative L2.
         public var statistic: String
-        public var adaptiveSolves: Int
+        /// The compared point's solves and error.
+        public var solves: Int
         public var lhsSolves: Int
-        public var adaptiveError: Double
+        public var error: Double
         public var lhsError: Double
-        /// adaptive / LHS and its 95 % interval.
+        /// method / LHS and its 95 % interval.
         public var ratio: Double
         public var ratioLow: Double
         public var ratioHigh: Double
@@ -30,9 +33,9 @@ extension RefineStudy {
     }
 
     static let pairedResamples = 2000
-    static let pairedHeader = "label,model,seed,statistic,adaptive_solves,lhs_solves,adaptive_error,lhs_error,ratio,ratio_low,ratio_high,test_samples"
+    static let pairedHeader = "label,method,model,seed,statistic,solves,lhs_solves,error,lhs_error,ratio,ratio_low,ratio_high,test_samples"
 
-    /// For every adaptive point with per-sample test errors: against the LHS point of the same solve
+    /// For every adaptive and oracle point with per-sample test errors: against the LHS point of the same solve
     /// count, and against the largest LHS point that has them (the savings' reference when every LHS
     /// point has them; the rows name both solve counts).
     public static func pairedComparisons(_ points: [Point]) throws -> [PairedComparison] {
@@ -44,7 +47,7 @@ extension RefineStudy {
             cache[url] = v
             return v
         }
-        for key in curveKeys(points) where key.1 == Method.adaptive.rawValue {
+        for key in curveKeys(points) where key.1 != Method.lhs.rawValue {
             let adaptive = points.filter { ($0.label, $0.method, $0.model, $0.seed) == key && $0.testErrors != nil }.sorted { $0.solves < $1.solves }
             let lhs = points.filter { ($0.label, $0.model, $0.seed) == (key.0, key.2, key.3) && $0.method == Method.lhs.rawValue && $0.testErrors != nil }
             guard let largest = lhs.max(by: { $0.solves < $1.solves }) else { continue }
@@ -68,6 +71,7 @@ extension RefineStudy {
                         var drawnA = [Double](repeating: 0, count: pairs.count), drawnL = drawnA
                         var failure: Error?
                         // The stream names the comparison, so its interval does not move when other points join the study.
+                        // (An oracle point shares the stream of the adaptive point of its solves: the same draws, a paired reading.)
                         let stream = UInt64(a.solves) << 32 | UInt64(l.solves) << 1 | UInt64(k)
                         Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: stream) { rows in
                             for (j, i) in rows.enumerated() { drawnA[j] = ax[i]; drawnL[j] = ly[i] }
@@ -75,8 +79,8 @@ extension RefineStudy {
                         }
                         if let failure { throw failure }
                         let interval = Bootstrap.percentileInterval(replicates, confidence: 0.95)
-                        result.append(PairedComparison(label: key.0, model: key.2, seed: key.3, statistic: name, adaptiveSolves: a.solves,
-                                                       lhsSolves: l.solves, adaptiveError: estimateA, lhsError: estimateL, ratio: estimateA / estimateL,
+                        result.append(PairedComparison(label: key.0, method: key.1, model: key.2, seed: key.3, statistic: name, solves: a.solves,
+                                                       lhsSolves: l.solves, error: estimateA, lhsError: estimateL, ratio: estimateA / estimateL,
                                                        ratioLow: interval?.lowerBound ?? .nan, ratioHigh: interval?.upperBound ?? .nan,
                                                        samples: pairs.count))
                     }
@@ -86,36 +90,37 @@ extension RefineStudy {
         return result
     }
 
-    /// The equal-size comparisons as curves: adaptive / LHS of the test median and p95 against the
-    /// solves, one line and its 95 % band per label, model and seed, and the line ratio = 1 (log y).
+    /// The equal-size comparisons as curves: method / LHS of the test median and p95 against the
+    /// solves, one line and its 95 % band per label, method, model and seed, and the line ratio = 1 (log y).
     static func pairedFigure(_ comparisons: [PairedComparison]) -> Figure? {
-        let equal = comparisons.filter { $0.adaptiveSolves == $0.lhsSolves }
+        let equal = comparisons.filter { $0.solves == $0.lhsSolves }
         guard !equal.isEmpty else { return nil }
+        func name(_ c: PairedComparison) -> String { "\(c.label) \(c.method) \(c.model) seed \(c.seed)" }
         var names: [String] = []
-        for c in equal where !names.contains("\(c.label) \(c.model) seed \(c.seed)") { names.append("\(c.label) \(c.model) seed \(c.seed)") }
+        for c in equal where !names.contains(name(c)) { names.append(name(c)) }
         func panel(_ statistic: String) -> Panel {
             var series: [PlotSeries] = []
             let rows = equal.filter { $0.statistic == statistic }
-            for (k, name) in names.enumerated() {
-                let curve = rows.filter { "\($0.label) \($0.model) seed \($0.seed)" == name }.sorted { $0.adaptiveSolves < $1.adaptiveSolves }
+            for (k, curveName) in names.enumerated() {
+                let curve = rows.filter { name($0) == curveName }.sorted { $0.solves < $1.solves }
                 guard !curve.isEmpty else { continue }
-                let x = curve.map { Double($0.adaptiveSolves) }, color = RGBColor.palette[k % RGBColor.palette.count]
+                let x = curve.map { Double($0.solves) }, color = RGBColor.palette[k % RGBColor.palette.count]
                 series.append(.band(BandSeries(x: x, lower: curve.map(\.ratioLow), upper: curve.map(\.ratioHigh), color: color)))
-                series.append(.line(LineSeries(name, x: x, y: curve.map(\.ratio), color: color)))
+                series.append(.line(LineSeries(curveName, x: x, y: curve.map(\.ratio), color: color)))
             }
-            let solves = rows.map { Double($0.adaptiveSolves) }
+            let solves = rows.map { Double($0.solves) }
             series.append(.line(LineSeries("equal error", x: [solves.min()!, solves.max()!], y: [1, 1], color: RGBColor(hex: 0x666666), width: 1, dash: .dashed)))
             return Panel("test \(statistic)", .xy(XYPlot(xAxis: Axis("FEM training solves", scale: .log10),
-                                                         yAxis: Axis("adaptive / LHS, \(statistic)", scale: .log10), series: series)))
+                                                         yAxis: Axis("method / LHS, \(statistic)", scale: .log10), series: series)))
         }
-        return Figure(name: "refine-paired", title: "Adaptive against LHS at equal solves (95 % paired bootstrap over the test samples)",
+        return Figure(name: "refine-paired", title: "Adaptive (and oracle) against LHS at equal solves (95 % paired bootstrap over the test samples)",
                       panels: [panel("median"), panel("p95")], columns: 1, panelWidth: 760)
     }
 
     static func pairedCSV(_ comparisons: [PairedComparison]) -> String {
         var csv = pairedHeader + "\n"
         for c in comparisons {
-            csv += "\(c.label),\(c.model),\(c.seed),\(c.statistic),\(c.adaptiveSolves),\(c.lhsSolves),\(c.adaptiveError),\(c.lhsError),"
+            csv += "\(c.label),\(c.method),\(c.model),\(c.seed),\(c.statistic),\(c.solves),\(c.lhsSolves),\(c.error),\(c.lhsError),"
                 + "\(c.ratio),\(c.ratioLow),\(c.ratioHigh),\(c.samples)\n"
         }
         return csv

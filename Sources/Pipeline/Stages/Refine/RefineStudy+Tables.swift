@@ -4,7 +4,7 @@ import Reporting
 
 /// The study's outputs, gathered from every finished point under DATA/refine/study.
 extension RefineStudy {
-    /// Every finished point: LHS point files and adaptive rounds with a manifest.
+    /// Every finished point: LHS and oracle point files, adaptive rounds with a manifest.
     static func gather(_ layout: DataLayout) throws -> [Point] {
         let fm = FileManager.default
         var points: [Point] = []
@@ -17,7 +17,8 @@ extension RefineStudy {
                 }.sorted()
                 for seed in seeds {
                     let folder = seedFolder(layout, label, method, seed)
-                    points += method == .lhs ? try lhsPoints(folder, label: label, seed: seed) : try adaptivePoints(folder, label: label, seed: seed)
+                    points += method == .adaptive ? try adaptivePoints(folder, label: label, seed: seed)
+                                                  : try filePoints(folder, label: label, method: method, seed: seed)
                 }
             }
         }
@@ -65,7 +66,7 @@ extension RefineStudy {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let at = "\(source), line \(index + 2)"
             guard f.count == 13 else { throw StageError("\(at): expected 13 fields, found \(f.count)") }
-            guard RefineStudy.Method(rawValue: f[1]) != nil else { throw StageError("\(at): unknown method \"\(f[1])\" (expected lhs or adaptive)") }
+            guard RefineStudy.Method(rawValue: f[1]) != nil else { throw StageError("\(at): unknown method \"\(f[1])\" (expected \(Method.allCases.map(\.rawValue).joined(separator: ", ")))") }
             guard let seed = UInt64(f[3]), let solves = Int(f[4]), solves > 0 else { throw StageError("\(at): the seed and training_solves must be positive integers") }
             let numbers = f[5...9].map { Double($0) }
             guard numbers.allSatisfy({ $0 != nil }) else { throw StageError("\(at): the errors and seconds must be numbers") }
@@ -108,7 +109,8 @@ extension RefineStudy {
         note("train-dmd refine-study: \(incoming.count) points of \(Set(incoming.map(curveName)).count) curve(s) imported from \(url.path)")
     }
 
-    static func lhsPoints(_ folder: URL, label: String, seed: UInt64) throws -> [Point] {
+    /// The points of a curve of point files (LHS, oracle).
+    static func filePoints(_ folder: URL, label: String, method: Method, seed: UInt64) throws -> [Point] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("n_") && $0.hasSuffix(".json") }.sorted()
         return try names.flatMap { name -> [Point] in
             let url = folder.appendingPathComponent(name)
@@ -117,7 +119,7 @@ extension RefineStudy {
             }
             return point.scores.map {
                 let errors = lhsTestErrors(folder, solves: point.solves, model: $0.model)
-                return Point(label: label, method: Method.lhs.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
+                return Point(label: label, method: method.rawValue, model: $0.model, seed: seed, solves: point.solves, score: $0,
                              seconds: point.fitSeconds[$0.model] ?? .nan, configurationSHA256: point.configurationSHA256,
                              podGP: $0.model == SurrogateSettings.Model.podGP.rawValue ? point.podGP : nil,
                              testErrors: FileManager.default.fileExists(atPath: errors.path) ? errors : nil)

@@ -14,7 +14,10 @@ import Reporting
 /// so the study resumes. A label names a configuration (e.g. one with a derivative term on through
 /// `--set`): the CSVs and the figure gather every label found.
 public enum RefineStudy {
-    public enum Method: String, Sendable, CaseIterable { case lhs, adaptive }
+    /// How a curve's designs grow. `oracle` is a reference, not a method a user could run: each batch is
+    /// the training-split samples (already solved) on which the current model's error is largest, so it
+    /// needs the answers it chooses among (`runOracle`).
+    public enum Method: String, Sendable, CaseIterable { case lhs, adaptive, oracle }
 
     /// One point of a curve.
     public struct Point: Equatable, Sendable {
@@ -48,6 +51,10 @@ public enum RefineStudy {
         var conditioning: RefineConditioning? = nil
         /// The POD-GP's hyper-parameters (nil: no POD-GP, or a file written before they were recorded).
         var podGP: FittedHyperparameters? = nil
+        /// `oracle`: the dataset rows of this design, and those its errors chose for the next one (nil: LHS,
+        /// whose rows are the nested order's first `solves`; or the curve's last point).
+        var rows: [Int]? = nil
+        var chosenNext: [Int]? = nil
     }
 
     /// An LHS point's per-test-sample errors for `model` (written before its n_NNNNNN.json, which marks the point done).
@@ -77,6 +84,8 @@ public enum RefineStudy {
                         _ = try RefineStage.runStoppable(config: config, data: options.stage.dataURL, run: run, settings: settings, threads: options.design.threads)
                     case .lhs:
                         try runLHS(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads)
+                    case .oracle:
+                        try runOracle(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads)
                     }
                     note(String(format: "train-dmd refine-study: %@ %@ seed %llu done in %.0f s (this session)", options.label, method.rawValue, seed,
                                 monotonicSeconds() - started))
@@ -89,39 +98,65 @@ public enum RefineStudy {
         try writeTables(layout: layout, configFile: options.stage.config)
     }
 
-    /// The LHS curve of one seed: each model refitted on the first n of the seed's nested order, n on the adaptive schedule.
-    static func runLHS(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int) throws {
-        let inputScaler = try InputScaler(ranges: config.sampling.ranges)
-        let base = try SurrogateDataset.load(layout: layout, inputScaler: inputScaler, parameterNames: PollutantParameters.names)
-        try settings.validate(trainingSamples: base.trainIndices.count)
-        let folder = seedFolder(layout, label, .lhs, settings.seed)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let order = LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed)
-        let digest = RefineLoop.configurationDigest(config)
-        let allSizes = (0..<RefineLoop.roundCount(settings)).map { settings.initialSize + (0..<$0).map { RefineLoop.batchSize(round: $0 + 1, settings) }.reduce(0, +) }
-        // The LHS training split holds only so many solved samples (the rest had no wind): the curve stops there.
-        let sizes = allSizes.filter { $0 <= base.trainIndices.count }
-        if sizes.count < allSizes.count {
-            note("refine-study: the LHS curve stops at \(sizes.last ?? 0) solves: the training split has \(base.trainIndices.count) solved samples")
-        }
-        let progress = ProgressReporter("refine-study lhs seed \(settings.seed) points", total: sizes.count)
-        for n in sizes {
-            let url = folder.appendingPathComponent(String(format: "n_%06d.json", n))
-            if let data = try? Data(contentsOf: url) {
-                guard let done = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
-                    throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
-                }
-                guard done.configurationSHA256 == digest, done.hyperparameters == settings.hyperparameters, done.conditioning == settings.conditioning else {
-                    throw StageError("refine-study: \(url.path) was fitted under another configuration, hyper-parameter or conditioning policy: use another --label or delete \(folder.path)")
-                }
-                progress.advance()
-                continue
+    /// What a curve of point files (LHS, oracle) needs for each of its points.
+    struct PointContext {
+        let config: PipelineConfig
+        let layout: DataLayout
+        let base: SurrogateDataset
+        let inputScaler: InputScaler
+        let settings: RefineSettings
+        let threads: Int
+        let folder: URL
+        let digest: String
+        /// The nested order of the seed (the LHS design's first n are its first n; every curve starts from its first `initialSize`).
+        let order: [Int]
+        /// The curve's solve counts: the adaptive schedule, cut where the training split's solved samples end.
+        let sizes: [Int]
+
+        init(config: PipelineConfig, layout: DataLayout, label: String, method: Method, settings: RefineSettings, threads: Int) throws {
+            self.config = config; self.layout = layout; self.settings = settings; self.threads = threads
+            inputScaler = try InputScaler(ranges: config.sampling.ranges)
+            base = try SurrogateDataset.load(layout: layout, inputScaler: inputScaler, parameterNames: PollutantParameters.names)
+            try settings.validate(trainingSamples: base.trainIndices.count)
+            folder = seedFolder(layout, label, method, settings.seed)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            order = LearningCurve.nestedOrder(base.trainIndices, seed: settings.seed)
+            digest = RefineLoop.configurationDigest(config)
+            let allSizes = (0..<RefineLoop.roundCount(settings)).map { settings.initialSize + (0..<$0).map { RefineLoop.batchSize(round: $0 + 1, settings) }.reduce(0, +) }
+            // The LHS training split holds only so many solved samples (the rest had no wind): the curve stops there.
+            let solved = base.trainIndices.count
+            let kept = allSizes.filter { $0 <= solved }
+            sizes = kept
+            if kept.count < allSizes.count {
+                note("refine-study: the \(method.rawValue) curve stops at \(kept.last ?? 0) solves: the training split has \(solved) solved samples")
             }
-            let rows = Array(order.prefix(n)).sorted()
+        }
+
+        func pointURL(_ n: Int) -> URL { folder.appendingPathComponent(String(format: "n_%06d.json", n)) }
+
+        /// The finished point of `n` solves, nil when not made yet; one of another configuration or policy is refused.
+        func finishedPoint(_ n: Int) throws -> LHSPoint? {
+            let url = pointURL(n)
+            guard let data = try? Data(contentsOf: url) else { return nil }
+            guard let done = try? JSONDecoder().decode(LHSPoint.self, from: data) else {
+                throw StageError("refine-study: \(url.path) is damaged: delete it and rerun")
+            }
+            guard done.configurationSHA256 == digest, done.hyperparameters == settings.hyperparameters, done.conditioning == settings.conditioning else {
+                throw StageError("refine-study: \(url.path) was fitted under another configuration, hyper-parameter or conditioning policy: use another --label or delete \(folder.path)")
+            }
+            return done
+        }
+
+        /// Fits every model on the dataset rows `rows`, scores it as the adaptive run scores its rounds
+        /// (`RefineLoop.fitAndScore`) and writes each model's per-test-sample errors; returns the point
+        /// (not yet written) and the scored models by name.
+        func fitPoint(rows: [Int]) throws -> (point: LHSPoint, scored: [String: FieldSurrogate]) {
+            let n = rows.count
             let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows,
                                                          sensitivities: layout.fem.sensitivities)
             var point = LHSPoint(solves: n, scores: [], fitSeconds: [:], configurationSHA256: digest, hyperparameters: settings.hyperparameters,
                                  conditioning: settings.conditioning)
+            var models: [String: FieldSurrogate] = [:]
             // Held: the initial design's values, as the adaptive run of the seed holds its own (the same initial rows, the same values).
             let heldURL = folder.appendingPathComponent(RefineHyperparameters.file)
             let holds = settings.hyperparameterPolicy == .initialDesign
@@ -132,7 +167,6 @@ public enum RefineStudy {
                 if holds, n == settings.initialSize, let values = SurrogateFitStage.modeHyperparameters(of: fitted.surrogate) {
                     try RefineHyperparameters.write(values, to: heldURL)
                 }
-                // As the adaptive run scores it (`RefineLoop.fitAndScore`).
                 var scored = fitted.surrogate
                 if kind == .podGP, settings.conditioningPolicy == .everySolve, let rom = fitted.surrogate as? ReducedOrderSurrogate {
                     scored = try RefineLoop.conditionedOnEverySolve(rom, prepared: prepared, config: config, threads: threads, scoring: true).surrogate
@@ -142,13 +176,28 @@ public enum RefineStudy {
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                                 validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
                 point.fitSeconds[name] = fitted.seconds
-                let errorsURL = lhsTestErrors(folder, solves: n, model: name)
-                try Npy.write(test.perSample.map { $0 ?? .nan }, shape: [test.perSample.count], to: errorsURL)
+                try Npy.write(test.perSample.map { $0 ?? .nan }, shape: [test.perSample.count], to: lhsTestErrors(folder, solves: n, model: name))
                 if kind == .podGP { point.podGP = FittedHyperparameters(fitted.surrogate) }
+                models[name] = scored
             }
+            return (point, models)
+        }
+
+        func write(_ point: LHSPoint) throws {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFile.write(try encoder.encode(point), to: url)
+            try AtomicFile.write(try encoder.encode(point), to: pointURL(point.solves))
+        }
+    }
+
+    /// The LHS curve of one seed: each model refitted on the first n of the seed's nested order, n on the adaptive schedule.
+    static func runLHS(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int) throws {
+        let context = try PointContext(config: config, layout: layout, label: label, method: .lhs, settings: settings, threads: threads)
+        let progress = ProgressReporter("refine-study lhs seed \(settings.seed) points", total: context.sizes.count)
+        for n in context.sizes {
+            if try context.finishedPoint(n) != nil { progress.advance(); continue }
+            let point = try context.fitPoint(rows: Array(context.order.prefix(n)).sorted()).point
+            try context.write(point)
             progress.advance(detail: point.scores.map { String(format: "%@ n=%d: %.4f / %.4f", $0.model, n, $0.testMedian, $0.testP95) }.joined(separator: ", "))
         }
     }
