@@ -8,8 +8,8 @@ import NumericalFoundations
 /// predicts the training-split samples not in the design — already solved by `pollutant-fem`, so it
 /// costs no FEM solve — and adds the K on which the first model's relative L2 error is largest (ties
 /// by the nested order). This needs the FEM answer of every candidate, so no user could run it: it is
-/// the reference for error-driven acquisitions (a perfect error indicator, no diversity rule) on the
-/// same pool of LHS samples. If it does not beat LHS, no indicator of the error would.
+/// the reference for greedy error-driven acquisitions (a perfect error indicator, no diversity rule) on
+/// the same pool of LHS samples.
 extension RefineStudy {
     static func runOracle(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int) throws {
         let context = try PointContext(config: config, layout: layout, label: label, method: .oracle, settings: settings, threads: threads)
@@ -36,7 +36,8 @@ extension RefineStudy {
             if let nextSize {
                 let inDesign = Set(rows)
                 let pool = context.order.filter { !inDesign.contains($0) }
-                let errors = try SurrogateFitStage.relativeErrors(scored[chooser]!, rows: pool, dataset: context.base, threads: threads).errors.perSample
+                guard let model = scored[chooser] else { throw StageError("refine-study: the oracle's model \(chooser) was not fitted") }
+                let errors = try SurrogateFitStage.relativeErrors(model, rows: pool, dataset: context.base, threads: threads).errors.perSample
                 let chosen = largestErrors(pool: pool, errors: errors, count: nextSize - n)
                 point.chosenNext = chosen
                 try context.write(point)
