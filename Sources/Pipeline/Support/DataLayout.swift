@@ -112,7 +112,7 @@ public struct DataLayout: Sendable {
         public static let folderName = "refine"
         public static let studyFolder = "study"
         public static let csvFile = "refine_study.csv", curvesFile = "refine_curves.csv", savingsFile = "refine_savings.csv"
-        public static let hyperparametersFile = "refine_hyperparameters.csv", pairedFile = "refine_paired.csv"
+        public static let hyperparametersFile = "refine_hyperparameters.csv", pairedFile = "refine_paired.csv", swapFile = "refine_swap.csv"
         /// Points imported from a study table made on another machine (`refine-study --import-table`).
         public static let importedFile = "imported.csv"
         public let folder: URL
@@ -124,6 +124,7 @@ public struct DataLayout: Sendable {
         public var studyHyperparameters: URL { study.appendingPathComponent(Self.hyperparametersFile) }
         public var studyPaired: URL { study.appendingPathComponent(Self.pairedFile) }
         public var studyImported: URL { study.appendingPathComponent(Self.importedFile) }
+        public var studySwap: URL { study.appendingPathComponent(Self.swapFile) }
         public var studyManifest: URL { study.appendingPathComponent(DataLayout.manifestFile) }
     }
 

@@ -472,6 +472,85 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(RefineStudy.largestErrors(pool: [10, 11], errors: [.nan, 0.1], count: 2), [11, 10])
     }
 
+    /// `--swap-at`: each design (LHS, oracle) conditioned with each point's fitted hyper-parameters.
+    /// The diagonal repeats the points; an off-diagonal cell equals POD-GP fitted here on the one
+    /// design's rows with the other point's values held; the table's ratios are each cell against its
+    /// design's own values; the swap resumes, and what it cannot do is refused by name.
+    func testSwapConditionsEachDesignWithEachPointsValues() throws {
+        let (data, arguments) = try studyCopy("refine-swap-test", label: "swap")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,oracle"]))
+        let layout = DataLayout(data)
+        func point(_ method: RefineStudy.Method) throws -> RefineStudy.LHSPoint {
+            let url = RefineStudy.seedFolder(layout, "swap", method, 1).appendingPathComponent("n_000009.json")
+            return try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: url))
+        }
+        let lhs = try point(.lhs), oracle = try point(.oracle)
+        let (config, base, lhsRows, _) = try seedOneLHSPoint(layout, solves: 9)
+        let oracleRows = try XCTUnwrap(oracle.rows)
+        XCTAssertNotEqual(oracleRows, lhsRows, "the two designs differ, or the swap would test nothing")
+        let lhsValues = try XCTUnwrap(lhs.podGP).modes, oracleValues = try XCTUnwrap(oracle.podGP).modes
+        XCTAssertNotEqual(lhsValues, oracleValues)
+
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,oracle", "--swap-at", "9"]))
+        let folder = RefineStudy.swapFolder(layout, "swap", 1)
+        let swapURL = RefineStudy.swapPointURL(folder, solves: 9)
+        let swap = try JSONDecoder().decode(RefineStudy.SwapPoint.self, from: Data(contentsOf: swapURL))
+        XCTAssertEqual(swap.cells.map { "\($0.design)/\($0.hyperparameters)" }, ["lhs/lhs", "lhs/oracle", "oracle/lhs", "oracle/oracle"])
+        func cell(_ design: String, _ values: String) throws -> RefineStudy.SwapCell {
+            try XCTUnwrap(swap.cells.first { $0.design == design && $0.hyperparameters == values })
+        }
+        // The diagonal: the point's own rows and values, conditioned afresh (the fit's α and the held
+        // conditioning's may differ in the last bits, hence a relative 1e-9).
+        for (design, own) in [("lhs", lhs), ("oracle", oracle)] {
+            let score = try cell(design, design).score, stored = try XCTUnwrap(own.scores.first)
+            XCTAssertEqual(score.testMedian, stored.testMedian, accuracy: 1e-9 * stored.testMedian, design)
+            XCTAssertEqual(score.testP95, stored.testP95, accuracy: 1e-9 * stored.testP95, design)
+        }
+        // Off the diagonal: the oracle's rows with the LHS point's values, and the reverse, fitted here.
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        for (design, rows, values, name) in [("oracle", oracleRows, lhsValues, "lhs"), ("lhs", lhsRows, oracleValues, "oracle")] {
+            let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: scaler, trainingRows: rows,
+                                                         sensitivities: layout.fem.sensitivities)
+            let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1, heldHyperparameters: values).surrogate
+            let test = try SurrogateFitStage.relativeErrors(fitted, rows: base.testIndices, dataset: base, threads: 1).errors
+            let c = try cell(design, name)
+            XCTAssertEqual(c.score.testMedian, test.median, "\(design) design, \(name) values")
+            XCTAssertEqual(c.score.testP95, test.percentile95, "\(design) design, \(name) values")
+            XCTAssertEqual(c.heldModes, min(values.count, SurrogateFitStage.modeHyperparameters(of: fitted)?.count ?? -1))
+            let saved = try Npy.read(Double.self, from: RefineStudy.swapTestErrors(folder, solves: 9, design: design, values: name), expectedShape: [nil]).values
+            XCTAssertEqual(saved.count, base.testIndices.count)
+        }
+        // The table: one row per cell; the diagonal's ratio is 1 with the interval [1, 1], the others the cell's over its design's own.
+        let rows = try String(contentsOf: layout.refine.studySwap, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.first?.joined(separator: ","), RefineStudy.swapHeader)
+        XCTAssertEqual(rows.count, 5)
+        for row in rows.dropFirst() {
+            let (design, values) = (String(row[3]), String(row[4]))
+            let median = try XCTUnwrap(Double(row[8])), low = try XCTUnwrap(Double(row[9])), high = try XCTUnwrap(Double(row[10]))
+            let expected = try cell(design, values).score.testMedian / cell(design, design).score.testMedian
+            XCTAssertEqual(median, expected, accuracy: 1e-12 * expected, "\(design)/\(values)")
+            if design == values { XCTAssertEqual([low, high], [1, 1]) } else { XCTAssertLessThanOrEqual(low, high) }
+        }
+        // Resume: nothing is redone, the same bytes.
+        let bytes = try Data(contentsOf: swapURL)
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,oracle", "--swap-at", "9"]))
+        XCTAssertEqual(try Data(contentsOf: swapURL), bytes)
+        // Refused by name: an adaptive design, a solve count without points, with --replot.
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,adaptive", "--swap-at", "9"]))) {
+            XCTAssertTrue("\($0)".contains("lhs and oracle"), "\($0)")
+        }
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "lhs,oracle", "--swap-at", "7"]))) {
+            XCTAssertTrue("\($0)".contains("n_000007.json") && "\($0)".contains("no point at 7 solves"), "\($0)")
+        }
+        XCTAssertThrowsError(try RefineStudyOptions.parse(arguments + ["--swap-at", "9", "--replot"])) {
+            XCTAssertTrue("\($0)".contains("--replot"), "\($0)")
+        }
+        XCTAssertThrowsError(try RefineStudyOptions.parse(arguments + ["--swap-at", "9,x"])) {
+            XCTAssertTrue("\($0)".contains("\"x\""), "\($0)")
+        }
+    }
+
     /// `gp_prior_mean`: "sample" (the default) leaves the refine digest as it was before the key
     /// existed, so earlier runs resume; "gls" changes it; an unknown value is refused by name.
     func testPriorMeanKeyAndTheRefineDigest() throws {

@@ -140,10 +140,13 @@ public struct RefineStudyOptions: ParsableArguments {
     @Option(name: .customLong("import-table"), help: ArgumentHelp("A refine_study.csv made elsewhere (e.g. committed from an earlier machine): its curves that have no point here join the tables and the figure (kept in DATA/refine/study/imported.csv). Refused unless made on the same data (the data_sha256 column) and, for a label that has points here, under the same configuration. Repeatable.", valueName: "CSV"))
     public var importTables: [String] = []
 
+    @Option(name: .customLong("swap-at"), help: ArgumentHelp("Instead of growing curves: at these solve counts, condition POD-GP on each --methods curve's design (lhs, oracle; their points made first) with each one's fitted hyper-parameters, mode by mode — is a design's error its rows' or the fit they induce? → LABEL/swap/, refine_swap.csv.", valueName: "N,N,…"))
+    public var swapAt: String?
+
     public init() {}
 
     public func validate() throws {
-        _ = try seedList(); _ = try methodList()
+        _ = try seedList(); _ = try methodList(); _ = try swapSizes()
         if label.isEmpty || label.contains("/") || label.contains(",") { throw ValidationError("--label must be a plain name without / or commas, got \"\(label)\"") }
     }
 
@@ -153,6 +156,18 @@ public struct RefineStudyOptions: ParsableArguments {
             return v
         }
         if list.isEmpty || Set(list).count != list.count { throw ValidationError("--seeds must name each seed once: \(seeds)") }
+        return list
+    }
+
+    /// The solve counts of `--swap-at` (empty without it).
+    func swapSizes() throws -> [Int] {
+        guard let swapAt else { return [] }
+        let list = try swapAt.split(separator: ",", omittingEmptySubsequences: false).map { s -> Int in
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("--swap-at: \"\(s)\" is not a positive solve count") }
+            return v
+        }
+        if list.isEmpty || Set(list).count != list.count { throw ValidationError("--swap-at must name each solve count once: \(swapAt)") }
+        if replot { throw ValidationError("--swap-at and --replot exclude each other: --replot only rewrites the tables") }
         return list
     }
 

@@ -63,31 +63,44 @@ extension RefineStudy {
                     let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
                     guard !pairs.isEmpty else { continue }
                     let ax = pairs.map(\.0), ly = pairs.map(\.1)
-                    for (k, (name, statistic)) in [("median", { (v: [Double]) in try Metrics.median(v) }),
-                                                   ("p95", { (v: [Double]) in try Metrics.percentile(v, 95) })].enumerated() {
-                        let estimateA = try statistic(ax), estimateL = try statistic(ly)
-                        var replicates: [Double] = []
-                        replicates.reserveCapacity(pairedResamples)
-                        var drawnA = [Double](repeating: 0, count: pairs.count), drawnL = drawnA
-                        var failure: Error?
+                    for (k, (name, statistic)) in pairedStatistics.enumerated() {
                         // The stream names the comparison, so its interval does not move when other points join the study.
                         // (An oracle point shares the stream of the adaptive point of its solves: the same draws, a paired reading.)
                         let stream = UInt64(a.solves) << 32 | UInt64(l.solves) << 1 | UInt64(k)
-                        Bootstrap.forEachResample(count: pairs.count, resamples: pairedResamples, seed: a.seed, stream: stream) { rows in
-                            for (j, i) in rows.enumerated() { drawnA[j] = ax[i]; drawnL[j] = ly[i] }
-                            do { replicates.append(try statistic(drawnA) / statistic(drawnL)) } catch { failure = error }
-                        }
-                        if let failure { throw failure }
-                        let interval = Bootstrap.percentileInterval(replicates, confidence: 0.95)
+                        let r = try pairedRatio(ax, ly, statistic: statistic, seed: a.seed, stream: stream)
                         result.append(PairedComparison(label: key.0, method: key.1, model: key.2, seed: key.3, statistic: name, solves: a.solves,
-                                                       lhsSolves: l.solves, error: estimateA, lhsError: estimateL, ratio: estimateA / estimateL,
-                                                       ratioLow: interval?.lowerBound ?? .nan, ratioHigh: interval?.upperBound ?? .nan,
-                                                       samples: pairs.count))
+                                                       lhsSolves: l.solves, error: r.x, lhsError: r.y, ratio: r.x / r.y,
+                                                       ratioLow: r.low, ratioHigh: r.high, samples: pairs.count))
                     }
                 }
             }
         }
         return result
+    }
+
+    /// The test statistics a paired comparison reads: the median and the 95th percentile of the relative L2.
+    static let pairedStatistics: [(String, @Sendable ([Double]) throws -> Double)] = [("median", { try Metrics.median($0) }),
+                                                                          ("p95", { try Metrics.percentile($0, 95) })]
+
+    /// statistic(x) / statistic(y) for paired samples (x[i] and y[i] the same test sample), with the
+    /// 95 % percentile interval of `pairedResamples` bootstrap draws of whole pairs, both statistics
+    /// recomputed on the same draw (`Bootstrap.forEachResample` with `seed` and `stream`; NaN bounds
+    /// when no interval exists).
+    static func pairedRatio(_ x: [Double], _ y: [Double], statistic: ([Double]) throws -> Double,
+                            seed: UInt64, stream: UInt64) throws -> (x: Double, y: Double, low: Double, high: Double) {
+        precondition(x.count == y.count, "paired samples")
+        let estimateX = try statistic(x), estimateY = try statistic(y)
+        var replicates: [Double] = []
+        replicates.reserveCapacity(pairedResamples)
+        var drawnX = [Double](repeating: 0, count: x.count), drawnY = drawnX
+        var failure: Error?
+        Bootstrap.forEachResample(count: x.count, resamples: pairedResamples, seed: seed, stream: stream) { rows in
+            for (j, i) in rows.enumerated() { drawnX[j] = x[i]; drawnY[j] = y[i] }
+            do { replicates.append(try statistic(drawnX) / statistic(drawnY)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        let interval = Bootstrap.percentileInterval(replicates, confidence: 0.95)
+        return (estimateX, estimateY, interval?.lowerBound ?? .nan, interval?.upperBound ?? .nan)
     }
 
     /// The equal-size comparisons as curves: method / LHS of the test median and p95 against the

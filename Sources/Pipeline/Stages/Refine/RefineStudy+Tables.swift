@@ -178,12 +178,16 @@ extension RefineStudy {
         try AtomicFile.write(hyperparameterTable(points), to: layout.refine.studyHyperparameters)
         let comparisons = try pairedComparisons(points)
         try AtomicFile.write(pairedCSV(comparisons), to: layout.refine.studyPaired)
-        var figures: [URL] = []
+        var optionalOutputs: [URL] = []
+        if let swaps = try swapTable(layout) {
+            try AtomicFile.write(swaps, to: layout.refine.studySwap)
+            optionalOutputs.append(layout.refine.studySwap)
+        }
         let pairedSVG = layout.refine.studyPaired.deletingPathExtension().appendingPathExtension("svg")
         if let paired = pairedFigure(comparisons) {
             try AtomicFile.write(try paired.svg(), to: pairedSVG)
             try PNGConverter.convert(svg: pairedSVG, to: pairedSVG.deletingPathExtension().appendingPathExtension("png"))
-            figures.append(pairedSVG)
+            optionalOutputs.append(pairedSVG)
         } else {
             // No comparison at equal solves: an earlier figure would describe points no longer in the tables.
             for url in [pairedSVG, pairedSVG.deletingPathExtension().appendingPathExtension("png")] { try? FileManager.default.removeItem(at: url) }
@@ -197,7 +201,7 @@ extension RefineStudy {
         try PNGConverter.convert(svg: svg, to: svg.deletingPathExtension().appendingPathExtension("png"))
         var manifest = Manifest(stage: "train-dmd refine-study", version: projectVersion, configFile: configFile, config: .object([:]), seed: nil)
         for url in [layout.refine.studyCSV, layout.refine.studyCurves, layout.refine.studySavings, layout.refine.studyHyperparameters,
-                        layout.refine.studyPaired, svg] + figures {
+                        layout.refine.studyPaired, svg] + optionalOutputs {
             manifest.addOutput(url)
         }
         try manifest.write(to: layout.refine.studyManifest)

@@ -74,7 +74,13 @@ public enum RefineStudy {
         if !options.replot {
             let config = try options.stage.loadConfig()
             try Provenance.verify(Provenance.chain(layout), root: options.stage.dataURL)
-            for seed in try options.seedList() {
+            let swapSizes = try options.swapSizes()
+            for seed in try options.seedList() where !swapSizes.isEmpty {
+                let settings = try options.design.settings(seed: seed)
+                try runSwap(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads,
+                            sizes: swapSizes, methods: try options.methodList())
+            }
+            for seed in try options.seedList() where swapSizes.isEmpty {
                 let settings = try options.design.settings(seed: seed)
                 for method in try options.methodList() {
                     let started = monotonicSeconds()
@@ -148,9 +154,11 @@ public enum RefineStudy {
         }
 
         /// Fits every model on the dataset rows `rows`, scores it as the adaptive run scores its rounds
-        /// (`RefineLoop.fitAndScore`) and writes each model's per-test-sample errors; returns the point
-        /// (not yet written) and the scored models by name.
-        func fitPoint(rows: [Int]) throws -> (point: LHSPoint, scored: [String: FieldSurrogate]) {
+        /// (`RefineLoop.fitAndScore`) and writes each model's per-test-sample errors (to `testErrors(model)`,
+        /// by default the point's own file); returns the point (not yet written) and the scored models by
+        /// name. `held`: POD-GP conditioned with these values instead of the curve's policy (the swap).
+        func fitPoint(rows: [Int], held override: [GaussianProcessHyperparameters]? = nil,
+                      testErrors: ((String) -> URL)? = nil) throws -> (point: LHSPoint, scored: [String: FieldSurrogate]) {
             let n = rows.count
             let prepared = try SurrogateFitStage.prepare(config: config, dataset: base, inputScaler: inputScaler, trainingRows: rows,
                                                          sensitivities: layout.fem.sensitivities)
@@ -160,11 +168,11 @@ public enum RefineStudy {
             // Held: the initial design's values, as the adaptive run of the seed holds its own (the same initial rows, the same values).
             let heldURL = folder.appendingPathComponent(RefineHyperparameters.file)
             let holds = settings.hyperparameterPolicy == .initialDesign
-            let held = holds && n > settings.initialSize ? try RefineHyperparameters.read(from: heldURL) : nil
+            let held = try override ?? (holds && n > settings.initialSize ? RefineHyperparameters.read(from: heldURL) : nil)
             for name in settings.models {
                 guard let kind = SurrogateSettings.Model(rawValue: name) else { throw StageError("refine-study: unknown model \"\(name)\"") }
                 let fitted = try SurrogateFitStage.fit(kind, prepared: prepared, config: config, threads: threads, heldHyperparameters: held)
-                if holds, n == settings.initialSize, let values = SurrogateFitStage.modeHyperparameters(of: fitted.surrogate) {
+                if override == nil, holds, n == settings.initialSize, let values = SurrogateFitStage.modeHyperparameters(of: fitted.surrogate) {
                     try RefineHyperparameters.write(values, to: heldURL)
                 }
                 var scored = fitted.surrogate
@@ -176,7 +184,7 @@ public enum RefineStudy {
                 point.scores.append(RefineScore(model: name, testMedian: test.median ?? .nan, testP95: test.percentile95 ?? .nan,
                                                 validationMedian: validation.median ?? .nan, validationP95: validation.percentile95 ?? .nan))
                 point.fitSeconds[name] = fitted.seconds
-                try Npy.write(test.perSample.map { $0 ?? .nan }, shape: [test.perSample.count], to: lhsTestErrors(folder, solves: n, model: name))
+                try Npy.write(test.perSample.map { $0 ?? .nan }, shape: [test.perSample.count], to: testErrors?(name) ?? lhsTestErrors(folder, solves: n, model: name))
                 if kind == .podGP { point.podGP = FittedHyperparameters(fitted.surrogate) }
                 models[name] = scored
             }
