@@ -472,6 +472,33 @@ final class RefineTests: XCTestCase {
         XCTAssertEqual(RefineStudy.largestErrors(pool: [10, 11], errors: [.nan, 0.1], count: 2), [11, 10])
     }
 
+    /// `--oracle-share`: a hedged oracle takes round(share·K) of each batch by the error, the rest from
+    /// the nested LHS order; the share is recorded, and a curve is not continued with another.
+    func testHedgedOracleTakesTheRestOfEachBatchFromTheNestedOrder() throws {
+        let (data, arguments) = try studyCopy("refine-hedge-test", label: "hedge")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "oracle", "--oracle-share", "0.34"]))
+        let layout = DataLayout(data)
+        let folder = RefineStudy.seedFolder(layout, "hedge", .oracle, 1)
+        let first = try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: folder.appendingPathComponent("n_000006.json")))
+        let (config, base, rows, prepared) = try seedOneLHSPoint(layout, solves: 6)
+        let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1).surrogate
+        let pool = LearningCurve.nestedOrder(base.trainIndices, seed: 1).filter { !rows.contains($0) }
+        let errors = try SurrogateFitStage.relativeErrors(fitted, rows: pool, dataset: base, threads: 1).errors.perSample
+        let worst = zip(pool, errors).compactMap { row, e in e.map { (row, $0) } }.max { $0.1 < $1.1 }!.0
+        // K = 3, share 0.34: one by the error, then the first two pool rows of the nested order.
+        XCTAssertEqual(first.chosenNext, [worst] + Array(pool.filter { $0 != worst }.prefix(2)))
+        XCTAssertEqual(first.oracleShare, 0.34)
+        XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "oracle"]))) {
+            XCTAssertTrue("\($0)".contains("--oracle-share 0.34, not 1.0"), "\($0)")
+        }
+        for bad in ["0", "1.5", "nan"] {
+            XCTAssertThrowsError(try RefineStudyOptions.parse(arguments + ["--oracle-share", bad]), bad) {
+                XCTAssertTrue("\($0)".contains("--oracle-share"), "\($0)")
+            }
+        }
+    }
+
     /// `--swap-at`: each design (LHS, oracle) conditioned with each point's fitted hyper-parameters.
     /// The diagonal repeats the points; an off-diagonal cell equals POD-GP fitted here on the one
     /// design's rows with the other point's values held; the table's ratios are each cell against its

@@ -140,6 +140,9 @@ public struct RefineStudyOptions: ParsableArguments {
     @Option(name: .customLong("import-table"), help: ArgumentHelp("A refine_study.csv made elsewhere (e.g. committed from an earlier machine): its curves that have no point here join the tables and the figure (kept in DATA/refine/study/imported.csv). Refused unless made on the same data (the data_sha256 column) and, for a label that has points here, under the same configuration. Repeatable.", valueName: "CSV"))
     public var importTables: [String] = []
 
+    @Option(name: .customLong("oracle-share"), help: "The oracle curve's share of each batch chosen by the error, in (0, 1]; the rest are the next rows of the seed's nested LHS order (a hedged oracle). Recorded in its points: a curve is not continued with another share.")
+    public var oracleShare: Double = 1
+
     @Option(name: .customLong("swap-at"), help: ArgumentHelp("Instead of growing curves: at these solve counts, condition POD-GP on each --methods curve's design (lhs, oracle; their points made first) with each one's fitted hyper-parameters, mode by mode — is a design's error its rows' or the fit they induce? → LABEL/swap/, refine_swap.csv.", valueName: "N,N,…"))
     public var swapAt: String?
 
@@ -147,6 +150,7 @@ public struct RefineStudyOptions: ParsableArguments {
 
     public func validate() throws {
         _ = try seedList(); _ = try methodList(); _ = try swapSizes()
+        guard oracleShare > 0, oracleShare <= 1 else { throw ValidationError("--oracle-share must lie in (0, 1], got \(oracleShare)") }
         if label.isEmpty || label.contains("/") || label.contains(",") { throw ValidationError("--label must be a plain name without / or commas, got \"\(label)\"") }
     }
 

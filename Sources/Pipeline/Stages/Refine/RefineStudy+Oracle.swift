@@ -10,8 +10,14 @@ import NumericalFoundations
 /// by the nested order). This needs the FEM answer of every candidate, so no user could run it: it is
 /// the reference for greedy error-driven acquisitions (a perfect error indicator, no diversity rule) on
 /// the same pool of LHS samples.
+///
+/// With `share` < 1 (a hedged oracle) only round(share·K) of each batch are chosen by the error; the
+/// rest are the next rows of the seed's nested LHS order not yet in the design, so the design keeps a
+/// space-filling part that grows as the LHS curve's does.
 extension RefineStudy {
-    static func runOracle(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int) throws {
+    static func runOracle(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int,
+                          share: Double = 1) throws {
+        guard share > 0, share <= 1 else { throw StageError("refine-study: --oracle-share must lie in (0, 1], got \(share)") }
         let context = try PointContext(config: config, layout: layout, label: label, method: .oracle, settings: settings, threads: threads)
         guard let chooser = settings.models.first else { throw StageError("refine-study: the oracle curve needs a model") }
         let progress = ProgressReporter("refine-study oracle seed \(settings.seed) points", total: context.sizes.count)
@@ -19,6 +25,10 @@ extension RefineStudy {
         for (index, n) in context.sizes.enumerated() {
             let nextSize: Int? = index + 1 < context.sizes.count ? context.sizes[index + 1] : nil
             if let done = try context.finishedPoint(n) {
+                guard (done.oracleShare ?? 1) == share else {
+                    throw StageError("refine-study: \(context.pointURL(n).path) was made with --oracle-share \(done.oracleShare ?? 1), not \(share): "
+                                     + "use another --label (and copy the LHS curve there) or delete \(context.folder.path)")
+                }
                 guard done.rows == rows else {
                     throw StageError("refine-study: \(context.pointURL(n).path) holds another design than its predecessors chose: delete \(context.folder.path) and rerun")
                 }
@@ -33,12 +43,16 @@ extension RefineStudy {
             }
             var (point, scored) = try context.fitPoint(rows: rows)
             point.rows = rows
+            point.oracleShare = share < 1 ? share : nil
             if let nextSize {
                 let inDesign = Set(rows)
                 let pool = context.order.filter { !inDesign.contains($0) }
                 guard let model = scored[chooser] else { throw StageError("refine-study: the oracle's model \(chooser) was not fitted") }
                 let errors = try SurrogateFitStage.relativeErrors(model, rows: pool, dataset: context.base, threads: threads).errors.perSample
-                let chosen = largestErrors(pool: pool, errors: errors, count: nextSize - n)
+                let batch = nextSize - n
+                let byError = largestErrors(pool: pool, errors: errors, count: Int((share * Double(batch)).rounded()))
+                let taken = Set(byError)
+                let chosen = byError + pool.lazy.filter { !taken.contains($0) }.prefix(batch - byError.count)
                 point.chosenNext = chosen
                 try context.write(point)
                 rows = (rows + chosen).sorted()

@@ -55,6 +55,8 @@ public enum RefineStudy {
         /// whose rows are the nested order's first `solves`; or the curve's last point).
         var rows: [Int]? = nil
         var chosenNext: [Int]? = nil
+        /// `oracle`: the share of each batch chosen by the error (nil: all of it), the rest by the nested LHS order.
+        var oracleShare: Double? = nil
     }
 
     /// An LHS point's per-test-sample errors for `model` (written before its n_NNNNNN.json, which marks the point done).
@@ -91,7 +93,8 @@ public enum RefineStudy {
                     case .lhs:
                         try runLHS(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads)
                     case .oracle:
-                        try runOracle(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads)
+                        try runOracle(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads,
+                                      share: options.oracleShare)
                     }
                     note(String(format: "train-dmd refine-study: %@ %@ seed %llu done in %.0f s (this session)", options.label, method.rawValue, seed,
                                 monotonicSeconds() - started))
