@@ -683,6 +683,16 @@ final class RefineTests: XCTestCase {
         XCTAssertNil(p95.adaptiveSolves)
         XCTAssertNil(p95.ratio)
         XCTAssertEqual(p95.adaptiveLargest, 300)
+        // The LHS curve's own first point at or below its last error: the last one here (0.05 > 0.020 at 200) ...
+        XCTAssertEqual(median.lhsFirstSolves, 400)
+        // ... and an earlier one where the curve is flat: at 200 solves all three seeds are at 0.01, below 400's median 0.020.
+        let flat = points.map { p -> RefineStudy.Point in
+            var p = p
+            if p.method == "lhs", p.solves == 200 { p.score.testMedian = 0.01 }
+            return p
+        }
+        XCTAssertEqual(RefineStudy.savings(flat).first { $0.statistic == "median" }?.lhsFirstSolves, 200)
+        XCTAssertEqual(RefineStudy.savingsCSV(RefineStudy.savings(flat)).split(separator: "\n")[1].split(separator: ",").last, "200")
         // A label with only an LHS curve has no savings row.
         XCTAssertEqual(RefineStudy.savings(points.filter { $0.method == "lhs" }), [])
     }

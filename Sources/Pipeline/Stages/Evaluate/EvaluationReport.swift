@@ -371,7 +371,8 @@ public enum EvaluationReport {
             }),
             "savings": .array(savings.map { s in
                 .object(["label": .string(s.label), "model": .string(s.model), "statistic": .string(s.statistic), "lhs_solves": JSONValue(s.lhsSolves),
-                         "lhs_test_error": JSONValue(s.lhsError), "adaptive_solves": s.adaptiveSolves.map { JSONValue($0) } ?? .null,
+                         "lhs_test_error": JSONValue(s.lhsError), "lhs_first_solves": JSONValue(s.lhsFirstSolves),
+                         "adaptive_solves": s.adaptiveSolves.map { JSONValue($0) } ?? .null,
                          "ratio": s.ratio.map { JSONValue($0) } ?? .null])
             }),
         ])
@@ -386,12 +387,14 @@ public enum EvaluationReport {
         if !savings.isEmpty {
             let rows = savings.map { s in
                 [s.label, s.model, s.statistic, "\(fmt(s.lhsError, 4)) at \(s.lhsSolves) (\(s.lhsSeeds) seed\(s.lhsSeeds == 1 ? "" : "s"))",
-                 s.adaptiveSolves.map { "\($0)" } ?? "not by \(s.adaptiveLargest)", s.ratio.map { String(format: "%.2f", $0) } ?? "—"]
+                 s.adaptiveSolves.map { "\($0)" } ?? "not by \(s.adaptiveLargest)", s.ratio.map { String(format: "%.2f", $0) } ?? "—", "\(s.lhsFirstSolves)"]
             }
             blocks.append(.paragraph(RichText("The solves adaptive sampling needs for the error the LHS curve reaches with its most solves "
-                                              + "(medians over seeds; the first adaptive point at or below it; the goal is a ratio ≤ 0.5).")))
-            blocks.append(.table(ReportTable(header: ["label", "model", "test statistic", "LHS error at solves", "adaptive solves", "ratio"], rows: rows,
-                                             alignments: [.left, .left, .left, .right, .right, .right])))
+                                              + "(medians over seeds; the first adaptive point at or below it; the goal is a ratio ≤ 0.5), and the first "
+                                              + "solves at which the LHS curve itself is there: where that is far below its most solves, the LHS curve is flat "
+                                              + "and a small ratio is no saving over LHS.")))
+            blocks.append(.table(ReportTable(header: ["label", "model", "test statistic", "LHS error at solves", "adaptive solves", "ratio", "LHS itself from"],
+                                             rows: rows, alignments: [.left, .left, .left, .right, .right, .right, .right])))
         }
         // Points with per-sample test errors: each adaptive point against LHS, with the test split's sampling error.
         if !paired.isEmpty {

@@ -194,7 +194,8 @@ extension RefineStudy {
         }
         for s in saved {
             note(String(format: "train-dmd refine-study: %@ %@ test %@: LHS %.4g at %d solves; adaptive ", s.label, s.model, s.statistic, s.lhsError, s.lhsSolves)
-                 + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves"))
+                 + (s.adaptiveSolves.map { String(format: "reaches it at %d solves (%.2f×)", $0, s.ratio!) } ?? "has not reached it by \(s.adaptiveLargest) solves")
+                 + (s.lhsFirstSolves < s.lhsSolves ? "; LHS itself is there from \(s.lhsFirstSolves) solves" : ""))
         }
         let svg = layout.refine.studyCSV.deletingPathExtension().appendingPathExtension("svg")
         try AtomicFile.write(try figure(points).svg(), to: svg)
@@ -257,6 +258,9 @@ extension RefineStudy {
         public var adaptiveSolves: Int?
         public var adaptiveLargest: Int
         public var adaptiveSeeds: Int
+        /// The first solve count at which the LHS curve itself is at or below `lhsError`: when it is well
+        /// below `lhsSolves` the LHS curve is flat there, and a small `ratio` is no saving over LHS.
+        public var lhsFirstSolves: Int
         /// adaptive solves / LHS solves: ≤ 0.5 is the goal of "half the solves"; nil when not reached.
         public var ratio: Double? { adaptiveSolves.map { Double($0) / Double(lhsSolves) } }
     }
@@ -273,22 +277,24 @@ extension RefineStudy {
             let adaptive = points.filter { $0.label == label && $0.model == model && $0.method == Method.adaptive.rawValue }
             guard !lhs.isEmpty, !adaptive.isEmpty else { continue }
             for (statistic, value) in [("median", { (p: Point) in p.score.testMedian }), ("p95", { (p: Point) in p.score.testP95 })] {
-                let reference = medianCurve(lhs, value).last!
+                let lhsCurve = medianCurve(lhs, value)
+                let reference = lhsCurve.last!
                 let curve = medianCurve(adaptive, value)
                 let reached = curve.first { $0.value <= reference.value }
                 result.append(SolveSaving(label: label, model: model, statistic: statistic, lhsSolves: reference.solves, lhsError: reference.value,
                                           lhsSeeds: reference.seeds, adaptiveSolves: reached?.solves, adaptiveLargest: curve.last!.solves,
-                                          adaptiveSeeds: (reached ?? curve.last!).seeds))
+                                          adaptiveSeeds: (reached ?? curve.last!).seeds,
+                                          lhsFirstSolves: lhsCurve.first { $0.value <= reference.value }!.solves))
             }
         }
         return result
     }
 
     static func savingsCSV(_ savings: [SolveSaving]) -> String {
-        var csv = "label,model,statistic,lhs_solves,lhs_test_error,lhs_seeds,adaptive_solves,adaptive_largest_solves,adaptive_seeds,ratio\n"
+        var csv = "label,model,statistic,lhs_solves,lhs_test_error,lhs_seeds,adaptive_solves,adaptive_largest_solves,adaptive_seeds,ratio,lhs_first_solves\n"
         for s in savings {
             csv += "\(s.label),\(s.model),\(s.statistic),\(s.lhsSolves),\(s.lhsError),\(s.lhsSeeds),\(s.adaptiveSolves.map(String.init) ?? ""),"
-                + "\(s.adaptiveLargest),\(s.adaptiveSeeds),\(s.ratio.map { "\($0)" } ?? "")\n"
+                + "\(s.adaptiveLargest),\(s.adaptiveSeeds),\(s.ratio.map { "\($0)" } ?? ""),\(s.lhsFirstSolves)\n"
         }
         return csv
     }
