@@ -492,6 +492,9 @@ final class RefineTests: XCTestCase {
         XCTAssertThrowsError(try RefineStudy.run(try RefineStudyOptions.parse(arguments + ["--methods", "oracle"]))) {
             XCTAssertTrue("\($0)".contains("--oracle-share 0.34, not 1.0"), "\($0)")
         }
+        XCTAssertThrowsError(try RefineStudyOptions.parse(arguments + ["--methods", "lhs", "--oracle-share", "0.5"])) {
+            XCTAssertTrue("\($0)".contains("needs oracle in --methods"), "\($0)")
+        }
         for bad in ["0", "1.5", "nan"] {
             XCTAssertThrowsError(try RefineStudyOptions.parse(arguments + ["--oracle-share", bad]), bad) {
                 XCTAssertTrue("\($0)".contains("--oracle-share"), "\($0)")

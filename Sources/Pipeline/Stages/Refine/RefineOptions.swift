@@ -151,6 +151,9 @@ public struct RefineStudyOptions: ParsableArguments {
     public func validate() throws {
         _ = try seedList(); _ = try methodList(); _ = try swapSizes()
         guard oracleShare > 0, oracleShare <= 1 else { throw ValidationError("--oracle-share must lie in (0, 1], got \(oracleShare)") }
+        if oracleShare != 1, try !methodList().contains(.oracle) || swapSizes().count > 0 {
+            throw ValidationError("--oracle-share shapes the oracle curve's batches: it needs oracle in --methods and no --swap-at")
+        }
         if label.isEmpty || label.contains("/") || label.contains(",") { throw ValidationError("--label must be a plain name without / or commas, got \"\(label)\"") }
     }
 
