@@ -30,8 +30,11 @@ extension RefineStudy {
         var cells: [SwapCell]
     }
 
+    /// LABEL/swap/: one folder per seed.
+    static func swapRoot(_ layout: DataLayout, _ label: String) -> URL { labelFolder(layout, label).appendingPathComponent("swap", isDirectory: true) }
+
     static func swapFolder(_ layout: DataLayout, _ label: String, _ seed: UInt64) -> URL {
-        labelFolder(layout, label).appendingPathComponent("swap", isDirectory: true).appendingPathComponent("seed_\(seed)", isDirectory: true)
+        swapRoot(layout, label).appendingPathComponent("seed_\(seed)", isDirectory: true)
     }
 
     static func swapPointURL(_ folder: URL, solves n: Int) -> URL { folder.appendingPathComponent(String(format: "n_%06d.json", n)) }
@@ -126,8 +129,7 @@ extension RefineStudy {
         var csv = swapHeader + "\n", any = false
         let labels = ((try? fm.contentsOfDirectory(atPath: layout.refine.study.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         for label in labels {
-            let swapRoot = labelFolder(layout, label).appendingPathComponent("swap", isDirectory: true)
-            let seeds = ((try? fm.contentsOfDirectory(atPath: swapRoot.path)) ?? []).compactMap { $0.hasPrefix("seed_") ? UInt64($0.dropFirst(5)) : nil }.sorted()
+            let seeds = ((try? fm.contentsOfDirectory(atPath: swapRoot(layout, label).path)) ?? []).compactMap { $0.hasPrefix("seed_") ? UInt64($0.dropFirst(5)) : nil }.sorted()
             for seed in seeds {
                 let folder = swapFolder(layout, label, seed)
                 let names = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("n_") && $0.hasSuffix(".json") }.sorted()
