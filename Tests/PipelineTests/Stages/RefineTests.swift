@@ -417,6 +417,108 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// The ledger carries a study to another machine: exported mid-study (the adaptive run's last round
+    /// and the LHS curve's last point not made yet), imported into another data folder with the same
+    /// data, and continued there, it ends with the files of the study made in one go — the adaptive
+    /// round imported without its FEM results is solved again to the recorded SHA-256. A ledger of other
+    /// data, of another kernel, with a recorded FEM digest this machine does not reproduce, or over a
+    /// differing file, is refused by name, and a finished round that lost its FEM results without a
+    /// record is refused rather than silently solved again.
+    func testLedgerContinuesTheStudyElsewhereBitForBit() throws {
+        let root = try makeTemporaryFolder("refine-ledger-test")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func dataCopy(_ name: String) throws -> URL {
+            let data = root.appendingPathComponent(name, isDirectory: true)
+            for sub in ["samples", "wind", "fem"] {
+                try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(at: try smokeData().appendingPathComponent(sub), to: data.appendingPathComponent(sub))
+            }
+            return data
+        }
+        func study(_ data: URL, _ extra: [String] = []) throws {
+            try RefineStudy.run(try RefineStudyOptions.parse(["--config", Self.config, "--data-dir", data.path, "--initial", "6", "--batch", "3",
+                                                              "--budget", "12", "--pool", "200", "--shortlist", "20", "--seeds", "1",
+                                                              "--threads", "1"] + extra))
+        }
+        let whole = try dataCopy("whole")
+        try study(whole, ["--export-ledger", root.appendingPathComponent("ledger").path])
+        let ledger = root.appendingPathComponent("ledger", isDirectory: true)
+        let run = DataLayout.RefineRun(folder: ledger.appendingPathComponent("study/plain/adaptive/seed_1", isDirectory: true))
+        let wholeRun = DataLayout.RefineRun(folder: RefineStudy.seedFolder(DataLayout(whole), "plain", .adaptive, 1))
+        // The ledger holds no FEM result, only their digests.
+        for r in 1...2 {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run.file(DataLayout.FEM.c3File, round: r).path))
+            let digests = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: run.file(RefineStudy.roundDigestsFile, round: r)))
+            XCTAssertEqual(digests[DataLayout.FEM.c3File], try SHA256Digest.hex(ofFile: wholeRun.file(DataLayout.FEM.c3File, round: r)))
+        }
+        // Mid-study: round 2 not finished (its points chosen by round 1, nothing solved), the LHS point at 12 not made.
+        for name in [DataLayout.manifestFile, DataLayout.RefineRun.evaluationFile, DataLayout.RefineRun.timingsFile, RefineStudy.roundDigestsFile]
+            + ["test_errors_pod_gp.npy"] {
+            try? FileManager.default.removeItem(at: run.file(name, round: 2))
+        }
+        let lhsLedger = ledger.appendingPathComponent("study/plain/lhs/seed_1", isDirectory: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: lhsLedger.path) where file.hasPrefix("n_000012") {
+            try FileManager.default.removeItem(at: lhsLedger.appendingPathComponent(file))
+        }
+
+        let continued = try dataCopy("continued")
+        try study(continued, ["--import-ledger", ledger.path])
+        let continuedRun = DataLayout.RefineRun(folder: RefineStudy.seedFolder(DataLayout(continued), "plain", .adaptive, 1))
+        var mine = try contents(continuedRun.folder)
+        mine = mine.filter { !$0.key.hasSuffix(RefineStudy.roundDigestsFile) }
+        XCTAssertEqual(mine, try contents(wholeRun.folder), "round 1 solved again, round 2 made here: the bytes of the study made in one go")
+        func scores(_ data: URL) throws -> [[RefineScore]] {
+            let folder = RefineStudy.seedFolder(DataLayout(data), "plain", .lhs, 1)
+            return try [6, 9, 12].map { n in
+                try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: folder.appendingPathComponent(String(format: "n_%06d.json", n)))).scores
+            }
+        }
+        XCTAssertEqual(try scores(continued), try scores(whole))
+        XCTAssertEqual(try String(contentsOf: DataLayout(continued).refine.studyCSV, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").prefix(9) },
+                       try String(contentsOf: DataLayout(whole).refine.studyCSV, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").prefix(9) })
+        // Importing it again changes nothing.
+        try study(continued, ["--replot", "--import-ledger", ledger.path])
+
+        // Refusals, each naming what differs.
+        let setupURL = ledger.appendingPathComponent(RefineStudy.ledgerSetupFile)
+        let setup = try JSONDecoder().decode(RefineStudy.LedgerSetup.self, from: Data(contentsOf: setupURL))
+        func refused(_ edit: (inout RefineStudy.LedgerSetup) -> Void, _ expected: String) throws {
+            var other = setup
+            edit(&other)
+            try JSONEncoder().encode(other).write(to: setupURL)
+            XCTAssertThrowsError(try study(try dataCopy("refused-\(expected.count)"), ["--replot", "--import-ledger", ledger.path])) {
+                XCTAssertTrue("\($0)".contains(expected) && "\($0)".contains(ledger.path), "\($0)")
+            }
+        }
+        try refused({ $0.dataSHA256 = String(repeating: "a", count: 64) }, "data SHA-256")
+        try refused({ $0.blasCore = "Prescott" }, "OPENBLAS_CORETYPE=Prescott")
+        try JSONEncoder().encode(setup).write(to: setupURL)
+        // A recorded FEM digest this machine does not reproduce: the restored round is refused, its results removed.
+        let tampered = try dataCopy("tampered")
+        let digestsURL = run.file(RefineStudy.roundDigestsFile, round: 1)
+        let digests = try Data(contentsOf: digestsURL)
+        var altered = try JSONDecoder().decode([String: String].self, from: digests)
+        altered[DataLayout.FEM.c3File] = String(repeating: "0", count: 64)
+        try JSONEncoder().encode(altered).write(to: digestsURL)
+        XCTAssertThrowsError(try study(tampered, ["--import-ledger", ledger.path, "--methods", "adaptive"])) {
+            XCTAssertTrue("\($0)".contains("does not reproduce the imported round") && "\($0)".contains("round_001"), "\($0)")
+        }
+        let tamperedRun = DataLayout.RefineRun(folder: RefineStudy.seedFolder(DataLayout(tampered), "plain", .adaptive, 1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tamperedRun.file(DataLayout.FEM.c3File, round: 1).path))
+        try digests.write(to: digestsURL)
+        // A file here that differs from the ledger's.
+        let point = RefineStudy.seedFolder(DataLayout(continued), "plain", .lhs, 1).appendingPathComponent("n_000006.json")
+        try (try Data(contentsOf: point) + Data(" ".utf8)).write(to: point)
+        XCTAssertThrowsError(try study(continued, ["--replot", "--import-ledger", ledger.path])) {
+            XCTAssertTrue("\($0)".contains("n_000006.json differs"), "\($0)")
+        }
+        // A finished round of this machine's own run that lost its FEM results, without a record to check a re-solve against.
+        try FileManager.default.removeItem(at: wholeRun.file(DataLayout.FEM.c3File, round: 1))
+        XCTAssertThrowsError(try study(whole, ["--methods", "adaptive"])) {
+            XCTAssertTrue("\($0)".contains("round_001") && "\($0)".contains("c3.npy is missing"), "\($0)")
+        }
+    }
+
     /// The oracle curve: from the same initial design as LHS (the same scores at 6 solves), its next
     /// design adds the 3 training samples outside the design on which the model at 6 solves is worst —
     /// checked against that model refitted by hand —, never a test sample; a rerun leaves its files as

@@ -67,6 +67,40 @@ extension RefineLoop {
         return RefineRound(evaluation: evaluation, timings: timings)
     }
 
+    /// A finished round whose FEM results were left out of a ledger (`RefineStudy.exportLedger`): its
+    /// points solved again, checked against the SHA-256 the ledger recorded.
+    static func restoreRound(_ r: Int, context: Context) throws {
+        let run = context.run, k = batchSize(round: r, context.settings)
+        guard FileManager.default.fileExists(atPath: run.file(RefineStudy.roundDigestsFile, round: r).path) else {
+            throw StageError("refine: \(run.round(r).path) is finished (its manifest exists) but \(DataLayout.FEM.c3File) is missing, and no "
+                             + "\(RefineStudy.roundDigestsFile) records what solving its points again must give; delete the round to redo it")
+        }
+        let params = try Npy.read(Double.self, from: run.file(DataLayout.RefineRun.paramsFile, round: r), expectedShape: [k, 6])
+        context.notice("refine: round \(r): solving its \(k) points again (imported without FEM results)")
+        var scratch = StageRecord(stage: "train-dmd refine", config: context.config, seed: context.settings.seed)
+        _ = try solvedRound(r, context: context, parameters: params.values, reporter: ProgressReporter("refine restore round \(r)", total: k),
+                            record: &scratch)
+    }
+
+    /// When the round came from a ledger, its FEM results must be the recorded ones, bit for bit: else
+    /// this machine's FEM differs from the ledger's, and continuing would mix two studies.
+    static func checkRecordedResults(round r: Int, run: DataLayout.RefineRun) throws {
+        let url = run.file(RefineStudy.roundDigestsFile, round: r)
+        guard let data = try? Data(contentsOf: url) else { return }
+        guard let recorded = try? JSONDecoder().decode([String: String].self, from: data) else {
+            throw StageError("refine: \(url.path) is damaged: expected {file name: SHA-256}")
+        }
+        for (name, sha) in recorded.sorted(by: { $0.key < $1.key }) {
+            let file = run.file(name, round: r)
+            let now = FileManager.default.fileExists(atPath: file.path) ? try SHA256Digest.hex(ofFile: file) : "missing"
+            if now != sha {
+                for left in RefineStudy.leftOutFiles { try? FileManager.default.removeItem(at: run.file(left, round: r)) }
+                throw StageError("refine: \(file.path) solved again has SHA-256 \(now.prefix(12))…, the ledger recorded \(sha.prefix(12))… "
+                                 + "(\(url.path)): this machine's FEM does not reproduce the imported round; continue the study where it was made")
+            }
+        }
+    }
+
     /// Round r's FEM results: read when an earlier run wrote them, else solved (`BatchRunner`, resuming
     /// from its chunks) and written. Each point's wind profile is solved in-process.
     static func solvedRound(_ r: Int, context: Context, parameters: [Double], reporter: ProgressReporter,
@@ -106,6 +140,7 @@ extension RefineLoop {
         }
         try Npy.write(result.c3, shape: [k, result.pointCount], to: c3URL)
         try Npy.write(result.statusCodes, shape: [k], to: statusURL)
+        try checkRecordedResults(round: r, run: run)
         record.output(c3URL); record.output(statusURL)
         try? FileManager.default.removeItem(at: checkpoints)
         let failed = result.statusCodes.filter { $0 != 0 }.count

@@ -249,6 +249,9 @@ public enum RefineLoop {
     static func completedRound(_ r: Int, context: Context, acquired: inout Acquired) throws -> RefineRound? {
         let run = context.run
         guard FileManager.default.fileExists(atPath: run.manifest(round: r).path) else { return nil }
+        if r > 0, !FileManager.default.fileExists(atPath: run.file(DataLayout.FEM.c3File, round: r).path) {
+            try restoreRound(r, context: context)
+        }
         if r > 0 { try loadAcquired(round: r, context: context, into: &acquired, withResults: true) }
         let url = run.file(DataLayout.RefineRun.evaluationFile, round: r), timingsURL = run.file(DataLayout.RefineRun.timingsFile, round: r)
         guard let data = try? Data(contentsOf: url), let evaluation = try? JSONDecoder().decode(RefineEvaluation.self, from: data),

@@ -140,6 +140,12 @@ public struct RefineStudyOptions: ParsableArguments {
     @Option(name: .customLong("import-table"), help: ArgumentHelp("A refine_study.csv made elsewhere (e.g. committed from an earlier machine): its curves that have no point here join the tables and the figure (kept in DATA/refine/study/imported.csv). Refused unless made on the same data (the data_sha256 column) and, for a label that has points here, under the same configuration. Repeatable.", valueName: "CSV"))
     public var importTables: [String] = []
 
+    @Option(name: .customLong("import-ledger"), help: ArgumentHelp("A ledger of a study made elsewhere (written by --export-ledger, e.g. committed): its points, swap cells and adaptive rounds are copied in before anything is computed, so its curves continue here; an adaptive round's FEM results are solved again and must have the SHA-256 the ledger recorded. Refused unless made on the same data and OpenBLAS kernel, or where a file here differs from the ledger's.", valueName: "DIR"))
+    public var importLedger: String?
+
+    @Option(name: .customLong("export-ledger"), help: ArgumentHelp("After the work (or with --replot alone): write the study folder's curves, without the acquired points' FEM results (their SHA-256 instead), to DIR, which --import-ledger continues on another machine.", valueName: "DIR"))
+    public var exportLedger: String?
+
     @Option(name: .customLong("oracle-share"), help: "The oracle curve's share of each batch chosen by the error, in (0, 1]; the rest are the next rows of the seed's nested LHS order (a hedged oracle). Recorded in its points: a curve is not continued with another share.")
     public var oracleShare: Double = 1
 

@@ -73,9 +73,12 @@ public enum RefineStudy {
         let layout = DataLayout(options.stage.dataURL)
         let lock = try options.stage.lockOutput(layout.refine.study)
         defer { lock.release() }
+        if !options.replot || options.importLedger != nil {
+            try Provenance.verify(Provenance.chain(layout), root: options.stage.dataURL)
+        }
+        if let ledger = options.importLedger { try importLedger(from: URL(fileURLWithPath: ledger), layout: layout) }
         if !options.replot {
             let config = try options.stage.loadConfig()
-            try Provenance.verify(Provenance.chain(layout), root: options.stage.dataURL)
             let swapSizes = try options.swapSizes()
             for seed in try options.seedList() where !swapSizes.isEmpty {
                 let settings = try options.design.settings(seed: seed)
@@ -105,6 +108,7 @@ public enum RefineStudy {
             try importTable(URL(fileURLWithPath: table), layout: layout)
         }
         try writeTables(layout: layout, configFile: options.stage.config)
+        if let ledger = options.exportLedger { try exportLedger(to: URL(fileURLWithPath: ledger), layout: layout) }
     }
 
     /// What a curve of point files (LHS, oracle) needs for each of its points.
