@@ -3,7 +3,7 @@
 # low-fidelity input, conditioned on every solve; adaptive by the integrated log-variance), LHS and
 # adaptive curves to 1200 solves on configs/large.toml's data — a study longer than one machine's life,
 # carried by its ledger: regenerates the data under the Haswell kernel, imports the committed ledger,
-# computes what is missing, and exports the ledger again after each curve.
+# computes what is missing, and exports the ledger again after each finished point and round.
 #
 #   BIN=DIR DATA=DIR SEEDS=1,2 THREADS=2 scripts/refine-seeds.sh
 #

@@ -451,6 +451,9 @@ final class RefineTests: XCTestCase {
             let digests = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: run.file(RefineStudy.roundDigestsFile, round: r)))
             XCTAssertEqual(digests[DataLayout.FEM.c3File], try SHA256Digest.hex(ofFile: wholeRun.file(DataLayout.FEM.c3File, round: r)))
         }
+        for r in 1...2 {
+            try FileManager.default.copyItem(at: run.file(RefineStudy.roundDigestsFile, round: r), to: root.appendingPathComponent("ledger-whole-round\(r).json"))
+        }
         // Mid-study: round 2 not finished (its points chosen by round 1, nothing solved), the LHS point at 12 not made.
         for name in [DataLayout.manifestFile, DataLayout.RefineRun.evaluationFile, DataLayout.RefineRun.timingsFile, RefineStudy.roundDigestsFile]
             + ["test_errors_pod_gp.npy"] {
@@ -462,7 +465,14 @@ final class RefineTests: XCTestCase {
         }
 
         let continued = try dataCopy("continued")
-        try study(continued, ["--import-ledger", ledger.path])
+        let again = root.appendingPathComponent("ledger-again", isDirectory: true)
+        try study(continued, ["--import-ledger", ledger.path, "--export-ledger", again.path])
+        // Exported again (after each point and round, and at the end), the continued study's ledger records the same FEM results.
+        for r in 1...2 {
+            let againRun = DataLayout.RefineRun(folder: again.appendingPathComponent("study/plain/adaptive/seed_1", isDirectory: true))
+            XCTAssertEqual(try Data(contentsOf: againRun.file(RefineStudy.roundDigestsFile, round: r)),
+                           try Data(contentsOf: root.appendingPathComponent("ledger-whole-round\(r).json")))
+        }
         let continuedRun = DataLayout.RefineRun(folder: RefineStudy.seedFolder(DataLayout(continued), "plain", .adaptive, 1))
         var mine = try contents(continuedRun.folder)
         mine = mine.filter { !$0.key.hasSuffix(RefineStudy.roundDigestsFile) }

@@ -142,7 +142,8 @@ public enum RefineLoop {
 
     /// Runs (or resumes) the loop in `run`'s folder; every round, in order.
     public static func run(config: PipelineConfig, dataDirectory: URL, run: DataLayout.RefineRun, settings: RefineSettings, threads: Int,
-                           stop: StopSignal? = nil, notice: @escaping (String) -> Void) throws -> [RefineRound] {
+                           stop: StopSignal? = nil, notice: @escaping (String) -> Void,
+                           roundFinished: () throws -> Void = {}) throws -> [RefineRound] {
         let context = try makeContext(config: config, dataDirectory: dataDirectory, run: run, settings: settings, threads: threads,
                                       stop: stop, notice: notice)
         var acquired = Acquired()
@@ -168,6 +169,7 @@ public enum RefineLoop {
             let line = round.evaluation.scores.map { String(format: "%@ %.4f / %.4f", $0.model, $0.testMedian, $0.testP95) }.joined(separator: ", ")
             notice(String(format: "refine: round %d on %d FEM solves (%.0f s): test median / p95 ", r, round.evaluation.trainingSolves, round.timings.total)
                    + line)
+            try roundFinished()
             roundReporter?.advance(detail: "round \(r) of \(roundCount(settings) - 1) done")
         }
         return rounds

@@ -143,7 +143,7 @@ public struct RefineStudyOptions: ParsableArguments {
     @Option(name: .customLong("import-ledger"), help: ArgumentHelp("A ledger of a study made elsewhere (written by --export-ledger, e.g. committed): its points, swap cells and adaptive rounds are copied in before anything is computed, so its curves continue here; an adaptive round's FEM results are solved again and must have the SHA-256 the ledger recorded. Refused unless made on the same data and OpenBLAS kernel, or where a file here differs from the ledger's.", valueName: "DIR"))
     public var importLedger: String?
 
-    @Option(name: .customLong("export-ledger"), help: ArgumentHelp("After the work (or with --replot alone): write the study folder's curves, without the acquired points' FEM results (their SHA-256 instead), to DIR, which --import-ledger continues on another machine.", valueName: "DIR"))
+    @Option(name: .customLong("export-ledger"), help: ArgumentHelp("After each finished point and adaptive round, and at the end (or with --replot alone): write the study folder's curves, without the acquired points' FEM results (their SHA-256 instead), to DIR, which --import-ledger continues on another machine.", valueName: "DIR"))
     public var exportLedger: String?
 
     @Option(name: .customLong("oracle-share"), help: "The oracle curve's share of each batch chosen by the error, in (0, 1]; the rest are the next rows of the seed's nested LHS order (a hedged oracle). Recorded in its points: a curve is not continued with another share.")

@@ -21,12 +21,14 @@ public enum RefineStage {
     }
 
     /// The loop with SIGINT/SIGTERM turned into a stop between FEM samples or rounds (a rerun resumes).
-    static func runStoppable(config: PipelineConfig, data: URL, run: DataLayout.RefineRun, settings: RefineSettings, threads: Int) throws -> [RefineRound] {
+    static func runStoppable(config: PipelineConfig, data: URL, run: DataLayout.RefineRun, settings: RefineSettings, threads: Int,
+                             roundFinished: () throws -> Void = {}) throws -> [RefineRound] {
         Interruption.removeTemporariesOnExit(in: run.folder)
         let stop = StopSignal()
         do {
             return try Interruption.stoppable(stop) {
-                try RefineLoop.run(config: config, dataDirectory: data, run: run, settings: settings, threads: threads, stop: stop, notice: note)
+                try RefineLoop.run(config: config, dataDirectory: data, run: run, settings: settings, threads: threads, stop: stop, notice: note,
+                                   roundFinished: roundFinished)
             }
         } catch let error as PollutantInputError {
             throw StageError("train-dmd refine: \(error.message)")

@@ -16,7 +16,7 @@ import NumericalFoundations
 /// space-filling part that grows as the LHS curve's does.
 extension RefineStudy {
     static func runOracle(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int,
-                          share: Double = 1) throws {
+                          share: Double = 1, saved: () throws -> Void = {}) throws {
         guard share > 0, share <= 1 else { throw StageError("refine-study: --oracle-share must lie in (0, 1], got \(share)") }
         let context = try PointContext(config: config, layout: layout, label: label, method: .oracle, settings: settings, threads: threads)
         guard let chooser = settings.models.first else { throw StageError("refine-study: the oracle curve needs a model") }
@@ -59,6 +59,7 @@ extension RefineStudy {
             } else {
                 try context.write(point)
             }
+            try saved()
             progress.advance(detail: point.scores.map { String(format: "%@ n=%d: %.4f / %.4f", $0.model, n, $0.testMedian, $0.testP95) }.joined(separator: ", "))
         }
     }

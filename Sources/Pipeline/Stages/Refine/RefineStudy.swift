@@ -85,6 +85,8 @@ public enum RefineStudy {
                 try runSwap(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads,
                             sizes: swapSizes, methods: try options.methodList())
             }
+            // With --export-ledger the ledger follows each finished point and round, so a machine that goes away loses at most one.
+            let saved = { () throws -> Void in if let ledger = options.exportLedger { try exportLedger(to: URL(fileURLWithPath: ledger), layout: layout) } }
             for seed in try options.seedList() where swapSizes.isEmpty {
                 let settings = try options.design.settings(seed: seed)
                 for method in try options.methodList() {
@@ -92,12 +94,13 @@ public enum RefineStudy {
                     switch method {
                     case .adaptive:
                         let run = DataLayout.RefineRun(folder: seedFolder(layout, options.label, .adaptive, seed))
-                        _ = try RefineStage.runStoppable(config: config, data: options.stage.dataURL, run: run, settings: settings, threads: options.design.threads)
+                        _ = try RefineStage.runStoppable(config: config, data: options.stage.dataURL, run: run, settings: settings, threads: options.design.threads,
+                                                         roundFinished: saved)
                     case .lhs:
-                        try runLHS(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads)
+                        try runLHS(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads, saved: saved)
                     case .oracle:
                         try runOracle(config: config, layout: layout, label: options.label, settings: settings, threads: options.design.threads,
-                                      share: options.oracleShare)
+                                      share: options.oracleShare, saved: saved)
                     }
                     note(String(format: "train-dmd refine-study: %@ %@ seed %llu done in %.0f s (this session)", options.label, method.rawValue, seed,
                                 monotonicSeconds() - started))
@@ -206,13 +209,15 @@ public enum RefineStudy {
     }
 
     /// The LHS curve of one seed: each model refitted on the first n of the seed's nested order, n on the adaptive schedule.
-    static func runLHS(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int) throws {
+    static func runLHS(config: PipelineConfig, layout: DataLayout, label: String, settings: RefineSettings, threads: Int,
+                       saved: () throws -> Void = {}) throws {
         let context = try PointContext(config: config, layout: layout, label: label, method: .lhs, settings: settings, threads: threads)
         let progress = ProgressReporter("refine-study lhs seed \(settings.seed) points", total: context.sizes.count)
         for n in context.sizes {
             if try context.finishedPoint(n) != nil { progress.advance(); continue }
             let point = try context.fitPoint(rows: Array(context.order.prefix(n)).sorted()).point
             try context.write(point)
+            try saved()
             progress.advance(detail: point.scores.map { String(format: "%@ n=%d: %.4f / %.4f", $0.model, n, $0.testMedian, $0.testP95) }.joined(separator: ", "))
         }
     }
