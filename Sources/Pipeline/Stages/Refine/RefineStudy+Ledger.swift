@@ -42,10 +42,13 @@ extension RefineStudy {
         }
         let setup = LedgerSetup(dataSHA256: try dataDigest(layout), blasCore: BLASThreads.coreName)
         try writeJSON(setup, to: staging.appendingPathComponent(ledgerSetupFile))
-        // The ledger appears whole or not at all.
-        try? fm.removeItem(at: destination)
-        try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        // The ledger is replaced whole: the old one set aside until the new one is in its place.
+        let previous = staging.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).previous-\(ProcessInfo.processInfo.processIdentifier)", isDirectory: true)
+        try? fm.removeItem(at: previous)
+        if fm.fileExists(atPath: destination.path) { try fm.moveItem(at: destination, to: previous) }
         try fm.moveItem(at: staging, to: destination)
+        try? fm.removeItem(at: previous)
         note("train-dmd refine-study: \(files) files of \(labels.count) label(s) exported to \(destination.path) (data \(setup.dataSHA256.prefix(12))…, OpenBLAS \(setup.blasCore))")
     }
 
