@@ -529,6 +529,40 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// The committed ledger of the refine seeds (docs/figures/refine-ledger-every-solve, written by
+    /// scripts/refine-seeds.sh) continues only while today's code gives its configuration the digest its
+    /// points and runs record: configs/large.toml with the script's `--set` keys. A change of the digest's
+    /// rule, of a default or of the script would strand it; this says so here, not after hours of FEM.
+    func testTheCommittedRefineLedgerIsTodaysConfiguration() throws {
+        let root = packageRoot(of: #filePath)
+        let ledger = root.appendingPathComponent("docs/figures/refine-ledger-every-solve", isDirectory: true)
+        let setup = try JSONDecoder().decode(RefineStudy.LedgerSetup.self, from: Data(contentsOf: ledger.appendingPathComponent(RefineStudy.ledgerSetupFile)))
+        XCTAssertEqual(setup.blasCore, "Haswell", "the long studies pin OPENBLAS_CORETYPE=Haswell")
+        XCTAssertEqual(setup.dataSHA256.count, 64)
+        let script = try String(contentsOf: root.appendingPathComponent("scripts/refine-seeds.sh"), encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: #"--set (?:'([^']*)'|"([^"]*)"|(\S+))"#)
+        let overrides = pattern.matches(in: script, range: NSRange(script.startIndex..., in: script)).compactMap { match -> String? in
+            (1...3).compactMap { Range(match.range(at: $0), in: script).map { String(script[$0]) } }.first
+        }.filter { !$0.contains("$") }
+        XCTAssertEqual(overrides.count, 3, "the script's result-changing --set keys: \(overrides)")
+        let config = try PipelineConfig.load(root.appendingPathComponent("configs/large.toml"), overrides: overrides)
+        let digest = RefineLoop.configurationDigest(config)
+        var checked = 0
+        for case let url as URL in FileManager.default.enumerator(at: ledger, includingPropertiesForKeys: nil)! {
+            let name = url.lastPathComponent
+            if name.hasPrefix("n_"), name.hasSuffix(".json") {
+                let point = try JSONDecoder().decode(RefineStudy.LHSPoint.self, from: Data(contentsOf: url))
+                XCTAssertEqual(point.configurationSHA256, digest, url.path)
+                checked += 1
+            } else if name == DataLayout.RefineRun.settingsFile {
+                let settings = try JSONDecoder().decode(RefineSettings.self, from: Data(contentsOf: url))
+                XCTAssertEqual(settings.configurationSHA256, digest, url.path)
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 0, "the ledger holds points or runs")
+    }
+
     /// The oracle curve: from the same initial design as LHS (the same scores at 6 solves), its next
     /// design adds the 3 training samples outside the design on which the model at 6 solves is worst —
     /// checked against that model refitted by hand —, never a test sample; a rerun leaves its files as
