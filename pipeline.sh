@@ -63,6 +63,12 @@ ensure_salib() {
     python3 -m pip install -q SALib >&2 2>/dev/null || say "pipeline.sh: optional SALib (pip) not installed: the Sobol cross-check will be skipped"
 }
 
+# meshio, the independent reader the mesh and VTU tests compare with (skipped without it).
+ensure_meshio() {
+    python3 -c "import meshio" 2>/dev/null && return 0
+    python3 -m pip install -q meshio >&2 2>/dev/null || say "pipeline.sh: optional meshio (pip) not installed: the meshio cross-checks will be skipped"
+}
+
 ensure_swift() {
     if ! command -v swift >/dev/null 2>&1; then
         [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
@@ -372,6 +378,7 @@ smoke_test() {
     [ -x "$bundle" ] || die "no test bundle (*PackageTests.xctest) after swift build --build-tests"
     # Both passes at once, one per core (the suite is mostly single-threaded): the test bundle is run
     # directly, since two `swift test` would queue for the build folder's lock.
+    [ "$(id -u)" -eq 0 ] && { ensure_meshio; ensure_umbridge; ensure_salib; }
     say "pipeline.sh test: unit tests with OPENBLAS_NUM_THREADS=1 and =2, side by side…"
     local pids=()
     for threads in 1 2; do
