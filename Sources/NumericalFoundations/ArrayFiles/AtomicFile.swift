@@ -36,6 +36,15 @@ public enum AtomicFile {
         }
     }
 
+    /// `value` as indented JSON with sorted keys (so that equal values give equal bytes), written
+    /// atomically; `snakeCaseKeys` spells the keys as snake_case (the model and manifest files).
+    public static func writeJSON<T: Encodable>(_ value: T, to url: URL, snakeCaseKeys: Bool = false) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if snakeCaseKeys { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        try write(try encoder.encode(value), to: url)
+    }
+
     /// The name every temporary of `url` starts with, before the writer's pid.
     static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
 

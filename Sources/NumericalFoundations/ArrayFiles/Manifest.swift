@@ -70,10 +70,7 @@ public struct Manifest: Codable, Sendable {
     }
 
     public func write(to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try AtomicFile.write(try encoder.encode(self), to: url)
+        try AtomicFile.writeJSON(self, to: url, snakeCaseKeys: true)
     }
 
     public static func read(from url: URL) throws -> Manifest {

@@ -54,9 +54,7 @@ public final class EnsembleSurrogate: FieldSurrogate {
     public func predictWithUncertainty(parameters: [Double], rows: Int, threads: Int) throws -> (mean: [Double], standardDeviation: [Double])? { nil }
 
     public func save(to folder: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
+        try AtomicFile.writeJSON(description, to: folder.appendingPathComponent(Self.descriptionFile))
     }
 
     /// Reads `ensemble.json` and loads its members from the sibling folders (`descriptorSources` and

@@ -21,6 +21,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         public var descriptorInputs: DescriptorInputs?
         /// The low-fidelity model whose fields the POD model corrects; absent = none.
         public var lowFidelity: LowFidelityInputs?
+        /// The design-density warp of the scaled parameters (`InputWarping`); absent = none.
+        public var inputWarping: InputWarping? = nil
     }
 
     public enum Model {
@@ -50,7 +52,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         self.description = description
         self.inputScaler = try InputScaler(lower: description.inputLower, upper: description.inputUpper)
         self.features = try InputFeatures(box: inputScaler,
-                                          logarithmic: description.inputLogarithmic ?? Array(repeating: false, count: description.inputNames.count))
+                                          logarithmic: description.inputLogarithmic ?? Array(repeating: false, count: description.inputNames.count),
+                                          warping: description.inputWarping)
         self.model = model
     }
 
@@ -80,7 +83,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         try self.init(description: Description(kind: PODGaussianProcess.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
                                                trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
-                                               descriptorInputs: descriptors, lowFidelity: lowFidelity), model: .gaussianProcess(gaussianProcess))
+                                               descriptorInputs: descriptors, lowFidelity: lowFidelity, inputWarping: features.warping),
+                      model: .gaussianProcess(gaussianProcess))
         if let descriptorSource { try attachDescriptorSource(descriptorSource) }
         if let lowFidelitySource { try attachLowFidelitySource(lowFidelitySource) }
     }
@@ -92,7 +96,8 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         try self.init(description: Description(kind: PODNeuralNetwork.kind, inputNames: inputNames, inputLower: features.lower,
                                                inputUpper: features.upper, outputTransform: transform, windViscosity: windViscosity,
                                                trainSamples: trainSamples, inputLogarithmic: features.logarithmic,
-                                               descriptorInputs: descriptors, lowFidelity: lowFidelity), model: .network(network))
+                                               descriptorInputs: descriptors, lowFidelity: lowFidelity, inputWarping: features.warping),
+                      model: .network(network))
         if let descriptorSource { try attachDescriptorSource(descriptorSource) }
         if let lowFidelitySource { try attachLowFidelitySource(lowFidelitySource) }
     }
@@ -247,10 +252,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         case .gaussianProcess(let m): try m.save(to: folder)
         case .network(let m): try m.save(to: folder)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try AtomicFile.write(try encoder.encode(description), to: folder.appendingPathComponent(Self.descriptionFile))
+        try AtomicFile.writeJSON(description, to: folder.appendingPathComponent(Self.descriptionFile), snakeCaseKeys: true)
     }
 
     /// Reads the model; `descriptorSources` makes the source of its descriptor inputs, if it has any

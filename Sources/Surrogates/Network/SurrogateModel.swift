@@ -77,11 +77,8 @@ public final class SurrogateModel {
             try Npy.write(values, shape: [values.count], to: url)
             written.append(url)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         let url = folder.appendingPathComponent(descriptionFile)
-        try AtomicFile.write(try encoder.encode(description), to: url)
+        try AtomicFile.writeJSON(description, to: url, snakeCaseKeys: true)
         written.append(url)
         return written
     }

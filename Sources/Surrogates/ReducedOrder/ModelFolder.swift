@@ -56,11 +56,8 @@ enum ModelFolder {
     static let singularValuesFile = "pod_singular_values.npy"
 
     static func writeDescription(_ description: ReducedOrderModelDescription, to folder: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         let url = folder.appendingPathComponent(descriptionFile)
-        do { try AtomicFile.write(try encoder.encode(description), to: url) } catch {
+        do { try AtomicFile.writeJSON(description, to: url, snakeCaseKeys: true) } catch {
             throw ReducedOrderModelError.fileProblem(path: url.path, message: "cannot be written: \(error)")
         }
     }

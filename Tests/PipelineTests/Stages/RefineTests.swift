@@ -741,6 +741,42 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// `input_warping`: "none" (the default) leaves the refine digest as it was before the key existed;
+    /// "design_density" changes it and makes the prepared features warp to the fitting rows' design
+    /// (the same warp `InputWarping` gives those rows' box-scaled parameters; the validation rows do not
+    /// enter); an unknown value is refused by name.
+    func testInputWarpingKeyTheRefineDigestAndThePreparedFeatures() throws {
+        let url = URL(fileURLWithPath: Self.config)
+        let plain = try PipelineConfig.load(url), none = try PipelineConfig.load(url, overrides: ["surrogate.input_warping=none"])
+        let warped = try PipelineConfig.load(url, overrides: ["surrogate.input_warping=design_density"])
+        XCTAssertEqual(warped.surrogate.inputWarping, .designDensity)
+        XCTAssertEqual(RefineLoop.configurationDigest(plain), RefineLoop.configurationDigest(none))
+        XCTAssertNotEqual(RefineLoop.configurationDigest(plain), RefineLoop.configurationDigest(warped))
+        XCTAssertThrowsError(try PipelineConfig.load(url, overrides: ["surrogate.input_warping=kumaraswamy"])) {
+            XCTAssertTrue("\($0)".contains("input_warping"), "\($0)")
+        }
+        let scaler = try InputScaler(ranges: warped.sampling.ranges)
+        var g = SeededGenerator(seed: 3, stream: 0)
+        let n = 60
+        let parameters = (0..<(n * 6)).map { k -> Double in
+            let j = k % 6, u = g.nextUniform()
+            return scaler.lower[j] + (j == 2 ? u * u * u : u) * (scaler.upper[j] - scaler.lower[j])   // D crowded at its small end
+        }
+        let dataset = try SurrogateDataset(parameters: parameters, parameterWidth: 6, split: [UInt8](repeating: 0, count: n),
+                                           observations: (0..<(n * 3)).map { Double($0 % 7) + 1 }, observationWidth: 3,
+                                           status: [Int32](repeating: 0, count: n), inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let prepared = try SurrogateFitStage.prepare(config: warped, dataset: dataset, inputScaler: scaler)
+        let unwarped = try SurrogateFitStage.prepare(config: plain, dataset: dataset, inputScaler: scaler)
+        XCTAssertNil(unwarped.features.warping)
+        XCTAssertEqual(prepared.fitRows, unwarped.fitRows)
+        let boxScaled = unwarped.features.scale(rows: prepared.fitRows.flatMap { parameters[($0 * 6)..<(($0 + 1) * 6)] })
+        XCTAssertEqual(prepared.features.warping, try InputWarping(designDensityOf: boxScaled, count: prepared.fitRows.count, width: 6))
+        // D's warp stretches its crowded small end: the slope there is above 1, at the large end below.
+        let w = try XCTUnwrap(prepared.features.warping)
+        XCTAssertGreaterThan(w.slope(-0.9, column: 2), 1)
+        XCTAssertLessThan(w.slope(0.9, column: 2), 1)
+    }
+
     /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every
     /// sample: every resample's ratio is exactly 0.5, so the interval is [0.5, 0.5] — an unpaired
     /// bootstrap would spread it. The same values paired in another order: the estimate is 1 and the

@@ -21,6 +21,8 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// POD-GP's constant prior mean per coefficient: the sample mean, or ordinary kriging's
     /// generalised-least-squares estimate (`GaussianProcessPriorMean`).
     public enum PriorMean: String, CaseIterable, Sendable { case sample, gls }
+    /// `input_warping`: the POD models' inputs as scaled, or stretched by the design's own density.
+    public enum InputWarpingChoice: String, CaseIterable, Sendable { case none, designDensity = "design_density" }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): one named, or
     /// `by_validation`, the fitted model with the smallest validation median (`BestSurrogate`).
@@ -48,6 +50,10 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var logOffset: Double
     /// Parameters that the POD models see in log (positive ranges spanning decades).
     public var logInputs: [String]
+    /// `input_warping`: after the box map, each scaled parameter through its fitting rows' empirical
+    /// CDF (`InputWarping`), so that a design dense where the map is sharp gives the kernels short
+    /// length scales there and long ones elsewhere.
+    public var inputWarping: InputWarpingChoice
 
     // The tuned network.
     public var tunedHidden: [Int]
@@ -124,6 +130,7 @@ public struct SurrogateSettings: Sendable, Equatable {
         logOffset = try r.double("log_offset", default: 1e-4, in: 1e-12...1)
         logInputs = try r.strings("log_inputs", default: [], allowed: PollutantParameters.names)
         if Set(logInputs).count != logInputs.count { throw r.error("log_inputs", "lists a parameter twice") }
+        inputWarping = try r.choice("input_warping", default: InputWarpingChoice.none)
 
         tunedHidden = try r.ints("tuned_hidden", default: [40, 200, 1000], each: 1...1_000_000)
         tunedEpochs = try r.int("tuned_epochs", default: 1500, in: 1...10_000_000)

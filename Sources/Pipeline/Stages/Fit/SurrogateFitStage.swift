@@ -77,7 +77,11 @@ public enum SurrogateFitStage {
             transform = .logarithm(offset: try OutputTransform.logarithmOffset(for: values, relative: s.logOffset))
         }
         let names = PollutantParameters.names
-        let features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
+        var features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
+        if s.inputWarping == .designDensity {
+            let d = dataset.parameterWidth
+            features = try features.warped(toDesign: fit.flatMap { dataset.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: fit.count)
+        }
         let descriptors = [SurrogateSettings.Model.podGP, .podNN].contains(where: { s.inputFeatures(of: $0) == .parametersWind })
             ? try prepareDescriptors(dataset, fitRows: fit, otherRows: validation + dataset.testIndices, wind: config.wind) : nil
         return Prepared(dataset: dataset, inputScaler: inputScaler, fitRows: fit, validationRows: validation, transform: transform, features: features,

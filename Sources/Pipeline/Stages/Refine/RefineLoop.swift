@@ -214,6 +214,7 @@ public enum RefineLoop {
             if surrogate["gp_output"] == .string(SurrogateSettings.GPOutput.field.rawValue) { surrogate.removeValue(forKey: "gp_output") }
             if surrogate["gp_prior_mean"] == .string(SurrogateSettings.PriorMean.sample.rawValue) { surrogate.removeValue(forKey: "gp_prior_mean") }
             for key in ["gp_low_fidelity_mesh", "podnn_low_fidelity_mesh"] where surrogate[key] == .array([]) { surrogate.removeValue(forKey: key) }
+            if surrogate["input_warping"] == .string(SurrogateSettings.InputWarpingChoice.none.rawValue) { surrogate.removeValue(forKey: "input_warping") }
             sections["surrogate"] = .object(surrogate)
         }
         return SHA256Digest.hex(of: Data(JSONValue.object(sections).jsonText().utf8))

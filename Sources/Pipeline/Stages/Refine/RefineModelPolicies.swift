@@ -19,9 +19,7 @@ public enum RefineHyperparameters: String, Codable, CaseIterable, Sendable {
     public static let file = "hyperparameters.json"
 
     static func write(_ values: [GaussianProcessHyperparameters], to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(try encoder.encode(values), to: url)
+        try AtomicFile.writeJSON(values, to: url)
     }
 
     static func read(from url: URL) throws -> [GaussianProcessHyperparameters] {

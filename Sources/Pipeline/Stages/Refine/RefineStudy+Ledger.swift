@@ -41,7 +41,7 @@ extension RefineStudy {
                                             .appendingPathComponent(label.lastPathComponent, isDirectory: true))
         }
         let setup = LedgerSetup(dataSHA256: try dataDigest(layout), blasCore: BLASThreads.coreName)
-        try writeJSON(setup, to: staging.appendingPathComponent(ledgerSetupFile))
+        try AtomicFile.writeJSON(setup, to: staging.appendingPathComponent(ledgerSetupFile))
         // The ledger is replaced whole: the old one set aside until the new one is in its place.
         let previous = staging.deletingLastPathComponent()
             .appendingPathComponent(".\(destination.lastPathComponent).previous-\(ProcessInfo.processInfo.processIdentifier)", isDirectory: true)
@@ -80,7 +80,7 @@ extension RefineStudy {
             guard digests[DataLayout.FEM.c3File] != nil, digests[DataLayout.FEM.statusFile] != nil else {
                 throw StageError("refine-study --export-ledger: \(folder.path) holds FEM results without both \(DataLayout.FEM.c3File) and \(DataLayout.FEM.statusFile)")
             }
-            try writeJSON(digests, to: target.appendingPathComponent(roundDigestsFile))
+            try AtomicFile.writeJSON(digests, to: target.appendingPathComponent(roundDigestsFile))
             count += 1
         }
         return count
@@ -126,12 +126,5 @@ extension RefineStudy {
                 copies.append((entry, destination))
             }
         }
-    }
-
-    private static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try AtomicFile.write(try encoder.encode(value), to: url)
     }
 }

@@ -111,10 +111,8 @@ extension RefineStudy {
                                                     score.testMedian, score.testP95))
                 }
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFile.write(try encoder.encode(SwapPoint(solves: n, configurationSHA256: contexts[0].digest, conditioning: settings.conditioning,
-                                                              cells: cells)), to: url)
+            try AtomicFile.writeJSON(SwapPoint(solves: n, configurationSHA256: contexts[0].digest, conditioning: settings.conditioning,
+                                               cells: cells), to: url)
         }
     }
 

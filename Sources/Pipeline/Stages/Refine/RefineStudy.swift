@@ -202,9 +202,7 @@ public enum RefineStudy {
         }
 
         func write(_ point: LHSPoint) throws {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFile.write(try encoder.encode(point), to: pointURL(point.solves))
+            try AtomicFile.writeJSON(point, to: pointURL(point.solves))
         }
     }
 

@@ -1,0 +1,170 @@
+import XCTest
+import Foundation
+import NumericalFoundations
+@testable import Surrogates
+
+/// The design-density warp: against the closed-form CDF of a design, the identity for a Latin
+/// hypercube, its slope and the chain rule against finite differences, a POD-GP on a design crowded
+/// at a front, and the warp's round trip through the model folder.
+final class InputWarpingTests: XCTestCase {
+    /// Column 0: s_i = 2 ((i + ½)/n)² − 1, a design crowded towards −1 whose marginal CDF is
+    /// F(s) = √((s + 1)/2); the warp is 2F − 1 smoothed over the bandwidth (0.1 for 20 knots), so it
+    /// is compared where F is smooth on that scale, s ≥ −0.7 (near −1 the density is infinite).
+    /// Column 1 evenly spread: the identity. Measured largest deviations: see the printed line.
+    func testWarpFollowsTheDesignsClosedFormCDF() throws {
+        let n = 400
+        let inputs = (0..<n).flatMap { i -> [Double] in
+            let u = (Double(i) + 0.5) / Double(n)
+            return [2 * u * u - 1, 2 * u - 1]
+        }
+        let warp = try InputWarping(designDensityOf: inputs, count: n, width: 2)
+        XCTAssertEqual(warp.knots[0].count, 20, "20 knots for 400 rows")
+        var worst = [0.0, 0.0]
+        for j in 0...2000 {
+            let s = -1 + 2 * Double(j) / 2000
+            if s >= -0.7 { worst[0] = max(worst[0], abs(warp.apply(s, column: 0) - (2 * ((s + 1) / 2).squareRoot() - 1))) }
+            worst[1] = max(worst[1], abs(warp.apply(s, column: 1) - s))
+        }
+        let slopes = [warp.slope(-0.5, column: 0), warp.slope(0.5, column: 0)]
+        print("design-density warp: largest deviation from the closed form \(worst[0]) (crowded column, s ≥ −0.7), \(worst[1]) (even column); "
+              + "slopes \(slopes) against 1 and \(1 / 3.0.squareRoot())")
+        XCTAssertLessThan(worst[0], 0.03)
+        XCTAssertLessThan(worst[1], 4.0 / Double(n))
+        XCTAssertEqual(warp.apply(-1, column: 0), -1, accuracy: 1e-14)
+        XCTAssertEqual(warp.apply(1, column: 0), 1, accuracy: 1e-14)
+        // The slope is the design's density relative to uniform: 2F′(s) = 1/√(2(s + 1)).
+        XCTAssertEqual(slopes[0], 1, accuracy: 0.05)
+        XCTAssertEqual(slopes[1], 1 / 3.0.squareRoot(), accuracy: 0.05)
+    }
+
+    /// A Latin hypercube has one point per stratum in each column: its warp is the identity to within
+    /// two strata (4/n in scaled units), in every column, for any seed.
+    func testLatinHypercubeDesignIsAlmostUnwarped() throws {
+        for seed in [1, 2, 3] as [UInt64] {
+            let n = 200, d = 6
+            var g = SeededGenerator(seed: seed, stream: 0)
+            var inputs = [Double](repeating: 0, count: n * d)
+            for m in 0..<d {
+                let order = g.permutation(n)
+                for i in 0..<n { inputs[i * d + m] = 2 * (Double(order[i]) + g.nextUniform()) / Double(n) - 1 }
+            }
+            let warp = try InputWarping(designDensityOf: inputs, count: n, width: d)
+            for m in 0..<d {
+                for j in 0...400 {
+                    let s = -1 + 2 * Double(j) / 400
+                    XCTAssertEqual(warp.apply(s, column: m), s, accuracy: 4.0 / Double(n), "seed \(seed), column \(m), s = \(s)")
+                }
+            }
+        }
+    }
+
+    /// The features' slope through the log map and the warp: parameterPerScaledInput is the inverse
+    /// of d(scale)/dx by central differences (h = 1e-7 relative; agreement to 1e-6 relative, away
+    /// from the knots where the slope jumps).
+    func testChainRuleThroughTheWarpMatchesFiniteDifferences() throws {
+        let box = try InputScaler(ranges: [0.01...0.5, 1...3])
+        var g = SeededGenerator(seed: 5, stream: 0)
+        let n = 300
+        // D crowded at its small end (log-uniform squared), the other column uniform.
+        let parameters = (0..<n).flatMap { _ -> [Double] in
+            let u = g.nextUniform()
+            return [0.01 * pow(50, u * u), 1 + 2 * g.nextUniform()]
+        }
+        let features = try InputFeatures(box: box, logarithmic: [true, false]).warped(toDesign: parameters, rows: n)
+        XCTAssertNotNil(features.warping)
+        for x in [0.013, 0.02, 0.047, 0.11, 0.31] {
+            let h = 1e-7 * x
+            let derivative = (features.scale(x + h, column: 0) - features.scale(x - h, column: 0)) / (2 * h)
+            XCTAssertEqual(features.parameterPerScaledInput(x, column: 0) * derivative, 1, accuracy: 1e-6, "x = \(x)")
+        }
+        for x in [1.1, 1.7, 2.9] {
+            let h = 1e-7
+            let derivative = (features.scale(x + h, column: 1) - features.scale(x - h, column: 1)) / (2 * h)
+            XCTAssertEqual(features.parameterPerScaledInput(x, column: 1) * derivative, 1, accuracy: 1e-6, "x = \(x)")
+        }
+    }
+
+    /// Malformed knots are refused by name.
+    func testMalformedKnotsAreRefused() {
+        XCTAssertThrowsError(try InputWarping(knots: [[-1, 0.5, 0.2, 1]], bandwidths: [0.1])) {
+            XCTAssertTrue("\($0)".contains("column 0's knots decrease at knot 2"), "\($0)")
+        }
+        XCTAssertThrowsError(try InputWarping(knots: [[-1, 1.5]], bandwidths: [0.1])) {
+            XCTAssertTrue("\($0)".contains("finite values in [−1, 1]"), "\($0)")
+        }
+        XCTAssertThrowsError(try InputWarping(knots: [[0]], bandwidths: [0])) {
+            XCTAssertTrue("\($0)".contains("bandwidth must be positive"), "\($0)")
+        }
+        XCTAssertThrowsError(try InputWarping(designDensityOf: [0, .nan], count: 2, width: 1))
+    }
+
+    // MARK: A front that an adaptive design crowded
+
+    /// c(x; θ) = exp(g(θ1) sin 3x + 0.3 θ2 cos 2x − 2x) on 40 points, g(u) = tanh(a (u + 0.7)) + sin(2u):
+    /// a front of width 1/a at u = −0.7 on a smooth trend; in log, two modes of coefficients g and θ2.
+    func field(_ theta: [Double], count: Int, sharpness a: Double) -> [Double] {
+        (0..<count).flatMap { i -> [Double] in
+            let u = theta[2 * i], v = theta[2 * i + 1]
+            let g = tanh(a * (u + 0.7)) + sin(2 * u)
+            return (0..<40).map { j in
+                let x = Double(j) / 39
+                return exp(g * sin(3 * x) + 0.3 * v * cos(2 * x) - 2 * x)
+            }
+        }
+    }
+
+    /// 120 training points, half of them in the front's neighbourhood u ∈ [−0.85, −0.55] (as an
+    /// adaptive design puts them), 400 uniform test points, a front of width 0.01 (a = 100): one
+    /// stationary length scale cannot serve the front and the trend, the warped inputs can. Measured
+    /// (1 and 2 BLAS threads alike): test median relative L2 0.0039 warped, 0.034 unwarped; asserted:
+    /// warped ≤ 0.3 × unwarped. (On milder fronts the unwarped GP already resolves the front and the
+    /// warp costs accuracy: a = 40, 0.0022 against 0.00095; a = 15, 0.0016 against 4.4e-5 — the warp's
+    /// own curvature where the design's density changes is what the GP then has to learn. So it is a
+    /// model choice to measure on each design, not a free gain.) The folder round trip keeps the warp
+    /// and the predictions to the bit.
+    func testAWarpedModelLearnsASharpFrontItsDesignCrowded() throws {
+        let n = 120, m = 400, a = 100.0
+        var g = SeededGenerator(seed: 17, stream: 0)
+        let train = (0..<n).flatMap { i -> [Double] in
+            let u = i < n / 2 ? -0.85 + 0.3 * g.nextUniform() : 2 * g.nextUniform() - 1
+            return [u, 2 * g.nextUniform() - 1]
+        }
+        var h = SeededGenerator(seed: 18, stream: 0)
+        let test = (0..<(2 * m)).map { _ in 2 * h.nextUniform() - 1 }
+        let truth = field(test, count: m, sharpness: a)
+        let transform = OutputTransform.logarithm(offset: try OutputTransform.logarithmOffset(for: field(train, count: n, sharpness: a), relative: 1e-8))
+        func fit(warped: Bool) throws -> ReducedOrderSurrogate {
+            let box = try InputScaler(ranges: [-1...1, -1...1])
+            var features = try InputFeatures(box: box, logarithmic: [false, false])
+            if warped { features = try features.warped(toDesign: train, rows: n) }
+            var gp = GaussianProcessOptions(); gp.restarts = 2
+            let model = try PODGaussianProcess.fit(inputs: features.scale(rows: train),
+                                                   outputs: field(train, count: n, sharpness: a).map { transform.apply($0) }, count: n,
+                                                   options: PODGaussianProcessOptions(energyTolerance: 1e-10, maxRank: 6, gaussianProcess: gp, threads: 1))
+            return try ReducedOrderSurrogate(gaussianProcess: model, features: features, transform: transform, inputNames: ["u", "v"],
+                                             windViscosity: nil, trainSamples: n)
+        }
+        func medianError(_ model: ReducedOrderSurrogate) throws -> Double {
+            let predicted = try model.predict(parameters: test, rows: m, threads: 1)
+            let errors = (0..<m).map { i -> Double in
+                var e = 0.0, t = 0.0
+                for j in 0..<40 { let p = predicted[i * 40 + j], q = truth[i * 40 + j]; e += (p - q) * (p - q); t += q * q }
+                return (e / t).squareRoot()
+            }.sorted()
+            return 0.5 * (errors[m / 2 - 1] + errors[m / 2])
+        }
+        let warped = try fit(warped: true), plain = try fit(warped: false)
+        let (withWarp, without) = (try medianError(warped), try medianError(plain))
+        print("sharp front crowded by the design: test median relative L2 \(withWarp) warped, \(without) unwarped (ratio \(withWarp / without))")
+        XCTAssertLessThan(withWarp, 0.3 * without)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warped-rom-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try warped.save(to: folder)
+        let loaded = try SurrogateLoader.load(from: folder)
+        XCTAssertEqual((loaded as? ReducedOrderSurrogate)?.features.warping, warped.features.warping)
+        let probe = Array(test.prefix(10))
+        XCTAssertEqual(try loaded.predict(parameters: probe, rows: 5, threads: 1), try warped.predict(parameters: probe, rows: 5, threads: 1), "bit for bit")
+    }
+}
