@@ -10,7 +10,8 @@ public struct InputFeatures: Codable, Equatable, Sendable {
     public var lower: [Double]
     public var upper: [Double]
     public var logarithmic: [Bool]
-    /// Applied after the box map (`InputWarping`, the design-density warp); nil: none.
+    /// The design-density warp (`InputWarping`), applied to each parameter's linear position in the
+    /// box, before the box map (so a log input is warped, then taken in log); nil: none.
     public var warping: InputWarping?
 
     public init(box: InputScaler, logarithmic: [Bool], warping: InputWarping? = nil) throws {
@@ -29,11 +30,22 @@ public struct InputFeatures: Codable, Equatable, Sendable {
     public var width: Int { lower.count }
 
     @inline(__always) public func scale(_ x: Double, column j: Int) -> Double {
-        let s = boxScale(x, column: j)
-        return warping?.apply(s, column: j) ?? s
+        boxScale(warpedParameter(x, column: j), column: j)
     }
 
-    /// The box map alone (linear or logarithmic), before any warping.
+    /// x through the warp: its linear position s = 2 (x − lower)/(upper − lower) − 1 in the box
+    /// warped, and mapped back to a parameter value. The reference design, a Latin hypercube in the
+    /// parameters, is uniform in s, so the warp measures where a design crowds beyond it (in the
+    /// log-scaled coordinate an LHS design is itself crowded at the upper end, which the log map is
+    /// chosen for, not a design's choice). x itself without a warp.
+    @inline(__always) public func warpedParameter(_ x: Double, column j: Int) -> Double {
+        guard let warping, upper[j] > lower[j] else { return x }
+        let span = upper[j] - lower[j]
+        let w = warping.apply(2 * (x - lower[j]) / span - 1, column: j)
+        return lower[j] + (w + 1) / 2 * span
+    }
+
+    /// The box map alone (linear or logarithmic), without the warp.
     @inline(__always) public func boxScale(_ x: Double, column j: Int) -> Double {
         if logarithmic[j] {
             let lo = Foundation.log(lower[j]), hi = Foundation.log(upper[j])
@@ -48,24 +60,33 @@ public struct InputFeatures: Codable, Equatable, Sendable {
     /// divided by the warping's slope where there is one.
     /// The chain rule from ∂/∂θ (the FEM's sensitivities) to ∂/∂(scaled input). 0 for a fixed parameter.
     @inline(__always) public func parameterPerScaledInput(_ x: Double, column j: Int) -> Double {
+        let warped = warpedParameter(x, column: j)
         let box: Double
         if logarithmic[j] {
             let lo = Foundation.log(lower[j]), hi = Foundation.log(upper[j])
-            box = hi > lo ? x * (hi - lo) / 2 : 0
+            box = hi > lo ? warped * (hi - lo) / 2 : 0
         } else {
             box = (upper[j] - lower[j]) / 2
         }
-        guard let warping else { return box }
-        return box / warping.slope(boxScale(x, column: j), column: j)
+        guard let warping, upper[j] > lower[j] else { return box }
+        // dθ/ds = (dθ′/ds at θ′) / (dθ′/dθ), and dθ′/dθ is the warp's slope at θ's linear position.
+        return box / warping.slope(2 * (x - lower[j]) / (upper[j] - lower[j]) - 1, column: j)
     }
 
-    /// These features with the design-density warp of the parameter rows `parameters` (rows × width).
+    /// These features with the design-density warp of the parameter rows `parameters` (rows × width),
+    /// fitted to their linear positions in the box.
     public func warped(toDesign parameters: [Double], rows: Int) throws -> InputFeatures {
         var copy = self
-        copy.warping = nil
-        let scaled = copy.scale(rows: parameters)
-        copy.warping = try InputWarping(designDensityOf: scaled, count: rows, width: width)
+        copy.warping = try InputWarping(designDensityOf: linearPositions(parameters), count: rows, width: width)
         return copy
+    }
+
+    /// Each value's linear position 2 (x − lower)/(upper − lower) − 1 in the box (0 for a fixed parameter).
+    public func linearPositions(_ values: [Double]) -> [Double] {
+        values.enumerated().map { k, x in
+            let j = k % width, span = upper[j] - lower[j]
+            return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
+        }
     }
 
     public func scale(rows values: [Double]) -> [Double] {

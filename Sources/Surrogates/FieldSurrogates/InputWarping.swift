@@ -1,8 +1,9 @@
 import Foundation
 import NumericalFoundations
 
-/// A monotone map of each scaled input [−1, 1] → [−1, 1] that makes the training design's marginal
-/// density about uniform: the design-density warp.
+/// A monotone map of each input's linear position in the box, [−1, 1] → [−1, 1], that makes the
+/// training design's marginal density about uniform: the design-density warp (`InputFeatures`
+/// applies it before its linear or log map).
 ///
 /// A stationary kernel has one length scale per input for the whole box. A design that is dense
 /// where the map is sharp (an adaptive design crowds its points near small D and the blow-off

@@ -743,8 +743,8 @@ final class RefineTests: XCTestCase {
 
     /// `input_warping`: "none" (the default) leaves the refine digest as it was before the key existed;
     /// "design_density" changes it and makes the prepared features warp to the fitting rows' design
-    /// (the same warp `InputWarping` gives those rows' box-scaled parameters; the validation rows do not
-    /// enter); an unknown value is refused by name.
+    /// (the same warp `InputWarping` gives those rows' linear positions in the box — D, a log input,
+    /// warped before its log map; the validation rows do not enter); an unknown value is refused by name.
     func testInputWarpingKeyTheRefineDigestAndThePreparedFeatures() throws {
         let url = URL(fileURLWithPath: Self.config)
         let plain = try PipelineConfig.load(url), none = try PipelineConfig.load(url, overrides: ["surrogate.input_warping=none"])
@@ -769,8 +769,8 @@ final class RefineTests: XCTestCase {
         let unwarped = try SurrogateFitStage.prepare(config: plain, dataset: dataset, inputScaler: scaler)
         XCTAssertNil(unwarped.features.warping)
         XCTAssertEqual(prepared.fitRows, unwarped.fitRows)
-        let boxScaled = unwarped.features.scale(rows: prepared.fitRows.flatMap { parameters[($0 * 6)..<(($0 + 1) * 6)] })
-        XCTAssertEqual(prepared.features.warping, try InputWarping(designDensityOf: boxScaled, count: prepared.fitRows.count, width: 6))
+        let positions = unwarped.features.linearPositions(prepared.fitRows.flatMap { parameters[($0 * 6)..<(($0 + 1) * 6)] })
+        XCTAssertEqual(prepared.features.warping, try InputWarping(designDensityOf: positions, count: prepared.fitRows.count, width: 6))
         // D's warp stretches its crowded small end: the slope there is above 1, at the large end below.
         let w = try XCTUnwrap(prepared.features.warping)
         XCTAssertGreaterThan(w.slope(-0.9, column: 2), 1)
