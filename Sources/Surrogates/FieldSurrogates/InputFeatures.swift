@@ -40,19 +40,24 @@ public struct InputFeatures: Codable, Equatable, Sendable {
     /// chosen for, not a design's choice). x itself without a warp.
     @inline(__always) public func warpedParameter(_ x: Double, column j: Int) -> Double {
         guard let warping, upper[j] > lower[j] else { return x }
+        let w = warping.apply(linearPosition(x, column: j), column: j)
+        return lower[j] + (w + 1) / 2 * (upper[j] - lower[j])
+    }
+
+    /// x's linear position 2 (x − lower)/(upper − lower) − 1 in the box (0 for a fixed parameter):
+    /// a linear input's feature, and where the warp is fitted and applied.
+    @inline(__always) public func linearPosition(_ x: Double, column j: Int) -> Double {
         let span = upper[j] - lower[j]
-        let w = warping.apply(2 * (x - lower[j]) / span - 1, column: j)
-        return lower[j] + (w + 1) / 2 * span
+        return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
     }
 
     /// The box map alone (linear or logarithmic), without the warp.
-    @inline(__always) public func boxScale(_ x: Double, column j: Int) -> Double {
+    @inline(__always) func boxScale(_ x: Double, column j: Int) -> Double {
         if logarithmic[j] {
             let lo = Foundation.log(lower[j]), hi = Foundation.log(upper[j])
             return hi > lo ? 2 * (Foundation.log(max(x, lower[j] * 1e-12)) - lo) / (hi - lo) - 1 : 0
         }
-        let span = upper[j] - lower[j]
-        return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
+        return linearPosition(x, column: j)
     }
 
     /// dθ_j/dx_j, the inverse of `scale`'s slope at the parameter value x: (upper − lower)/2 for a
@@ -70,7 +75,7 @@ public struct InputFeatures: Codable, Equatable, Sendable {
         }
         guard let warping, upper[j] > lower[j] else { return box }
         // dθ/ds = (dθ′/ds at θ′) / (dθ′/dθ), and dθ′/dθ is the warp's slope at θ's linear position.
-        return box / warping.slope(2 * (x - lower[j]) / (upper[j] - lower[j]) - 1, column: j)
+        return box / warping.slope(linearPosition(x, column: j), column: j)
     }
 
     /// These features with the design-density warp of the parameter rows `parameters` (rows × width),
@@ -81,12 +86,9 @@ public struct InputFeatures: Codable, Equatable, Sendable {
         return copy
     }
 
-    /// Each value's linear position 2 (x − lower)/(upper − lower) − 1 in the box (0 for a fixed parameter).
+    /// `linearPosition` of each value of rows × width parameters.
     public func linearPositions(_ values: [Double]) -> [Double] {
-        values.enumerated().map { k, x in
-            let j = k % width, span = upper[j] - lower[j]
-            return span > 0 ? 2 * (x - lower[j]) / span - 1 : 0
-        }
+        values.enumerated().map { linearPosition($0.element, column: $0.offset % width) }
     }
 
     public func scale(rows values: [Double]) -> [Double] {

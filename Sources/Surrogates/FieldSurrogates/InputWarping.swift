@@ -36,13 +36,21 @@ public struct InputWarping: Codable, Equatable, Sendable {
         self.a = a; self.b = b
     }
 
-    /// The maximum-likelihood Kumaraswamy warp of each column of `count` rows of `width` scaled inputs
-    /// (row-major, in [−1, 1]). For fixed a the likelihood's maximum in b is b̂ = −n / Σ log(1 − u_i^a);
+    /// Decoded through the checks of `init(a:b:)`: a damaged model file is refused, not predicted with.
+    public init(from decoder: Decoder) throws {
+        enum Keys: String, CodingKey { case a, b }
+        let c = try decoder.container(keyedBy: Keys.self)
+        try self.init(a: c.decode([Double].self, forKey: .a), b: c.decode([Double].self, forKey: .b))
+    }
+
+    /// The maximum-likelihood Kumaraswamy warp of each column of `count` rows of `width` linear
+    /// positions in the box (row-major, in [−1, 1]; `InputFeatures.linearPositions`). For fixed a the
+    /// likelihood's maximum in b is b̂ = −n / Σ log(1 − u_i^a);
     /// the profile likelihood is maximised over log a on a grid of 81 points in `shapeRange`, then by
     /// golden-section search in the grid cell around the best point. u is kept in [1e-9, 1 − 1e-9].
     public init(designDensityOf inputs: [Double], count: Int, width: Int) throws {
         guard count >= 2, width >= 1, inputs.count == count * width, inputs.allSatisfy({ $0.isFinite }) else {
-            throw StageError("input warping: needs at least 2 rows of finite scaled inputs, got \(inputs.count) values for \(count) × \(width)")
+            throw StageError("input warping: needs at least 2 rows of finite linear positions, got \(inputs.count) values for \(count) × \(width)")
         }
         var a: [Double] = [], b: [Double] = []
         for m in 0..<width {

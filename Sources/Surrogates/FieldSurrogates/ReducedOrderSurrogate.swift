@@ -21,7 +21,7 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         public var descriptorInputs: DescriptorInputs?
         /// The low-fidelity model whose fields the POD model corrects; absent = none.
         public var lowFidelity: LowFidelityInputs?
-        /// The design-density warp of the scaled parameters (`InputWarping`); absent = none.
+        /// The design-density warp of the parameters' linear positions (`InputWarping`); absent = none.
         public var inputWarping: InputWarping? = nil
     }
 
@@ -273,7 +273,10 @@ public final class ReducedOrderSurrogate: FieldSurrogate {
         case PODNeuralNetwork.kind: model = .network(try PODNeuralNetwork.load(from: folder))
         default: throw ArrayFileError(path: url.path, "unknown model kind \"\(description.kind)\" (expected \(PODGaussianProcess.kind) or \(PODNeuralNetwork.kind))")
         }
-        let surrogate = try ReducedOrderSurrogate(description: description, model: model)
+        let surrogate: ReducedOrderSurrogate
+        do { surrogate = try ReducedOrderSurrogate(description: description, model: model) } catch {
+            throw ArrayFileError(path: url.path, "\(error)")
+        }
         let d = switch model { case .gaussianProcess(let m): m.inputDimension; case .network(let m): m.inputDimension }
         let descriptorCount = description.descriptorInputs?.width ?? 0
         guard d == description.inputNames.count + descriptorCount else {

@@ -50,9 +50,9 @@ public struct SurrogateSettings: Sendable, Equatable {
     public var logOffset: Double
     /// Parameters that the POD models see in log (positive ranges spanning decades).
     public var logInputs: [String]
-    /// `input_warping`: after the box map, each scaled parameter through its fitting rows' empirical
-    /// CDF (`InputWarping`), so that a design dense where the map is sharp gives the kernels short
-    /// length scales there and long ones elsewhere.
+    /// `input_warping`: each parameter's linear position in the box through Kumaraswamy's CDF fitted
+    /// to the fitting rows (`InputWarping`), before the linear or log map, so that a design dense where
+    /// the map is sharp gives the kernels short length scales there and long ones elsewhere.
     public var inputWarping: InputWarpingChoice
 
     // The tuned network.

@@ -53,14 +53,11 @@ extension RefineLoop {
             timings.acquisition = monotonicSeconds() - t0
         }
         timings.total = monotonicSeconds() - started
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        for (name, data) in [(DataLayout.RefineRun.evaluationFile, try encoder.encode(evaluation)),
-                             (DataLayout.RefineRun.timingsFile, try encoder.encode(timings))] {
-            let url = run.file(name, round: r)
-            try AtomicFile.write(data, to: url)
-            record.output(url)
-        }
+        let evaluationURL = run.file(DataLayout.RefineRun.evaluationFile, round: r), timingsURL = run.file(DataLayout.RefineRun.timingsFile, round: r)
+        try AtomicFile.writeJSON(evaluation, to: evaluationURL)
+        try AtomicFile.writeJSON(timings, to: timingsURL)
+        record.output(evaluationURL)
+        record.output(timingsURL)
         record.detail("round", JSONValue(r))
         record.detail("threads", JSONValue(context.threads))
         try record.finish(manifestAt: run.manifest(round: r))

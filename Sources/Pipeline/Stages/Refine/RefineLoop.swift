@@ -232,8 +232,6 @@ public enum RefineLoop {
 
     /// Writes run.json on the first run; a rerun must have the same settings.
     static func checkSettings(_ settings: RefineSettings, in run: DataLayout.RefineRun) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         if let data = try? Data(contentsOf: run.settings) {
             guard let stored = try? JSONDecoder().decode(RefineSettings.self, from: data) else {
                 throw StageError("refine: \(run.settings.path) is damaged: expected the run's settings (delete the folder to start afresh)")
@@ -244,8 +242,7 @@ public enum RefineLoop {
             }
             return
         }
-        try FileManager.default.createDirectory(at: run.folder, withIntermediateDirectories: true)
-        try AtomicFile.write(try encoder.encode(settings), to: run.settings)
+        try AtomicFile.writeJSON(settings, to: run.settings)
     }
 
     /// Round r when its manifest exists, its acquired points added to `acquired`; nil otherwise.

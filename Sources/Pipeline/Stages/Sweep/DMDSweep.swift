@@ -153,8 +153,6 @@ public final class DMDSweep: @unchecked Sendable {
         try fm.createDirectory(at: setup.directory, withIntermediateDirectories: true)
         let setupURL = setup.directory.appendingPathComponent(Self.setupFile)
         let description = try setupDescription()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         if fm.fileExists(atPath: setupURL.path) {
             let existing: [String: String]
             do { existing = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: setupURL)) } catch {
@@ -166,7 +164,7 @@ public final class DMDSweep: @unchecked Sendable {
                                    + "use another --out folder, or remove it to start afresh")
             }
         } else {
-            try AtomicFile.write(try encoder.encode(description), to: setupURL)
+            try AtomicFile.writeJSON(description, to: setupURL)
         }
 
         var pending: [(m: Int, s: Int)] = []
