@@ -158,19 +158,25 @@ enum CovarianceAlgebra {
     /// Fills `k` with K_f + (σ_n² + jitter) I and factorizes it in place, raising the jitter
     /// 1e-10·σ_f², ×10 each time, up to 1e-2·σ_f², when Cholesky fails (R&W §3.4.3 / A.4 mention
     /// such a diagonal "nugget"). Returns the jitter that was needed (0 when none).
+    /// σ_f² must be finite and positive and σ_n² finite and non-negative: a line search may propose
+    /// log σ_f far outside its bounds (σ_f² = ∞), where no jitter can help and a ladder scaled by σ_f²
+    /// would never reach its cap; such hyper-parameters are refused at once.
     static func factorizeWithJitter(signal kf: UnsafePointer<Double>, count n: Int, noiseVariance: Double, signalVariance: Double,
                                     into k: UnsafeMutablePointer<Double>) throws -> Double {
+        guard signalVariance.isFinite, signalVariance > 0, noiseVariance.isFinite, noiseVariance >= 0 else {
+            throw ReducedOrderModelError.notPositiveDefinite(
+                "the covariance's variances must be finite (σ_f² > 0, σ_n² ≥ 0), got σ_f² = \(signalVariance), σ_n² = \(noiseVariance)")
+        }
+        // 0, then 1e-10·σ_f² … 1e-2·σ_f²: nine rungs of ×10.
         var jitter = 0.0
-        while true {
+        for rung in 0...9 {
+            if rung > 0 { jitter = rung == 1 ? 1e-10 * signalVariance : jitter * 10 }
             k.update(from: kf, count: n * n)
             for i in 0..<n { k[i * n + i] += noiseVariance + jitter }
             if try mappingLapackErrors({ try Lapack.choleskyInPlace(order: n, matrix: k, leadingDimension: n) }) { return jitter }
-            jitter = jitter == 0 ? 1e-10 * signalVariance : jitter * 10
-            if jitter > 1e-2 * signalVariance * (1 + 1e-9) {
-                throw ReducedOrderModelError.notPositiveDefinite(
-                    "Cholesky of the \(n) × \(n) covariance failed even with a jitter of 1e-2·σ_f² on the diagonal (σ_f² = \(signalVariance), σ_n² = \(noiseVariance)); are training inputs duplicated?")
-            }
         }
+        throw ReducedOrderModelError.notPositiveDefinite(
+            "Cholesky of the \(n) × \(n) covariance failed even with a jitter of 1e-2·σ_f² on the diagonal (σ_f² = \(signalVariance), σ_n² = \(noiseVariance)); are training inputs duplicated?")
     }
 }
 

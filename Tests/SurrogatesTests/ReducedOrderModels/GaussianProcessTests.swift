@@ -188,6 +188,35 @@ final class GaussianProcessTests: XCTestCase {
         XCTAssertEqual(p.mean[0], 1, accuracy: 1e-4)
     }
 
+    /// Hyper-parameters a line search can propose far outside the bounds — σ_f² or σ_n² beyond the
+    /// double range, σ_f² underflowing to 0 — are refused with an error
+    /// naming the covariance, after at most the ten rungs of the jitter ladder (a ladder scaled by an
+    /// infinite σ_f² once never reached its cap and spun for ever inside a likelihood maximisation).
+    func testHyperparametersBeyondTheDoubleRangeAreRefusedNotLoopedOn() throws {
+        let x = latinHypercubePoints(12, 2, seed: 5)
+        let y = (0..<12).map { sin(3 * x[2 * $0]) + x[2 * $0 + 1] }
+        let cases: [(String, GaussianProcessHyperparameters)] = [
+            ("σ_f² = ∞", .init(logLengthScales: [0, 0], logSignalStandardDeviation: 400, logNoiseStandardDeviation: -3)),
+            ("σ_n² = ∞", .init(logLengthScales: [0, 0], logSignalStandardDeviation: 0, logNoiseStandardDeviation: 400)),
+            ("σ_f² = 0", .init(logLengthScales: [0, 0], logSignalStandardDeviation: -400, logNoiseStandardDeviation: -3)),
+        ]
+        for (name, theta) in cases {
+            for kernel in CovarianceKernel.allCases {
+                XCTAssertThrowsError(try GaussianProcessRegressor.negativeLogMarginalLikelihood(
+                    inputs: x, targets: y, count: 12, dimension: 2, kernel: kernel, hyperparameters: theta), "\(name), \(kernel)") { error in
+                    XCTAssertTrue("\(error)".contains("covariance"), "\(name): \(error)")
+                }
+            }
+        }
+        // The ladder's rungs are 1e-10·σ_f² × 10^k: duplicated inputs without noise need one of them.
+        let duplicated = [0.1, 0.2, 0.1, 0.2, -0.5, 0.3]
+        let theta = GaussianProcessHyperparameters(logLengthScales: [0, 0], logSignalStandardDeviation: 1, logNoiseStandardDeviation: -40)
+        let gp = try GaussianProcessRegressor(inputs: duplicated, targets: [1, 1, 0.5], count: 3, dimension: 2, kernel: .matern52, hyperparameters: theta)
+        var rung = 1e-10 * theta.signalVariance
+        while rung < gp.jitter && rung <= 1e-2 * theta.signalVariance { rung *= 10 }
+        XCTAssertEqual(gp.jitter, rung, "the jitter \(gp.jitter) is not a rung of the ladder")
+    }
+
     func testBadShapesAreNamed() {
         XCTAssertThrowsError(try GaussianProcessRegressor.fit(inputs: [1, 2, 3], targets: [1, 2], count: 2, dimension: 2)) { error in
             XCTAssertTrue("\(error)".contains("GP training inputs"), "\(error)")
