@@ -294,3 +294,43 @@ extension LikelihoodEvaluation {
         return LikelihoodEvaluation(value: value, gradient: gradient, factor: workspace.factor, alpha: alpha, jitter: jitter)
     }
 }
+
+extension LikelihoodEvaluation {
+    /// ∂(−log p)/∂ξ for parameters ξ that move the inputs, from the last gradient evaluation made with
+    /// `workspace` at these inputs and hyper-parameters (its K⁻¹ and per-pair kernel factors) and that
+    /// evaluation's α. Each input column m has `perColumn` such parameters, D[(i d + m) perColumn + q]
+    /// = ∂x_im/∂ξ_mq. With ∂K_ij/∂ξ = σ_f² k′(r²) ∂r²/∂ξ and ∂r²/∂ξ_mq = 2 w_m Δ_m (D_imq − D_jmq)
+    /// (the diagonal does not move), the gradient is −½ Σ_ij W_ij ∂K_ij/∂ξ (R&W eq. 5.9), W = ααᵀ − K⁻¹.
+    /// Returns d × perColumn values, column-major by m.
+    static func inputParameterGradient(inputs x: [Double], count n: Int, dimension d: Int, hyperparameters theta: GaussianProcessHyperparameters,
+                                       alpha: [Double], workspace: LikelihoodWorkspace, inputDerivatives D: [Double], perColumn q: Int) -> [Double] {
+        precondition(workspace.inverse.count == n * n && workspace.derivativeFactors.count == n * (n - 1) / 2 && D.count == n * d * q)
+        let w = theta.logLengthScales.map { Foundation.exp(-2 * $0) }
+        let s2 = theta.signalVariance
+        var sums = [Double](repeating: 0, count: d * q)
+        x.withUnsafeBufferPointer { xb in
+        D.withUnsafeBufferPointer { db in
+        workspace.inverse.withUnsafeBufferPointer { ib in
+        workspace.derivativeFactors.withUnsafeBufferPointer { pb in
+        sums.withUnsafeMutableBufferPointer { sb in
+            let x = xb.baseAddress!, derivative = db.baseAddress!, inverse = ib.baseAddress!, factors = pb.baseAddress!, sums = sb.baseAddress!
+            var pair = 0
+            for i in 0..<n {
+                for j in 0..<i {
+                    // The per-pair factor f = −2 k′(r²) of the length-scale gradient: ∂K_ij/∂ξ = −σ_f² f w Δ (D_i − D_j).
+                    let c = (alpha[i] * alpha[j] - inverse[i * n + j]) * s2 * factors[pair]
+                    pair += 1
+                    for m in 0..<d {
+                        let delta = x[i * d + m] - x[j * d + m]
+                        let scale = c * w[m] * delta
+                        for r in 0..<q {
+                            sums[m * q + r] += scale * (derivative[(i * d + m) * q + r] - derivative[(j * d + m) * q + r])
+                        }
+                    }
+                }
+            }
+        }}}}}
+        // −½ Σ_{i≠j} W_ij ∂K_ij/∂ξ = −½ · 2 Σ_{i>j} W_ij (−σ_f² f w Δ (D_i − D_j)): the sums themselves.
+        return sums
+    }
+}

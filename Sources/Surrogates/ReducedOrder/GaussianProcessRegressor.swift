@@ -271,7 +271,7 @@ public struct GaussianProcessRegressor: Sendable {
     /// Bounds of each log-parameter (d log length scales, log σ_f, log σ_n), enforced by a quadratic
     /// penalty during the search and by clamping after it; the noise bound is relative to σ_f
     /// (applied to log σ_n − log σ_f).
-    private struct HyperparameterBounds {
+    struct HyperparameterBounds {
         let d: Int
         let logLength: (Double, Double)
         let logSignal: (Double, Double)

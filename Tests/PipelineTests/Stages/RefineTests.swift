@@ -781,6 +781,41 @@ final class RefineTests: XCTestCase {
         XCTAssertLessThan(w.slope(0.9, column: 2), 1)
     }
 
+    /// `input_warping = "likelihood"`: the prepared features carry the warp `InputWarping.fitToLikelihood`
+    /// learns from the fitting rows' transformed fields (one definition, called by the fit stage), and on
+    /// fields with a boundary layer at D's small end — an even design, which the design-density warp
+    /// leaves alone — it stretches that end (slope above 1 at −0.9, below 1 at 0.9). The digest changes.
+    func testLikelihoodInputWarpingLearnsWhereTheFieldsAreSharp() throws {
+        let url = URL(fileURLWithPath: Self.config)
+        let config = try PipelineConfig.load(url, overrides: ["surrogate.input_warping=likelihood"])
+        XCTAssertNotEqual(RefineLoop.configurationDigest(config), RefineLoop.configurationDigest(try PipelineConfig.load(url)))
+        let scaler = try InputScaler(ranges: config.sampling.ranges)
+        var g = SeededGenerator(seed: 4, stream: 0)
+        let n = 60
+        let parameters = (0..<(n * 6)).map { k -> Double in
+            let j = k % 6
+            return scaler.lower[j] + g.nextUniform() * (scaler.upper[j] - scaler.lower[j])
+        }
+        func position(_ r: Int, _ j: Int) -> Double { (parameters[r * 6 + j] - scaler.lower[j]) / (scaler.upper[j] - scaler.lower[j]) }
+        let observations = (0..<n).flatMap { r -> [Double] in
+            (0..<3).map { j in exp(-15 * position(r, 2)) * Double(j + 1) + 0.3 * position(r, 0) * Double(j) + 1 }
+        }
+        let dataset = try SurrogateDataset(parameters: parameters, parameterWidth: 6, split: [UInt8](repeating: 0, count: n),
+                                           observations: observations, observationWidth: 3,
+                                           status: [Int32](repeating: 0, count: n), inputScaler: scaler, parameterNames: PollutantParameters.names)
+        let prepared = try SurrogateFitStage.prepare(config: config, dataset: dataset, inputScaler: scaler)
+        let plain = try InputFeatures(box: scaler, logarithmic: PollutantParameters.names.map { config.surrogate.logInputs.contains($0) })
+        let fields = prepared.fitRows.flatMap { r in observations[(r * 3)..<((r + 1) * 3)].map { prepared.transform.apply($0) } }
+        let direct = try InputWarping.fitToLikelihood(fields: fields, count: prepared.fitRows.count, pointCount: 3,
+                                                      parameters: prepared.fitRows.flatMap { parameters[($0 * 6)..<(($0 + 1) * 6)] }, features: plain,
+                                                      options: SurrogateFitStage.podGaussianProcessOptions(config, threads: 1))
+        let w = try XCTUnwrap(prepared.features.warping)
+        XCTAssertEqual(w, direct.warping)
+        print("likelihood warp of a boundary layer in D: a \(w.a), b \(w.b); NLML \(direct.stationaryNegativeLogLikelihood) → \(direct.warpedNegativeLogLikelihood)")
+        XCTAssertGreaterThan(w.slope(-0.9, column: 2), 1)
+        XCTAssertLessThan(w.slope(0.9, column: 2), 1)
+    }
+
     /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every
     /// sample: every resample's ratio is exactly 0.5, so the interval is [0.5, 0.5] — an unpaired
     /// bootstrap would spread it. The same values paired in another order: the estimate is 1 and the

@@ -21,8 +21,10 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// POD-GP's constant prior mean per coefficient: the sample mean, or ordinary kriging's
     /// generalised-least-squares estimate (`GaussianProcessPriorMean`).
     public enum PriorMean: String, CaseIterable, Sendable { case sample, gls }
-    /// `input_warping`: the POD models' inputs as scaled, or stretched by the design's own density.
-    public enum InputWarpingChoice: String, CaseIterable, Sendable { case none, designDensity = "design_density" }
+    /// `input_warping`: the POD models' inputs as scaled, stretched by the design's own density, or
+    /// stretched where the fields vary fast (the warp that maximises the GP likelihood of their leading
+    /// POD coefficients).
+    public enum InputWarpingChoice: String, CaseIterable, Sendable { case none, designDensity = "design_density", likelihood }
 
     /// The surrogate that the "best" route serves (uq, the report's headline): one named, or
     /// `by_validation`, the fitted model with the smallest validation median (`BestSurrogate`).
@@ -51,8 +53,10 @@ public struct SurrogateSettings: Sendable, Equatable {
     /// Parameters that the POD models see in log (positive ranges spanning decades).
     public var logInputs: [String]
     /// `input_warping`: each parameter's linear position in the box through Kumaraswamy's CDF fitted
-    /// to the fitting rows (`InputWarping`), before the linear or log map, so that a design dense where
-    /// the map is sharp gives the kernels short length scales there and long ones elsewhere.
+    /// to the fitting rows (`InputWarping`), before the linear or log map: to their density
+    /// (`design_density`: a design dense where the map is sharp gives the kernels short length scales
+    /// there), or to the GP likelihood of their fields' leading POD coefficients (`likelihood`: short
+    /// length scales where the map is sharp, whatever the design).
     public var inputWarping: InputWarpingChoice
 
     // The tuned network.

@@ -78,9 +78,18 @@ public enum SurrogateFitStage {
         }
         let names = PollutantParameters.names
         var features = try InputFeatures(box: inputScaler, logarithmic: names.map { s.logInputs.contains($0) })
-        if s.inputWarping == .designDensity {
-            let d = dataset.parameterWidth
+        let d = dataset.parameterWidth
+        switch s.inputWarping {
+        case .none: break
+        case .designDensity:
             features = try features.warped(toDesign: fit.flatMap { dataset.parameters[($0 * d)..<(($0 + 1) * d)] }, rows: fit.count)
+        case .likelihood:
+            let p = dataset.observationWidth
+            let fields = fit.flatMap { r in dataset.observations[(r * p)..<((r + 1) * p)].map { transform.apply($0) } }
+            let learned = try InputWarping.fitToLikelihood(fields: fields, count: fit.count, pointCount: p,
+                                                           parameters: fit.flatMap { dataset.parameters[($0 * d)..<(($0 + 1) * d)] },
+                                                           features: features, options: podGaussianProcessOptions(config, threads: 1))
+            features.warping = learned.warping
         }
         let descriptors = [SurrogateSettings.Model.podGP, .podNN].contains(where: { s.inputFeatures(of: $0) == .parametersWind })
             ? try prepareDescriptors(dataset, fitRows: fit, otherRows: validation + dataset.testIndices, wind: config.wind) : nil
@@ -183,16 +192,23 @@ public enum SurrogateFitStage {
     }
 
     /// POD of the fit fields, then one Gaussian process per retained mode.
+    /// POD-GP's options from `[surrogate]` (kernel, restarts, seed, prior mean, POD truncation, the
+    /// likelihood's sample limit).
+    static func podGaussianProcessOptions(_ config: PipelineConfig, threads: Int) -> PODGaussianProcessOptions {
+        let s = config.surrogate
+        var gp = GaussianProcessOptions()
+        gp.kernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
+        gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
+        gp.priorMean = s.gpPriorMean == .gls ? .generalizedLeastSquares : nil
+        return PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
+                                         threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
+    }
+
     private static func fitPODGaussianProcess(prepared: Prepared, config: PipelineConfig, threads: Int, start: Double,
                                               heldHyperparameters: [GaussianProcessHyperparameters]?, progress: @escaping (String) -> Void) throws -> (surrogate: FieldSurrogate, seconds: Double, details: [String: JSONValue]) {
         let s = config.surrogate
         let descriptors = try descriptors(prepared, for: .podGP, config: config)
-        let kernel: CovarianceKernel = s.gpKernel == .matern52 ? .matern52 : .squaredExponential
-        var gp = GaussianProcessOptions()
-        gp.kernel = kernel; gp.restarts = s.gpRestarts; gp.seed = s.gpSeed
-        gp.priorMean = s.gpPriorMean == .gls ? .generalizedLeastSquares : nil
-        var options = PODGaussianProcessOptions(energyTolerance: s.podEnergyTolerance, maxRank: s.podMaxRank, gaussianProcess: gp,
-                                                threads: threads, hyperparameterSampleLimit: s.gpHyperparameterSamples > 0 ? s.gpHyperparameterSamples : nil)
+        var options = podGaussianProcessOptions(config, threads: threads)
         options.gradientModes = s.gpDerivativeModes
         options.heldHyperparameters = heldHyperparameters
         var jacobians = s.gpDerivativeModes > 0 ? try fieldJacobians(prepared, rows: prepared.fitRows) : nil
