@@ -4,9 +4,10 @@ import NumericalFoundations
 /// The likelihood-learned warp and what its fit reached.
 public struct LikelihoodWarpFit: Sendable {
     public var warping: InputWarping
-    /// Σ_k −log p(y_k) of the targets' stationary fits (identity warp) and of the joint optimum.
+    /// Σ_k −log p(y_k) of the targets' stationary fits (identity warp), and the joint search's objective
+    /// at its optimum: Σ_k −log p(y_k) plus the warp's prior (and any bound penalty), so at most the former.
     public var stationaryNegativeLogLikelihood: Double
-    public var warpedNegativeLogLikelihood: Double
+    public var warpedObjective: Double
     public var evaluations: Int
     public var status: String
 }
@@ -97,7 +98,7 @@ extension InputWarping {
         }
         let clamped = (0..<(2 * d)).map { min(max(result.x[$0], shape.0), shape.1) }
         let warping = try InputWarping(a: (0..<d).map { Foundation.exp(clamped[$0]) }, b: (0..<d).map { Foundation.exp(clamped[d + $0]) })
-        return LikelihoodWarpFit(warping: warping, stationaryNegativeLogLikelihood: stationary, warpedNegativeLogLikelihood: result.value,
+        return LikelihoodWarpFit(warping: warping, stationaryNegativeLogLikelihood: stationary, warpedObjective: result.value,
                                  evaluations: result.evaluations, status: result.status.rawValue)
     }
 

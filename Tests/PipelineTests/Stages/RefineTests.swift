@@ -811,7 +811,7 @@ final class RefineTests: XCTestCase {
                                                       options: SurrogateFitStage.podGaussianProcessOptions(config, threads: 1))
         let w = try XCTUnwrap(prepared.features.warping)
         XCTAssertEqual(w, direct.warping)
-        print("likelihood warp of a boundary layer in D: a \(w.a), b \(w.b); NLML \(direct.stationaryNegativeLogLikelihood) → \(direct.warpedNegativeLogLikelihood)")
+        print("likelihood warp of a boundary layer in D: a \(w.a), b \(w.b); NLML \(direct.stationaryNegativeLogLikelihood) → \(direct.warpedObjective)")
         XCTAssertGreaterThan(w.slope(-0.9, column: 2), 1)
         XCTAssertLessThan(w.slope(0.9, column: 2), 1)
     }
