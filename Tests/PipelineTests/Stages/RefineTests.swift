@@ -814,6 +814,18 @@ final class RefineTests: XCTestCase {
         print("likelihood warp of a boundary layer in D: a \(w.a), b \(w.b); NLML \(direct.stationaryNegativeLogLikelihood) → \(direct.warpedObjective)")
         XCTAssertGreaterThan(w.slope(-0.9, column: 2), 1)
         XCTAssertLessThan(w.slope(0.9, column: 2), 1)
+        // A refine point records the fitted model's warp with its hyper-parameters; a point file
+        // written before the field existed reads back without one.
+        let fitted = try SurrogateFitStage.fit(.podGP, prepared: prepared, config: config, threads: 1)
+        let record = try XCTUnwrap(FittedHyperparameters(fitted.surrogate))
+        XCTAssertEqual(record.inputWarping, w)
+        let encoded = try JSONEncoder().encode(record)
+        XCTAssertEqual(try JSONDecoder().decode(FittedHyperparameters.self, from: encoded), record)
+        var earlier = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        earlier.removeValue(forKey: "inputWarping")
+        let old = try JSONDecoder().decode(FittedHyperparameters.self, from: JSONSerialization.data(withJSONObject: earlier))
+        XCTAssertNil(old.inputWarping)
+        XCTAssertEqual(old.modes, record.modes)
     }
 
     /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every

@@ -57,6 +57,9 @@ public struct FittedHyperparameters: Codable, Equatable, Sendable {
     public var modes: [GaussianProcessHyperparameters]
     /// The per-sample scale's GP (`gp_output = scale_shape`), nil otherwise.
     public var scale: GaussianProcessHyperparameters?
+    /// The parameters' warp (`input_warping`), nil without one (and absent from the file: earlier
+    /// points read back unchanged).
+    public var inputWarping: InputWarping?
 
     /// Those of `surrogate` when it is a POD-GP, nil otherwise.
     init?(_ surrogate: FieldSurrogate) {
@@ -64,5 +67,6 @@ public struct FittedHyperparameters: Codable, Equatable, Sendable {
         inputs = rom.inputNames + (rom.descriptorInputs?.names ?? [])
         modes = gp.processes.map(\.hyperparameters)
         scale = gp.scaleProcess?.hyperparameters
+        inputWarping = rom.features.warping
     }
 }
