@@ -826,6 +826,14 @@ final class RefineTests: XCTestCase {
         let old = try JSONDecoder().decode(FittedHyperparameters.self, from: JSONSerialization.data(withJSONObject: earlier))
         XCTAssertNil(old.inputWarping)
         XCTAssertEqual(old.modes, record.modes)
+        // refine_hyperparameters.csv lists the warp's shapes by parameter, as mode `warp`.
+        let score = RefineScore(model: "pod_gp", testMedian: 0, testP95: 0, validationMedian: 0, validationP95: 0)
+        let table = RefineStudy.hyperparameterTable([RefineStudy.Point(label: "w", method: "lhs", model: "pod_gp", seed: 1, solves: 48,
+                                                                       score: score, seconds: 0, podGP: record)])
+        for (m, name) in PollutantParameters.names.enumerated() {
+            XCTAssertTrue(table.contains("w,lhs,1,48,warp,a:\(name),\(w.a[m])\n"), name)
+            XCTAssertTrue(table.contains("w,lhs,1,48,warp,b:\(name),\(w.b[m])\n"), name)
+        }
     }
 
     /// The paired comparison on hand-made per-sample errors. Adaptive errors half of LHS's on every

@@ -213,11 +213,16 @@ extension RefineStudy {
 
     /// The POD-GP hyper-parameters of every point that recorded them, one value per row (tidy): for each
     /// mode (`scale` for the per-sample scale's GP) `length_scale:INPUT` for each input (in the scaled
-    /// inputs' units), `signal_sd` and `noise_sd` (in the mode coefficient's units).
+    /// inputs' units), `signal_sd` and `noise_sd` (in the mode coefficient's units); with an input warp,
+    /// mode `warp`, `a:PARAMETER` and `b:PARAMETER` (Kumaraswamy's shapes).
     static func hyperparameterTable(_ points: [Point]) -> String {
         var csv = hyperparameterHeader + "\n"
         for p in points {
             guard let h = p.podGP else { continue }
+            if let w = h.inputWarping {
+                let head = "\(p.label),\(p.method),\(p.seed),\(p.solves),warp,"
+                for (m, name) in h.inputs.prefix(w.width).enumerated() { csv += head + "a:\(name),\(w.a[m])\n" + head + "b:\(name),\(w.b[m])\n" }
+            }
             let modes = h.modes.enumerated().map { (String($0.offset + 1), $0.element) } + (h.scale.map { [("scale", $0)] } ?? [])
             for (mode, values) in modes {
                 let head = "\(p.label),\(p.method),\(p.seed),\(p.solves),\(mode),"
